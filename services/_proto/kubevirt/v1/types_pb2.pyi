@@ -1,0 +1,771 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class OwnerReference(_message.Message):
+    __slots__ = ("apiVersion", "kind", "name", "uid", "controller", "blockOwnerDeletion")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLER_FIELD_NUMBER: _ClassVar[int]
+    BLOCKOWNERDELETION_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    name: str
+    uid: str
+    controller: bool
+    blockOwnerDeletion: bool
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., uid: _Optional[str] = ..., controller: _Optional[bool] = ..., blockOwnerDeletion: _Optional[bool] = ...) -> None: ...
+
+class ObjectMeta(_message.Message):
+    __slots__ = ("name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "labels", "annotations", "finalizers", "ownerReferences", "deletionGracePeriodSeconds")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AnnotationsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GENERATENAME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
+    GENERATION_FIELD_NUMBER: _ClassVar[int]
+    CREATIONTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    DELETIONTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    ANNOTATIONS_FIELD_NUMBER: _ClassVar[int]
+    FINALIZERS_FIELD_NUMBER: _ClassVar[int]
+    OWNERREFERENCES_FIELD_NUMBER: _ClassVar[int]
+    DELETIONGRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    generateName: str
+    namespace: str
+    uid: str
+    resourceVersion: str
+    generation: int
+    creationTimestamp: str
+    deletionTimestamp: str
+    labels: _containers.ScalarMap[str, str]
+    annotations: _containers.ScalarMap[str, str]
+    finalizers: _containers.RepeatedScalarFieldContainer[str]
+    ownerReferences: _containers.RepeatedCompositeFieldContainer[OwnerReference]
+    deletionGracePeriodSeconds: int
+    def __init__(self, name: _Optional[str] = ..., generateName: _Optional[str] = ..., namespace: _Optional[str] = ..., uid: _Optional[str] = ..., resourceVersion: _Optional[str] = ..., generation: _Optional[int] = ..., creationTimestamp: _Optional[str] = ..., deletionTimestamp: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., annotations: _Optional[_Mapping[str, str]] = ..., finalizers: _Optional[_Iterable[str]] = ..., ownerReferences: _Optional[_Iterable[_Union[OwnerReference, _Mapping]]] = ..., deletionGracePeriodSeconds: _Optional[int] = ...) -> None: ...
+
+class Condition(_message.Message):
+    __slots__ = ("type", "status", "reason", "message", "lastProbeTime", "lastTransitionTime")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LASTPROBETIME_FIELD_NUMBER: _ClassVar[int]
+    LASTTRANSITIONTIME_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    status: str
+    reason: str
+    message: str
+    lastProbeTime: str
+    lastTransitionTime: str
+    def __init__(self, type: _Optional[str] = ..., status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., lastProbeTime: _Optional[str] = ..., lastTransitionTime: _Optional[str] = ...) -> None: ...
+
+class ResourceRequirements(_message.Message):
+    __slots__ = ("requests", "limits", "overcommitGuestOverhead")
+    class RequestsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LimitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    OVERCOMMITGUESTOVERHEAD_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.ScalarMap[str, str]
+    limits: _containers.ScalarMap[str, str]
+    overcommitGuestOverhead: bool
+    def __init__(self, requests: _Optional[_Mapping[str, str]] = ..., limits: _Optional[_Mapping[str, str]] = ..., overcommitGuestOverhead: _Optional[bool] = ...) -> None: ...
+
+class CPUFeature(_message.Message):
+    __slots__ = ("name", "policy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: str
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[str] = ...) -> None: ...
+
+class CPU(_message.Message):
+    __slots__ = ("cores", "sockets", "threads", "model", "features", "maxSockets", "dedicatedCpuPlacement")
+    CORES_FIELD_NUMBER: _ClassVar[int]
+    SOCKETS_FIELD_NUMBER: _ClassVar[int]
+    THREADS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    MAXSOCKETS_FIELD_NUMBER: _ClassVar[int]
+    DEDICATEDCPUPLACEMENT_FIELD_NUMBER: _ClassVar[int]
+    cores: int
+    sockets: int
+    threads: int
+    model: str
+    features: _containers.RepeatedCompositeFieldContainer[CPUFeature]
+    maxSockets: int
+    dedicatedCpuPlacement: bool
+    def __init__(self, cores: _Optional[int] = ..., sockets: _Optional[int] = ..., threads: _Optional[int] = ..., model: _Optional[str] = ..., features: _Optional[_Iterable[_Union[CPUFeature, _Mapping]]] = ..., maxSockets: _Optional[int] = ..., dedicatedCpuPlacement: _Optional[bool] = ...) -> None: ...
+
+class Memory(_message.Message):
+    __slots__ = ("guest", "maxGuest")
+    GUEST_FIELD_NUMBER: _ClassVar[int]
+    MAXGUEST_FIELD_NUMBER: _ClassVar[int]
+    guest: str
+    maxGuest: str
+    def __init__(self, guest: _Optional[str] = ..., maxGuest: _Optional[str] = ...) -> None: ...
+
+class Machine(_message.Message):
+    __slots__ = ("type",)
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    def __init__(self, type: _Optional[str] = ...) -> None: ...
+
+class BIOS(_message.Message):
+    __slots__ = ("useSerial",)
+    USESERIAL_FIELD_NUMBER: _ClassVar[int]
+    useSerial: bool
+    def __init__(self, useSerial: _Optional[bool] = ...) -> None: ...
+
+class EFI(_message.Message):
+    __slots__ = ("secureBoot", "persistent")
+    SECUREBOOT_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENT_FIELD_NUMBER: _ClassVar[int]
+    secureBoot: bool
+    persistent: bool
+    def __init__(self, secureBoot: _Optional[bool] = ..., persistent: _Optional[bool] = ...) -> None: ...
+
+class Bootloader(_message.Message):
+    __slots__ = ("bios", "efi")
+    BIOS_FIELD_NUMBER: _ClassVar[int]
+    EFI_FIELD_NUMBER: _ClassVar[int]
+    bios: BIOS
+    efi: EFI
+    def __init__(self, bios: _Optional[_Union[BIOS, _Mapping]] = ..., efi: _Optional[_Union[EFI, _Mapping]] = ...) -> None: ...
+
+class KernelBootContainer(_message.Message):
+    __slots__ = ("image", "imagePullSecret", "kernelPath", "initrdPath", "imagePullPolicy")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPULLSECRET_FIELD_NUMBER: _ClassVar[int]
+    KERNELPATH_FIELD_NUMBER: _ClassVar[int]
+    INITRDPATH_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPULLPOLICY_FIELD_NUMBER: _ClassVar[int]
+    image: str
+    imagePullSecret: str
+    kernelPath: str
+    initrdPath: str
+    imagePullPolicy: str
+    def __init__(self, image: _Optional[str] = ..., imagePullSecret: _Optional[str] = ..., kernelPath: _Optional[str] = ..., initrdPath: _Optional[str] = ..., imagePullPolicy: _Optional[str] = ...) -> None: ...
+
+class KernelBoot(_message.Message):
+    __slots__ = ("kernelArgs", "container")
+    KERNELARGS_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_FIELD_NUMBER: _ClassVar[int]
+    kernelArgs: str
+    container: KernelBootContainer
+    def __init__(self, kernelArgs: _Optional[str] = ..., container: _Optional[_Union[KernelBootContainer, _Mapping]] = ...) -> None: ...
+
+class Firmware(_message.Message):
+    __slots__ = ("uuid", "serial", "bootloader", "kernelBoot")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    BOOTLOADER_FIELD_NUMBER: _ClassVar[int]
+    KERNELBOOT_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    serial: str
+    bootloader: Bootloader
+    kernelBoot: KernelBoot
+    def __init__(self, uuid: _Optional[str] = ..., serial: _Optional[str] = ..., bootloader: _Optional[_Union[Bootloader, _Mapping]] = ..., kernelBoot: _Optional[_Union[KernelBoot, _Mapping]] = ...) -> None: ...
+
+class FeatureState(_message.Message):
+    __slots__ = ("enabled",)
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    def __init__(self, enabled: _Optional[bool] = ...) -> None: ...
+
+class Features(_message.Message):
+    __slots__ = ("acpi", "apic", "smm")
+    ACPI_FIELD_NUMBER: _ClassVar[int]
+    APIC_FIELD_NUMBER: _ClassVar[int]
+    SMM_FIELD_NUMBER: _ClassVar[int]
+    acpi: FeatureState
+    apic: FeatureState
+    smm: FeatureState
+    def __init__(self, acpi: _Optional[_Union[FeatureState, _Mapping]] = ..., apic: _Optional[_Union[FeatureState, _Mapping]] = ..., smm: _Optional[_Union[FeatureState, _Mapping]] = ...) -> None: ...
+
+class ClockOffsetUTC(_message.Message):
+    __slots__ = ("offsetSeconds",)
+    OFFSETSECONDS_FIELD_NUMBER: _ClassVar[int]
+    offsetSeconds: int
+    def __init__(self, offsetSeconds: _Optional[int] = ...) -> None: ...
+
+class Clock(_message.Message):
+    __slots__ = ("utc", "timezone")
+    UTC_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    utc: ClockOffsetUTC
+    timezone: str
+    def __init__(self, utc: _Optional[_Union[ClockOffsetUTC, _Mapping]] = ..., timezone: _Optional[str] = ...) -> None: ...
+
+class DiskTarget(_message.Message):
+    __slots__ = ("bus", "readonly", "pciAddress")
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    READONLY_FIELD_NUMBER: _ClassVar[int]
+    PCIADDRESS_FIELD_NUMBER: _ClassVar[int]
+    bus: str
+    readonly: bool
+    pciAddress: str
+    def __init__(self, bus: _Optional[str] = ..., readonly: _Optional[bool] = ..., pciAddress: _Optional[str] = ...) -> None: ...
+
+class CDRomTarget(_message.Message):
+    __slots__ = ("bus", "readonly", "tray")
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    READONLY_FIELD_NUMBER: _ClassVar[int]
+    TRAY_FIELD_NUMBER: _ClassVar[int]
+    bus: str
+    readonly: bool
+    tray: str
+    def __init__(self, bus: _Optional[str] = ..., readonly: _Optional[bool] = ..., tray: _Optional[str] = ...) -> None: ...
+
+class LunTarget(_message.Message):
+    __slots__ = ("bus", "readonly")
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    READONLY_FIELD_NUMBER: _ClassVar[int]
+    bus: str
+    readonly: bool
+    def __init__(self, bus: _Optional[str] = ..., readonly: _Optional[bool] = ...) -> None: ...
+
+class Disk(_message.Message):
+    __slots__ = ("name", "disk", "cdrom", "lun", "bootOrder", "serial", "cache", "io", "shareable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISK_FIELD_NUMBER: _ClassVar[int]
+    CDROM_FIELD_NUMBER: _ClassVar[int]
+    LUN_FIELD_NUMBER: _ClassVar[int]
+    BOOTORDER_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FIELD_NUMBER: _ClassVar[int]
+    IO_FIELD_NUMBER: _ClassVar[int]
+    SHAREABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    disk: DiskTarget
+    cdrom: CDRomTarget
+    lun: LunTarget
+    bootOrder: int
+    serial: str
+    cache: str
+    io: str
+    shareable: bool
+    def __init__(self, name: _Optional[str] = ..., disk: _Optional[_Union[DiskTarget, _Mapping]] = ..., cdrom: _Optional[_Union[CDRomTarget, _Mapping]] = ..., lun: _Optional[_Union[LunTarget, _Mapping]] = ..., bootOrder: _Optional[int] = ..., serial: _Optional[str] = ..., cache: _Optional[str] = ..., io: _Optional[str] = ..., shareable: _Optional[bool] = ...) -> None: ...
+
+class InterfaceMasquerade(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InterfaceBridge(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InterfaceSlirp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Port(_message.Message):
+    __slots__ = ("name", "protocol", "port")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    protocol: str
+    port: int
+    def __init__(self, name: _Optional[str] = ..., protocol: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class Interface(_message.Message):
+    __slots__ = ("name", "model", "masquerade", "bridge", "slirp", "ports", "macAddress", "bootOrder", "pciAddress", "state")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MASQUERADE_FIELD_NUMBER: _ClassVar[int]
+    BRIDGE_FIELD_NUMBER: _ClassVar[int]
+    SLIRP_FIELD_NUMBER: _ClassVar[int]
+    PORTS_FIELD_NUMBER: _ClassVar[int]
+    MACADDRESS_FIELD_NUMBER: _ClassVar[int]
+    BOOTORDER_FIELD_NUMBER: _ClassVar[int]
+    PCIADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    masquerade: InterfaceMasquerade
+    bridge: InterfaceBridge
+    slirp: InterfaceSlirp
+    ports: _containers.RepeatedCompositeFieldContainer[Port]
+    macAddress: str
+    bootOrder: int
+    pciAddress: str
+    state: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., masquerade: _Optional[_Union[InterfaceMasquerade, _Mapping]] = ..., bridge: _Optional[_Union[InterfaceBridge, _Mapping]] = ..., slirp: _Optional[_Union[InterfaceSlirp, _Mapping]] = ..., ports: _Optional[_Iterable[_Union[Port, _Mapping]]] = ..., macAddress: _Optional[str] = ..., bootOrder: _Optional[int] = ..., pciAddress: _Optional[str] = ..., state: _Optional[str] = ...) -> None: ...
+
+class TPMDevice(_message.Message):
+    __slots__ = ("enabled", "persistent")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENT_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    persistent: bool
+    def __init__(self, enabled: _Optional[bool] = ..., persistent: _Optional[bool] = ...) -> None: ...
+
+class Rng(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Input(_message.Message):
+    __slots__ = ("bus", "type", "name")
+    BUS_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    bus: str
+    type: str
+    name: str
+    def __init__(self, bus: _Optional[str] = ..., type: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class Devices(_message.Message):
+    __slots__ = ("disks", "interfaces", "autoattachSerialConsole", "autoattachGraphicsDevice", "autoattachMemBalloon", "autoattachPodInterface", "tpm", "rng", "inputs")
+    DISKS_FIELD_NUMBER: _ClassVar[int]
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
+    AUTOATTACHSERIALCONSOLE_FIELD_NUMBER: _ClassVar[int]
+    AUTOATTACHGRAPHICSDEVICE_FIELD_NUMBER: _ClassVar[int]
+    AUTOATTACHMEMBALLOON_FIELD_NUMBER: _ClassVar[int]
+    AUTOATTACHPODINTERFACE_FIELD_NUMBER: _ClassVar[int]
+    TPM_FIELD_NUMBER: _ClassVar[int]
+    RNG_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    disks: _containers.RepeatedCompositeFieldContainer[Disk]
+    interfaces: _containers.RepeatedCompositeFieldContainer[Interface]
+    autoattachSerialConsole: bool
+    autoattachGraphicsDevice: bool
+    autoattachMemBalloon: bool
+    autoattachPodInterface: bool
+    tpm: TPMDevice
+    rng: Rng
+    inputs: _containers.RepeatedCompositeFieldContainer[Input]
+    def __init__(self, disks: _Optional[_Iterable[_Union[Disk, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[Interface, _Mapping]]] = ..., autoattachSerialConsole: _Optional[bool] = ..., autoattachGraphicsDevice: _Optional[bool] = ..., autoattachMemBalloon: _Optional[bool] = ..., autoattachPodInterface: _Optional[bool] = ..., tpm: _Optional[_Union[TPMDevice, _Mapping]] = ..., rng: _Optional[_Union[Rng, _Mapping]] = ..., inputs: _Optional[_Iterable[_Union[Input, _Mapping]]] = ...) -> None: ...
+
+class DomainSpec(_message.Message):
+    __slots__ = ("resources", "cpu", "memory", "machine", "firmware", "clock", "features", "devices")
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    FIRMWARE_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    resources: ResourceRequirements
+    cpu: CPU
+    memory: Memory
+    machine: Machine
+    firmware: Firmware
+    clock: Clock
+    features: Features
+    devices: Devices
+    def __init__(self, resources: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., cpu: _Optional[_Union[CPU, _Mapping]] = ..., memory: _Optional[_Union[Memory, _Mapping]] = ..., machine: _Optional[_Union[Machine, _Mapping]] = ..., firmware: _Optional[_Union[Firmware, _Mapping]] = ..., clock: _Optional[_Union[Clock, _Mapping]] = ..., features: _Optional[_Union[Features, _Mapping]] = ..., devices: _Optional[_Union[Devices, _Mapping]] = ...) -> None: ...
+
+class ContainerDiskSource(_message.Message):
+    __slots__ = ("image", "imagePullSecret", "path", "imagePullPolicy")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPULLSECRET_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPULLPOLICY_FIELD_NUMBER: _ClassVar[int]
+    image: str
+    imagePullSecret: str
+    path: str
+    imagePullPolicy: str
+    def __init__(self, image: _Optional[str] = ..., imagePullSecret: _Optional[str] = ..., path: _Optional[str] = ..., imagePullPolicy: _Optional[str] = ...) -> None: ...
+
+class HostDisk(_message.Message):
+    __slots__ = ("path", "type", "capacity", "shared")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    type: str
+    capacity: str
+    shared: bool
+    def __init__(self, path: _Optional[str] = ..., type: _Optional[str] = ..., capacity: _Optional[str] = ..., shared: _Optional[bool] = ...) -> None: ...
+
+class EmptyDiskSource(_message.Message):
+    __slots__ = ("capacity",)
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    capacity: str
+    def __init__(self, capacity: _Optional[str] = ...) -> None: ...
+
+class PersistentVolumeClaimVolumeSource(_message.Message):
+    __slots__ = ("claimName", "readOnly", "hotpluggable")
+    CLAIMNAME_FIELD_NUMBER: _ClassVar[int]
+    READONLY_FIELD_NUMBER: _ClassVar[int]
+    HOTPLUGGABLE_FIELD_NUMBER: _ClassVar[int]
+    claimName: str
+    readOnly: bool
+    hotpluggable: bool
+    def __init__(self, claimName: _Optional[str] = ..., readOnly: _Optional[bool] = ..., hotpluggable: _Optional[bool] = ...) -> None: ...
+
+class DataVolumeSource(_message.Message):
+    __slots__ = ("name", "hotpluggable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOTPLUGGABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    hotpluggable: bool
+    def __init__(self, name: _Optional[str] = ..., hotpluggable: _Optional[bool] = ...) -> None: ...
+
+class CloudInitNoCloudSource(_message.Message):
+    __slots__ = ("userData", "userDataBase64", "networkData", "networkDataBase64")
+    USERDATA_FIELD_NUMBER: _ClassVar[int]
+    USERDATABASE64_FIELD_NUMBER: _ClassVar[int]
+    NETWORKDATA_FIELD_NUMBER: _ClassVar[int]
+    NETWORKDATABASE64_FIELD_NUMBER: _ClassVar[int]
+    userData: str
+    userDataBase64: str
+    networkData: str
+    networkDataBase64: str
+    def __init__(self, userData: _Optional[str] = ..., userDataBase64: _Optional[str] = ..., networkData: _Optional[str] = ..., networkDataBase64: _Optional[str] = ...) -> None: ...
+
+class Volume(_message.Message):
+    __slots__ = ("name", "containerDisk", "hostDisk", "emptyDisk", "persistentVolumeClaim", "dataVolume", "cloudInitNoCloud")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERDISK_FIELD_NUMBER: _ClassVar[int]
+    HOSTDISK_FIELD_NUMBER: _ClassVar[int]
+    EMPTYDISK_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENTVOLUMECLAIM_FIELD_NUMBER: _ClassVar[int]
+    DATAVOLUME_FIELD_NUMBER: _ClassVar[int]
+    CLOUDINITNOCLOUD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    containerDisk: ContainerDiskSource
+    hostDisk: HostDisk
+    emptyDisk: EmptyDiskSource
+    persistentVolumeClaim: PersistentVolumeClaimVolumeSource
+    dataVolume: DataVolumeSource
+    cloudInitNoCloud: CloudInitNoCloudSource
+    def __init__(self, name: _Optional[str] = ..., containerDisk: _Optional[_Union[ContainerDiskSource, _Mapping]] = ..., hostDisk: _Optional[_Union[HostDisk, _Mapping]] = ..., emptyDisk: _Optional[_Union[EmptyDiskSource, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[PersistentVolumeClaimVolumeSource, _Mapping]] = ..., dataVolume: _Optional[_Union[DataVolumeSource, _Mapping]] = ..., cloudInitNoCloud: _Optional[_Union[CloudInitNoCloudSource, _Mapping]] = ...) -> None: ...
+
+class PodNetwork(_message.Message):
+    __slots__ = ("vmNetworkCIDR", "vmIPv6NetworkCIDR")
+    VMNETWORKCIDR_FIELD_NUMBER: _ClassVar[int]
+    VMIPV6NETWORKCIDR_FIELD_NUMBER: _ClassVar[int]
+    vmNetworkCIDR: str
+    vmIPv6NetworkCIDR: str
+    def __init__(self, vmNetworkCIDR: _Optional[str] = ..., vmIPv6NetworkCIDR: _Optional[str] = ...) -> None: ...
+
+class MultusNetwork(_message.Message):
+    __slots__ = ("networkName", "default")
+    NETWORKNAME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    networkName: str
+    default: bool
+    def __init__(self, networkName: _Optional[str] = ..., default: _Optional[bool] = ...) -> None: ...
+
+class Network(_message.Message):
+    __slots__ = ("name", "pod", "multus")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POD_FIELD_NUMBER: _ClassVar[int]
+    MULTUS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    pod: PodNetwork
+    multus: MultusNetwork
+    def __init__(self, name: _Optional[str] = ..., pod: _Optional[_Union[PodNetwork, _Mapping]] = ..., multus: _Optional[_Union[MultusNetwork, _Mapping]] = ...) -> None: ...
+
+class VirtualMachineInstanceSpec(_message.Message):
+    __slots__ = ("domain", "nodeSelector", "terminationGracePeriodSeconds", "volumes", "networks", "hostname", "subdomain", "evictionStrategy", "architecture", "startStrategy")
+    class NodeSelectorEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    NODESELECTOR_FIELD_NUMBER: _ClassVar[int]
+    TERMINATIONGRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    HOSTNAME_FIELD_NUMBER: _ClassVar[int]
+    SUBDOMAIN_FIELD_NUMBER: _ClassVar[int]
+    EVICTIONSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    STARTSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    domain: DomainSpec
+    nodeSelector: _containers.ScalarMap[str, str]
+    terminationGracePeriodSeconds: int
+    volumes: _containers.RepeatedCompositeFieldContainer[Volume]
+    networks: _containers.RepeatedCompositeFieldContainer[Network]
+    hostname: str
+    subdomain: str
+    evictionStrategy: str
+    architecture: str
+    startStrategy: str
+    def __init__(self, domain: _Optional[_Union[DomainSpec, _Mapping]] = ..., nodeSelector: _Optional[_Mapping[str, str]] = ..., terminationGracePeriodSeconds: _Optional[int] = ..., volumes: _Optional[_Iterable[_Union[Volume, _Mapping]]] = ..., networks: _Optional[_Iterable[_Union[Network, _Mapping]]] = ..., hostname: _Optional[str] = ..., subdomain: _Optional[str] = ..., evictionStrategy: _Optional[str] = ..., architecture: _Optional[str] = ..., startStrategy: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineInstancePhaseTransitionTimestamp(_message.Message):
+    __slots__ = ("phase", "phaseTransitionTimestamp")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    PHASETRANSITIONTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    phaseTransitionTimestamp: str
+    def __init__(self, phase: _Optional[str] = ..., phaseTransitionTimestamp: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineInstanceNetworkInterface(_message.Message):
+    __slots__ = ("name", "mac", "ipAddress", "ipAddresses", "interfaceName", "infoSource", "linkState")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    IPADDRESS_FIELD_NUMBER: _ClassVar[int]
+    IPADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    INTERFACENAME_FIELD_NUMBER: _ClassVar[int]
+    INFOSOURCE_FIELD_NUMBER: _ClassVar[int]
+    LINKSTATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mac: str
+    ipAddress: str
+    ipAddresses: _containers.RepeatedScalarFieldContainer[str]
+    interfaceName: str
+    infoSource: str
+    linkState: str
+    def __init__(self, name: _Optional[str] = ..., mac: _Optional[str] = ..., ipAddress: _Optional[str] = ..., ipAddresses: _Optional[_Iterable[str]] = ..., interfaceName: _Optional[str] = ..., infoSource: _Optional[str] = ..., linkState: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineInstanceMachineStatus(_message.Message):
+    __slots__ = ("type",)
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    def __init__(self, type: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineInstanceStatus(_message.Message):
+    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    NODENAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PHASETRANSITIONTIMESTAMPS_FIELD_NUMBER: _ClassVar[int]
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
+    MACHINE_FIELD_NUMBER: _ClassVar[int]
+    LAUNCHERCONTAINERIMAGEVERSION_FIELD_NUMBER: _ClassVar[int]
+    DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    conditions: _containers.RepeatedCompositeFieldContainer[Condition]
+    nodeName: str
+    reason: str
+    message: str
+    phaseTransitionTimestamps: _containers.RepeatedCompositeFieldContainer[VirtualMachineInstancePhaseTransitionTimestamp]
+    interfaces: _containers.RepeatedCompositeFieldContainer[VirtualMachineInstanceNetworkInterface]
+    machine: VirtualMachineInstanceMachineStatus
+    launcherContainerImageVersion: str
+    domainType: str
+    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineInstance(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: VirtualMachineInstanceSpec
+    status: VirtualMachineInstanceStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineInstanceSpec, _Mapping]] = ..., status: _Optional[_Union[VirtualMachineInstanceStatus, _Mapping]] = ...) -> None: ...
+
+class VirtualMachineInstanceTemplateSpec(_message.Message):
+    __slots__ = ("metadata", "spec")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    metadata: ObjectMeta
+    spec: VirtualMachineInstanceSpec
+    def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineInstanceSpec, _Mapping]] = ...) -> None: ...
+
+class InstancetypeMatcher(_message.Message):
+    __slots__ = ("name", "kind", "revisionName")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REVISIONNAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    revisionName: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ...) -> None: ...
+
+class PreferenceMatcher(_message.Message):
+    __slots__ = ("name", "kind", "revisionName")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REVISIONNAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    revisionName: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineSpec(_message.Message):
+    __slots__ = ("running", "runStrategy", "template", "instancetype", "preference")
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    RUNSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    INSTANCETYPE_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    running: bool
+    runStrategy: str
+    template: VirtualMachineInstanceTemplateSpec
+    instancetype: InstancetypeMatcher
+    preference: PreferenceMatcher
+    def __init__(self, running: _Optional[bool] = ..., runStrategy: _Optional[str] = ..., template: _Optional[_Union[VirtualMachineInstanceTemplateSpec, _Mapping]] = ..., instancetype: _Optional[_Union[InstancetypeMatcher, _Mapping]] = ..., preference: _Optional[_Union[PreferenceMatcher, _Mapping]] = ...) -> None: ...
+
+class VirtualMachineStateChangeRequest(_message.Message):
+    __slots__ = ("action", "data", "uid")
+    class DataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    data: _containers.ScalarMap[str, str]
+    uid: str
+    def __init__(self, action: _Optional[str] = ..., data: _Optional[_Mapping[str, str]] = ..., uid: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineStartFailure(_message.Message):
+    __slots__ = ("consecutiveFailCount", "lastFailedVMIUID", "retryAfterTimestamp")
+    CONSECUTIVEFAILCOUNT_FIELD_NUMBER: _ClassVar[int]
+    LASTFAILEDVMIUID_FIELD_NUMBER: _ClassVar[int]
+    RETRYAFTERTIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    consecutiveFailCount: int
+    lastFailedVMIUID: str
+    retryAfterTimestamp: str
+    def __init__(self, consecutiveFailCount: _Optional[int] = ..., lastFailedVMIUID: _Optional[str] = ..., retryAfterTimestamp: _Optional[str] = ...) -> None: ...
+
+class VirtualMachineStatus(_message.Message):
+    __slots__ = ("printableStatus", "created", "ready", "conditions", "stateChangeRequests", "startFailure", "observedGeneration", "desiredGeneration", "runStrategy")
+    PRINTABLESTATUS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    STATECHANGEREQUESTS_FIELD_NUMBER: _ClassVar[int]
+    STARTFAILURE_FIELD_NUMBER: _ClassVar[int]
+    OBSERVEDGENERATION_FIELD_NUMBER: _ClassVar[int]
+    DESIREDGENERATION_FIELD_NUMBER: _ClassVar[int]
+    RUNSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    printableStatus: str
+    created: bool
+    ready: bool
+    conditions: _containers.RepeatedCompositeFieldContainer[Condition]
+    stateChangeRequests: _containers.RepeatedCompositeFieldContainer[VirtualMachineStateChangeRequest]
+    startFailure: VirtualMachineStartFailure
+    observedGeneration: int
+    desiredGeneration: int
+    runStrategy: str
+    def __init__(self, printableStatus: _Optional[str] = ..., created: _Optional[bool] = ..., ready: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., stateChangeRequests: _Optional[_Iterable[_Union[VirtualMachineStateChangeRequest, _Mapping]]] = ..., startFailure: _Optional[_Union[VirtualMachineStartFailure, _Mapping]] = ..., observedGeneration: _Optional[int] = ..., desiredGeneration: _Optional[int] = ..., runStrategy: _Optional[str] = ...) -> None: ...
+
+class VirtualMachine(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: VirtualMachineSpec
+    status: VirtualMachineStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineSpec, _Mapping]] = ..., status: _Optional[_Union[VirtualMachineStatus, _Mapping]] = ...) -> None: ...
+
+class NodeSpec(_message.Message):
+    __slots__ = ("unschedulable",)
+    UNSCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
+    unschedulable: bool
+    def __init__(self, unschedulable: _Optional[bool] = ...) -> None: ...
+
+class NodeSystemInfo(_message.Message):
+    __slots__ = ("architecture", "kernelVersion", "operatingSystem", "osImage")
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    KERNELVERSION_FIELD_NUMBER: _ClassVar[int]
+    OPERATINGSYSTEM_FIELD_NUMBER: _ClassVar[int]
+    OSIMAGE_FIELD_NUMBER: _ClassVar[int]
+    architecture: str
+    kernelVersion: str
+    operatingSystem: str
+    osImage: str
+    def __init__(self, architecture: _Optional[str] = ..., kernelVersion: _Optional[str] = ..., operatingSystem: _Optional[str] = ..., osImage: _Optional[str] = ...) -> None: ...
+
+class NodeAddress(_message.Message):
+    __slots__ = ("type", "address")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    address: str
+    def __init__(self, type: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class NodeStatus(_message.Message):
+    __slots__ = ("capacity", "allocatable", "conditions", "nodeInfo", "addresses")
+    class CapacityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AllocatableEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATABLE_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    NODEINFO_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    capacity: _containers.ScalarMap[str, str]
+    allocatable: _containers.ScalarMap[str, str]
+    conditions: _containers.RepeatedCompositeFieldContainer[Condition]
+    nodeInfo: NodeSystemInfo
+    addresses: _containers.RepeatedCompositeFieldContainer[NodeAddress]
+    def __init__(self, capacity: _Optional[_Mapping[str, str]] = ..., allocatable: _Optional[_Mapping[str, str]] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeInfo: _Optional[_Union[NodeSystemInfo, _Mapping]] = ..., addresses: _Optional[_Iterable[_Union[NodeAddress, _Mapping]]] = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: NodeSpec
+    status: NodeStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[NodeSpec, _Mapping]] = ..., status: _Optional[_Union[NodeStatus, _Mapping]] = ...) -> None: ...

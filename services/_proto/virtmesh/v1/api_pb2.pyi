@@ -1,0 +1,157 @@
+from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KIND_UNSPECIFIED: _ClassVar[Kind]
+    VIRTUAL_MACHINE: _ClassVar[Kind]
+    VIRTUAL_MACHINE_INSTANCE: _ClassVar[Kind]
+    NODE: _ClassVar[Kind]
+KIND_UNSPECIFIED: Kind
+VIRTUAL_MACHINE: Kind
+VIRTUAL_MACHINE_INSTANCE: Kind
+NODE: Kind
+
+class Object(_message.Message):
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "traceparent")
+    VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    virtualMachine: _types_pb2.VirtualMachine
+    virtualMachineInstance: _types_pb2.VirtualMachineInstance
+    node: _types_pb2.Node
+    traceparent: str
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+
+class ObjectRef(_message.Message):
+    __slots__ = ("kind", "namespace", "name")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kind: Kind
+    namespace: str
+    name: str
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class CreateRequest(_message.Message):
+    __slots__ = ("object",)
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    object: Object
+    def __init__(self, object: _Optional[_Union[Object, _Mapping]] = ...) -> None: ...
+
+class GetRequest(_message.Message):
+    __slots__ = ("ref",)
+    REF_FIELD_NUMBER: _ClassVar[int]
+    ref: ObjectRef
+    def __init__(self, ref: _Optional[_Union[ObjectRef, _Mapping]] = ...) -> None: ...
+
+class ListRequest(_message.Message):
+    __slots__ = ("kind", "namespace", "labelSelector", "nodeName")
+    class LabelSelectorEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    LABELSELECTOR_FIELD_NUMBER: _ClassVar[int]
+    NODENAME_FIELD_NUMBER: _ClassVar[int]
+    kind: Kind
+    namespace: str
+    labelSelector: _containers.ScalarMap[str, str]
+    nodeName: str
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., labelSelector: _Optional[_Mapping[str, str]] = ..., nodeName: _Optional[str] = ...) -> None: ...
+
+class ObjectList(_message.Message):
+    __slots__ = ("items", "resourceVersion")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Object]
+    resourceVersion: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Object, _Mapping]]] = ..., resourceVersion: _Optional[str] = ...) -> None: ...
+
+class UpdateRequest(_message.Message):
+    __slots__ = ("object",)
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    object: Object
+    def __init__(self, object: _Optional[_Union[Object, _Mapping]] = ...) -> None: ...
+
+class DeleteRequest(_message.Message):
+    __slots__ = ("ref", "uid", "resourceVersion")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
+    ref: ObjectRef
+    uid: str
+    resourceVersion: str
+    def __init__(self, ref: _Optional[_Union[ObjectRef, _Mapping]] = ..., uid: _Optional[str] = ..., resourceVersion: _Optional[str] = ...) -> None: ...
+
+class WatchRequest(_message.Message):
+    __slots__ = ("kind", "namespace", "resourceVersion", "nodeName")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
+    NODENAME_FIELD_NUMBER: _ClassVar[int]
+    kind: Kind
+    namespace: str
+    resourceVersion: str
+    nodeName: str
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., resourceVersion: _Optional[str] = ..., nodeName: _Optional[str] = ...) -> None: ...
+
+class WatchEvent(_message.Message):
+    __slots__ = ("type", "object", "resourceVersion")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    object: Object
+    resourceVersion: str
+    def __init__(self, type: _Optional[str] = ..., object: _Optional[_Union[Object, _Mapping]] = ..., resourceVersion: _Optional[str] = ...) -> None: ...
+
+class SubresourceRequest(_message.Message):
+    __slots__ = ("namespace", "name", "gracePeriodSeconds", "paused", "dryRun")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    GRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    DRYRUN_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    gracePeriodSeconds: int
+    paused: bool
+    dryRun: bool
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., gracePeriodSeconds: _Optional[int] = ..., paused: _Optional[bool] = ..., dryRun: _Optional[bool] = ...) -> None: ...
+
+class SubresourceResponse(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: str
+    def __init__(self, message: _Optional[str] = ...) -> None: ...
+
+class ConsoleRequest(_message.Message):
+    __slots__ = ("namespace", "name", "data", "fromStart")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    FROMSTART_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    data: bytes
+    fromStart: bool
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., data: _Optional[bytes] = ..., fromStart: _Optional[bool] = ...) -> None: ...
+
+class ConsoleData(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

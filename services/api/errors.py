@@ -1,0 +1,66 @@
+"""Domain errors of the api and their one mapping to gRPC status codes."""
+from __future__ import annotations
+
+import functools
+import inspect
+
+import grpc
+
+from services.api import store
+
+
+class Invalid(Exception):
+    """Validation failure; str() names the field: `spec.runStrategy: ...`."""
+
+
+class RequestConflict(Exception):
+    """A subresource request that the object's state refuses (KubeVirt's HTTP 409)."""
+
+
+class Unavailable(Exception):
+    """A node (handler) the request must reach is not answering."""
+
+
+_CODES = [
+    (Invalid, grpc.StatusCode.INVALID_ARGUMENT),
+    (store.NotFound, grpc.StatusCode.NOT_FOUND),
+    (store.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (store.Conflict, grpc.StatusCode.ABORTED),
+    (store.Gone, grpc.StatusCode.OUT_OF_RANGE),
+    (RequestConflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def _code(exc: Exception):
+    for cls, code in _CODES:
+        if isinstance(exc, cls):
+            return code
+    return None
+
+
+def grpc_errors(method):
+    """Map domain exceptions raised by a servicer method to status codes (unary or streaming)."""
+    if inspect.isasyncgenfunction(method):
+        @functools.wraps(method)
+        async def stream(self, request, context):
+            try:
+                async for item in method(self, request, context):
+                    yield item
+            except Exception as e:  # noqa: BLE001 - mapped or re-raised
+                code = _code(e)
+                if code is None:
+                    raise
+                await context.abort(code, str(e))
+        return stream
+
+    @functools.wraps(method)
+    async def unary(self, request, context):
+        try:
+            return await method(self, request, context)
+        except Exception as e:  # noqa: BLE001
+            code = _code(e)
+            if code is None:
+                raise
+            await context.abort(code, str(e))
+    return unary

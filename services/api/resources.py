@@ -1,0 +1,202 @@
+"""The Resources service: Kubernetes-shaped CRUD + watch over the embedded store.
+
+The api is the store's only writer; every successful write wakes the watch streams, which
+read the committed event history from the revision they last sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from services.api import defaults, store, validation
+from services.api.errors import Invalid, grpc_errors
+from services.common import proto, timeutil
+
+log = logging.getLogger(__name__)
+BOOKMARK_SECONDS = 5.0
+
+
+class Changes:
+    """Wakes every watch stream after a commit."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when something was committed, False when `timeout` passed quietly."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+
+def _matches(obj: proto.api.Object, namespace: str, labels, node_name: str) -> bool:
+    res = proto.inner(obj)
+    if namespace and res.metadata.namespace != namespace:
+        return False
+    for k, v in labels.items():
+        if res.metadata.labels.get(k) != v:
+            return False
+    if node_name and proto.kind_of(obj) == proto.VMI and res.status.nodeName != node_name:
+        return False
+    return True
+
+
+def _check_kind(obj: proto.api.Object) -> int:
+    if obj.WhichOneof("kind") is None:
+        raise Invalid("object: Required value: one of virtualMachine, virtualMachineInstance, node")
+    return proto.kind_of(obj)
+
+
+def _ref_key(ref) -> tuple[int, str, str]:
+    if ref.kind not in proto.KINDS:
+        raise Invalid("ref.kind: Required value")
+    ns = (ref.namespace or "default") if proto.namespaced(ref.kind) else ""
+    if not ref.name:
+        raise Invalid("ref.name: Required value")
+    return ref.kind, ns, ref.name
+
+
+class Resources:
+    """Business logic shared by the gRPC servicer and the subresource handlers."""
+
+    def __init__(self, db: store.Store):
+        self.db = db
+        self.changes = Changes()
+
+    def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
+        return self.db.get(kind, namespace, name)
+
+    def create(self, obj: proto.api.Object) -> proto.api.Object:
+        _check_kind(obj)
+        defaults.create(obj)
+        validation.validate(obj)
+        out = self.db.create(obj)
+        self.changes.notify()
+        return out
+
+    def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
+        """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
+        kind = _check_kind(obj)
+        new = proto.inner(obj)
+        ns = (new.metadata.namespace or "default") if proto.namespaced(kind) else ""
+        stored_obj = self.db.get(kind, ns, new.metadata.name)
+        stored = proto.inner(stored_obj)
+        expect = new.metadata.resourceVersion or None
+        if new.metadata.uid and new.metadata.uid != stored.metadata.uid:
+            raise store.Conflict(f'Precondition failed: UID in object meta: {new.metadata.uid}, '
+                                 f'UID in store: {stored.metadata.uid}')
+        result_obj = proto.api.Object()
+        result_obj.CopyFrom(stored_obj)
+        result = proto.inner(result_obj)
+        if status_only:
+            result.status.CopyFrom(new.status)
+        else:
+            md = result.metadata
+            # Server-owned metadata survives; user-owned metadata and the spec are replaced.
+            md.ClearField("labels")
+            md.labels.update(new.metadata.labels)
+            md.ClearField("annotations")
+            md.annotations.update(new.metadata.annotations)
+            del md.finalizers[:]
+            md.finalizers.extend(new.metadata.finalizers)
+            del md.ownerReferences[:]
+            md.ownerReferences.extend(new.metadata.ownerReferences)
+            if kind != proto.NODE or new.HasField("spec"):
+                if result.spec != new.spec:
+                    md.generation += 1
+                result.spec.CopyFrom(new.spec)
+            validation.validate(result_obj)
+        if obj.traceparent:
+            result_obj.traceparent = obj.traceparent
+        if result.metadata.deletionTimestamp and not result.metadata.finalizers:
+            out = self.db.delete(result_obj, expect)
+        else:
+            out = self.db.update(result_obj, expect)
+        self.changes.notify()
+        return out
+
+    def delete(self, kind: int, namespace: str, name: str, uid: str = "", rv: str = "") -> proto.api.Object:
+        obj = self.db.get(kind, namespace, name)
+        md = proto.inner(obj).metadata
+        if uid and md.uid != uid:
+            raise store.Conflict(f"Precondition failed: UID in precondition: {uid}, UID in object meta: {md.uid}")
+        if md.finalizers:
+            if not md.deletionTimestamp:  # graceful: finalizers' owners clean up, then remove them
+                md.deletionTimestamp = timeutil.now()
+                obj = self.db.update(obj, rv or None)
+        else:
+            obj = self.db.delete(obj, rv or None)
+        self.changes.notify()
+        return obj
+
+
+class ResourcesServicer(proto.api_grpc.ResourcesServicer):
+    def __init__(self, resources: Resources):
+        self.r = resources
+
+    @grpc_errors
+    async def Create(self, request, context):
+        return self.r.create(request.object)
+
+    @grpc_errors
+    async def Get(self, request, context):
+        return self.r.get(*_ref_key(request.ref))
+
+    @grpc_errors
+    async def List(self, request, context):
+        if request.kind not in proto.KINDS:
+            raise Invalid("kind: Required value")
+        items, rev = self.r.db.list(request.kind, request.namespace)
+        items = [o for o in items if _matches(o, "", request.labelSelector, request.nodeName)]
+        return proto.api.ObjectList(items=items, resourceVersion=str(rev))
+
+    @grpc_errors
+    async def Update(self, request, context):
+        return self.r.update(request.object)
+
+    @grpc_errors
+    async def UpdateStatus(self, request, context):
+        return self.r.update(request.object, status_only=True)
+
+    @grpc_errors
+    async def Delete(self, request, context):
+        kind, ns, name = _ref_key(request.ref)
+        return self.r.delete(kind, ns, name, request.uid, request.resourceVersion)
+
+    @grpc_errors
+    async def Watch(self, request, context):
+        if request.kind not in proto.KINDS:
+            raise Invalid("kind: Required value")
+        no_labels: dict = {}
+        if request.resourceVersion in ("", "0"):
+            items, rev = self.r.db.list(request.kind, request.namespace)
+            for o in items:
+                if _matches(o, "", no_labels, request.nodeName):
+                    yield proto.api.WatchEvent(type="ADDED", object=o,
+                                               resourceVersion=proto.inner(o).metadata.resourceVersion)
+        else:
+            try:
+                rev = int(request.resourceVersion)
+            except ValueError:
+                raise Invalid(f'resourceVersion: Invalid value: "{request.resourceVersion}"') from None
+        # A bookmark right away tells the client the revision it is now synced to.
+        yield proto.api.WatchEvent(type="BOOKMARK", resourceVersion=str(max(rev, 0)))
+        while True:
+            events = self.r.db.events_since(rev, request.kind)
+            for ev in events:
+                rev = ev.revision
+                if _matches(ev.object, request.namespace, no_labels, request.nodeName):
+                    yield proto.api.WatchEvent(type=ev.type, object=ev.object, resourceVersion=str(rev))
+            if events:
+                continue
+            if not await self.r.changes.wait(BOOKMARK_SECONDS):
+                # Quiet: tell the client how far it is synced, so a resume starts there.
+                if not self.r.db.events_since(rev, request.kind, limit=1):
+                    rev = self.r.db.revision
+                    yield proto.api.WatchEvent(type="BOOKMARK", resourceVersion=str(rev))

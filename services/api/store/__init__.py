@@ -1,0 +1,1 @@
+from services.api.store.sqlite import AlreadyExists, Conflict, Gone, NotFound, Store, StoreError  # noqa: F401

@@ -1,0 +1,243 @@
+"""subresources.kubevirt.io/v1 for VMs (start/stop/restart) and VMIs (pause/unpause/console).
+
+VM verbs follow KubeVirt's lifecycle handlers: depending on the runStrategy they either flip
+`spec.runStrategy` or append `status.stateChangeRequests` for the controller, and they refuse
+with KubeVirt's exact texts. VMI verbs are proxied to the handler on the VMI's node.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from services.api import store
+from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
+from services.api.resources import Resources
+from services.common import grpcclient, proto, vmstate
+
+log = logging.getLogger(__name__)
+HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
+VM_NOT_RUNNING = "VM is not running"
+VMI_NOT_RUNNING = "VMI is not running"
+
+
+def _copy(vm):
+    c = type(vm)()
+    c.CopyFrom(vm)
+    return c
+
+
+def _add_change_requests(vm, *changes) -> None:
+    """KubeVirt's getChangeRequestJson: add to an empty list, let a lone stop replace, else refuse."""
+    existing = vm.status.stateChangeRequests
+    if existing and not (len(changes) == 1 and changes[0].action == "Stop"):
+        raise RequestConflict("unable to complete request: stop/start already underway")
+    del existing[:]
+    existing.extend(changes)
+    vm.status.ClearField("startFailure")
+
+
+def _stop(uid: str):
+    return proto.kv.VirtualMachineStateChangeRequest(action="Stop", uid=uid)
+
+
+def _start(paused: bool = False):
+    req = proto.kv.VirtualMachineStateChangeRequest(action="Start")
+    if paused:
+        req.data["paused"] = "true"
+    return req
+
+
+def _set_running(vm, running: bool) -> None:
+    if vm.spec.HasField("runStrategy") or not vm.spec.HasField("running"):
+        vm.spec.runStrategy = "Always" if running else "Halted"
+    else:
+        vm.spec.running = running
+
+
+class Subresources(proto.api_grpc.SubresourcesServicer):
+    def __init__(self, resources: Resources):
+        self.r = resources
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    # ------------------------------------------------------------------ helpers
+
+    def _vm_and_vmi(self, request):
+        ns = request.namespace or "default"
+        vm = proto.inner(self.r.get(proto.VM, ns, request.name))
+        try:
+            vmi = proto.inner(self.r.get(proto.VMI, ns, request.name))
+        except store.NotFound:
+            vmi = None
+        return vm, vmi
+
+    def _write_vm(self, vm, status: bool, dry_run: bool) -> None:
+        if not dry_run:
+            self.r.update(proto.wrap(vm), status_only=status)
+
+    def _handler_stub(self, node_name: str):
+        try:
+            node = proto.inner(self.r.get(proto.NODE, "", node_name))
+        except store.NotFound:
+            raise Unavailable(f'node "{node_name}" is not registered') from None
+        address = node.metadata.annotations.get(HANDLER_ADDRESS_ANNOTATION)
+        if not address:
+            raise Unavailable(f'node "{node_name}" has no handler address')
+        ch = self._channels.get(address)
+        if ch is None:
+            ch = self._channels[address] = grpcclient.aio_channel(address)
+        return proto.handler_grpc.HandlerStub(ch)
+
+    async def _proxy(self, vmi, call: str, request):
+        stub = self._handler_stub(vmi.status.nodeName)
+        try:
+            return await getattr(stub, call)(request, timeout=30)
+        except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                raise RequestConflict(e.details()) from None
+            raise Unavailable(f"handler on node {vmi.status.nodeName}: {e.details()}") from None
+
+    # ------------------------------------------------------------------ VM verbs
+
+    @grpc_errors
+    async def Start(self, request, context):
+        vm, vmi = self._vm_and_vmi(request)
+        if vmi is not None and not vmstate.is_final(vmi) and vmi.status.phase not in ("", vmstate.UNKNOWN):
+            raise RequestConflict("VM is already running")
+        vm = _copy(vm)
+        rs = vmstate.run_strategy(vm)
+        if rs == "Halted":
+            if request.paused:
+                _add_change_requests(vm, _start(paused=True))
+                self._write_vm(vm, True, request.dryRun)
+            else:
+                _set_running(vm, True)
+                self._write_vm(vm, False, request.dryRun)
+        elif rs in ("RerunOnFailure", "Manual"):
+            if rs == "RerunOnFailure" and vmi is not None and vmi.status.phase == vmstate.FAILED:
+                raise RequestConflict("RerunOnFailure does not support starting VM from failed state")
+            needs_restart = vmi is not None and (
+                (rs == "RerunOnFailure" and vmi.status.phase == vmstate.SUCCEEDED)
+                or (rs == "Manual" and vmstate.is_final(vmi)))
+            if needs_restart:
+                _add_change_requests(vm, _stop(vmi.metadata.uid), _start(request.paused))
+            else:
+                _add_change_requests(vm, _start(request.paused))
+            self._write_vm(vm, True, request.dryRun)
+        else:  # Always, Once
+            raise RequestConflict(f"{rs} does not support manual start requests")
+        return proto.api.SubresourceResponse(message="start requested")
+
+    @grpc_errors
+    async def Stop(self, request, context):
+        vm, vmi = self._vm_and_vmi(request)
+        vm = _copy(vm)
+        rs = vmstate.run_strategy(vm)
+        has_vmi = vmi is not None
+        grace = request.gracePeriodSeconds if request.HasField("gracePeriodSeconds") else None
+        old_grace = None
+        if has_vmi and not vmstate.is_final(vmi) and grace is not None:
+            if vmi.spec.HasField("terminationGracePeriodSeconds"):
+                old_grace = vmi.spec.terminationGracePeriodSeconds
+            shorter = _copy(vmi)
+            shorter.spec.terminationGracePeriodSeconds = grace
+            if not request.dryRun:
+                self.r.update(proto.wrap(shorter))
+        if rs == "Halted":
+            if not has_vmi or vmstate.is_final(vmi):
+                raise RequestConflict(VM_NOT_RUNNING)
+            if grace is None or (old_grace is not None and grace >= old_grace):
+                raise RequestConflict("Halted only supports manual stop requests with a shorter graceperiod")
+            _add_change_requests(vm, _stop(vmi.metadata.uid))
+            self._write_vm(vm, True, request.dryRun)
+        elif rs in ("RerunOnFailure", "Manual"):
+            if not has_vmi or vmstate.is_final(vmi):
+                raise RequestConflict(VM_NOT_RUNNING)
+            _add_change_requests(vm, _stop(vmi.metadata.uid))
+            self._write_vm(vm, True, request.dryRun)
+        else:  # Always, Once
+            _set_running(vm, False)
+            self._write_vm(vm, False, request.dryRun)
+        return proto.api.SubresourceResponse(message="stop requested")
+
+    @grpc_errors
+    async def Restart(self, request, context):
+        grace = request.gracePeriodSeconds if request.HasField("gracePeriodSeconds") else None
+        if grace is not None and grace > 0:
+            raise Invalid("For force restart, only gracePeriod=0 is supported for now")
+        if grace is not None and grace < 0:
+            raise Invalid("gracePeriod has to be greater or equal to 0")
+        vm, vmi = self._vm_and_vmi(request)
+        rs = vmstate.run_strategy(vm)
+        if rs in ("Halted", "Once"):
+            raise RequestConflict(f"RunStategy {rs} does not support manual restart requests")
+        if vmi is None:
+            raise RequestConflict("VM is not running: Halted")
+        vm = _copy(vm)
+        _add_change_requests(vm, _stop(vmi.metadata.uid), _start())
+        self._write_vm(vm, True, request.dryRun)
+        if grace == 0 and not request.dryRun and not vmstate.is_final(vmi):
+            # Force restart: no graceful ACPI wait for the old instance.
+            fast = _copy(vmi)
+            fast.spec.terminationGracePeriodSeconds = 0
+            self.r.update(proto.wrap(fast))
+        return proto.api.SubresourceResponse(message="restart requested")
+
+    # ------------------------------------------------------------------ VMI verbs
+
+    def _vmi(self, request):
+        return proto.inner(self.r.get(proto.VMI, request.namespace or "default", request.name))
+
+    @grpc_errors
+    async def Pause(self, request, context):
+        vmi = self._vmi(request)
+        if vmi.status.phase != vmstate.RUNNING:
+            raise RequestConflict(VM_NOT_RUNNING)
+        if vmstate.get_condition(vmi, vmstate.PAUSED) is not None:
+            raise RequestConflict("VMI is already paused")
+        if request.dryRun:
+            return proto.api.SubresourceResponse(message="dry run")
+        return await self._proxy(vmi, "Pause", request)
+
+    @grpc_errors
+    async def Unpause(self, request, context):
+        vmi = self._vmi(request)
+        if vmi.status.phase != vmstate.RUNNING:
+            raise RequestConflict(VMI_NOT_RUNNING)
+        if vmstate.get_condition(vmi, vmstate.PAUSED) is None:
+            raise RequestConflict("VMI is not paused")
+        if request.dryRun:
+            return proto.api.SubresourceResponse(message="dry run")
+        return await self._proxy(vmi, "Unpause", request)
+
+    async def Console(self, request_iterator, context):
+        """Proxy a console stream to the handler of the VMI's node (both directions)."""
+        first = await request_iterator.__anext__()
+        try:
+            vmi = proto.inner(self.r.get(proto.VMI, first.namespace or "default", first.name))
+            if vmi.status.phase != vmstate.RUNNING:
+                raise RequestConflict(VMI_NOT_RUNNING)
+            stub = self._handler_stub(vmi.status.nodeName)
+        except (store.NotFound,) as e:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+        except RequestConflict as e:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+        except Unavailable as e:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
+        first.namespace = vmi.metadata.namespace
+
+        async def upstream():
+            yield first
+            async for msg in request_iterator:
+                yield msg
+
+        call = stub.Console(upstream())
+        try:
+            async for chunk in call:
+                yield chunk
+        except grpc.aio.AioRpcError as e:
+            await context.abort(e.code(), e.details())
+        finally:
+            call.cancel()
+            await asyncio.sleep(0)

@@ -1,0 +1,152 @@
+"""Validation on create/update (KubeVirt's validating admitters). Every error names its field."""
+from __future__ import annotations
+
+import re
+
+from services.api.errors import Invalid
+from services.common import proto, quantity
+
+RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
+_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DISK_BUSES = ("virtio", "sata", "scsi", "usb")
+INTERFACE_STATES = ("", "up", "down", "absent")
+
+
+def _name(value: str, path: str, label: bool = False) -> None:
+    if not value:
+        raise Invalid(f"{path}: Required value: name is required")
+    pattern, what, limit = ((_DNS1123_LABEL, "RFC 1123 label", 63) if label
+                            else (_DNS1123, "RFC 1123 subdomain", 253))
+    if len(value) > limit or not pattern.match(value):
+        raise Invalid(f'{path}: Invalid value: "{value}": a lowercase {what} must consist of lower case '
+                      "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+                      f"character (at most {limit} characters)")
+
+
+def metadata(md, namespaced: bool) -> None:
+    _name(md.name, "metadata.name")
+    if namespaced:
+        _name(md.namespace, "metadata.namespace", label=True)
+
+
+def _quantity(value: str, path: str, positive: bool = True) -> int:
+    try:
+        q = quantity.parse(value)
+    except ValueError as e:
+        raise Invalid(f'{path}: Invalid value: "{value}": {e}') from None
+    if positive and q <= 0:
+        raise Invalid(f'{path}: Invalid value: "{value}": must be greater than 0')
+    return int(q)
+
+
+def vmi_spec(spec, path: str) -> None:
+    dom = spec.domain
+    d = f"{path}.domain"
+    mem = None
+    if dom.memory.guest:
+        mem = _quantity(dom.memory.guest, f"{d}.memory.guest")
+    for section in ("requests", "limits"):
+        for res, value in getattr(dom.resources, section).items():
+            q = _quantity(value, f"{d}.resources.{section}.{res}")
+            if section == "requests" and res == "memory" and mem is None:
+                mem = q
+    if mem is None:
+        raise Invalid(f"{d}.resources.requests.memory: Required value: no memory requested, at least "
+                      f"one of '{d}.memory.guest' or '{d}.resources.requests.memory' must be set")
+    if mem < 1 << 20:
+        raise Invalid(f"{d}.memory.guest: Invalid value: {mem}: memory must be at least 1Mi")
+
+    volumes = {}
+    for i, v in enumerate(spec.volumes):
+        vp = f"{path}.volumes[{i}]"
+        _name(v.name, f"{vp}.name", label=True)
+        if v.name in volumes:
+            raise Invalid(f'{vp}.name: Duplicate value: "{v.name}"')
+        sources = [f.name for f, _ in v.ListFields() if f.name != "name"]
+        if len(sources) != 1:
+            raise Invalid(f"{vp}: must have exactly one volume source, got {len(sources)}"
+                          + (f" ({', '.join(sources)})" if sources else ""))
+        if v.HasField("containerDisk") and not v.containerDisk.image:
+            raise Invalid(f"{vp}.containerDisk.image: Required value")
+        if v.HasField("hostDisk"):
+            if not v.hostDisk.path:
+                raise Invalid(f"{vp}.hostDisk.path: Required value")
+            if v.hostDisk.type not in ("Disk", "DiskOrCreate"):
+                raise Invalid(f'{vp}.hostDisk.type: Unsupported value: "{v.hostDisk.type}": '
+                              'supported values: "Disk", "DiskOrCreate"')
+        if v.HasField("emptyDisk"):
+            _quantity(v.emptyDisk.capacity, f"{vp}.emptyDisk.capacity")
+        volumes[v.name] = v
+
+    seen = set()
+    for i, disk in enumerate(dom.devices.disks):
+        dp = f"{d}.devices.disks[{i}]"
+        _name(disk.name, f"{dp}.name", label=True)
+        if disk.name in seen:
+            raise Invalid(f'{dp}.name: Duplicate value: "{disk.name}"')
+        seen.add(disk.name)
+        if disk.name not in volumes:
+            raise Invalid(f"{dp}.name: {disk.name} must have a matching volume")
+        targets = [t for t in ("disk", "cdrom", "lun") if disk.HasField(t)]
+        if len(targets) > 1:
+            raise Invalid(f"{dp}: should have only one of disk, cdrom or lun, got {', '.join(targets)}")
+        for t in targets:
+            bus = getattr(disk, t).bus
+            if bus and bus not in DISK_BUSES:
+                raise Invalid(f'{dp}.{t}.bus: Unsupported value: "{bus}": supported values: '
+                              + ", ".join(f'"{b}"' for b in DISK_BUSES))
+        if disk.HasField("bootOrder") and disk.bootOrder < 1:
+            raise Invalid(f"{dp}.bootOrder: Invalid value: {disk.bootOrder}: must be greater than 0")
+
+    networks = {}
+    for i, n in enumerate(spec.networks):
+        _name(n.name, f"{path}.networks[{i}].name")
+        if n.name in networks:
+            raise Invalid(f'{path}.networks[{i}].name: Duplicate value: "{n.name}"')
+        networks[n.name] = n
+    for i, iface in enumerate(dom.devices.interfaces):
+        ip = f"{d}.devices.interfaces[{i}]"
+        if iface.name not in networks:
+            raise Invalid(f"{ip}.name: Invalid value: \"{iface.name}\": no matching network in "
+                          f"{path}.networks")
+        if iface.state not in INTERFACE_STATES:
+            raise Invalid(f'{ip}.state: Unsupported value: "{iface.state}": supported values: '
+                          '"", "up", "down", "absent"')
+        if iface.macAddress and not re.match(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$", iface.macAddress):
+            raise Invalid(f'{ip}.macAddress: Invalid value: "{iface.macAddress}": must be a valid MAC address')
+
+    if spec.HasField("terminationGracePeriodSeconds") and spec.terminationGracePeriodSeconds < 0:
+        raise Invalid(f"{path}.terminationGracePeriodSeconds: Invalid value: "
+                      f"{spec.terminationGracePeriodSeconds}: must be greater than or equal to 0")
+    kb = dom.firmware.kernelBoot
+    if dom.firmware.HasField("kernelBoot") and kb.HasField("container"):
+        if not kb.container.image:
+            raise Invalid(f"{d}.firmware.kernelBoot.container.image: Required value")
+        if not kb.container.kernelPath and not kb.container.initrdPath:
+            raise Invalid(f"{d}.firmware.kernelBoot.container: at least one of kernelPath or "
+                          "initrdPath must be set")
+    if spec.architecture and spec.architecture not in ("amd64", "arm64", "s390x", "ppc64le"):
+        raise Invalid(f'{path}.architecture: Unsupported value: "{spec.architecture}"')
+
+
+def vm(res) -> None:
+    spec = res.spec
+    if spec.HasField("running") and spec.HasField("runStrategy"):
+        raise Invalid("spec.running: Running and RunStrategy are mutually exclusive")
+    if spec.HasField("runStrategy") and spec.runStrategy not in RUN_STRATEGIES:
+        raise Invalid(f'spec.runStrategy: Unsupported value: "{spec.runStrategy}": supported values: '
+                      + ", ".join(f'"{s}"' for s in RUN_STRATEGIES))
+    if not spec.HasField("template"):
+        raise Invalid("spec.template: Required value: missing virtual machine template")
+    vmi_spec(spec.template.spec, "spec.template.spec")
+
+
+def validate(obj: proto.api.Object) -> None:
+    kind = proto.kind_of(obj)
+    res = proto.inner(obj)
+    metadata(res.metadata, proto.namespaced(kind))
+    if kind == proto.VM:
+        vm(res)
+    elif kind == proto.VMI:
+        vmi_spec(res.spec, "spec")

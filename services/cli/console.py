@@ -1,0 +1,89 @@
+"""`virtmesh console`: the VMI's serial console over the api's Console stream (virtctl console).
+
+Interactive: the terminal goes raw, keys go to the guest, Ctrl-] leaves. With --no-stdin the
+guest's output is printed from its first byte until --timeout passes or the guest stops.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import select
+import sys
+import termios
+import threading
+import tty
+
+import grpc
+
+from services.common import proto
+
+ESCAPE = b"\x1d"  # Ctrl-]
+
+
+def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) -> int:
+    first = proto.api.ConsoleRequest(namespace=namespace, name=name, fromStart=no_stdin)
+    out = sys.stdout.buffer
+    if no_stdin:
+        requests = iter([first])
+        return _stream(stub, requests, out, timeout)
+    inputs: queue.Queue = queue.Queue()
+    stop = threading.Event()
+
+    def requests_gen():
+        yield first
+        while not stop.is_set():
+            try:
+                data = inputs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if data is None:
+                return
+            yield proto.api.ConsoleRequest(data=data)
+
+    fd = sys.stdin.fileno()
+    raw = os.isatty(fd)
+    saved = termios.tcgetattr(fd) if raw else None
+    print(f"Successfully connected to {name} console. The escape sequence is ^]", file=sys.stderr)
+    call_holder: dict = {}
+
+    def reader():
+        while not stop.is_set():
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if not r:
+                continue
+            data = os.read(fd, 1024)
+            if not data or ESCAPE in data:
+                stop.set()
+                inputs.put(None)
+                if "call" in call_holder:
+                    call_holder["call"].cancel()
+                return
+            inputs.put(data)
+
+    try:
+        if raw:
+            tty.setraw(fd)
+        threading.Thread(target=reader, daemon=True).start()
+        return _stream(stub, requests_gen(), out, timeout, call_holder)
+    finally:
+        stop.set()
+        if raw:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            print("", file=sys.stderr)
+
+
+def _stream(stub, requests, out, timeout, holder=None) -> int:
+    call = stub.Console(requests, timeout=timeout)
+    if holder is not None:
+        holder["call"] = call
+    try:
+        for chunk in call:
+            out.write(chunk.data)
+            out.flush()
+    except grpc.RpcError as e:
+        if e.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+            return 0
+        raise
+    except BrokenPipeError:
+        return 0
+    return 0

@@ -1,0 +1,274 @@
+"""`virtmesh`: kubectl/virtctl-style verbs against the mesh's api service."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import grpc
+
+from services.common import grpcclient, manifest, paths, proto
+
+RESOURCES = {
+    **dict.fromkeys(["vm", "vms", "virtualmachine", "virtualmachines", "virtualmachine.kubevirt.io",
+                     "virtualmachines.kubevirt.io"], proto.VM),
+    **dict.fromkeys(["vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances",
+                     "virtualmachineinstance.kubevirt.io", "virtualmachineinstances.kubevirt.io"], proto.VMI),
+    **dict.fromkeys(["node", "nodes", "no"], proto.NODE),
+}
+PLURAL = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
+          proto.NODE: "node"}
+
+
+class CLIError(Exception):
+    pass
+
+
+def _kind(word: str) -> int:
+    kind = RESOURCES.get(word.lower())
+    if kind is None:
+        raise CLIError(f'the server doesn\'t have a resource type "{word}"')
+    return kind
+
+
+def _target(args) -> str:
+    if args.api:
+        return args.api
+    return f"unix://{paths.DataDir(args.data_dir).api_socket}"
+
+
+class Api:
+    def __init__(self, args):
+        self.target = _target(args)
+        self.channel = grpcclient.channel(self.target)
+        self.resources = proto.api_grpc.ResourcesStub(self.channel)
+        self.sub = proto.api_grpc.SubresourcesStub(self.channel)
+
+
+def _namespace(args, kind: int) -> str:
+    return (args.namespace or "default") if proto.namespaced(kind) else ""
+
+
+# ---------------------------------------------------------------------- verbs
+
+def cmd_apply(args, api: Api) -> None:
+    text = sys.stdin.read() if args.filename == "-" else _read(args.filename)
+    docs = manifest.load_documents(text)
+    objs = []
+    for i, doc in enumerate(docs):
+        try:
+            obj = manifest.to_object(doc)
+        except manifest.ManifestError as e:
+            where = f" (document {i + 1})" if len(docs) > 1 else ""
+            raise CLIError(f"error validating {args.filename}{where}: {e}") from None
+        res = proto.inner(obj)
+        if args.namespace and proto.namespaced(proto.kind_of(obj)) and not res.metadata.namespace:
+            res.metadata.namespace = args.namespace
+        objs.append(obj)
+    for obj in objs:
+        kind, res = proto.kind_of(obj), proto.inner(obj)
+        name = res.metadata.name
+        try:
+            api.resources.Create(proto.api.CreateRequest(object=obj), timeout=30)
+            print(f"{PLURAL[kind]}/{name} created")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+            current = api.resources.Get(proto.api.GetRequest(ref=proto.ref(
+                kind, res.metadata.namespace or _namespace(args, kind), name)), timeout=30)
+            cur = proto.inner(current)
+            merged = type(cur)()
+            merged.CopyFrom(cur)
+            merged.metadata.labels.update(res.metadata.labels)
+            merged.metadata.annotations.update(res.metadata.annotations)
+            merged.spec.CopyFrom(res.spec)
+            if merged == cur:
+                print(f"{PLURAL[kind]}/{name} unchanged")
+                continue
+            api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(merged)), timeout=30)
+            print(f"{PLURAL[kind]}/{name} configured")
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError as e:
+        raise CLIError(f"cannot read {path}: {e.strerror}") from None
+
+
+def cmd_get(args, api: Api) -> None:
+    from services.cli import output
+    kind = _kind(args.resource)
+    ns = _namespace(args, kind)
+    if args.name:
+        obj = api.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, ns, args.name)), timeout=30)
+        items = [proto.inner(obj)]
+    else:
+        lst = api.resources.List(proto.api.ListRequest(kind=kind, namespace="" if args.all_namespaces else ns),
+                                 timeout=30)
+        items = [proto.inner(o) for o in lst.items]
+        if not items and args.output in (None, "wide"):
+            where = "" if args.all_namespaces or not proto.namespaced(kind) else f" in {ns} namespace"
+            print(f"No resources found{where}.", file=sys.stderr)
+            return
+    print(output.render(kind, items, args.output or "table", bool(args.name), args.all_namespaces))
+
+
+def cmd_delete(args, api: Api) -> None:
+    targets = []
+    if args.filename:
+        for doc in manifest.load_documents(sys.stdin.read() if args.filename == "-" else _read(args.filename)):
+            obj = manifest.to_object(doc)
+            res = proto.inner(obj)
+            kind = proto.kind_of(obj)
+            targets.append((kind, res.metadata.namespace or _namespace(args, kind), res.metadata.name))
+    else:
+        if not args.resource or not args.names:
+            raise CLIError("delete needs RESOURCE NAME... or -f FILE")
+        kind = _kind(args.resource)
+        targets = [(kind, _namespace(args, kind), n) for n in args.names]
+    for kind, ns, name in targets:
+        api.resources.Delete(proto.api.DeleteRequest(ref=proto.ref(kind, ns, name)), timeout=30)
+        print(f'{PLURAL[kind]} "{name}" deleted')
+
+
+def _sub_request(args) -> proto.api.SubresourceRequest:
+    req = proto.api.SubresourceRequest(namespace=args.namespace or "default", name=args.name,
+                                       dryRun=getattr(args, "dry_run", False),
+                                       paused=getattr(args, "paused", False))
+    grace = getattr(args, "grace_period", None)
+    if getattr(args, "force", False) and grace is None:
+        grace = 0
+    if grace is not None:
+        req.gracePeriodSeconds = grace
+    return req
+
+
+def cmd_lifecycle(args, api: Api) -> None:
+    call = {"start": api.sub.Start, "stop": api.sub.Stop, "restart": api.sub.Restart}[args.verb]
+    call(_sub_request(args), timeout=30)
+    print(f"VM {args.name} was scheduled to {args.verb}")
+
+
+def cmd_pause(args, api: Api) -> None:
+    kind = _kind(args.resource)
+    if kind == proto.NODE:
+        raise CLIError(f"{args.verb} accepts vm or vmi, not {args.resource}")
+    if kind == proto.VM:  # pausing a VM pauses its VMI (same name), as virtctl does
+        api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VM, args.namespace or "default", args.name)),
+                          timeout=30)
+    call = api.sub.Pause if args.verb == "pause" else api.sub.Unpause
+    call(_sub_request(args), timeout=30)
+    print(f"VMI {args.name} was scheduled to {args.verb}")
+
+
+def cmd_console(args, api: Api) -> int:
+    from services.cli import console
+    return console.run(api.sub, args.namespace or "default", args.name, args.no_stdin, args.timeout)
+
+
+def cmd_up(args, api=None) -> int:
+    from services.cli.up import Supervisor
+    return Supervisor(args).run()
+
+
+# ---------------------------------------------------------------------- parser
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="virtmesh", description="KubeVirt-style VMs on libvirt + QEMU.")
+    p.add_argument("--data-dir", default=paths.default_data_dir(), help="mesh data dir (env VIRTMESH_DATA_DIR)")
+    p.add_argument("--api", default=os.environ.get("VIRTMESH_API"), help="api address (unix:///path or host:port)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def ns(sp):
+        sp.add_argument("-n", "--namespace", default=None)
+
+    up = sub.add_parser("up", help="run the whole mesh locally in the foreground")
+    up.add_argument("--node-name", help="this node's name (default: hostname)")
+    up.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
+    up.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
+    up.add_argument("--api-listen", help="also serve the api on HOST:PORT")
+    up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
+    up.add_argument("--log-level")
+    up.set_defaults(func=cmd_up, needs_api=False)
+
+    ap = sub.add_parser("apply", help="create or update resources from a file (- for stdin)")
+    ap.add_argument("-f", "--filename", required=True)
+    ns(ap)
+    ap.set_defaults(func=cmd_apply)
+
+    get = sub.add_parser("get", help="show vm|vmi|node")
+    get.add_argument("resource")
+    get.add_argument("name", nargs="?")
+    ns(get)
+    get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide", "name"])
+    get.set_defaults(func=cmd_get)
+
+    de = sub.add_parser("delete", help="delete resources by name or from a file")
+    de.add_argument("resource", nargs="?")
+    de.add_argument("names", nargs="*")
+    de.add_argument("-f", "--filename")
+    ns(de)
+    de.set_defaults(func=cmd_delete)
+
+    for verb, text in (("start", "start a VM"), ("stop", "stop a VM"), ("restart", "restart a VM")):
+        sp = sub.add_parser(verb, help=text)
+        sp.add_argument("name")
+        ns(sp)
+        sp.add_argument("--dry-run", action="store_true")
+        if verb == "start":
+            sp.add_argument("--paused", action="store_true", help="start the VM paused")
+        else:
+            sp.add_argument("--grace-period", type=int, default=None)
+            sp.add_argument("--force", action="store_true", help="with --grace-period=0: do not wait for the guest")
+        sp.set_defaults(func=cmd_lifecycle, verb=verb)
+
+    for verb in ("pause", "unpause"):
+        sp = sub.add_parser(verb, help=f"{verb} a VM or VMI")
+        sp.add_argument("resource", help="vm or vmi")
+        sp.add_argument("name")
+        ns(sp)
+        sp.add_argument("--dry-run", action="store_true")
+        sp.set_defaults(func=cmd_pause, verb=verb)
+
+    co = sub.add_parser("console", help="connect to a VMI's serial console (Ctrl-] to leave)")
+    co.add_argument("name")
+    ns(co)
+    co.add_argument("--no-stdin", action="store_true", help="only print what the guest writes, from the start")
+    co.add_argument("--timeout", type=float, default=None, help="stop after S seconds")
+    co.set_defaults(func=cmd_console)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        api = Api(args) if getattr(args, "needs_api", True) else None
+        rc = args.func(args, api)
+        return rc or 0
+    except CLIError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except manifest.ManifestError as e:
+        print(f"error: {e}", file=sys.stderr)
+    except grpc.RpcError as e:
+        if e.code() == grpc.StatusCode.UNAVAILABLE and "connect" in (e.details() or "").lower():
+            print(f"error: cannot reach the virtmesh api at {_target(args)} (is `virtmesh up` running?)",
+                  file=sys.stderr)
+        else:
+            print(f"Error from server ({_reason(e.code())}): {e.details()}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+def _reason(code: grpc.StatusCode) -> str:
+    return {grpc.StatusCode.NOT_FOUND: "NotFound", grpc.StatusCode.ALREADY_EXISTS: "AlreadyExists",
+            grpc.StatusCode.INVALID_ARGUMENT: "Invalid", grpc.StatusCode.ABORTED: "Conflict",
+            grpc.StatusCode.FAILED_PRECONDITION: "Conflict", grpc.StatusCode.UNAVAILABLE: "ServiceUnavailable",
+            grpc.StatusCode.OUT_OF_RANGE: "Gone"}.get(code, code.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

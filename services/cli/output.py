@@ -1,0 +1,78 @@
+"""How `virtmesh get` prints objects: kubectl-style tables with KubeVirt's printer columns, or JSON/YAML."""
+from __future__ import annotations
+
+import json
+
+from services.common import manifest, proto, timeutil, vmstate
+
+
+def age(ts: str) -> str:
+    if not ts:
+        return "<unknown>"
+    s = int(max(0, timeutil.age_seconds(ts)))
+    if s < 120:
+        return f"{s}s"
+    if s < 7200:
+        return f"{s // 60}m"
+    if s < 172800:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def _ready(obj) -> str:
+    return "True" if vmstate.has_condition(obj, vmstate.READY) else "False"
+
+
+def row(kind: int, res, wide: bool) -> list[str]:
+    md = res.metadata
+    if kind == proto.VM:
+        cols = [md.name, age(md.creationTimestamp), res.status.printableStatus or "Stopped", _ready(res)]
+        if wide:
+            cols += [vmstate.run_strategy(res)]
+        return cols
+    if kind == proto.VMI:
+        ip = res.status.interfaces[0].ipAddress if res.status.interfaces else ""
+        cols = [md.name, age(md.creationTimestamp), res.status.phase or "Pending", ip, res.status.nodeName,
+                _ready(res)]
+        if wide:
+            cols += ["True" if vmstate.has_condition(res, vmstate.PAUSED) else "",
+                     res.status.domainType, res.status.machine.type]
+        return cols
+    ready = "Ready" if any(c.type == "Ready" and c.status == "True" for c in res.status.conditions) else "NotReady"
+    if md.labels.get("kubevirt.io/schedulable") != "true":
+        ready += ",SchedulingDisabled"
+    cols = [md.name, ready, age(md.creationTimestamp)]
+    if wide:
+        cols += [md.labels.get("kubernetes.io/arch", ""), res.status.nodeInfo.kernelVersion]
+    return cols
+
+
+HEADERS = {
+    proto.VM: (["NAME", "AGE", "STATUS", "READY"], ["RUNSTRATEGY"]),
+    proto.VMI: (["NAME", "AGE", "PHASE", "IP", "NODENAME", "READY"], ["PAUSED", "DOMAINTYPE", "MACHINE"]),
+    proto.NODE: (["NAME", "STATUS", "AGE"], ["ARCH", "KERNEL-VERSION"]),
+}
+
+
+def table(kind: int, items, wide: bool, all_namespaces: bool) -> str:
+    head, extra = HEADERS[kind]
+    head = head + (extra if wide else [])
+    rows = [row(kind, r, wide) for r in items]
+    if all_namespaces and proto.namespaced(kind):
+        head = ["NAMESPACE"] + head
+        rows = [[r.metadata.namespace] + cols for r, cols in zip(items, rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    lines = ["   ".join(str(v).ljust(w) for v, w in zip(line, widths)).rstrip() for line in [head, *rows]]
+    return "\n".join(lines)
+
+
+def render(kind: int, items, fmt: str, single: bool, all_namespaces: bool = False) -> str:
+    if fmt in ("json", "yaml"):
+        docs = [manifest.to_dict(r) for r in items]
+        doc = docs[0] if single else {"apiVersion": "v1", "kind": "List", "items": docs}
+        return json.dumps(doc, indent=2) if fmt == "json" else manifest.dump_yaml([doc]).rstrip()
+    if fmt == "name":
+        plural = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
+                  proto.NODE: "node"}[kind]
+        return "\n".join(f"{plural}/{r.metadata.name}" for r in items)
+    return table(kind, items, fmt == "wide", all_namespaces)

@@ -1,0 +1,132 @@
+"""`virtmesh up`: the whole mesh on one machine, in the foreground.
+
+Runs api, controller and one handler as child processes (a tiny supervisor standing in for
+Kubernetes Deployments/DaemonSet: a child that dies is restarted), logs to DATA_DIR/logs, and
+on SIGINT/SIGTERM stops the services and then the VMs' launchers (each shuts its guest down).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.common import paths
+
+
+def _wait_healthy(target: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        while time.monotonic() < deadline:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    return True
+            except grpc.RpcError:
+                time.sleep(0.05)
+    return False
+
+
+class Supervisor:
+    def __init__(self, args):
+        self.data = paths.DataDir(args.data_dir).ensure()
+        self.args = args
+        node = args.node_name or socket.gethostname()
+        common = ["--data-dir", self.data.root]
+        if args.log_level:
+            common += ["--log-level", args.log_level]
+        api = [sys.executable, "-m", "services.api", *common]
+        if args.api_listen:
+            api += ["--listen", args.api_listen]
+        self.specs = {
+            "api": api,
+            "controller": [sys.executable, "-m", "services.controller", *common],
+            "handler": [sys.executable, "-m", "services.handler", *common, "--node-name", node,
+                        "--libvirt-uri", args.libvirt_uri, "--emulation", args.emulation],
+        }
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+
+    def _start(self, name: str) -> None:
+        log = open(os.path.join(self.data.logs, f"{name}.log"), "ab")
+        self.procs[name] = subprocess.Popen(self.specs[name], stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    def _say(self, msg: str) -> None:
+        print(f"virtmesh: {msg}", file=sys.stderr, flush=True)
+
+    def run(self) -> int:
+        def stop(signum, frame):
+            self.stopping = True
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        self._start("api")
+        if not _wait_healthy(f"unix://{self.data.api_socket}", 30):
+            self._say(f"api did not become healthy; see {self.data.logs}/api.log")
+            self.shutdown()
+            return 1
+        self._start("controller")
+        self._start("handler")
+        self._say(f"mesh is up (data dir {self.data.root}, api unix://{self.data.api_socket}"
+                  + (f" and {self.args.api_listen}" if self.args.api_listen else "")
+                  + f"; logs in {self.data.logs}). Ctrl-C stops it.")
+        restarts: dict[str, float] = {}
+        while not self.stopping:
+            time.sleep(0.2)
+            for name, proc in list(self.procs.items()):
+                if proc.poll() is not None and not self.stopping:
+                    # Back off a little if a service keeps dying, like a CrashLoopBackOff.
+                    wait = 0.2 if time.monotonic() - restarts.get(name, 0) > 10 else 2.0
+                    self._say(f"{name} exited with {proc.returncode}; restarting")
+                    time.sleep(wait)
+                    restarts[name] = time.monotonic()
+                    self._start(name)
+        self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        self._say("stopping the mesh")
+        for name in ("handler", "controller", "api"):
+            proc = self.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        if self.args.keep_vms:
+            return
+        pids = []
+        for pidfile in glob.glob(os.path.join(self.data.run, "l-*.pid")):
+            try:
+                pid = int(open(pidfile).read())
+                os.kill(pid, signal.SIGTERM)  # the launcher shuts its guest down and exits
+                pids.append(pid)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + 60
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if _alive(p)]
+            time.sleep(0.1)
+        if pids:
+            self._say(f"{len(pids)} launcher(s) still running after 60s")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

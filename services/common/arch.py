@@ -1,0 +1,13 @@
+"""Architecture names: KubeVirt speaks amd64/arm64, libvirt and QEMU speak x86_64/aarch64."""
+from __future__ import annotations
+
+import platform
+
+TO_LIBVIRT = {"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x", "ppc64le": "ppc64le"}
+FROM_LIBVIRT = {v: k for k, v in TO_LIBVIRT.items()}
+DEFAULT_MACHINE = {"amd64": "q35", "arm64": "virt", "s390x": "s390-ccw-virtio", "ppc64le": "pseries"}
+
+
+def host_arch() -> str:
+    machine = platform.machine()
+    return FROM_LIBVIRT.get(machine, {"x86_64": "amd64", "AMD64": "amd64"}.get(machine, machine))

@@ -1,0 +1,40 @@
+"""Channels to other services: retries on UNAVAILABLE only (a restarting peer), and addresses
+written either as `unix:///path` or `host:port`."""
+from __future__ import annotations
+
+import json
+
+import grpc
+
+_RETRY = json.dumps({
+    "methodConfig": [{
+        "name": [{}],
+        "retryPolicy": {
+            "maxAttempts": 5,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "1s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }],
+})
+_OPTIONS = [
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", _RETRY),
+    # A restarted server comes back quickly: don't let the channel back off for seconds.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+
+
+def aio_channel(target: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, options=_OPTIONS)
+
+
+def channel(target: str) -> grpc.Channel:
+    return grpc.insecure_channel(target, options=_OPTIONS)
+
+
+def unix(path: str) -> str:
+    return f"unix://{path}"

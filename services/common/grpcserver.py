@@ -1,0 +1,66 @@
+"""Every service's gRPC server: grpc.aio + health + reflection, on a unix socket and/or TCP,
+with SIGTERM/SIGINT -> NOT_SERVING -> graceful stop."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+
+class Server:
+    def __init__(self, service_names: Iterable[str]):
+        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.service_names = list(service_names)
+        reflection.enable_server_reflection(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        self.ports: dict[str, int] = {}
+        self._stopping = asyncio.Event()
+
+    def add(self, register: Callable, servicer) -> None:
+        register(servicer, self.server)
+
+    def listen_unix(self, path: str) -> str:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.exists(path):
+            os.unlink(path)  # stale socket of a previous (killed) incarnation
+        self.server.add_insecure_port(f"unix://{path}")
+        return f"unix://{path}"
+
+    def listen_tcp(self, address: str) -> str:
+        port = self.server.add_insecure_port(address)
+        host = address.rsplit(":", 1)[0]
+        self.ports[address] = port
+        return f"{host}:{port}"
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in [*self.service_names, ""]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop_on_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+
+    async def wait(self) -> None:
+        """Until a signal asks us to stop, then drain in-flight calls briefly."""
+        await self._stopping.wait()
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace=2)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        return self._stopping

@@ -1,0 +1,161 @@
+"""KubeVirt JSON/YAML <-> protobuf messages.
+
+json_format alone would report an unknown field as `Message type "kubevirt.v1.DomainSpec" has no
+field named "devicez"`; users think in manifest paths, so we walk the document against the
+descriptor first and report `spec.template.spec.domain.devicez: unknown field`.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import yaml
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor as FD
+
+from services.common import proto
+
+
+class ManifestError(ValueError):
+    """A manifest that does not fit the schema; str() is `<path>: <reason>`."""
+
+
+_INT_TYPES = {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_SINT32,
+              FD.TYPE_SINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64, FD.TYPE_SFIXED32, FD.TYPE_SFIXED64}
+_UNSIGNED = {FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64}
+_32BIT = {FD.TYPE_INT32, FD.TYPE_UINT32, FD.TYPE_SINT32, FD.TYPE_FIXED32, FD.TYPE_SFIXED32}
+
+
+def _typename(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
+            float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _check_scalar(field: FD, value: Any, path: str) -> None:
+    t = field.type
+    if t == FD.TYPE_STRING:
+        ok = isinstance(value, str)
+        want = "string"
+    elif t == FD.TYPE_BOOL:
+        ok = isinstance(value, bool)
+        want = "boolean"
+    elif t in _INT_TYPES:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        want = "integer"
+        if ok:
+            lo = 0 if t in _UNSIGNED else -(2 ** 31 if t in _32BIT else 2 ** 63)
+            hi = (2 ** 32 if t in _UNSIGNED else 2 ** 31) - 1 if t in _32BIT else 2 ** 63 - 1
+            if not lo <= value <= hi:
+                raise ManifestError(f"{path}: {value} is out of range [{lo}, {hi}]")
+    elif t in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        want = "number"
+    elif t == FD.TYPE_BYTES:
+        ok = isinstance(value, str)
+        want = "base64 string"
+    else:
+        ok, want = True, ""
+    if not ok:
+        raise ManifestError(f"{path}: expected {want}, got {_typename(value)}")
+
+
+def check(doc: Any, descriptor, path: str = "") -> None:
+    """Raise ManifestError naming the first field of `doc` that does not fit `descriptor`."""
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path or '<root>'}: expected object, got {_typename(doc)}")
+    fields = {f.json_name: f for f in descriptor.fields}
+    for name, value in doc.items():
+        where = f"{path}.{name}" if path else str(name)
+        field = fields.get(name)
+        if field is None:
+            raise ManifestError(f"{where}: unknown field")
+        if value is None:  # JSON null = field unset, as in Kubernetes
+            continue
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            if not isinstance(value, dict):
+                raise ManifestError(f"{where}: expected object, got {_typename(value)}")
+            vfield = field.message_type.fields_by_name["value"]
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise ManifestError(f"{where}: keys must be strings, got {_typename(k)}")
+                _check_value(vfield, v, f"{where}.{k}")
+        elif field.is_repeated:
+            if not isinstance(value, list):
+                raise ManifestError(f"{where}: expected array, got {_typename(value)}")
+            for i, item in enumerate(value):
+                _check_value(field, item, f"{where}[{i}]")
+        else:
+            _check_value(field, value, where)
+
+
+def _check_value(field: FD, value: Any, path: str) -> None:
+    if field.message_type is not None:
+        check(value, field.message_type, path)
+    else:
+        _check_scalar(field, value, path)
+
+
+def parse(doc: dict, message_cls):
+    """A checked dict -> a new message of `message_cls`."""
+    check(doc, message_cls.DESCRIPTOR)
+    msg = message_cls()
+    json_format.ParseDict(_drop_nulls(doc), msg)
+    return msg
+
+
+def _drop_nulls(value):
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+_API_VERSIONS = {
+    "VirtualMachine": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
+    "VirtualMachineInstance": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
+    "Node": ("v1",),
+}
+
+
+def to_object(doc: Any) -> proto.api.Object:
+    """A manifest document (dict with apiVersion/kind) -> an api Object."""
+    if not isinstance(doc, dict):
+        raise ManifestError(f"<root>: expected object, got {_typename(doc)}")
+    kind = doc.get("kind")
+    if not kind:
+        raise ManifestError("kind: required field is missing")
+    if kind not in proto.KIND_BY_NAME:
+        raise ManifestError(f"kind: unsupported kind {kind!r} (supported: {', '.join(_API_VERSIONS)})")
+    version = doc.get("apiVersion")
+    if version not in _API_VERSIONS[kind]:
+        raise ManifestError(f"apiVersion: {version!r} is not served for {kind} "
+                            f"(use {_API_VERSIONS[kind][0]})")
+    k = proto.KIND_BY_NAME[kind]
+    cls = type(getattr(proto.api.Object(), proto.KINDS[k][0]))
+    resource = parse(doc, cls)
+    resource.apiVersion = _API_VERSIONS[kind][0]
+    return proto.wrap(resource)
+
+
+def to_dict(resource) -> dict:
+    """A message -> KubeVirt-shaped JSON dict (camelCase, unset fields omitted)."""
+    return json_format.MessageToDict(resource)
+
+
+def load_documents(text: str) -> list[dict]:
+    """Multi-document YAML (JSON is YAML); `kind: List` documents are flattened."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        raise ManifestError(f"<input>: not valid YAML/JSON: {str(e).splitlines()[0]}") from None
+    out: list[dict] = []
+    for d in docs:
+        if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
+            out.extend(d["items"])
+        else:
+            out.append(d)
+    return out
+
+
+def dump_yaml(docs: Iterable[dict]) -> str:
+    return yaml.safe_dump_all(list(docs), sort_keys=False, default_flow_style=False)

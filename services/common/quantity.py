@@ -1,0 +1,29 @@
+"""Kubernetes resource quantities ("128Mi", "1G", "500m") -> numbers."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+_SUFFIX = {
+    "": 1, "m": Decimal("0.001"),
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+_RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+
+
+def parse(text: str) -> Decimal:
+    """Raise ValueError with the quantities-must-match message Kubernetes users know."""
+    m = _RE.match(text.strip()) if isinstance(text, str) else None
+    if not m:
+        raise ValueError(f"quantities must match the regular expression "
+                         f"'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$', got {text!r}")
+    try:
+        number = Decimal(m.group(1))
+    except InvalidOperation:
+        raise ValueError(f"invalid quantity {text!r}") from None
+    return number * _SUFFIX[m.group(2) or ""]
+
+
+def to_bytes(text: str) -> int:
+    return int(parse(text))

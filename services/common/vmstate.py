@@ -1,0 +1,83 @@
+"""Facts about VM / VMI objects that more than one service needs (KubeVirt's v1 helpers)."""
+from __future__ import annotations
+
+from services.common import timeutil
+
+RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
+PENDING, SCHEDULING, SCHEDULED, UNKNOWN = "Pending", "Scheduling", "Scheduled", "Unknown"
+FINAL_PHASES = (SUCCEEDED, FAILED)
+
+# Condition types (KubeVirt's names).
+PAUSED = "Paused"
+READY = "Ready"
+POD_SCHEDULED = "PodScheduled"
+SYNCHRONIZED = "Synchronized"
+FAILURE = "Failure"
+
+
+def run_strategy(vm) -> str:
+    """spec.runStrategy, or the legacy spec.running bool mapped to Always/Halted."""
+    if vm.spec.HasField("runStrategy"):
+        return vm.spec.runStrategy
+    if vm.spec.HasField("running"):
+        return "Always" if vm.spec.running else "Halted"
+    return "Halted"
+
+
+def is_final(vmi) -> bool:
+    return vmi.status.phase in FINAL_PHASES
+
+
+def get_condition(obj, ctype: str):
+    for c in obj.status.conditions:
+        if c.type == ctype:
+            return c
+    return None
+
+
+def has_condition(obj, ctype: str, status: str = "True") -> bool:
+    c = get_condition(obj, ctype)
+    return c is not None and c.status == status
+
+
+def set_condition(obj, ctype: str, status: str, reason: str = "", message: str = "") -> bool:
+    """Add or update a condition; returns True when something changed."""
+    c = get_condition(obj, ctype)
+    if c is not None and (c.status, c.reason, c.message) == (status, reason, message):
+        return False
+    if c is None:
+        c = obj.status.conditions.add(type=ctype)
+    if c.status != status:
+        c.lastTransitionTime = timeutil.now()
+    c.status, c.reason, c.message = status, reason, message
+    c.lastProbeTime = ""
+    return True
+
+
+def remove_condition(obj, ctype: str) -> bool:
+    keep = [c for c in obj.status.conditions if c.type != ctype]
+    if len(keep) == len(obj.status.conditions):
+        return False
+    del obj.status.conditions[:]
+    obj.status.conditions.extend(keep)
+    return True
+
+
+def set_phase(vmi, phase: str) -> bool:
+    """Move a VMI to `phase`, recording phaseTransitionTimestamps like KubeVirt."""
+    if vmi.status.phase == phase:
+        return False
+    vmi.status.phase = phase
+    vmi.status.phaseTransitionTimestamps.add(phase=phase, phaseTransitionTimestamp=timeutil.now())
+    return True
+
+
+def was_running(vmi) -> bool:
+    return any(t.phase == RUNNING for t in vmi.status.phaseTransitionTimestamps)
+
+
+def owner_uid(vmi) -> str:
+    for ref in vmi.metadata.ownerReferences:
+        if ref.kind == "VirtualMachine" and ref.controller:
+            return ref.uid
+    return ""

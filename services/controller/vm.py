@@ -1,0 +1,262 @@
+"""VirtualMachine -> VirtualMachineInstance by runStrategy (virt-controller's vm controller).
+
+Level-triggered: each pass reads the VM and its VMI from the caches, decides one step, writes,
+and lets the resulting watch event bring it back. KubeVirt semantics: state change requests
+(`status.stateChangeRequests`) carry manual start/stop/restart; failed starts back off
+exponentially (`status.startFailure`); `status.printableStatus` is derived last.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import uuid
+
+from services.common import proto, timeutil, vmstate
+
+log = logging.getLogger(__name__)
+MAX_CRASHLOOP_BACKOFF = 300  # KubeVirt's defaultMaxCrashLoopBackoffDelaySeconds
+GENERATION_ANNOTATION = "kubevirt.io/vm-generation"
+RESTARTING = ("Always", "RerunOnFailure", "Once")
+
+
+def _copy(msg):
+    c = type(msg)()
+    c.CopyFrom(msg)
+    return c
+
+
+def start_backoff_seconds(fail_count: int, max_delay: int = MAX_CRASHLOOP_BACKOFF, rand=random.random) -> int:
+    """KubeVirt's calculateStartBackoffTime: interval * count^2 plus up to 50% jitter, capped."""
+    fail_count = max(fail_count, 1)
+    interval = max(max_delay // 30, 10)
+    delay = interval * fail_count ** 2
+    delay += int(rand() * ((delay // 2) + 1))
+    return min(delay, max_delay)
+
+
+def backoff_left(vm) -> float:
+    if not vm.status.HasField("startFailure") or not vm.status.startFailure.retryAfterTimestamp:
+        return 0.0
+    return max(0.0, -timeutil.age_seconds(vm.status.startFailure.retryAfterTimestamp))
+
+
+def has_start_request(vm) -> bool:
+    reqs = vm.status.stateChangeRequests
+    return bool(reqs) and reqs[0].action == "Start"
+
+
+def has_stop_request_for(vm, vmi) -> bool:
+    reqs = vm.status.stateChangeRequests
+    return bool(reqs) and reqs[0].action == "Stop" and reqs[0].HasField("uid") and reqs[0].uid == vmi.metadata.uid
+
+
+def is_set_to_start(vm, vmi) -> bool:
+    rs = vmstate.run_strategy(vm)
+    if rs == "Always":
+        return True
+    if rs == "Manual":
+        return not has_stop_request_for(vm, vmi) if vmi is not None else has_start_request(vm)
+    if rs == "RerunOnFailure":
+        return vmi.status.phase != vmstate.SUCCEEDED if vmi is not None else True
+    if rs == "Once":
+        return vmi is None
+    return False
+
+
+def sync_start_failure(status, vm, vmi) -> None:
+    """KubeVirt's syncStartFailureStatus on a status copy."""
+    rs = vmstate.run_strategy(vm)
+    if (vmi is not None and vmstate.was_running(vmi)) or rs not in RESTARTING:
+        status.ClearField("startFailure")
+        return
+    if vmi is None or not vmstate.is_final(vmi):
+        return
+    sf = status.startFailure
+    if status.HasField("startFailure") and sf.lastFailedVMIUID == vmi.metadata.uid:
+        return  # already counted
+    count = sf.consecutiveFailCount + 1 if status.HasField("startFailure") else 1
+    retry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=start_backoff_seconds(count))
+    status.startFailure.CopyFrom(proto.kv.VirtualMachineStartFailure(
+        consecutiveFailCount=count, lastFailedVMIUID=vmi.metadata.uid,
+        retryAfterTimestamp=timeutil.format_time(retry)))
+
+
+def printable_status(vm, vmi) -> str:
+    """KubeVirt's setPrintableStatus precedence, for the states we can reach."""
+    if vm.metadata.deletionTimestamp:
+        return "Terminating"
+    live = vmi is not None and not vmstate.is_final(vmi)
+    if live and (vmi.metadata.deletionTimestamp or not is_set_to_start(vm, vmi)):
+        return "Stopping"
+    if live and vmstate.has_condition(vmi, vmstate.PAUSED):
+        return "Paused"
+    if live and vmi.status.phase == vmstate.RUNNING:
+        return "Running"
+    if live and vmstate.has_condition(vmi, vmstate.POD_SCHEDULED, "False"):
+        c = vmstate.get_condition(vmi, vmstate.POD_SCHEDULED)
+        if c.reason == "Unschedulable":
+            return "ErrorUnschedulable"
+    if vmi is not None and vmi.status.reason in ("ErrImagePull", "ImagePullBackOff"):
+        return vmi.status.reason
+    if live:
+        return "Starting"
+    crashloop = (vm.status.HasField("startFailure") and vm.status.startFailure.consecutiveFailCount > 0
+                 and vmstate.run_strategy(vm) in RESTARTING)
+    if crashloop and (vmi is None or vmstate.is_final(vmi)):
+        return "CrashLoopBackOff"
+    if vmi is None and is_set_to_start(vm, vmi):
+        return "Starting"
+    return "Stopped"
+
+
+def new_vmi(vm):
+    """setupVMIFromVM: the template, named after the VM, owned by it, with a stable firmware UUID."""
+    vmi = proto.kv.VirtualMachineInstance(apiVersion="kubevirt.io/v1", kind="VirtualMachineInstance")
+    vmi.metadata.CopyFrom(vm.spec.template.metadata)
+    vmi.metadata.name = vm.metadata.name
+    vmi.metadata.namespace = vm.metadata.namespace
+    vmi.metadata.ClearField("generateName")
+    vmi.metadata.annotations[GENERATION_ANNOTATION] = str(vm.metadata.generation)
+    vmi.metadata.ownerReferences.add(apiVersion="kubevirt.io/v1", kind="VirtualMachine",
+                                     name=vm.metadata.name, uid=vm.metadata.uid,
+                                     controller=True, blockOwnerDeletion=True)
+    vmi.spec.CopyFrom(vm.spec.template.spec)
+    reqs = vm.status.stateChangeRequests
+    if reqs and reqs[0].action == "Start" and reqs[0].data.get("paused") == "true":
+        vmi.spec.startStrategy = "Paused"
+    if not vmi.spec.domain.firmware.uuid:
+        vmi.spec.domain.firmware.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                       f"kubevirt.io/{vm.metadata.namespace}/{vm.metadata.name}"))
+    return vmi
+
+
+class VMController:
+    def __init__(self, api, vms, vmis):
+        self.api, self.vms, self.vmis = api, vms, vmis
+
+    async def reconcile(self, key: str):
+        vm = self.vms.get(key)
+        vmi = self.vmis.get(key)
+        if vm is None:
+            if vmi is not None and vmstate.owner_uid(vmi) and not vmi.metadata.deletionTimestamp:
+                await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
+            return None
+        if vmi is not None and vmstate.owner_uid(vmi) not in ("", vm.metadata.uid):
+            vmi = None  # a leftover of an earlier VM of this name; the VMI controller collects it
+        tp = self.vms.traceparent.get(key, "")
+        status = _copy(vm.status)
+        sync_start_failure(status, vm, vmi)
+        self._settle_requests(status, vmi)
+        view = _copy(vm)
+        view.status.CopyFrom(status)
+
+        requeue = None
+        if not vm.metadata.deletionTimestamp:
+            requeue = await self._sync_run_strategy(view, vmi, status, tp)
+            if requeue == "spec-updated":
+                return None
+
+        status.runStrategy = vmstate.run_strategy(vm)
+        status.created = vmi is not None
+        status.ready = vmi is not None and vmi.status.phase == vmstate.RUNNING and not vmstate.has_condition(vmi, vmstate.PAUSED)
+        status.printableStatus = printable_status(view, vmi)
+        vmstate.set_condition(view, vmstate.READY, "True" if status.ready else "False")
+        self._copy_vmi_conditions(view, vmi)
+        status.ClearField("conditions")
+        status.conditions.extend(view.status.conditions)
+        status.observedGeneration = vm.metadata.generation
+        status.desiredGeneration = vm.metadata.generation
+        if status != vm.status:
+            out = _copy(vm)
+            out.status.CopyFrom(status)
+            await self.api.update_status(out, tp)
+        return requeue if isinstance(requeue, (int, float)) else None
+
+    @staticmethod
+    def _copy_vmi_conditions(view, vmi) -> None:
+        """Mirror the VMI's Paused condition and a failed PodScheduled on the VM, as KubeVirt does."""
+        for ctype, only_false in ((vmstate.PAUSED, False), (vmstate.POD_SCHEDULED, True)):
+            c = vmstate.get_condition(vmi, ctype) if vmi is not None else None
+            if c is not None and not (only_false and c.status == "True"):
+                vmstate.set_condition(view, ctype, c.status, c.reason, c.message)
+            else:
+                vmstate.remove_condition(view, ctype)
+
+    @staticmethod
+    def _settle_requests(status, vmi) -> None:
+        """Drop state change requests that are done: a stop whose VMI is gone, a start that produced a VMI."""
+        reqs = status.stateChangeRequests
+        if reqs and reqs[0].action == "Stop" and (vmi is None or (reqs[0].HasField("uid") and reqs[0].uid != vmi.metadata.uid)):
+            del reqs[0]
+        if reqs and reqs[0].action == "Start" and vmi is not None and not vmstate.is_final(vmi) \
+                and not vmi.metadata.deletionTimestamp:
+            del reqs[0]
+
+    async def _sync_run_strategy(self, vm, vmi, status, tp):
+        rs = vmstate.run_strategy(vm)
+        ns, name = vm.metadata.namespace, vm.metadata.name
+        if rs == "Always":
+            if vmi is not None:
+                if has_stop_request_for(vm, vmi) or vmstate.is_final(vmi):
+                    await self._stop(vmi)
+                return None
+            return await self._start_with_backoff(vm, status, tp)
+        if rs == "RerunOnFailure":
+            if vmi is not None:
+                failed = vmi.status.phase == vmstate.FAILED
+                if not vmi.metadata.deletionTimestamp and (
+                        has_stop_request_for(vm, vmi) or failed or vmi.status.phase == vmstate.SUCCEEDED):
+                    await self._stop(vmi)
+                    if failed and not has_start_request(vm):
+                        status.stateChangeRequests.add(action="Start")
+                return None
+            if not has_start_request(vm) and vm.status.runStrategy == rs:
+                return None
+            return await self._start_with_backoff(vm, status, tp)
+        if rs == "Manual":
+            if vmi is not None:
+                if has_stop_request_for(vm, vmi):
+                    await self._stop(vmi)
+            elif has_start_request(vm):
+                await self._start(vm, tp)
+            return None
+        if rs == "Halted":
+            if vmi is None:
+                if has_start_request(vm):  # start --paused on a Halted VM: flip to Always
+                    out = _copy(self.vms.get(f"{ns}/{name}"))
+                    if out.spec.HasField("running"):
+                        out.spec.running = True
+                    else:
+                        out.spec.runStrategy = "Always"
+                    await self.api.update(out, tp)
+                    return "spec-updated"
+                return None
+            await self._stop(vmi)
+            return None
+        if rs == "Once":
+            if vmi is None:
+                await self._start(vm, tp)
+            return None
+        log.error("VM %s/%s: unknown runStrategy %r", ns, name, rs)
+        return None
+
+    async def _start_with_backoff(self, vm, status, tp):
+        left = backoff_left(vm)
+        if left > 0:
+            log.info("delaying start of VM %s/%s: start failure backoff, %.0fs left",
+                     vm.metadata.namespace, vm.metadata.name, left)
+            return left
+        await self._start(vm, tp)
+        return None
+
+    async def _start(self, vm, tp) -> None:
+        log.info("starting VM %s/%s: creating its VMI", vm.metadata.namespace, vm.metadata.name)
+        await self.api.create(new_vmi(vm), tp)
+
+    async def _stop(self, vmi) -> None:
+        if vmi.metadata.deletionTimestamp:
+            return
+        log.info("stopping VMI %s/%s (phase %s)", vmi.metadata.namespace, vmi.metadata.name,
+                 vmi.status.phase or "unset")
+        await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)

@@ -1,0 +1,81 @@
+"""VMI lifecycle on the control plane: "" -> Pending -> Scheduling -> Scheduled (virt-controller's
+vmi controller without pods), orphan collection, and finalizer release for VMIs no node owns."""
+from __future__ import annotations
+
+import logging
+
+from services.common import proto, vmstate
+from services.controller import scheduler
+
+log = logging.getLogger(__name__)
+NODE_NAME_LABEL = "kubevirt.io/nodeName"
+VMI_FINALIZER = "foregroundDeleteVirtualMachine"
+
+
+def _copy(msg):
+    c = type(msg)()
+    c.CopyFrom(msg)
+    return c
+
+
+class VMIController:
+    def __init__(self, api, vms, vmis, nodes):
+        self.api, self.vms, self.vmis, self.nodes = api, vms, vmis, nodes
+
+    def _load(self) -> dict[str, int]:
+        load: dict[str, int] = {}
+        for v in self.vmis.items():
+            if v.status.nodeName and not vmstate.is_final(v):
+                load[v.status.nodeName] = load.get(v.status.nodeName, 0) + 1
+        return load
+
+    async def reconcile(self, key: str):
+        vmi = self.vmis.get(key)
+        if vmi is None:
+            return None
+        tp = self.vmis.traceparent.get(key, "")
+        if vmi.metadata.deletionTimestamp:
+            return await self._release_unowned(vmi, tp)
+        owner = vmstate.owner_uid(vmi)
+        if owner:
+            vm = self.vms.get(key)
+            if vm is None or vm.metadata.uid != owner:
+                log.info("deleting VMI %s: its VirtualMachine is gone", key)
+                await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name,
+                                      uid=vmi.metadata.uid)
+                return None
+        if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING):
+            vmi = await self._schedule(vmi, tp)
+        node = vmi.status.nodeName
+        if node and vmi.metadata.labels.get(NODE_NAME_LABEL) != node:
+            out = _copy(vmi)
+            out.metadata.labels[NODE_NAME_LABEL] = node
+            await self.api.update(out, tp)
+        return None
+
+    async def _release_unowned(self, vmi, tp):
+        """A deleted VMI that never reached a node has nobody else to drop its finalizer."""
+        node = vmi.status.nodeName
+        if VMI_FINALIZER in vmi.metadata.finalizers and (
+                not node or self.nodes.get(node) is None):
+            out = _copy(vmi)
+            out.metadata.finalizers.remove(VMI_FINALIZER)
+            await self.api.update(out, tp)
+        return None
+
+    async def _schedule(self, vmi, tp):
+        out = _copy(vmi)
+        vmstate.set_phase(out, vmstate.PENDING)
+        vmstate.set_phase(out, vmstate.SCHEDULING)
+        decision = scheduler.choose(out, self.nodes.items(), self._load())
+        if not decision.node:
+            vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", "Unschedulable", decision.message)
+            if out.status != vmi.status:
+                out = await self.api.update_status(out, tp)
+            return out  # node changes requeue Scheduling VMIs
+        out.status.nodeName = decision.node
+        vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
+        vmstate.set_phase(out, vmstate.SCHEDULED)
+        out = await self.api.update_status(out, tp)
+        log.info("scheduled VMI %s/%s to node %s", out.metadata.namespace, out.metadata.name, decision.node)
+        return out

@@ -1,0 +1,90 @@
+"""virt-handler: `python -m services.handler --node-name NODE --data-dir DIR [--api ADDRESS]`.
+
+Registers the node and beats, watches the VMIs scheduled here, and drives one launcher process
+per VMI. A restarted handler re-attaches to the launchers it finds: running VMs keep running.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import socket
+
+from services.common import client, grpcserver, informer, logs, paths, proto, workqueue
+from services.handler.launchers import Launchers
+from services.handler.node import NodeAgent
+from services.handler.server import HandlerService
+from services.handler.vmi import VMIController
+
+log = logging.getLogger("services.handler")
+SWEEP_SECONDS = 5.0
+
+
+async def run(args) -> None:
+    data = paths.DataDir(args.data_dir).ensure()
+    api = client.ApiClient(args.api or f"unix://{data.api_socket}")
+    queue: workqueue.WorkQueue
+
+    def on_vmi(key):
+        queue.add(key)
+
+    def on_launcher(uid):
+        key = controller.key_for_uid(uid)
+        if key is not None:
+            queue.add(key)
+
+    vmis = informer.Informer(api.channel, proto.VMI, on_vmi, node_name=args.node_name)
+    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher)
+    controller = VMIController(api, vmis, launchers, args.emulation)
+    queue = workqueue.WorkQueue("handler-vmi", controller.reconcile, workers=8)
+
+    server = grpcserver.Server(["virtmesh.v1.Handler"])
+    server.add(proto.handler_grpc.add_HandlerServicer_to_server, HandlerService(vmis, launchers))
+    address = server.listen_unix(data.handler_socket(args.node_name))
+    if args.listen:
+        address = server.listen_tcp(args.listen)
+    await server.start()
+    server.stop_on_signals()
+
+    launchers.discover()
+    registered = asyncio.Event()
+    tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address).run(registered)),
+             asyncio.create_task(vmis.run())]
+    await vmis.synced.wait()
+    tasks.append(asyncio.create_task(queue.run()))
+    log.info("node %s: handler serving on %s, libvirt %s, %d VMI(s) here", args.node_name, address,
+             args.libvirt_uri, len(vmis.cache))
+
+    async def sweeper():
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await controller.sweep_orphans()
+            except Exception as e:  # noqa: BLE001 - the next sweep retries
+                log.warning("orphan sweep: %s", e)
+
+    tasks.append(asyncio.create_task(sweeper()))
+    await server.wait()  # SIGTERM: stop serving; launchers (and VMs) keep running
+    for t in tasks:
+        t.cancel()
+    await api.close()
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m services.handler", description=__doc__)
+    p.add_argument("--node-name", default=os.environ.get("NODE_NAME", socket.gethostname()))
+    p.add_argument("--data-dir", default=paths.default_data_dir())
+    p.add_argument("--api", help="api address (default: the data dir's unix socket)")
+    p.add_argument("--listen", help="serve the handler API on HOST:PORT (default: unix socket only)")
+    p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
+    p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto",
+                   help="KubeVirt's useEmulation: auto picks kvm only when it really works")
+    p.add_argument("--log-level")
+    args = p.parse_args(argv)
+    logs.setup("handler", args.log_level)
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The launcher processes of this node: spawn, find again after a handler restart, follow their
+domain event streams, and notice when one dies."""
+from __future__ import annotations
+
+import asyncio
+import glob
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import grpc
+
+from services.common import grpcclient, paths, proto
+
+log = logging.getLogger(__name__)
+L = proto.launcher
+
+
+def pid_alive(pid: int) -> bool:
+    """True for a live process; a zombie counts as dead (and is reaped when it is ours)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return False
+    return True
+
+
+@dataclass
+class Launcher:
+    uid: str
+    pid: int
+    socket: str
+    channel: grpc.aio.Channel
+    stub: proto.launcher_grpc.CmdStub
+    proc: Optional[subprocess.Popen] = None
+    domain: Optional[L.Domain] = None
+    synced: bool = False
+    dead: bool = False
+    events_task: Optional[asyncio.Task] = None
+    shutdown_deadline: Optional[float] = None
+    extra: dict = field(default_factory=dict)
+
+    def alive(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return pid_alive(self.pid)
+
+
+class Launchers:
+    def __init__(self, data: paths.DataDir, libvirt_uri: str, emulation: str,
+                 on_change: Callable[[str], None]):
+        self.data = data
+        self.libvirt_uri = libvirt_uri
+        self.emulation = emulation
+        self.on_change = on_change
+        self.by_uid: dict[str, Launcher] = {}
+
+    def get(self, uid: str) -> Optional[Launcher]:
+        return self.by_uid.get(uid)
+
+    def discover(self) -> list[str]:
+        """Re-attach to launchers that outlived a previous handler (their pid files say where)."""
+        found = []
+        for pidfile in glob.glob(os.path.join(self.data.run, "l-*.pid")):
+            uid = os.path.basename(pidfile)[2:-4]
+            try:
+                pid = int(open(pidfile).read().strip())
+            except (OSError, ValueError):
+                continue
+            if not pid_alive(pid):
+                os.unlink(pidfile)
+                continue
+            self._attach(uid, pid, None)
+            found.append(uid)
+        if found:
+            log.info("re-attached to %d running launcher(s)", len(found))
+        return found
+
+    def spawn(self, vmi) -> Launcher:
+        uid = vmi.metadata.uid
+        vm_dir = self.data.vm_dir(uid)
+        os.makedirs(vm_dir, exist_ok=True)
+        cmd = [sys.executable, "-m", "services.launcher", "--data-dir", self.data.root, "--uid", uid,
+               "--namespace", vmi.metadata.namespace, "--name", vmi.metadata.name,
+               "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
+        with open(os.path.join(vm_dir, "launcher.log"), "ab") as logf:
+            # Own session: the launcher (and its VM) must survive a handler restart or Ctrl-C.
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True)
+        with open(self.data.launcher_pid(uid), "w") as f:
+            f.write(str(proc.pid))
+        log.info("spawned launcher pid %d for VMI %s/%s", proc.pid, vmi.metadata.namespace, vmi.metadata.name)
+        return self._attach(uid, proc.pid, proc)
+
+    def _attach(self, uid: str, pid: int, proc) -> Launcher:
+        sock = self.data.launcher_socket(uid)
+        channel = grpcclient.aio_channel(grpcclient.unix(sock))
+        h = Launcher(uid=uid, pid=pid, socket=sock, channel=channel,
+                     stub=proto.launcher_grpc.CmdStub(channel), proc=proc)
+        self.by_uid[uid] = h
+        h.events_task = asyncio.get_running_loop().create_task(self._follow(h))
+        return h
+
+    async def _follow(self, h: Launcher) -> None:
+        """Follow the launcher's domain events until it exits; then report it dead."""
+        while h.alive():
+            call = h.stub.DomainEvents(L.EmptyRequest(), wait_for_ready=True)
+            watchdog = asyncio.get_running_loop().create_task(self._cancel_when_dead(h, call))
+            try:
+                async for ev in call:
+                    h.domain = ev.domain
+                    self.on_change(h.uid)
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise  # we are being stopped, not just the call
+            except grpc.aio.AioRpcError:
+                pass
+            finally:
+                watchdog.cancel()
+            await asyncio.sleep(0.1)
+        h.dead = True
+        log.info("launcher pid %d for VMI uid %s has exited", h.pid, h.uid)
+        self.on_change(h.uid)
+
+    @staticmethod
+    async def _cancel_when_dead(h: Launcher, call) -> None:
+        # A stream waiting for a socket that will never come back would wait forever.
+        while h.alive():
+            await asyncio.sleep(0.5)
+        call.cancel()
+
+    async def forget(self, uid: str) -> None:
+        h = self.by_uid.pop(uid, None)
+        if h is None:
+            return
+        if h.events_task is not None:
+            h.events_task.cancel()
+        await h.channel.close()
+        if h.proc is not None:
+            try:
+                h.proc.wait(timeout=0)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.unlink(self.data.launcher_pid(uid))
+        except FileNotFoundError:
+            pass
+
+    async def wait_exit(self, h: Launcher, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while h.alive() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return not h.alive()

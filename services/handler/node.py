@@ -1,0 +1,83 @@
+"""This node's registration: labels, capacity, the handler's address, and heartbeats
+(virt-handler's heartbeat sets kubevirt.io/schedulable and kubevirt.io/heartbeat)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import platform
+
+import grpc
+
+from services.common import arch, proto, timeutil
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 10.0
+HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
+HEARTBEAT_ANNOTATION = "kubevirt.io/heartbeat"
+SCHEDULABLE_LABEL = "kubevirt.io/schedulable"
+
+
+def _memory_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class NodeAgent:
+    def __init__(self, api, name: str, address: str, extra_labels: dict[str, str] | None = None):
+        self.api, self.name, self.address = api, name, address
+        self.extra_labels = extra_labels or {}
+
+    def _desired(self, node) -> None:
+        md = node.metadata
+        md.name = self.name
+        md.labels.update({
+            "kubernetes.io/hostname": self.name,
+            "kubernetes.io/arch": arch.host_arch(),
+            "kubernetes.io/os": "linux",
+            SCHEDULABLE_LABEL: "true",
+            **self.extra_labels,
+        })
+        md.annotations[HANDLER_ADDRESS_ANNOTATION] = self.address
+        md.annotations[HEARTBEAT_ANNOTATION] = timeutil.now()
+
+    def _status(self, node) -> None:
+        st = node.status
+        cpus, mem = str(os.cpu_count() or 1), str(_memory_bytes())
+        st.capacity.update({"cpu": cpus, "memory": mem})
+        st.allocatable.update({"cpu": cpus, "memory": mem})
+        st.nodeInfo.CopyFrom(proto.kv.NodeSystemInfo(
+            architecture=arch.host_arch(), kernelVersion=platform.release(), operatingSystem="linux",
+            osImage=platform.platform()))
+        del st.conditions[:]
+        st.conditions.add(type="Ready", status="True", reason="VirtHandlerReady",
+                          message="virt-handler is posting ready status", lastProbeTime=timeutil.now())
+
+    async def beat(self) -> None:
+        node = await self.api.get_or_none(proto.NODE, "", self.name)
+        if node is None:
+            node = proto.kv.Node()
+            self._desired(node)
+            node = await self.api.create(node)
+            log.info("registered node %s", self.name)
+        else:
+            self._desired(node)
+            node = await self.api.update(node)
+        self._status(node)
+        await self.api.update_status(node)
+
+    async def run(self, registered: asyncio.Event) -> None:
+        while True:
+            try:
+                await self.beat()
+                registered.set()
+                await asyncio.sleep(HEARTBEAT_SECONDS)
+            except grpc.aio.AioRpcError as e:
+                log.debug("heartbeat failed (%s), retrying", e.code().name)
+                await asyncio.sleep(0.5)

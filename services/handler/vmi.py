@@ -1,0 +1,166 @@
+"""The node side of a VMI (virt-handler's VirtualMachineController): start a launcher for each
+VMI scheduled here, sync it, turn its domain events into the VMI's phase, and tear it down
+gracefully (ACPI, then kill after terminationGracePeriodSeconds) when the VMI goes away."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+import grpc
+
+from services.common import proto, timeutil, vmstate
+from services.handler import phase
+from services.handler.launchers import Launchers
+
+log = logging.getLogger(__name__)
+L = proto.launcher
+VMI_FINALIZER = "foregroundDeleteVirtualMachine"
+LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
+
+
+def _copy(msg):
+    c = type(msg)()
+    c.CopyFrom(msg)
+    return c
+
+
+class VMIController:
+    def __init__(self, api, vmis, launchers: Launchers, emulation: str):
+        self.api, self.vmis, self.launchers = api, vmis, launchers
+        self.emulation = emulation
+        self.key_by_uid: dict[str, str] = {}
+
+    def key_for_uid(self, uid: str):
+        return self.key_by_uid.get(uid)
+
+    async def reconcile(self, key: str):
+        vmi = self.vmis.get(key)
+        if vmi is None:
+            return None
+        uid = vmi.metadata.uid
+        self.key_by_uid[uid] = key
+        tp = self.vmis.traceparent.get(key, "")
+        h = self.launchers.get(uid)
+        if vmi.metadata.deletionTimestamp:
+            return await self._teardown(vmi, h, tp)
+        ph = vmi.status.phase
+        if vmstate.is_final(vmi):
+            if h is not None:
+                await self._delete_launcher(h)
+            return None
+        if ph == vmstate.SCHEDULED and h is None:
+            h = self.launchers.spawn(vmi)
+        if ph not in (vmstate.SCHEDULED, vmstate.RUNNING):
+            return None
+        if h is None or h.dead:
+            return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process of this VMI exited")
+        if not h.synced:
+            try:
+                resp = await h.stub.SyncVirtualMachine(
+                    L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)),
+                    wait_for_ready=True, timeout=LAUNCHER_READY_TIMEOUT)
+            except grpc.aio.AioRpcError as e:
+                if not h.alive():
+                    return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process exited")
+                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    return await self._fail(vmi, tp, "LauncherUnresponsive",
+                                            f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
+                raise
+            if not resp.success:
+                reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
+                return await self._fail(vmi, tp, reason, resp.message)
+            h.synced = True
+        return await self._update_status(vmi, h, tp)
+
+    async def _update_status(self, vmi, h, tp):
+        out = _copy(vmi)
+        dom = h.domain
+        new_phase = phase.vmi_phase(dom, vmi.status.phase)
+        if dom is not None and dom.exists:
+            out.status.machine.type = dom.machineType or out.status.machine.type
+            out.status.domainType = dom.domainType or out.status.domainType
+        if new_phase == vmstate.FAILED and dom is not None:
+            out.status.reason = f"Domain{dom.reason or 'Gone'}" if dom.exists else "DomainGone"
+        vmstate.set_phase(out, new_phase)
+        if phase.paused_by_user(dom):
+            vmstate.set_condition(out, vmstate.PAUSED, "True", "PausedByUser", "VMI was paused by user")
+        else:
+            vmstate.remove_condition(out, vmstate.PAUSED)
+        running = new_phase == vmstate.RUNNING and not phase.paused_by_user(dom)
+        vmstate.set_condition(out, vmstate.READY, "True" if running else "False")
+        if out.status != vmi.status:
+            await self.api.update_status(out, tp)
+            if new_phase != vmi.status.phase:
+                log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
+                         vmi.status.phase, new_phase)
+        return None
+
+    async def _fail(self, vmi, tp, reason: str, message: str):
+        log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
+        out = _copy(vmi)
+        vmstate.set_phase(out, vmstate.FAILED)
+        out.status.reason = reason
+        out.status.message = message
+        vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", reason, message)
+        vmstate.set_condition(out, vmstate.READY, "False")
+        await self.api.update_status(out, tp)
+        h = self.launchers.get(vmi.metadata.uid)
+        if h is not None:
+            await self._delete_launcher(h)
+        return None
+
+    async def _delete_launcher(self, h) -> None:
+        """Undefine the domain and let the launcher exit (the pod completing, in KubeVirt)."""
+        if h.alive():
+            try:
+                await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
+                await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
+            except grpc.aio.AioRpcError as e:
+                log.warning("deleting launcher %d: %s", h.pid, e.details())
+            if not await self.launchers.wait_exit(h, 10):
+                log.warning("launcher %d did not exit; killing it", h.pid)
+                try:
+                    os.kill(h.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        await self.launchers.forget(h.uid)
+
+    async def _teardown(self, vmi, h, tp):
+        """Deleted VMI: ACPI shutdown, kill after the grace period, clean up, drop our finalizer."""
+        if h is not None and h.alive() and h.domain is not None and h.domain.exists \
+                and h.domain.state not in ("Shutoff", "Crashed"):
+            loop = asyncio.get_running_loop()
+            if h.shutdown_deadline is None:
+                grace = vmi.spec.terminationGracePeriodSeconds if vmi.spec.HasField(
+                    "terminationGracePeriodSeconds") else 30
+                h.shutdown_deadline = loop.time() + grace
+                if grace > 0:
+                    log.info("VMI %s/%s: graceful shutdown (up to %ss)", vmi.metadata.namespace,
+                             vmi.metadata.name, grace)
+                    await h.stub.ShutdownVirtualMachine(L.VMIRequest(vmi=vmi), timeout=20)
+            if loop.time() < h.shutdown_deadline:
+                return min(1.0, h.shutdown_deadline - loop.time())
+            log.info("VMI %s/%s: grace period over, killing the domain", vmi.metadata.namespace, vmi.metadata.name)
+            await h.stub.KillVirtualMachine(L.VMIRequest(vmi=vmi), timeout=20)
+            return 0.2
+        if h is not None:
+            if not vmstate.is_final(vmi) and h.domain is not None:
+                out = _copy(vmi)
+                if vmstate.set_phase(out, phase.vmi_phase(h.domain, vmi.status.phase)):
+                    vmi = await self.api.update_status(out, tp)
+            await self._delete_launcher(h)
+        if VMI_FINALIZER in vmi.metadata.finalizers:
+            out = _copy(vmi)
+            out.metadata.finalizers.remove(VMI_FINALIZER)
+            await self.api.update(out, tp)
+            log.info("VMI %s/%s: cleaned up at %s", vmi.metadata.namespace, vmi.metadata.name, timeutil.now())
+        return None
+
+    async def sweep_orphans(self) -> None:
+        """Launchers whose VMI no longer exists here (deleted while the handler was down)."""
+        live = {v.metadata.uid for v in self.vmis.items()}
+        for uid in [u for u in self.launchers.by_uid if u not in live]:
+            log.info("launcher for VMI uid %s has no VMI any more; deleting it", uid)
+            await self._delete_launcher(self.launchers.by_uid[uid])

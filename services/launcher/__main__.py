@@ -1,0 +1,67 @@
+"""virt-launcher: `python -m services.launcher --data-dir DIR --uid UID --namespace NS --name NAME`.
+
+Serves the Cmd service on DATA_DIR/run/l-<uid>.sock until the handler deletes the VM or a
+SIGTERM asks for a graceful stop. Started by the handler in its own session so that a
+restarting handler does not take the VM down with it.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+
+from services.common import grpcserver, logs, paths, proto
+from services.launcher.server import Launcher
+
+log = logging.getLogger("services.launcher")
+
+
+async def serve(args) -> None:
+    data = paths.DataDir(args.data_dir).ensure()
+    vm_dir = data.vm_dir(args.uid)
+    os.makedirs(vm_dir, exist_ok=True)
+    launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
+    server = grpcserver.Server(["virtmesh.v1.Cmd"])
+    server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
+    sock = data.launcher_socket(args.uid)
+    server.listen_unix(sock)
+    await server.start()
+    watcher = asyncio.create_task(launcher.watch_domain())
+    term = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, term.set)
+    loop.add_signal_handler(signal.SIGINT, term.set)
+    log.info("launcher for %s/%s (%s) serving on %s, libvirt %s, domain type %s", args.namespace, args.name,
+             args.uid, sock, args.libvirt_uri, launcher.domain_type)
+    done, _ = await asyncio.wait([asyncio.create_task(term.wait()), asyncio.create_task(launcher.exit.wait())],
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if term.is_set():
+        await launcher.graceful_stop()
+    watcher.cancel()
+    await server.server.stop(0.5)
+    for path in (sock, data.launcher_pid(args.uid)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+    log.info("launcher for %s/%s exits", args.namespace, args.name)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m services.launcher", description=__doc__)
+    p.add_argument("--data-dir", default=paths.default_data_dir())
+    p.add_argument("--uid", required=True)
+    p.add_argument("--namespace", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
+    p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
+    p.add_argument("--log-level")
+    args = p.parse_args(argv)
+    logs.setup("launcher", args.log_level)
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

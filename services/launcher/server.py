@@ -1,0 +1,225 @@
+"""The launcher's Cmd service: one process, one VMI, one libvirt domain (virt-launcher).
+
+The handler drives it over a unix socket: Sync defines and starts the domain, Shutdown/Kill/
+Pause/Unpause act on it, DomainEvents streams every change of the domain (the current state
+first, so a handler that restarts and re-subscribes is immediately up to date).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+import grpc
+
+from services.common import proto
+from services.launcher import storage, virt
+from services.launcher.domxml import convert
+
+log = logging.getLogger(__name__)
+L = proto.launcher
+POLL_SECONDS = 2.0  # safety net besides libvirt's lifecycle events
+
+
+def _ok(message: str = "") -> L.Response:
+    return L.Response(success=True, message=message)
+
+
+class Launcher(proto.launcher_grpc.CmdServicer):
+    def __init__(self, uri: str, uid: str, namespace: str, name: str, vm_dir: str, emulation: str):
+        self.uid, self.namespace, self.name = uid, namespace, name
+        self.vm_dir = vm_dir
+        self.emulation = emulation
+        self.uri = uri
+        self.domain_name = f"{namespace}_{name}"
+        self.hv = virt.Hypervisor(uri, self.domain_name, on_event=self._libvirt_event)
+        self.domain = L.Domain(name=self.domain_name, exists=False)
+        self._subscribers: set[asyncio.Queue] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self.exit = asyncio.Event()
+        self.grace_seconds = 30
+        self.serial_socket = os.path.join(vm_dir, "serial0.sock")
+        self.serial_log = os.path.join(vm_dir, "serial0.log")
+        self.domain_type = virt.domain_type(emulation, uri)
+
+    # ------------------------------------------------------------------ domain watching
+
+    def _libvirt_event(self) -> None:  # libvirt's event thread
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def watch_domain(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await self.refresh()
+            except virt.VirtError as e:
+                log.warning("reading domain state: %s", e)
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def refresh(self) -> None:
+        st = await asyncio.to_thread(self.hv.state)
+        new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
+                       domainType=self.domain.domainType, machineType=self.domain.machineType,
+                       uuid=self.domain.uuid)
+        if new == self.domain:
+            return
+        kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
+        self.domain = new
+        log.info("domain %s: %s (%s)", self.domain_name, new.state or "gone", new.reason)
+        for q in list(self._subscribers):
+            q.put_nowait(L.DomainEvent(eventType=kind, domain=new))
+
+    # ------------------------------------------------------------------ Cmd service
+
+    async def Info(self, request, context):
+        return L.InfoResponse(supportedCmdVersions=[1], vmiUid=self.uid, pid=os.getpid())
+
+    async def Ping(self, request, context):
+        return _ok()
+
+    async def SyncVirtualMachine(self, request, context):
+        vmi = request.vmi
+        if request.vmi.spec.HasField("terminationGracePeriodSeconds"):
+            self.grace_seconds = vmi.spec.terminationGracePeriodSeconds
+        try:
+            volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir)
+            kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
+            ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
+                                  serial_socket=self.serial_socket, serial_log=self.serial_log,
+                                  nvram_dir=self.vm_dir)
+            dom = convert.convert(vmi, ctx)
+            xml = dom.to_xml()
+        except storage.ImagePullError as e:
+            return L.Response(success=False, message=str(e))
+        except (convert.ConversionError, ValueError) as e:
+            return L.Response(success=False, message=f"ConversionError: {e}")
+        if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
+            return _ok("already running")  # idempotent: the handler re-syncs after restarts
+        if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
+            return _ok("domain has stopped; not restarting a finished VMI")
+        paused = vmi.spec.startStrategy == "Paused"
+        try:
+            with open(os.path.join(self.vm_dir, "domain.xml"), "w") as f:
+                f.write(xml)
+            await asyncio.to_thread(self.hv.define_and_start, xml, paused)
+        except virt.VirtError as e:
+            return L.Response(success=False, message=str(e))
+        self.domain.machineType = vmi.spec.domain.machine.type
+        self.domain.domainType = self.domain_type
+        self._wake.set()
+        return _ok("started")
+
+    async def _act(self, what: str, fn) -> L.Response:
+        try:
+            await asyncio.to_thread(fn)
+        except virt.VirtError as e:
+            return L.Response(success=False, message=str(e))
+        self._wake.set()
+        return _ok(what)
+
+    async def ShutdownVirtualMachine(self, request, context):
+        return await self._act("shutdown signalled", self.hv.shutdown)
+
+    async def KillVirtualMachine(self, request, context):
+        return await self._act("killed", self.hv.destroy)
+
+    async def PauseVirtualMachine(self, request, context):
+        return await self._act("paused", self.hv.pause)
+
+    async def UnpauseVirtualMachine(self, request, context):
+        return await self._act("unpaused", self.hv.unpause)
+
+    async def DeleteVirtualMachine(self, request, context):
+        resp = await self._act("deleted", self.hv.undefine)
+        if resp.success:
+            asyncio.get_running_loop().call_later(0.2, self.exit.set)  # answer first, then exit
+        return resp
+
+    async def GetDomain(self, request, context):
+        st = await asyncio.to_thread(self.hv.state, True)
+        d = L.Domain()
+        d.CopyFrom(self.domain)
+        d.xml = st.xml
+        return L.DomainResponse(response=_ok(), domain=d)
+
+    async def DomainEvents(self, request, context):
+        q: asyncio.Queue = asyncio.Queue()
+        self._subscribers.add(q)
+        try:
+            yield L.DomainEvent(eventType="ADDED" if self.domain.exists else "DELETED", domain=self.domain)
+            while True:
+                yield await q.get()
+        finally:
+            self._subscribers.discard(q)
+
+    async def Console(self, request_iterator, context):
+        """Serial console: output tailed from the console log (optionally from its first byte),
+        input written to the serial unix socket."""
+        first = await request_iterator.__anext__()
+        offset = 0
+        if not first.fromStart and os.path.exists(self.serial_log):
+            offset = os.path.getsize(self.serial_log)
+        writer_task = asyncio.create_task(self._console_input(first, request_iterator))
+        seen_running = False
+        try:
+            while True:
+                if os.path.exists(self.serial_log):
+                    with open(self.serial_log, "rb") as f:
+                        f.seek(offset)
+                        data = f.read(65536)
+                    if data:
+                        offset += len(data)
+                        yield L.ConsoleChunk(data=data)
+                        continue
+                if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed"):
+                    seen_running = True
+                elif seen_running:
+                    return  # the guest stopped and everything it wrote was sent
+                await asyncio.sleep(0.05)
+        finally:
+            writer_task.cancel()
+
+    async def _console_input(self, first, request_iterator) -> None:
+        sock = None
+        try:
+            pending = [first.data] if first.data else []
+            async for msg in request_iterator:
+                pending.append(msg.data)
+                if sock is None and os.path.exists(self.serial_socket):
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    await asyncio.to_thread(sock.connect, self.serial_socket)
+                if sock is not None:
+                    for chunk in pending:
+                        if chunk:
+                            await asyncio.to_thread(sock.sendall, chunk)
+                    pending = []
+        except (OSError, grpc.RpcError, asyncio.CancelledError):
+            pass
+        finally:
+            if sock is not None:
+                sock.close()
+
+    # ------------------------------------------------------------------ process end
+
+    async def graceful_stop(self) -> None:
+        """SIGTERM: ACPI shutdown, destroy after the grace period, undefine (KubeVirt's launcher)."""
+        try:
+            st = await asyncio.to_thread(self.hv.state)
+            if st.exists and st.state not in ("Shutoff", "Crashed"):
+                await asyncio.to_thread(self.hv.shutdown)
+                deadline = asyncio.get_running_loop().time() + self.grace_seconds
+                while asyncio.get_running_loop().time() < deadline:
+                    st = await asyncio.to_thread(self.hv.state)
+                    if not st.exists or st.state in ("Shutoff", "Crashed"):
+                        break
+                    await asyncio.sleep(0.2)
+            await asyncio.to_thread(self.hv.undefine)
+        except virt.VirtError as e:
+            log.warning("graceful stop: %s", e)
