@@ -156,6 +156,20 @@ class Launchers:
         except FileNotFoundError:
             pass
 
+    async def wait_ready(self, h: Launcher, timeout: float) -> str:
+        """"" once the launcher answers; otherwise why not ("exited" or "unresponsive")."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not h.alive():
+                return "exited"
+            try:
+                await h.stub.Info(L.EmptyRequest(), wait_for_ready=True, timeout=0.5)
+                return ""
+            except grpc.aio.AioRpcError:
+                continue
+        return "unresponsive"
+
     async def wait_exit(self, h: Launcher, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

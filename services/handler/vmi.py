@@ -57,17 +57,14 @@ class VMIController:
         if h is None or h.dead:
             return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process of this VMI exited")
         if not h.synced:
-            try:
-                resp = await h.stub.SyncVirtualMachine(
-                    L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)),
-                    wait_for_ready=True, timeout=LAUNCHER_READY_TIMEOUT)
-            except grpc.aio.AioRpcError as e:
-                if not h.alive():
-                    return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process exited")
-                if e.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                    return await self._fail(vmi, tp, "LauncherUnresponsive",
-                                            f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
-                raise
+            why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
+            if why == "exited":
+                return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process exited")
+            if why:
+                return await self._fail(vmi, tp, "LauncherUnresponsive",
+                                        f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
+            resp = await h.stub.SyncVirtualMachine(
+                L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)), timeout=120)
             if not resp.success:
                 reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)

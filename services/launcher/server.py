@@ -138,8 +138,10 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     async def DeleteVirtualMachine(self, request, context):
         resp = await self._act("deleted", self.hv.undefine)
-        if resp.success:
-            asyncio.get_running_loop().call_later(0.2, self.exit.set)  # answer first, then exit
+        if not resp.success:
+            log.warning("delete: %s", resp.message)
+        # The VMI is done either way: answer first, then exit (the pod completing, in KubeVirt).
+        asyncio.get_running_loop().call_later(0.2, self.exit.set)
         return resp
 
     async def GetDomain(self, request, context):

@@ -1,0 +1,113 @@
+"""Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
+
+    python bench/controlplane.py [-n 200] [--batch 20]
+
+Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
+in a temp dir, creates the VMs through the api (gRPC) in batches, follows a VMI watch and
+reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from services.common import proto  # noqa: E402
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def vm(name: str):
+    v = proto.kv.VirtualMachine()
+    v.metadata.name = name
+    v.spec.runStrategy = "Always"
+    v.spec.template.spec.domain.memory.guest = "64Mi"
+    v.spec.template.spec.terminationGracePeriodSeconds = 0
+    return proto.wrap(v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=20, help="VMs created per burst")
+    ap.add_argument("--libvirt-uri", default="test:///default")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
+    env = dict(os.environ, PYTHONPATH=ROOT, VIRTMESH_LOG_LEVEL="WARNING")
+    up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
+                           "--libvirt-uri", args.libvirt_uri], env=env, cwd=ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
+        stub = proto.api_grpc.ResourcesStub(ch)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                nodes = stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items
+                if nodes:
+                    break
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+        created: dict[str, float] = {}
+        running: dict[str, float] = {}
+        done = threading.Event()
+
+        def follow():
+            for ev in stub.Watch(proto.api.WatchRequest(kind=proto.VMI)):
+                if ev.type == "BOOKMARK":
+                    continue
+                v = ev.object.virtualMachineInstance
+                if v.status.phase == "Running" and v.metadata.name not in running:
+                    running[v.metadata.name] = time.monotonic()
+                    if len(running) == args.n:
+                        done.set()
+                        return
+
+        threading.Thread(target=follow, daemon=True).start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        for i in range(args.n):
+            name = f"bench-{i:04d}"
+            created[name] = time.monotonic()
+            stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
+            if (i + 1) % args.batch == 0:
+                time.sleep(0)  # bursts, back to back
+        ok = done.wait(timeout=max(120, args.n * 2))
+        t1 = time.monotonic()
+        lat = [running[n] - created[n] for n in running]
+        print(f"VMs: {len(running)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
+        if lat:
+            print(f"create->Running latency: p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "
+                  f"p99 {pct(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
+                  f"mean {statistics.mean(lat) * 1000:.0f} ms")
+            print(f"throughput: {len(running) / (t1 - t0):.1f} VMs/s ({t1 - t0:.1f} s for {len(running)})")
+    finally:
+        up.send_signal(signal.SIGTERM)
+        try:
+            up.wait(120)
+        except subprocess.TimeoutExpired:
+            up.kill()
+        if not args.keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
