@@ -50,7 +50,8 @@ def main() -> None:
     args = ap.parse_args()
 
     d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
-    env = dict(os.environ, PYTHONPATH=ROOT, VIRTMESH_LOG_LEVEL="WARNING")
+    env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
                            "--libvirt-uri", args.libvirt_uri], env=env, cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -91,6 +92,8 @@ def main() -> None:
             if (i + 1) % args.batch == 0:
                 time.sleep(0)  # bursts, back to back
         ok = done.wait(timeout=max(120, args.n * 2))
+        if not ok:
+            print(f"logs: {d}/logs", file=sys.stderr)
         t1 = time.monotonic()
         lat = [running[n] - created[n] for n in running]
         print(f"VMs: {len(running)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")

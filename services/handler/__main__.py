@@ -44,6 +44,8 @@ async def run(args) -> None:
     address = server.listen_unix(data.handler_socket(args.node_name))
     if args.listen:
         address = server.listen_tcp(args.listen)
+        if args.advertise:
+            address = f"{args.advertise}:{address.rsplit(':', 1)[1]}"
     await server.start()
     server.stop_on_signals()
 
@@ -77,6 +79,8 @@ def main(argv=None) -> None:
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
     p.add_argument("--listen", help="serve the handler API on HOST:PORT (default: unix socket only)")
+    p.add_argument("--advertise", default=os.environ.get("POD_IP"),
+                   help="host the api should dial for this handler (default: the --listen host)")
     p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto",
                    help="KubeVirt's useEmulation: auto picks kvm only when it really works")
