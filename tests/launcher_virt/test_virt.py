@@ -1,0 +1,61 @@
+"""services/launcher/virt.py against libvirt's own test driver: define/start/pause/stop/undefine."""
+import pytest
+
+libvirt = pytest.importorskip("libvirt")
+
+from services.launcher import virt  # noqa: E402
+
+XML = """<domain type='test'><name>{name}</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64'>hvm</type></os></domain>"""
+
+
+def test_lifecycle_on_the_test_driver():
+    hv = virt.Hypervisor("test:///default", "ns_vm1")
+    assert hv.state().exists is False
+    assert hv.define_and_start(XML.format(name="ns_vm1")) is True
+    assert hv.define_and_start(XML.format(name="ns_vm1")) is False  # already active: idempotent
+    st = hv.state()
+    assert (st.exists, st.state, st.reason) == (True, "Running", "Booted")
+    hv.pause()
+    assert (hv.state().state, hv.state().reason) == ("Paused", "User")
+    hv.unpause()
+    assert (hv.state().state, hv.state().reason) == ("Running", "Unpaused")
+    hv.shutdown()
+    assert (hv.state().state, hv.state().reason) == ("Shutoff", "Shutdown")
+    with pytest.raises(virt.VirtError, match="not running"):
+        hv.pause()
+    hv.undefine()
+    assert hv.state().exists is False
+
+
+def test_destroy_reason_and_start_paused():
+    hv = virt.Hypervisor("test:///default", "ns_vm2")
+    hv.define_and_start(XML.format(name="ns_vm2"), paused=True)
+    assert hv.state().state == "Paused"
+    hv.destroy()
+    assert (hv.state().state, hv.state().reason) == ("Shutoff", "Destroyed")
+    hv.undefine()
+
+
+def test_bad_uri_is_a_clear_error():
+    hv = virt.Hypervisor("test:///nonexistent/file.xml", "x")
+    with pytest.raises(virt.VirtError, match="cannot connect to libvirt"):
+        hv.state()
+
+
+def test_state_names():
+    assert virt.state_names(5, 3) == ("Shutoff", "Crashed")
+    assert virt.state_names(6, 1) == ("Crashed", "Panicked")
+    assert virt.state_names(3, 11) == ("Paused", "StartingUp")
+
+
+def test_emulation_choice():
+    assert virt.domain_type("auto", "test:///default") == "test"
+    assert virt.domain_type("emulation", "qemu:///system") == "qemu"
+    assert virt.domain_type("kvm", "qemu:///system") == "kvm"
+    # These machines: /dev/kvm exists but the CPU shows no vmx/svm, so auto must pick TCG.
+    expected = "kvm" if virt.kvm_usable() else "qemu"
+    assert virt.domain_type("auto", "qemu:///system") == expected
+    flags = open("/proc/cpuinfo").read()
+    if " vmx" not in flags and " svm" not in flags:
+        assert expected == "qemu"
