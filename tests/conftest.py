@@ -100,12 +100,12 @@ class Mesh:
                 out.append(f"--- {name}.log ---\n" + "".join(open(p).readlines()[-n:]))
         return "\n".join(out)
 
-    def vmi_phase(self, name: str):
-        v = self.get("vmi", name)
+    def vmi_phase(self, name: str, namespace: str = "default"):
+        v = self.get("vmi", name, namespace)
         return v.get("status", {}).get("phase") if v else None
 
-    def vm_status(self, name: str):
-        v = self.get("vm", name)
+    def vm_status(self, name: str, namespace: str = "default"):
+        v = self.get("vm", name, namespace)
         return v.get("status", {}).get("printableStatus") if v else None
 
     def pid_of(self, service: str) -> int:
