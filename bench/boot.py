@@ -4,7 +4,7 @@
 
 For each arch, boots the test guest N times one after another in two ways and reports p50/p95:
   bare: libvirt-python defineXML + create of the same domain XML our converter makes -> ready line
-  mesh: `virtmesh apply` of a VirtualMachine -> VMI Running -> ready line
+  mesh: create a VirtualMachine through the api (what `virtmesh apply` sends) -> VMI Running -> ready line
 and the ratio mesh/bare. The ready line is read from the guest's serial log in both cases.
 Needs tools/setup.sh (libvirtd running, guests built).
 """
@@ -25,6 +25,7 @@ import uuid
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+import grpc  # noqa: E402
 import libvirt  # noqa: E402
 
 from services.common import manifest, proto  # noqa: E402
@@ -86,28 +87,22 @@ def bare_once(conn, arch: str, i: int, work: str) -> float:
     return t1 - t0
 
 
-def mesh_once(data: str, env: dict, arch: str, i: int) -> tuple[float, float]:
-    import json
-    marker = f"mesh{i}"
-    name = f"mesh{i}"
-    doc = json.dumps(vm_doc(name, arch, marker))
-    cli = [sys.executable, "-m", "services.cli", "--data-dir", data]
+def mesh_once(stub, data: str, arch: str, i: int) -> tuple[float, float]:
+    """What `virtmesh apply` does (one Create call), then the VMI's phase from a watch."""
+    marker, name = f"mesh{i}", f"mesh{i}"
+    obj = manifest.to_object(vm_doc(name, arch, marker))
+    watch = stub.Watch(proto.api.WatchRequest(kind=proto.VMI, namespace="bench"))
     t0 = time.monotonic()
-    subprocess.run(cli + ["apply", "-f", "-"], input=doc, text=True, env=env, check=True, capture_output=True)
-    log = None
-    running_at = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and log is None:
-        out = subprocess.run(cli + ["get", "vmi", name, "-n", "bench", "-o", "json"], env=env, text=True,
-                             capture_output=True)
-        if out.returncode == 0:
-            v = json.loads(out.stdout)
-            if v.get("status", {}).get("phase") == "Running":
-                running_at = time.monotonic()
-                log = os.path.join(data, "vms", v["metadata"]["uid"], "serial0.log")
-        time.sleep(0.02)
-    t1 = wait_line(log, f"VIRTMESH-READY {marker}".encode())
-    subprocess.run(cli + ["delete", "vm", name, "-n", "bench"], env=env, check=True, capture_output=True)
+    stub.Create(proto.api.CreateRequest(object=obj), timeout=30)
+    running_at, uid = None, None
+    for ev in watch:
+        v = ev.object.virtualMachineInstance
+        if v.metadata.name == name and v.status.phase == "Running":
+            running_at, uid = time.monotonic(), v.metadata.uid
+            break
+    watch.cancel()
+    t1 = wait_line(os.path.join(data, "vms", uid, "serial0.log"), f"VIRTMESH-READY {marker}".encode())
+    stub.Delete(proto.api.DeleteRequest(ref=proto.ref(proto.VM, "bench", name)), timeout=30)
     while glob.glob(os.path.join(data, "run", "l-*.pid")):
         time.sleep(0.05)
     return t1 - t0, running_at - t0
@@ -131,14 +126,22 @@ def main() -> None:
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", data, "up", "--node-name", "bench"],
                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conn = libvirt.open("qemu:///system")
+    stub = proto.api_grpc.ResourcesStub(grpc.insecure_channel(f"unix://{data}/run/api.sock"))
     try:
-        time.sleep(2)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items:
+                    break
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
         for arch in arches:
             if not os.path.exists(os.path.join(GUESTS, arch, "kernel")):
                 print(f"{arch}: guest not built, skipped")
                 continue
             bare = [bare_once(conn, arch, i, work) for i in range(args.n)]
-            mesh, running = zip(*[mesh_once(data, env, arch, i) for i in range(args.n)])
+            mesh, running = zip(*[mesh_once(stub, data, arch, i) for i in range(args.n)])
             print(f"{arch} x{args.n}: bare define+create->ready p50 {pct(bare, 50):.2f}s p95 {pct(bare, 95):.2f}s | "
                   f"mesh apply->ready p50 {pct(mesh, 50):.2f}s p95 {pct(mesh, 95):.2f}s "
                   f"(apply->VMI Running p50 {pct(running, 50):.2f}s) | "
