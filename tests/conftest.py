@@ -1,14 +1,8 @@
 """Shared fixtures: an in-process api server (fast tests) and a real `virtmesh up` (integration)."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
-import time
 
 import grpc
 import pytest
@@ -18,12 +12,7 @@ from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
 from services.common import grpcserver, proto
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def short_tmpdir(prefix: str) -> str:
-    # Unix socket paths must stay under 108 bytes: pytest's tmp_path can be too deep.
-    return tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+from harness import Mesh, short_tmpdir
 
 
 @pytest.fixture
@@ -51,83 +40,6 @@ async def api_server():
     await server.server.stop(0)
     db.close()
     shutil.rmtree(d, ignore_errors=True)
-
-
-class Mesh:
-    """A `virtmesh up` child process plus helpers to drive it through the CLI."""
-
-    def __init__(self, data_dir: str, libvirt_uri: str, extra=()):
-        self.data_dir = data_dir
-        self.env = dict(os.environ, VIRTMESH_DATA_DIR=data_dir,
-                        PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-        self.log = open(os.path.join(data_dir, "up.log"), "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--libvirt-uri", libvirt_uri,
-                                      "--node-name", "node01", *extra],
-                                     env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        self.wait_for(lambda: self.node_ready("node01"), timeout=60, what="node01 registered")
-
-    def cli(self, *args, input: str | None = None, check: bool = True, timeout: float = 60):
-        r = subprocess.run([sys.executable, "-m", "services.cli", *args], env=self.env, cwd=ROOT,
-                           capture_output=True, text=True, input=input, timeout=timeout)
-        if check and r.returncode != 0:
-            raise AssertionError(f"virtmesh {' '.join(args)} failed ({r.returncode}): {r.stderr}")
-        return r
-
-    def get(self, resource: str, name: str, namespace: str = "default"):
-        r = self.cli("get", resource, name, "-n", namespace, "-o", "json", check=False)
-        return json.loads(r.stdout) if r.returncode == 0 else None
-
-    def node_ready(self, name: str) -> bool:
-        n = self.get("node", name)
-        return bool(n) and n["metadata"].get("labels", {}).get("kubevirt.io/schedulable") == "true"
-
-    def wait_for(self, predicate, timeout: float = 30, what: str = "condition", interval: float = 0.1):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            last = predicate()
-            if last:
-                return last
-            time.sleep(interval)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}\n"
-                             + self.logs_tail())
-
-    def logs_tail(self, n: int = 30) -> str:
-        out = []
-        for name in ("api", "controller", "handler"):
-            p = os.path.join(self.data_dir, "logs", f"{name}.log")
-            if os.path.exists(p):
-                out.append(f"--- {name}.log ---\n" + "".join(open(p).readlines()[-n:]))
-        return "\n".join(out)
-
-    def vmi_phase(self, name: str, namespace: str = "default"):
-        v = self.get("vmi", name, namespace)
-        return v.get("status", {}).get("phase") if v else None
-
-    def vm_status(self, name: str, namespace: str = "default"):
-        v = self.get("vm", name, namespace)
-        return v.get("status", {}).get("printableStatus") if v else None
-
-    def pid_of(self, service: str) -> int:
-        out = subprocess.run(["pgrep", "-f", "--", f"-m services.{service} .*--data-dir {self.data_dir}"],
-                             capture_output=True, text=True).stdout.split()
-        return int(out[0]) if out else 0
-
-    def launcher_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-f", "--", f"-m services.launcher --data-dir {self.data_dir}"],
-                             capture_output=True, text=True).stdout.split()
-        return [int(p) for p in out]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(90)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        for pid in self.launcher_pids():
-            os.kill(pid, signal.SIGKILL)
-        self.log.close()
 
 
 @pytest.fixture

@@ -70,9 +70,9 @@ class WorkQueue:
                 self._failures[key] = n
                 delay = min(self.base_delay * 2 ** (n - 1), self.max_delay)
                 level = logging.DEBUG if n < 3 else logging.WARNING
+                detail = e.details() if callable(getattr(e, "details", None)) else e  # gRPC errors
                 log.log(level, "%s: reconcile %s failed (%s: %s), retry %d in %.2fs", self.name, key,
-                        type(e).__name__, getattr(e, "details", lambda: e)() if hasattr(e, "details") else e,
-                        n, delay)
+                        type(e).__name__, detail, n, delay)
                 self.add_after(key, delay)
             finally:
                 self._active.discard(key)

@@ -34,7 +34,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.uri = uri
         self.domain_name = f"{namespace}_{name}"
         self.hv = virt.Hypervisor(uri, self.domain_name, on_event=self._libvirt_event)
-        self.domain = L.Domain(name=self.domain_name, exists=False)
+        self.domain_type = virt.domain_type(emulation, uri)
+        self.domain = L.Domain(name=self.domain_name, exists=False, domainType=self.domain_type)
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -42,7 +43,6 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.grace_seconds = 30
         self.serial_socket = os.path.join(vm_dir, "serial0.sock")
         self.serial_log = os.path.join(vm_dir, "serial0.log")
-        self.domain_type = virt.domain_type(emulation, uri)
 
     # ------------------------------------------------------------------ domain watching
 
@@ -68,6 +68,10 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
                        uuid=self.domain.uuid)
+        if st.exists and not new.machineType:
+            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type.
+            xml = (await asyncio.to_thread(self.hv.state, True)).xml
+            new.machineType = virt.machine_type(xml)
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
@@ -111,8 +115,6 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             await asyncio.to_thread(self.hv.define_and_start, xml, paused)
         except virt.VirtError as e:
             return L.Response(success=False, message=str(e))
-        self.domain.machineType = vmi.spec.domain.machine.type
-        self.domain.domainType = self.domain_type
         self._wake.set()
         return _ok("started")
 

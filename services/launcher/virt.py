@@ -54,6 +54,15 @@ def state_names(state: int, reason: int) -> tuple[str, str]:
     return name, (reasons[reason] if 0 <= reason < len(reasons) else "Unknown")
 
 
+def machine_type(domain_xml: str) -> str:
+    """The machine attribute of <os><type>, as libvirt expanded it (q35 -> pc-q35-7.2)."""
+    if not domain_xml:
+        return ""
+    import xml.etree.ElementTree as ET
+    node = ET.fromstring(domain_xml).find("./os/type")
+    return node.get("machine", "") if node is not None else ""
+
+
 def kvm_usable() -> bool:
     """KVM only when /dev/kvm opens AND the host CPU advertises vmx/svm: a nested PVM /dev/kvm
     (as on our CI machines) hangs stock guest kernels, and libvirt's capabilities still list kvm."""

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import Mesh, short_tmpdir
+from harness import Mesh, short_tmpdir
 
 GUESTS = os.environ.get("VIRTMESH_GUEST_DIR", "/var/cache/virtmesh/guests")
 

@@ -50,8 +50,10 @@ def console(mesh, name, seconds):
 
 
 def wait_ready_line(mesh, name, marker, timeout=60):
-    return mesh.wait_for(lambda: f"VIRTMESH-READY {marker}" in console(mesh, name, 3), timeout,
-                         f"ready line of {name}", interval=0.5)
+    def ready():
+        out = console(mesh, name, 3)
+        return out if f"VIRTMESH-READY {marker}" in out else ""
+    return mesh.wait_for(ready, timeout, f"ready line of {name}", interval=0.5)
 
 
 class PhaseRecorder:
@@ -94,6 +96,7 @@ def test_real_guest_lifecycle(real_mesh):
     m.wait_for(lambda: m.vm_status("tiny", "e2e") == "Running", 60, "VM Running")
     vmi = m.get("vmi", "tiny", "e2e")
     assert vmi["status"]["domainType"] == "qemu"  # TCG: /dev/kvm here is not usable for guests
+    assert vmi["status"]["machine"]["type"].startswith("pc-q35")
     out = wait_ready_line(m, "tiny", "m1")
     assert "VIRTMESH-READY m1" in out
 

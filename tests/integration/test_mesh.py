@@ -5,8 +5,6 @@ import os
 import signal
 import time
 
-import pytest
-
 VM = """
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine

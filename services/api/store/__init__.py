@@ -1,1 +1,2 @@
-from services.api.store.sqlite import AlreadyExists, Conflict, Gone, NotFound, Store, StoreError  # noqa: F401
+from services.api.store.sqlite import (  # noqa: F401  (the store's public names)
+    AlreadyExists, Conflict, Gone, NotFound, Store, StoreError)

@@ -1,0 +1,570 @@
+"""VirtualMachineInstance -> libvirt domain (KubeVirt's converter.go, Nova's designer.py).
+
+All policy lives here: defaults, device naming, boot order, which controllers exist. Facts that
+differ per architecture come from `archs.py`; the XML itself is `model.py`'s business. Anything we
+cannot express raises `ConversionError` naming the spec field, as KubeVirt's admitters do.
+
+Deliberate choices (see the vm-recipe note for the measurements behind them):
+- boot order is per device only, never `<os><boot dev>`: libvirt refuses to hotplug a disk with
+  `<boot order>` into a domain that boots by `<os><boot>`. When no device has a bootOrder, the
+  disks get 1, 2, ... in spec order (which is what `<boot dev="hd"/>` would have done).
+- q35 and virt get spare `pcie-root-port`s for hotplug: libvirt puts the devices we define on the
+  first ports, so we add one port per PCIe device plus `Arch.pcie_spare_ports`.
+- the virtio-scsi controller always exists (disk hotplug is always enabled here).
+- under TCG there is no host CPU: host-passthrough (and host-model on arm64) become `maximum`.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Optional
+
+from services.common import arch as common_arch
+from services.common import quantity
+from services.launcher.domxml import archs
+from services.launcher.domxml import model as m
+from services.launcher.storage import DiskSource
+
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
+DISK_CACHE_MODES = ("none", "writethrough", "writeback")
+DISK_IO_MODES = ("native", "threads", "default")
+CDROM_TRAYS = ("open", "closed")
+NIC_MODELS = ("virtio", "e1000", "e1000e", "igb", "ne2k_pci", "pcnet", "rtl8139")
+PCIE_NIC_MODELS = ("virtio", "e1000e", "igb")
+INPUT_TYPES = ("tablet", "keyboard")
+INPUT_BUSES = ("usb", "virtio")
+CPU_FEATURE_POLICIES = ("force", "require", "optional", "disable", "forbid")
+HOST_CPU_MODES = ("host-model", "host-passthrough")
+BUS_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd"}
+BALLOON_STATS_PERIOD = 10
+_PCI_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
+
+
+class ConversionError(ValueError):
+    """The spec cannot become a domain; str() is `<spec field>: <reason>`."""
+
+
+@dataclass
+class Context:
+    domain_type: str                                   # "qemu" (TCG), "kvm", or "test" (libvirt's test driver)
+    volumes: dict[str, DiskSource] = field(default_factory=dict)  # volume name -> resolved source
+    kernel: Optional[str] = None                       # resolved kernelBoot paths
+    initrd: Optional[str] = None
+    serial_socket: Optional[str] = None                # unix socket of the serial console
+    serial_log: Optional[str] = None                   # where the serial console's output is logged
+    nvram_dir: Optional[str] = None                    # where this VM's EFI variable store goes
+    vnc_socket: Optional[str] = None                   # VNC unix socket (autoattachGraphicsDevice: true)
+    check_firmware: bool = True                        # fail early when EFI firmware files are missing
+
+    @property
+    def emulated(self) -> bool:
+        """TCG (or the test driver): no host CPU to pass through."""
+        return self.domain_type != "kvm"
+
+
+# ---------------------------------------------------------------- names
+
+def format_device_name(prefix: str, index: int) -> str:
+    """0 -> a, 25 -> z, 26 -> aa, as Linux names disks."""
+    name = ""
+    while index >= 0:
+        name = chr(ord("a") + index % 26) + name
+        index = index // 26 - 1
+    return prefix + name
+
+
+def arch_of(vmi) -> archs.Arch:
+    name = vmi.spec.architecture or common_arch.host_arch()
+    a = archs.get(name)
+    if a is None:
+        raise ConversionError(f'spec.architecture: Unsupported value: "{name}": this launcher runs '
+                              + ", ".join(f'"{n}"' for n in archs.ARCHS))
+    return a
+
+
+def _disk_kind(disk) -> str:
+    for kind in ("cdrom", "lun", "disk"):
+        if disk.HasField(kind):
+            return kind
+    return "disk"  # no target at all: KubeVirt defaults to a disk
+
+
+def disk_target(disk, a: archs.Arch, where: str) -> tuple[str, str]:
+    """(kind, bus) of a spec disk, defaults applied and checked against the arch."""
+    kind = _disk_kind(disk)
+    bus = getattr(disk, kind).bus if disk.HasField(kind) else ""
+    if not bus:
+        bus = {"disk": a.disk_bus, "cdrom": a.cdrom_bus, "lun": a.lun_bus}[kind]
+    if bus not in BUS_PREFIX:
+        raise ConversionError(f'{where}.{kind}.bus: Unsupported value: "{bus}": supported values: '
+                              + ", ".join(f'"{b}"' for b in BUS_PREFIX))
+    if bus not in a.disk_buses:
+        raise ConversionError(f'{where}.{kind}.bus: "{bus}" is not available on {a.name}; use '
+                              + " or ".join(f'"{b}"' for b in a.disk_buses))
+    if kind == "cdrom" and bus not in a.cdrom_buses:
+        raise ConversionError(f'{where}.cdrom.bus: "{bus}" cannot hold a CD-ROM (ejectable media); use '
+                              + " or ".join(f'"{b}"' for b in a.cdrom_buses))
+    if kind == "lun" and bus != "scsi":
+        raise ConversionError(f'{where}.lun.bus: "{bus}": a LUN needs the "scsi" bus')
+    return kind, bus
+
+
+def device_names(vmi) -> dict[str, str]:
+    """Disk name -> guest device name (vda, sda, ...), KubeVirt's makeDeviceName: one counter per
+    prefix, in order of appearance (sata, scsi and usb share "sd")."""
+    a = arch_of(vmi)
+    counters: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for i, disk in enumerate(vmi.spec.domain.devices.disks):
+        _, bus = disk_target(disk, a, f"spec.domain.devices.disks[{i}]")
+        prefix = BUS_PREFIX[bus]
+        out[disk.name] = format_device_name(prefix, counters.get(prefix, 0))
+        counters[prefix] = counters.get(prefix, 0) + 1
+    return out
+
+
+# ---------------------------------------------------------------- quantities
+
+def _bytes(value: str, where: str) -> int:
+    try:
+        n = quantity.to_bytes(value)
+    except ValueError as e:
+        raise ConversionError(f'{where}: Invalid value: "{value}": {e}') from None
+    if n <= 0:
+        raise ConversionError(f'{where}: Invalid value: "{value}": must be greater than 0')
+    return n
+
+
+def guest_memory(vmi) -> int:
+    """Bytes of guest RAM: memory.guest, else resources.requests.memory, else limits.memory."""
+    dom = vmi.spec.domain
+    for where, value in (("spec.domain.memory.guest", dom.memory.guest),
+                         ("spec.domain.resources.requests.memory", dom.resources.requests.get("memory", "")),
+                         ("spec.domain.resources.limits.memory", dom.resources.limits.get("memory", ""))):
+        if value:
+            return _bytes(value, where)
+    raise ConversionError("spec.domain.memory.guest: Required value: set spec.domain.memory.guest or "
+                          "spec.domain.resources.requests.memory")
+
+
+def _cpu_count(value: str, where: str) -> int:
+    try:
+        q = quantity.parse(value)
+    except ValueError as e:
+        raise ConversionError(f'{where}: Invalid value: "{value}": {e}') from None
+    return max(1, math.ceil(q))
+
+
+def _pci_address(value: str, where: str) -> m.PciAddress:
+    mt = _PCI_ADDRESS.match(value)
+    if not mt:
+        raise ConversionError(f'{where}: Invalid value: "{value}": must be a PCI address like 0000:81:01.0')
+    d, b, s, f = mt.groups()
+    return m.PciAddress(domain=f"0x{d.lower()}", bus=f"0x{b.lower()}", slot=f"0x{s.lower()}", function=f"0x{f}")
+
+
+def _feature_on(features, name: str, default: Optional[bool]) -> Optional[bool]:
+    """KubeVirt's FeatureState: present means enabled unless enabled: false."""
+    if not features.HasField(name):
+        return default
+    fs = getattr(features, name)
+    return fs.enabled if fs.HasField("enabled") else True
+
+
+# ---------------------------------------------------------------- the converter
+
+class _Converter:
+    def __init__(self, vmi, ctx: Context):
+        self.vmi, self.ctx = vmi, ctx
+        self.spec = vmi.spec
+        self.dom_spec = vmi.spec.domain
+        self.a = arch_of(vmi)
+        self.pcie_devices = 0   # devices libvirt will put on a pcie-root-port
+        self.usb_needed = self.a.usb_always or bool(self.a.usb_inputs)
+
+    def run(self) -> m.Domain:
+        md = self.vmi.metadata
+        name = f"{md.namespace or 'default'}_{md.name}"
+        dom = m.Domain(type=self.ctx.domain_type, name=name,
+                       metadata=m.KubevirtMetadata(uid=md.uid))
+        fw = self.dom_spec.firmware
+        if fw.uuid:
+            try:
+                dom.uuid = str(uuidlib.UUID(fw.uuid))
+            except ValueError:
+                raise ConversionError(f'spec.domain.firmware.uuid: Invalid value: "{fw.uuid}": not a UUID') from None
+        if self.dom_spec.memory.maxGuest:
+            raise ConversionError("spec.domain.memory.maxGuest: memory hotplug is not supported yet")
+        dom.memory_bytes = guest_memory(self.vmi)
+        dom.cpu, dom.vcpus = self._cpu()
+        dom.vcpu_placement = "static"
+        machine = self.dom_spec.machine.type or self.a.default_machine
+        dom.os = m.Os(arch=self.a.libvirt_arch, machine=machine)
+        secure = self._firmware(dom)
+        self._sysinfo(dom)
+        dom.features = self._features(secure, dom.vcpus, efi=dom.os.loader is not None)
+        dom.clock = self._clock()
+        dom.devices = self._devices(machine)
+        return dom
+
+    # -- cpu
+
+    def _cpu(self) -> tuple[m.Cpu, int]:
+        cpu = self.dom_spec.cpu
+        where = "spec.domain.cpu"
+        if cpu.dedicatedCpuPlacement:
+            raise ConversionError(f"{where}.dedicatedCpuPlacement: dedicated CPUs are not supported yet")
+        sockets, cores, threads = cpu.sockets, cpu.cores, cpu.threads
+        if not (sockets or cores or threads):
+            res = self.dom_spec.resources
+            for section in ("limits", "requests"):
+                value = getattr(res, section).get("cpu")
+                if value:
+                    cores = _cpu_count(value, f"spec.domain.resources.{section}.cpu")
+                    break
+        sockets, cores, threads = sockets or 1, cores or 1, threads or 1
+        if cpu.maxSockets and cpu.maxSockets != sockets:
+            raise ConversionError(f"{where}.maxSockets: CPU hotplug is not supported yet "
+                                  f"(maxSockets {cpu.maxSockets} != sockets {sockets})")
+        out = m.Cpu(sockets=sockets, cores=cores, threads=threads)
+        model = cpu.model
+        if not model:
+            if not self.ctx.emulated:
+                out.mode = self.a.kvm_cpu_mode
+            elif self.a.tcg_cpu_model:
+                out.mode, out.model = "custom", self.a.tcg_cpu_model
+        elif model in HOST_CPU_MODES:
+            out.mode = self.a.tcg_cpu_modes.get(model, model) if self.ctx.emulated else model
+        else:
+            out.mode, out.model = "custom", model
+        for i, f in enumerate(cpu.features):
+            fp = f"{where}.features[{i}]"
+            if not f.name:
+                raise ConversionError(f"{fp}.name: Required value")
+            policy = f.policy or "require"
+            if policy not in CPU_FEATURE_POLICIES:
+                raise ConversionError(f'{fp}.policy: Unsupported value: "{f.policy}": supported values: '
+                                      + ", ".join(f'"{p}"' for p in CPU_FEATURE_POLICIES))
+            out.features.append(m.CpuFeature(f.name, policy))
+        return out, sockets * cores * threads
+
+    # -- firmware
+
+    def _firmware(self, dom: m.Domain) -> bool:
+        """Fill <os> loader/kernel; returns whether secure boot is on."""
+        fw = self.dom_spec.firmware
+        where = "spec.domain.firmware"
+        bl = fw.bootloader
+        has_bios = fw.HasField("bootloader") and bl.HasField("bios")
+        has_efi = fw.HasField("bootloader") and bl.HasField("efi")
+        if has_bios and has_efi:
+            raise ConversionError(f"{where}.bootloader: only one of bios or efi may be set")
+        kernel_boot = fw.HasField("kernelBoot")
+        efi = has_efi or (not has_bios and not kernel_boot and self.a.efi_default)
+        secure = False
+        if has_bios:
+            if not self.a.bios:
+                raise ConversionError(f"{where}.bootloader.bios: there is no BIOS on {self.a.name}; use efi")
+            if bl.bios.HasField("useSerial") and bl.bios.useSerial:
+                dom.os.bios_useserial = "yes"
+        if efi:
+            e = bl.efi
+            # KubeVirt: secureBoot defaults to true where it exists (amd64), false on arm64.
+            secure = e.secureBoot if e.HasField("secureBoot") else self.a.efi_secure is not None
+            if secure and self.a.efi_secure is None:
+                raise ConversionError(f"{where}.bootloader.efi.secureBoot: UEFI secure boot is not "
+                                      f"supported on {self.a.name}")
+            if e.HasField("persistent") and e.persistent:
+                raise ConversionError(f"{where}.bootloader.efi.persistent: persistent EFI variables "
+                                      "are not supported yet")
+            rom = self.a.efi_secure if secure else self.a.efi
+            if self.ctx.check_firmware and self.ctx.domain_type != "test":
+                missing = [p for p in (rom.code, rom.vars) if not os.path.exists(p)]
+                if missing:
+                    raise ConversionError(f"{where}.bootloader.efi: EFI firmware missing on the node for "
+                                          f"SecureBoot={str(secure).lower()}: {', '.join(missing)}")
+            dom.os.loader = m.Loader(rom.code, readonly="yes", secure="yes" if secure else "no", type="pflash")
+            nvram = (os.path.join(self.ctx.nvram_dir, f"{self.vmi.metadata.name}_VARS.fd")
+                     if self.ctx.nvram_dir else None)
+            dom.os.nvram = m.Nvram(nvram, template=rom.vars)
+        if kernel_boot:
+            kb = fw.kernelBoot
+            if not kb.HasField("container"):
+                if kb.kernelArgs:
+                    raise ConversionError(f"{where}.kernelBoot.kernelArgs: kernel arguments need a kernel "
+                                          f"({where}.kernelBoot.container)")
+            else:
+                if self.ctx.kernel is None:
+                    raise ConversionError(f"{where}.kernelBoot.container.kernelPath: Required value: "
+                                          "direct kernel boot needs a kernel (an initrd alone cannot boot)")
+                dom.os.kernel = self.ctx.kernel
+                dom.os.initrd = self.ctx.initrd
+                dom.os.cmdline = kb.kernelArgs or None
+        return secure
+
+    def _sysinfo(self, dom: m.Domain) -> None:
+        fw = self.dom_spec.firmware
+        if not self.a.smbios_sysinfo:
+            return
+        entries = []
+        if dom.uuid:
+            entries.append(("uuid", dom.uuid))
+        if fw.serial:
+            entries.append(("serial", fw.serial))
+        if entries:
+            dom.sysinfo = m.Sysinfo(system=entries)
+            dom.os.smbios_mode = "sysinfo"
+
+    # -- features and clock
+
+    def _features(self, secure: bool, vcpus: int, efi: bool) -> m.Features:
+        feats = self.dom_spec.features
+        where = "spec.domain.features"
+        acpi_possible = efi or not self.a.acpi_needs_efi
+        acpi = _feature_on(feats, "acpi", acpi_possible)
+        if acpi and not acpi_possible:
+            raise ConversionError(f"{where}.acpi: ACPI on {self.a.name} needs EFI firmware "
+                                  "(spec.domain.firmware.bootloader.efi)")
+        apic = _feature_on(feats, "apic", self.a.apic)
+        if apic and not self.a.apic:
+            raise ConversionError(f"{where}.apic: there is no APIC on {self.a.name}")
+        smm = _feature_on(feats, "smm", None)
+        if secure:
+            if smm is False:
+                raise ConversionError(f"{where}.smm: EFI secure boot needs SMM; enable it or set "
+                                      "spec.domain.firmware.bootloader.efi.secureBoot: false")
+            smm = True
+        if smm and not self.a.smm:
+            raise ConversionError(f"{where}.smm: there is no SMM on {self.a.name}")
+        out = m.Features(acpi=bool(acpi), apic=bool(apic), smm="on" if smm else None)
+        if self.a.vmport_off:
+            out.vmport = "off"
+        if self.a.gicv2_max_vcpus is not None and vcpus > self.a.gicv2_max_vcpus:
+            out.gic_version = "3"
+        return out
+
+    def _clock(self) -> m.Clock:
+        if not self.dom_spec.HasField("clock"):
+            return m.Clock(offset="utc")
+        c = self.dom_spec.clock
+        if c.HasField("utc") and c.timezone:
+            raise ConversionError("spec.domain.clock: only one of utc or timezone may be set")
+        if c.timezone:
+            return m.Clock(offset="timezone", timezone=c.timezone)
+        if c.HasField("utc") and c.utc.HasField("offsetSeconds"):
+            return m.Clock(offset="utc", adjustment=str(c.utc.offsetSeconds))
+        return m.Clock(offset="utc")
+
+    # -- devices
+
+    def _devices(self, machine: str) -> m.Devices:
+        devs = m.Devices(emulator=self.a.emulator)
+        spec_devs = self.dom_spec.devices
+        boot = self._boot_orders()
+        devs.disks = self._disks(boot)
+        devs.interfaces = self._interfaces(boot)
+        devs.inputs = self._inputs()
+
+        autoserial = spec_devs.autoattachSerialConsole if spec_devs.HasField("autoattachSerialConsole") else True
+        if autoserial:
+            c = self.ctx
+            log = dict(log_file=c.serial_log, log_append="on") if c.serial_log else {}
+            if c.serial_socket:
+                devs.serials.append(m.Serial(type="unix", source_mode="bind", source_path=c.serial_socket,
+                                             target_port=0, **log))
+            else:
+                devs.serials.append(m.Serial(type="pty", target_port=0, **log))
+            devs.consoles.append(m.Console(type="pty", target_type="serial", target_port=0))
+
+        # KubeVirt always adds the guest agent channel; libvirt picks the socket path.
+        devs.channels.append(m.Channel(type="unix", source_mode="bind", target_type="virtio",
+                                       target_name=GUEST_AGENT_CHANNEL))
+
+        if spec_devs.HasField("autoattachGraphicsDevice") and spec_devs.autoattachGraphicsDevice:
+            if self.ctx.vnc_socket:
+                devs.graphics.append(m.Graphics(type="vnc", listen_type="socket", listen_socket=self.ctx.vnc_socket))
+            else:
+                devs.graphics.append(m.Graphics(type="vnc", listen_type="none"))
+            devs.videos.append(m.Video(model_type=self.a.video_model, heads=1))
+            if self.a.video_model == "virtio":
+                self.pcie_devices += 1
+
+        if spec_devs.HasField("tpm"):
+            t = spec_devs.tpm
+            if not t.HasField("enabled") or t.enabled:
+                persistent = t.HasField("persistent") and t.persistent
+                devs.tpms.append(m.Tpm(model=self.a.tpm_persistent_model if persistent else self.a.tpm_model,
+                                       backend_type="emulator", backend_version="2.0",
+                                       persistent_state="yes" if persistent else None))
+
+        if spec_devs.HasField("rng"):
+            devs.rngs.append(m.Rng(model=self.a.virtio_model, backend_model="random", backend_path="/dev/urandom"))
+            self.pcie_devices += 1
+
+        if spec_devs.HasField("autoattachMemBalloon") and spec_devs.autoattachMemBalloon:
+            devs.memballoon = m.Memballoon(model=self.a.virtio_model, free_page_reporting="on",
+                                           stats_period=BALLOON_STATS_PERIOD)
+            self.pcie_devices += 1
+        else:
+            devs.memballoon = m.Memballoon(model="none")
+
+        devs.controllers = self._controllers(machine)
+        return devs
+
+    def _boot_orders(self) -> dict[tuple[str, int], int]:
+        """(kind, index) -> boot order. Explicit orders win; without any, disks boot in spec order."""
+        out: dict[tuple[str, int], int] = {}
+        used: dict[int, str] = {}
+        items = [("disks", i, d) for i, d in enumerate(self.dom_spec.devices.disks)]
+        items += [("interfaces", i, n) for i, n in enumerate(self.dom_spec.devices.interfaces)
+                  if n.state != "absent"]
+        for kind, i, dev in items:
+            if dev.HasField("bootOrder"):
+                where = f"spec.domain.devices.{kind}[{i}].bootOrder"
+                if dev.bootOrder < 1:
+                    raise ConversionError(f"{where}: Invalid value: {dev.bootOrder}: must be greater than 0")
+                if dev.bootOrder in used:
+                    raise ConversionError(f"{where}: Invalid value: {dev.bootOrder}: boot order already "
+                                          f"used by {used[dev.bootOrder]}")
+                used[dev.bootOrder] = f"{kind} {dev.name!r}"
+                out[(kind, i)] = dev.bootOrder
+        if not out:
+            for i, _ in enumerate(self.dom_spec.devices.disks):
+                out[("disks", i)] = i + 1
+        return out
+
+    def _disks(self, boot: dict) -> list[m.Disk]:
+        names = device_names(self.vmi)
+        volume_names = {v.name for v in self.spec.volumes}
+        out = []
+        for i, disk in enumerate(self.dom_spec.devices.disks):
+            where = f"spec.domain.devices.disks[{i}]"
+            kind, bus = disk_target(disk, self.a, where)
+            src = self.ctx.volumes.get(disk.name)
+            if src is None:
+                if disk.name not in volume_names:
+                    raise ConversionError(f"{where}.name: no volume named {disk.name!r} in spec.volumes")
+                raise ConversionError(f"{where}.name: volume {disk.name!r} was not prepared on the node")
+            if kind == "lun" and src.type != "block":
+                raise ConversionError(f"{where}.lun: a LUN needs a block device; volume {disk.name!r} is a file")
+            if kind == "cdrom":
+                readonly = disk.cdrom.readonly if disk.cdrom.HasField("readonly") else True
+                if disk.cdrom.tray and disk.cdrom.tray not in CDROM_TRAYS:
+                    raise ConversionError(f'{where}.cdrom.tray: Unsupported value: "{disk.cdrom.tray}": '
+                                          'supported values: "open", "closed"')
+            else:
+                readonly = getattr(disk, kind).readonly
+            cache = self._cache(disk, src, where)
+            io = disk.io or None
+            if io is not None:
+                if io not in DISK_IO_MODES:
+                    raise ConversionError(f'{where}.io: Unsupported value: "{io}": supported values: '
+                                          + ", ".join(f'"{x}"' for x in DISK_IO_MODES))
+                if io == "default":
+                    io = None
+                elif io == "native" and cache != "none":
+                    raise ConversionError(f'{where}.io: "native" needs cache "none" (got "{cache}")')
+            d = m.Disk(type=src.type, device=kind,
+                       model=self.a.virtio_model if bus == "virtio" else None,
+                       driver=m.DiskDriver(name="qemu", type=src.format, cache=cache, io=io, error_policy="stop",
+                                           discard=None if kind == "cdrom" else "unmap"),
+                       source=src.path, target_dev=names[disk.name], target_bus=bus,
+                       target_tray=(disk.cdrom.tray or None) if kind == "cdrom" else None,
+                       readonly=readonly, shareable=disk.shareable, serial=disk.serial or None,
+                       boot_order=boot.get(("disks", i)), alias=m.make_alias(disk.name))
+            if kind == "disk" and disk.disk.pciAddress:
+                if bus != "virtio":
+                    raise ConversionError(f"{where}.disk.pciAddress: only virtio disks have a PCI address")
+                d.address = _pci_address(disk.disk.pciAddress, f"{where}.disk.pciAddress")
+            if bus == "virtio":
+                self.pcie_devices += 1
+            if bus == "usb":
+                self.usb_needed = True
+            out.append(d)
+        return out
+
+    def _cache(self, disk, src: DiskSource, where: str) -> str:
+        if disk.cache:
+            if disk.cache not in DISK_CACHE_MODES:
+                raise ConversionError(f'{where}.cache: Unsupported value: "{disk.cache}": supported values: '
+                                      + ", ".join(f'"{c}"' for c in DISK_CACHE_MODES))
+            if disk.cache == "none" and not src.direct_io:
+                raise ConversionError(f'{where}.cache: Unable to use "none" cache mode, the file system where '
+                                      f"{src.path} is stored does not support direct I/O")
+            return disk.cache
+        # KubeVirt's default: no host page cache when the file system allows O_DIRECT.
+        return "none" if src.direct_io else "writethrough"
+
+    def _interfaces(self, boot: dict) -> list[m.Interface]:
+        networks = {n.name: (j, n) for j, n in enumerate(self.spec.networks)}
+        out = []
+        for i, iface in enumerate(self.dom_spec.devices.interfaces):
+            where = f"spec.domain.devices.interfaces[{i}]"
+            if iface.state == "absent":
+                continue
+            if iface.name not in networks:
+                raise ConversionError(f"{where}.name: no network named {iface.name!r} in spec.networks")
+            j, net = networks[iface.name]
+            if not net.HasField("pod"):
+                kind = "multus" if net.HasField("multus") else "this"
+                raise ConversionError(f"spec.networks[{j}].{kind}: only pod networks are supported yet")
+            model = iface.model or "virtio"
+            if model not in NIC_MODELS:
+                raise ConversionError(f'{where}.model: Unsupported value: "{model}": supported values: '
+                                      + ", ".join(f'"{x}"' for x in NIC_MODELS))
+            if iface.state not in ("", "up", "down"):
+                raise ConversionError(f'{where}.state: Unsupported value: "{iface.state}": supported values: '
+                                      '"up", "down", "absent"')
+            order = boot.get(("interfaces", i))
+            nic = m.Interface(type="user", mac=iface.macAddress or None,
+                              model=self.a.virtio_model if model == "virtio" else model,
+                              link_state="down" if iface.state == "down" else None,
+                              boot_order=order, rom_enabled=None if order is not None else "no",
+                              alias=m.make_alias(iface.name))
+            if iface.pciAddress:
+                nic.address = _pci_address(iface.pciAddress, f"{where}.pciAddress")
+            # Legacy PCI NICs still take a port (for the pcie-to-pci bridge); counting them is harmless.
+            self.pcie_devices += 1
+            out.append(nic)
+        return out
+
+    def _inputs(self) -> list[m.Input]:
+        out = []
+        for i, inp in enumerate(self.dom_spec.devices.inputs):
+            where = f"spec.domain.devices.inputs[{i}]"
+            if inp.type not in INPUT_TYPES:
+                raise ConversionError(f'{where}.type: Unsupported value: "{inp.type}": supported values: '
+                                      + ", ".join(f'"{t}"' for t in INPUT_TYPES))
+            bus = inp.bus or "usb"
+            if bus not in INPUT_BUSES:
+                raise ConversionError(f'{where}.bus: Unsupported value: "{inp.bus}": supported values: '
+                                      + ", ".join(f'"{b}"' for b in INPUT_BUSES))
+            if bus == "usb":
+                self.usb_needed = True
+            else:
+                self.pcie_devices += 1
+            out.append(m.Input(type=inp.type, bus=bus, model=self.a.virtio_model if bus == "virtio" else None,
+                               alias=m.make_alias(inp.name) if inp.name else None))
+        for t in self.a.usb_inputs:  # arm has no PS/2: give every guest a USB tablet and keyboard
+            if not any(i.type == t for i in out):
+                out.append(m.Input(type=t, bus="usb"))
+        return out
+
+    def _controllers(self, machine: str) -> list[m.Controller]:
+        out = [m.Controller("usb", 0, "qemu-xhci" if self.usb_needed else "none"),
+               m.Controller("scsi", 0, self.a.virtio_model),          # hotplug target, always there
+               m.Controller("virtio-serial", 0, self.a.virtio_model)]  # the guest agent channel
+        self.pcie_devices += 2 + (1 if self.usb_needed else 0)
+        if self.a.is_pcie(machine):
+            out.append(m.Controller("pci", 0, "pcie-root"))
+            for idx in range(1, self.pcie_devices + self.a.pcie_spare_ports + 1):
+                out.append(m.Controller("pci", idx, "pcie-root-port"))
+        return out
+
+
+def convert(vmi, ctx: Context) -> m.Domain:
+    """The libvirt domain for `vmi`; raises ConversionError naming the offending spec field."""
+    return _Converter(vmi, ctx).run()

@@ -1,0 +1,602 @@
+"""Object model of the libvirt domain XML we emit (https://libvirt.org/formatdomain.html).
+
+No policy lives here: every field defaults to "not set", and `to_element()` emits only what is set,
+in a fixed order, so the same objects always give the same text. All decisions (defaults, arch
+differences, naming) belong to `convert.py` and `archs.py`.
+
+Parsing back is partial on purpose (as in Nova's config.py): disks and interfaces, the devices we
+will look up by alias in a live domain's XML for hotplug.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Optional
+
+KUBEVIRT_NS = "http://kubevirt.io"
+USER_ALIAS_PREFIX = "ua-"
+
+
+# ---------------------------------------------------------------- helpers
+
+def _attrs(**kv) -> dict[str, str]:
+    """Attributes that are set, as strings; `class_` style trailing underscores are dropped."""
+    out = {}
+    for k, v in kv.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            raise TypeError(f"attribute {k}: pass 'yes'/'no' or 'on'/'off', not a bool")
+        out[k.rstrip("_")] = str(v)
+    return out
+
+
+def _el(tag: str, text=None, **attrs) -> ET.Element:
+    e = ET.Element(tag, _attrs(**attrs))
+    if text is not None:
+        e.text = str(text)
+    return e
+
+
+def _sub(parent: ET.Element, tag: str, text=None, **attrs) -> ET.Element:
+    e = _el(tag, text, **attrs)
+    parent.append(e)
+    return e
+
+
+def yes_no(value: Optional[bool]) -> Optional[str]:
+    return None if value is None else ("yes" if value else "no")
+
+
+def on_off(value: Optional[bool]) -> Optional[str]:
+    return None if value is None else ("on" if value else "off")
+
+
+def _int(text: Optional[str]) -> Optional[int]:
+    return None if text is None else int(text)
+
+
+def make_alias(name: str) -> str:
+    """User aliases (`ua-<name>`) identify our devices in a live domain's XML."""
+    return USER_ALIAS_PREFIX + name
+
+
+def parse_alias(alias: Optional[str]) -> Optional[str]:
+    if alias and alias.startswith(USER_ALIAS_PREFIX):
+        return alias[len(USER_ALIAS_PREFIX):]
+    return None
+
+
+# ---------------------------------------------------------------- devices
+
+@dataclass
+class PciAddress:
+    domain: str = "0x0000"
+    bus: str = "0x00"
+    slot: str = "0x00"
+    function: str = "0x0"
+
+    def to_element(self) -> ET.Element:
+        return _el("address", type="pci", domain=self.domain, bus=self.bus, slot=self.slot,
+                   function=self.function)
+
+    @classmethod
+    def from_element(cls, e: ET.Element) -> Optional["PciAddress"]:
+        if e is None or e.get("type") != "pci":
+            return None
+        return cls(e.get("domain", "0x0000"), e.get("bus", "0x00"), e.get("slot", "0x00"),
+                   e.get("function", "0x0"))
+
+
+@dataclass
+class DiskDriver:
+    name: Optional[str] = None          # "qemu"
+    type: Optional[str] = None          # raw | qcow2
+    cache: Optional[str] = None         # none | writethrough | writeback | ...
+    io: Optional[str] = None            # native | threads | io_uring
+    error_policy: Optional[str] = None  # stop | report | ignore | enospace
+    discard: Optional[str] = None       # unmap | ignore
+
+    def to_element(self) -> ET.Element:
+        return _el("driver", name=self.name, type=self.type, cache=self.cache, io=self.io,
+                   error_policy=self.error_policy, discard=self.discard)
+
+    @classmethod
+    def from_element(cls, e: ET.Element) -> "DiskDriver":
+        return cls(e.get("name"), e.get("type"), e.get("cache"), e.get("io"), e.get("error_policy"),
+                   e.get("discard"))
+
+
+@dataclass
+class Disk:
+    type: str = "file"                  # file | block
+    device: str = "disk"                # disk | cdrom | lun
+    model: Optional[str] = None         # virtio-non-transitional (virtio bus only)
+    driver: Optional[DiskDriver] = None
+    source: Optional[str] = None        # file path (type file) or device path (type block)
+    target_dev: Optional[str] = None
+    target_bus: Optional[str] = None
+    target_tray: Optional[str] = None   # open | closed (cdrom)
+    readonly: bool = False
+    shareable: bool = False
+    serial: Optional[str] = None
+    boot_order: Optional[int] = None
+    alias: Optional[str] = None
+    address: Optional[PciAddress] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("disk", type=self.type, device=self.device, model=self.model)
+        if self.driver is not None:
+            e.append(self.driver.to_element())
+        if self.source is not None:
+            _sub(e, "source", **({"dev": self.source} if self.type == "block" else {"file": self.source}))
+        if self.target_dev or self.target_bus:
+            _sub(e, "target", dev=self.target_dev, bus=self.target_bus, tray=self.target_tray)
+        if self.readonly:
+            _sub(e, "readonly")
+        if self.shareable:
+            _sub(e, "shareable")
+        if self.serial is not None:
+            _sub(e, "serial", self.serial)
+        if self.boot_order is not None:
+            _sub(e, "boot", order=self.boot_order)
+        if self.alias is not None:
+            _sub(e, "alias", name=self.alias)
+        if self.address is not None:
+            e.append(self.address.to_element())
+        return e
+
+    @classmethod
+    def from_element(cls, e: ET.Element) -> "Disk":
+        d = cls(type=e.get("type", "file"), device=e.get("device", "disk"), model=e.get("model"))
+        if (drv := e.find("driver")) is not None:
+            d.driver = DiskDriver.from_element(drv)
+        if (src := e.find("source")) is not None:
+            d.source = src.get("dev") if d.type == "block" else src.get("file")
+        if (tgt := e.find("target")) is not None:
+            d.target_dev, d.target_bus, d.target_tray = tgt.get("dev"), tgt.get("bus"), tgt.get("tray")
+        d.readonly = e.find("readonly") is not None
+        d.shareable = e.find("shareable") is not None
+        if (ser := e.find("serial")) is not None:
+            d.serial = ser.text or ""
+        if (boot := e.find("boot")) is not None:
+            d.boot_order = _int(boot.get("order"))
+        if (alias := e.find("alias")) is not None:
+            d.alias = alias.get("name")
+        d.address = PciAddress.from_element(e.find("address"))
+        return d
+
+
+@dataclass
+class Controller:
+    type: str                           # usb | scsi | virtio-serial | pci | sata
+    index: Optional[int] = None
+    model: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        return _el("controller", type=self.type, index=self.index, model=self.model)
+
+
+@dataclass
+class Interface:
+    type: str = "user"                  # user | ethernet | bridge | network
+    mac: Optional[str] = None
+    source_bridge: Optional[str] = None
+    model: Optional[str] = None
+    link_state: Optional[str] = None    # up | down
+    boot_order: Optional[int] = None
+    rom_enabled: Optional[str] = None   # yes | no
+    alias: Optional[str] = None
+    address: Optional[PciAddress] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("interface", type=self.type)
+        if self.mac is not None:
+            _sub(e, "mac", address=self.mac)
+        if self.source_bridge is not None:
+            _sub(e, "source", bridge=self.source_bridge)
+        if self.model is not None:
+            _sub(e, "model", type=self.model)
+        if self.link_state is not None:
+            _sub(e, "link", state=self.link_state)
+        if self.boot_order is not None:
+            _sub(e, "boot", order=self.boot_order)
+        if self.rom_enabled is not None:
+            _sub(e, "rom", enabled=self.rom_enabled)
+        if self.alias is not None:
+            _sub(e, "alias", name=self.alias)
+        if self.address is not None:
+            e.append(self.address.to_element())
+        return e
+
+    @classmethod
+    def from_element(cls, e: ET.Element) -> "Interface":
+        i = cls(type=e.get("type", "user"))
+        if (mac := e.find("mac")) is not None:
+            i.mac = mac.get("address")
+        if (src := e.find("source")) is not None:
+            i.source_bridge = src.get("bridge")
+        if (m := e.find("model")) is not None:
+            i.model = m.get("type")
+        if (link := e.find("link")) is not None:
+            i.link_state = link.get("state")
+        if (boot := e.find("boot")) is not None:
+            i.boot_order = _int(boot.get("order"))
+        if (rom := e.find("rom")) is not None:
+            i.rom_enabled = rom.get("enabled")
+        if (alias := e.find("alias")) is not None:
+            i.alias = alias.get("name")
+        i.address = PciAddress.from_element(e.find("address"))
+        return i
+
+
+@dataclass
+class Serial:
+    type: str = "pty"                   # pty | unix | file
+    source_mode: Optional[str] = None   # bind | connect (unix)
+    source_path: Optional[str] = None
+    target_port: Optional[int] = None
+    log_file: Optional[str] = None
+    log_append: Optional[str] = None    # on | off
+
+    def to_element(self) -> ET.Element:
+        e = _el("serial", type=self.type)
+        if self.source_mode is not None or self.source_path is not None:
+            _sub(e, "source", mode=self.source_mode, path=self.source_path)
+        if self.target_port is not None:
+            _sub(e, "target", port=self.target_port)
+        if self.log_file is not None:
+            _sub(e, "log", file=self.log_file, append=self.log_append)
+        return e
+
+
+@dataclass
+class Console:
+    type: str = "pty"
+    target_type: Optional[str] = None   # serial | virtio
+    target_port: Optional[int] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("console", type=self.type)
+        if self.target_type is not None or self.target_port is not None:
+            _sub(e, "target", type=self.target_type, port=self.target_port)
+        return e
+
+
+@dataclass
+class Channel:
+    type: str = "unix"
+    source_mode: Optional[str] = None
+    source_path: Optional[str] = None
+    target_type: Optional[str] = None   # virtio
+    target_name: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("channel", type=self.type)
+        if self.source_mode is not None or self.source_path is not None:
+            _sub(e, "source", mode=self.source_mode, path=self.source_path)
+        _sub(e, "target", type=self.target_type, name=self.target_name)
+        return e
+
+
+@dataclass
+class Input:
+    type: str                           # tablet | keyboard | mouse
+    bus: Optional[str] = None           # usb | virtio
+    model: Optional[str] = None
+    alias: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("input", type=self.type, bus=self.bus, model=self.model)
+        if self.alias is not None:
+            _sub(e, "alias", name=self.alias)
+        return e
+
+
+@dataclass
+class Graphics:
+    type: str = "vnc"
+    listen_type: Optional[str] = None   # socket | none | address
+    listen_socket: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("graphics", type=self.type)
+        if self.listen_type is not None:
+            _sub(e, "listen", type=self.listen_type, socket=self.listen_socket)
+        return e
+
+
+@dataclass
+class Video:
+    model_type: str                     # vga | bochs | virtio
+    heads: Optional[int] = None
+    vram: Optional[int] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("video")
+        _sub(e, "model", type=self.model_type, heads=self.heads, vram=self.vram)
+        return e
+
+
+@dataclass
+class Tpm:
+    model: str                          # tpm-tis | tpm-crb
+    backend_type: str = "emulator"
+    backend_version: Optional[str] = None
+    persistent_state: Optional[str] = None  # yes | no
+
+    def to_element(self) -> ET.Element:
+        e = _el("tpm", model=self.model)
+        _sub(e, "backend", type=self.backend_type, version=self.backend_version,
+             persistent_state=self.persistent_state)
+        return e
+
+
+@dataclass
+class Rng:
+    model: str = "virtio"
+    backend_model: str = "random"
+    backend_path: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("rng", model=self.model)
+        _sub(e, "backend", self.backend_path, model=self.backend_model)
+        return e
+
+
+@dataclass
+class Memballoon:
+    model: str = "none"
+    free_page_reporting: Optional[str] = None  # on | off
+    stats_period: Optional[int] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("memballoon", model=self.model, freePageReporting=self.free_page_reporting)
+        if self.stats_period is not None:
+            _sub(e, "stats", period=self.stats_period)
+        return e
+
+
+@dataclass
+class Devices:
+    emulator: Optional[str] = None
+    disks: list[Disk] = field(default_factory=list)
+    controllers: list[Controller] = field(default_factory=list)
+    interfaces: list[Interface] = field(default_factory=list)
+    serials: list[Serial] = field(default_factory=list)
+    consoles: list[Console] = field(default_factory=list)
+    channels: list[Channel] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    graphics: list[Graphics] = field(default_factory=list)
+    videos: list[Video] = field(default_factory=list)
+    tpms: list[Tpm] = field(default_factory=list)
+    memballoon: Optional[Memballoon] = None
+    rngs: list[Rng] = field(default_factory=list)
+
+    def to_element(self) -> ET.Element:
+        e = _el("devices")
+        if self.emulator is not None:
+            _sub(e, "emulator", self.emulator)
+        for group in (self.disks, self.controllers, self.interfaces, self.serials, self.consoles,
+                      self.channels, self.inputs, self.graphics, self.videos, self.tpms):
+            for dev in group:
+                e.append(dev.to_element())
+        if self.memballoon is not None:
+            e.append(self.memballoon.to_element())
+        for dev in self.rngs:
+            e.append(dev.to_element())
+        return e
+
+
+# ---------------------------------------------------------------- domain-level elements
+
+@dataclass
+class Loader:
+    path: str
+    readonly: Optional[str] = None      # yes | no
+    secure: Optional[str] = None        # yes | no
+    type: Optional[str] = None          # pflash | rom
+
+    def to_element(self) -> ET.Element:
+        return _el("loader", self.path, readonly=self.readonly, secure=self.secure, type=self.type)
+
+
+@dataclass
+class Nvram:
+    path: Optional[str] = None
+    template: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        return _el("nvram", self.path, template=self.template)
+
+
+@dataclass
+class Os:
+    arch: Optional[str] = None
+    machine: Optional[str] = None
+    type: str = "hvm"
+    loader: Optional[Loader] = None
+    nvram: Optional[Nvram] = None
+    kernel: Optional[str] = None
+    initrd: Optional[str] = None
+    cmdline: Optional[str] = None
+    boot_devs: list[str] = field(default_factory=list)
+    bios_useserial: Optional[str] = None  # yes | no
+    smbios_mode: Optional[str] = None     # sysinfo | host | emulate
+
+    def to_element(self) -> ET.Element:
+        e = _el("os")
+        _sub(e, "type", self.type, arch=self.arch, machine=self.machine)
+        if self.loader is not None:
+            e.append(self.loader.to_element())
+        if self.nvram is not None:
+            e.append(self.nvram.to_element())
+        for tag, value in (("kernel", self.kernel), ("initrd", self.initrd), ("cmdline", self.cmdline)):
+            if value is not None:
+                _sub(e, tag, value)
+        for dev in self.boot_devs:
+            _sub(e, "boot", dev=dev)
+        if self.bios_useserial is not None:
+            _sub(e, "bios", useserial=self.bios_useserial)
+        if self.smbios_mode is not None:
+            _sub(e, "smbios", mode=self.smbios_mode)
+        return e
+
+
+@dataclass
+class Sysinfo:
+    type: str = "smbios"
+    system: list[tuple[str, str]] = field(default_factory=list)  # <system><entry name=...>value
+
+    def to_element(self) -> ET.Element:
+        e = _el("sysinfo", type=self.type)
+        if self.system:
+            s = _sub(e, "system")
+            for name, value in self.system:
+                _sub(s, "entry", value, name=name)
+        return e
+
+
+@dataclass
+class Features:
+    acpi: bool = False
+    apic: bool = False
+    smm: Optional[str] = None           # on | off
+    vmport: Optional[str] = None        # on | off
+    gic_version: Optional[str] = None   # 2 | 3 | host (arm)
+
+    def to_element(self) -> ET.Element:
+        e = _el("features")
+        if self.acpi:
+            _sub(e, "acpi")
+        if self.apic:
+            _sub(e, "apic")
+        if self.smm is not None:
+            _sub(e, "smm", state=self.smm)
+        if self.vmport is not None:
+            _sub(e, "vmport", state=self.vmport)
+        if self.gic_version is not None:
+            _sub(e, "gic", version=self.gic_version)
+        return e
+
+    def empty(self) -> bool:
+        return not (self.acpi or self.apic or self.smm or self.vmport or self.gic_version)
+
+
+@dataclass
+class CpuFeature:
+    name: str
+    policy: str = "require"
+
+
+@dataclass
+class Cpu:
+    mode: Optional[str] = None          # custom | host-model | host-passthrough | maximum
+    model: Optional[str] = None
+    sockets: Optional[int] = None
+    cores: Optional[int] = None
+    threads: Optional[int] = None
+    features: list[CpuFeature] = field(default_factory=list)
+
+    def to_element(self) -> ET.Element:
+        e = _el("cpu", mode=self.mode)
+        if self.model is not None:
+            _sub(e, "model", self.model)
+        if self.sockets is not None or self.cores is not None or self.threads is not None:
+            _sub(e, "topology", sockets=self.sockets, cores=self.cores, threads=self.threads)
+        for f in self.features:
+            _sub(e, "feature", policy=f.policy, name=f.name)
+        return e
+
+
+@dataclass
+class Clock:
+    offset: str = "utc"                 # utc | timezone | variable | localtime
+    adjustment: Optional[str] = None
+    timezone: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        return _el("clock", offset=self.offset, adjustment=self.adjustment, timezone=self.timezone)
+
+
+@dataclass
+class KubevirtMetadata:
+    uid: str = ""
+
+    def to_element(self) -> ET.Element:
+        e = _el("metadata")
+        # A literal default-namespace declaration keeps the text as KubeVirt writes it
+        # (<kubevirt xmlns="http://kubevirt.io">) instead of ElementTree's ns0: prefixes.
+        kv = _sub(e, "kubevirt", xmlns=KUBEVIRT_NS)
+        _sub(kv, "uid", self.uid)
+        return e
+
+
+@dataclass
+class Domain:
+    type: str                           # qemu | kvm | test
+    name: str
+    uuid: Optional[str] = None
+    metadata: Optional[KubevirtMetadata] = None
+    memory_bytes: Optional[int] = None
+    vcpus: Optional[int] = None
+    vcpu_placement: Optional[str] = None
+    sysinfo: Optional[Sysinfo] = None
+    os: Os = field(default_factory=Os)
+    features: Features = field(default_factory=Features)
+    cpu: Optional[Cpu] = None
+    clock: Optional[Clock] = None
+    on_poweroff: Optional[str] = None
+    on_reboot: Optional[str] = None
+    on_crash: Optional[str] = None
+    devices: Devices = field(default_factory=Devices)
+
+    def to_element(self) -> ET.Element:
+        e = _el("domain", type=self.type)
+        _sub(e, "name", self.name)
+        if self.uuid is not None:
+            _sub(e, "uuid", self.uuid)
+        if self.metadata is not None:
+            e.append(self.metadata.to_element())
+        if self.memory_bytes is not None:
+            _sub(e, "memory", self.memory_bytes, unit="b")
+        if self.vcpus is not None:
+            _sub(e, "vcpu", self.vcpus, placement=self.vcpu_placement)
+        if self.sysinfo is not None:
+            e.append(self.sysinfo.to_element())
+        e.append(self.os.to_element())
+        if not self.features.empty():
+            e.append(self.features.to_element())
+        if self.cpu is not None:
+            e.append(self.cpu.to_element())
+        if self.clock is not None:
+            e.append(self.clock.to_element())
+        for tag in ("on_poweroff", "on_reboot", "on_crash"):
+            if getattr(self, tag) is not None:
+                _sub(e, tag, getattr(self, tag))
+        e.append(self.devices.to_element())
+        return e
+
+    def to_xml(self) -> str:
+        root = self.to_element()
+        ET.indent(root, space="  ")
+        return ET.tostring(root, encoding="unicode") + "\n"
+
+    @classmethod
+    def from_xml(cls, text: str) -> "Domain":
+        """Partial parse: identity, machine, and the devices we find by alias (disks, interfaces)."""
+        root = ET.fromstring(text)
+        dom = cls(type=root.get("type", ""), name=root.findtext("name", ""), uuid=root.findtext("uuid"))
+        t = root.find("os/type")
+        if t is not None:
+            dom.os = Os(arch=t.get("arch"), machine=t.get("machine"), type=t.text or "hvm")
+        dom.devices = Devices(emulator=root.findtext("devices/emulator"),
+                              disks=[Disk.from_element(d) for d in root.findall("devices/disk")],
+                              interfaces=[Interface.from_element(i) for i in root.findall("devices/interface")])
+        return dom
+
+    def disk_by_alias(self, alias: str) -> Optional[Disk]:
+        return next((d for d in self.devices.disks if d.alias == alias), None)
+
+    def interface_by_alias(self, alias: str) -> Optional[Interface]:
+        return next((i for i in self.devices.interfaces if i.alias == alias), None)

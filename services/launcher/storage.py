@@ -1,0 +1,264 @@
+"""Volumes on the node, standalone mode (no image registry, no CDI, no kubelet).
+
+KubeVirt's launcher finds every volume already mounted into its pod; here the launcher resolves
+them itself from the node's filesystem:
+
+- `containerDisk.image` is an absolute path or a `file://` URL naming a disk image file (or a
+  directory laid out like a containerDisk image: one file under `disk/`, or `containerDisk.path`).
+  As in KubeVirt the VM never writes to the image: it gets a qcow2 overlay in its own directory.
+- `hostDisk`: `Disk` must exist; `DiskOrCreate` creates a sparse raw file of `capacity`.
+- `emptyDisk`: a fresh qcow2 (sparse raw without qemu-img) of `capacity` in the VM's directory.
+- `firmware.kernelBoot.container.image` names a directory; `kernelPath`/`initrdPath` are paths
+  inside it.
+
+Anything that would need a registry fails with `ImagePullError` ("ErrImagePull: ..."), which the
+handler turns into the VMI's ErrImagePull reason. Preparation is idempotent: a re-sync reuses the
+overlays and empty disks it made before (recreating them under a running guest would wipe them).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+from services.common import quantity
+
+QCOW2_MAGIC = b"QFI\xfb"
+QEMU_IMG = "qemu-img"
+
+
+@dataclass
+class DiskSource:
+    path: str
+    format: str = "raw"      # raw | qcow2
+    type: str = "file"       # file | block
+    direct_io: bool = True   # its file system takes O_DIRECT, so cache="none" works
+
+
+class VolumeError(ValueError):
+    """A volume that cannot be prepared; str() names the spec field."""
+
+
+class ImagePullError(VolumeError):
+    """An image that is not on the node; str() starts with "ErrImagePull:" as the handler expects."""
+
+
+# ---------------------------------------------------------------- helpers
+
+def image_path(image: str) -> Optional[str]:
+    """An absolute path or file:// URL -> a path on the node; anything else (a registry ref) -> None."""
+    if image.startswith("file://"):
+        u = urlparse(image)
+        if u.netloc not in ("", "localhost"):
+            return None
+        return unquote(u.path) or None
+    if os.path.isabs(image):
+        return os.path.normpath(image)
+    return None
+
+
+def _not_local(image: str) -> ImagePullError:
+    return ImagePullError(f'ErrImagePull: failed to pull image "{image}": standalone mode reads images '
+                          "from the node's filesystem; use an absolute path or file:// URL")
+
+
+def _local_image(image: str) -> str:
+    path = image_path(image)
+    if path is None:
+        raise _not_local(image)
+    if not os.path.exists(path):
+        raise ImagePullError(f'ErrImagePull: image "{image}" not found on node')
+    return path
+
+
+def detect_format(path: str) -> str:
+    with open(path, "rb") as f:
+        return "qcow2" if f.read(4) == QCOW2_MAGIC else "raw"
+
+
+def supports_direct_io(path: str) -> bool:
+    """Can QEMU open `path` with O_DIRECT (what cache="none" needs)? tmpfs on older kernels can't."""
+    flag = getattr(os, "O_DIRECT", 0)
+    if not flag:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | flag)
+    except OSError as e:
+        return e.errno != errno.EINVAL  # EACCES etc. say nothing about the file system
+    os.close(fd)
+    return True
+
+
+def _is_block(path: str) -> bool:
+    try:
+        return stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _capacity(value: str, where: str) -> int:
+    if not value:
+        raise VolumeError(f"{where}: Required value")
+    try:
+        size = quantity.to_bytes(value)
+    except ValueError as e:
+        raise VolumeError(f'{where}: Invalid value: "{value}": {e}') from None
+    if size <= 0:
+        raise VolumeError(f'{where}: Invalid value: "{value}": must be greater than 0')
+    return size
+
+
+def _qemu_img(*args: str) -> None:
+    r = subprocess.run([QEMU_IMG, *args], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise VolumeError(f"qemu-img {' '.join(args)}: {r.stderr.strip() or r.stdout.strip()}")
+
+
+def _sparse_file(path: str, size: int) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.truncate(size)
+    os.replace(tmp, path)
+
+
+def _source(path: str, fmt: Optional[str] = None, *also: str) -> DiskSource:
+    if _is_block(path):
+        return DiskSource(path=path, format="raw", type="block")
+    return DiskSource(path=path, format=fmt or detect_format(path),
+                      direct_io=all(supports_direct_io(p) for p in (path, *also)))
+
+
+# ---------------------------------------------------------------- volume types
+
+def _container_disk(vol, where: str, vm_dir: str) -> DiskSource:
+    cd = vol.containerDisk
+    path = _local_image(cd.image)
+    if os.path.isdir(path):
+        if cd.path:
+            path = os.path.join(path, cd.path.lstrip("/"))
+            if not os.path.isfile(path):
+                raise ImagePullError(f'ErrImagePull: image "{cd.image}" has no file "{cd.path}" '
+                                     f"({where}.containerDisk.path)")
+        else:
+            disk_dir = os.path.join(path, "disk")
+            files = sorted(os.listdir(disk_dir)) if os.path.isdir(disk_dir) else []
+            if len(files) != 1:
+                raise ImagePullError(f'ErrImagePull: image "{cd.image}" is a directory without exactly one '
+                                     f"file under disk/; set {where}.containerDisk.path")
+            path = os.path.join(disk_dir, files[0])
+    fmt = detect_format(path)
+    out_dir = os.path.join(vm_dir, "container-disks")
+    os.makedirs(out_dir, exist_ok=True)
+    if shutil.which(QEMU_IMG):
+        overlay = os.path.join(out_dir, f"{vol.name}.qcow2")
+        if not os.path.exists(overlay):
+            tmp = overlay + ".tmp"
+            _qemu_img("create", "-q", "-f", "qcow2", "-F", fmt, "-b", path, tmp)
+            os.replace(tmp, overlay)
+        return _source(overlay, "qcow2", path)
+    # No qemu-img: a private copy keeps the node's image untouched all the same.
+    copy = os.path.join(out_dir, f"{vol.name}.{fmt}")
+    if not os.path.exists(copy):
+        shutil.copyfile(path, copy + ".tmp")
+        os.replace(copy + ".tmp", copy)
+    return _source(copy, fmt)
+
+
+def _host_disk(vol, where: str) -> DiskSource:
+    hd = vol.hostDisk
+    if not hd.path:
+        raise VolumeError(f"{where}.hostDisk.path: Required value")
+    path = hd.path
+    if hd.type == "DiskOrCreate":
+        if not os.path.exists(path):
+            size = _capacity(hd.capacity, f"{where}.hostDisk.capacity")
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            _sparse_file(path, size)
+    elif hd.type == "Disk":
+        if not os.path.exists(path):
+            raise VolumeError(f'{where}.hostDisk.path: "{path}" does not exist on the node '
+                              '(use type "DiskOrCreate" to create it)')
+    else:
+        raise VolumeError(f'{where}.hostDisk.type: Unsupported value: "{hd.type}": '
+                          'supported values: "Disk", "DiskOrCreate"')
+    if os.path.isdir(path):
+        raise VolumeError(f'{where}.hostDisk.path: "{path}" is a directory, not a disk image')
+    return _source(path)
+
+
+def _empty_disk(vol, where: str, vm_dir: str) -> DiskSource:
+    size = _capacity(vol.emptyDisk.capacity, f"{where}.emptyDisk.capacity")
+    out_dir = os.path.join(vm_dir, "empty-disks")
+    os.makedirs(out_dir, exist_ok=True)
+    if shutil.which(QEMU_IMG):
+        path = os.path.join(out_dir, f"{vol.name}.qcow2")
+        if not os.path.exists(path):
+            _qemu_img("create", "-q", "-f", "qcow2", path + ".tmp", str(size))
+            os.replace(path + ".tmp", path)
+        return _source(path, "qcow2")
+    path = os.path.join(out_dir, f"{vol.name}.img")
+    if not os.path.exists(path):
+        _sparse_file(path, size)
+    return _source(path, "raw")
+
+
+_NOT_YET = {
+    "persistentVolumeClaim": "PersistentVolumeClaim",
+    "dataVolume": "DataVolume",
+    "cloudInitNoCloud": "cloudInitNoCloud",
+}
+
+
+def prepare_volume(vol, index: int, vm_dir: str) -> DiskSource:
+    where = f"spec.volumes[{index}]"
+    kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
+    if kind == "containerDisk":
+        return _container_disk(vol, where, vm_dir)
+    if kind == "hostDisk":
+        return _host_disk(vol, where)
+    if kind == "emptyDisk":
+        return _empty_disk(vol, where, vm_dir)
+    if kind in _NOT_YET:
+        raise VolumeError(f"{where}.{kind}: {_NOT_YET[kind]} volumes are not supported yet in standalone "
+                          "mode; use containerDisk (a file on the node), hostDisk or emptyDisk")
+    raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
+
+
+def prepare_volumes(vmi, vm_dir: str) -> dict[str, DiskSource]:
+    """Volume name -> resolved source, for every volume a disk uses."""
+    used = {d.name for d in vmi.spec.domain.devices.disks}
+    out: dict[str, DiskSource] = {}
+    for i, vol in enumerate(vmi.spec.volumes):
+        if vol.name in used:
+            out[vol.name] = prepare_volume(vol, i, vm_dir)
+    return out
+
+
+def resolve_kernel_boot(vmi) -> tuple[Optional[str], Optional[str]]:
+    """(kernel, initrd) paths on the node for `firmware.kernelBoot.container`, or (None, None)."""
+    fw = vmi.spec.domain.firmware
+    if not fw.HasField("kernelBoot") or not fw.kernelBoot.HasField("container"):
+        return None, None
+    c = fw.kernelBoot.container
+    root = _local_image(c.image)
+    if not os.path.isdir(root):
+        raise ImagePullError(f'ErrImagePull: image "{c.image}" must be a directory holding the kernel '
+                             "and initrd (spec.domain.firmware.kernelBoot.container.image)")
+
+    def inside(p: str, what: str) -> Optional[str]:
+        if not p:
+            return None
+        full = os.path.normpath(os.path.join(root, p.lstrip("/")))
+        if not (full == root or full.startswith(root.rstrip("/") + "/")):
+            raise VolumeError(f'spec.domain.firmware.kernelBoot.container.{what}: "{p}" leaves the image')
+        if not os.path.isfile(full):
+            raise ImagePullError(f'ErrImagePull: image "{c.image}" has no file "{p}" '
+                                 f"(spec.domain.firmware.kernelBoot.container.{what})")
+        return full
+
+    return inside(c.kernelPath, "kernelPath"), inside(c.initrdPath, "initrdPath")
