@@ -35,13 +35,15 @@ missing_packages() {
   done
 }
 
-# Set `key = value` in qemu.conf: replace an existing (possibly commented-out) line, else append.
+# Set `key = value` in qemu.conf: rewrite the active lines for key if any differs, else append.
+# The file is left untouched when it already says so.
 set_qemu_conf() {
-  local key="$1" value="$2"
-  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=[[:space:]]*${value}[[:space:]]*$" "$QEMU_CONF"; then
+  local key="$1" value="$2" active
+  active="$(grep -E "^[[:space:]]*${key}[[:space:]]*=" "$QEMU_CONF" || true)"
+  if [ -n "$active" ] && ! grep -Evq "^[[:space:]]*${key}[[:space:]]*=[[:space:]]*${value}[[:space:]]*$" <<<"$active"; then
     return 0
   fi
-  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=" "$QEMU_CONF"; then
+  if [ -n "$active" ]; then
     sed -i -E "s|^[[:space:]]*${key}[[:space:]]*=.*$|${key} = ${value}|" "$QEMU_CONF"
   else
     printf '%s = %s\n' "$key" "$value" >>"$QEMU_CONF"
@@ -102,8 +104,15 @@ start_daemon() {
     "$name" --daemon --pid-file "$pidfile" </dev/null >>"$LOG_DIR/$name.out" 2>&1
 }
 
-cmd_start() {
+# Serialise start/stop: concurrent callers (parallel test setup) must not race to spawn daemons.
+lock_run_dir() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
+  exec 9>"$RUN_DIR/lock"
+  flock 9
+}
+
+cmd_start() {
+  lock_run_dir
   if ! getent passwd libvirt-qemu >/dev/null || [ ! -f "$QEMU_CONF" ]; then
     log "host not set up; run: $0 install"
     return 1
@@ -150,6 +159,7 @@ stop_daemon() {
 }
 
 cmd_stop() {
+  lock_run_dir
   stop_daemon libvirtd
   stop_daemon virtlogd
 }

@@ -33,7 +33,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.emulation = emulation
         self.uri = uri
         self.domain_name = f"{namespace}_{name}"
-        self.hv = virt.Hypervisor(uri, self.domain_name, on_event=self._libvirt_event)
+        self.hv = virt.Hypervisor(uri, self.domain_name, on_event=self._libvirt_event, owner_uid=uid)
         self.domain_type = virt.domain_type(emulation, uri)
         self.domain = L.Domain(name=self.domain_name, exists=False, domainType=self.domain_type)
         self._subscribers: set[asyncio.Queue] = set()

@@ -106,15 +106,25 @@ def _start_event_loop() -> None:
         _event_loop_started = True
 
 
-class Hypervisor:
-    """One libvirt connection and one domain (a launcher runs exactly one VM)."""
+KUBEVIRT_NS = "http://kubevirt.io"
 
-    def __init__(self, uri: str, domain_name: str, on_event: Optional[Callable[[], None]] = None):
+
+class Hypervisor:
+    """One libvirt connection and one domain (a launcher runs exactly one VM).
+
+    Launchers share the host's libvirtd, so a domain name (`<namespace>_<name>`) can outlive its
+    VMI or belong to another mesh: with `owner_uid`, a domain whose <metadata><kubevirt><uid> is
+    another VMI's is treated as not there, and never stopped or undefined by us.
+    """
+
+    def __init__(self, uri: str, domain_name: str, on_event: Optional[Callable[[], None]] = None,
+                 owner_uid: str = ""):
         if libvirt is None:
             raise VirtError("libvirt-python is not installed (pip install '.[libvirt]')")
         self.uri = uri
         self.name = domain_name
         self.on_event = on_event
+        self.owner_uid = owner_uid
         self._conn = None
 
     def connect(self):
@@ -137,13 +147,32 @@ class Hypervisor:
         self._conn = conn
         return conn
 
-    def _domain(self):
+    def _lookup(self):
         try:
             return self.connect().lookupByName(self.name)
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 return None
             raise VirtError(e.get_error_message()) from None
+
+    def _owner(self, dom) -> Optional[str]:
+        try:
+            md = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, KUBEVIRT_NS)
+        except libvirt.libvirtError as e:
+            if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                return None  # driver without metadata: trust the name
+            return ""  # no kubevirt metadata: not a domain of ours
+        import xml.etree.ElementTree as ET
+        uid = ET.fromstring(md).find("uid")
+        return (uid.text or "") if uid is not None else ""
+
+    def _domain(self):
+        """Our domain, or None (absent, or another VMI's domain of the same name)."""
+        dom = self._lookup()
+        if dom is None or not self.owner_uid:
+            return dom
+        owner = self._owner(dom)
+        return dom if owner is None or owner == self.owner_uid else None
 
     def state(self, with_xml: bool = False) -> DomainState:
         dom = self._domain()
@@ -168,9 +197,13 @@ class Hypervisor:
     def define_and_start(self, xml: str, paused: bool = False) -> bool:
         """Define (or redefine) and start unless already active. Returns True when started now."""
         conn = self.connect()
-        existing = self._domain()
-        if existing is not None and existing.isActive():
-            return False  # idempotent: a re-sync after a handler restart changes nothing
+        existing = self._lookup()
+        if existing is not None:
+            owner = self._owner(existing) if self.owner_uid else None
+            if owner not in (None, self.owner_uid) and existing.isActive():
+                raise VirtError(f"domain {self.name} is running for another VMI (uid {owner or 'unknown'})")
+            if owner in (None, self.owner_uid) and existing.isActive():
+                return False  # idempotent: a re-sync after a handler restart changes nothing
         dom = self._call("define", lambda: conn.defineXML(xml))
         try:
             try:

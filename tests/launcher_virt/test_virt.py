@@ -59,3 +59,21 @@ def test_emulation_choice():
     flags = open("/proc/cpuinfo").read()
     if " vmx" not in flags and " svm" not in flags:
         assert expected == "qemu"
+
+
+OWNED = """<domain type='test'><name>{name}</name><memory unit='MiB'>64</memory>
+<metadata><kubevirt xmlns="http://kubevirt.io"><uid>{uid}</uid></kubevirt></metadata>
+<os><type arch='x86_64'>hvm</type></os></domain>"""
+
+
+def test_a_domain_of_another_vmi_is_not_ours():
+    mine = virt.Hypervisor("test:///default", "ns_vm3", owner_uid="uid-a")
+    other = virt.Hypervisor("test:///default", "ns_vm3", owner_uid="uid-b")
+    assert mine.define_and_start(OWNED.format(name="ns_vm3", uid="uid-a"))
+    assert other.state().exists is False
+    other.destroy()  # must not touch uid-a's domain
+    other.undefine()
+    assert mine.state().state == "Running"
+    with pytest.raises(virt.VirtError, match="running for another VMI"):
+        other.define_and_start(OWNED.format(name="ns_vm3", uid="uid-b"))
+    mine.undefine()
