@@ -8,7 +8,7 @@ bash tools/setup.sh --arch amd64
 export VIRTMESH_DATA_DIR="${VIRTMESH_DATA_DIR:-/var/lib/virtmesh-demo}"
 vm() { .venv/bin/virtmesh "$@"; }
 
-vm up &
+.venv/bin/virtmesh up &   # not through vm(): $! must be the mesh itself, so the trap can stop it
 UP=$!
 trap 'kill -TERM $UP 2>/dev/null; wait $UP 2>/dev/null || true' EXIT
 for _ in $(seq 300); do
