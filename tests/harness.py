@@ -78,9 +78,18 @@ class Mesh:
         return int(out[0]) if out else 0
 
     def launcher_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-f", "--", f"-m services.launcher --data-dir {self.data_dir}"],
-                             capture_output=True, text=True).stdout.split()
-        return [int(p) for p in out]
+        """Live launcher processes of this mesh (from the pid files the handler keeps)."""
+        pids = []
+        for name in os.listdir(os.path.join(self.data_dir, "run")):
+            if name.startswith("l-") and name.endswith(".pid"):
+                try:
+                    pid = int(open(os.path.join(self.data_dir, "run", name)).read())
+                    with open(f"/proc/{pid}/stat") as f:
+                        if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            pids.append(pid)
+                except (OSError, ValueError):
+                    pass
+        return pids
 
     def stop(self):
         if self.proc.poll() is None:

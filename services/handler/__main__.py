@@ -12,7 +12,7 @@ import os
 import socket
 
 from services.common import client, grpcserver, informer, logs, paths, proto, workqueue
-from services.handler.launchers import Launchers
+from services.handler.launchers import Launchers, Zygote
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.vmi import VMIController
@@ -35,7 +35,12 @@ async def run(args) -> None:
             queue.add(key)
 
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi, node_name=args.node_name)
-    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher)
+    zygote = None
+    if not args.no_zygote:
+        zygote = Zygote(os.path.join(data.run, f"zygote-{args.node_name}.sock"),
+                        os.path.join(data.logs, f"zygote-{args.node_name}.log"))
+        zygote.start()
+    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote)
     controller = VMIController(api, vmis, launchers, args.emulation)
     queue = workqueue.WorkQueue("handler-vmi", controller.reconcile, workers=8)
 
@@ -70,6 +75,8 @@ async def run(args) -> None:
     await server.wait()  # SIGTERM: stop serving; launchers (and VMs) keep running
     for t in tasks:
         t.cancel()
+    if zygote is not None:
+        zygote.stop()
     await api.close()
 
 
@@ -84,6 +91,8 @@ def main(argv=None) -> None:
     p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto",
                    help="KubeVirt's useEmulation: auto picks kvm only when it really works")
+    p.add_argument("--no-zygote", action="store_true",
+                   help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     logs.setup("handler", args.log_level)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import json
 import logging
 import os
 import subprocess
@@ -56,13 +57,55 @@ class Launcher:
         return pid_alive(self.pid)
 
 
+class Zygote:
+    """Client of services.launcher.zygote: forks pre-imported launchers (~2 ms instead of ~0.3 s of
+    CPU per launcher). Any trouble with it and the caller falls back to a plain process start."""
+
+    def __init__(self, socket_path: str, log_path: str):
+        self.path = socket_path
+        self.log_path = log_path
+        self.proc: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen([sys.executable, "-m", "services.launcher.zygote", "--socket", self.path],
+                                         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+
+    async def spawn(self, argv: list[str], log_path: str) -> Optional[int]:
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not os.path.exists(self.path) and loop.time() < deadline and self.proc.poll() is None:
+            await asyncio.sleep(0.02)  # the zygote is still importing
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.path), 5)
+            writer.write(json.dumps({"argv": argv, "log": log_path}).encode() + b"\n")
+            await writer.drain()
+            reply = json.loads(await asyncio.wait_for(reader.readline(), 10))
+            writer.close()
+        except (OSError, ValueError, asyncio.TimeoutError) as e:
+            log.warning("launcher zygote unavailable (%s); starting launchers as new processes", e)
+            return None
+        if "pid" not in reply:
+            log.warning("launcher zygote: %s", reply.get("error"))
+            return None
+        return int(reply["pid"])
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+
+
 class Launchers:
     def __init__(self, data: paths.DataDir, libvirt_uri: str, emulation: str,
-                 on_change: Callable[[str], None]):
+                 on_change: Callable[[str], None], zygote: Optional[Zygote] = None):
         self.data = data
         self.libvirt_uri = libvirt_uri
         self.emulation = emulation
         self.on_change = on_change
+        self.zygote = zygote
         self.by_uid: dict[str, Launcher] = {}
 
     def get(self, uid: str) -> Optional[Launcher]:
@@ -86,21 +129,26 @@ class Launchers:
             log.info("re-attached to %d running launcher(s)", len(found))
         return found
 
-    def spawn(self, vmi) -> Launcher:
+    async def spawn(self, vmi) -> Launcher:
         uid = vmi.metadata.uid
         vm_dir = self.data.vm_dir(uid)
         os.makedirs(vm_dir, exist_ok=True)
-        cmd = [sys.executable, "-m", "services.launcher", "--data-dir", self.data.root, "--uid", uid,
-               "--namespace", vmi.metadata.namespace, "--name", vmi.metadata.name,
-               "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
-        with open(os.path.join(vm_dir, "launcher.log"), "ab") as logf:
-            # Own session: the launcher (and its VM) must survive a handler restart or Ctrl-C.
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                    start_new_session=True, close_fds=True)
+        argv = ["--data-dir", self.data.root, "--uid", uid, "--namespace", vmi.metadata.namespace,
+                "--name", vmi.metadata.name, "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
+        log_path = os.path.join(vm_dir, "launcher.log")
+        proc = None
+        pid = await self.zygote.spawn(argv, log_path) if self.zygote is not None else None
+        if pid is None:
+            with open(log_path, "ab") as logf:
+                # Own session: the launcher (and its VM) must survive a handler restart or Ctrl-C.
+                proc = subprocess.Popen([sys.executable, "-m", "services.launcher", *argv], stdin=subprocess.DEVNULL,
+                                        stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
+                                        close_fds=True)
+            pid = proc.pid
         with open(self.data.launcher_pid(uid), "w") as f:
-            f.write(str(proc.pid))
-        log.info("spawned launcher pid %d for VMI %s/%s", proc.pid, vmi.metadata.namespace, vmi.metadata.name)
-        return self._attach(uid, proc.pid, proc)
+            f.write(str(pid))
+        log.info("started launcher pid %d for VMI %s/%s", pid, vmi.metadata.namespace, vmi.metadata.name)
+        return self._attach(uid, pid, proc)
 
     def _attach(self, uid: str, pid: int, proc) -> Launcher:
         sock = self.data.launcher_socket(uid)

@@ -51,7 +51,7 @@ class VMIController:
                 await self._delete_launcher(h)
             return None
         if ph == vmstate.SCHEDULED and h is None:
-            h = self.launchers.spawn(vmi)
+            h = await self.launchers.spawn(vmi)
         if ph not in (vmstate.SCHEDULED, vmstate.RUNNING):
             return None
         if h is None or h.dead:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 
 import grpc
 
@@ -191,24 +190,33 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             writer_task.cancel()
 
     async def _console_input(self, first, request_iterator) -> None:
-        sock = None
+        """Keys -> the serial socket. What the socket echoes back is drained and dropped (output
+        comes from the log): a connected client that never reads stalls QEMU's arm64 UART."""
+        writer, drain = None, None
         try:
             pending = [first.data] if first.data else []
             async for msg in request_iterator:
                 pending.append(msg.data)
-                if sock is None and os.path.exists(self.serial_socket):
-                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                    await asyncio.to_thread(sock.connect, self.serial_socket)
-                if sock is not None:
+                if writer is None and os.path.exists(self.serial_socket):
+                    reader, writer = await asyncio.open_unix_connection(self.serial_socket)
+                    drain = asyncio.create_task(self._discard(reader))
+                if writer is not None:
                     for chunk in pending:
-                        if chunk:
-                            await asyncio.to_thread(sock.sendall, chunk)
+                        writer.write(chunk)
                     pending = []
+                    await writer.drain()
         except (OSError, grpc.RpcError, asyncio.CancelledError):
             pass
         finally:
-            if sock is not None:
-                sock.close()
+            if drain is not None:
+                drain.cancel()
+            if writer is not None:
+                writer.close()
+
+    @staticmethod
+    async def _discard(reader: asyncio.StreamReader) -> None:
+        while await reader.read(65536):
+            pass
 
     # ------------------------------------------------------------------ process end
 

@@ -143,3 +143,47 @@ def test_real_guest_lifecycle(real_mesh):
     m.wait_for(lambda: not m.launcher_pids(), 30, "launchers gone")
     assert "e2e_tiny" not in domains()
     assert not qemu_pid("e2e_tiny")
+
+
+def test_interactive_console_both_ways(real_mesh):
+    """`virtmesh console` in a terminal: keys reach the guest's shell, Ctrl-] leaves."""
+    import pty
+    import select
+    import sys
+
+    m = real_mesh
+    m.cli("apply", "-f", "-", input=manifest("talk", "t1"))
+    m.wait_for(lambda: m.vm_status("talk", "e2e") == "Running", 60, "VM Running")
+    wait_ready_line(m, "talk", "t1")
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the CLI, attached to a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "services.cli", "console", "talk", "-n", "e2e"], m.env)
+    out = b""
+
+    def read_until(needle: bytes, timeout: float) -> bool:
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return needle in out
+            if needle in out:
+                return True
+        return False
+
+    assert read_until(b"Successfully connected to talk console", 20), out
+    time.sleep(1)
+    os.write(fd, b"echo HELLO-$((6*7))\r")
+    assert read_until(b"HELLO-42", 20), out[-2000:]
+    os.write(fd, b"\x1d")  # Ctrl-]
+    deadline = time.monotonic() + 15
+    status = None
+    while time.monotonic() < deadline and status is None:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        status = st if done else None
+        read_until(b"\x00", 0.2)
+    assert status is not None and os.waitstatus_to_exitcode(status) == 0, "console did not leave on Ctrl-]"
+    assert m.vm_status("talk", "e2e") == "Running"  # leaving the console does not touch the VM
