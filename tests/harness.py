@@ -92,12 +92,15 @@ class Mesh:
         return pids
 
     def stop(self):
+        """SIGTERM `virtmesh up` like Ctrl-C would; whatever launcher outlives it is recorded
+        in `leftover` (and then killed, so one test cannot leak into the next)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(90)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        for pid in self.launcher_pids():
+        self.leftover = self.launcher_pids()
+        for pid in self.leftover:
             os.kill(pid, signal.SIGKILL)
         self.log.close()
