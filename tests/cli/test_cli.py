@@ -1,0 +1,34 @@
+"""The CLI's own behaviour: aliases, one-line errors, exit codes (no mesh needed)."""
+import pytest
+
+from services.cli import main as cli
+from services.common import proto
+
+
+@pytest.mark.parametrize("word, kind", [
+    ("vm", proto.VM), ("vms", proto.VM), ("VirtualMachine", proto.VM), ("virtualmachines", proto.VM),
+    ("vmi", proto.VMI), ("vmis", proto.VMI), ("virtualmachineinstance", proto.VMI),
+    ("virtualmachineinstances.kubevirt.io", proto.VMI), ("node", proto.NODE), ("no", proto.NODE),
+])
+def test_resource_aliases(word, kind):
+    assert cli._kind(word) == kind
+
+
+def test_unreachable_api_is_one_readable_line(tmp_path, capsys):
+    rc = cli.main(["--data-dir", str(tmp_path), "get", "vms"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1
+    assert err == f"error: cannot reach the virtmesh api at unix://{tmp_path}/run/api.sock (is `virtmesh up` running?)"
+
+
+def test_bad_manifest_file_is_rejected_before_any_call(tmp_path, capsys):
+    f = tmp_path / "vm.yaml"
+    f.write_text("apiVersion: kubevirt.io/v1\nkind: VirtualMachine\nmetadata: {name: a}\nspec: {runStrategy: 3}\n")
+    rc = cli.main(["--data-dir", str(tmp_path), "apply", "-f", str(f)])
+    assert rc == 1
+    assert capsys.readouterr().err.strip() == f"error: error validating {f}: spec.runStrategy: expected string, got integer"
+
+
+def test_missing_file(tmp_path, capsys):
+    rc = cli.main(["--data-dir", str(tmp_path), "apply", "-f", str(tmp_path / "nope.yaml")])
+    assert rc == 1 and "cannot read" in capsys.readouterr().err
