@@ -8,7 +8,7 @@ import logging
 from services.api import store
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
-from services.common import grpcserver, logs, paths, proto
+from services.common import grpcserver, logs, metrics, paths, proto, tracing
 
 log = logging.getLogger("services.api")
 
@@ -25,9 +25,11 @@ async def serve(args) -> None:
         addresses.append(server.listen_tcp(args.listen))
     await server.start()
     server.stop_on_signals()
+    metrics.serve(args, "api", data.run)
     log.info("serving on %s (store %s, revision %d)", ", ".join(addresses), data.store, db.revision)
     await server.wait()
     db.close()
+    tracing.shutdown()
 
 
 def main(argv=None) -> None:
@@ -36,8 +38,10 @@ def main(argv=None) -> None:
     p.add_argument("--socket", help="unix socket path (default DATA_DIR/run/api.sock)")
     p.add_argument("--listen", help="also serve TCP on HOST:PORT")
     p.add_argument("--log-level")
+    metrics.add_flags(p)
     args = p.parse_args(argv)
     logs.setup("api", args.log_level)
+    tracing.setup("api")
     asyncio.run(serve(args))
 
 

@@ -10,7 +10,7 @@ import logging
 
 from services.api import defaults, store, validation
 from services.api.errors import Invalid, grpc_errors
-from services.common import proto, timeutil
+from services.common import proto, timeutil, tracing
 
 log = logging.getLogger(__name__)
 BOOKMARK_SECONDS = 5.0
@@ -74,6 +74,8 @@ class Resources:
 
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         _check_kind(obj)
+        # The request that created the object is the root of what follows from it (tracing.py).
+        obj.traceparent = tracing.current_traceparent() or obj.traceparent
         defaults.create(obj)
         validation.validate(obj)
         out = self.db.create(obj)
@@ -112,8 +114,9 @@ class Resources:
                     md.generation += 1
                 result.spec.CopyFrom(new.spec)
             validation.validate(result_obj)
-        if obj.traceparent:
-            result_obj.traceparent = obj.traceparent
+        tp = tracing.current_traceparent() or obj.traceparent
+        if tp:
+            result_obj.traceparent = tp
         if result.metadata.deletionTimestamp and not result.metadata.finalizers:
             out = self.db.delete(result_obj, expect)
         else:
@@ -136,12 +139,20 @@ class Resources:
         return obj
 
 
+def _annotate(obj: proto.api.Object) -> None:
+    if tracing.enabled and obj.WhichOneof("kind"):
+        res = proto.inner(obj)
+        tracing.annotate(kind=res.DESCRIPTOR.name, namespace=res.metadata.namespace, name=res.metadata.name,
+                         phase=getattr(getattr(res, "status", None), "phase", "") or "")
+
+
 class ResourcesServicer(proto.api_grpc.ResourcesServicer):
     def __init__(self, resources: Resources):
         self.r = resources
 
     @grpc_errors
     async def Create(self, request, context):
+        _annotate(request.object)
         return self.r.create(request.object)
 
     @grpc_errors
@@ -158,10 +169,12 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
 
     @grpc_errors
     async def Update(self, request, context):
+        _annotate(request.object)
         return self.r.update(request.object)
 
     @grpc_errors
     async def UpdateStatus(self, request, context):
+        _annotate(request.object)
         return self.r.update(request.object, status_only=True)
 
     @grpc_errors

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 import grpc
+from prometheus_client import Gauge
 
 from services.api import store
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
@@ -17,6 +18,9 @@ from services.api.resources import Resources
 from services.common import grpcclient, proto, vmstate
 
 log = logging.getLogger(__name__)
+CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
+                       "Amount of active Console connections, broken down by namespace and vmi name.",
+                       ["namespace", "vmi"])
 HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
 VM_NOT_RUNNING = "VM is not running"
 VMI_NOT_RUNNING = "VMI is not running"
@@ -86,7 +90,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             raise Unavailable(f'node "{node_name}" has no handler address')
         ch = self._channels.get(address)
         if ch is None:
-            ch = self._channels[address] = grpcclient.aio_channel(address)
+            ch = self._channels[address] = grpcclient.aio_channel(address, metrics=True)
         return proto.handler_grpc.HandlerStub(ch)
 
     async def _proxy(self, vmi, call: str, request):
@@ -233,11 +237,14 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
                 yield msg
 
         call = stub.Console(upstream())
+        active = CONSOLE_ACTIVE.labels(vmi.metadata.namespace, vmi.metadata.name)
+        active.inc()
         try:
             async for chunk in call:
                 yield chunk
         except grpc.aio.AioRpcError as e:
             await context.abort(e.code(), e.details())
         finally:
+            active.dec()
             call.cancel()
             await asyncio.sleep(0)

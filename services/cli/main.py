@@ -191,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--api-listen", help="also serve the api on HOST:PORT")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
     up.add_argument("--log-level")
+    up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
+                    "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")
+    up.add_argument("--no-metrics", action="store_true",
+                    help="no /metrics (default: each service on a free port, in DATA_DIR/run/metrics-*.port)")
     up.set_defaults(func=cmd_up, needs_api=False)
 
     ap = sub.add_parser("apply", help="create or update resources from a file (- for stdin)")

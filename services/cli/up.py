@@ -3,6 +3,10 @@
 Runs api, controller and one handler as child processes (a tiny supervisor standing in for
 Kubernetes Deployments/DaemonSet: a child that dies is restarted), logs to DATA_DIR/logs, and
 on SIGINT/SIGTERM stops the services and then the VMs' launchers (each shuts its guest down).
+
+Observability: every service serves /metrics on a free local port, written to
+DATA_DIR/run/metrics-<service>.port; `--jaeger ENDPOINT` (or OTEL_EXPORTER_OTLP_ENDPOINT) makes
+every service, launchers included, export traces there (children inherit the environment).
 """
 from __future__ import annotations
 
@@ -41,6 +45,12 @@ class Supervisor:
         common = ["--data-dir", self.data.root]
         if args.log_level:
             common += ["--log-level", args.log_level]
+        if not getattr(args, "no_metrics", False):
+            common += ["--metrics-port", "0", "--metrics-address", "127.0.0.1"]
+        self.env = dict(os.environ)
+        if getattr(args, "jaeger", None):
+            # A bare host:port is Jaeger's plain-text OTLP port (the exporter would try TLS on it).
+            self.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = args.jaeger if "://" in args.jaeger else f"http://{args.jaeger}"
         api = [sys.executable, "-m", "services.api", *common]
         if args.api_listen:
             api += ["--listen", args.api_listen]
@@ -56,13 +66,16 @@ class Supervisor:
     def _start(self, name: str) -> None:
         log = open(os.path.join(self.data.logs, f"{name}.log"), "ab")
         self.procs[name] = subprocess.Popen(self.specs[name], stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         log.close()
 
     def _say(self, msg: str) -> None:
         print(f"virtmesh: {msg}", file=sys.stderr, flush=True)
 
     def run(self) -> int:
+        for stale in glob.glob(os.path.join(self.data.run, "metrics-*.port")):
+            os.unlink(stale)  # ports of an earlier mesh: the services write theirs when they listen
+
         def stop(signum, frame):
             self.stopping = True
         signal.signal(signal.SIGINT, stop)

@@ -10,7 +10,7 @@ TIMEOUT = 10.0
 
 class ApiClient:
     def __init__(self, target: str):
-        self.channel = grpcclient.aio_channel(target)
+        self.channel = grpcclient.aio_channel(target, metrics=True)
         self.resources = proto.api_grpc.ResourcesStub(self.channel)
 
     async def close(self) -> None:

@@ -1,10 +1,13 @@
 """Channels to other services: retries on UNAVAILABLE only (a restarting peer), and addresses
-written either as `unix:///path` or `host:port`."""
+written either as `unix:///path` or `host:port`. Async channels carry the tracing interceptors
+when tracing is on, and channels to the api the client request metrics (clientmetrics)."""
 from __future__ import annotations
 
 import json
 
 import grpc
+
+from services.common import clientmetrics, tracing
 
 _RETRY = json.dumps({
     "methodConfig": [{
@@ -28,8 +31,12 @@ _OPTIONS = [
 ]
 
 
-def aio_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=_OPTIONS)
+def aio_channel(target: str, metrics: bool = False) -> grpc.aio.Channel:
+    """`metrics`: count calls in kubevirt_rest_client_* (clients of the api, KubeVirt's REST clients)."""
+    interceptors = tracing.client_interceptors()
+    if metrics:
+        interceptors += clientmetrics.interceptors(target)
+    return grpc.aio.insecure_channel(target, options=_OPTIONS, interceptors=interceptors or None)
 
 
 def channel(target: str) -> grpc.Channel:

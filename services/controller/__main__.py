@@ -9,7 +9,10 @@ import argparse
 import asyncio
 import logging
 
-from services.common import client, grpcserver, informer, logs, paths, proto, vmstate, workqueue
+from prometheus_client import REGISTRY
+
+from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, vmstate, workqueue
+from services.controller.metrics import ControllerCollector, PhaseTransitions
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
@@ -17,14 +20,16 @@ from services.controller.vmi import VMIController
 log = logging.getLogger("services.controller")
 
 
-async def run(api_target: str, health_socket: str | None = None) -> None:
+async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None) -> None:
     api = client.ApiClient(api_target)
     queues: dict[str, workqueue.WorkQueue] = {}
+    transitions = PhaseTransitions()
 
     def on_vm(key):
         queues["vm"].add(key)
 
     def on_vmi(key):
+        transitions.seen(key, vmis.get(key))
         queues["vmi"].add(key)
         queues["vm"].add(key)  # a VM and its VMI share the key
 
@@ -37,8 +42,11 @@ async def run(api_target: str, health_socket: str | None = None) -> None:
     vms = informer.Informer(api.channel, proto.VM, on_vm)
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi)
     nodes = informer.Informer(api.channel, proto.NODE, on_node)
-    queues["vm"] = workqueue.WorkQueue("vm", VMController(api, vms, vmis).reconcile, workers=8)
-    queues["vmi"] = workqueue.WorkQueue("vmi", VMIController(api, vms, vmis, nodes).reconcile, workers=8)
+    queues["vm"] = workqueue.WorkQueue(
+        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis).reconcile, vms.traceparent), workers=8)
+    queues["vmi"] = workqueue.WorkQueue(
+        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes).reconcile, vmis.traceparent),
+        workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
 
     server = None
@@ -46,6 +54,9 @@ async def run(api_target: str, health_socket: str | None = None) -> None:
         server = grpcserver.Server([])
         server.listen_unix(health_socket)
         await server.start()
+    if args is not None and args.metrics_port is not None:
+        REGISTRY.register(ControllerCollector(vms, vmis))
+        metrics.serve(args, "controller", run_dir)
     tasks = [asyncio.create_task(i.run()) for i in (vms, vmis, nodes)]
     await asyncio.gather(vms.synced.wait(), vmis.synced.wait(), nodes.synced.wait())
     log.info("caches synced (%d VMs, %d VMIs, %d nodes); reconciling", len(vms.cache), len(vmis.cache),
@@ -62,6 +73,7 @@ async def run(api_target: str, health_socket: str | None = None) -> None:
     if server:
         await server.server.stop(1)
     await api.close()
+    tracing.shutdown()
 
 
 def main(argv=None) -> None:
@@ -69,11 +81,13 @@ def main(argv=None) -> None:
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
     p.add_argument("--log-level")
+    metrics.add_flags(p)
     args = p.parse_args(argv)
     logs.setup("controller", args.log_level)
+    tracing.setup("controller")
     data = paths.DataDir(args.data_dir)
     target = args.api or f"unix://{data.api_socket}"
-    asyncio.run(run(target, health_socket=f"{data.run}/controller.sock"))
+    asyncio.run(run(target, health_socket=f"{data.run}/controller.sock", args=args, run_dir=data.run))
 
 
 if __name__ == "__main__":

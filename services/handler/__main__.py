@@ -11,8 +11,11 @@ import logging
 import os
 import socket
 
-from services.common import client, grpcserver, informer, logs, paths, proto, workqueue
+from prometheus_client import REGISTRY
+
+from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, workqueue
 from services.handler.launchers import Launchers, Zygote
+from services.handler.metrics import DomainStatsCollector
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.vmi import VMIController
@@ -42,7 +45,8 @@ async def run(args) -> None:
         zygote.start()
     launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote)
     controller = VMIController(api, vmis, launchers, args.emulation)
-    queue = workqueue.WorkQueue("handler-vmi", controller.reconcile, workers=8)
+    queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
+                                workers=8)
 
     server = grpcserver.Server(["virtmesh.v1.Handler"])
     server.add(proto.handler_grpc.add_HandlerServicer_to_server, HandlerService(vmis, launchers))
@@ -53,6 +57,9 @@ async def run(args) -> None:
             address = f"{args.advertise}:{address.rsplit(':', 1)[1]}"
     await server.start()
     server.stop_on_signals()
+    if args.metrics_port is not None:
+        REGISTRY.register(DomainStatsCollector(asyncio.get_running_loop(), vmis, launchers, args.node_name))
+        metrics.serve(args, "handler", data.run)
 
     launchers.discover()
     registered = asyncio.Event()
@@ -78,6 +85,7 @@ async def run(args) -> None:
     if zygote is not None:
         zygote.stop()
     await api.close()
+    tracing.shutdown()
 
 
 def main(argv=None) -> None:
@@ -94,8 +102,10 @@ def main(argv=None) -> None:
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
+    metrics.add_flags(p)
     args = p.parse_args(argv)
     logs.setup("handler", args.log_level)
+    tracing.setup("handler")
     asyncio.run(run(args))
 
 

@@ -10,7 +10,7 @@ import signal
 
 import grpc
 
-from services.common import proto, timeutil, vmstate
+from services.common import proto, timeutil, tracing, vmstate
 from services.handler import phase
 from services.handler.launchers import Launchers
 
@@ -51,13 +51,17 @@ class VMIController:
                 await self._delete_launcher(h)
             return None
         if ph == vmstate.SCHEDULED and h is None:
-            h = await self.launchers.spawn(vmi)
+            with tracing.span("launcher.spawn"):
+                h = await self.launchers.spawn(vmi)
         if ph not in (vmstate.SCHEDULED, vmstate.RUNNING):
             return None
         if h is None or h.dead:
             return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process of this VMI exited")
         if not h.synced:
-            why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
+            with tracing.span("launcher.waitReady") as sp:
+                why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
+                if why:
+                    tracing.fail(sp, f"launcher {why}")
             if why == "exited":
                 return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process exited")
             if why:
@@ -88,7 +92,10 @@ class VMIController:
         running = new_phase == vmstate.RUNNING and not phase.paused_by_user(dom)
         vmstate.set_condition(out, vmstate.READY, "True" if running else "False")
         if out.status != vmi.status:
-            await self.api.update_status(out, tp)
+            # Status writes are spans of their own: the one to "Running" is where a VM start's trace ends.
+            with tracing.span("vmi.updateStatus", attributes={"virtmesh.phase.from": vmi.status.phase,
+                                                             "virtmesh.phase.to": new_phase}):
+                await self.api.update_status(out, tp)
             if new_phase != vmi.status.phase:
                 log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
                          vmi.status.phase, new_phase)
@@ -96,6 +103,7 @@ class VMIController:
 
     async def _fail(self, vmi, tp, reason: str, message: str):
         log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
+        tracing.fail_current(f"{reason}: {message}")
         out = _copy(vmi)
         vmstate.set_phase(out, vmstate.FAILED)
         out.status.reason = reason

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 
-from services.common import grpcserver, logs, paths, proto
+from services.common import grpcserver, logs, paths, proto, tracing
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
@@ -47,6 +47,7 @@ async def serve(args) -> None:
         except FileNotFoundError:
             pass
     log.info("launcher for %s/%s exits", args.namespace, args.name)
+    tracing.shutdown()  # forked by the zygote, we leave through os._exit: flush spans now
 
 
 def main(argv=None) -> None:
@@ -60,6 +61,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     logs.setup("launcher", args.log_level)
+    tracing.setup("launcher")  # after the zygote's fork: the exporter owns a thread and a channel
     asyncio.run(serve(args))
 
 

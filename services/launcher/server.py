@@ -12,8 +12,8 @@ import os
 
 import grpc
 
-from services.common import proto
-from services.launcher import storage, virt
+from services.common import proto, tracing
+from services.launcher import domstats, storage, virt
 from services.launcher.domxml import convert
 
 log = logging.getLogger(__name__)
@@ -91,17 +91,24 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         vmi = request.vmi
         if request.vmi.spec.HasField("terminationGracePeriodSeconds"):
             self.grace_seconds = vmi.spec.terminationGracePeriodSeconds
+        tracing.annotate(namespace=self.namespace, name=self.name, uid=self.uid)
         try:
-            volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir)
-            kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
-            ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
-                                  serial_socket=self.serial_socket, serial_log=self.serial_log,
-                                  nvram_dir=self.vm_dir)
-            dom = convert.convert(vmi, ctx)
-            xml = dom.to_xml()
+            # Each step that can take time is its own span; an exception leaving one is recorded on it.
+            with tracing.span("launcher.prepareVolumes"):
+                volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir)
+            with tracing.span("launcher.resolveKernelBoot"):
+                kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
+            with tracing.span("launcher.convert"):
+                ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
+                                      serial_socket=self.serial_socket, serial_log=self.serial_log,
+                                      nvram_dir=self.vm_dir)
+                dom = convert.convert(vmi, ctx)
+                xml = dom.to_xml()
         except storage.ImagePullError as e:
+            tracing.fail_current(str(e))
             return L.Response(success=False, message=str(e))
         except (convert.ConversionError, ValueError) as e:
+            tracing.fail_current(f"ConversionError: {e}")
             return L.Response(success=False, message=f"ConversionError: {e}")
         if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
             return _ok("already running")  # idempotent: the handler re-syncs after restarts
@@ -111,8 +118,13 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         try:
             with open(os.path.join(self.vm_dir, "domain.xml"), "w") as f:
                 f.write(xml)
-            await asyncio.to_thread(self.hv.define_and_start, xml, paused)
+            # virDomainDefineXML + virDomainCreate (QEMU start) in virt.Hypervisor.define_and_start.
+            with tracing.span("libvirt.defineAndStart", attributes={"libvirt.domain": self.domain_name,
+                                                                   "libvirt.uri": self.uri,
+                                                                   "virtmesh.paused": paused}):
+                await asyncio.to_thread(self.hv.define_and_start, xml, paused)
         except virt.VirtError as e:
+            tracing.fail_current(str(e))
             return L.Response(success=False, message=str(e))
         self._wake.set()
         return _ok("started")
@@ -151,6 +163,11 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         d.CopyFrom(self.domain)
         d.xml = st.xml
         return L.DomainResponse(response=_ok(), domain=d)
+
+    async def GetDomainStats(self, request, context):
+        # Hypervisor._domain honours domain ownership (another VMI's domain of this name is not ours).
+        stats = await asyncio.to_thread(lambda: domstats.collect(self.hv._domain()))
+        return L.DomainStatsResponse(response=_ok(), stats=stats)
 
     async def DomainEvents(self, request, context):
         q: asyncio.Queue = asyncio.Queue()

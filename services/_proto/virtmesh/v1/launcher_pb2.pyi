@@ -81,6 +81,86 @@ class InfoResponse(_message.Message):
     pid: int
     def __init__(self, supportedCmdVersions: _Optional[_Iterable[int]] = ..., vmiUid: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
 
+class VcpuStats(_message.Message):
+    __slots__ = ("id", "state", "timeSeconds")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TIMESECONDS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    state: str
+    timeSeconds: float
+    def __init__(self, id: _Optional[int] = ..., state: _Optional[str] = ..., timeSeconds: _Optional[float] = ...) -> None: ...
+
+class InterfaceStats(_message.Message):
+    __slots__ = ("name", "rxBytes", "rxPackets", "rxErrors", "rxDrops", "txBytes", "txPackets", "txErrors", "txDrops")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    RXBYTES_FIELD_NUMBER: _ClassVar[int]
+    RXPACKETS_FIELD_NUMBER: _ClassVar[int]
+    RXERRORS_FIELD_NUMBER: _ClassVar[int]
+    RXDROPS_FIELD_NUMBER: _ClassVar[int]
+    TXBYTES_FIELD_NUMBER: _ClassVar[int]
+    TXPACKETS_FIELD_NUMBER: _ClassVar[int]
+    TXERRORS_FIELD_NUMBER: _ClassVar[int]
+    TXDROPS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    rxBytes: int
+    rxPackets: int
+    rxErrors: int
+    rxDrops: int
+    txBytes: int
+    txPackets: int
+    txErrors: int
+    txDrops: int
+    def __init__(self, name: _Optional[str] = ..., rxBytes: _Optional[int] = ..., rxPackets: _Optional[int] = ..., rxErrors: _Optional[int] = ..., rxDrops: _Optional[int] = ..., txBytes: _Optional[int] = ..., txPackets: _Optional[int] = ..., txErrors: _Optional[int] = ..., txDrops: _Optional[int] = ...) -> None: ...
+
+class BlockStats(_message.Message):
+    __slots__ = ("name", "readBytes", "readRequests", "writeBytes", "writeRequests")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    READBYTES_FIELD_NUMBER: _ClassVar[int]
+    READREQUESTS_FIELD_NUMBER: _ClassVar[int]
+    WRITEBYTES_FIELD_NUMBER: _ClassVar[int]
+    WRITEREQUESTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    readBytes: int
+    readRequests: int
+    writeBytes: int
+    writeRequests: int
+    def __init__(self, name: _Optional[str] = ..., readBytes: _Optional[int] = ..., readRequests: _Optional[int] = ..., writeBytes: _Optional[int] = ..., writeRequests: _Optional[int] = ...) -> None: ...
+
+class DomainStats(_message.Message):
+    __slots__ = ("exists", "cpuTimeSeconds", "cpuUserSeconds", "cpuSystemSeconds", "vcpus", "memoryResidentBytes", "memoryAvailableBytes", "memoryUsableBytes", "memoryDomainBytes", "interfaces", "blocks")
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    CPUTIMESECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPUUSERSECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPUSYSTEMSECONDS_FIELD_NUMBER: _ClassVar[int]
+    VCPUS_FIELD_NUMBER: _ClassVar[int]
+    MEMORYRESIDENTBYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORYAVAILABLEBYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORYUSABLEBYTES_FIELD_NUMBER: _ClassVar[int]
+    MEMORYDOMAINBYTES_FIELD_NUMBER: _ClassVar[int]
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    exists: bool
+    cpuTimeSeconds: float
+    cpuUserSeconds: float
+    cpuSystemSeconds: float
+    vcpus: _containers.RepeatedCompositeFieldContainer[VcpuStats]
+    memoryResidentBytes: int
+    memoryAvailableBytes: int
+    memoryUsableBytes: int
+    memoryDomainBytes: int
+    interfaces: _containers.RepeatedCompositeFieldContainer[InterfaceStats]
+    blocks: _containers.RepeatedCompositeFieldContainer[BlockStats]
+    def __init__(self, exists: _Optional[bool] = ..., cpuTimeSeconds: _Optional[float] = ..., cpuUserSeconds: _Optional[float] = ..., cpuSystemSeconds: _Optional[float] = ..., vcpus: _Optional[_Iterable[_Union[VcpuStats, _Mapping]]] = ..., memoryResidentBytes: _Optional[int] = ..., memoryAvailableBytes: _Optional[int] = ..., memoryUsableBytes: _Optional[int] = ..., memoryDomainBytes: _Optional[int] = ..., interfaces: _Optional[_Iterable[_Union[InterfaceStats, _Mapping]]] = ..., blocks: _Optional[_Iterable[_Union[BlockStats, _Mapping]]] = ...) -> None: ...
+
+class DomainStatsResponse(_message.Message):
+    __slots__ = ("response", "stats")
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    response: Response
+    stats: DomainStats
+    def __init__(self, response: _Optional[_Union[Response, _Mapping]] = ..., stats: _Optional[_Union[DomainStats, _Mapping]] = ...) -> None: ...
+
 class ConsoleChunk(_message.Message):
     __slots__ = ("data",)
     DATA_FIELD_NUMBER: _ClassVar[int]

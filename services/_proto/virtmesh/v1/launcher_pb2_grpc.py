@@ -79,6 +79,11 @@ class CmdStub:
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
                 _registered_method=True)
+        self.GetDomainStats = channel.unary_unary(
+                '/virtmesh.v1.Cmd/GetDomainStats',
+                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.DomainStatsResponse.FromString,
+                _registered_method=True)
         self.DomainEvents = channel.unary_stream(
                 '/virtmesh.v1.Cmd/DomainEvents',
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
@@ -149,6 +154,12 @@ class CmdServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDomainStats(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DomainEvents(self, request, context):
         """Current domain first, then every change (a fresh subscriber misses nothing).
         """
@@ -209,6 +220,11 @@ def add_CmdServicer_to_server(servicer, server):
                     servicer.GetDomain,
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.SerializeToString,
+            ),
+            'GetDomainStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDomainStats,
+                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.DomainStatsResponse.SerializeToString,
             ),
             'DomainEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.DomainEvents,
@@ -464,6 +480,33 @@ class Cmd:
             '/virtmesh.v1.Cmd/GetDomain',
             virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
             virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDomainStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Cmd/GetDomainStats',
+            virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
+            virtmesh_dot_v1_dot_launcher__pb2.DomainStatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
