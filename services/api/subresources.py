@@ -26,12 +26,6 @@ VM_NOT_RUNNING = "VM is not running"
 VMI_NOT_RUNNING = "VMI is not running"
 
 
-def _copy(vm):
-    c = type(vm)()
-    c.CopyFrom(vm)
-    return c
-
-
 def _add_change_requests(vm, *changes) -> None:
     """KubeVirt's getChangeRequestJson: add to an empty list, let a lone stop replace, else refuse."""
     existing = vm.status.stateChangeRequests
@@ -109,7 +103,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
         vm, vmi = self._vm_and_vmi(request)
         if vmi is not None and not vmstate.is_final(vmi) and vmi.status.phase not in ("", vmstate.UNKNOWN):
             raise RequestConflict("VM is already running")
-        vm = _copy(vm)
+        vm = proto.copy(vm)
         rs = vmstate.run_strategy(vm)
         if rs == "Halted":
             if request.paused:
@@ -136,7 +130,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
     @grpc_errors
     async def Stop(self, request, context):
         vm, vmi = self._vm_and_vmi(request)
-        vm = _copy(vm)
+        vm = proto.copy(vm)
         rs = vmstate.run_strategy(vm)
         has_vmi = vmi is not None
         grace = request.gracePeriodSeconds if request.HasField("gracePeriodSeconds") else None
@@ -144,7 +138,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
         if has_vmi and not vmstate.is_final(vmi) and grace is not None:
             if vmi.spec.HasField("terminationGracePeriodSeconds"):
                 old_grace = vmi.spec.terminationGracePeriodSeconds
-            shorter = _copy(vmi)
+            shorter = proto.copy(vmi)
             shorter.spec.terminationGracePeriodSeconds = grace
             if not request.dryRun:
                 self.r.update(proto.wrap(shorter))
@@ -178,12 +172,12 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             raise RequestConflict(f"RunStategy {rs} does not support manual restart requests")
         if vmi is None:
             raise RequestConflict("VM is not running: Halted")
-        vm = _copy(vm)
+        vm = proto.copy(vm)
         _add_change_requests(vm, _stop(vmi.metadata.uid), _start())
         self._write_vm(vm, True, request.dryRun)
         if grace == 0 and not request.dryRun and not vmstate.is_final(vmi):
             # Force restart: no graceful ACPI wait for the old instance.
-            fast = _copy(vmi)
+            fast = proto.copy(vmi)
             fast.spec.terminationGracePeriodSeconds = 0
             self.r.update(proto.wrap(fast))
         return proto.api.SubresourceResponse(message="restart requested")

@@ -39,6 +39,13 @@ def wrap(resource, traceparent: str = "") -> api.Object:
     return obj
 
 
+def copy(msg):
+    """A deep copy of a message (reconcilers edit copies of cached objects, never the cache)."""
+    out = type(msg)()
+    out.CopyFrom(msg)
+    return out
+
+
 def kind_name(kind: int) -> str:
     return KINDS[kind][2]
 

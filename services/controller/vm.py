@@ -20,12 +20,6 @@ GENERATION_ANNOTATION = "kubevirt.io/vm-generation"
 RESTARTING = ("Always", "RerunOnFailure", "Once")
 
 
-def _copy(msg):
-    c = type(msg)()
-    c.CopyFrom(msg)
-    return c
-
-
 def start_backoff_seconds(fail_count: int, max_delay: int = MAX_CRASHLOOP_BACKOFF, rand=random.random) -> int:
     """KubeVirt's calculateStartBackoffTime: interval * count^2 plus up to 50% jitter, capped."""
     fail_count = max(fail_count, 1)
@@ -145,10 +139,10 @@ class VMController:
         if vmi is not None and vmstate.owner_uid(vmi) not in ("", vm.metadata.uid):
             vmi = None  # a leftover of an earlier VM of this name; the VMI controller collects it
         tp = self.vms.traceparent.get(key, "")
-        status = _copy(vm.status)
+        status = proto.copy(vm.status)
         sync_start_failure(status, vm, vmi)
         self._settle_requests(status, vmi)
-        view = _copy(vm)
+        view = proto.copy(vm)
         view.status.CopyFrom(status)
 
         requeue = None
@@ -168,7 +162,7 @@ class VMController:
         status.observedGeneration = vm.metadata.generation
         status.desiredGeneration = vm.metadata.generation
         if status != vm.status:
-            out = _copy(vm)
+            out = proto.copy(vm)
             out.status.CopyFrom(status)
             await self.api.update_status(out, tp)
         return requeue if isinstance(requeue, (int, float)) else None
@@ -224,7 +218,7 @@ class VMController:
         if rs == "Halted":
             if vmi is None:
                 if has_start_request(vm):  # start --paused on a Halted VM: flip to Always
-                    out = _copy(self.vms.get(f"{ns}/{name}"))
+                    out = proto.copy(self.vms.get(f"{ns}/{name}"))
                     if out.spec.HasField("running"):
                         out.spec.running = True
                     else:

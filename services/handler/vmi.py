@@ -20,12 +20,6 @@ VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
 
 
-def _copy(msg):
-    c = type(msg)()
-    c.CopyFrom(msg)
-    return c
-
-
 class VMIController:
     def __init__(self, api, vmis, launchers: Launchers, emulation: str):
         self.api, self.vmis, self.launchers = api, vmis, launchers
@@ -76,7 +70,7 @@ class VMIController:
         return await self._update_status(vmi, h, tp)
 
     async def _update_status(self, vmi, h, tp):
-        out = _copy(vmi)
+        out = proto.copy(vmi)
         dom = h.domain
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:
@@ -104,7 +98,7 @@ class VMIController:
     async def _fail(self, vmi, tp, reason: str, message: str):
         log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
         tracing.fail_current(f"{reason}: {message}")
-        out = _copy(vmi)
+        out = proto.copy(vmi)
         vmstate.set_phase(out, vmstate.FAILED)
         out.status.reason = reason
         out.status.message = message
@@ -152,12 +146,12 @@ class VMIController:
             return 0.2
         if h is not None:
             if not vmstate.is_final(vmi) and h.domain is not None:
-                out = _copy(vmi)
+                out = proto.copy(vmi)
                 if vmstate.set_phase(out, phase.vmi_phase(h.domain, vmi.status.phase)):
                     vmi = await self.api.update_status(out, tp)
             await self._delete_launcher(h)
         if VMI_FINALIZER in vmi.metadata.finalizers:
-            out = _copy(vmi)
+            out = proto.copy(vmi)
             out.metadata.finalizers.remove(VMI_FINALIZER)
             await self.api.update(out, tp)
             log.info("VMI %s/%s: cleaned up at %s", vmi.metadata.namespace, vmi.metadata.name, timeutil.now())
