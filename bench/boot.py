@@ -29,6 +29,8 @@ import grpc  # noqa: E402
 import libvirt  # noqa: E402
 
 from services.common import manifest, proto  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from controlplane import wait_for_node  # noqa: E402
 from services.launcher import storage  # noqa: E402
 from services.launcher.domxml import convert  # noqa: E402
 
@@ -128,14 +130,7 @@ def main() -> None:
     conn = libvirt.open("qemu:///system")
     stub = proto.api_grpc.ResourcesStub(grpc.insecure_channel(f"unix://{data}/run/api.sock"))
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items:
-                    break
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
+        wait_for_node(stub)
         for arch in arches:
             if not os.path.exists(os.path.join(GUESTS, arch, "kernel")):
                 print(f"{arch}: guest not built, skipped")

@@ -41,6 +41,36 @@ def vm(name: str):
     return proto.wrap(v)
 
 
+def wait_for_node(stub, timeout: float = 60) -> None:
+    """Until the mesh's handler has registered its node (the mesh can place VMs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items:
+                return
+        except grpc.RpcError:
+            pass
+        time.sleep(0.1)
+
+
+def follow_running(stub, n: int) -> tuple[dict[str, float], threading.Event]:
+    """Record when each VMI first reports Running (from a watch); the event fires after `n`."""
+    running: dict[str, float] = {}
+    done = threading.Event()
+
+    def follow():
+        for ev in stub.Watch(proto.api.WatchRequest(kind=proto.VMI)):
+            v = ev.object.virtualMachineInstance
+            if ev.type != "BOOKMARK" and v.status.phase == "Running" and v.metadata.name not in running:
+                running[v.metadata.name] = time.monotonic()
+                if len(running) == n:
+                    done.set()
+                    return
+
+    threading.Thread(target=follow, daemon=True).start()
+    return running, done
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
@@ -58,31 +88,9 @@ def main() -> None:
     try:
         ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
         stub = proto.api_grpc.ResourcesStub(ch)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                nodes = stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items
-                if nodes:
-                    break
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
+        wait_for_node(stub)
         created: dict[str, float] = {}
-        running: dict[str, float] = {}
-        done = threading.Event()
-
-        def follow():
-            for ev in stub.Watch(proto.api.WatchRequest(kind=proto.VMI)):
-                if ev.type == "BOOKMARK":
-                    continue
-                v = ev.object.virtualMachineInstance
-                if v.status.phase == "Running" and v.metadata.name not in running:
-                    running[v.metadata.name] = time.monotonic()
-                    if len(running) == args.n:
-                        done.set()
-                        return
-
-        threading.Thread(target=follow, daemon=True).start()
+        running, done = follow_running(stub, args.n)
         time.sleep(0.3)
         t0 = time.monotonic()
         for i in range(args.n):

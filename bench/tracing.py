@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import grpc
@@ -25,7 +24,7 @@ import grpc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "bench"), os.path.join(ROOT, "tests")]
 
-from controlplane import pct, vm  # noqa: E402
+from controlplane import follow_running, pct, vm, wait_for_node  # noqa: E402
 from observability.otlp import Receiver  # noqa: E402
 from services.common import proto  # noqa: E402
 
@@ -45,30 +44,9 @@ def run_round(n: int, libvirt_uri: str, otlp: str | None) -> tuple[list[float], 
     try:
         ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
         stub = proto.api_grpc.ResourcesStub(ch)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if stub.List(proto.api.ListRequest(kind=proto.NODE), timeout=2).items:
-                    break
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
+        wait_for_node(stub)
         created: dict[str, float] = {}
-        running: dict[str, float] = {}
-        done = threading.Event()
-
-        def follow():
-            for ev in stub.Watch(proto.api.WatchRequest(kind=proto.VMI)):
-                if ev.type == "BOOKMARK":
-                    continue
-                v = ev.object.virtualMachineInstance
-                if v.status.phase == "Running" and v.metadata.name not in running:
-                    running[v.metadata.name] = time.monotonic()
-                    if len(running) == n:
-                        done.set()
-                        return
-
-        threading.Thread(target=follow, daemon=True).start()
+        running, done = follow_running(stub, n)
         time.sleep(0.3)
         t0 = time.monotonic()
         for i in range(n):
