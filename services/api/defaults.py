@@ -1,12 +1,15 @@
 """Defaulting on create: what KubeVirt's mutating webhooks and the apiserver fill in."""
 from __future__ import annotations
 
+import math
 import uuid
 
-from services.common import arch, proto, timeutil
+from services.common import arch, machines, proto, quantity, timeutil
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 DEFAULT_GRACE_PERIOD = 30
+MAX_HOTPLUG_RATIO = 4          # KubeVirt's DefaultMaxHotplugRatio
+ARM64_CPU_MODEL = "host-passthrough"
 
 
 def object_meta(md, namespaced: bool) -> None:
@@ -23,27 +26,76 @@ def object_meta(md, namespaced: bool) -> None:
     md.ClearField("resourceVersion")
 
 
-def vmi_spec(spec) -> None:
+def _resource_vcpus(spec) -> int:
+    """vCPUs asked through resources (limits first, then requests), as KubeVirt's GetCPUTopology."""
+    res = spec.domain.resources
+    for section in (res.limits, res.requests):
+        value = section.get("cpu")
+        if value:
+            try:
+                return max(1, math.ceil(quantity.parse(value)))
+            except ValueError:
+                return 1  # validation names the bad quantity
+    return 1
+
+
+def cpu_topology(spec) -> None:
+    """KubeVirt's setDefaultCPUTopology: nothing said -> sockets from the CPU limit/request."""
+    cpu = spec.domain.cpu
+    if not (cpu.sockets or cpu.cores or cpu.threads):
+        cpu.sockets = _resource_vcpus(spec)
+    cpu.sockets = cpu.sockets or 1
+    cpu.cores = cpu.cores or 1
+    cpu.threads = cpu.threads or 1
+
+
+def cpu_hotplug(spec, machine_max_vcpus: int = 0) -> None:
+    """KubeVirt's setupCPUHotplug (no cluster maxCpuSockets here): maxSockets = 4 x sockets, capped
+    so that maxSockets*cores*threads <= 512 but never below sockets; an explicit maxSockets stays.
+    Beyond KubeVirt, the cap is also the machine type's vCPU limit on the nodes offering it
+    (`machine_max_vcpus`, 0 = unknown), so a default never makes a VM unstartable."""
+    cpu = spec.domain.cpu
+    if cpu.maxSockets:
+        return
+    per_socket = cpu.cores * cpu.threads
+    cpu.maxSockets = cpu.sockets * MAX_HOTPLUG_RATIO
+    for limit in (machines.MAX_VCPUS, machine_max_vcpus):
+        if limit and cpu.maxSockets * per_socket > limit:
+            cpu.maxSockets = max(limit // per_socket, cpu.sockets)
+
+
+def arm64(spec) -> None:
+    """pkg/defaults/arm64.go: host-passthrough CPU, EFI without secure boot (unless kernelBoot)."""
+    if not spec.domain.cpu.model:
+        spec.domain.cpu.model = ARM64_CPU_MODEL
+    fw = spec.domain.firmware
+    if not fw.HasField("bootloader") and not fw.HasField("kernelBoot"):
+        fw.bootloader.efi.secureBoot = False
+
+
+def vmi_spec(spec, machine_limits=None) -> None:
+    """`machine_limits(machine) -> max vCPUs` (0 unknown) comes from the nodes' labellers."""
     if not spec.architecture:
         spec.architecture = arch.host_arch()
     if not spec.domain.machine.type and spec.architecture in arch.DEFAULT_MACHINE:
         spec.domain.machine.type = arch.DEFAULT_MACHINE[spec.architecture]
     if not spec.HasField("terminationGracePeriodSeconds"):
         spec.terminationGracePeriodSeconds = DEFAULT_GRACE_PERIOD
-    cpu = spec.domain.cpu
-    cpu.sockets = cpu.sockets or 1
-    cpu.cores = cpu.cores or 1
-    cpu.threads = cpu.threads or 1
+    if spec.architecture == "arm64":
+        arm64(spec)
+    cpu_topology(spec)
+    limit = machine_limits(spec.domain.machine.type) if machine_limits else 0
+    cpu_hotplug(spec, limit)
 
 
-def create(obj: proto.api.Object) -> None:
+def create(obj: proto.api.Object, machine_limits=None) -> None:
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
     _, api_version, kind_name, namespaced = proto.KINDS[kind]
     res.apiVersion, res.kind = api_version, kind_name
     object_meta(res.metadata, namespaced)
     if kind == proto.VMI:
-        vmi_spec(res.spec)
+        vmi_spec(res.spec, machine_limits)
         if VMI_FINALIZER not in res.metadata.finalizers:
             res.metadata.finalizers.append(VMI_FINALIZER)
     elif kind == proto.VM:

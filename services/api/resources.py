@@ -10,7 +10,7 @@ import logging
 
 from services.api import defaults, store, validation
 from services.api.errors import Invalid, grpc_errors
-from services.common import proto, timeutil, tracing
+from services.common import machines, proto, timeutil, tracing
 
 log = logging.getLogger(__name__)
 BOOKMARK_SECONDS = 5.0
@@ -72,12 +72,24 @@ class Resources:
     def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
         return self.db.get(kind, namespace, name)
 
+    def machine_limits(self):
+        """machine type -> the most vCPUs a node offering it allows (0: no node says)."""
+        nodes = None
+
+        def limit(machine: str) -> int:
+            nonlocal nodes
+            if nodes is None:  # read the nodes only when a check needs them
+                nodes = [proto.inner(o) for o in self.db.list(proto.NODE)[0]]
+            return machines.max_vcpus(nodes, machine)
+        return limit
+
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         _check_kind(obj)
         # The request that created the object is the root of what follows from it (tracing.py).
         obj.traceparent = tracing.current_traceparent() or obj.traceparent
-        defaults.create(obj)
-        validation.validate(obj)
+        limits = self.machine_limits()
+        defaults.create(obj, limits)
+        validation.validate(obj, limits)
         out = self.db.create(obj)
         self.changes.notify()
         return out
@@ -109,11 +121,14 @@ class Resources:
             md.finalizers.extend(new.metadata.finalizers)
             del md.ownerReferences[:]
             md.ownerReferences.extend(new.metadata.ownerReferences)
+            spec_changed = False
             if kind != proto.NODE or new.HasField("spec"):
                 if result.spec != new.spec:
                     md.generation += 1
+                    spec_changed = True
                 result.spec.CopyFrom(new.spec)
-            validation.validate(result_obj)
+            # Node limits only judge a new spec: a node shrinking must not block metadata updates.
+            validation.validate(result_obj, self.machine_limits() if spec_changed else None)
         tp = tracing.current_traceparent() or obj.traceparent
         if tp:
             result_obj.traceparent = tp

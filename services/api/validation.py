@@ -4,13 +4,16 @@ from __future__ import annotations
 import re
 
 from services.api.errors import Invalid
-from services.common import proto, quantity
+from services.common import arch as common_arch
+from services.common import machines, proto, quantity
 
 RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DISK_BUSES = ("virtio", "sata", "scsi", "usb")
 INTERFACE_STATES = ("", "up", "down", "absent")
+ARM64_DISK_BUSES = ("", "virtio", "scsi")
+ARM64_CPU_MODEL = "host-passthrough"
 
 
 def _name(value: str, path: str, label: bool = False) -> None:
@@ -40,7 +43,7 @@ def _quantity(value: str, path: str, positive: bool = True) -> int:
     return int(q)
 
 
-def vmi_spec(spec, path: str) -> None:
+def vmi_spec(spec, path: str, machine_limits=None) -> None:
     dom = spec.domain
     d = f"{path}.domain"
     mem = None
@@ -128,9 +131,65 @@ def vmi_spec(spec, path: str) -> None:
                           "initrdPath must be set")
     if spec.architecture and spec.architecture not in ("amd64", "arm64", "s390x", "ppc64le"):
         raise Invalid(f'{path}.architecture: Unsupported value: "{spec.architecture}"')
+    machine_type(spec, path)
+    if (spec.architecture or common_arch.host_arch()) == "arm64":
+        arm64(spec, path)
+    cpu(spec, path, machine_limits)
 
 
-def vm(res) -> None:
+def machine_type(spec, path: str) -> None:
+    """validateEmulatedMachine: the machine type must match the arch's emulated-machine globs."""
+    mt = spec.domain.machine.type
+    a = spec.architecture or common_arch.host_arch()
+    globs = machines.EMULATED_MACHINES.get(a)
+    if mt and globs is not None and not machines.emulated(a, mt):
+        raise Invalid(f"{path}.domain.machine.type is not supported: {mt} (allowed values: [{' '.join(globs)}])")
+
+
+def arm64(spec, path: str) -> None:
+    """ValidateVirtualMachineInstanceArm64Setting (pkg/virt-api/webhooks/arm64.go)."""
+    d = f"{path}.domain"
+    bl = spec.domain.firmware.bootloader
+    if spec.domain.firmware.HasField("bootloader"):
+        if bl.HasField("bios"):
+            raise Invalid(f"{d}.firmware.bootloader.bios: Arm64 does not support bios boot, please change to uefi boot")
+        if bl.HasField("efi") and (not bl.efi.HasField("secureBoot") or bl.efi.secureBoot):
+            raise Invalid(f"{d}.firmware.bootloader.efi.secureboot: UEFI secure boot is currently not "
+                          "supported on aarch64 Arch")
+    model = spec.domain.cpu.model
+    if model and model != ARM64_CPU_MODEL:
+        raise Invalid(f"{d}.cpu.model: currently, {ARM64_CPU_MODEL} is the only model supported on Arm64")
+    for i, disk in enumerate(spec.domain.devices.disks):
+        for t in ("disk", "cdrom", "lun"):
+            if disk.HasField(t) and getattr(disk, t).bus not in ARM64_DISK_BUSES:
+                raise Invalid(f"{d}.devices.disks[{i}].{t}.bus: Arm64 not support this disk bus type, "
+                              "please use virtio or scsi")
+
+
+def cpu(spec, path: str, machine_limits=None) -> None:
+    """validateCPUHotplug, plus (beyond KubeVirt) the machine type's vCPU limit on the nodes."""
+    c = spec.domain.cpu
+    d = f"{path}.domain.cpu"
+    if c.maxSockets and c.sockets > c.maxSockets:
+        raise Invalid(f"{d}.sockets: Number of sockets in CPU topology is greater than the maximum sockets allowed")
+    # A VM's template is not defaulted: judge it with the machine type its VMIs will get.
+    mt = spec.domain.machine.type or common_arch.DEFAULT_MACHINE.get(spec.architecture or common_arch.host_arch(), "")
+    limit = machine_limits(mt) if (machine_limits and mt) else 0
+    if not limit:
+        return
+    sockets, cores, threads = c.sockets or 1, c.cores or 1, c.threads or 1
+    vcpus = sockets * cores * threads
+    if vcpus > limit:
+        raise Invalid(f"{d}: Invalid value: {vcpus} vCPUs (sockets {sockets} x cores {cores} x threads "
+                      f"{threads}): machine type {mt} supports at most {limit} vCPUs on the nodes offering it")
+    if c.maxSockets and machines.domain_vcpus(spec) > limit:
+        raise Invalid(f"{d}.maxSockets: Invalid value: {c.maxSockets}: CPU hotplug up to "
+                      f"{c.maxSockets * cores * threads} vCPUs (maxSockets {c.maxSockets} x cores {cores} x "
+                      f"threads {threads}), but machine type {mt} supports at most {limit} vCPUs on the nodes "
+                      "offering it")
+
+
+def vm(res, machine_limits=None) -> None:
     spec = res.spec
     if spec.HasField("running") and spec.HasField("runStrategy"):
         raise Invalid("spec.running: Running and RunStrategy are mutually exclusive")
@@ -139,14 +198,15 @@ def vm(res) -> None:
                       + ", ".join(f'"{s}"' for s in RUN_STRATEGIES))
     if not spec.HasField("template"):
         raise Invalid("spec.template: Required value: missing virtual machine template")
-    vmi_spec(spec.template.spec, "spec.template.spec")
+    vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
 
 
-def validate(obj: proto.api.Object) -> None:
+def validate(obj: proto.api.Object, machine_limits=None) -> None:
+    """`machine_limits(machine) -> max vCPUs` (0 unknown); None skips the vCPU-limit check."""
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
     metadata(res.metadata, proto.namespaced(kind))
     if kind == proto.VM:
-        vm(res)
+        vm(res, machine_limits)
     elif kind == proto.VMI:
-        vmi_spec(res.spec, "spec")
+        vmi_spec(res.spec, "spec", machine_limits)

@@ -1,9 +1,12 @@
-"""Node choice for a VMI: ready nodes whose labels satisfy spec.nodeSelector (no policy elsewhere)."""
+"""Node choice for a VMI: ready nodes whose labels satisfy spec.nodeSelector plus the machine-type
+label KubeVirt's launcher pods select on (`machine-type.node.kubevirt.io/<type>: "true"`, the type
+from status.machine.type, else spec.domain.machine.type), and -- beyond KubeVirt -- whose machine
+type takes the VMI's vCPUs (the `virtmesh.io/machine-max-vcpus` the node's labeller publishes)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common import timeutil
+from services.common import machines, timeutil
 
 SCHEDULABLE_LABEL = "kubevirt.io/schedulable"
 HEARTBEAT_ANNOTATION = "kubevirt.io/heartbeat"
@@ -25,15 +28,36 @@ class Decision:
     message: str = ""
 
 
+def node_selector(vmi) -> dict[str, str]:
+    """spec.nodeSelector plus the machine-type label (KubeVirt's nodeSelectorRenderer)."""
+    selector = dict(vmi.spec.nodeSelector)
+    machine = machines.machine_of(vmi)
+    if machine:
+        selector[machines.MACHINE_TYPE_LABEL + machine] = "true"
+    return selector
+
+
+def domain_vcpus(vmi) -> int:
+    return machines.domain_vcpus(vmi.spec)
+
+
+def fits(node, vmi) -> bool:
+    """Unknown limits (a node that publishes none) do not exclude a node."""
+    limit = machines.node_max_vcpus(node).get(machines.machine_of(vmi), 0)
+    return not limit or domain_vcpus(vmi) <= limit
+
+
 def choose(vmi, nodes, load: dict[str, int]) -> Decision:
     """The least loaded ready node matching the selector, or why there is none (scheduler-style)."""
-    selector = dict(vmi.spec.nodeSelector)
-    candidates, unready, mismatched = [], 0, 0
+    selector = node_selector(vmi)
+    candidates, unready, mismatched, small = [], 0, 0, 0
     for node in nodes:
         if not node_ready(node):
             unready += 1
         elif any(node.metadata.labels.get(k) != v for k, v in selector.items()):
             mismatched += 1
+        elif not fits(node, vmi):
+            small += 1
         else:
             candidates.append(node.metadata.name)
     if candidates:
@@ -41,6 +65,8 @@ def choose(vmi, nodes, load: dict[str, int]) -> Decision:
     reasons = []
     if mismatched:
         reasons.append(f"{mismatched} node(s) didn't match Pod's node affinity/selector")
+    if small:
+        reasons.append(f"{small} node(s) had a machine type with fewer than {domain_vcpus(vmi)} vCPUs")
     if unready:
         reasons.append(f"{unready} node(s) were unschedulable")
     total = len(nodes)

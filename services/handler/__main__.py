@@ -63,7 +63,7 @@ async def run(args) -> None:
 
     launchers.discover()
     registered = asyncio.Event()
-    tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address).run(registered)),
+    tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri).run(registered)),
              asyncio.create_task(vmis.run())]
     await vmis.synced.wait()
     tasks.append(asyncio.create_task(queue.run()))

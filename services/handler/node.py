@@ -1,18 +1,23 @@
 """This node's registration: labels, capacity, the handler's address, and heartbeats
-(virt-handler's heartbeat sets kubevirt.io/schedulable and kubevirt.io/heartbeat)."""
+(virt-handler's heartbeat sets kubevirt.io/schedulable and kubevirt.io/heartbeat), plus the
+node-labeller's labels (labeller.py) from libvirt's capabilities (hostcaps.py), re-read every
+LABELLER_SECONDS and re-applied on every beat."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
 import platform
+import time
 
 import grpc
 
 from services.common import arch, proto, timeutil
+from services.handler import hostcaps, labeller
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
+LABELLER_SECONDS = 180.0  # KubeVirt re-runs its labeller every 3 minutes
 HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
 HEARTBEAT_ANNOTATION = "kubevirt.io/heartbeat"
 SCHEDULABLE_LABEL = "kubevirt.io/schedulable"
@@ -30,9 +35,30 @@ def _memory_bytes() -> int:
 
 
 class NodeAgent:
-    def __init__(self, api, name: str, address: str, extra_labels: dict[str, str] | None = None):
+    def __init__(self, api, name: str, address: str, extra_labels: dict[str, str] | None = None,
+                 libvirt_uri: str | None = None):
         self.api, self.name, self.address = api, name, address
         self.extra_labels = extra_labels or {}
+        self.libvirt_uri = libvirt_uri          # None: no node-labeller
+        self.labels: labeller.Result | None = None
+        self._labels_read_at = -LABELLER_SECONDS
+        self._labeller_error = ""
+
+    async def refresh_labels(self) -> None:
+        """Re-read libvirt's capabilities when due; a failure keeps the last good result."""
+        if self.libvirt_uri is None or time.monotonic() - self._labels_read_at < LABELLER_SECONDS:
+            return
+        try:
+            caps = await asyncio.to_thread(hostcaps.read, self.libvirt_uri)
+            self.labels = labeller.compute(caps)
+            self._labels_read_at = time.monotonic()
+            if self._labeller_error:
+                log.info("node-labeller: capabilities readable again")
+            self._labeller_error = ""
+        except (hostcaps.CapsError, ValueError) as e:  # ValueError: XML we cannot parse
+            if str(e) != self._labeller_error:
+                log.warning("node-labeller: %s", e)
+            self._labeller_error = str(e)
 
     def _desired(self, node) -> None:
         md = node.metadata
@@ -46,6 +72,8 @@ class NodeAgent:
         })
         md.annotations[HANDLER_ADDRESS_ANNOTATION] = self.address
         md.annotations[HEARTBEAT_ANNOTATION] = timeutil.now()
+        if self.labels is not None:
+            labeller.apply(node, self.labels)
 
     def _status(self, node) -> None:
         st = node.status
@@ -60,6 +88,7 @@ class NodeAgent:
                           message="virt-handler is posting ready status", lastProbeTime=timeutil.now())
 
     async def beat(self) -> None:
+        await self.refresh_labels()
         node = await self.api.get_or_none(proto.NODE, "", self.name)
         if node is None:
             node = proto.kv.Node()

@@ -63,6 +63,14 @@ def machine_type(domain_xml: str) -> str:
     return node.get("machine", "") if node is not None else ""
 
 
+def persistent_tpm(domain_xml: str) -> bool:
+    """A <tpm> whose emulator backend keeps its state (persistent_state="yes")."""
+    if not domain_xml:
+        return False
+    import xml.etree.ElementTree as ET
+    return ET.fromstring(domain_xml).find("./devices/tpm/backend[@persistent_state='yes']") is not None
+
+
 def kvm_usable() -> bool:
     """KVM only when /dev/kvm opens AND the host CPU advertises vmx/svm: a nested PVM /dev/kvm
     (as on our CI machines) hangs stock guest kernels, and libvirt's capabilities still list kvm."""
@@ -250,8 +258,17 @@ class Hypervisor:
             return
         self.destroy()
         # NVRAM goes with the domain; a VMI restart defines a fresh one from the template.
+        # A persistent TPM's state (swtpm's dir, keyed by the domain UUID, which a VM keeps via its
+        # stable firmware UUID) stays for the next VMI of the VM; any other TPM state goes.
+        flags = getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0)
         try:
-            dom.undefineFlags(getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))
+            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        except libvirt.libvirtError:
+            xml = ""  # gone meanwhile: undefineFlags below says so
+        if persistent_tpm(xml):
+            flags |= getattr(libvirt, "VIR_DOMAIN_UNDEFINE_KEEP_TPM", 0)
+        try:
+            dom.undefineFlags(flags)
             return
         except libvirt.libvirtError as e:
             if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:

@@ -176,6 +176,54 @@ spec:
       tpm: {persistent: true}
   volumes: [{name: root, containerDisk: {image: /var/lib/images/arm-efi.qcow2}}]
 """, lambda: _ctx({"root": _disk("root")}, arch="arm64")),
+
+    # A legacy guest (Windows XP era) on q35 as the api defaults it: 64-bit PCI hole disabled by
+    # annotation, CPU hotplug layout (maxSockets 4x sockets: the first socket not hotpluggable)
+    "amd64_legacy_pcihole64_hotplug": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: winxp
+  namespace: default
+  uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f0007
+  annotations: {kubevirt.io/disablePCIHole64: "True"}
+spec:
+  architecture: amd64
+  domain:
+    cpu: {sockets: 1, cores: 2, threads: 1, maxSockets: 4}
+    memory: {guest: 512Mi}
+    machine: {type: q35}
+    firmware:
+      bootloader: {bios: {}}
+    devices:
+      disks: [{name: root, disk: {bus: sata}}]
+      tpm: {}
+  volumes: [{name: root, hostDisk: {path: /srv/winxp.img, type: Disk}}]
+""", lambda: _ctx({"root": DiskSource("/srv/winxp.img")})),
+
+    # arm64 exactly as the api defaults it: host-passthrough (cortex-a57 under TCG), EFI without
+    # secure boot, maxSockets 4 ignored (no CPU hotplug on arm64), annotation ignored (amd64 only)
+    "arm64_api_defaults": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: armdef
+  namespace: default
+  uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f0008
+  annotations: {kubevirt.io/disablePCIHole64: "true"}
+spec:
+  architecture: arm64
+  domain:
+    cpu: {sockets: 1, cores: 1, threads: 1, maxSockets: 4, model: host-passthrough}
+    memory: {guest: 256Mi}
+    machine: {type: virt}
+    firmware:
+      bootloader: {efi: {secureBoot: false}}
+    devices:
+      disks: [{name: root, disk: {}}]
+      tpm: {}
+  volumes: [{name: root, containerDisk: {image: /var/lib/images/arm-efi.qcow2}}]
+""", lambda: _ctx({"root": _disk("root")}, arch="arm64")),
 }
 
 

@@ -109,7 +109,8 @@ def test_vcpus_from_cpu_resources_when_no_topology():
     ("arm64", "", "kvm", "host-passthrough", None),
     ("amd64", "host-model", "qemu", "host-model", None),   # libvirt expands it for TCG
     ("amd64", "host-passthrough", "qemu", "maximum", None),  # no host CPU under TCG: -cpu max
-    ("arm64", "host-model", "qemu", "maximum", None),
+    ("arm64", "host-model", "qemu", "custom", "cortex-a57"),      # TCG stand-in for the host CPU
+    ("arm64", "host-passthrough", "qemu", "custom", "cortex-a57"),  # KubeVirt's arm64 default
     ("arm64", "host-passthrough", "kvm", "host-passthrough", None),
     ("amd64", "Skylake-Client", "qemu", "custom", "Skylake-Client"),
     ("arm64", "cortex-a72", "qemu", "custom", "cortex-a72"),
@@ -129,7 +130,8 @@ def test_cpu_features_and_errors():
         {"policy": "require", "name": "pcid"}, {"policy": "disable", "name": "x2apic"}]
     assert error_of(vmi(cpu={"features": [{"name": "x", "policy": "maybe"}]})).startswith(
         'spec.domain.cpu.features[0].policy: Unsupported value: "maybe"')
-    assert error_of(vmi(cpu={"sockets": 1, "maxSockets": 4})).startswith("spec.domain.cpu.maxSockets:")
+    assert error_of(vmi(cpu={"sockets": 2, "maxSockets": 1})) == (
+        "spec.domain.cpu.sockets: Number of sockets in CPU topology is greater than the maximum sockets allowed")
     assert error_of(vmi(cpu={"dedicatedCpuPlacement": True})).startswith("spec.domain.cpu.dedicatedCpuPlacement:")
 
 

@@ -40,6 +40,7 @@ CPU_FEATURE_POLICIES = ("force", "require", "optional", "disable", "forbid")
 HOST_CPU_MODES = ("host-model", "host-passthrough")
 BUS_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd"}
 BALLOON_STATS_PERIOD = 10
+DISABLE_PCI_HOLE64_ANNOTATION = "kubevirt.io/disablePCIHole64"
 _PCI_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
 
 
@@ -199,7 +200,7 @@ class _Converter:
         if self.dom_spec.memory.maxGuest:
             raise ConversionError("spec.domain.memory.maxGuest: memory hotplug is not supported yet")
         dom.memory_bytes = guest_memory(self.vmi)
-        dom.cpu, dom.vcpus = self._cpu()
+        dom.cpu, dom.vcpus, dom.vcpu_slots = self._cpu()
         dom.vcpu_placement = "static"
         machine = self.dom_spec.machine.type or self.a.default_machine
         dom.os = m.Os(arch=self.a.libvirt_arch, machine=machine)
@@ -212,7 +213,10 @@ class _Converter:
 
     # -- cpu
 
-    def _cpu(self) -> tuple[m.Cpu, int]:
+    def _cpu(self) -> tuple[m.Cpu, int, list]:
+        """KubeVirt's vcpu.GetCPUTopology + domainVCPUTopologyForHotplug: with maxSockets (on an
+        arch with CPU hotplug) the domain gets maxSockets sockets, all their vCPUs in <vcpu>, and a
+        <vcpus> list enabling the requested ones; the first socket is never hotpluggable."""
         cpu = self.dom_spec.cpu
         where = "spec.domain.cpu"
         if cpu.dedicatedCpuPlacement:
@@ -223,12 +227,20 @@ class _Converter:
             for section in ("limits", "requests"):
                 value = getattr(res, section).get("cpu")
                 if value:
-                    cores = _cpu_count(value, f"spec.domain.resources.{section}.cpu")
+                    sockets = _cpu_count(value, f"spec.domain.resources.{section}.cpu")
                     break
         sockets, cores, threads = sockets or 1, cores or 1, threads or 1
-        if cpu.maxSockets and cpu.maxSockets != sockets:
-            raise ConversionError(f"{where}.maxSockets: CPU hotplug is not supported yet "
-                                  f"(maxSockets {cpu.maxSockets} != sockets {sockets})")
+        requested = sockets * cores * threads
+        slots: list[m.VcpuSlot] = []
+        total = requested
+        if cpu.maxSockets and self.a.cpu_hotplug:
+            if cpu.maxSockets < sockets:
+                raise ConversionError(f"{where}.sockets: Number of sockets in CPU topology is greater than "
+                                      "the maximum sockets allowed")
+            total = cpu.maxSockets * cores * threads
+            slots = [m.VcpuSlot(id=i, enabled=i < requested, hotpluggable=i >= cores * threads)
+                     for i in range(total)]
+            sockets = cpu.maxSockets
         out = m.Cpu(sockets=sockets, cores=cores, threads=threads)
         model = cpu.model
         if not model:
@@ -237,7 +249,11 @@ class _Converter:
             elif self.a.tcg_cpu_model:
                 out.mode, out.model = "custom", self.a.tcg_cpu_model
         elif model in HOST_CPU_MODES:
-            out.mode = self.a.tcg_cpu_modes.get(model, model) if self.ctx.emulated else model
+            mode = self.a.tcg_cpu_modes.get(model, model) if self.ctx.emulated else model
+            if mode in HOST_CPU_MODES or mode == "maximum":
+                out.mode = mode
+            else:  # a named model stands in for the host CPU under emulation
+                out.mode, out.model = "custom", mode
         else:
             out.mode, out.model = "custom", model
         for i, f in enumerate(cpu.features):
@@ -249,7 +265,7 @@ class _Converter:
                 raise ConversionError(f'{fp}.policy: Unsupported value: "{f.policy}": supported values: '
                                       + ", ".join(f'"{p}"' for p in CPU_FEATURE_POLICIES))
             out.features.append(m.CpuFeature(f.name, policy))
-        return out, sockets * cores * threads
+        return out, total, slots
 
     # -- firmware
 
@@ -558,11 +574,20 @@ class _Converter:
                m.Controller("scsi", 0, self.a.virtio_model),          # hotplug target, always there
                m.Controller("virtio-serial", 0, self.a.virtio_model)]  # the guest agent channel
         self.pcie_devices += 2 + (1 if self.usb_needed else 0)
+        hole64 = 0 if self._pci_hole64_disabled() else None
         if self.a.is_pcie(machine):
-            out.append(m.Controller("pci", 0, "pcie-root"))
+            out.append(m.Controller("pci", 0, "pcie-root", pcihole64_kib=hole64))
             for idx in range(1, self.pcie_devices + self.a.pcie_spare_ports + 1):
                 out.append(m.Controller("pci", idx, "pcie-root-port"))
+        elif hole64 is not None:
+            out.append(m.Controller("pci", 0, "pci-root", pcihole64_kib=hole64))
         return out
+
+    def _pci_hole64_disabled(self) -> bool:
+        """Annotation kubevirt.io/disablePCIHole64 (strings.EqualFold "true"), amd64 only; any other
+        value, or another arch, is ignored without error, as in KubeVirt."""
+        value = self.vmi.metadata.annotations.get(DISABLE_PCI_HOLE64_ANNOTATION, "")
+        return self.a.pci_hole64_disabling and value.lower() == "true"
 
 
 def convert(vmi, ctx: Context) -> m.Domain:

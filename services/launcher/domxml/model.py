@@ -172,9 +172,24 @@ class Controller:
     type: str                           # usb | scsi | virtio-serial | pci | sata
     index: Optional[int] = None
     model: Optional[str] = None
+    pcihole64_kib: Optional[int] = None  # <pcihole64 unit="KiB"> on the pci(e)-root
 
     def to_element(self) -> ET.Element:
-        return _el("controller", type=self.type, index=self.index, model=self.model)
+        e = _el("controller", type=self.type, index=self.index, model=self.model)
+        if self.pcihole64_kib is not None:
+            _sub(e, "pcihole64", self.pcihole64_kib, unit="KiB")
+        return e
+
+
+@dataclass
+class VcpuSlot:
+    id: int
+    enabled: bool
+    hotpluggable: bool
+
+    def to_element(self) -> ET.Element:
+        return _el("vcpu", id=self.id, enabled="yes" if self.enabled else "no",
+                   hotpluggable="yes" if self.hotpluggable else "no")
 
 
 @dataclass
@@ -541,6 +556,7 @@ class Domain:
     memory_bytes: Optional[int] = None
     vcpus: Optional[int] = None
     vcpu_placement: Optional[str] = None
+    vcpu_slots: list[VcpuSlot] = field(default_factory=list)  # <vcpus> (CPU hotplug layout)
     sysinfo: Optional[Sysinfo] = None
     os: Os = field(default_factory=Os)
     features: Features = field(default_factory=Features)
@@ -562,6 +578,10 @@ class Domain:
             _sub(e, "memory", self.memory_bytes, unit="b")
         if self.vcpus is not None:
             _sub(e, "vcpu", self.vcpus, placement=self.vcpu_placement)
+        if self.vcpu_slots:
+            slots = _sub(e, "vcpus")
+            for v in self.vcpu_slots:
+                slots.append(v.to_element())
         if self.sysinfo is not None:
             e.append(self.sysinfo.to_element())
         e.append(self.os.to_element())

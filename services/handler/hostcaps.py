@@ -1,0 +1,118 @@
+"""What this node's libvirt can run: the raw XML the node-labeller works from.
+
+KubeVirt's virt-handler gets these files from an init container running `node-labeller.sh`
+(`virsh capabilities`, `virsh domcapabilities --machine M --arch A`, `virsh hypervisor-cpu-baseline
+--features`); here the handler asks libvirt directly. This is the handler's only libvirt access
+(the launcher's virt.py is the launcher's), and libvirt-python stays optional: without it, or with
+libvirtd down, `read()` raises `CapsError` and the node simply carries no labeller labels yet.
+
+libvirt's test driver (`test:///...`, the control-plane tests) runs any machine type and has no
+QEMU behind it; for it `read()` returns a synthetic host with KubeVirt's default machine types.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from services.common import arch as common_arch
+
+try:
+    import libvirt
+except ImportError:  # the handler runs without the binding (no labeller labels then)
+    libvirt = None
+else:
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+# What node-labeller.sh asks domain capabilities for, per host arch.
+LABELLER_MACHINE = {"x86_64": "q35", "aarch64": "virt", "s390x": "s390-ccw-virtio"}
+# Arches whose supported_features.xml node-labeller.sh writes (hypervisor-cpu-baseline --features).
+FEATURE_ARCHES = ("x86_64", "s390x")
+TEST_DRIVER_MAX_VCPUS = 512  # the test driver has no QEMU limit; KubeVirt's own bound
+
+
+class CapsError(Exception):
+    pass
+
+
+@dataclass
+class HostCaps:
+    capabilities: str                 # `virsh capabilities`
+    domcapabilities: str = ""         # `virsh domcapabilities` for the host arch's labeller machine
+    supported_features: str = ""      # `virsh hypervisor-cpu-baseline --features` of host-model
+    test_driver: bool = False
+
+
+def host_model_cpu(domcaps_xml: str) -> str:
+    """The host-model <mode> of domain capabilities as a <cpu> definition (for the baseline call)."""
+    mode = ET.fromstring(domcaps_xml).find("./cpu/mode[@name='host-model']")
+    if mode is None or mode.get("supported") != "yes" or mode.find("model") is None:
+        return ""
+    cpu = ET.Element("cpu", mode="custom", match="exact")
+    for child in mode:
+        cpu.append(child)
+    return ET.tostring(cpu, encoding="unicode")
+
+
+def _test_driver_caps() -> str:
+    guests = []
+    for kv_arch, machine in (("amd64", "q35"), ("arm64", "virt")):
+        larch = common_arch.TO_LIBVIRT[kv_arch]
+        guests.append(f"<guest><os_type>hvm</os_type><arch name='{larch}'>"
+                      f"<machine maxCpus='{TEST_DRIVER_MAX_VCPUS}'>{machine}</machine>"
+                      f"<domain type='test'/></arch></guest>")
+    host = common_arch.TO_LIBVIRT.get(common_arch.host_arch(), "x86_64")
+    return f"<capabilities><host><cpu><arch>{host}</arch></cpu></host>{''.join(guests)}</capabilities>"
+
+
+def read(uri: str) -> HostCaps:
+    """Read capabilities (blocking: call it in a thread)."""
+    if uri.startswith("test:"):
+        return HostCaps(capabilities=_test_driver_caps(), test_driver=True)
+    if libvirt is None:
+        raise CapsError("libvirt-python is not installed")
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise CapsError(f"cannot connect to libvirt at {uri}: {e.get_error_message()}") from None
+    try:
+        caps = conn.getCapabilities()
+        host_arch = ET.fromstring(caps).findtext("./host/cpu/arch", "")
+        out = HostCaps(capabilities=caps)
+        machine = LABELLER_MACHINE.get(host_arch)
+        if machine is None:
+            return out
+        # KVM only when it really works here (a nested PVM /dev/kvm does not); TCG otherwise.
+        virttype = "kvm" if _kvm_usable() else "qemu"
+        try:
+            out.domcapabilities = conn.getDomainCapabilities(None, host_arch, machine, virttype, 0)
+        except libvirt.libvirtError as e:
+            raise CapsError(f"domain capabilities ({host_arch}/{machine}/{virttype}): {e.get_error_message()}") from None
+        cpu = host_model_cpu(out.domcapabilities)
+        if host_arch in FEATURE_ARCHES and cpu:
+            try:
+                out.supported_features = conn.baselineHypervisorCPU(
+                    None, host_arch, machine, virttype, [cpu], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)
+            except libvirt.libvirtError as e:
+                raise CapsError(f"hypervisor CPU baseline: {e.get_error_message()}") from None
+        return out
+    except libvirt.libvirtError as e:
+        raise CapsError(f"capabilities: {e.get_error_message()}") from None
+    finally:
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+
+def _kvm_usable() -> bool:
+    """Same rule as the launcher's: /dev/kvm opens and the CPU advertises vmx/svm."""
+    import os
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(vmx|svm)\b", flags))

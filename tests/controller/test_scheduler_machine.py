@@ -1,0 +1,63 @@
+"""Scheduling by machine type (KubeVirt #13690) and, beyond KubeVirt, by the machine's vCPU limit."""
+from __future__ import annotations
+
+import json
+
+from services.common import proto, timeutil
+from services.controller import scheduler
+
+
+def node(name, machines=("q35", "pc-q35-7.2"), limits=None):
+    n = proto.kv.Node()
+    n.metadata.name = name
+    n.metadata.labels["kubevirt.io/schedulable"] = "true"
+    for m in machines:
+        n.metadata.labels["machine-type.node.kubevirt.io/" + m] = "true"
+    n.metadata.annotations["kubevirt.io/heartbeat"] = timeutil.now()
+    if limits is not None:
+        n.metadata.annotations["virtmesh.io/machine-max-vcpus"] = json.dumps(limits)
+    return n
+
+
+def vmi(spec_machine="q35", status_machine="", sockets=1, max_sockets=0, cores=1):
+    v = proto.kv.VirtualMachineInstance()
+    v.spec.domain.machine.type = spec_machine
+    v.status.machine.type = status_machine
+    v.spec.domain.cpu.sockets, v.spec.domain.cpu.cores, v.spec.domain.cpu.threads = sockets, cores, 1
+    v.spec.domain.cpu.maxSockets = max_sockets
+    return v
+
+
+def test_node_selector_for_machine_type():
+    assert scheduler.node_selector(vmi())["machine-type.node.kubevirt.io/q35"] == "true"
+    # the status machine type (what the domain really runs) takes precedence over the spec
+    sel = scheduler.node_selector(vmi("q35", "pc-q35-7.2"))
+    assert sel == {"machine-type.node.kubevirt.io/pc-q35-7.2": "true"}
+
+
+def test_unsupported_machine_type_is_unschedulable():
+    d = scheduler.choose(vmi("pc-q35-test1.2.3"), [node("a"), node("b")], {})
+    assert d.node == ""
+    assert d.message == "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."
+
+
+def test_only_nodes_offering_the_type():
+    nodes = [node("x86"), node("arm", machines=("virt", "virt-7.2"))]
+    assert scheduler.choose(vmi("virt"), nodes, {}).node == "arm"
+    assert scheduler.choose(vmi("q35"), nodes, {}).node == "x86"
+
+
+def test_vcpu_limit_of_the_machine():
+    small = node("small", limits={"q35": 8})
+    big = node("big", limits={"q35": 288})
+    # the domain is defined with maxSockets*cores*threads vCPUs (CPU hotplug)
+    assert scheduler.domain_vcpus(vmi(sockets=2, max_sockets=8, cores=2)) == 16
+    assert scheduler.choose(vmi(sockets=2, max_sockets=8, cores=2), [small, big], {"big": 5}).node == "big"
+    d = scheduler.choose(vmi(sockets=2, max_sockets=8, cores=2), [small], {})
+    assert d.node == "" and "1 node(s) had a machine type with fewer than 16 vCPUs" in d.message
+    # no CPU hotplug on arm64: the domain has just the requested vCPUs
+    arm = vmi("virt", sockets=2, max_sockets=8, cores=2)
+    arm.spec.architecture = "arm64"
+    assert scheduler.domain_vcpus(arm) == 4
+    # a node publishing no limits is not excluded
+    assert scheduler.choose(vmi(sockets=64), [node("old")], {}).node == "old"
