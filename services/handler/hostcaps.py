@@ -11,11 +11,11 @@ QEMU behind it; for it `read()` returns a synthetic host with KubeVirt's default
 """
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from services.common import arch as common_arch
+from services.common.kvm import kvm_usable
 
 try:
     import libvirt
@@ -83,7 +83,7 @@ def read(uri: str) -> HostCaps:
         if machine is None:
             return out
         # KVM only when it really works here (a nested PVM /dev/kvm does not); TCG otherwise.
-        virttype = "kvm" if _kvm_usable() else "qemu"
+        virttype = "kvm" if kvm_usable() else "qemu"
         try:
             out.domcapabilities = conn.getDomainCapabilities(None, host_arch, machine, virttype, 0)
         except libvirt.libvirtError as e:
@@ -105,14 +105,3 @@ def read(uri: str) -> HostCaps:
             pass
 
 
-def _kvm_usable() -> bool:
-    """Same rule as the launcher's: /dev/kvm opens and the CPU advertises vmx/svm."""
-    import os
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return False
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return bool(re.search(r"\b(vmx|svm)\b", flags))

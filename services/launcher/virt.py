@@ -6,7 +6,6 @@ runs on its own thread and hands lifecycle events to asyncio with call_soon_thre
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -18,6 +17,8 @@ except ImportError:  # unit tests of other modules never need the binding
 else:
     # libvirt prints every error to stderr by default; we raise VirtError with the message instead.
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+from services.common.kvm import kvm_usable  # noqa: E402,F401  (re-exported for callers/tests)
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +70,6 @@ def persistent_tpm(domain_xml: str) -> bool:
         return False
     import xml.etree.ElementTree as ET
     return ET.fromstring(domain_xml).find("./devices/tpm/backend[@persistent_state='yes']") is not None
-
-
-def kvm_usable() -> bool:
-    """KVM only when /dev/kvm opens AND the host CPU advertises vmx/svm: a nested PVM /dev/kvm
-    (as on our CI machines) hangs stock guest kernels, and libvirt's capabilities still list kvm."""
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return False
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return " vmx" in flags or " svm" in flags
 
 
 def domain_type(emulation: str, uri: str) -> str:
