@@ -47,6 +47,11 @@ class DataDir:
         return os.path.join(self.root, "vms", uid)
 
     @property
+    def tpm_records(self) -> str:
+        """Which VM each persistent TPM state on this node belongs to (handler/tpmstate.py)."""
+        return os.path.join(self.root, "tpm")
+
+    @property
     def logs(self) -> str:
         return os.path.join(self.root, "logs")
 

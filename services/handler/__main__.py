@@ -18,6 +18,7 @@ from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
+from services.handler.tpmstate import TpmStates
 from services.handler.vmi import VMIController
 
 log = logging.getLogger("services.handler")
@@ -44,7 +45,9 @@ async def run(args) -> None:
                         os.path.join(data.logs, f"zygote-{args.node_name}.log"))
         zygote.start()
     launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote)
-    controller = VMIController(api, vmis, launchers, args.emulation)
+    # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
+    tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
+    controller = VMIController(api, vmis, launchers, args.emulation, tpm_states)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
 

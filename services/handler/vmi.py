@@ -11,7 +11,7 @@ import signal
 import grpc
 
 from services.common import proto, timeutil, tracing, vmstate
-from services.handler import phase
+from services.handler import phase, tpmstate
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
@@ -21,8 +21,10 @@ LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launch
 
 
 class VMIController:
-    def __init__(self, api, vmis, launchers: Launchers, emulation: str):
+    def __init__(self, api, vmis, launchers: Launchers, emulation: str,
+                 tpm_states: tpmstate.TpmStates | None = None):
         self.api, self.vmis, self.launchers = api, vmis, launchers
+        self.tpm_states = tpm_states
         self.emulation = emulation
         self.key_by_uid: dict[str, str] = {}
 
@@ -74,6 +76,9 @@ class VMIController:
         dom = h.domain
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:
+            owner = tpmstate.owner_of(vmi, dom.uuid)
+            if owner is not None and self.tpm_states is not None:
+                self.tpm_states.remember(owner)  # the domain's UUID names swtpm's state directory
             out.status.machine.type = dom.machineType or out.status.machine.type
             out.status.domainType = dom.domainType or out.status.domainType
         if new_phase == vmstate.FAILED and dom is not None:
@@ -158,8 +163,18 @@ class VMIController:
         return None
 
     async def sweep_orphans(self) -> None:
-        """Launchers whose VMI no longer exists here (deleted while the handler was down)."""
+        """Launchers whose VMI no longer exists here (deleted while the handler was down), and
+        persistent TPM state whose VM (or standalone VMI) is gone."""
         live = {v.metadata.uid for v in self.vmis.items()}
         for uid in [u for u in self.launchers.by_uid if u not in live]:
             log.info("launcher for VMI uid %s has no VMI any more; deleting it", uid)
             await self._delete_launcher(self.launchers.by_uid[uid])
+        if self.tpm_states is not None:
+            in_use = {h.domain.uuid for h in self.launchers.by_uid.values() if h.domain is not None}
+            in_use |= {v.spec.domain.firmware.uuid for v in self.vmis.items()}
+            await self.tpm_states.sweep(self._owner_exists, in_use)
+
+    async def _owner_exists(self, owner: tpmstate.Owner) -> bool:
+        kind = proto.VM if owner.kind == "VirtualMachine" else proto.VMI
+        obj = await self.api.get_or_none(kind, owner.namespace, owner.name)
+        return obj is not None and obj.metadata.uid == owner.uid

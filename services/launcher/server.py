@@ -67,10 +67,12 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
                        uuid=self.domain.uuid)
-        if st.exists and not new.machineType:
-            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type.
+        if st.exists and not (new.machineType and new.uuid):
+            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type, and
+            # the UUID (it names a persistent TPM's state, handler/tpmstate.py).
             xml = (await asyncio.to_thread(self.hv.state, True)).xml
             new.machineType = virt.machine_type(xml)
+            new.uuid = virt.domain_uuid(xml)
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -59,16 +60,19 @@ def machine_type(domain_xml: str) -> str:
     """The machine attribute of <os><type>, as libvirt expanded it (q35 -> pc-q35-7.2)."""
     if not domain_xml:
         return ""
-    import xml.etree.ElementTree as ET
     node = ET.fromstring(domain_xml).find("./os/type")
     return node.get("machine", "") if node is not None else ""
+
+
+def domain_uuid(domain_xml: str) -> str:
+    """The domain's UUID (the firmware UUID, or libvirt's own when none was given)."""
+    return ET.fromstring(domain_xml).findtext("uuid", "") if domain_xml else ""
 
 
 def persistent_tpm(domain_xml: str) -> bool:
     """A <tpm> whose emulator backend keeps its state (persistent_state="yes")."""
     if not domain_xml:
         return False
-    import xml.etree.ElementTree as ET
     return ET.fromstring(domain_xml).find("./devices/tpm/backend[@persistent_state='yes']") is not None
 
 
@@ -158,7 +162,6 @@ class Hypervisor:
             if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
                 return None  # driver without metadata: trust the name
             return ""  # no kubevirt metadata: not a domain of ours
-        import xml.etree.ElementTree as ET
         uid = ET.fromstring(md).find("uid")
         return (uid.text or "") if uid is not None else ""
 

@@ -345,9 +345,16 @@ def test_persistent_tpm_state_survives_restart(mesh):
         assert re.search(r"<uuid>([^<]+)</uuid>", domain_xml("ptpm")).group(1) == uuid  # same TPM identity
         assert os.path.exists(state)
         assert _tpm_log_manufactures("e2e_ptpm") == made + 1  # the state was reused, not manufactured again
+
+        # Stopped, the VM keeps its TPM; deleted (here while stopped), the node removes the state.
+        m.cli("stop", "ptpm", "-n", NS)
+        m.wait_for(lambda: m.get("vmi", "ptpm", NS) is None and "e2e_ptpm" not in domains(), 60, "stopped")
+        assert os.path.exists(state)
+        delete(m, "ptpm")
+        m.wait_for(lambda: not os.path.exists(state_dir), 30, "TPM state removed with its VM")
     finally:
         delete(m, "ptpm")
-        shutil.rmtree(state_dir, ignore_errors=True)  # a deleted VM's TPM state stays on the node
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- vCPUs
