@@ -9,12 +9,15 @@ from services._proto.virtmesh.v1 import launcher_pb2 as launcher  # noqa: F401
 from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # noqa: F401
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
+PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
 
 # Kind -> (Object oneof field, apiVersion, kind string, namespaced)
 KINDS = {
     VM: ("virtualMachine", "kubevirt.io/v1", "VirtualMachine", True),
     VMI: ("virtualMachineInstance", "kubevirt.io/v1", "VirtualMachineInstance", True),
     NODE: ("node", "v1", "Node", False),
+    PVC: ("persistentVolumeClaim", "v1", "PersistentVolumeClaim", True),
+    DV: ("dataVolume", "cdi.kubevirt.io/v1beta1", "DataVolume", True),
 }
 KIND_BY_NAME = {v[2]: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v[0]: k for k, v in KINDS.items()}

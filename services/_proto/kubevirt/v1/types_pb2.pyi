@@ -560,7 +560,7 @@ class VirtualMachineInstanceMachineStatus(_message.Message):
     def __init__(self, type: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstanceStatus(_message.Message):
-    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType")
+    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType", "volumeStatus")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
@@ -571,6 +571,7 @@ class VirtualMachineInstanceStatus(_message.Message):
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     LAUNCHERCONTAINERIMAGEVERSION_FIELD_NUMBER: _ClassVar[int]
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMESTATUS_FIELD_NUMBER: _ClassVar[int]
     phase: str
     conditions: _containers.RepeatedCompositeFieldContainer[Condition]
     nodeName: str
@@ -581,7 +582,66 @@ class VirtualMachineInstanceStatus(_message.Message):
     machine: VirtualMachineInstanceMachineStatus
     launcherContainerImageVersion: str
     domainType: str
-    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ...) -> None: ...
+    volumeStatus: _containers.RepeatedCompositeFieldContainer[VolumeStatus]
+    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ..., volumeStatus: _Optional[_Iterable[_Union[VolumeStatus, _Mapping]]] = ...) -> None: ...
+
+class HotplugVolumeStatus(_message.Message):
+    __slots__ = ("attachPodName", "attachPodUID")
+    ATTACHPODNAME_FIELD_NUMBER: _ClassVar[int]
+    ATTACHPODUID_FIELD_NUMBER: _ClassVar[int]
+    attachPodName: str
+    attachPodUID: str
+    def __init__(self, attachPodName: _Optional[str] = ..., attachPodUID: _Optional[str] = ...) -> None: ...
+
+class PersistentVolumeClaimInfo(_message.Message):
+    __slots__ = ("claimName", "accessModes", "volumeMode", "capacity", "requests", "filesystemOverhead")
+    class CapacityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class RequestsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CLAIMNAME_FIELD_NUMBER: _ClassVar[int]
+    ACCESSMODES_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEMODE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    FILESYSTEMOVERHEAD_FIELD_NUMBER: _ClassVar[int]
+    claimName: str
+    accessModes: _containers.RepeatedScalarFieldContainer[str]
+    volumeMode: str
+    capacity: _containers.ScalarMap[str, str]
+    requests: _containers.ScalarMap[str, str]
+    filesystemOverhead: bool
+    def __init__(self, claimName: _Optional[str] = ..., accessModes: _Optional[_Iterable[str]] = ..., volumeMode: _Optional[str] = ..., capacity: _Optional[_Mapping[str, str]] = ..., requests: _Optional[_Mapping[str, str]] = ..., filesystemOverhead: _Optional[bool] = ...) -> None: ...
+
+class VolumeStatus(_message.Message):
+    __slots__ = ("name", "target", "phase", "reason", "message", "persistentVolumeClaimInfo", "hotplugVolume", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENTVOLUMECLAIMINFO_FIELD_NUMBER: _ClassVar[int]
+    HOTPLUGVOLUME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    target: str
+    phase: str
+    reason: str
+    message: str
+    persistentVolumeClaimInfo: PersistentVolumeClaimInfo
+    hotplugVolume: HotplugVolumeStatus
+    size: int
+    def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ..., phase: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., persistentVolumeClaimInfo: _Optional[_Union[PersistentVolumeClaimInfo, _Mapping]] = ..., hotplugVolume: _Optional[_Union[HotplugVolumeStatus, _Mapping]] = ..., size: _Optional[int] = ...) -> None: ...
 
 class VirtualMachineInstance(_message.Message):
     __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
@@ -667,7 +727,7 @@ class VirtualMachineStartFailure(_message.Message):
     def __init__(self, consecutiveFailCount: _Optional[int] = ..., lastFailedVMIUID: _Optional[str] = ..., retryAfterTimestamp: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineStatus(_message.Message):
-    __slots__ = ("printableStatus", "created", "ready", "conditions", "stateChangeRequests", "startFailure", "observedGeneration", "desiredGeneration", "runStrategy")
+    __slots__ = ("printableStatus", "created", "ready", "conditions", "stateChangeRequests", "startFailure", "observedGeneration", "desiredGeneration", "runStrategy", "volumeRequests")
     PRINTABLESTATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
@@ -677,6 +737,7 @@ class VirtualMachineStatus(_message.Message):
     OBSERVEDGENERATION_FIELD_NUMBER: _ClassVar[int]
     DESIREDGENERATION_FIELD_NUMBER: _ClassVar[int]
     RUNSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEREQUESTS_FIELD_NUMBER: _ClassVar[int]
     printableStatus: str
     created: bool
     ready: bool
@@ -686,7 +747,44 @@ class VirtualMachineStatus(_message.Message):
     observedGeneration: int
     desiredGeneration: int
     runStrategy: str
-    def __init__(self, printableStatus: _Optional[str] = ..., created: _Optional[bool] = ..., ready: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., stateChangeRequests: _Optional[_Iterable[_Union[VirtualMachineStateChangeRequest, _Mapping]]] = ..., startFailure: _Optional[_Union[VirtualMachineStartFailure, _Mapping]] = ..., observedGeneration: _Optional[int] = ..., desiredGeneration: _Optional[int] = ..., runStrategy: _Optional[str] = ...) -> None: ...
+    volumeRequests: _containers.RepeatedCompositeFieldContainer[VirtualMachineVolumeRequest]
+    def __init__(self, printableStatus: _Optional[str] = ..., created: _Optional[bool] = ..., ready: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., stateChangeRequests: _Optional[_Iterable[_Union[VirtualMachineStateChangeRequest, _Mapping]]] = ..., startFailure: _Optional[_Union[VirtualMachineStartFailure, _Mapping]] = ..., observedGeneration: _Optional[int] = ..., desiredGeneration: _Optional[int] = ..., runStrategy: _Optional[str] = ..., volumeRequests: _Optional[_Iterable[_Union[VirtualMachineVolumeRequest, _Mapping]]] = ...) -> None: ...
+
+class HotplugVolumeSource(_message.Message):
+    __slots__ = ("persistentVolumeClaim", "dataVolume")
+    PERSISTENTVOLUMECLAIM_FIELD_NUMBER: _ClassVar[int]
+    DATAVOLUME_FIELD_NUMBER: _ClassVar[int]
+    persistentVolumeClaim: PersistentVolumeClaimVolumeSource
+    dataVolume: DataVolumeSource
+    def __init__(self, persistentVolumeClaim: _Optional[_Union[PersistentVolumeClaimVolumeSource, _Mapping]] = ..., dataVolume: _Optional[_Union[DataVolumeSource, _Mapping]] = ...) -> None: ...
+
+class AddVolumeOptions(_message.Message):
+    __slots__ = ("name", "disk", "volumeSource", "dryRun")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DISK_FIELD_NUMBER: _ClassVar[int]
+    VOLUMESOURCE_FIELD_NUMBER: _ClassVar[int]
+    DRYRUN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    disk: Disk
+    volumeSource: HotplugVolumeSource
+    dryRun: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., disk: _Optional[_Union[Disk, _Mapping]] = ..., volumeSource: _Optional[_Union[HotplugVolumeSource, _Mapping]] = ..., dryRun: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RemoveVolumeOptions(_message.Message):
+    __slots__ = ("name", "dryRun")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DRYRUN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    dryRun: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., dryRun: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VirtualMachineVolumeRequest(_message.Message):
+    __slots__ = ("addVolumeOptions", "removeVolumeOptions")
+    ADDVOLUMEOPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REMOVEVOLUMEOPTIONS_FIELD_NUMBER: _ClassVar[int]
+    addVolumeOptions: AddVolumeOptions
+    removeVolumeOptions: RemoveVolumeOptions
+    def __init__(self, addVolumeOptions: _Optional[_Union[AddVolumeOptions, _Mapping]] = ..., removeVolumeOptions: _Optional[_Union[RemoveVolumeOptions, _Mapping]] = ...) -> None: ...
 
 class VirtualMachine(_message.Message):
     __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
@@ -769,3 +867,116 @@ class Node(_message.Message):
     spec: NodeSpec
     status: NodeStatus
     def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[NodeSpec, _Mapping]] = ..., status: _Optional[_Union[NodeStatus, _Mapping]] = ...) -> None: ...
+
+class PersistentVolumeClaimSpec(_message.Message):
+    __slots__ = ("accessModes", "resources", "storageClassName", "volumeMode", "volumeName")
+    ACCESSMODES_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    STORAGECLASSNAME_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEMODE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMENAME_FIELD_NUMBER: _ClassVar[int]
+    accessModes: _containers.RepeatedScalarFieldContainer[str]
+    resources: ResourceRequirements
+    storageClassName: str
+    volumeMode: str
+    volumeName: str
+    def __init__(self, accessModes: _Optional[_Iterable[str]] = ..., resources: _Optional[_Union[ResourceRequirements, _Mapping]] = ..., storageClassName: _Optional[str] = ..., volumeMode: _Optional[str] = ..., volumeName: _Optional[str] = ...) -> None: ...
+
+class PersistentVolumeClaimStatus(_message.Message):
+    __slots__ = ("phase", "accessModes", "capacity")
+    class CapacityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ACCESSMODES_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    accessModes: _containers.RepeatedScalarFieldContainer[str]
+    capacity: _containers.ScalarMap[str, str]
+    def __init__(self, phase: _Optional[str] = ..., accessModes: _Optional[_Iterable[str]] = ..., capacity: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class PersistentVolumeClaim(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: PersistentVolumeClaimSpec
+    status: PersistentVolumeClaimStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[PersistentVolumeClaimSpec, _Mapping]] = ..., status: _Optional[_Union[PersistentVolumeClaimStatus, _Mapping]] = ...) -> None: ...
+
+class DataVolumeSourceHTTP(_message.Message):
+    __slots__ = ("url",)
+    URL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    def __init__(self, url: _Optional[str] = ...) -> None: ...
+
+class DataVolumeBlankImage(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DataVolumeSourcePVC(_message.Message):
+    __slots__ = ("namespace", "name")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class DataVolumeSpecSource(_message.Message):
+    __slots__ = ("http", "blank", "pvc")
+    HTTP_FIELD_NUMBER: _ClassVar[int]
+    BLANK_FIELD_NUMBER: _ClassVar[int]
+    PVC_FIELD_NUMBER: _ClassVar[int]
+    http: DataVolumeSourceHTTP
+    blank: DataVolumeBlankImage
+    pvc: DataVolumeSourcePVC
+    def __init__(self, http: _Optional[_Union[DataVolumeSourceHTTP, _Mapping]] = ..., blank: _Optional[_Union[DataVolumeBlankImage, _Mapping]] = ..., pvc: _Optional[_Union[DataVolumeSourcePVC, _Mapping]] = ...) -> None: ...
+
+class DataVolumeSpec(_message.Message):
+    __slots__ = ("source", "pvc", "storage", "contentType")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PVC_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_FIELD_NUMBER: _ClassVar[int]
+    CONTENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    source: DataVolumeSpecSource
+    pvc: PersistentVolumeClaimSpec
+    storage: PersistentVolumeClaimSpec
+    contentType: str
+    def __init__(self, source: _Optional[_Union[DataVolumeSpecSource, _Mapping]] = ..., pvc: _Optional[_Union[PersistentVolumeClaimSpec, _Mapping]] = ..., storage: _Optional[_Union[PersistentVolumeClaimSpec, _Mapping]] = ..., contentType: _Optional[str] = ...) -> None: ...
+
+class DataVolumeStatus(_message.Message):
+    __slots__ = ("phase", "progress", "claimName", "conditions", "restartCount")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    CLAIMNAME_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    RESTARTCOUNT_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    progress: str
+    claimName: str
+    conditions: _containers.RepeatedCompositeFieldContainer[Condition]
+    restartCount: int
+    def __init__(self, phase: _Optional[str] = ..., progress: _Optional[str] = ..., claimName: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., restartCount: _Optional[int] = ...) -> None: ...
+
+class DataVolume(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: DataVolumeSpec
+    status: DataVolumeStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[DataVolumeSpec, _Mapping]] = ..., status: _Optional[_Union[DataVolumeStatus, _Mapping]] = ...) -> None: ...

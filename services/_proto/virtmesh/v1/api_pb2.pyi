@@ -14,22 +14,30 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIRTUAL_MACHINE: _ClassVar[Kind]
     VIRTUAL_MACHINE_INSTANCE: _ClassVar[Kind]
     NODE: _ClassVar[Kind]
+    PERSISTENT_VOLUME_CLAIM: _ClassVar[Kind]
+    DATA_VOLUME: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 VIRTUAL_MACHINE: Kind
 VIRTUAL_MACHINE_INSTANCE: Kind
 NODE: Kind
+PERSISTENT_VOLUME_CLAIM: Kind
+DATA_VOLUME: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "traceparent")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "traceparent")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
+    PERSISTENTVOLUMECLAIM_FIELD_NUMBER: _ClassVar[int]
+    DATAVOLUME_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
     virtualMachineInstance: _types_pb2.VirtualMachineInstance
     node: _types_pb2.Node
+    persistentVolumeClaim: _types_pb2.PersistentVolumeClaim
+    dataVolume: _types_pb2.DataVolume
     traceparent: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")
@@ -155,3 +163,17 @@ class ConsoleData(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class VolumeRequest(_message.Message):
+    __slots__ = ("kind", "namespace", "name", "addVolumeOptions", "removeVolumeOptions")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDVOLUMEOPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REMOVEVOLUMEOPTIONS_FIELD_NUMBER: _ClassVar[int]
+    kind: Kind
+    namespace: str
+    name: str
+    addVolumeOptions: _types_pb2.AddVolumeOptions
+    removeVolumeOptions: _types_pb2.RemoveVolumeOptions
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ..., addVolumeOptions: _Optional[_Union[_types_pb2.AddVolumeOptions, _Mapping]] = ..., removeVolumeOptions: _Optional[_Union[_types_pb2.RemoveVolumeOptions, _Mapping]] = ...) -> None: ...

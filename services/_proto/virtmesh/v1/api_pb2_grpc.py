@@ -366,6 +366,16 @@ class SubresourcesStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.AddVolume = channel.unary_unary(
+                '/virtmesh.v1.Subresources/AddVolume',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.VolumeRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+                _registered_method=True)
+        self.RemoveVolume = channel.unary_unary(
+                '/virtmesh.v1.Subresources/RemoveVolume',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.VolumeRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+                _registered_method=True)
         self.Start = channel.unary_unary(
                 '/virtmesh.v1.Subresources/Start',
                 request_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
@@ -400,6 +410,18 @@ class SubresourcesStub:
 
 class SubresourcesServicer:
     """Missing associated documentation comment in .proto file."""
+
+    def AddVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def Start(self, request, context):
         """VirtualMachine subresources
@@ -442,6 +464,16 @@ class SubresourcesServicer:
 
 def add_SubresourcesServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'AddVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddVolume,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.VolumeRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.SerializeToString,
+            ),
+            'RemoveVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveVolume,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.VolumeRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.SerializeToString,
+            ),
             'Start': grpc.unary_unary_rpc_method_handler(
                     servicer.Start,
                     request_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.FromString,
@@ -482,6 +514,60 @@ def add_SubresourcesServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Subresources:
     """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def AddVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Subresources/AddVolume',
+            virtmesh_dot_v1_dot_api__pb2.VolumeRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Subresources/RemoveVolume',
+            virtmesh_dot_v1_dot_api__pb2.VolumeRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Start(request,

@@ -14,29 +14,47 @@ class VirtualMachineOptions(_message.Message):
     def __init__(self, emulation: _Optional[str] = ...) -> None: ...
 
 class VMIRequest(_message.Message):
-    __slots__ = ("vmi", "options", "gracePeriodSeconds")
+    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths")
+    class VolumePathsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     VMI_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     GRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     options: VirtualMachineOptions
     gracePeriodSeconds: int
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ...) -> None: ...
+    volumePaths: _containers.ScalarMap[str, str]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Response(_message.Message):
-    __slots__ = ("success", "message")
+    __slots__ = ("success", "message", "volumeErrors")
+    class VolumeErrorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEERRORS_FIELD_NUMBER: _ClassVar[int]
     success: bool
     message: str
-    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
+    volumeErrors: _containers.ScalarMap[str, str]
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class EmptyRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "disks")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +63,7 @@ class Domain(_message.Message):
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
     XML_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
+    DISKS_FIELD_NUMBER: _ClassVar[int]
     name: str
     uuid: str
     state: str
@@ -53,7 +72,16 @@ class Domain(_message.Message):
     domainType: str
     xml: str
     exists: bool
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ...) -> None: ...
+    disks: _containers.RepeatedCompositeFieldContainer[DomainDisk]
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ...) -> None: ...
+
+class DomainDisk(_message.Message):
+    __slots__ = ("volume", "target")
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    volume: str
+    target: str
+    def __init__(self, volume: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
     __slots__ = ("eventType", "domain")
