@@ -13,8 +13,9 @@ import os
 import grpc
 
 from services.common import proto, tracing
-from services.launcher import domstats, storage, virt
+from services.launcher import domstats, hotplug, storage, virt
 from services.launcher.domxml import convert
+from services.launcher.domxml import model as m
 
 log = logging.getLogger(__name__)
 L = proto.launcher
@@ -38,6 +39,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._disks_stale = True   # re-read the live disks (status.volumeStatus) on the next refresh
+        self._hotplug_lock = asyncio.Lock()
         self.exit = asyncio.Event()
         self.grace_seconds = 30
         self.serial_socket = os.path.join(vm_dir, "serial0.sock")
@@ -66,13 +69,16 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         st = await asyncio.to_thread(self.hv.state)
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
-                       uuid=self.domain.uuid)
-        if st.exists and not (new.machineType and new.uuid):
-            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type, and
-            # the UUID (it names a persistent TPM's state, handler/tpmstate.py).
+                       uuid=self.domain.uuid, disks=self.domain.disks if st.exists else [])
+        if st.exists and (not (new.machineType and new.uuid) or self._disks_stale):
+            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type, the
+            # UUID (it names a persistent TPM's state, handler/tpmstate.py) and the disks.
+            self._disks_stale = False
             xml = (await asyncio.to_thread(self.hv.state, True)).xml
             new.machineType = virt.machine_type(xml)
             new.uuid = virt.domain_uuid(xml)
+            del new.disks[:]
+            new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(xml))
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
@@ -97,7 +103,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         try:
             # Each step that can take time is its own span; an exception leaving one is recorded on it.
             with tracing.span("launcher.prepareVolumes"):
-                volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir)
+                volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir,
+                                                  dict(request.volumePaths))
             with tracing.span("launcher.resolveKernelBoot"):
                 kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
             with tracing.span("launcher.convert"):
@@ -113,7 +120,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             tracing.fail_current(f"ConversionError: {e}")
             return L.Response(success=False, message=f"ConversionError: {e}")
         if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
-            return _ok("already running")  # idempotent: the handler re-syncs after restarts
+            # Running: bring its devices to the spec (idempotent; the handler re-syncs after restarts).
+            return await self._sync_devices(vmi, xml)
         if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
             return _ok("domain has stopped; not restarting a finished VMI")
         paused = vmi.spec.startStrategy == "Paused"
@@ -130,6 +138,38 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             return L.Response(success=False, message=str(e))
         self._wake.set()
         return _ok("started")
+
+    async def _sync_devices(self, vmi, desired_xml: str) -> L.Response:
+        """Hotplug: attach the disks the spec gained, detach those it dropped (LIVE|CONFIG). A failure
+        is reported per volume, once, for the VMI's volumeStatus; it is not retried in a loop."""
+        async with self._hotplug_lock:  # one change set at a time (a re-sync may overlap a slow detach)
+            live = (await asyncio.to_thread(self.hv.state, True)).xml
+            attach, detach = hotplug.disk_changes(live, desired_xml, {v.name for v in vmi.spec.volumes})
+            errors: dict[str, str] = {}
+            for ch in detach:
+                with tracing.span("libvirt.detachDisk", attributes={"virtmesh.volume": ch.volume}):
+                    try:
+                        await asyncio.to_thread(self.hv.detach_device, ch.xml, m.make_alias(ch.volume))
+                        log.info("detached volume %s (%s)", ch.volume, ch.target)
+                    except virt.VirtError as e:
+                        tracing.fail_current(str(e))
+                        errors[ch.volume] = str(e)
+            for ch in attach:
+                with tracing.span("libvirt.attachDisk", attributes={"virtmesh.volume": ch.volume}):
+                    try:
+                        await asyncio.to_thread(self.hv.attach_device, ch.xml)
+                        log.info("attached volume %s as %s", ch.volume, ch.target)
+                    except virt.VirtError as e:
+                        tracing.fail_current(str(e))
+                        errors[ch.volume] = str(e)
+            if attach or detach:
+                self._disks_stale = True
+                self._wake.set()
+        resp = _ok("running" if not (attach or detach) else
+                   f"attached {len(attach) - len(set(errors) & {c.volume for c in attach})}, "
+                   f"detached {len(detach) - len(set(errors) & {c.volume for c in detach})}")
+        resp.volumeErrors.update(errors)
+        return resp
 
     async def _act(self, what: str, fn) -> L.Response:
         try:

@@ -207,14 +207,34 @@ def _empty_disk(vol, where: str, vm_dir: str) -> DiskSource:
     return _source(path, "raw")
 
 
+def _claim(vol, kind: str, where: str, volume_paths) -> Optional[DiskSource]:
+    """A PersistentVolumeClaim / DataVolume: the image the node provisioned for the claim (the
+    handler passes its path, as KubeVirt's pod mounts the PVC). None for a hotpluggable volume the
+    node has not mounted yet: it is attached once it is."""
+    src = getattr(vol, kind)
+    path = volume_paths.get(vol.name)
+    if path is None:
+        if src.hotpluggable:
+            return None
+        claim = src.claimName if kind == "persistentVolumeClaim" else src.name
+        raise VolumeError(f'{where}.{kind}: claim "{claim}" is not bound on this node')
+    if not os.path.exists(path):
+        raise VolumeError(f"{where}.{kind}: the image {path} of volume {vol.name!r} is missing on this node")
+    return _source(path)
+
+
+def is_hotpluggable(vol) -> bool:
+    """KubeVirt's storagetypes.IsHotplugVolume for the sources we have."""
+    return (vol.HasField("persistentVolumeClaim") and vol.persistentVolumeClaim.hotpluggable) or \
+        (vol.HasField("dataVolume") and vol.dataVolume.hotpluggable)
+
+
 _NOT_YET = {
-    "persistentVolumeClaim": "PersistentVolumeClaim",
-    "dataVolume": "DataVolume",
     "cloudInitNoCloud": "cloudInitNoCloud",
 }
 
 
-def prepare_volume(vol, index: int, vm_dir: str) -> DiskSource:
+def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None) -> Optional[DiskSource]:
     where = f"spec.volumes[{index}]"
     kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
     if kind == "containerDisk":
@@ -223,19 +243,24 @@ def prepare_volume(vol, index: int, vm_dir: str) -> DiskSource:
         return _host_disk(vol, where)
     if kind == "emptyDisk":
         return _empty_disk(vol, where, vm_dir)
+    if kind in ("persistentVolumeClaim", "dataVolume"):
+        return _claim(vol, kind, where, volume_paths or {})
     if kind in _NOT_YET:
         raise VolumeError(f"{where}.{kind}: {_NOT_YET[kind]} volumes are not supported yet in standalone "
                           "mode; use containerDisk (a file on the node), hostDisk or emptyDisk")
     raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
 
 
-def prepare_volumes(vmi, vm_dir: str) -> dict[str, DiskSource]:
-    """Volume name -> resolved source, for every volume a disk uses."""
+def prepare_volumes(vmi, vm_dir: str, volume_paths=None) -> dict[str, DiskSource]:
+    """Volume name -> resolved source, for every volume a disk uses (hotpluggable volumes the node
+    has not mounted yet are left out)."""
     used = {d.name for d in vmi.spec.domain.devices.disks}
     out: dict[str, DiskSource] = {}
     for i, vol in enumerate(vmi.spec.volumes):
         if vol.name in used:
-            out[vol.name] = prepare_volume(vol, i, vm_dir)
+            src = prepare_volume(vol, i, vm_dir, volume_paths)
+            if src is not None:
+                out[vol.name] = src
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -126,6 +127,7 @@ class Hypervisor:
         self.on_event = on_event
         self.owner_uid = owner_uid
         self._conn = None
+        self._removed: dict[str, threading.Event] = {}  # alias -> set by DEVICE_REMOVED
 
     def connect(self):
         if self._conn is not None:
@@ -144,6 +146,8 @@ class Hypervisor:
             cb = self.on_event
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                         lambda c, dom, ev, detail, opaque: dom.name() == self.name and cb(), None)
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                        self._device_removed, None)
         self._conn = conn
         return conn
 
@@ -267,6 +271,45 @@ class Hypervisor:
             if e.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
                 raise VirtError(f"undefine of domain {self.name}: {e.get_error_message()}") from None
         self._call("undefine", dom.undefine)  # drivers without NVRAM support (the test driver)
+
+    # -------------------------------------------------------------- device hotplug
+
+    def _device_removed(self, conn, dom, alias, opaque) -> None:
+        if dom.name() == self.name:
+            ev = self._removed.get(alias)
+            if ev is not None:
+                ev.set()
+
+    def _live_flags(self, dom) -> int:
+        # A running domain changes now and in its definition (survives a restart of the domain).
+        live = libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0
+        return live | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+
+    def attach_device(self, xml: str) -> None:
+        dom = self._domain()
+        if dom is None:
+            raise VirtError(f"domain {self.name} does not exist")
+        self._call("attach device", lambda: dom.attachDeviceFlags(xml, self._live_flags(dom)))
+
+    def detach_device(self, xml: str, alias: str, timeout: float = 30.0) -> None:
+        """Ask the guest to release the device and wait until QEMU reports it gone
+        (DEVICE_REMOVED; the live XML is re-read too, for an event that came before we listened)."""
+        dom = self._domain()
+        if dom is None:
+            return
+        gone = threading.Event()
+        self._removed[alias] = gone
+        try:
+            self._call("detach device", lambda: dom.detachDeviceFlags(xml, self._live_flags(dom)))
+            deadline = time.monotonic() + timeout
+            while not gone.wait(0.5):
+                if f"<alias name='{alias}'/>" not in self._call("read XML", lambda: dom.XMLDesc(0)):
+                    return
+                if time.monotonic() > deadline:
+                    raise VirtError(f"detach of {alias} from domain {self.name}: the guest did not release "
+                                    f"the device within {timeout:.0f}s")
+        finally:
+            self._removed.pop(alias, None)
 
     def close(self) -> None:
         if self._conn is not None:

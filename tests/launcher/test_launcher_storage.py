@@ -172,15 +172,30 @@ def test_empty_disk_without_qemu_img_is_sparse_raw(tmp_path, monkeypatch):
     assert (src.path, src.format, os.path.getsize(src.path)) == (str(tmp_path / "empty-disks" / "s.img"), "raw", 1 << 20)
 
 
-@pytest.mark.parametrize("volume, field", [
-    ({"persistentVolumeClaim": {"claimName": "pvc"}}, "persistentVolumeClaim"),
-    ({"dataVolume": {"name": "dv"}}, "dataVolume"),
-    ({"cloudInitNoCloud": {"userData": "#cloud-config"}}, "cloudInitNoCloud"),
-])
-def test_not_supported_yet(tmp_path, volume, field):
+def test_cloud_init_not_supported_yet(tmp_path):
     with pytest.raises(VolumeError) as e:
+        storage.prepare_volumes(vmi([{"name": "v", "cloudInitNoCloud": {"userData": "#cloud-config"}}]), str(tmp_path))
+    assert str(e.value).startswith("spec.volumes[0].cloudInitNoCloud: ") and "not supported yet" in str(e.value)
+
+
+@pytest.mark.parametrize("volume, field, claim", [
+    ({"persistentVolumeClaim": {"claimName": "pvc"}}, "persistentVolumeClaim", "pvc"),
+    ({"dataVolume": {"name": "dv"}}, "dataVolume", "dv"),
+])
+def test_claim_volumes_come_from_the_node(tmp_path, volume, field, claim):
+    # Not bound here: a cold-plugged claim is an error naming the field...
+    with pytest.raises(VolumeError, match=rf'^spec.volumes\[0\].{field}: claim "{claim}" is not bound on this node'):
         storage.prepare_volumes(vmi([{"name": "v", **volume}]), str(tmp_path))
-    assert str(e.value).startswith(f"spec.volumes[0].{field}: ") and "not supported yet" in str(e.value)
+    # ...a hotpluggable one simply waits (no disk yet)...
+    hot = {field: {**volume[field], "hotpluggable": True}}
+    assert storage.prepare_volumes(vmi([{"name": "v", **hot}]), str(tmp_path)) == {}
+    # ...and once the handler passes the image's path, it is the disk (format from the file).
+    img = tmp_path / "disk.img"
+    img.write_bytes(b"QFI\xfb" + bytes(508))
+    src = storage.prepare_volumes(vmi([{"name": "v", **hot}]), str(tmp_path), {"v": str(img)})["v"]
+    assert (src.path, src.format, src.type) == (str(img), "qcow2", "file")
+    with pytest.raises(VolumeError, match="is missing on this node"):
+        storage.prepare_volumes(vmi([{"name": "v", **volume}]), str(tmp_path), {"v": str(tmp_path / "gone.img")})
 
 
 def test_only_volumes_used_by_disks_are_prepared(tmp_path):

@@ -26,7 +26,7 @@ from services.common import arch as common_arch
 from services.common import quantity
 from services.launcher.domxml import archs
 from services.launcher.domxml import model as m
-from services.launcher.storage import DiskSource
+from services.launcher.storage import DiskSource, is_hotpluggable
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 DISK_CACHE_MODES = ("none", "writethrough", "writeback")
@@ -455,11 +455,14 @@ class _Converter:
     def _disks(self, boot: dict) -> list[m.Disk]:
         names = device_names(self.vmi)
         volume_names = {v.name for v in self.spec.volumes}
+        hotplug_pending = {v.name for v in self.spec.volumes if is_hotpluggable(v)}
         out = []
         for i, disk in enumerate(self.dom_spec.devices.disks):
             where = f"spec.domain.devices.disks[{i}]"
             kind, bus = disk_target(disk, self.a, where)
             src = self.ctx.volumes.get(disk.name)
+            if src is None and disk.name in hotplug_pending:
+                continue  # a hotplug volume the node has not mounted yet: attached live once it is
             if src is None:
                 if disk.name not in volume_names:
                     raise ConversionError(f"{where}.name: no volume named {disk.name!r} in spec.volumes")
