@@ -99,15 +99,17 @@ start_daemon() {
     return 0
   fi
   rm -f "$pidfile"
-  # stdio detached: callers capturing our output (subprocess pipes, $(...)) must not wait on the daemon.
+  # stdio detached: callers capturing our output (subprocess pipes, $(...)) must not wait on the daemon;
+  # and the lock's fd closed (9>&-): a daemon inheriting it would hold the lock for its whole life,
+  # so the next `host.sh start` (tools/test.sh after tools/demo.sh) would wait forever.
   LIBVIRT_LOG_OUTPUTS="3:file:$LOG_DIR/$name.log" \
-    "$name" --daemon --pid-file "$pidfile" </dev/null >>"$LOG_DIR/$name.out" 2>&1
+    "$name" --daemon --pid-file "$pidfile" </dev/null >>"$LOG_DIR/$name.out" 2>&1 9>&-
 }
 
 # Serialise start/stop: concurrent callers (parallel test setup) must not race to spawn daemons.
 lock_run_dir() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
-  exec 9>"$RUN_DIR/lock"
+  exec 9>"$RUN_DIR/start.lock"
   flock 9
 }
 
