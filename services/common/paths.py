@@ -47,6 +47,11 @@ class DataDir:
         return os.path.join(self.root, "vms", uid)
 
     @property
+    def volumes(self) -> str:
+        """Images of the claims this node provisioned (handler/localvolumes.py)."""
+        return os.path.join(self.root, "volumes")
+
+    @property
     def tpm_records(self) -> str:
         """Which VM each persistent TPM state on this node belongs to (handler/tpmstate.py)."""
         return os.path.join(self.root, "tpm")

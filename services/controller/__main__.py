@@ -1,6 +1,6 @@
 """virt-controller: `python -m services.controller --data-dir DIR | --api ADDRESS`.
 
-Three informers (VMs, VMIs, Nodes) feed three per-object work queues; all reconcilers are
+Informers (VMs, VMIs, Nodes, DataVolumes, PVCs) feed per-object work queues; all reconcilers are
 level-triggered and read only from the informer caches.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from prometheus_client import REGISTRY
 
 from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, vmstate, workqueue
+from services.controller.datavolume import DataVolumeController
 from services.controller.metrics import ControllerCollector, PhaseTransitions
 from services.controller.node import NodeController
 from services.controller.vm import VMController
@@ -39,7 +40,12 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
             if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING):
                 queues["vmi"].add(proto.key(vmi))
 
+    def on_storage(key):  # a DataVolume and the claim it owns share the key
+        queues["dv"].add(key)
+
     vms = informer.Informer(api.channel, proto.VM, on_vm)
+    dvs = informer.Informer(api.channel, proto.DV, on_storage)
+    pvcs = informer.Informer(api.channel, proto.PVC, on_storage)
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi)
     nodes = informer.Informer(api.channel, proto.NODE, on_node)
     queues["vm"] = workqueue.WorkQueue(
@@ -48,6 +54,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes).reconcile, vmis.traceparent),
         workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
+    queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
 
     server = None
     if health_socket:
@@ -57,8 +64,8 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     if args is not None and args.metrics_port is not None:
         REGISTRY.register(ControllerCollector(vms, vmis))
         metrics.serve(args, "controller", run_dir)
-    tasks = [asyncio.create_task(i.run()) for i in (vms, vmis, nodes)]
-    await asyncio.gather(vms.synced.wait(), vmis.synced.wait(), nodes.synced.wait())
+    tasks = [asyncio.create_task(i.run()) for i in (vms, vmis, nodes, dvs, pvcs)]
+    await asyncio.gather(*(i.synced.wait() for i in (vms, vmis, nodes, dvs, pvcs)))
     log.info("caches synced (%d VMs, %d VMIs, %d nodes); reconciling", len(vms.cache), len(vmis.cache),
              len(nodes.cache))
     tasks += [asyncio.create_task(q.run()) for q in queues.values()]

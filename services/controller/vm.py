@@ -12,7 +12,7 @@ import logging
 import random
 import uuid
 
-from services.common import proto, timeutil, vmstate
+from services.common import proto, timeutil, vmstate, volumes
 
 log = logging.getLogger(__name__)
 MAX_CRASHLOOP_BACKOFF = 300  # KubeVirt's defaultMaxCrashLoopBackoffDelaySeconds
@@ -139,6 +139,8 @@ class VMController:
         if vmi is not None and vmstate.owner_uid(vmi) not in ("", vm.metadata.uid):
             vmi = None  # a leftover of an earlier VM of this name; the VMI controller collects it
         tp = self.vms.traceparent.get(key, "")
+        if vm.status.volumeRequests and not vm.metadata.deletionTimestamp:
+            return await self._apply_volume_requests(vm, vmi, tp)
         status = proto.copy(vm.status)
         sync_start_failure(status, vm, vmi)
         self._settle_requests(status, vmi)
@@ -166,6 +168,26 @@ class VMController:
             out.status.CopyFrom(status)
             await self.api.update_status(out, tp)
         return requeue if isinstance(requeue, (int, float)) else None
+
+    async def _apply_volume_requests(self, vm, vmi, tp):
+        """addvolume/removevolume on a VM (status.volumeRequests): into the template, so they persist
+        across restarts, and into the running VMI (the handler hot(un)plugs). Each step is idempotent,
+        and the requests are cleared last, so a crash in between only repeats work."""
+        template = proto.copy(vm)
+        changed = False
+        for req in vm.status.volumeRequests:
+            changed |= volumes.apply_volume_request(template.spec.template.spec, req)
+        if changed:
+            await self.api.update(template, tp)
+            return None  # the update's event brings the VM back with the new resourceVersion
+        if vmi is not None and not vmstate.is_final(vmi) and not vmi.metadata.deletionTimestamp:
+            out = proto.copy(vmi)
+            if any([volumes.apply_volume_request(out.spec, req) for req in vm.status.volumeRequests]):
+                await self.api.update(out, tp)
+        out = proto.copy(vm)
+        out.status.ClearField("volumeRequests")
+        await self.api.update_status(out, tp)
+        return None
 
     @staticmethod
     def _copy_vmi_conditions(view, vmi) -> None:

@@ -13,11 +13,12 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, workqueue
+from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, volumes, workqueue
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
+from services.handler.claims import ClaimProvisioner
 from services.handler.tpmstate import TpmStates
 from services.handler.vmi import VMIController
 
@@ -38,7 +39,17 @@ async def run(args) -> None:
         if key is not None:
             queue.add(key)
 
+    def on_claim(key):
+        claim_queue.add(key)
+        ns, _, name = key.partition("/")
+        for vmi in vmis.items():  # the VMIs here waiting for (or using) this claim
+            if vmi.metadata.namespace == ns and any(volumes.claim_name(v) == name for v in vmi.spec.volumes):
+                queue.add(proto.key(vmi))
+
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi, node_name=args.node_name)
+    claims = informer.Informer(api.channel, proto.PVC, on_claim)
+    provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
+    claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
     zygote = None
     if not args.no_zygote:
         zygote = Zygote(os.path.join(data.run, f"zygote-{args.node_name}.sock"),
@@ -47,7 +58,7 @@ async def run(args) -> None:
     launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote)
     # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
     tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
-    controller = VMIController(api, vmis, launchers, args.emulation, tpm_states)
+    controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
 
@@ -67,9 +78,10 @@ async def run(args) -> None:
     launchers.discover()
     registered = asyncio.Event()
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri).run(registered)),
-             asyncio.create_task(vmis.run())]
+             asyncio.create_task(vmis.run()), asyncio.create_task(claims.run())]
     await vmis.synced.wait()
-    tasks.append(asyncio.create_task(queue.run()))
+    await claims.synced.wait()
+    tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run())]
     log.info("node %s: handler serving on %s, libvirt %s, %d VMI(s) here", args.node_name, address,
              args.libvirt_uri, len(vmis.cache))
 

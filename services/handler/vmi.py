@@ -11,20 +11,22 @@ import signal
 import grpc
 
 from services.common import proto, timeutil, tracing, vmstate
-from services.handler import phase, tpmstate
+from services.handler import phase, tpmstate, volumestatus
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
 L = proto.launcher
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
+VOLUME_WAIT_SECONDS = 1.0      # re-check volumes not ready yet (claim events also wake us)
 LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
 
 
 class VMIController:
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
-                 tpm_states: tpmstate.TpmStates | None = None):
+                 tpm_states: tpmstate.TpmStates | None = None, claims=None):
         self.api, self.vmis, self.launchers = api, vmis, launchers
         self.tpm_states = tpm_states
+        self.claims = claims          # claims.ClaimProvisioner: the PVCs this node provisions
         self.emulation = emulation
         self.key_by_uid: dict[str, str] = {}
 
@@ -53,7 +55,13 @@ class VMIController:
             return None
         if h is None or h.dead:
             return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process of this VMI exited")
+        vols = self._volumes(vmi, h)
         if not h.synced:
+            if not vols.ready:
+                # A3: no domain before its claim-backed volumes are here (the boot disk may be one);
+                # the launcher-unresponsive clock only starts once they are.
+                await self._write_volume_status(vmi, vols, tp)
+                return VOLUME_WAIT_SECONDS
             with tracing.span("launcher.waitReady") as sp:
                 why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
                 if why:
@@ -63,16 +71,55 @@ class VMIController:
             if why:
                 return await self._fail(vmi, tp, "LauncherUnresponsive",
                                         f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
-            resp = await h.stub.SyncVirtualMachine(
-                L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)), timeout=120)
+            resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
             if not resp.success:
                 reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
             h.synced = True
-        return await self._update_status(vmi, h, tp)
+            self._synced(h, vmi, vols, resp)
+        elif h.extra.get("synced_for") != (vmi.metadata.generation, vols.paths):
+            # The spec (hotplug) or the node's volumes changed: the launcher brings the live domain along.
+            with tracing.span("launcher.syncDevices"):
+                resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
+            if not resp.success:
+                log.warning("VMI %s/%s: re-sync failed: %s", vmi.metadata.namespace, vmi.metadata.name, resp.message)
+            self._synced(h, vmi, vols, resp)
+            vols = self._volumes(vmi, h)
+        return await self._update_status(vmi, h, tp, vols)
 
-    async def _update_status(self, vmi, h, tp):
+    def _request(self, vmi, vols) -> L.VMIRequest:
+        return L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation),
+                            volumePaths=vols.paths)
+
+    def _synced(self, h, vmi, vols, resp) -> None:
+        h.extra["synced_for"] = (vmi.metadata.generation, dict(vols.paths))
+        errors = h.extra.setdefault("volume_errors", {})
+        for name in [n for n in errors if n not in {v.name for v in vmi.spec.volumes}]:
+            del errors[name]
+        errors.update(resp.volumeErrors)
+
+    def _volumes(self, vmi, h) -> volumestatus.Volumes:
+        ns = vmi.metadata.namespace
+
+        def lookup(claim: str):
+            if self.claims is None:
+                return None, None
+            pvc = self.claims.claims.get(f"{ns}/{claim}")
+            return pvc, self.claims.image_path(pvc)
+        disks = [(d.volume, d.target) for d in h.domain.disks] if h.domain is not None and h.domain.exists else []
+        return volumestatus.compute(vmi, lookup, disks, h.extra.get("volume_errors", {}))
+
+    async def _write_volume_status(self, vmi, vols, tp) -> None:
         out = proto.copy(vmi)
+        del out.status.volumeStatus[:]
+        out.status.volumeStatus.extend(vols.statuses)
+        if out.status != vmi.status:
+            await self.api.update_status(out, tp)
+
+    async def _update_status(self, vmi, h, tp, vols):
+        out = proto.copy(vmi)
+        del out.status.volumeStatus[:]
+        out.status.volumeStatus.extend(vols.statuses)
         dom = h.domain
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:

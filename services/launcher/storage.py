@@ -223,12 +223,6 @@ def _claim(vol, kind: str, where: str, volume_paths) -> Optional[DiskSource]:
     return _source(path)
 
 
-def is_hotpluggable(vol) -> bool:
-    """KubeVirt's storagetypes.IsHotplugVolume for the sources we have."""
-    return (vol.HasField("persistentVolumeClaim") and vol.persistentVolumeClaim.hotpluggable) or \
-        (vol.HasField("dataVolume") and vol.dataVolume.hotpluggable)
-
-
 _NOT_YET = {
     "cloudInitNoCloud": "cloudInitNoCloud",
 }

@@ -24,9 +24,10 @@ from typing import Optional
 
 from services.common import arch as common_arch
 from services.common import quantity
+from services.common.volumes import hotpluggable
 from services.launcher.domxml import archs
 from services.launcher.domxml import model as m
-from services.launcher.storage import DiskSource, is_hotpluggable
+from services.launcher.storage import DiskSource
 
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 DISK_CACHE_MODES = ("none", "writethrough", "writeback")
@@ -455,7 +456,7 @@ class _Converter:
     def _disks(self, boot: dict) -> list[m.Disk]:
         names = device_names(self.vmi)
         volume_names = {v.name for v in self.spec.volumes}
-        hotplug_pending = {v.name for v in self.spec.volumes if is_hotpluggable(v)}
+        hotplug_pending = {v.name for v in self.spec.volumes if hotpluggable(v)}
         out = []
         for i, disk in enumerate(self.dom_spec.devices.disks):
             where = f"spec.domain.devices.disks[{i}]"

@@ -1,0 +1,54 @@
+"""Facts about VMI volumes every service needs (KubeVirt's pkg/storage/types)."""
+from __future__ import annotations
+
+from typing import Optional
+
+
+def claim_name(vol) -> Optional[str]:
+    """The PersistentVolumeClaim behind a volume; a DataVolume owns a claim of its own name (CDI)."""
+    if vol.HasField("persistentVolumeClaim"):
+        return vol.persistentVolumeClaim.claimName
+    if vol.HasField("dataVolume"):
+        return vol.dataVolume.name
+    return None
+
+
+def hotpluggable(vol) -> bool:
+    """storagetypes.IsHotplugVolume for the sources we have."""
+    return (vol.HasField("persistentVolumeClaim") and vol.persistentVolumeClaim.hotpluggable) or \
+        (vol.HasField("dataVolume") and vol.dataVolume.hotpluggable)
+
+
+def apply_volume_request(spec, request) -> bool:
+    """KubeVirt's ApplyVolumeRequestOnVMISpec on a VMI spec (a VMI's, or a VM template's), in
+    place and idempotent: an add puts the volume (hotpluggable) and its disk in unless a volume of
+    that name is there; a remove takes both out. Returns whether the spec changed."""
+    if request.HasField("addVolumeOptions"):
+        opts = request.addVolumeOptions
+        if any(v.name == opts.name for v in spec.volumes):
+            return False
+        vol = spec.volumes.add(name=opts.name)
+        src = opts.volumeSource
+        if src.HasField("dataVolume"):
+            vol.dataVolume.CopyFrom(src.dataVolume)
+            vol.dataVolume.hotpluggable = True
+        else:
+            vol.persistentVolumeClaim.CopyFrom(src.persistentVolumeClaim)
+            vol.persistentVolumeClaim.hotpluggable = True
+        if not any(d.name == opts.name for d in spec.domain.devices.disks):
+            disk = spec.domain.devices.disks.add()
+            disk.CopyFrom(opts.disk)
+            disk.name = opts.name
+        return True
+    if request.HasField("removeVolumeOptions"):
+        name = request.removeVolumeOptions.name
+        before = len(spec.volumes) + len(spec.domain.devices.disks)
+        keep = [v for v in spec.volumes if v.name != name and claim_name(v) != name]
+        gone = {v.name for v in spec.volumes} - {v.name for v in keep}
+        del spec.volumes[:]
+        spec.volumes.extend(keep)
+        disks = [d for d in spec.domain.devices.disks if d.name not in gone and d.name != name]
+        del spec.domain.devices.disks[:]
+        spec.domain.devices.disks.extend(disks)
+        return len(spec.volumes) + len(spec.domain.devices.disks) != before
+    return False

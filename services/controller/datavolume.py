@@ -1,0 +1,85 @@
+"""DataVolumes (CDI's DataVolume controller, the part standalone mode needs): each DataVolume
+owns a PersistentVolumeClaim of its own name, annotated with what to fill it from (import URL or
+clone source; the node's provisioner does the copy), and its phase follows the claim's:
+Pending -> ImportScheduled/CloneScheduled (a node took the claim) -> Succeeded (bound and filled),
+or Failed with the node's error (the node keeps retrying, as CDI's importer does)."""
+from __future__ import annotations
+
+from services.common import proto, vmstate
+
+# Annotations the node's provisioner (handler/claims.py) reads and writes: CDI's names.
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
+CLONE_REQUEST = "k8s.io/CloneRequest"
+POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"
+PROVISION_ERROR = "virtmesh.io/provision-error"
+DISK_FORMAT = "virtmesh.io/disk-format"
+
+
+def claim_for(dv):
+    """The claim a DataVolume owns."""
+    pvc = proto.kv.PersistentVolumeClaim(apiVersion="v1", kind="PersistentVolumeClaim")
+    md = pvc.metadata
+    md.namespace, md.name = dv.metadata.namespace, dv.metadata.name
+    md.ownerReferences.add(apiVersion=dv.apiVersion or "cdi.kubevirt.io/v1beta1", kind="DataVolume",
+                           name=dv.metadata.name, uid=dv.metadata.uid, controller=True)
+    spec = dv.spec.storage if dv.spec.HasField("storage") else dv.spec.pvc
+    pvc.spec.CopyFrom(spec)
+    if not pvc.spec.accessModes:
+        pvc.spec.accessModes.append("ReadWriteOnce")  # the storage API's default from a storage profile
+    src = dv.spec.source
+    if src.HasField("http"):
+        md.annotations[IMPORT_ENDPOINT] = src.http.url
+    elif src.HasField("pvc"):
+        md.annotations[CLONE_REQUEST] = f"{src.pvc.namespace or dv.metadata.namespace}/{src.pvc.name}"
+    if DISK_FORMAT in dv.metadata.annotations:
+        md.annotations[DISK_FORMAT] = dv.metadata.annotations[DISK_FORMAT]
+    return pvc
+
+
+def phase_of(dv, pvc) -> tuple[str, str, str]:
+    """(phase, progress, message) from the owned claim."""
+    filled = dv.spec.source.HasField("http") or dv.spec.source.HasField("pvc")
+    verb = "Import" if dv.spec.source.HasField("http") else "Clone"
+    if pvc is None:
+        return "Pending", "N/A", "the claim is being created"
+    ann = pvc.metadata.annotations
+    if pvc.status.phase == "Bound" and (not filled or ann.get(POD_PHASE) == "Succeeded"):
+        return "Succeeded", "100.0%", f"Successfully {'imported' if verb == 'Import' else 'cloned'} into PVC {pvc.metadata.name}" \
+            if filled else f"PVC {pvc.metadata.name} Bound"
+    if ann.get(POD_PHASE) == "Failed":
+        return "Failed", "N/A", ann.get(PROVISION_ERROR, "")
+    if ann.get(SELECTED_NODE):
+        return (f"{verb}InProgress" if filled else "Pending"), "N/A", f"node {ann[SELECTED_NODE]} is provisioning"
+    return "Pending", "N/A", "waiting for a node to provision the claim"
+
+
+class DataVolumeController:
+    def __init__(self, api, dvs, pvcs):
+        self.api, self.dvs, self.pvcs = api, dvs, pvcs
+
+    async def reconcile(self, key: str):
+        dv = self.dvs.get(key)
+        pvc = self.pvcs.get(key)
+        if dv is None:
+            # Garbage collection of the claim a deleted DataVolume owned.
+            if pvc is not None and any(r.kind == "DataVolume" for r in pvc.metadata.ownerReferences) \
+                    and not pvc.metadata.deletionTimestamp:
+                await self.api.delete(proto.PVC, pvc.metadata.namespace, pvc.metadata.name, uid=pvc.metadata.uid)
+            return None
+        if dv.metadata.deletionTimestamp:
+            return None
+        if pvc is None:
+            await self.api.create(claim_for(dv))
+            return None
+        phase, progress, message = phase_of(dv, pvc)
+        out = proto.copy(dv)
+        st = out.status
+        st.phase, st.progress, st.claimName = phase, progress, pvc.metadata.name
+        ready = "True" if phase == "Succeeded" else "False"
+        vmstate.set_condition(out, "Ready", ready, reason=phase, message=message)
+        vmstate.set_condition(out, "Bound", "True" if pvc.status.phase == "Bound" else "False",
+                              reason=pvc.status.phase or "Pending", message=f"PVC {pvc.metadata.name} {pvc.status.phase or 'Pending'}")
+        if out.status != dv.status:
+            await self.api.update_status(out)
+        return None

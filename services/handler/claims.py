@@ -1,0 +1,113 @@
+"""This node as the storage provisioner of PersistentVolumeClaims (local volumes, standalone mode).
+
+A Pending claim is taken by the first node to write its name into `volume.kubernetes.io/selected-node`
+(an optimistic-concurrency update: the loser sees the winner's name and leaves it), which then
+creates the image (localvolumes.py) -- blank, imported from `cdi.kubevirt.io/storage.import.endpoint`,
+or cloned from `k8s.io/CloneRequest` -- and marks the claim Bound. Deleting a claim removes the image,
+then the `kubernetes.io/pvc-protection` finalizer. In a cluster a CSI provisioner does this; the
+handler's seam is the image path it gives the launcher (VMIRequest.volumePaths).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from services.common import proto
+from services.handler import localvolumes
+
+log = logging.getLogger(__name__)
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
+CLONE_REQUEST = "k8s.io/CloneRequest"                 # "namespace/name" of the source claim
+POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"      # Succeeded | Failed: the import/clone result
+PROVISION_ERROR = "virtmesh.io/provision-error"
+DISK_FORMAT = "virtmesh.io/disk-format"               # raw (default) | qcow2
+PVC_PROTECTION = "kubernetes.io/pvc-protection"
+RETRY_FAILED_SECONDS = 30.0
+
+
+def bound_here(pvc, node: str) -> bool:
+    return pvc.status.phase == "Bound" and pvc.metadata.annotations.get(SELECTED_NODE) == node
+
+
+class ClaimProvisioner:
+    def __init__(self, api, claims, node: str, root: str):
+        self.api, self.claims, self.node, self.root = api, claims, node, root
+
+    def image_path(self, pvc) -> str | None:
+        """The image of a claim bound on this node, else None."""
+        if pvc is None or not bound_here(pvc, self.node):
+            return None
+        path = localvolumes.image_path(self.root, pvc)
+        return path if os.path.exists(path) else None
+
+    async def reconcile(self, key: str):
+        pvc = self.claims.get(key)
+        if pvc is None:
+            return None
+        md = pvc.metadata
+        node = md.annotations.get(SELECTED_NODE, "")
+        if md.deletionTimestamp:
+            return await self._delete(pvc, node)
+        if node and node != self.node:
+            return None
+        if not node:  # take it; the update's event brings the claim back here
+            out = proto.copy(pvc)
+            out.metadata.annotations[SELECTED_NODE] = self.node
+            await self.api.update(out)
+            return None
+        if pvc.status.phase == "Bound":
+            if not os.path.exists(localvolumes.image_path(self.root, pvc)):
+                log.warning("claim %s: its image is gone from this node", key)
+                out = proto.copy(pvc)
+                out.status.phase = "Lost"
+                await self.api.update_status(out)
+            return None
+        return await self._provision(pvc, key)
+
+    async def _provision(self, pvc, key: str):
+        ann = pvc.metadata.annotations
+        clone_from = ""
+        if ann.get(CLONE_REQUEST):
+            ns, _, name = ann[CLONE_REQUEST].rpartition("/")
+            src = self.claims.get(f"{ns or pvc.metadata.namespace}/{name}")
+            clone_from = self.image_path(src) or ""
+            if not clone_from:
+                log.info("claim %s: clone source %s not bound on this node yet", key, ann[CLONE_REQUEST])
+                return 2.0
+        try:
+            await asyncio.to_thread(localvolumes.provision, self.root, pvc, ann.get(DISK_FORMAT, "raw"),
+                                    ann.get(IMPORT_ENDPOINT, ""), clone_from)
+        except localvolumes.LocalVolumeError as e:
+            log.warning("claim %s: provisioning failed: %s", key, e)
+            out = proto.copy(pvc)
+            out.metadata.annotations[POD_PHASE] = "Failed"
+            out.metadata.annotations[PROVISION_ERROR] = str(e)
+            if out.metadata != pvc.metadata:
+                await self.api.update(out)
+            return RETRY_FAILED_SECONDS  # a source may appear later (CDI retries its importer too)
+        out = proto.copy(pvc)
+        if ann.get(IMPORT_ENDPOINT) or ann.get(CLONE_REQUEST):
+            out.metadata.annotations[POD_PHASE] = "Succeeded"
+        out.metadata.annotations.pop(PROVISION_ERROR, None)
+        if out.metadata != pvc.metadata:
+            out = await self.api.update(out)
+        out.status.phase = "Bound"
+        del out.status.accessModes[:]
+        out.status.accessModes.extend(pvc.spec.accessModes)
+        out.status.capacity["storage"] = pvc.spec.resources.requests.get("storage", "")
+        await self.api.update_status(out)
+        log.info("claim %s: bound on %s (%s)", key, self.node, localvolumes.image_path(self.root, pvc))
+        return None
+
+    async def _delete(self, pvc, node: str):
+        if node and node != self.node:
+            return None
+        if node == self.node:
+            await asyncio.to_thread(localvolumes.remove, self.root, pvc)
+        if PVC_PROTECTION in pvc.metadata.finalizers:
+            out = proto.copy(pvc)
+            out.metadata.finalizers.remove(PVC_PROTECTION)
+            await self.api.update(out)
+        return None
