@@ -58,9 +58,12 @@ def _free_target(wanted: str, used: set[str]) -> str:
     return format_device_name(prefix, i)
 
 
-def disk_changes(live_xml: str, desired_xml: str, spec_volumes: set[str]) -> tuple[list[DiskChange], list[DiskChange]]:
+def disk_changes(live_xml: str, desired_xml: str, spec_volumes: set[str],
+                 explicit_boot: frozenset[str] = frozenset()) -> tuple[list[DiskChange], list[DiskChange]]:
     """(to attach, to detach). Only volumes gone from the spec are detached: a desired domain
-    lacking a disk whose volume is still in the spec (a hotplug volume not mounted yet) changes nothing."""
+    lacking a disk whose volume is still in the spec (a hotplug volume not mounted yet) changes nothing.
+    A disk attached live keeps a boot order only if its spec gives one (`explicit_boot`): libvirt
+    refuses per-device boot orders on a domain that boots by <os><boot dev>."""
     live, desired = disks_by_volume(live_xml), disks_by_volume(desired_xml)
     used = {d.find("target").get("dev") for d in live.values() if d.find("target") is not None}
     attach = []
@@ -71,6 +74,9 @@ def disk_changes(live_xml: str, desired_xml: str, spec_volumes: set[str]) -> tup
         dev = _free_target(target.get("dev", ""), used)
         target.set("dev", dev)
         used.add(dev)
+        boot = disk.find("boot")
+        if boot is not None and vol not in explicit_boot:
+            disk.remove(boot)
         attach.append(DiskChange(vol, ET.tostring(disk, encoding="unicode"), dev))
     detach = [DiskChange(vol, ET.tostring(disk, encoding="unicode"), disk.find("target").get("dev", ""))
               for vol, disk in live.items() if vol not in spec_volumes]

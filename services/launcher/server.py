@@ -144,7 +144,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         is reported per volume, once, for the VMI's volumeStatus; it is not retried in a loop."""
         async with self._hotplug_lock:  # one change set at a time (a re-sync may overlap a slow detach)
             live = (await asyncio.to_thread(self.hv.state, True)).xml
-            attach, detach = hotplug.disk_changes(live, desired_xml, {v.name for v in vmi.spec.volumes})
+            explicit = frozenset(d.name for d in vmi.spec.domain.devices.disks if d.HasField("bootOrder"))
+            attach, detach = hotplug.disk_changes(live, desired_xml, {v.name for v in vmi.spec.volumes}, explicit)
             errors: dict[str, str] = {}
             for ch in detach:
                 with tracing.span("libvirt.detachDisk", attributes={"virtmesh.volume": ch.volume}):

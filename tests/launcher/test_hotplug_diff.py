@@ -48,3 +48,13 @@ def test_a_new_disk_never_takes_a_live_device_name():
     attach, _ = hotplug.disk_changes(live, desired, {"root", "b", "c", "d"})
     assert [(c.volume, c.target) for c in attach] == [("d", "sdc")]
     assert ET.fromstring(attach[0].xml).find("target").get("dev") == "sdc"
+
+
+def test_boot_order_only_when_the_spec_gives_one():
+    live = domain(("root", "vda", "virtio"))
+    desired = domain(("root", "vda", "virtio"), ("a", "sda", "scsi"), ("b", "sdb", "scsi")).replace(
+        "<alias name='ua-a'/>", "<boot order='2'/><alias name='ua-a'/>").replace(
+        "<alias name='ua-b'/>", "<boot order='3'/><alias name='ua-b'/>")
+    attach, _ = hotplug.disk_changes(live, desired, {"root", "a", "b"}, explicit_boot=frozenset({"b"}))
+    boots = {c.volume: ET.fromstring(c.xml).find("boot") for c in attach}
+    assert boots["a"] is None and boots["b"].get("order") == "3"
