@@ -7,6 +7,8 @@ import uuid
 from services.common import arch, machines, proto, quantity, timeutil
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
+PVC_FINALIZER = "kubernetes.io/pvc-protection"   # the node removes it once the image file is gone
+DEFAULT_VOLUME_MODE = "Filesystem"
 DEFAULT_GRACE_PERIOD = 30
 MAX_HOTPLUG_RATIO = 4          # KubeVirt's DefaultMaxHotplugRatio
 ARM64_CPU_MODEL = "host-passthrough"
@@ -102,3 +104,25 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         # Neither running nor runStrategy: KubeVirt's VM mutator defaults to Halted.
         if not res.spec.HasField("running") and not res.spec.HasField("runStrategy"):
             res.spec.runStrategy = "Halted"
+    elif kind == proto.PVC:
+        res.ClearField("status")  # the apiserver ignores a status sent with a create
+        storage_spec(kind, res.spec)
+        res.status.phase = "Pending"
+        if PVC_FINALIZER not in res.metadata.finalizers:
+            res.metadata.finalizers.append(PVC_FINALIZER)
+    elif kind == proto.DV:
+        res.ClearField("status")
+        storage_spec(kind, res.spec)
+        res.status.phase = "Pending"
+        res.status.progress = "N/A"
+
+
+def storage_spec(kind: int, spec) -> None:
+    """Defaults applied on every write of a claim's spec (Kubernetes defaults on each decode), so a
+    re-applied manifest without them compares equal to the stored spec."""
+    if kind == proto.PVC:
+        if not spec.HasField("volumeMode"):
+            spec.volumeMode = DEFAULT_VOLUME_MODE
+    elif kind == proto.DV:
+        if spec.HasField("pvc") and not spec.pvc.HasField("volumeMode"):
+            spec.pvc.volumeMode = DEFAULT_VOLUME_MODE

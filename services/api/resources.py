@@ -9,7 +9,7 @@ import asyncio
 import logging
 
 from services.api import defaults, store, validation
-from services.api.errors import Invalid, grpc_errors
+from services.api.errors import Invalid, RequestConflict, grpc_errors
 from services.common import machines, proto, timeutil, tracing
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,23 @@ def _matches(obj: proto.api.Object, namespace: str, labels, node_name: str) -> b
 
 def _check_kind(obj: proto.api.Object) -> int:
     if obj.WhichOneof("kind") is None:
-        raise Invalid("object: Required value: one of virtualMachine, virtualMachineInstance, node")
+        raise Invalid("object: Required value: one of virtualMachine, virtualMachineInstance, node, "
+                      "persistentVolumeClaim, dataVolume")
     return proto.kind_of(obj)
+
+
+# Kubernetes' resource names in NotFound / in-use texts.
+CLAIM_RESOURCE = {proto.PVC: "persistentvolumeclaims", proto.DV: "datavolumes.cdi.kubevirt.io"}
+
+
+def volume_claim(volume) -> str:
+    """The claim a VM/VMI volume (or hotplug source) uses; a DataVolume's volume is its PVC of the same
+    name (CDI's convention), so both sources name the claim."""
+    if volume.HasField("persistentVolumeClaim"):
+        return volume.persistentVolumeClaim.claimName
+    if volume.HasField("dataVolume"):
+        return volume.dataVolume.name
+    return ""
 
 
 def _ref_key(ref) -> tuple[int, str, str]:
@@ -122,6 +137,8 @@ class Resources:
             del md.ownerReferences[:]
             md.ownerReferences.extend(new.metadata.ownerReferences)
             spec_changed = False
+            if kind in (proto.PVC, proto.DV):
+                defaults.storage_spec(kind, new.spec)
             if kind != proto.NODE or new.HasField("spec"):
                 if result.spec != new.spec:
                     md.generation += 1
@@ -129,6 +146,8 @@ class Resources:
                 result.spec.CopyFrom(new.spec)
             # Node limits only judge a new spec: a node shrinking must not block metadata updates.
             validation.validate(result_obj, self.machine_limits() if spec_changed else None)
+            if spec_changed:
+                validation.update(kind, stored, result)
         tp = tracing.current_traceparent() or obj.traceparent
         if tp:
             result_obj.traceparent = tp
@@ -139,11 +158,31 @@ class Resources:
         self.changes.notify()
         return out
 
+    def claim_user(self, namespace: str, claim: str) -> str:
+        """`Kind namespace/name` of the first VM or VMI in `namespace` whose volumes (or a pending add
+        request) use `claim`, or ""."""
+        for vm_obj in self.db.list(proto.VM, namespace)[0]:
+            vm = proto.inner(vm_obj)
+            used = [volume_claim(v) for v in vm.spec.template.spec.volumes]
+            used += [volume_claim(r.addVolumeOptions.volumeSource) for r in vm.status.volumeRequests
+                     if r.HasField("addVolumeOptions")]
+            if claim in used:
+                return f"VirtualMachine {namespace}/{vm.metadata.name}"
+        for vmi_obj in self.db.list(proto.VMI, namespace)[0]:
+            vmi = proto.inner(vmi_obj)
+            if claim in (volume_claim(v) for v in vmi.spec.volumes):
+                return f"VirtualMachineInstance {namespace}/{vmi.metadata.name}"
+        return ""
+
     def delete(self, kind: int, namespace: str, name: str, uid: str = "", rv: str = "") -> proto.api.Object:
         obj = self.db.get(kind, namespace, name)
         md = proto.inner(obj).metadata
         if uid and md.uid != uid:
             raise store.Conflict(f"Precondition failed: UID in precondition: {uid}, UID in object meta: {md.uid}")
+        if kind in CLAIM_RESOURCE:
+            user = self.claim_user(namespace, name)
+            if user:
+                raise RequestConflict(f'{CLAIM_RESOURCE[kind]} "{name}" is in use by {user}')
         if md.finalizers:
             if not md.deletionTimestamp:  # graceful: finalizers' owners clean up, then remove them
                 md.deletionTimestamp = timeutil.now()

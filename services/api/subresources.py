@@ -12,10 +12,11 @@ import logging
 import grpc
 from prometheus_client import Gauge
 
-from services.api import store
+from services.api import store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
-from services.api.resources import Resources
+from services.api.resources import CLAIM_RESOURCE, Resources, volume_claim
 from services.common import grpcclient, proto, vmstate
+from services.common.volumes import apply_volume_request
 
 log = logging.getLogger(__name__)
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
@@ -52,6 +53,50 @@ def _set_running(vm, running: bool) -> None:
         vm.spec.runStrategy = "Always" if running else "Halted"
     else:
         vm.spec.running = running
+
+
+# ---------------------------------------------------------------- volume hotplug (KubeVirt's subresource.go)
+
+DRY_RUN_ALL = "All"
+
+
+def _hotpluggable(volume) -> bool:
+    return ((volume.HasField("dataVolume") and volume.dataVolume.hotpluggable)
+            or (volume.HasField("persistentVolumeClaim") and volume.persistentVolumeClaim.hotpluggable))
+
+
+def _verify_volume_option(spec, add=None, remove=None) -> str:
+    """verifyVolumeOption against a VMI spec (or a VM's template). Beyond KubeVirt, a disk of the
+    added name counts as a duplicate too. Returns the name of the volume a remove matched."""
+    if add is not None:
+        source = volume_claim(add.volumeSource)
+        for volume in spec.volumes:
+            if volume.name == add.name:
+                raise RequestConflict(f"Unable to add volume [{add.name}] because volume with that name already exists")
+            if source and volume_claim(volume) == source:
+                raise RequestConflict(f"Unable to add volume source [{source}] because it already exists")
+        if any(d.name == add.name for d in spec.domain.devices.disks):
+            raise RequestConflict(f"Unable to add volume [{add.name}] because volume with that name already exists")
+        return ""
+    for volume in spec.volumes:
+        if volume.name == remove.name or volume_claim(volume) == remove.name:
+            if not _hotpluggable(volume):
+                raise RequestConflict(f"Unable to remove volume [{volume.name}] because it is not hotpluggable")
+            return volume.name
+    raise RequestConflict(f"Unable to remove volume [{remove.name}] because it does not exist")
+
+
+def _hotplug_disk(disk, name: str) -> None:
+    """vmi-update-admitter's rule for a newly hotplugged disk: a disk or lun on the scsi bus. An empty
+    bus is refused too (KubeVirt does; virtctl and `virtmesh addvolume` send --bus scsi by default)."""
+    if disk.HasField("cdrom") or not (disk.HasField("disk") or disk.HasField("lun")):
+        raise Invalid(f"Disk {name} requires diskDevice of type 'disk' or 'lun' to be hotplugged.")
+    if (not disk.HasField("disk") or disk.disk.bus != "scsi") and (not disk.HasField("lun") or disk.lun.bus != "scsi"):
+        raise Invalid(f"hotplugged Disk {name} does not use a scsi bus")
+
+
+def _dry_run(options) -> bool:
+    return bool(options.dryRun) and options.dryRun[0] == DRY_RUN_ALL
 
 
 class Subresources(proto.api_grpc.SubresourcesServicer):
@@ -181,6 +226,127 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             fast.spec.terminationGracePeriodSeconds = 0
             self.r.update(proto.wrap(fast))
         return proto.api.SubresourceResponse(message="restart requested")
+
+    # ------------------------------------------------------------------ addvolume / removevolume
+
+    def _claim(self, namespace: str, source) -> None:
+        """The claim an add request names must exist (and not be on its way out)."""
+        kind = proto.DV if source.HasField("dataVolume") else proto.PVC
+        name = volume_claim(source)
+        try:
+            claim = proto.inner(self.r.get(kind, namespace, name))
+        except store.NotFound:
+            raise store.NotFound(f'{CLAIM_RESOURCE[kind]} "{name}" not found') from None
+        if claim.metadata.deletionTimestamp:
+            raise RequestConflict(f'{CLAIM_RESOURCE[kind]} "{name}" is being deleted')
+
+    @staticmethod
+    def _target_kind(request) -> int:
+        if request.kind not in (proto.VM, proto.VMI):
+            raise Invalid("kind: Unsupported value: supported values: VIRTUAL_MACHINE, VIRTUAL_MACHINE_INSTANCE")
+        return request.kind
+
+    def _volume_request(self, request, volume_request, add) -> str:
+        """Check and (unless dry run) store one hotplug request; returns "VM" or "VMI"."""
+        kind = self._target_kind(request)
+        ns = request.namespace or "default"
+        options = add if add is not None else volume_request.removeVolumeOptions
+        dry_run = _dry_run(options)
+        if kind == proto.VMI:
+            vmi = proto.inner(self.r.get(proto.VMI, ns, request.name))
+            if vmi.status.phase != vmstate.RUNNING:
+                raise RequestConflict(VMI_NOT_RUNNING)
+            found = _verify_volume_option(vmi.spec, add=add, remove=None if add else options)
+            if add is not None:
+                _hotplug_disk(add.disk, add.name)
+                self._claim(ns, add.volumeSource)
+            new = proto.copy(vmi)
+            if add is None:  # the volume verify matched (by name or by claim) is the one that goes
+                volume_request = proto.kv.VirtualMachineVolumeRequest(
+                    removeVolumeOptions=proto.kv.RemoveVolumeOptions(name=found))
+            apply_volume_request(new.spec, volume_request)
+            validation.vmi_spec(new.spec, "spec")
+            if not dry_run:
+                self.r.update(proto.wrap(new))  # optimistic: the VMI's resourceVersion must still match
+            return "VMI"
+        vm = proto.inner(self.r.get(proto.VM, ns, request.name))
+        template = vm.spec.template.spec
+        _verify_volume_option(template, add=add, remove=None if add else options)
+        existing = list(vm.status.volumeRequests)
+        if add is not None:  # addAddVolumeRequests
+            for r in existing:
+                if r.HasField("addVolumeOptions") and r.addVolumeOptions.name == add.name:
+                    raise RequestConflict(f"add volume request for volume [{add.name}] already exists")
+                if r.HasField("removeVolumeOptions") and r.removeVolumeOptions.name == add.name:
+                    raise RequestConflict("unable to add volume since a remove volume request for volume "
+                                          f"[{add.name}] already exists and is still being processed")
+            requests = existing + [volume_request]
+        else:  # addRemoveVolumeRequests: a pending add of the same name is dropped
+            requests = []
+            for r in existing:
+                if r.HasField("addVolumeOptions") and r.addVolumeOptions.name == options.name:
+                    continue
+                if r.HasField("removeVolumeOptions") and r.removeVolumeOptions.name == options.name:
+                    raise RequestConflict(f"a remove volume request for volume [{options.name}] already exists "
+                                          "and is still being processed")
+                requests.append(r)
+            requests.append(volume_request)
+        if add is not None:
+            _hotplug_disk(add.disk, add.name)
+            self._claim(ns, add.volumeSource)
+        # The VM status admitter's simulation: every request applied to the template must stay valid.
+        simulated = proto.copy(template)
+        for r in requests:
+            apply_volume_request(simulated, r)
+        validation.vmi_spec(simulated, "spec.template.spec")
+        new = proto.copy(vm)
+        del new.status.volumeRequests[:]
+        new.status.volumeRequests.extend(requests)
+        if not dry_run:
+            self.r.update(proto.wrap(new), status_only=True)  # optimistic on the VM's resourceVersion
+        return "VM"
+
+    @grpc_errors
+    async def AddVolume(self, request, context):
+        opts = proto.copy(request.addVolumeOptions)
+        if not opts.name:
+            raise Invalid("AddVolumeOptions requires name to be set")
+        if not opts.HasField("disk"):
+            raise Invalid("AddVolumeOptions requires disk to not be nil")
+        if not opts.HasField("volumeSource"):
+            raise Invalid("AddVolumeOptions requires VolumeSource to not be nil")
+        src = opts.volumeSource
+        sources = [f.name for f, _ in src.ListFields()]
+        if len(sources) != 1:
+            raise Invalid("AddVolumeOptions requires VolumeSource to have exactly one of persistentVolumeClaim "
+                          f"or dataVolume, got {len(sources)}")
+        if src.HasField("dataVolume"):
+            if not src.dataVolume.name:
+                raise Invalid("volumeSource.dataVolume.name: Required value")
+            src.dataVolume.hotpluggable = True
+        else:
+            if not src.persistentVolumeClaim.claimName:
+                raise Invalid("volumeSource.persistentVolumeClaim.claimName: Required value")
+            src.persistentVolumeClaim.hotpluggable = True
+        opts.disk.name = opts.name
+        volume_request = proto.kv.VirtualMachineVolumeRequest(addVolumeOptions=opts)
+        target = self._volume_request(request, volume_request, add=opts)
+        suffix = " (dry run)" if _dry_run(opts) else ""
+        return proto.api.SubresourceResponse(
+            message=f"Successfully submitted add volume request to {target} {request.name} for volume "
+                    f"{opts.name}{suffix}")
+
+    @grpc_errors
+    async def RemoveVolume(self, request, context):
+        opts = proto.copy(request.removeVolumeOptions)
+        if not opts.name:
+            raise Invalid("RemoveVolumeOptions requires name to be set")
+        volume_request = proto.kv.VirtualMachineVolumeRequest(removeVolumeOptions=opts)
+        target = self._volume_request(request, volume_request, add=None)
+        suffix = " (dry run)" if _dry_run(opts) else ""
+        return proto.api.SubresourceResponse(
+            message=f"Successfully submitted remove volume request to {target} {request.name} for volume "
+                    f"{opts.name}{suffix}")
 
     # ------------------------------------------------------------------ VMI verbs
 

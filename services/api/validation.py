@@ -80,6 +80,10 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
                               'supported values: "Disk", "DiskOrCreate"')
         if v.HasField("emptyDisk"):
             _quantity(v.emptyDisk.capacity, f"{vp}.emptyDisk.capacity")
+        if v.HasField("persistentVolumeClaim") and not v.persistentVolumeClaim.claimName:
+            raise Invalid(f"{vp}.persistentVolumeClaim.claimName: Required value")
+        if v.HasField("dataVolume") and not v.dataVolume.name:
+            raise Invalid(f"{vp}.dataVolume.name: Required value")
         volumes[v.name] = v
 
     seen = set()
@@ -210,3 +214,102 @@ def validate(obj: proto.api.Object, machine_limits=None) -> None:
         vm(res, machine_limits)
     elif kind == proto.VMI:
         vmi_spec(res.spec, "spec", machine_limits)
+    elif kind == proto.PVC:
+        pvc(res)
+    elif kind == proto.DV:
+        data_volume(res)
+
+
+# ---------------------------------------------------------------- storage: PersistentVolumeClaim, DataVolume
+
+ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+VOLUME_MODES = ("Filesystem",)      # our volumes are file-backed images; no Block
+PVC_IMMUTABLE = ("spec is immutable after creation except resources.requests and volumeAttributesClassName "
+                 "for bound claims")
+HTTP_SCHEMES = ("file", "http", "https")
+
+
+def _supported(values) -> str:
+    return ", ".join(f'"{v}"' for v in values)
+
+
+def claim_spec(spec, path: str, access_modes_required: bool = True) -> None:
+    """ValidatePersistentVolumeClaimSpec's messages (CDI's `storage` API may leave accessModes empty)."""
+    if access_modes_required and not spec.accessModes:
+        raise Invalid(f"{path}.accessModes: Required value")
+    for mode in spec.accessModes:
+        if mode not in ACCESS_MODES:
+            raise Invalid(f'{path}.accessModes: Unsupported value: "{mode}": supported values: '
+                          + _supported(ACCESS_MODES))
+    if "ReadWriteOncePod" in spec.accessModes and len(spec.accessModes) > 1:
+        raise Invalid(f"{path}.accessModes: Forbidden: may not use ReadWriteOncePod with other access modes")
+    size = spec.resources.requests.get("storage")
+    if not size:
+        raise Invalid(f"{path}.resources.requests[storage]: Required value")
+    _quantity(size, f"{path}.resources.requests[storage]")
+    if spec.HasField("volumeMode") and spec.volumeMode not in VOLUME_MODES:
+        raise Invalid(f'{path}.volumeMode: Unsupported value: "{spec.volumeMode}": supported values: '
+                      + _supported(VOLUME_MODES))
+
+
+def pvc(res) -> None:
+    claim_spec(res.spec, "spec")
+
+
+def data_volume(res) -> None:
+    spec = res.spec
+    src = spec.source
+    kinds = [f.name for f, _ in src.ListFields()] if spec.HasField("source") else []
+    if not kinds:
+        raise Invalid("spec.source: Required value: exactly one of http, blank or pvc")
+    if len(kinds) > 1:
+        raise Invalid(f"spec.source: Invalid value: Multiple Data volume sources ({', '.join(kinds)}): "
+                      "exactly one of http, blank or pvc")
+    if src.HasField("http"):
+        url = src.http.url
+        if not url:
+            raise Invalid("spec.source.http.url: Required value")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if not (url.startswith("/") or scheme in HTTP_SCHEMES):
+            raise Invalid(f'spec.source.http.url: Invalid value: "{url}": Invalid source URL: the scheme must be '
+                          "file, http or https (or an absolute path)")
+    if src.HasField("pvc"):
+        if not src.pvc.name:
+            raise Invalid("spec.source.pvc.name: Required value")
+        if src.pvc.namespace:
+            _name(src.pvc.namespace, "spec.source.pvc.namespace", label=True)
+    if spec.contentType and spec.contentType not in ("kubevirt", "archive"):
+        raise Invalid(f'spec.contentType: Unsupported value: "{spec.contentType}": supported values: '
+                      '"kubevirt", "archive"')
+    has_pvc, has_storage = spec.HasField("pvc"), spec.HasField("storage")
+    if has_pvc and has_storage:
+        raise Invalid("spec: Invalid value: Data volume should have either PVC or Storage, not both")
+    if not (has_pvc or has_storage):
+        raise Invalid("spec.storage: Required value: Data volume should have either PVC or Storage")
+    if has_pvc:
+        claim_spec(spec.pvc, "spec.pvc")
+    else:
+        claim_spec(spec.storage, "spec.storage", access_modes_required=False)
+
+
+def _bound(res) -> bool:
+    return res.status.phase == "Bound"
+
+
+def update(kind: int, old, new) -> None:
+    """Spec changes the storage kinds forbid (after defaulting). `old`/`new` are the resources."""
+    if kind == proto.PVC and old.spec != new.spec:
+        before, after = proto.copy(old.spec), proto.copy(new.spec)
+        if not before.volumeName:  # binding sets spec.volumeName once (as Kubernetes allows)
+            before.volumeName = after.volumeName
+        old_size = before.resources.requests.get("storage", "")
+        new_size = after.resources.requests.get("storage", "")
+        if _bound(old) and old_size != new_size:
+            if quantity.parse(new_size) < quantity.parse(old_size):
+                raise Invalid("spec.resources.requests.storage: Forbidden: field can not be less than "
+                              "previous value")
+            after.resources.requests["storage"] = old_size   # a bound claim may grow
+        if before != after:
+            raise Invalid(f"spec: Forbidden: {PVC_IMMUTABLE}")
+    elif kind == proto.DV and old.spec != new.spec:
+        raise Invalid("spec: Forbidden: DataVolume spec is immutable after creation")

@@ -15,9 +15,14 @@ RESOURCES = {
     **dict.fromkeys(["vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances",
                      "virtualmachineinstance.kubevirt.io", "virtualmachineinstances.kubevirt.io"], proto.VMI),
     **dict.fromkeys(["node", "nodes", "no"], proto.NODE),
+    **dict.fromkeys(["pvc", "pvcs", "persistentvolumeclaim", "persistentvolumeclaims"], proto.PVC),
+    **dict.fromkeys(["dv", "dvs", "datavolume", "datavolumes", "datavolume.cdi.kubevirt.io",
+                     "datavolumes.cdi.kubevirt.io"], proto.DV),
 }
 PLURAL = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
-          proto.NODE: "node"}
+          proto.NODE: "node", proto.PVC: "persistentvolumeclaim", proto.DV: "datavolume.cdi.kubevirt.io"}
+# Manifest kinds this CLI reads itself until services/common/manifest.py serves them.
+CACHE_MODES = ("none", "writethrough", "writeback")
 
 
 class CLIError(Exception):
@@ -85,8 +90,10 @@ def cmd_apply(args, api: Api) -> None:
             if merged == cur:
                 print(f"{PLURAL[kind]}/{name} unchanged")
                 continue
-            api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(merged)), timeout=30)
-            print(f"{PLURAL[kind]}/{name} configured")
+            out = proto.inner(api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(merged)), timeout=30))
+            out.metadata.resourceVersion = cur.metadata.resourceVersion
+            # The server's defaults (e.g. a PVC's volumeMode) can make the "change" a no-op.
+            print(f"{PLURAL[kind]}/{name} {'unchanged' if out == cur else 'configured'}")
 
 
 def _read(path: str) -> str:
@@ -163,6 +170,46 @@ def cmd_pause(args, api: Api) -> None:
     print(f"VMI {args.name} was scheduled to {args.verb}")
 
 
+def _hotplug_source(api: Api, namespace: str, name: str):
+    """virtctl's getVolumeSourceFromVolume: a DataVolume of that name if one exists, else the PVC."""
+    try:
+        api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.DV, namespace, name)), timeout=30)
+        return proto.kv.HotplugVolumeSource(dataVolume=proto.kv.DataVolumeSource(name=name))
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+    return proto.kv.HotplugVolumeSource(persistentVolumeClaim=proto.kv.PersistentVolumeClaimVolumeSource(
+        claimName=name))
+
+
+def cmd_addvolume(args, api: Api) -> None:
+    ns = args.namespace or "default"
+    if args.cache and args.cache not in CACHE_MODES:
+        raise CLIError(f"error adding volume, invalid cache value {args.cache}")
+    if args.disk_type not in ("disk", "lun"):
+        raise CLIError(f"Invalid disk type '{args.disk_type}'. Only LUN and Disk are supported.")
+    disk = proto.kv.Disk(name=args.volume_name, serial=args.serial or args.volume_name, cache=args.cache or "")
+    getattr(disk, args.disk_type).bus = args.bus
+    opts = proto.kv.AddVolumeOptions(name=args.volume_name, disk=disk,
+                                     volumeSource=_hotplug_source(api, ns, args.volume_name),
+                                     dryRun=["All"] if args.dry_run else [])
+    if args.dry_run:
+        print("Dry Run execution")
+    resp = api.sub.AddVolume(proto.api.VolumeRequest(kind=proto.VM if args.persist else proto.VMI, namespace=ns,
+                                                     name=args.name, addVolumeOptions=opts), timeout=30)
+    print(resp.message)
+
+
+def cmd_removevolume(args, api: Api) -> None:
+    opts = proto.kv.RemoveVolumeOptions(name=args.volume_name, dryRun=["All"] if args.dry_run else [])
+    if args.dry_run:
+        print("Dry Run execution")
+    resp = api.sub.RemoveVolume(proto.api.VolumeRequest(kind=proto.VM if args.persist else proto.VMI,
+                                                        namespace=args.namespace or "default", name=args.name,
+                                                        removeVolumeOptions=opts), timeout=30)
+    print(resp.message)
+
+
 def cmd_console(args, api: Api) -> int:
     from services.cli import console
     return console.run(api.sub, args.namespace or "default", args.name, args.no_stdin, args.timeout)
@@ -202,7 +249,7 @@ def parser() -> argparse.ArgumentParser:
     ns(ap)
     ap.set_defaults(func=cmd_apply)
 
-    get = sub.add_parser("get", help="show vm|vmi|node")
+    get = sub.add_parser("get", help="show vm|vmi|node|pvc|dv")
     get.add_argument("resource")
     get.add_argument("name", nargs="?")
     ns(get)
@@ -236,6 +283,26 @@ def parser() -> argparse.ArgumentParser:
         ns(sp)
         sp.add_argument("--dry-run", action="store_true")
         sp.set_defaults(func=cmd_pause, verb=verb)
+
+    av = sub.add_parser("addvolume", help="hotplug a PVC or DataVolume into a running VMI (--persist: into the VM)")
+    av.add_argument("name", metavar="VMI")
+    av.add_argument("--volume-name", required=True, help="the claim (PVC or DataVolume) to add; names the disk too")
+    av.add_argument("--serial", default="", help="disk serial (default: the volume name)")
+    av.add_argument("--bus", default="scsi", help="disk bus (default scsi, the only one hotplug accepts)")
+    av.add_argument("--cache", default="", help="disk cache: none, writethrough or writeback")
+    av.add_argument("--disk-type", default="disk", help="disk or lun")
+    av.add_argument("--persist", action="store_true", help="also add it to the VM's template (VM request)")
+    av.add_argument("--dry-run", action="store_true")
+    ns(av)
+    av.set_defaults(func=cmd_addvolume)
+
+    rv = sub.add_parser("removevolume", help="hot-unplug a hotplugged volume (--persist: from the VM too)")
+    rv.add_argument("name", metavar="VMI")
+    rv.add_argument("--volume-name", required=True)
+    rv.add_argument("--persist", action="store_true")
+    rv.add_argument("--dry-run", action="store_true")
+    ns(rv)
+    rv.set_defaults(func=cmd_removevolume)
 
     co = sub.add_parser("console", help="connect to a VMI's serial console (Ctrl-] to leave)")
     co.add_argument("name")

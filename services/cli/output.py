@@ -23,6 +23,12 @@ def _ready(obj) -> str:
     return "True" if vmstate.has_condition(obj, vmstate.READY) else "False"
 
 
+ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+                     "ReadWriteOncePod": "RWOP"}
+NAME_PLURAL = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
+               proto.NODE: "node", proto.PVC: "persistentvolumeclaim", proto.DV: "datavolume.cdi.kubevirt.io"}
+
+
 def row(kind: int, res, wide: bool) -> list[str]:
     md = res.metadata
     if kind == proto.VM:
@@ -38,6 +44,18 @@ def row(kind: int, res, wide: bool) -> list[str]:
             cols += ["True" if vmstate.has_condition(res, vmstate.PAUSED) else "",
                      res.status.domainType, res.status.machine.type]
         return cols
+    if kind == proto.PVC:
+        modes = ",".join(ACCESS_MODE_SHORT.get(m, m) for m in res.status.accessModes)
+        cols = [md.name, res.status.phase or "Pending", res.spec.volumeName,
+                res.status.capacity.get("storage", ""), modes,
+                res.spec.storageClassName if res.spec.HasField("storageClassName") else "<unset>",
+                age(md.creationTimestamp)]
+        if wide:
+            cols += [res.spec.volumeMode]
+        return cols
+    if kind == proto.DV:
+        return [md.name, res.status.phase, res.status.progress, str(res.status.restartCount),
+                age(md.creationTimestamp)]
     ready = "Ready" if any(c.type == "Ready" and c.status == "True" for c in res.status.conditions) else "NotReady"
     if md.labels.get("kubevirt.io/schedulable") != "true":
         ready += ",SchedulingDisabled"
@@ -51,6 +69,8 @@ HEADERS = {
     proto.VM: (["NAME", "AGE", "STATUS", "READY"], ["RUNSTRATEGY"]),
     proto.VMI: (["NAME", "AGE", "PHASE", "IP", "NODENAME", "READY"], ["PAUSED", "DOMAINTYPE", "MACHINE"]),
     proto.NODE: (["NAME", "STATUS", "AGE"], ["ARCH", "KERNEL-VERSION"]),
+    proto.PVC: (["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"], ["VOLUMEMODE"]),
+    proto.DV: (["NAME", "PHASE", "PROGRESS", "RESTARTS", "AGE"], []),
 }
 
 
@@ -72,7 +92,6 @@ def render(kind: int, items, fmt: str, single: bool, all_namespaces: bool = Fals
         doc = docs[0] if single else {"apiVersion": "v1", "kind": "List", "items": docs}
         return json.dumps(doc, indent=2) if fmt == "json" else manifest.dump_yaml([doc]).rstrip()
     if fmt == "name":
-        plural = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
-                  proto.NODE: "node"}[kind]
+        plural = NAME_PLURAL[kind]
         return "\n".join(f"{plural}/{r.metadata.name}" for r in items)
     return table(kind, items, fmt == "wide", all_namespaces)

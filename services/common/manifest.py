@@ -114,6 +114,8 @@ _API_VERSIONS = {
     "VirtualMachine": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
     "VirtualMachineInstance": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
     "Node": ("v1",),
+    "PersistentVolumeClaim": ("v1",),
+    "DataVolume": ("cdi.kubevirt.io/v1beta1",),
 }
 
 
