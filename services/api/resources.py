@@ -11,6 +11,7 @@ import logging
 from services.api import defaults, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
 from services.common import machines, proto, timeutil, tracing
+from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
 BOOKMARK_SECONDS = 5.0
@@ -56,16 +57,6 @@ def _check_kind(obj: proto.api.Object) -> int:
 
 # Kubernetes' resource names in NotFound / in-use texts.
 CLAIM_RESOURCE = {proto.PVC: "persistentvolumeclaims", proto.DV: "datavolumes.cdi.kubevirt.io"}
-
-
-def volume_claim(volume) -> str:
-    """The claim a VM/VMI volume (or hotplug source) uses; a DataVolume's volume is its PVC of the same
-    name (CDI's convention), so both sources name the claim."""
-    if volume.HasField("persistentVolumeClaim"):
-        return volume.persistentVolumeClaim.claimName
-    if volume.HasField("dataVolume"):
-        return volume.dataVolume.name
-    return ""
 
 
 def _ref_key(ref) -> tuple[int, str, str]:
@@ -163,14 +154,14 @@ class Resources:
         request) use `claim`, or ""."""
         for vm_obj in self.db.list(proto.VM, namespace)[0]:
             vm = proto.inner(vm_obj)
-            used = [volume_claim(v) for v in vm.spec.template.spec.volumes]
-            used += [volume_claim(r.addVolumeOptions.volumeSource) for r in vm.status.volumeRequests
+            used = [claim_name(v) for v in vm.spec.template.spec.volumes]
+            used += [claim_name(r.addVolumeOptions.volumeSource) for r in vm.status.volumeRequests
                      if r.HasField("addVolumeOptions")]
             if claim in used:
                 return f"VirtualMachine {namespace}/{vm.metadata.name}"
         for vmi_obj in self.db.list(proto.VMI, namespace)[0]:
             vmi = proto.inner(vmi_obj)
-            if claim in (volume_claim(v) for v in vmi.spec.volumes):
+            if claim in (claim_name(v) for v in vmi.spec.volumes):
                 return f"VirtualMachineInstance {namespace}/{vmi.metadata.name}"
         return ""
 

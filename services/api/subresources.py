@@ -14,9 +14,9 @@ from prometheus_client import Gauge
 
 from services.api import store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
-from services.api.resources import CLAIM_RESOURCE, Resources, volume_claim
+from services.api.resources import CLAIM_RESOURCE, Resources
 from services.common import grpcclient, proto, vmstate
-from services.common.volumes import apply_volume_request
+from services.common.volumes import apply_volume_request, claim_name
 
 log = logging.getLogger(__name__)
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
@@ -69,17 +69,17 @@ def _verify_volume_option(spec, add=None, remove=None) -> str:
     """verifyVolumeOption against a VMI spec (or a VM's template). Beyond KubeVirt, a disk of the
     added name counts as a duplicate too. Returns the name of the volume a remove matched."""
     if add is not None:
-        source = volume_claim(add.volumeSource)
+        source = claim_name(add.volumeSource)
         for volume in spec.volumes:
             if volume.name == add.name:
                 raise RequestConflict(f"Unable to add volume [{add.name}] because volume with that name already exists")
-            if source and volume_claim(volume) == source:
+            if source and claim_name(volume) == source:
                 raise RequestConflict(f"Unable to add volume source [{source}] because it already exists")
         if any(d.name == add.name for d in spec.domain.devices.disks):
             raise RequestConflict(f"Unable to add volume [{add.name}] because volume with that name already exists")
         return ""
     for volume in spec.volumes:
-        if volume.name == remove.name or volume_claim(volume) == remove.name:
+        if volume.name == remove.name or claim_name(volume) == remove.name:
             if not _hotpluggable(volume):
                 raise RequestConflict(f"Unable to remove volume [{volume.name}] because it is not hotpluggable")
             return volume.name
@@ -232,7 +232,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
     def _claim(self, namespace: str, source) -> None:
         """The claim an add request names must exist (and not be on its way out)."""
         kind = proto.DV if source.HasField("dataVolume") else proto.PVC
-        name = volume_claim(source)
+        name = claim_name(source)
         try:
             claim = proto.inner(self.r.get(kind, namespace, name))
         except store.NotFound:
