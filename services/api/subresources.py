@@ -232,7 +232,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
     def _claim(self, namespace: str, source) -> None:
         """The claim an add request names must exist (and not be on its way out)."""
         kind = proto.DV if source.HasField("dataVolume") else proto.PVC
-        name = claim_name(source)
+        name = claim_name(source) or ""
         try:
             claim = proto.inner(self.r.get(kind, namespace, name))
         except store.NotFound:
