@@ -12,7 +12,10 @@ launcher is one trace although every hop is asynchronous.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import os
+import time
 from typing import Optional
 
 import grpc
@@ -26,6 +29,8 @@ enabled = False
 _provider = None
 _tracer = None
 _SERVER = None
+_relay = None            # launchers: the buffer of finished spans that rides on their replies
+_forwarder = None        # handlers: the channel that forwards launchers' spans to the collector
 
 
 def configured() -> bool:
@@ -36,19 +41,28 @@ def configured() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
-def setup(service: str) -> bool:
+def setup(service: str, relay: bool = False) -> bool:
     """Install the SDK with an OTLP/gRPC batch exporter for `virtmesh-<service>` (idempotent).
-    Call it before creating gRPC servers or channels, and after any fork (the exporter has a thread)."""
-    global enabled, _provider, _tracer, _SERVER
+    Call it before creating gRPC servers or channels, and after any fork (the exporter has a thread).
+
+    `relay` (launchers): no exporter at all. Finished spans are encoded into the reply of the
+    launcher's next traced RPC (`Response.traceSpans`) and the handler forwards them to the
+    collector. A collector connection, an exporter thread and a flush at exit cost a short-lived
+    per-VM process ~15 ms of CPU, several times its few spans (bench/tracing.py)."""
+    global enabled, _provider, _tracer, _SERVER, _relay
     if enabled or not configured():
         return enabled
     from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     _provider = TracerProvider(resource=_resource(service))
-    _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if relay:
+        _relay = _RelayBuffer()
+        _provider.add_span_processor(SimpleSpanProcessor(_relay))
+    else:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(_provider)
     _tracer = trace.get_tracer("virtmesh")
     _SERVER = trace.SpanKind.SERVER
@@ -73,6 +87,67 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
+class _RelayBuffer:
+    """A SpanExporter keeping finished spans until a reply carries them (`take`)."""
+
+    def __init__(self):
+        self.spans: list = []
+
+    def export(self, spans):
+        from opentelemetry.sdk.trace.export import SpanExportResult
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self):
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+    def take(self) -> bytes:
+        if not self.spans:
+            return b""
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        data = encode_spans(self.spans).SerializeToString()
+        self.spans = []
+        return data
+
+
+class _Forwarder:
+    """Sends launchers' encoded spans to the collector (OTLP TraceService/Export, raw bytes)."""
+    METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+    def __init__(self):
+        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        scheme, _, rest = endpoint.rpartition("://")
+        target = rest.split("/", 1)[0]
+        insecure = scheme != "https" or os.environ.get("OTEL_EXPORTER_OTLP_INSECURE", "").lower() == "true"
+        channel = grpc.aio.insecure_channel(target) if insecure else \
+            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
+        self.export = channel.unary_unary(self.METHOD)  # bytes in, bytes out
+        self.tasks: set = set()
+
+    def send(self, data: bytes) -> None:
+        import asyncio
+        task = asyncio.get_running_loop().create_task(self._send(data))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.export(data, timeout=10)
+        except grpc.aio.AioRpcError as e:  # the collector is best effort, as the SDK's exporter is
+            import logging
+            logging.getLogger(__name__).debug("forwarding launcher spans: %s", e.details())
+
+
+def _forward(data: bytes) -> None:
+    global _forwarder
+    if _forwarder is None:
+        _forwarder = _Forwarder()
+    _forwarder.send(data)
+
+
 def _traced_method(method: str) -> bool:
     return method.rsplit("/", 1)[-1] not in _UNTRACED and not method.startswith("/grpc.")
 
@@ -95,12 +170,16 @@ class _ServerTracing(grpc.aio.ServerInterceptor):
             with _tracer.start_as_current_span(method, context=_context(tp), kind=_SERVER, attributes={
                     "rpc.system": "grpc", "rpc.service": service, "rpc.method": name}) as sp:
                 try:
-                    return await inner(request, context)
+                    response = await inner(request, context)
                 finally:
                     code = context.code()
                     if code is not None and code != grpc.StatusCode.OK:
                         sp.set_attribute("rpc.grpc.status_code", code.value[0])
                         fail(sp, f"{code.name}: {context.details() or ''}")
+            # The span has ended: a relaying launcher's reply carries it, and all before it.
+            if _relay is not None and hasattr(response, "traceSpans"):
+                response.traceSpans = _relay.take()
+            return response
 
         return grpc.unary_unary_rpc_method_handler(unary, request_deserializer=handler.request_deserializer,
                                                    response_serializer=handler.response_serializer)
@@ -111,6 +190,9 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
 
     @staticmethod
     def _details(details):
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        if not _traced_method(method):
+            return details  # reads and streams: no span on the other side, so nothing to carry
         tp = current_traceparent()
         if not tp:
             return details
@@ -120,10 +202,20 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
                                           details.wait_for_ready)
 
     async def intercept_unary_unary(self, continuation, details, request):
-        return await continuation(self._details(details), request)
+        call = await continuation(self._details(details), request)
+        if _relay is None and _is_launcher_call(details):
+            spans = getattr(await call, "traceSpans", b"")
+            if spans:
+                _forward(spans)
+        return call
 
     async def intercept_unary_stream(self, continuation, details, request):
         return await continuation(self._details(details), request)
+
+
+def _is_launcher_call(details) -> bool:
+    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    return method.startswith("/virtmesh.v1.Cmd/")
 
 
 def server_interceptors() -> list:
@@ -134,19 +226,55 @@ def client_interceptors() -> list:
     return [_ClientPropagation()] if enabled else []
 
 
+@functools.lru_cache(maxsize=4096)
 def _context(traceparent: str):
+    """The context of a stored traceparent (cached: an object's traceparent is read by every pass)."""
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
     return TraceContextTextMapPropagator().extract({"traceparent": traceparent}) if traceparent else None
+
+
+class _Pending:
+    """A reconcile pass's span, started only if the pass does something (see `traced`)."""
+    __slots__ = ("name", "parent", "attributes", "start", "span")
+
+    def __init__(self, name: str, parent: str, attributes: dict):
+        self.name, self.parent, self.attributes = name, parent, attributes
+        self.start = time.time_ns()
+        self.span = None
+
+
+_pending: contextvars.ContextVar[Optional[_Pending]] = contextvars.ContextVar("virtmesh_pending_span", default=None)
+
+
+def _active_span():
+    """The span new work hangs under: the current one if it records, else the pass's pending span,
+    started now (with the pass's start time) because the pass turned out to do something."""
+    from opentelemetry import trace
+    cur = trace.get_current_span()
+    if cur.is_recording():
+        return cur
+    p = _pending.get()
+    if p is None:
+        return cur
+    if p.span is None:
+        p.span = _tracer.start_span(p.name, context=_context(p.parent), attributes=p.attributes, start_time=p.start)
+    return p.span
+
+
+def _active_context():
+    from opentelemetry import trace
+    sp = _active_span()
+    return trace.set_span_in_context(sp) if sp.is_recording() else None
 
 
 def current_traceparent() -> str:
     """The W3C traceparent of the active span ("" when tracing is off or no span is active)."""
     if not enabled:
         return ""
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-    carrier: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(carrier)
-    return carrier.get("traceparent", "")
+    ctx = _active_span().get_span_context()
+    if not ctx.is_valid:
+        return ""
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
 
 
 class _NoSpan:
@@ -177,7 +305,7 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
     Exceptions leaving the block are recorded on it and mark it as an error."""
     if not enabled:
         return _NO_SPAN_CM
-    ctx = _context(parent) if parent else None
+    ctx = _context(parent) if parent else _active_context()
     return _tracer.start_as_current_span(name, context=ctx, attributes=attributes)
 
 
@@ -197,26 +325,40 @@ def annotate(**attributes) -> None:
     """Set attributes on the active span (the gRPC server span in a servicer)."""
     if not enabled:
         return
-    from opentelemetry import trace
-    trace.get_current_span().set_attributes({f"virtmesh.{k}": v for k, v in attributes.items()})
+    _active_span().set_attributes({f"virtmesh.{k}": v for k, v in attributes.items()})
 
 
 def traced(name: str, reconcile, traceparents: dict):
-    """Wrap a work-queue reconcile so each pass is a span under the key's stored traceparent."""
+    """Wrap a work-queue reconcile so each pass is a span under the key's stored traceparent --
+    if the pass does something: its span starts (back-dated to the pass's start) on its first
+    traced RPC, child span, annotation or error. Most passes of a level-triggered reconciler find
+    nothing to do; exporting a span for each was most of tracing's cost (bench/tracing.py)."""
     if not enabled:
         return reconcile
 
     async def run(key: str):
-        with span(name, parent=traceparents.get(key, ""), attributes={"virtmesh.key": key}):
+        p = _Pending(name, traceparents.get(key, ""), {"virtmesh.key": key})
+        token = _pending.set(p)
+        try:
             return await reconcile(key)
+        except BaseException as e:
+            sp = _active_span()
+            if sp.is_recording():
+                from opentelemetry.trace import Status, StatusCode
+                sp.record_exception(e)
+                sp.set_status(Status(StatusCode.ERROR, f"{type(e).__name__}: {e}"))
+            raise
+        finally:
+            _pending.reset(token)
+            if p.span is not None:
+                p.span.end()
     return run
 
 
 def fail_current(message: str) -> None:
     """Mark the active span (e.g. the gRPC server span of an in-band error reply) as failed."""
     if enabled:
-        from opentelemetry import trace
-        fail(trace.get_current_span(), message)
+        fail(_active_span(), message)
 
 
 def preimport(service: str) -> None:
@@ -224,7 +366,18 @@ def preimport(service: str) -> None:
     imports (and the resource) once; its children call setup() themselves after the fork."""
     if configured():
         _resource(service)
-        import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
+        import opentelemetry.exporter.otlp.proto.common.trace_encoder  # noqa: F401
         import opentelemetry.sdk.trace.export  # noqa: F401
-        import grpc._channel  # noqa: F401  (the exporter's sync channel: ~7 ms when first imported)
-        import grpc.experimental  # noqa: F401
+        from opentelemetry.sdk.trace import TracerProvider
+        # One throwaway span and its encoding warm the SDK's lazy paths (~1 ms a span otherwise,
+        # for the first spans of every child).
+        warm = _RelayBuffer()
+        provider = TracerProvider(resource=_resource(service))
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        provider.add_span_processor(SimpleSpanProcessor(warm))
+        with provider.get_tracer("virtmesh").start_as_current_span(
+                "warm-up", context=_context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+                attributes={"virtmesh.key": "warm"}):
+            pass
+        warm.take()
+        provider.shutdown()

@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     logs.setup("launcher", args.log_level)
-    tracing.setup("launcher")  # after the zygote's fork: the exporter owns a thread and a channel
+    tracing.setup("launcher", relay=True)  # after the zygote's fork; spans ride on replies to the handler
     asyncio.run(serve(args))
 
 

@@ -33,7 +33,7 @@ class VMIRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Response(_message.Message):
-    __slots__ = ("success", "message", "volumeErrors")
+    __slots__ = ("success", "message", "volumeErrors", "traceSpans")
     class VolumeErrorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -44,10 +44,12 @@ class Response(_message.Message):
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     VOLUMEERRORS_FIELD_NUMBER: _ClassVar[int]
+    TRACESPANS_FIELD_NUMBER: _ClassVar[int]
     success: bool
     message: str
     volumeErrors: _containers.ScalarMap[str, str]
-    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    traceSpans: bytes
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ..., traceSpans: _Optional[bytes] = ...) -> None: ...
 
 class EmptyRequest(_message.Message):
     __slots__ = ()
