@@ -51,7 +51,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis).reconcile, vms.traceparent), workers=8)
     queues["vmi"] = workqueue.WorkQueue(
-        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes).reconcile, vmis.traceparent),
+        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs).reconcile, vmis.traceparent),
         workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)

@@ -47,13 +47,16 @@ def fits(node, vmi) -> bool:
     return not limit or domain_vcpus(vmi) <= limit
 
 
-def choose(vmi, nodes, load: dict[str, int]) -> Decision:
-    """The least loaded ready node matching the selector, or why there is none (scheduler-style)."""
+def choose(vmi, nodes, load: dict[str, int], volume_nodes: frozenset[str] = frozenset()) -> Decision:
+    """The least loaded ready node matching the selector, or why there is none (scheduler-style).
+    `volume_nodes`: the nodes the VMI's bound local claims live on (a VMI must run beside them)."""
     selector = node_selector(vmi)
-    candidates, unready, mismatched, small = [], 0, 0, 0
+    candidates, unready, mismatched, small, volume_conflict = [], 0, 0, 0, 0
     for node in nodes:
         if not node_ready(node):
             unready += 1
+        elif volume_nodes and volume_nodes != {node.metadata.name}:
+            volume_conflict += 1
         elif any(node.metadata.labels.get(k) != v for k, v in selector.items()):
             mismatched += 1
         elif not fits(node, vmi):
@@ -65,6 +68,8 @@ def choose(vmi, nodes, load: dict[str, int]) -> Decision:
     reasons = []
     if mismatched:
         reasons.append(f"{mismatched} node(s) didn't match Pod's node affinity/selector")
+    if volume_conflict:
+        reasons.append(f"{volume_conflict} node(s) had volume node affinity conflict")
     if small:
         reasons.append(f"{small} node(s) had a machine type with fewer than {domain_vcpus(vmi)} vCPUs")
     if unready:

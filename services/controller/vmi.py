@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from services.common import proto, vmstate
+from services.common import proto, vmstate, volumes
 from services.controller import scheduler
+from services.controller.datavolume import SELECTED_NODE
 
 log = logging.getLogger(__name__)
 NODE_NAME_LABEL = "kubevirt.io/nodeName"
@@ -19,8 +20,19 @@ def _copy(msg):
 
 
 class VMIController:
-    def __init__(self, api, vms, vmis, nodes):
+    def __init__(self, api, vms, vmis, nodes, pvcs=None):
         self.api, self.vms, self.vmis, self.nodes = api, vms, vmis, nodes
+        self.pvcs = pvcs   # local claims are bound to the node that provisioned them
+
+    def _volume_nodes(self, vmi) -> frozenset[str]:
+        out = set()
+        for vol in vmi.spec.volumes if self.pvcs is not None else ():
+            name = volumes.claim_name(vol)
+            pvc = self.pvcs.get(f"{vmi.metadata.namespace}/{name}") if name else None
+            node = pvc.metadata.annotations.get(SELECTED_NODE, "") if pvc is not None else ""
+            if node:
+                out.add(node)
+        return frozenset(out)
 
     def _load(self) -> dict[str, int]:
         load: dict[str, int] = {}
@@ -67,7 +79,7 @@ class VMIController:
         out = _copy(vmi)
         vmstate.set_phase(out, vmstate.PENDING)
         vmstate.set_phase(out, vmstate.SCHEDULING)
-        decision = scheduler.choose(out, self.nodes.items(), self._load())
+        decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi))
         if not decision.node:
             vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", "Unschedulable", decision.message)
             if out.status != vmi.status:

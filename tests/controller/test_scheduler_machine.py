@@ -61,3 +61,10 @@ def test_vcpu_limit_of_the_machine():
     assert scheduler.domain_vcpus(arm) == 4
     # a node publishing no limits is not excluded
     assert scheduler.choose(vmi(sockets=64), [node("old")], {}).node == "old"
+
+
+def test_a_vmi_runs_beside_its_local_claims():
+    nodes = [node("n1"), node("n2")]
+    assert scheduler.choose(vmi(), nodes, {}, frozenset({"n2"})).node == "n2"
+    d = scheduler.choose(vmi(), nodes, {}, frozenset({"n1", "n2"}))   # claims on two nodes: nowhere
+    assert not d.node and "2 node(s) had volume node affinity conflict" in d.message
