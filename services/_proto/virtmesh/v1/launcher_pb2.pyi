@@ -36,7 +36,7 @@ class EmptyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class Domain(_message.Message):
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
     XML_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
     name: str
     uuid: str
     state: str
@@ -53,7 +54,20 @@ class Domain(_message.Message):
     domainType: str
     xml: str
     exists: bool
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ...) -> None: ...
+    interfaces: _containers.RepeatedCompositeFieldContainer[DomainInterface]
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ...) -> None: ...
+
+class DomainInterface(_message.Message):
+    __slots__ = ("name", "mac", "linkState", "target")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    LINKSTATE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mac: str
+    linkState: str
+    target: str
+    def __init__(self, name: _Optional[str] = ..., mac: _Optional[str] = ..., linkState: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
     __slots__ = ("eventType", "domain")
