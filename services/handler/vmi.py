@@ -11,13 +11,33 @@ import signal
 import grpc
 
 from services.common import proto, timeutil, tracing, vmstate
-from services.handler import phase
+from services.common import network
+from services.handler import netplumbing, phase
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
 L = proto.launcher
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
+NETWORK_RETRY_SECONDS = 5.0
+
+
+def net_fingerprint(vmi) -> bytes:
+    """What the launcher's live network sync depends on: the interfaces and networks."""
+    return b"".join(i.SerializeToString(deterministic=True) for i in vmi.spec.domain.devices.interfaces) + b"|" + \
+        b"".join(n.SerializeToString(deterministic=True) for n in vmi.spec.networks)
+
+
+def interfaces_status(vmi, dom) -> list:
+    """status.interfaces from the live domain (KubeVirt's netstat with infoSource "domain"):
+    linkState up/down, the MAC libvirt uses, and the tap of a bridge-bound interface."""
+    bound = {i.name: network.binding(i) for i in vmi.spec.domain.devices.interfaces}
+    out = []
+    for d in dom.interfaces:
+        out.append(proto.kv.VirtualMachineInstanceNetworkInterface(
+            name=d.name, mac=d.mac, linkState=d.linkState, infoSource="domain",
+            podInterfaceName=d.target if bound.get(d.name) == "bridge" else ""))
+    return out
 
 
 class VMIController:
@@ -61,21 +81,52 @@ class VMIController:
             if why:
                 return await self._fail(vmi, tp, "LauncherUnresponsive",
                                         f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
+            try:
+                await asyncio.to_thread(netplumbing.setup, vmi)
+            except netplumbing.PlumbingError as e:
+                return await self._fail(vmi, tp, "SyncFailed", f"network setup: {e}")
             resp = await h.stub.SyncVirtualMachine(
                 L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)), timeout=120)
             if not resp.success:
                 reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
             h.synced = True
+            h.extra["net"] = net_fingerprint(vmi)
+        elif h.extra.get("net") != net_fingerprint(vmi):
+            return await self._sync_network(vmi, h, tp)
         return await self._update_status(vmi, h, tp)
 
-    async def _update_status(self, vmi, h, tp):
+    async def _sync_network(self, vmi, h, tp):
+        """The VMI's interfaces changed while it runs (hotplug, unplug, link state): taps first,
+        then the launcher applies the change live. A failure is reported on the VMI and retried."""
+        try:
+            await asyncio.to_thread(netplumbing.setup, vmi)
+            resp = await h.stub.SyncVirtualMachine(
+                L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation)), timeout=60)
+            ok, message = resp.success, resp.message
+        except netplumbing.PlumbingError as e:
+            ok, message = False, f"network setup: {e}"
+        if ok:
+            h.extra["net"] = net_fingerprint(vmi)
+            log.info("VMI %s/%s: network synced (%s)", vmi.metadata.namespace, vmi.metadata.name, message)
+            return await self._update_status(vmi, h, tp, sync_error="")
+        log.warning("VMI %s/%s: network sync failed: %s", vmi.metadata.namespace, vmi.metadata.name, message)
+        await self._update_status(vmi, h, tp, sync_error=message)
+        return NETWORK_RETRY_SECONDS
+
+    async def _update_status(self, vmi, h, tp, sync_error=None):
         out = proto.copy(vmi)
         dom = h.domain
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:
             out.status.machine.type = dom.machineType or out.status.machine.type
             out.status.domainType = dom.domainType or out.status.domainType
+            del out.status.interfaces[:]
+            out.status.interfaces.extend(interfaces_status(vmi, dom))
+        if sync_error:
+            vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", "SyncFailed", sync_error)
+        elif sync_error == "":
+            vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
         if new_phase == vmstate.FAILED and dom is not None:
             out.status.reason = f"Domain{dom.reason or 'Gone'}" if dom.exists else "DomainGone"
         vmstate.set_phase(out, new_phase)
@@ -93,7 +144,19 @@ class VMIController:
             if new_phase != vmi.status.phase:
                 log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
                          vmi.status.phase, new_phase)
+        await self._unplug_taps(vmi, dom)
         return None
+
+    @staticmethod
+    async def _unplug_taps(vmi, dom) -> None:
+        """Taps of absent interfaces go once the stored status (and the live domain we follow) no
+        longer has them: never while the guest may still use one."""
+        live = {i.name for i in dom.interfaces} if dom is not None and dom.exists else set()
+        if any(i.state == "absent" and i.name not in live for i in vmi.spec.domain.devices.interfaces):
+            try:
+                await asyncio.to_thread(netplumbing.cleanup_unplugged, vmi)
+            except netplumbing.PlumbingError as e:
+                log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 
     async def _fail(self, vmi, tp, reason: str, message: str):
         log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
@@ -125,6 +188,7 @@ class VMIController:
                 except ProcessLookupError:
                     pass
         await self.launchers.forget(h.uid)
+        await asyncio.to_thread(netplumbing.remove_all, h.uid)
 
     async def _teardown(self, vmi, h, tp):
         """Deleted VMI: ACPI shutdown, kill after the grace period, clean up, drop our finalizer."""

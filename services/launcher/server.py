@@ -12,8 +12,8 @@ import os
 
 import grpc
 
-from services.common import proto, tracing
-from services.launcher import domstats, storage, virt
+from services.common import network, proto, tracing
+from services.launcher import domstats, netsync, storage, virt
 from services.launcher.domxml import convert
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.grace_seconds = 30
         self.serial_socket = os.path.join(vm_dir, "serial0.sock")
         self.serial_log = os.path.join(vm_dir, "serial0.log")
+        self._net_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ domain watching
 
@@ -63,14 +64,17 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             self._wake.clear()
 
     async def refresh(self) -> None:
-        st = await asyncio.to_thread(self.hv.state)
+        # The XML every time: the NICs (hotplug, link state) are part of what the handler reports.
+        st = await asyncio.to_thread(self.hv.state, True)
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
                        uuid=self.domain.uuid)
-        if st.exists and not new.machineType:
-            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type.
-            xml = (await asyncio.to_thread(self.hv.state, True)).xml
-            new.machineType = virt.machine_type(xml)
+        if st.exists and st.xml:
+            if not new.machineType:
+                # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type.
+                new.machineType = virt.machine_type(st.xml)
+            for name, mac, link, target in netsync.interfaces_status(st.xml):
+                new.interfaces.add(name=name, mac=mac, linkState=link, target=target)
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
@@ -111,7 +115,15 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             tracing.fail_current(f"ConversionError: {e}")
             return L.Response(success=False, message=f"ConversionError: {e}")
         if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
-            return _ok("already running")  # idempotent: the handler re-syncs after restarts
+            # Running: the handler re-syncs after restarts and on spec changes; only NICs change live.
+            try:
+                with tracing.span("launcher.syncNetwork"):
+                    done = await self._sync_network(vmi, dom)
+            except virt.VirtError as e:
+                tracing.fail_current(str(e))
+                return L.Response(success=False, message=str(e))
+            self._wake.set()
+            return _ok("already running" + (f"; {done}" if done else ""))
         if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
             return _ok("domain has stopped; not restarting a finished VMI")
         paused = vmi.spec.startStrategy == "Paused"
@@ -128,6 +140,22 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             return L.Response(success=False, message=str(e))
         self._wake.set()
         return _ok("started")
+
+    async def _sync_network(self, vmi, desired) -> str:
+        """Hotplug, hot-unplug and link state of a running domain (netsync.plan on the live XML)."""
+        async with self._net_lock:
+            live = await asyncio.to_thread(self.hv.live_xml)
+            absent = {network.alias(i.name) for i in vmi.spec.domain.devices.interfaces if i.state == "absent"}
+            ops = netsync.plan(desired.devices.interfaces, live, absent)
+            for op in ops:
+                log.info("domain %s: %s interface %s", self.domain_name, op.action, op.alias)
+                try:
+                    await asyncio.to_thread(self.hv.device, op.action, op.xml)
+                except virt.VirtError as e:
+                    if op.action == "detach" and "already" in str(e):
+                        continue  # an unplug the guest has not finished yet: the live XML will say
+                    raise
+            return ", ".join(f"{op.action} {op.alias}" for op in ops)
 
     async def _act(self, what: str, fn) -> L.Response:
         try:

@@ -140,6 +140,10 @@ class Hypervisor:
             cb = self.on_event
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                         lambda c, dom, ev, detail, opaque: dom.name() == self.name and cb(), None)
+            # NIC (and disk) hot(un)plug finishes asynchronously, in the guest: wake on its events too.
+            for ev_id in (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED):
+                conn.domainEventRegisterAny(None, ev_id,
+                                            lambda c, dom, alias, opaque: dom.name() == self.name and cb(), None)
         self._conn = conn
         return conn
 
@@ -213,6 +217,24 @@ class Hypervisor:
             log.error("starting domain %s failed: %s\n%s", self.name, e.get_error_message(), xml)
             raise VirtError(f"start of domain {self.name}: {e.get_error_message()}") from None
         return True
+
+    def live_xml(self) -> str:
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        return self._call("XMLDesc", lambda: dom.XMLDesc(0))
+
+    def device(self, action: str, xml: str) -> None:
+        """attach | detach | update one device, live and in the persistent config (LIVE|CONFIG,
+        as KubeVirt). A detach returns once the guest let go or after libvirt's own wait (~5 s);
+        callers confirm it from the live XML (the DEVICE_REMOVED event wakes them)."""
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        fn = {"attach": dom.attachDeviceFlags, "detach": dom.detachDeviceFlags,
+              "update": dom.updateDeviceFlags}[action]
+        self._call(f"{action} device", lambda: fn(xml, flags))
 
     def shutdown(self) -> None:
         dom = self._domain()
