@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from e2e.conftest import GUESTS
+from e2e.test_compute import run_in_guest
 from harness import Mesh, short_tmpdir
 from services.common import network
 
@@ -80,6 +81,9 @@ def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     st = status_ifaces(m)["default"]
     assert st["infoSource"] == "domain" and st["mac"] == "02:00:00:00:aa:01"
     uid = m.get("vmi", "nic", NS)["metadata"]["uid"]
+    # masquerade = QEMU's user-mode NAT: the guest's gateway (10.0.2.2 in slirp's 10.0.2.0/24) answers.
+    run_in_guest(m, "nic", "ip addr add 10.0.2.15/24 dev eth0; ping -c1 -W5 10.0.2.2 >/dev/null && echo NET-$((40+2))",
+                 "NET-42")
 
     # Bad requests: KubeVirt's messages, nothing stored changes.
     before = m.get("vm", "nic", NS)
@@ -125,6 +129,11 @@ def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     wait(m, "status has blue", lambda: status_ifaces(m).get("blue", {}).get("infoSource") == "domain")
     assert status_ifaces(m)["blue"]["podInterfaceName"] == tap
     assert os.path.exists(f"/sys/class/net/{tap}/brport")  # plugged into the node bridge
+    # What the guest sends on eth1 comes out of the node's tap (an ARP for the unanswered ping).
+    rx = int(open(f"/sys/class/net/{tap}/statistics/rx_packets").read())
+    run_in_guest(m, "nic", "ip addr add 192.168.77.2/24 dev eth1; ping -c1 -W1 192.168.77.1; echo BR-$((40+2))",
+                 "BR-42")
+    wait(m, "frames on the tap", lambda: int(open(f"/sys/class/net/{tap}/statistics/rx_packets").read()) > rx)
 
     # Unplug: state absent -> detached from the domain, the guest loses eth1, then the tap goes.
     ifaces[1]["state"] = "absent"
