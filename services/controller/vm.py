@@ -179,8 +179,8 @@ class VMController:
             if c is not None and c.reason == nichotplug.HOTPLUG_ERROR_REASON:
                 vmstate.remove_condition(view, vmstate.FAILURE)
 
-        if vmi is None or vmstate.is_final(vmi) or vmi.metadata.deletionTimestamp:
-            return clear()
+        if vmi is None or vmstate.is_final(vmi) or vmi.metadata.deletionTimestamp or not is_set_to_start(view, vmi):
+            return clear()  # no live VMI to change (or one being stopped this very pass)
         out = proto.copy(vmi)
         if not nichotplug.apply_dynamic_iface_request(vm.spec.template.spec, out.spec):
             return clear()

@@ -69,9 +69,10 @@ def wanted(vmi) -> dict[str, str]:
     return out
 
 
-def to_unplug(vmi) -> list[str]:
-    """Taps of absent interfaces that have left the domain (KubeVirt's filterIfacesToUnplug)."""
-    in_domain = {s.name for s in vmi.status.interfaces if "domain" in s.infoSource.split(", ")}
+def to_unplug(vmi, live=()) -> list[str]:
+    """Taps of absent interfaces that have left the domain (KubeVirt's filterIfacesToUnplug): the
+    stored status says so, and (belt and braces) the live domain we follow, `live`, agrees."""
+    in_domain = {s.name for s in vmi.status.interfaces if "domain" in s.infoSource.split(", ")} | set(live)
     return [network.tap_name(vmi.metadata.uid, i.name) for i in vmi.spec.domain.devices.interfaces
             if i.state == "absent" and i.name not in in_domain]
 
@@ -81,8 +82,8 @@ def setup(vmi) -> None:
         ensure_tap(tap, bridge)
 
 
-def cleanup_unplugged(vmi) -> None:
-    for tap in to_unplug(vmi):
+def cleanup_unplugged(vmi, live=()) -> None:
+    for tap in to_unplug(vmi, live):
         remove(tap)
 
 

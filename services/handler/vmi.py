@@ -154,7 +154,7 @@ class VMIController:
         live = {i.name for i in dom.interfaces} if dom is not None and dom.exists else set()
         if any(i.state == "absent" and i.name not in live for i in vmi.spec.domain.devices.interfaces):
             try:
-                await asyncio.to_thread(netplumbing.cleanup_unplugged, vmi)
+                await asyncio.to_thread(netplumbing.cleanup_unplugged, vmi, live)
             except netplumbing.PlumbingError as e:
                 log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 

@@ -43,6 +43,7 @@ def test_taps_go_only_after_the_interface_left_the_domain():
     gone = vmi_of(ifaces, [BLUE], [{"name": "blue", "infoSource": "guest-agent"}])
     assert netplumbing.to_unplug(gone) == [network.tap_name("uid-1", "blue")]
     assert netplumbing.to_unplug(vmi_of(ifaces, [BLUE])) == [network.tap_name("uid-1", "blue")]
+    assert netplumbing.to_unplug(gone, live={"blue"}) == []  # the live domain still has it: keep the tap
 
 
 def test_status_interfaces_from_the_domain():
