@@ -71,18 +71,23 @@ def wait(m, what, predicate, timeout=60):
 
 def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     m = mesh
-    ifaces = [{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:aa:01"}]
-    nets = [{"name": "default", "pod": {}}]
+    # masquerade on the pod network, plus a bridge-bound NIC on a secondary network from boot on
+    ifaces = [{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:aa:01"},
+              {"name": "red", "bridge": {}, "macAddress": "02:00:00:00:aa:02"}]
+    nets = [{"name": "default", "pod": {}}, {"name": "red", "multus": {"networkName": "red-net"}}]
     doc = vm(ifaces, nets)
     apply(m, doc)
     wait(m, "VM Running", lambda: m.vm_status("nic", NS) == "Running")
-    wait(m, "guest link up", lambda: links(m) == "eth0=1", 90)
+    wait(m, "guest links up", lambda: links(m) == "eth0=1 eth1=1", 90)
     wait(m, "status from the domain", lambda: status_ifaces(m).get("default", {}).get("linkState") == "up")
     st = status_ifaces(m)["default"]
     assert st["infoSource"] == "domain" and st["mac"] == "02:00:00:00:aa:01"
     uid = m.get("vmi", "nic", NS)["metadata"]["uid"]
+    assert status_ifaces(m)["red"]["podInterfaceName"] == network.tap_name(uid, "red")
+    assert os.path.exists(f"/sys/class/net/{network.tap_name(uid, 'red')}/brport")
     # masquerade = QEMU's user-mode NAT: the guest's gateway (10.0.2.2 in slirp's 10.0.2.0/24) answers.
-    run_in_guest(m, "nic", "ip addr add 10.0.2.15/24 dev eth0; ping -c1 -W5 10.0.2.2 >/dev/null && echo NET-$((40+2))",
+    run_in_guest(m, "nic", "d=$(grep -l 02:00:00:00:aa:01 /sys/class/net/*/address | cut -d/ -f5); "
+                 "ip addr add 10.0.2.15/24 dev $d; ping -c1 -W5 10.0.2.2 >/dev/null && echo NET-$((40+2))",
                  "NET-42")
 
     # Bad requests: KubeVirt's messages, nothing stored changes.
@@ -107,7 +112,7 @@ def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     # Link down: applied live, the guest loses carrier, status says down.
     ifaces[0]["state"] = "down"
     apply(m, vm(ifaces, nets))
-    wait(m, "guest carrier 0", lambda: links(m) == "eth0=0")
+    wait(m, "guest carrier 0", lambda: sorted(links(m).split()) == ["eth0=0", "eth1=1"])
     wait(m, "status down", lambda: status_ifaces(m)["default"]["linkState"] == "down")
 
     # The handler dies; the new one finds the same state and can still flip the link.
@@ -116,32 +121,40 @@ def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     m.wait_for(lambda: m.pid_of("handler") not in (0, handler), 30, "handler restarted")
     ifaces[0]["state"] = "up"
     apply(m, vm(ifaces, nets))
-    wait(m, "guest carrier 1", lambda: links(m) == "eth0=1")
+    wait(m, "guest carrier 1", lambda: links(m) == "eth0=1 eth1=1")
     wait(m, "status up", lambda: status_ifaces(m)["default"]["linkState"] == "up")
+    assert status_ifaces(m)["red"]["linkState"] == "up"
     assert m.get("vmi", "nic", NS)["metadata"]["uid"] == uid  # the same VMI all along
 
     # Hotplug a bridge-bound NIC on a secondary network: the node makes a tap, the guest sees eth1.
     tap = network.tap_name(uid, "blue")
-    ifaces.append({"name": "blue", "bridge": {}})
+    ifaces.append({"name": "blue", "bridge": {}})  # index 2
     nets.append({"name": "blue", "multus": {"networkName": "blue-net"}})
     apply(m, vm(ifaces, nets))
-    wait(m, "guest sees the new link", lambda: links(m) == "eth0=1 eth1=1", 90)
+    wait(m, "guest sees the new link", lambda: links(m) == "eth0=1 eth1=1 eth2=1", 90)
     wait(m, "status has blue", lambda: status_ifaces(m).get("blue", {}).get("infoSource") == "domain")
     assert status_ifaces(m)["blue"]["podInterfaceName"] == tap
     assert os.path.exists(f"/sys/class/net/{tap}/brport")  # plugged into the node bridge
     # What the guest sends on eth1 comes out of the node's tap (an ARP for the unanswered ping).
     rx = int(open(f"/sys/class/net/{tap}/statistics/rx_packets").read())
-    run_in_guest(m, "nic", "ip addr add 192.168.77.2/24 dev eth1; ping -c1 -W1 192.168.77.1; echo BR-$((40+2))",
+    run_in_guest(m, "nic", "ip addr add 192.168.77.2/24 dev eth2; ping -c1 -W1 192.168.77.1; echo BR-$((40+2))",
                  "BR-42")
     wait(m, "frames on the tap", lambda: int(open(f"/sys/class/net/{tap}/statistics/rx_packets").read()) > rx)
 
+    # Another handler kill -9: the new one finds the tap by its name and reports the same interfaces.
+    handler = m.pid_of("handler")
+    os.kill(handler, signal.SIGKILL)
+    m.wait_for(lambda: m.pid_of("handler") not in (0, handler), 30, "handler restarted again")
+    assert set(status_ifaces(m)) == {"default", "red", "blue"} and os.path.exists(f"/sys/class/net/{tap}")
+
     # Unplug: state absent -> detached from the domain, the guest loses eth1, then the tap goes.
-    ifaces[1]["state"] = "absent"
+    ifaces[2]["state"] = "absent"
     apply(m, vm(ifaces, nets))
-    wait(m, "guest lost the link", lambda: links(m) == "eth0=1", 90)
+    wait(m, "guest lost the link", lambda: links(m) == "eth0=1 eth1=1", 90)
     wait(m, "status without blue", lambda: "blue" not in status_ifaces(m))
     wait(m, "tap removed", lambda: not os.path.exists(f"/sys/class/net/{tap}"))
     assert m.vm_status("nic", NS) == "Running"
+    assert os.path.exists(f"/sys/class/net/{network.tap_name(uid, 'red')}")  # only the unplugged NIC's tap went
 
     m.cli("delete", "vm", "nic", "-n", NS)
     m.wait_for(lambda: m.get("vmi", "nic", NS) is None, 60, "VMI gone")
