@@ -122,6 +122,8 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
         bindings = [b for b in ("bridge", "masquerade", "slirp") if iface.HasField(b)]
         if len(bindings) > 1:
             raise Invalid(f"{ip}: Invalid value: only one binding method may be set, got {', '.join(bindings)}")
+        if bindings and bindings[0] in ("masquerade", "slirp") and not networks[iface.name].HasField("pod"):
+            raise Invalid(f"{ip}.{bindings[0]}: {bindings[0]} binding is only supported on the pod network")
         if iface.macAddress and not _MAC.match(iface.macAddress):
             raise Invalid(f"{ip}.macAddress: interface {iface.name} has malformed MAC address ({iface.macAddress}).")
 

@@ -75,6 +75,8 @@ def test_mac_binding_and_duplicates():
                         "spec")
     assert error([{"name": "default", "masquerade": {}, "bridge": {}}], [POD]) == (
         "spec.domain.devices.interfaces[0]: Invalid value: only one binding method may be set, got bridge, masquerade")
+    assert error([{"name": "blue", "masquerade": {}}], [BLUE]) == (
+        "spec.domain.devices.interfaces[0].masquerade: masquerade binding is only supported on the pod network")
     assert error([{"name": "default", "masquerade": {}}, {"name": "default", "bridge": {}}], [POD]) == (
         'spec.domain.devices.interfaces[1].name: Duplicate value: "default"')
 

@@ -9,6 +9,7 @@ import re
 import shutil
 import signal
 import subprocess
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -155,6 +156,26 @@ def test_link_state_and_nic_hotplug_in_a_real_guest(mesh):
     wait(m, "tap removed", lambda: not os.path.exists(f"/sys/class/net/{tap}"))
     assert m.vm_status("nic", NS) == "Running"
     assert os.path.exists(f"/sys/class/net/{network.tap_name(uid, 'red')}")  # only the unplugged NIC's tap went
+
+    # A hotplug libvirt refuses (the PCI slot of eth0): reported on the VMI, the VM keeps running;
+    # withdrawing it (absent) clears the report and drops its tap.
+    dom = subprocess.run(["virsh", "-c", "qemu:///system", "dumpxml", "e2e_nic"], capture_output=True, text=True).stdout
+    taken = ET.fromstring(dom).find("devices/interface/alias[@name='ua-default']/../address").get("bus")
+    ifaces.append({"name": "green", "bridge": {}, "pciAddress": f"0000:{int(taken, 16):02x}:00.0"})
+    nets.append({"name": "green", "multus": {"networkName": "green-net"}})
+    apply(m, vm(ifaces, nets))
+
+    def sync_failure():
+        c = [c for c in (m.get("vmi", "nic", NS) or {}).get("status", {}).get("conditions", [])
+             if c["type"] == "Synchronized"]
+        return c[0] if c and c[0]["status"] == "False" else None
+    cond = wait(m, "attach failure reported", sync_failure)
+    assert cond["reason"] == "SyncFailed" and "attach device" in cond["message"], cond
+    assert m.vm_status("nic", NS) == "Running" and links(m) == "eth0=1 eth1=1"
+    ifaces[3]["state"] = "absent"
+    apply(m, vm(ifaces, nets))
+    wait(m, "failure cleared", lambda: sync_failure() is None)
+    wait(m, "green tap removed", lambda: not os.path.exists(f"/sys/class/net/{network.tap_name(uid, 'green')}"))
 
     m.cli("delete", "vm", "nic", "-n", NS)
     m.wait_for(lambda: m.get("vmi", "nic", NS) is None, 60, "VMI gone")
