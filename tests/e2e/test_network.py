@@ -17,7 +17,7 @@ import yaml
 from e2e.conftest import GUESTS
 from e2e.test_compute import run_in_guest
 from harness import Mesh, short_tmpdir
-from services.common import network
+from services.common import network, proto
 
 pytestmark = pytest.mark.e2e
 NS = "e2e"
@@ -43,6 +43,12 @@ def mesh(host_ready):
     m.stop()
     subprocess.run(["virsh", "-c", "qemu:///system", "destroy", "e2e_nic"], capture_output=True)
     subprocess.run(["virsh", "-c", "qemu:///system", "undefine", "e2e_nic"], capture_output=True)
+    for name in ("red-net", "blue-net", "green-net"):  # this test's node bridges and whatever taps a
+        br = network.node_bridge(proto.kv.Network(multus=proto.kv.MultusNetwork(networkName=name)))
+        if os.path.isdir(f"/sys/class/net/{br}/brif"):  # failed run left on them (the VM was never deleted)
+            for tap in os.listdir(f"/sys/class/net/{br}/brif"):
+                subprocess.run(["ip", "link", "del", tap], capture_output=True)
+            subprocess.run(["ip", "link", "del", br], capture_output=True)
     shutil.rmtree(d, ignore_errors=True)
 
 
