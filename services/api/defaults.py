@@ -85,6 +85,9 @@ def vmi_spec(spec, machine_limits=None) -> None:
         spec.terminationGracePeriodSeconds = DEFAULT_GRACE_PERIOD
     if spec.architecture == "arm64":
         arm64(spec)
+    for iface in spec.domain.devices.interfaces:
+        if not any(iface.HasField(b) for b in ("bridge", "masquerade", "slirp")):
+            iface.bridge.SetInParent()  # KubeVirt's default network interface binding
     cpu_topology(spec)
     limit = machine_limits(spec.domain.machine.type) if machine_limits else 0
     cpu_hotplug(spec, limit)

@@ -5,13 +5,14 @@ import re
 
 from services.api.errors import Invalid
 from services.common import arch as common_arch
-from services.common import machines, proto, quantity
+from services.common import machines, network, proto, quantity
 
 RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DISK_BUSES = ("virtio", "sata", "scsi", "usb")
 INTERFACE_STATES = ("", "up", "down", "absent")
+_MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 ARM64_DISK_BUSES = ("", "virtio", "scsi")
 ARM64_CPU_MODEL = "host-passthrough"
 
@@ -112,16 +113,23 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
         if n.name in networks:
             raise Invalid(f'{path}.networks[{i}].name: Duplicate value: "{n.name}"')
         networks[n.name] = n
+    seen_ifaces = set()
     for i, iface in enumerate(dom.devices.interfaces):
         ip = f"{d}.devices.interfaces[{i}]"
+        if iface.name in seen_ifaces:
+            raise Invalid(f'{ip}.name: Duplicate value: "{iface.name}"')
+        seen_ifaces.add(iface.name)
         if iface.name not in networks:
             raise Invalid(f"{ip}.name: Invalid value: \"{iface.name}\": no matching network in "
                           f"{path}.networks")
-        if iface.state not in INTERFACE_STATES:
-            raise Invalid(f'{ip}.state: Unsupported value: "{iface.state}": supported values: '
-                          '"", "up", "down", "absent"')
-        if iface.macAddress and not re.match(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$", iface.macAddress):
-            raise Invalid(f'{ip}.macAddress: Invalid value: "{iface.macAddress}": must be a valid MAC address')
+        interface_state(iface, networks[iface.name], f"{ip}.state")
+        bindings = [b for b in ("bridge", "masquerade", "slirp") if iface.HasField(b)]
+        if len(bindings) > 1:
+            raise Invalid(f"{ip}: Invalid value: only one binding method may be set, got {', '.join(bindings)}")
+        if bindings and bindings[0] in ("masquerade", "slirp") and not networks[iface.name].HasField("pod"):
+            raise Invalid(f"{ip}.{bindings[0]}: {bindings[0]} binding is only supported on the pod network")
+        if iface.macAddress and not _MAC.match(iface.macAddress):
+            raise Invalid(f"{ip}.macAddress: interface {iface.name} has malformed MAC address ({iface.macAddress}).")
 
     if spec.HasField("terminationGracePeriodSeconds") and spec.terminationGracePeriodSeconds < 0:
         raise Invalid(f"{path}.terminationGracePeriodSeconds: Invalid value: "
@@ -139,6 +147,17 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
     if (spec.architecture or common_arch.host_arch()) == "arm64":
         arm64(spec, path)
     cpu(spec, path, machine_limits)
+
+
+def interface_state(iface, net, path: str) -> None:
+    """KubeVirt's validateInterfaceStateValue (admitter), on `...interfaces[i].state`. Its SR-IOV
+    rule has no binding here to apply to."""
+    if iface.state not in INTERFACE_STATES:
+        raise Invalid(f"{path}: logical {iface.name} interface state value is unsupported: {iface.state}")
+    if iface.state == "absent" and network.binding(iface) != "bridge":
+        raise Invalid(f'{path}: "{iface.name}" interface\'s state "absent" is supported only for bridge binding')
+    if iface.state == "absent" and network.is_default_network(net):
+        raise Invalid(f'{path}: "{iface.name}" interface\'s state "absent" is not supported on default networks')
 
 
 def machine_type(spec, path: str) -> None:

@@ -12,7 +12,10 @@ import logging
 import random
 import uuid
 
+import grpc
+
 from services.common import proto, timeutil, vmstate, volumes
+from services.controller import nichotplug
 
 log = logging.getLogger(__name__)
 MAX_CRASHLOOP_BACKOFF = 300  # KubeVirt's defaultMaxCrashLoopBackoffDelaySeconds
@@ -152,6 +155,7 @@ class VMController:
             requeue = await self._sync_run_strategy(view, vmi, status, tp)
             if requeue == "spec-updated":
                 return None
+            await self._sync_interfaces(vm, vmi, view, tp)
 
         status.runStrategy = vmstate.run_strategy(vm)
         status.created = vmi is not None
@@ -188,6 +192,29 @@ class VMController:
         out.status.ClearField("volumeRequests")
         await self.api.update_status(out, tp)
         return None
+
+    async def _sync_interfaces(self, vm, vmi, view, tp) -> None:
+        """NIC hotplug/unplug and link state from the template to a live VMI. A refused update
+        becomes the VM's Failure condition with KubeVirt's reason HotPlugNetworkInterfaceError."""
+        def clear():
+            c = vmstate.get_condition(view, vmstate.FAILURE)
+            if c is not None and c.reason == nichotplug.HOTPLUG_ERROR_REASON:
+                vmstate.remove_condition(view, vmstate.FAILURE)
+
+        if vmi is None or vmstate.is_final(vmi) or vmi.metadata.deletionTimestamp or not is_set_to_start(view, vmi):
+            return clear()  # no live VMI to change (or one being stopped this very pass)
+        out = proto.copy(vmi)
+        if not nichotplug.apply_dynamic_iface_request(vm.spec.template.spec, out.spec):
+            return clear()
+        try:
+            await self.api.update(out, tp)
+            clear()
+            log.info("VM %s/%s: interfaces of the running VMI updated", vm.metadata.namespace, vm.metadata.name)
+        except grpc.aio.AioRpcError as e:
+            if e.code() == grpc.StatusCode.ABORTED:
+                raise  # a write race: the reconcile is retried
+            vmstate.set_condition(view, vmstate.FAILURE, "True", nichotplug.HOTPLUG_ERROR_REASON,
+                                  f"error encountered when trying to update the VMI interfaces: {e.details()}")
 
     @staticmethod
     def _copy_vmi_conditions(view, vmi) -> None:

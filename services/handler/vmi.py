@@ -11,7 +11,8 @@ import signal
 import grpc
 
 from services.common import proto, timeutil, tracing, vmstate
-from services.handler import phase, tpmstate, volumestatus
+from services.common import network
+from services.handler import netplumbing, phase, tpmstate, volumestatus
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,25 @@ L = proto.launcher
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 VOLUME_WAIT_SECONDS = 1.0      # re-check volumes not ready yet (claim events also wake us)
 LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
+RESYNC_RETRY_SECONDS = 5.0
+
+
+def net_fingerprint(vmi) -> bytes:
+    """What the launcher's live network sync depends on: the interfaces and networks."""
+    return b"".join(i.SerializeToString(deterministic=True) for i in vmi.spec.domain.devices.interfaces) + b"|" + \
+        b"".join(n.SerializeToString(deterministic=True) for n in vmi.spec.networks)
+
+
+def interfaces_status(vmi, dom) -> list:
+    """status.interfaces from the live domain (KubeVirt's netstat with infoSource "domain"):
+    linkState up/down, the MAC libvirt uses, and the tap of a bridge-bound interface."""
+    bound = {i.name: network.binding(i) for i in vmi.spec.domain.devices.interfaces}
+    out = []
+    for d in dom.interfaces:
+        out.append(proto.kv.VirtualMachineInstanceNetworkInterface(
+            name=d.name, mac=d.mac, linkState=d.linkState, infoSource="domain",
+            podInterfaceName=d.target if bound.get(d.name) == "bridge" else ""))
+    return out
 
 
 class VMIController:
@@ -71,28 +91,52 @@ class VMIController:
             if why:
                 return await self._fail(vmi, tp, "LauncherUnresponsive",
                                         f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
+            try:
+                await asyncio.to_thread(netplumbing.setup, vmi)
+            except netplumbing.PlumbingError as e:
+                return await self._fail(vmi, tp, "SyncFailed", f"network setup: {e}")
             resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
             if not resp.success:
                 reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
             h.synced = True
             self._synced(h, vmi, vols, resp)
-        elif h.extra.get("synced_for") != (vmi.metadata.generation, vols.paths):
-            # The spec (hotplug) or the node's volumes changed: the launcher brings the live domain along.
+        elif h.extra.get("synced_for") != self._sync_key(vmi, vols):
+            return await self._resync(vmi, h, tp, vols)
+        return await self._update_status(vmi, h, tp, vols)
+
+    async def _resync(self, vmi, h, tp, vols):
+        """The VMI changed while it runs (volume or NIC hotplug, link state) or the node's volumes
+        did: taps first, then the launcher applies the change live. A failure is reported on the VMI
+        (Synchronized=False) and retried; a single volume's attach failure is reported on its
+        volumeStatus instead, once."""
+        try:
+            await asyncio.to_thread(netplumbing.setup, vmi)
             with tracing.span("launcher.syncDevices"):
                 resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
-            if not resp.success:
-                log.warning("VMI %s/%s: re-sync failed: %s", vmi.metadata.namespace, vmi.metadata.name, resp.message)
-            self._synced(h, vmi, vols, resp)
-            vols = self._volumes(vmi, h)
-        return await self._update_status(vmi, h, tp, vols)
+            ok, message = resp.success, resp.message
+        except netplumbing.PlumbingError as e:
+            ok, message = False, f"network setup: {e}"
+        if not ok:
+            log.warning("VMI %s/%s: live sync failed: %s", vmi.metadata.namespace, vmi.metadata.name, message)
+            await self._update_status(vmi, h, tp, vols, sync_error=message)
+            return RESYNC_RETRY_SECONDS
+        self._synced(h, vmi, vols, resp)
+        log.info("VMI %s/%s: live sync (%s)", vmi.metadata.namespace, vmi.metadata.name, message)
+        return await self._update_status(vmi, h, tp, self._volumes(vmi, h), sync_error="")
 
     def _request(self, vmi, vols) -> L.VMIRequest:
         return L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation),
                             volumePaths=vols.paths)
 
+    @staticmethod
+    def _sync_key(vmi, vols):
+        """What the launcher's live sync depends on: the interfaces and networks, the volumes and
+        disks (the spec's generation), and where the node has the claims' images."""
+        return (vmi.metadata.generation, net_fingerprint(vmi), tuple(sorted(vols.paths.items())))
+
     def _synced(self, h, vmi, vols, resp) -> None:
-        h.extra["synced_for"] = (vmi.metadata.generation, dict(vols.paths))
+        h.extra["synced_for"] = self._sync_key(vmi, vols)
         errors = h.extra.setdefault("volume_errors", {})
         for name in [n for n in errors if n not in {v.name for v in vmi.spec.volumes}]:
             del errors[name]
@@ -116,7 +160,7 @@ class VMIController:
         if out.status != vmi.status:
             await self.api.update_status(out, tp)
 
-    async def _update_status(self, vmi, h, tp, vols):
+    async def _update_status(self, vmi, h, tp, vols, sync_error=None):
         out = proto.copy(vmi)
         del out.status.volumeStatus[:]
         out.status.volumeStatus.extend(vols.statuses)
@@ -128,6 +172,12 @@ class VMIController:
                 self.tpm_states.remember(owner)  # the domain's UUID names swtpm's state directory
             out.status.machine.type = dom.machineType or out.status.machine.type
             out.status.domainType = dom.domainType or out.status.domainType
+            del out.status.interfaces[:]
+            out.status.interfaces.extend(interfaces_status(vmi, dom))
+        if sync_error:
+            vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", "SyncFailed", sync_error)
+        elif sync_error == "":
+            vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
         if new_phase == vmstate.FAILED and dom is not None:
             out.status.reason = f"Domain{dom.reason or 'Gone'}" if dom.exists else "DomainGone"
         vmstate.set_phase(out, new_phase)
@@ -145,7 +195,19 @@ class VMIController:
             if new_phase != vmi.status.phase:
                 log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
                          vmi.status.phase, new_phase)
+        await self._unplug_taps(vmi, dom)
         return None
+
+    @staticmethod
+    async def _unplug_taps(vmi, dom) -> None:
+        """Taps of absent interfaces go once the stored status (and the live domain we follow) no
+        longer has them: never while the guest may still use one."""
+        live = {i.name for i in dom.interfaces} if dom is not None and dom.exists else set()
+        if any(i.state == "absent" and i.name not in live for i in vmi.spec.domain.devices.interfaces):
+            try:
+                await asyncio.to_thread(netplumbing.cleanup_unplugged, vmi, live)
+            except netplumbing.PlumbingError as e:
+                log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 
     async def _fail(self, vmi, tp, reason: str, message: str):
         log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
@@ -177,6 +239,7 @@ class VMIController:
                 except ProcessLookupError:
                     pass
         await self.launchers.forget(h.uid)
+        await asyncio.to_thread(netplumbing.remove_all, h.uid)
 
     async def _teardown(self, vmi, h, tp):
         """Deleted VMI: ACPI shutdown, kill after the grace period, clean up, drop our finalizer."""

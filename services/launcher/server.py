@@ -12,8 +12,8 @@ import os
 
 import grpc
 
-from services.common import proto, tracing
-from services.launcher import domstats, hotplug, storage, virt
+from services.common import network, proto, tracing
+from services.launcher import domstats, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
 
@@ -39,12 +39,12 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
-        self._disks_stale = True   # re-read the live disks (status.volumeStatus) on the next refresh
         self._hotplug_lock = asyncio.Lock()
         self.exit = asyncio.Event()
         self.grace_seconds = 30
         self.serial_socket = os.path.join(vm_dir, "serial0.sock")
         self.serial_log = os.path.join(vm_dir, "serial0.log")
+        self._net_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ domain watching
 
@@ -66,19 +66,19 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             self._wake.clear()
 
     async def refresh(self) -> None:
-        st = await asyncio.to_thread(self.hv.state)
+        # The XML every time: the NICs (hotplug, link state) are part of what the handler reports.
+        st = await asyncio.to_thread(self.hv.state, True)
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
-                       uuid=self.domain.uuid, disks=self.domain.disks if st.exists else [])
-        if st.exists and (not (new.machineType and new.uuid) or self._disks_stale):
-            # The machine type QEMU really runs (q35 -> pc-q35-7.2), for status.machine.type, the
-            # UUID (it names a persistent TPM's state, handler/tpmstate.py) and the disks.
-            self._disks_stale = False
-            xml = (await asyncio.to_thread(self.hv.state, True)).xml
-            new.machineType = virt.machine_type(xml)
-            new.uuid = virt.domain_uuid(xml)
-            del new.disks[:]
-            new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(xml))
+                       uuid=self.domain.uuid)
+        if st.exists and st.xml:
+            # What the handler reports: the machine type QEMU really runs (q35 -> pc-q35-7.2), the
+            # UUID (it names a persistent TPM's state, handler/tpmstate.py), the NICs and the disks.
+            new.machineType = new.machineType or virt.machine_type(st.xml)
+            new.uuid = new.uuid or virt.domain_uuid(st.xml)
+            for name, mac, link, target in netsync.interfaces_status(st.xml):
+                new.interfaces.add(name=name, mac=mac, linkState=link, target=target)
+            new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(st.xml))
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
@@ -120,8 +120,18 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             tracing.fail_current(f"ConversionError: {e}")
             return L.Response(success=False, message=f"ConversionError: {e}")
         if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
-            # Running: bring its devices to the spec (idempotent; the handler re-syncs after restarts).
-            return await self._sync_devices(vmi, xml)
+            # Running: bring its devices to the spec (the handler re-syncs after restarts and on spec
+            # changes): NICs (hotplug, unplug, link state), then disks (volume hotplug).
+            try:
+                with tracing.span("launcher.syncNetwork"):
+                    done = await self._sync_network(vmi, dom)
+            except virt.VirtError as e:
+                tracing.fail_current(str(e))
+                return L.Response(success=False, message=str(e))
+            resp = await self._sync_disks(vmi, xml)
+            self._wake.set()
+            resp.message = "; ".join(m for m in ("already running", done, resp.message) if m)
+            return resp
         if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
             return _ok("domain has stopped; not restarting a finished VMI")
         paused = vmi.spec.startStrategy == "Paused"
@@ -139,11 +149,11 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self._wake.set()
         return _ok("started")
 
-    async def _sync_devices(self, vmi, desired_xml: str) -> L.Response:
+    async def _sync_disks(self, vmi, desired_xml: str) -> L.Response:
         """Hotplug: attach the disks the spec gained, detach those it dropped (LIVE|CONFIG). A failure
         is reported per volume, once, for the VMI's volumeStatus; it is not retried in a loop."""
         async with self._hotplug_lock:  # one change set at a time (a re-sync may overlap a slow detach)
-            live = (await asyncio.to_thread(self.hv.state, True)).xml
+            live = await asyncio.to_thread(self.hv.live_xml)
             explicit = frozenset(d.name for d in vmi.spec.domain.devices.disks if d.HasField("bootOrder"))
             attach, detach = hotplug.disk_changes(live, desired_xml, {v.name for v in vmi.spec.volumes}, explicit)
             errors: dict[str, str] = {}
@@ -158,19 +168,32 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             for ch in attach:
                 with tracing.span("libvirt.attachDisk", attributes={"virtmesh.volume": ch.volume}):
                     try:
-                        await asyncio.to_thread(self.hv.attach_device, ch.xml)
+                        await asyncio.to_thread(self.hv.device, "attach", ch.xml)
                         log.info("attached volume %s as %s", ch.volume, ch.target)
                     except virt.VirtError as e:
                         tracing.fail_current(str(e))
                         errors[ch.volume] = str(e)
-            if attach or detach:
-                self._disks_stale = True
-                self._wake.set()
-        resp = _ok("running" if not (attach or detach) else
+        resp = _ok("" if not (attach or detach) else
                    f"attached {len(attach) - len(set(errors) & {c.volume for c in attach})}, "
                    f"detached {len(detach) - len(set(errors) & {c.volume for c in detach})}")
         resp.volumeErrors.update(errors)
         return resp
+
+    async def _sync_network(self, vmi, desired) -> str:
+        """Hotplug, hot-unplug and link state of a running domain (netsync.plan on the live XML)."""
+        async with self._net_lock:
+            live = await asyncio.to_thread(self.hv.live_xml)
+            absent = {network.alias(i.name) for i in vmi.spec.domain.devices.interfaces if i.state == "absent"}
+            ops = netsync.plan(desired.devices.interfaces, live, absent)
+            for op in ops:
+                log.info("domain %s: %s interface %s", self.domain_name, op.action, op.alias)
+                try:
+                    await asyncio.to_thread(self.hv.device, op.action, op.xml)
+                except virt.VirtError as e:
+                    if op.action == "detach" and "already" in str(e):
+                        continue  # an unplug the guest has not finished yet: the live XML will say
+                    raise
+            return ", ".join(f"{op.action} {op.alias}" for op in ops)
 
     async def _act(self, what: str, fn) -> L.Response:
         try:

@@ -146,8 +146,15 @@ class Hypervisor:
             cb = self.on_event
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                         lambda c, dom, ev, detail, opaque: dom.name() == self.name and cb(), None)
-            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-                                        self._device_removed, None)
+            # Device hot(un)plug finishes asynchronously, in the guest: wake on its events too; a
+            # removal also releases whoever waits for it (detach_device).
+            def removed(c, dom, alias, opaque):
+                self._device_removed(c, dom, alias, opaque)
+                if dom.name() == self.name:
+                    cb()
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, removed, None)
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                        lambda c, dom, alias, opaque: dom.name() == self.name and cb(), None)
         self._conn = conn
         return conn
 
@@ -221,6 +228,24 @@ class Hypervisor:
             raise VirtError(f"start of domain {self.name}: {e.get_error_message()}") from None
         return True
 
+    def live_xml(self) -> str:
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        return self._call("XMLDesc", lambda: dom.XMLDesc(0))
+
+    def device(self, action: str, xml: str) -> None:
+        """attach | detach | update one device, live and in the persistent config (LIVE|CONFIG,
+        as KubeVirt). A detach returns once the guest let go or after libvirt's own wait (~5 s);
+        callers confirm it from the live XML (the DEVICE_REMOVED event wakes them)."""
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        fn = {"attach": dom.attachDeviceFlags, "detach": dom.detachDeviceFlags,
+              "update": dom.updateDeviceFlags}[action]
+        self._call(f"{action} device", lambda: fn(xml, flags))
+
     def shutdown(self) -> None:
         dom = self._domain()
         if dom is not None and dom.isActive():
@@ -280,17 +305,6 @@ class Hypervisor:
             if ev is not None:
                 ev.set()
 
-    def _live_flags(self, dom) -> int:
-        # A running domain changes now and in its definition (survives a restart of the domain).
-        live = libvirt.VIR_DOMAIN_AFFECT_LIVE if dom.isActive() else 0
-        return live | libvirt.VIR_DOMAIN_AFFECT_CONFIG
-
-    def attach_device(self, xml: str) -> None:
-        dom = self._domain()
-        if dom is None:
-            raise VirtError(f"domain {self.name} does not exist")
-        self._call("attach device", lambda: dom.attachDeviceFlags(xml, self._live_flags(dom)))
-
     def detach_device(self, xml: str, alias: str, timeout: float = 30.0) -> None:
         """Ask the guest to release the device and wait until QEMU reports it gone
         (DEVICE_REMOVED; the live XML is re-read too, for an event that came before we listened)."""
@@ -300,7 +314,7 @@ class Hypervisor:
         gone = threading.Event()
         self._removed[alias] = gone
         try:
-            self._call("detach device", lambda: dom.detachDeviceFlags(xml, self._live_flags(dom)))
+            self.device("detach", xml)
             deadline = time.monotonic() + timeout
             while not gone.wait(0.5):
                 if f"<alias name='{alias}'/>" not in self._call("read XML", lambda: dom.XMLDesc(0)):

@@ -260,7 +260,8 @@ def _pci_windows_above_4g(iomem: str) -> list[str]:
     out = []
     for line in iomem.splitlines():
         mt = re.match(r"\s*([0-9a-f]+)-([0-9a-f]+) : PCI Bus", line.strip())
-        if mt and int(mt.group(1), 16) > 0xFFFFFFFF:
+        # start <= end: a console line garbled by the guest's own output (seen: an extra digit) is no window
+        if mt and 0xFFFFFFFF < int(mt.group(1), 16) <= int(mt.group(2), 16):
             out.append(line.strip())
     return out
 

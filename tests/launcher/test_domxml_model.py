@@ -52,6 +52,13 @@ def test_interface_round_trip():
     assert m.Interface.from_element(i.to_element()) == i
     b = m.Interface(type="bridge", source_bridge="br0", boot_order=1, alias="ua-b")
     assert m.Interface.from_element(b.to_element()) == b
+    tap = m.Interface(type="ethernet", target_dev="vmt0123456789ab", target_managed="no", alias="ua-t")
+    assert text(tap.to_element()) == ('<interface type="ethernet"><target dev="vmt0123456789ab" managed="no" />'
+                                      '<alias name="ua-t" /></interface>')
+    assert m.Interface.from_element(tap.to_element()) == tap
+    user = m.Interface(type="user", ip_address="10.0.2.0", ip_prefix=24)
+    assert text(user.to_element()) == '<interface type="user"><ip family="ipv4" address="10.0.2.0" prefix="24" /></interface>'
+    assert m.Interface.from_element(user.to_element()) == user
 
 
 def test_domain_from_live_xml_finds_devices_by_alias():

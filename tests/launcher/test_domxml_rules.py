@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from services.common import proto
+from services.common import network, proto
 from services.launcher.domxml import archs, convert
 from services.launcher.domxml.convert import ConversionError
 from services.launcher.storage import DiskSource
@@ -481,27 +481,52 @@ def test_inputs_and_arm_usb_defaults():
 
 # ---------------------------------------------------------------- interfaces
 
-def test_pod_interface_becomes_user_networking():
-    v = vmi(interfaces=[{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00:01", "state": "down"},
+def test_masquerade_and_slirp_become_user_networking():
+    v = vmi(interfaces=[{"name": "default", "masquerade": {}, "macAddress": "02-00-00-00-00-0A", "state": "down"},
                         {"name": "gone", "bridge": {}, "state": "absent"},
                         {"name": "legacy", "slirp": {}, "model": "e1000e"}])
     nics = xml_of(v).findall("devices/interface")
     assert [n.find("alias").get("name") for n in nics] == ["ua-default", "ua-legacy"]
     first = nics[0]
     assert first.get("type") == "user"
-    assert first.find("mac").get("address") == "02:00:00:00:00:01"
+    assert first.find("mac").get("address") == "02:00:00:00:00:0a"  # KubeVirt keeps the MAC (normalised)
+    assert first.find("ip").attrib == {"family": "ipv4", "address": "10.0.2.0", "prefix": "24"}
+    assert first.find("target") is None
     assert first.find("model").get("type") == "virtio-non-transitional"
     assert first.find("link").get("state") == "down"
     assert nics[1].find("model").get("type") == "e1000e" and nics[1].find("link") is None
 
 
+def test_masquerade_takes_the_pod_network_cidr():
+    v = vmi(interfaces=[{"name": "default", "masquerade": {}}],
+            networks=[{"name": "default", "pod": {"vmNetworkCIDR": "10.11.12.0/24"}}])
+    assert xml_of(v).find("devices/interface/ip").get("address") == "10.11.12.0"
+
+
+def test_bridge_binding_uses_the_nodes_tap():
+    """bridge (also the default without a binding) -> an unmanaged ethernet interface on the tap
+    the handler created; up and empty states produce no <link> (libvirt's default is up)."""
+    v = vmi(interfaces=[{"name": "default", "state": "up"}, {"name": "blue", "bridge": {}, "state": "down"}],
+            networks=[{"name": "default", "pod": {}}, {"name": "blue", "multus": {"networkName": "blue-net"}}])
+    v.metadata.uid = "1234-uid"
+    nics = xml_of(v).findall("devices/interface")
+    got = [(n.get("type"), n.find("target").attrib, n.find("alias").get("name"),
+            None if n.find("link") is None else n.find("link").get("state")) for n in nics]
+    assert got == [("ethernet", {"dev": network.tap_name("1234-uid", "default"), "managed": "no"}, "ua-default", None),
+                   ("ethernet", {"dev": network.tap_name("1234-uid", "blue"), "managed": "no"}, "ua-blue", "down")]
+    assert all(len(n.find("target").get("dev")) <= 15 for n in nics)
+    assert network.tap_name("1234-uid", "blue").startswith(network.tap_prefix("1234-uid"))
+
+
 def test_interface_errors():
     v = vmi(interfaces=[{"name": "a", "masquerade": {}}], networks=[{"name": "a", "multus": {"networkName": "x"}}])
-    assert error_of(v) == "spec.networks[0].multus: only pod networks are supported yet"
+    assert error_of(v) == "spec.domain.devices.interfaces[0].masquerade: masquerade binding is only supported on the pod network"
     v = vmi(interfaces=[{"name": "a", "masquerade": {}}], networks=[{"name": "b", "pod": {}}])
     assert error_of(v) == "spec.domain.devices.interfaces[0].name: no network named 'a' in spec.networks"
     v = vmi(interfaces=[{"name": "a", "model": "virtio-net"}])
     assert error_of(v).startswith('spec.domain.devices.interfaces[0].model: Unsupported value: "virtio-net"')
+    v = vmi(interfaces=[{"name": "a", "masquerade": {}}], networks=[{"name": "a", "pod": {"vmNetworkCIDR": "nope"}}])
+    assert error_of(v) == 'spec.networks[0].pod.vmNetworkCIDR: Invalid value: "nope": must be an IPv4 CIDR'
 
 
 # ---------------------------------------------------------------- tpm, rng, balloon

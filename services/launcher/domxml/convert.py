@@ -15,6 +15,7 @@ Deliberate choices (see the vm-recipe note for the measurements behind them):
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from services.common import arch as common_arch
+from services.common import network
 from services.common import quantity
 from services.common.volumes import hotpluggable
 from services.launcher.domxml import archs
@@ -519,18 +521,19 @@ class _Converter:
         return "none" if src.direct_io else "writethrough"
 
     def _interfaces(self, boot: dict) -> list[m.Interface]:
+        """Bindings (services/common/network.py): bridge -> the node's tap as an unmanaged
+        `ethernet` interface; masquerade/slirp -> libvirt user-mode networking (slirp NAT)."""
         networks = {n.name: (j, n) for j, n in enumerate(self.spec.networks)}
         out = []
         for i, iface in enumerate(self.dom_spec.devices.interfaces):
             where = f"spec.domain.devices.interfaces[{i}]"
             if iface.state == "absent":
-                continue
+                continue  # hot-unplugged (or to be): not part of the domain
             if iface.name not in networks:
                 raise ConversionError(f"{where}.name: no network named {iface.name!r} in spec.networks")
             j, net = networks[iface.name]
-            if not net.HasField("pod"):
-                kind = "multus" if net.HasField("multus") else "this"
-                raise ConversionError(f"spec.networks[{j}].{kind}: only pod networks are supported yet")
+            if not net.HasField("pod") and not net.HasField("multus"):
+                raise ConversionError(f"spec.networks[{j}]: one of pod or multus is required")
             model = iface.model or "virtio"
             if model not in NIC_MODELS:
                 raise ConversionError(f'{where}.model: Unsupported value: "{model}": supported values: '
@@ -539,11 +542,21 @@ class _Converter:
                 raise ConversionError(f'{where}.state: Unsupported value: "{iface.state}": supported values: '
                                       '"up", "down", "absent"')
             order = boot.get(("interfaces", i))
-            nic = m.Interface(type="user", mac=iface.macAddress or None,
+            nic = m.Interface(mac=iface.macAddress.replace("-", ":").lower() or None,
                               model=self.a.virtio_model if model == "virtio" else model,
                               link_state="down" if iface.state == "down" else None,
                               boot_order=order, rom_enabled=None if order is not None else "no",
                               alias=m.make_alias(iface.name))
+            kind = network.binding(iface)
+            if kind == "bridge":
+                nic.type, nic.target_managed = "ethernet", "no"
+                nic.target_dev = network.tap_name(self.vmi.metadata.uid, iface.name)
+            else:
+                if not net.HasField("pod"):
+                    raise ConversionError(f"{where}.{kind}: {kind} binding is only supported on the pod network")
+                nic.type = "user"
+                nic.ip_address, nic.ip_prefix = _slirp_network(net.pod.vmNetworkCIDR or network.MASQUERADE_CIDR,
+                                                                f"spec.networks[{j}].pod.vmNetworkCIDR")
             if iface.pciAddress:
                 nic.address = _pci_address(iface.pciAddress, f"{where}.pciAddress")
             # Legacy PCI NICs still take a port (for the pcie-to-pci bridge); counting them is harmless.
@@ -592,6 +605,14 @@ class _Converter:
         value, or another arch, is ignored without error, as in KubeVirt."""
         value = self.vmi.metadata.annotations.get(DISABLE_PCI_HOLE64_ANNOTATION, "")
         return self.a.pci_hole64_disabling and value.lower() == "true"
+
+
+def _slirp_network(cidr: str, where: str) -> tuple[str, int]:
+    try:
+        net = ipaddress.IPv4Network(cidr, strict=False)
+    except ValueError:
+        raise ConversionError(f'{where}: Invalid value: "{cidr}": must be an IPv4 CIDR') from None
+    return str(net.network_address), net.prefixlen
 
 
 def convert(vmi, ctx: Context) -> m.Domain:

@@ -197,6 +197,10 @@ class Interface:
     type: str = "user"                  # user | ethernet | bridge | network
     mac: Optional[str] = None
     source_bridge: Optional[str] = None
+    target_dev: Optional[str] = None    # ethernet: the tap the node created
+    target_managed: Optional[str] = None  # "no": libvirt opens that tap instead of creating one
+    ip_address: Optional[str] = None    # user: the slirp network's address and prefix
+    ip_prefix: Optional[int] = None
     model: Optional[str] = None
     link_state: Optional[str] = None    # up | down
     boot_order: Optional[int] = None
@@ -210,6 +214,10 @@ class Interface:
             _sub(e, "mac", address=self.mac)
         if self.source_bridge is not None:
             _sub(e, "source", bridge=self.source_bridge)
+        if self.ip_address is not None:
+            _sub(e, "ip", family="ipv4", address=self.ip_address, prefix=self.ip_prefix)
+        if self.target_dev is not None:
+            _sub(e, "target", dev=self.target_dev, managed=self.target_managed)
         if self.model is not None:
             _sub(e, "model", type=self.model)
         if self.link_state is not None:
@@ -231,6 +239,10 @@ class Interface:
             i.mac = mac.get("address")
         if (src := e.find("source")) is not None:
             i.source_bridge = src.get("bridge")
+        if (ip := e.find("ip")) is not None:
+            i.ip_address, i.ip_prefix = ip.get("address"), _int(ip.get("prefix"))
+        if (target := e.find("target")) is not None:
+            i.target_dev, i.target_managed = target.get("dev"), target.get("managed")
         if (m := e.find("model")) is not None:
             i.model = m.get("type")
         if (link := e.find("link")) is not None:

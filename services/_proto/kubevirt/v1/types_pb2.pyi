@@ -536,7 +536,7 @@ class VirtualMachineInstancePhaseTransitionTimestamp(_message.Message):
     def __init__(self, phase: _Optional[str] = ..., phaseTransitionTimestamp: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstanceNetworkInterface(_message.Message):
-    __slots__ = ("name", "mac", "ipAddress", "ipAddresses", "interfaceName", "infoSource", "linkState")
+    __slots__ = ("name", "mac", "ipAddress", "ipAddresses", "interfaceName", "infoSource", "linkState", "podInterfaceName")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MAC_FIELD_NUMBER: _ClassVar[int]
     IPADDRESS_FIELD_NUMBER: _ClassVar[int]
@@ -544,6 +544,7 @@ class VirtualMachineInstanceNetworkInterface(_message.Message):
     INTERFACENAME_FIELD_NUMBER: _ClassVar[int]
     INFOSOURCE_FIELD_NUMBER: _ClassVar[int]
     LINKSTATE_FIELD_NUMBER: _ClassVar[int]
+    PODINTERFACENAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     mac: str
     ipAddress: str
@@ -551,7 +552,8 @@ class VirtualMachineInstanceNetworkInterface(_message.Message):
     interfaceName: str
     infoSource: str
     linkState: str
-    def __init__(self, name: _Optional[str] = ..., mac: _Optional[str] = ..., ipAddress: _Optional[str] = ..., ipAddresses: _Optional[_Iterable[str]] = ..., interfaceName: _Optional[str] = ..., infoSource: _Optional[str] = ..., linkState: _Optional[str] = ...) -> None: ...
+    podInterfaceName: str
+    def __init__(self, name: _Optional[str] = ..., mac: _Optional[str] = ..., ipAddress: _Optional[str] = ..., ipAddresses: _Optional[_Iterable[str]] = ..., interfaceName: _Optional[str] = ..., infoSource: _Optional[str] = ..., linkState: _Optional[str] = ..., podInterfaceName: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstanceMachineStatus(_message.Message):
     __slots__ = ("type",)

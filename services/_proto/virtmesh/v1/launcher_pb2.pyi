@@ -56,7 +56,7 @@ class EmptyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "disks")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class Domain(_message.Message):
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
     XML_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
+    INTERFACES_FIELD_NUMBER: _ClassVar[int]
     DISKS_FIELD_NUMBER: _ClassVar[int]
     name: str
     uuid: str
@@ -74,8 +75,9 @@ class Domain(_message.Message):
     domainType: str
     xml: str
     exists: bool
+    interfaces: _containers.RepeatedCompositeFieldContainer[DomainInterface]
     disks: _containers.RepeatedCompositeFieldContainer[DomainDisk]
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ...) -> None: ...
 
 class DomainDisk(_message.Message):
     __slots__ = ("volume", "target")
@@ -84,6 +86,18 @@ class DomainDisk(_message.Message):
     volume: str
     target: str
     def __init__(self, volume: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
+
+class DomainInterface(_message.Message):
+    __slots__ = ("name", "mac", "linkState", "target")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAC_FIELD_NUMBER: _ClassVar[int]
+    LINKSTATE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mac: str
+    linkState: str
+    target: str
+    def __init__(self, name: _Optional[str] = ..., mac: _Optional[str] = ..., linkState: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class DomainEvent(_message.Message):
     __slots__ = ("eventType", "domain")
