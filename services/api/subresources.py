@@ -16,7 +16,7 @@ from services.api import store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
 from services.common import grpcclient, proto, vmstate
-from services.common.volumes import apply_volume_request, claim_name
+from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
@@ -60,11 +60,6 @@ def _set_running(vm, running: bool) -> None:
 DRY_RUN_ALL = "All"
 
 
-def _hotpluggable(volume) -> bool:
-    return ((volume.HasField("dataVolume") and volume.dataVolume.hotpluggable)
-            or (volume.HasField("persistentVolumeClaim") and volume.persistentVolumeClaim.hotpluggable))
-
-
 def _verify_volume_option(spec, add=None, remove=None) -> str:
     """verifyVolumeOption against a VMI spec (or a VM's template). Beyond KubeVirt, a disk of the
     added name counts as a duplicate too. Returns the name of the volume a remove matched."""
@@ -80,7 +75,7 @@ def _verify_volume_option(spec, add=None, remove=None) -> str:
         return ""
     for volume in spec.volumes:
         if volume.name == remove.name or claim_name(volume) == remove.name:
-            if not _hotpluggable(volume):
+            if not hotpluggable(volume):
                 raise RequestConflict(f"Unable to remove volume [{volume.name}] because it is not hotpluggable")
             return volume.name
     raise RequestConflict(f"Unable to remove volume [{remove.name}] because it does not exist")
