@@ -48,7 +48,3 @@ def node_bridge(net) -> str:
     if net.HasField("multus"):
         return "vmnet" + _h(net.multus.networkName, 10)
     return POD_BRIDGE
-
-
-def alias(iface_name: str) -> str:
-    return "ua-" + iface_name

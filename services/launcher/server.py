@@ -12,7 +12,7 @@ import os
 
 import grpc
 
-from services.common import network, proto, tracing
+from services.common import proto, tracing
 from services.launcher import domstats, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
@@ -183,7 +183,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         """Hotplug, hot-unplug and link state of a running domain (netsync.plan on the live XML)."""
         async with self._net_lock:
             live = await asyncio.to_thread(self.hv.live_xml)
-            absent = {network.alias(i.name) for i in vmi.spec.domain.devices.interfaces if i.state == "absent"}
+            absent = {m.make_alias(i.name) for i in vmi.spec.domain.devices.interfaces if i.state == "absent"}
             ops = netsync.plan(desired.devices.interfaces, live, absent)
             for op in ops:
                 log.info("domain %s: %s interface %s", self.domain_name, op.action, op.alias)
