@@ -14,6 +14,32 @@ import pytest
 from harness import Mesh, short_tmpdir
 
 GUESTS = os.environ.get("VIRTMESH_GUEST_DIR", "/var/cache/virtmesh/guests")
+VIRSH = ["virsh", "-c", "qemu:///system"]
+
+
+def domains() -> list[str]:
+    """Names of every libvirt domain on the host (running or not)."""
+    return subprocess.run([*VIRSH, "list", "--all", "--name"], capture_output=True, text=True).stdout.split()
+
+
+def remove_domains(prefix: str) -> None:
+    """Destroy and undefine every domain named `prefix...`: what a failed test left behind."""
+    for name in domains():
+        if name.startswith(prefix):
+            subprocess.run([*VIRSH, "destroy", name], capture_output=True)
+            subprocess.run([*VIRSH, "undefine", "--nvram", name], capture_output=True)
+
+
+def serial_log(m, name: str, namespace: str = "default") -> str:
+    """Everything the VMI's guest wrote (the launcher's console log), read from the node."""
+    vmi = m.get("vmi", name, namespace)
+    if not vmi:
+        return ""
+    try:
+        with open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "serial0.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _missing() -> str:
@@ -45,10 +71,5 @@ def real_mesh(host_ready):
     m = Mesh(d, "qemu:///system")
     yield m
     m.stop()
-    leftovers = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"],
-                               capture_output=True, text=True).stdout.split()
-    for name in leftovers:  # never leave a guest behind for the next test
-        if name.startswith("e2e_"):
-            subprocess.run(["virsh", "-c", "qemu:///system", "destroy", name], capture_output=True)
-            subprocess.run(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name], capture_output=True)
+    remove_domains("e2e_")  # never leave a guest behind for the next test
     shutil.rmtree(d, ignore_errors=True)

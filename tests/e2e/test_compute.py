@@ -22,7 +22,8 @@ import yaml
 from services.common import manifest as mf
 from services.common import proto
 
-from e2e.conftest import GUESTS
+from e2e.conftest import GUESTS, domains, remove_domains
+from e2e.conftest import serial_log as e2e_serial_log
 from harness import Mesh, short_tmpdir
 
 pytestmark = pytest.mark.e2e
@@ -37,11 +38,7 @@ def mesh(host_ready):
     m = Mesh(d, "qemu:///system")
     yield m
     m.stop()
-    for name in subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"],
-                               capture_output=True, text=True).stdout.split():
-        if name.startswith("e2e_"):
-            subprocess.run(["virsh", "-c", "qemu:///system", "destroy", name], capture_output=True)
-            subprocess.run(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name], capture_output=True)
+    remove_domains("e2e_")
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -70,15 +67,7 @@ def console_text(m, name, seconds=3):
 
 
 def serial_log(m, name) -> str:
-    """Everything the guest wrote (the launcher's console log), read from the node."""
-    vmi = m.get("vmi", name, NS)
-    if not vmi:
-        return ""
-    try:
-        with open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "serial0.log"), "rb") as f:
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
+    return e2e_serial_log(m, name, NS)
 
 
 def wait_line(m, name, pattern, timeout=90):
@@ -102,11 +91,6 @@ def delete(m, *names):
     for n in names:
         m.wait_for(lambda: m.get("vm", n, NS) is None and m.get("vmi", n, NS) is None, 60, f"{n} deleted")
         m.wait_for(lambda: f"e2e_{n}" not in domains(), 30, f"domain e2e_{n} gone")
-
-
-def domains():
-    return subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True,
-                          text=True).stdout.split()
 
 
 def domain_xml(name):

@@ -12,7 +12,8 @@ import subprocess
 import pytest
 import yaml
 
-from e2e.conftest import GUESTS
+from e2e.conftest import GUESTS, remove_domains
+from e2e.conftest import serial_log as e2e_serial_log
 from harness import Mesh, short_tmpdir
 
 pytestmark = pytest.mark.e2e
@@ -25,11 +26,7 @@ def mesh(host_ready):
     m = Mesh(d, "qemu:///system")
     yield m
     m.stop()
-    for name in subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"],
-                               capture_output=True, text=True).stdout.split():
-        if name.startswith(f"{NS}_"):
-            subprocess.run(["virsh", "-c", "qemu:///system", "destroy", name], capture_output=True)
-            subprocess.run(["virsh", "-c", "qemu:///system", "undefine", "--nvram", name], capture_output=True)
+    remove_domains(f"{NS}_")
     shutil.rmtree(d, ignore_errors=True)
 
 
@@ -54,14 +51,7 @@ def kernel_vm(name, marker):
 
 
 def serial_log(m, name) -> str:
-    vmi = m.get("vmi", name, NS)
-    if not vmi:
-        return ""
-    try:
-        with open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "serial0.log"), "rb") as f:
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
+    return e2e_serial_log(m, name, NS)
 
 
 def last_disks(m, name) -> str:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from e2e.conftest import GUESTS
+from e2e.conftest import GUESTS, remove_domains, serial_log
 from e2e.test_compute import run_in_guest
 from harness import Mesh, short_tmpdir
 from services.common import network, proto
@@ -41,8 +41,7 @@ def mesh(host_ready):
     m = Mesh(d, "qemu:///system")
     yield m
     m.stop()
-    subprocess.run(["virsh", "-c", "qemu:///system", "destroy", "e2e_nic"], capture_output=True)
-    subprocess.run(["virsh", "-c", "qemu:///system", "undefine", "e2e_nic"], capture_output=True)
+    remove_domains(f"{NS}_nic")
     for name in ("red-net", "blue-net", "green-net"):  # this test's node bridges and whatever taps a
         br = network.node_bridge(proto.kv.Network(multus=proto.kv.MultusNetwork(networkName=name)))
         if os.path.isdir(f"/sys/class/net/{br}/brif"):  # failed run left on them (the VM was never deleted)
@@ -54,12 +53,7 @@ def mesh(host_ready):
 
 def links(m) -> str:
     """The guest's latest carrier line, from the launcher's console log."""
-    vmi = m.get("vmi", "nic", NS)
-    try:
-        with open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "serial0.log"), "rb") as f:
-            found = re.findall(r"VIRTMESH-LINKS ([^\r\n]*)", f.read().decode(errors="replace"))
-    except (OSError, TypeError):
-        return ""
+    found = re.findall(r"VIRTMESH-LINKS ([^\r\n]*)", serial_log(m, "nic", NS))
     return found[-1] if found else ""
 
 

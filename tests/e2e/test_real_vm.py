@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -13,7 +12,7 @@ import pytest
 
 from services.common import proto
 
-from e2e.conftest import GUESTS
+from e2e.conftest import GUESTS, domains
 
 pytestmark = pytest.mark.e2e
 
@@ -82,11 +81,6 @@ class PhaseRecorder:
 def qemu_pid(domain):
     path = f"/run/libvirt/qemu/{domain}.pid"
     return int(open(path).read()) if os.path.exists(path) else 0
-
-
-def domains():
-    return subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True,
-                          text=True).stdout.split()
 
 
 def test_real_guest_lifecycle(real_mesh):
