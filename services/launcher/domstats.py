@@ -10,6 +10,7 @@ import logging
 import xml.etree.ElementTree as ET
 
 from services.common import proto
+from services.launcher.domxml.model import parse_alias
 
 log = logging.getLogger(__name__)
 L = proto.launcher
@@ -50,27 +51,27 @@ def collect(dom) -> L.DomainStats:
     root = _try("XMLDesc", lambda: ET.fromstring(dom.XMLDesc(0)))
     if root is None:
         return out
-    for iface in root.findall("./devices/interface"):
-        target = iface.find("target")
-        dev = target.get("dev") if target is not None else None
-        if not dev:
-            continue
+    for iface, dev in _targets(root, "interface"):
         st = _try(f"interfaceStats({dev})", lambda: dom.interfaceStats(dev))
         if st is None:
             continue
         alias = iface.find("alias")
-        name = alias.get("name", "") if alias is not None else ""
-        name = name[3:] if name.startswith("ua-") else dev
+        name = parse_alias(alias.get("name") if alias is not None else None) or dev
         out.interfaces.add(name=name, rxBytes=st[0], rxPackets=st[1], rxErrors=st[2], rxDrops=st[3],
                            txBytes=st[4], txPackets=st[5], txErrors=st[6], txDrops=st[7])
-    for disk in root.findall("./devices/disk"):
-        target = disk.find("target")
-        dev = target.get("dev") if target is not None else None
-        if not dev:
-            continue
+    for _, dev in _targets(root, "disk"):
         st = _try(f"blockStats({dev})", lambda: dom.blockStats(dev))
         if st is None:
             continue
         out.blocks.add(name=dev, readRequests=max(st[0], 0), readBytes=max(st[1], 0),
                        writeRequests=max(st[2], 0), writeBytes=max(st[3], 0))
     return out
+
+
+def _targets(root, tag: str):
+    """(element, <target dev>) of each `tag` device of a domain that has a target."""
+    for el in root.findall(f"./devices/{tag}"):
+        target = el.find("target")
+        dev = target.get("dev") if target is not None else None
+        if dev:
+            yield el, dev
