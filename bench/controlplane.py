@@ -1,9 +1,9 @@
 """Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
 
-    python bench/controlplane.py [-n 200] [--batch 20]
+    python bench/controlplane.py [-n 200]
 
 Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
-in a temp dir, creates the VMs through the api (gRPC) in batches, follows a VMI watch and
+in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VMI watch and
 reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
 """
 from __future__ import annotations
@@ -71,53 +71,62 @@ def follow_running(stub, n: int) -> tuple[dict[str, float], threading.Event]:
     return running, done
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-n", type=int, default=200)
-    ap.add_argument("--batch", type=int, default=20, help="VMs created per burst")
-    ap.add_argument("--libvirt-uri", default="test:///default")
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
+def mesh_env(**extra) -> dict:
+    """The environment of a benchmark's `virtmesh up`: this one, quiet logs, ROOT importable."""
+    return dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
+                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
 
+
+def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> tuple[list[float], float, bool]:
+    """One fresh `virtmesh up` in a temp dir, `n` VMs created back to back through the api (gRPC).
+    Returns the create->VMI Running latencies, the wall time from the first create to the last
+    Running, and whether all `n` got there (else the logs are kept and their dir is printed)."""
     d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
-    env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
-               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
-                           "--libvirt-uri", args.libvirt_uri], env=env, cwd=ROOT,
+                           "--libvirt-uri", libvirt_uri], env=env, cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = False
     try:
         ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
         stub = proto.api_grpc.ResourcesStub(ch)
         wait_for_node(stub)
         created: dict[str, float] = {}
-        running, done = follow_running(stub, args.n)
+        running, done = follow_running(stub, n)
         time.sleep(0.3)
         t0 = time.monotonic()
-        for i in range(args.n):
+        for i in range(n):
             name = f"bench-{i:04d}"
             created[name] = time.monotonic()
             stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
-            if (i + 1) % args.batch == 0:
-                time.sleep(0)  # bursts, back to back
-        ok = done.wait(timeout=max(120, args.n * 2))
+        ok = done.wait(timeout=max(120, n * 2))
+        wall = time.monotonic() - t0
         if not ok:
             print(f"logs: {d}/logs", file=sys.stderr)
-        t1 = time.monotonic()
-        lat = [running[n] - created[n] for n in running]
-        print(f"VMs: {len(running)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
-        if lat:
-            print(f"create->Running latency: p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "
-                  f"p99 {pct(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
-                  f"mean {statistics.mean(lat) * 1000:.0f} ms")
-            print(f"throughput: {len(running) / (t1 - t0):.1f} VMs/s ({t1 - t0:.1f} s for {len(running)})")
+        return [running[k] - created[k] for k in list(running)], wall, ok
     finally:
         up.send_signal(signal.SIGTERM)
         try:
             up.wait(120)
         except subprocess.TimeoutExpired:
             up.kill()
-        if not args.keep:
+        if ok and not keep:
             shutil.rmtree(d, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--libvirt-uri", default="test:///default")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    lat, wall, ok = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
+    if lat:
+        print(f"create->Running latency: p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "
+              f"p99 {pct(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
+              f"mean {statistics.mean(lat) * 1000:.0f} ms")
+        print(f"throughput: {len(lat) / wall:.1f} VMs/s ({wall:.1f} s for {len(lat)})")
 
 
 if __name__ == "__main__":

@@ -11,59 +11,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-
-import grpc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "bench"), os.path.join(ROOT, "tests")]
 
-from controlplane import follow_running, pct, vm, wait_for_node  # noqa: E402
+from controlplane import burst, mesh_env, pct  # noqa: E402
 from observability.otlp import Receiver  # noqa: E402
-from services.common import proto  # noqa: E402
 
 
 def run_round(n: int, libvirt_uri: str, otlp: str | None) -> tuple[list[float], float]:
     """One fresh mesh, n VMs created back to back; returns (create->Running latencies, wall seconds)."""
-    d = tempfile.mkdtemp(prefix="vmtbench-", dir="/tmp")
-    env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
-               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
-    for k in [k for k in env if k.startswith("OTEL_")]:
-        del env[k]
+    env = {k: v for k, v in mesh_env().items() if not k.startswith("OTEL_")}
     if otlp:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
-    up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
-                           "--libvirt-uri", libvirt_uri], env=env, cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
-        stub = proto.api_grpc.ResourcesStub(ch)
-        wait_for_node(stub)
-        created: dict[str, float] = {}
-        running, done = follow_running(stub, n)
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        for i in range(n):
-            name = f"bench-{i:04d}"
-            created[name] = time.monotonic()
-            stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
-        if not done.wait(timeout=max(120, n * 2)):
-            raise SystemExit(f"timed out: {len(running)}/{n} Running (logs in {d}/logs)")
-        wall = time.monotonic() - t0
-        return [running[k] - created[k] for k in running], wall
-    finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            up.wait(120)
-        except subprocess.TimeoutExpired:
-            up.kill()
-        shutil.rmtree(d, ignore_errors=True)
+    lat, wall, ok = burst(n, libvirt_uri, env)
+    if not ok:
+        raise SystemExit(f"timed out: {len(lat)}/{n} Running")
+    return lat, wall
 
 
 def main() -> None:
