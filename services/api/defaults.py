@@ -4,10 +4,9 @@ from __future__ import annotations
 import math
 import uuid
 
-from services.common import arch, machines, proto, quantity, timeutil
+from services.common import arch, machines, proto, quantity, timeutil, volumes
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
-PVC_FINALIZER = "kubernetes.io/pvc-protection"   # the node removes it once the image file is gone
 DEFAULT_VOLUME_MODE = "Filesystem"
 DEFAULT_GRACE_PERIOD = 30
 MAX_HOTPLUG_RATIO = 4          # KubeVirt's DefaultMaxHotplugRatio
@@ -111,8 +110,8 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         res.ClearField("status")  # the apiserver ignores a status sent with a create
         storage_spec(kind, res.spec)
         res.status.phase = "Pending"
-        if PVC_FINALIZER not in res.metadata.finalizers:
-            res.metadata.finalizers.append(PVC_FINALIZER)
+        if volumes.PVC_PROTECTION not in res.metadata.finalizers:
+            res.metadata.finalizers.append(volumes.PVC_PROTECTION)
     elif kind == proto.DV:
         res.ClearField("status")
         storage_spec(kind, res.spec)

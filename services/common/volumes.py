@@ -3,6 +3,16 @@ from __future__ import annotations
 
 from typing import Optional
 
+# The claim annotations the node's provisioner (handler/claims.py), the DataVolume controller
+# (controller/datavolume.py) and the scheduler share: CDI's and Kubernetes' names where they exist.
+SELECTED_NODE = "volume.kubernetes.io/selected-node"   # the node that provisions (and holds) the claim
+IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
+CLONE_REQUEST = "k8s.io/CloneRequest"                   # "namespace/name" of the source claim
+POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"        # Succeeded | Failed: the import/clone result
+PROVISION_ERROR = "virtmesh.io/provision-error"
+DISK_FORMAT = "virtmesh.io/disk-format"                 # raw (default) | qcow2
+PVC_PROTECTION = "kubernetes.io/pvc-protection"         # the node removes it once the image is gone
+
 
 def claim_name(vol) -> Optional[str]:
     """The PersistentVolumeClaim behind a volume; a DataVolume owns a claim of its own name (CDI)."""

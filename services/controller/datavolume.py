@@ -6,14 +6,9 @@ or Failed with the node's error (the node keeps retrying, as CDI's importer does
 from __future__ import annotations
 
 from services.common import proto, vmstate
+from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
+                                     SELECTED_NODE)
 
-# Annotations the node's provisioner (handler/claims.py) reads and writes: CDI's names.
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
-IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
-CLONE_REQUEST = "k8s.io/CloneRequest"
-POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"
-PROVISION_ERROR = "virtmesh.io/provision-error"
-DISK_FORMAT = "virtmesh.io/disk-format"
 
 
 def claim_for(dv):

@@ -6,7 +6,6 @@ import logging
 
 from services.common import proto, vmstate, volumes
 from services.controller import scheduler
-from services.controller.datavolume import SELECTED_NODE
 
 log = logging.getLogger(__name__)
 NODE_NAME_LABEL = "kubevirt.io/nodeName"
@@ -29,7 +28,7 @@ class VMIController:
         for vol in vmi.spec.volumes if self.pvcs is not None else ():
             name = volumes.claim_name(vol)
             pvc = self.pvcs.get(f"{vmi.metadata.namespace}/{name}") if name else None
-            node = pvc.metadata.annotations.get(SELECTED_NODE, "") if pvc is not None else ""
+            node = pvc.metadata.annotations.get(volumes.SELECTED_NODE, "") if pvc is not None else ""
             if node:
                 out.add(node)
         return frozenset(out)

@@ -14,16 +14,11 @@ import logging
 import os
 
 from services.common import proto
+from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
+                                     PVC_PROTECTION, SELECTED_NODE)
 from services.handler import localvolumes
 
 log = logging.getLogger(__name__)
-SELECTED_NODE = "volume.kubernetes.io/selected-node"
-IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
-CLONE_REQUEST = "k8s.io/CloneRequest"                 # "namespace/name" of the source claim
-POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"      # Succeeded | Failed: the import/clone result
-PROVISION_ERROR = "virtmesh.io/provision-error"
-DISK_FORMAT = "virtmesh.io/disk-format"               # raw (default) | qcow2
-PVC_PROTECTION = "kubernetes.io/pvc-protection"
 RETRY_FAILED_SECONDS = 30.0
 
 
