@@ -54,23 +54,30 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     async def watch_domain(self) -> None:
         self._loop = asyncio.get_running_loop()
+        woken = True
         while True:
             try:
-                await self.refresh()
+                await self.refresh(devices=woken)
             except virt.VirtError as e:
                 log.warning("reading domain state: %s", e)
             try:
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                woken = True
             except asyncio.TimeoutError:
-                pass
+                woken = False
             self._wake.clear()
 
-    async def refresh(self) -> None:
-        # The XML every time: the NICs (hotplug, link state) are part of what the handler reports.
-        st = await asyncio.to_thread(self.hv.state, True)
+    async def refresh(self, devices: bool = True) -> None:
+        """Publish the domain's state. Its devices (NICs, disks: read from the live XML) are re-read
+        when something woke us -- a libvirt lifecycle or device event, a sync -- not on the quiet
+        poll, which only checks the state: an idle VM costs libvirt no XML every POLL_SECONDS."""
+        st = await asyncio.to_thread(self.hv.state, devices)
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
                        uuid=self.domain.uuid)
+        if st.exists and not st.xml:  # a quiet poll: the devices as last read
+            new.interfaces.extend(self.domain.interfaces)
+            new.disks.extend(self.domain.disks)
         if st.exists and st.xml:
             # What the handler reports: the machine type QEMU really runs (q35 -> pc-q35-7.2), the
             # UUID (it names a persistent TPM's state, handler/tpmstate.py), the NICs and the disks.
