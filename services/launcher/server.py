@@ -180,9 +180,9 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                     except virt.VirtError as e:
                         tracing.fail_current(str(e))
                         errors[ch.volume] = str(e)
-        resp = _ok("" if not (attach or detach) else
-                   f"attached {len(attach) - len(set(errors) & {c.volume for c in attach})}, "
-                   f"detached {len(detach) - len(set(errors) & {c.volume for c in detach})}")
+        attached = sum(c.volume not in errors for c in attach)
+        detached = sum(c.volume not in errors for c in detach)
+        resp = _ok(f"attached {attached}, detached {detached}" if attach or detach else "")
         resp.volumeErrors.update(errors)
         return resp
 
