@@ -5,6 +5,7 @@ failure, because .ci/run sets everything up first.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -65,11 +66,21 @@ def host_ready():
         pytest.skip(why)
 
 
+@contextlib.contextmanager
+def qemu_mesh(tmp_prefix: str, domain_prefix: str = "e2e_"):
+    """A real `virtmesh up` on qemu:///system in a fresh data dir; afterwards no guest of
+    `domain_prefix` is left behind for the next test, nor the data dir."""
+    d = short_tmpdir(tmp_prefix)
+    m = Mesh(d, "qemu:///system")
+    try:
+        yield m
+    finally:
+        m.stop()
+        remove_domains(domain_prefix)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def real_mesh(host_ready):
-    d = short_tmpdir("vme2e-")
-    m = Mesh(d, "qemu:///system")
-    yield m
-    m.stop()
-    remove_domains("e2e_")  # never leave a guest behind for the next test
-    shutil.rmtree(d, ignore_errors=True)
+    with qemu_mesh("vme2e-") as m:
+        yield m

@@ -22,9 +22,8 @@ import yaml
 from services.common import manifest as mf
 from services.common import proto
 
-from e2e.conftest import GUESTS, domains, remove_domains
+from e2e.conftest import GUESTS, domains, qemu_mesh
 from e2e.conftest import serial_log as e2e_serial_log
-from harness import Mesh, short_tmpdir
 
 pytestmark = pytest.mark.e2e
 NS = "e2e"
@@ -34,12 +33,8 @@ CONSOLE = {"amd64": "ttyS0", "arm64": "ttyAMA0"}
 
 @pytest.fixture(scope="module")
 def mesh(host_ready):
-    d = short_tmpdir("vmcomp-")
-    m = Mesh(d, "qemu:///system")
-    yield m
-    m.stop()
-    remove_domains("e2e_")
-    shutil.rmtree(d, ignore_errors=True)
+    with qemu_mesh("vmcomp-") as m:
+        yield m
 
 
 def vm_yaml(name, marker, arch="amd64", kernel="kernel", cpu=None, devices=None, annotations=None,

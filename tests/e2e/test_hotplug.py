@@ -5,16 +5,14 @@ requests changing nothing, and a VM booting from a hotpluggable DataVolume impor
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 
 import pytest
 import yaml
 
-from e2e.conftest import GUESTS, remove_domains
+from e2e.conftest import GUESTS, qemu_mesh
 from e2e.conftest import serial_log as e2e_serial_log
-from harness import Mesh, short_tmpdir
 
 pytestmark = pytest.mark.e2e
 NS = "e2ehp"
@@ -22,12 +20,8 @@ NS = "e2ehp"
 
 @pytest.fixture(scope="module")
 def mesh(host_ready):
-    d = short_tmpdir("vmhp-")
-    m = Mesh(d, "qemu:///system")
-    yield m
-    m.stop()
-    remove_domains(f"{NS}_")
-    shutil.rmtree(d, ignore_errors=True)
+    with qemu_mesh("vmhp-", f"{NS}_") as m:
+        yield m
 
 
 def apply(m, obj):

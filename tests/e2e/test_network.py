@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
 import signal
 import subprocess
 import xml.etree.ElementTree as ET
@@ -14,9 +13,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from e2e.conftest import GUESTS, remove_domains, serial_log
+from e2e.conftest import GUESTS, qemu_mesh, serial_log
 from e2e.test_compute import run_in_guest
-from harness import Mesh, short_tmpdir
 from services.common import network, proto
 
 pytestmark = pytest.mark.e2e
@@ -37,18 +35,14 @@ def vm(interfaces, networks):
 
 @pytest.fixture
 def mesh(host_ready):
-    d = short_tmpdir("vmnet-")
-    m = Mesh(d, "qemu:///system")
-    yield m
-    m.stop()
-    remove_domains(f"{NS}_nic")
+    with qemu_mesh("vmnet-", f"{NS}_nic") as m:
+        yield m
     for name in ("red-net", "blue-net", "green-net"):  # this test's node bridges and whatever taps a
         br = network.node_bridge(proto.kv.Network(multus=proto.kv.MultusNetwork(networkName=name)))
         if os.path.isdir(f"/sys/class/net/{br}/brif"):  # failed run left on them (the VM was never deleted)
             for tap in os.listdir(f"/sys/class/net/{br}/brif"):
                 subprocess.run(["ip", "link", "del", tap], capture_output=True)
             subprocess.run(["ip", "link", "del", br], capture_output=True)
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def links(m) -> str:
