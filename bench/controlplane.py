@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from typing import NamedTuple
 
 import grpc
 
@@ -77,10 +78,42 @@ def mesh_env(**extra) -> dict:
                 PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
 
 
-def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> tuple[list[float], float, bool]:
+def cpu_census(data_dir: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role of the mesh running in `data_dir`:
+    up, api, controller, handler, zygote and launcher (all launchers summed). Launchers are
+    double-forked zygote children (ppid 1), so they are found by their inherited command line."""
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if data_dir.encode() not in b" ".join(argv) or len(argv) < 3 or argv[1] != b"-m":
+            continue
+        module = argv[2].decode()
+        role = module.rsplit(".", 1)[-1] if module != "services.cli" else "up"
+        if role == "zygote" and stat[1] == "1":  # ppid 1: a launcher forked off the zygote
+            role = "launcher"
+        cpu[role] = cpu.get(role, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+    return cpu
+
+
+class Burst(NamedTuple):
+    latencies: list[float]    # create -> VMI Running, seconds, per VM that got there
+    wall: float               # first create to last Running
+    ok: bool                  # all n Running in time
+    cpu: dict[str, float]     # cpu_census() taken when the last VM was Running
+
+
+def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> Burst:
     """One fresh `virtmesh up` in a temp dir, `n` VMs created back to back through the api (gRPC).
     Returns the create->VMI Running latencies, the wall time from the first create to the last
-    Running, and whether all `n` got there (else the logs are kept and their dir is printed)."""
+    Running, whether all `n` got there (else the logs are kept and their dir is printed) and the
+    CPU each part of the mesh used."""
     d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
                            "--libvirt-uri", libvirt_uri], env=env, cwd=ROOT,
@@ -102,7 +135,7 @@ def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> tuple[list
         wall = time.monotonic() - t0
         if not ok:
             print(f"logs: {d}/logs", file=sys.stderr)
-        return [running[k] - created[k] for k in list(running)], wall, ok
+        return Burst([running[k] - created[k] for k in list(running)], wall, ok, cpu_census(d))
     finally:
         up.send_signal(signal.SIGTERM)
         try:
@@ -120,13 +153,14 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
-    lat, wall, ok = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    lat, wall, ok, cpu = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
     print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
     if lat:
         print(f"create->Running latency: p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "
               f"p99 {pct(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
               f"mean {statistics.mean(lat) * 1000:.0f} ms")
         print(f"throughput: {len(lat) / wall:.1f} VMs/s ({wall:.1f} s for {len(lat)})")
+        print("CPU per VM start: " + ", ".join(f"{role} {sec / args.n * 1000:.1f} ms" for role, sec in sorted(cpu.items())))
 
 
 if __name__ == "__main__":
