@@ -106,15 +106,19 @@ class Burst(NamedTuple):
     latencies: list[float]    # create -> VMI Running, seconds, per VM that got there
     wall: float               # first create to last Running
     ok: bool                  # all n Running in time
-    cpu: dict[str, float]     # cpu_census() taken when the last VM was Running
+    cpu: dict[str, float]     # CPU seconds per role (cpu_census) from the first create to the last Running
+    startup: float            # `virtmesh up` to the warm-up VM Running (imports, connections, first VM)
 
 
-def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> Burst:
-    """One fresh `virtmesh up` in a temp dir, `n` VMs created back to back through the api (gRPC).
-    Returns the create->VMI Running latencies, the wall time from the first create to the last
-    Running, whether all `n` got there (else the logs are kept and their dir is printed) and the
-    CPU each part of the mesh used."""
+def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False, rate: float = 0.0) -> Burst:
+    """One fresh `virtmesh up` in a temp dir and, once a warm-up VM runs (every service has started
+    and done its first VM), `n` VMs created through the api (gRPC): back to back, or `rate` per
+    second. Returns the
+    create->VMI Running latencies, the wall time from the first create to the last Running, whether
+    all `n` got there (else the logs are kept and their dir is printed), the CPU each part of the
+    mesh used meanwhile, and how long the mesh took to run its first VM."""
     d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
+    t_up = time.monotonic()
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
                            "--libvirt-uri", libvirt_uri], env=env, cwd=ROOT,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -124,10 +128,16 @@ def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> Burst:
         stub = proto.api_grpc.ResourcesStub(ch)
         wait_for_node(stub)
         created: dict[str, float] = {}
-        running, done = follow_running(stub, n)
-        time.sleep(0.3)
+        running, done = follow_running(stub, n + 1)
+        stub.Create(proto.api.CreateRequest(object=vm("warm-up")), timeout=30)
+        while "warm-up" not in running and time.monotonic() - t_up < 120:
+            time.sleep(0.01)
+        startup = running.get("warm-up", float("nan")) - t_up
+        base = cpu_census(d)
         t0 = time.monotonic()
         for i in range(n):
+            if rate:
+                time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
             name = f"bench-{i:04d}"
             created[name] = time.monotonic()
             stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
@@ -135,7 +145,8 @@ def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False) -> Burst:
         wall = time.monotonic() - t0
         if not ok:
             print(f"logs: {d}/logs", file=sys.stderr)
-        return Burst([running[k] - created[k] for k in list(running)], wall, ok, cpu_census(d))
+        cpu = {role: sec - base.get(role, 0.0) for role, sec in cpu_census(d).items()}
+        return Burst([running[k] - created[k] for k in list(running) if k in created], wall, ok, cpu, startup)
     finally:
         up.send_signal(signal.SIGTERM)
         try:
@@ -153,7 +164,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
-    lat, wall, ok, cpu = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    lat, wall, ok, cpu, startup = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    print(f"mesh start to a first VM Running: {startup:.2f} s")
     print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
     if lat:
         print(f"create->Running latency: p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, "

@@ -29,10 +29,13 @@ class Changes:
 
     async def wait(self, timeout: float) -> bool:
         """True when something was committed, False when `timeout` passed quietly."""
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that lands
+        # as the event fires, and a cancelled stream would then go on waiting.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
 
 

@@ -12,6 +12,18 @@ class ApiClient:
     def __init__(self, target: str):
         self.channel = grpcclient.aio_channel(target, metrics=True)
         self.resources = proto.api_grpc.ResourcesStub(self.channel)
+        self.informers: dict[int, object] = {}   # kind -> the Informer our writes go into at once
+
+    def track(self, *informers) -> None:
+        """Put the result of every write of ours into these informers' caches (Informer.observe)."""
+        for inf in informers:
+            self.informers[inf.kind] = inf
+
+    def _written(self, obj):
+        inf = self.informers.get(proto.kind_of(obj))
+        if inf is not None:
+            inf.observe(obj)
+        return proto.inner(obj)
 
     async def close(self) -> None:
         await self.channel.close()
@@ -19,7 +31,7 @@ class ApiClient:
     async def create(self, resource, traceparent: str = ""):
         obj = await self.resources.Create(
             proto.api.CreateRequest(object=proto.wrap(resource, traceparent)), timeout=TIMEOUT)
-        return proto.inner(obj)
+        return self._written(obj)
 
     async def get(self, kind: int, namespace: str, name: str):
         obj = await self.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, namespace, name)),
@@ -37,12 +49,12 @@ class ApiClient:
     async def update(self, resource, traceparent: str = ""):
         obj = await self.resources.Update(
             proto.api.UpdateRequest(object=proto.wrap(resource, traceparent)), timeout=TIMEOUT)
-        return proto.inner(obj)
+        return self._written(obj)
 
     async def update_status(self, resource, traceparent: str = ""):
         obj = await self.resources.UpdateStatus(
             proto.api.UpdateRequest(object=proto.wrap(resource, traceparent)), timeout=TIMEOUT)
-        return proto.inner(obj)
+        return self._written(obj)
 
     async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
         """Delete; a missing object (or one replaced by a new uid) is not an error."""

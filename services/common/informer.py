@@ -3,6 +3,12 @@
 The informer survives the api going away: it reconnects with the last resourceVersion it saw
 (so nothing is missed), and relists when that revision was compacted. Every change is reported
 as a key to `on_change`; consumers are level-triggered and read the cache, never the event.
+
+Writes of this process go into the cache as soon as the api answers them (`observe`, called by
+ApiClient for every informer it tracks; client-go's mutation cache): a reconcile that runs again
+before the write's own event arrives would otherwise act on the state the write replaced, and its
+next write would be refused as stale. The event, when it comes, is then no news and is skipped.
+resourceVersions are the store's revisions, one increasing sequence, so "newer" is a comparison.
 """
 from __future__ import annotations
 
@@ -29,6 +35,23 @@ class Informer:
         self.synced = asyncio.Event()
         self.resource_version = ""
         self.connected = asyncio.Event()
+
+    def observe(self, obj) -> None:
+        """The api's reply to a write of ours (an api.Object): the cache takes it unless the watch
+        has already passed its revision (it then holds this version or a later one, or the object's
+        deletion)."""
+        res = proto.inner(obj)
+        if _revision(res) <= _revision_of(self.resource_version):
+            return
+        if self.node_name and getattr(res.status, "nodeName", self.node_name) != self.node_name:
+            return  # not for this node's watch
+        key = proto.key(res)
+        cur = self.cache.get(key)
+        if cur is not None and _revision(cur) >= _revision(res):
+            return
+        self.cache[key] = res
+        self.traceparent[key] = obj.traceparent
+        self.on_change(key)
 
     def get(self, key: str):
         return self.cache.get(key)
@@ -77,10 +100,22 @@ class Informer:
                     self.cache.pop(key, None)
                     self.traceparent.pop(key, None)
                 else:
+                    seen.add(key)
+                    cur = self.cache.get(key)
+                    if cur is not None and _revision(cur) >= _revision(res):
+                        self.resource_version = ev.resourceVersion
+                        continue  # our own write, observed already
                     self.cache[key] = res
                     self.traceparent[key] = ev.object.traceparent
-                    seen.add(key)
                 self.resource_version = ev.resourceVersion
                 self.on_change(key)
         finally:
             call.cancel()
+
+
+def _revision_of(resource_version: str) -> int:
+    return int(resource_version) if resource_version.isdigit() else 0
+
+
+def _revision(res) -> int:
+    return _revision_of(res.metadata.resourceVersion)

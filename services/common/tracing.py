@@ -114,8 +114,13 @@ class _RelayBuffer:
 
 
 class _Forwarder:
-    """Sends launchers' encoded spans to the collector (OTLP TraceService/Export, raw bytes)."""
+    """Sends launchers' encoded spans to the collector (OTLP TraceService/Export, raw bytes),
+    gathered for up to FLUSH_SECONDS into one request: serialized ExportTraceServiceRequests
+    concatenate into one (protobuf appends repeated fields), and an RPC per VM start cost the
+    handler more than the spans it carried."""
     METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+    FLUSH_SECONDS = 1.0
+    MAX_BYTES = 1 << 20
 
     def __init__(self):
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
@@ -125,10 +130,28 @@ class _Forwarder:
         channel = grpc.aio.insecure_channel(target) if insecure else \
             grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
         self.export = channel.unary_unary(self.METHOD)  # bytes in, bytes out
+        self.pending: list[bytes] = []
+        self.size = 0
+        self.timer = None
         self.tasks: set = set()
 
     def send(self, data: bytes) -> None:
         import asyncio
+        self.pending.append(data)
+        self.size += len(data)
+        if self.size >= self.MAX_BYTES:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        import asyncio
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.pending:
+            return
+        data, self.pending, self.size = b"".join(self.pending), [], 0
         task = asyncio.get_running_loop().create_task(self._send(data))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -139,6 +162,15 @@ class _Forwarder:
         except grpc.aio.AioRpcError as e:  # the collector is best effort, as the SDK's exporter is
             import logging
             logging.getLogger(__name__).debug("forwarding launcher spans: %s", e.details())
+
+
+async def drain(timeout: float = 5.0) -> None:
+    """Send the launchers' spans still gathered (a stopping handler), then shutdown() may follow."""
+    if _forwarder is not None:
+        import asyncio
+        _forwarder.flush()
+        if _forwarder.tasks:
+            await asyncio.wait(list(_forwarder.tasks), timeout=timeout)
 
 
 def _forward(data: bytes) -> None:

@@ -48,6 +48,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     pvcs = informer.Informer(api.channel, proto.PVC, on_storage)
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi)
     nodes = informer.Informer(api.channel, proto.NODE, on_node)
+    api.track(vms, dvs, pvcs, vmis, nodes)
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis).reconcile, vms.traceparent), workers=8)
     queues["vmi"] = workqueue.WorkQueue(

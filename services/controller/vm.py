@@ -155,6 +155,10 @@ class VMController:
             requeue = await self._sync_run_strategy(view, vmi, status, tp)
             if requeue == "spec-updated":
                 return None
+            if vmi is None and (vmi := self._owned_vmi(vm)) is not None:
+                # Started this pass (the cache has the VMI since the create, Informer.observe):
+                # the status says so in this write, not in another one after the VMI's event.
+                self._settle_requests(status, vmi)
             await self._sync_interfaces(vm, vmi, view, tp)
 
         status.runStrategy = vmstate.run_strategy(vm)
@@ -172,6 +176,10 @@ class VMController:
             out.status.CopyFrom(status)
             await self.api.update_status(out, tp)
         return requeue if isinstance(requeue, (int, float)) else None
+
+    def _owned_vmi(self, vm):
+        vmi = self.vmis.get(proto.key(vm))
+        return vmi if vmi is not None and vmstate.owner_uid(vmi) == vm.metadata.uid else None
 
     async def _apply_volume_requests(self, vm, vmi, tp):
         """addvolume/removevolume on a VM (status.volumeRequests): into the template, so they persist

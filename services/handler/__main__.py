@@ -48,6 +48,7 @@ async def run(args) -> None:
 
     vmis = informer.Informer(api.channel, proto.VMI, on_vmi, node_name=args.node_name)
     claims = informer.Informer(api.channel, proto.PVC, on_claim)
+    api.track(vmis, claims)
     provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
     claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
     zygote = None
@@ -100,6 +101,7 @@ async def run(args) -> None:
     if zygote is not None:
         zygote.stop()
     await api.close()
+    await tracing.drain()
     tracing.shutdown()
 
 

@@ -51,6 +51,11 @@ class Launcher:
     shutdown_deadline: Optional[float] = None
     extra: dict = field(default_factory=dict)
 
+    def newer(self, domain: L.Domain) -> bool:
+        """Whether `domain` (an event, or a sync's reply) is news: it changed, and is not older than
+        what we have (events and replies take separate streams; launchers number their states)."""
+        return self.domain is None or (domain.revision >= self.domain.revision and domain != self.domain)
+
     def alive(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None
@@ -178,8 +183,9 @@ class Launchers:
             watchdog = asyncio.get_running_loop().create_task(self._cancel_when_dead(h, call))
             try:
                 async for ev in call:
-                    h.domain = ev.domain
-                    self.on_change(h.uid)
+                    if h.newer(ev.domain):
+                        h.domain = ev.domain
+                        self.on_change(h.uid)
             except asyncio.CancelledError:
                 if asyncio.current_task().cancelling():
                     raise  # we are being stopped, not just the call

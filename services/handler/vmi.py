@@ -136,6 +136,8 @@ class VMIController:
         return (vmi.metadata.generation, net_fingerprint(vmi), tuple(sorted(vols.paths.items())))
 
     def _synced(self, h, vmi, vols, resp) -> None:
+        if resp.HasField("domain") and h.newer(resp.domain):
+            h.domain = resp.domain  # the status written next is the state the sync left
         h.extra["synced_for"] = self._sync_key(vmi, vols)
         errors = h.extra.setdefault("volume_errors", {})
         for name in [n for n in errors if n not in {v.name for v in vmi.spec.volumes}]:

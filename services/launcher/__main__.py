@@ -40,6 +40,7 @@ async def serve(args) -> None:
     if term.is_set():
         await launcher.graceful_stop()
     watcher.cancel()
+    await asyncio.wait([watcher], timeout=5)
     await server.server.stop(0.5)
     for path in (sock, data.launcher_pid(args.uid)):
         try:

@@ -39,6 +39,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._refreshing = asyncio.Lock()  # one read-and-publish at a time: revisions follow reads
         self._hotplug_lock = asyncio.Lock()
         self.exit = asyncio.Event()
         self.grace_seconds = 30
@@ -60,10 +61,14 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 await self.refresh(devices=woken)
             except virt.VirtError as e:
                 log.warning("reading domain state: %s", e)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
+            # lands as the event fires (libvirt's events at shutdown), and this loop then outlived
+            # its cancellation: the launcher hung in asyncio.run's teardown, never exiting.
             try:
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
                 woken = True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 woken = False
             self._wake.clear()
 
@@ -71,10 +76,14 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         """Publish the domain's state. Its devices (NICs, disks: read from the live XML) are re-read
         when something woke us -- a libvirt lifecycle or device event, a sync -- not on the quiet
         poll, which only checks the state: an idle VM costs libvirt no XML every POLL_SECONDS."""
-        st = await asyncio.to_thread(self.hv.state, devices)
+        async with self._refreshing:
+            st = await asyncio.to_thread(self.hv.state, devices)
+            self._publish(st)
+
+    def _publish(self, st) -> None:
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
-                       uuid=self.domain.uuid)
+                       uuid=self.domain.uuid, revision=self.domain.revision)
         if st.exists and not st.xml:  # a quiet poll: the devices as last read
             new.interfaces.extend(self.domain.interfaces)
             new.disks.extend(self.domain.disks)
@@ -89,6 +98,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
+        new.revision += 1
         self.domain = new
         log.info("domain %s: %s (%s)", self.domain_name, new.state or "gone", new.reason)
         for q in list(self._subscribers):
@@ -136,9 +146,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 tracing.fail_current(str(e))
                 return L.Response(success=False, message=str(e))
             resp = await self._sync_disks(vmi, xml)
-            self._wake.set()
             resp.message = "; ".join(m for m in ("already running", done, resp.message) if m)
-            return resp
+            return await self._with_domain(resp)
         if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
             return _ok("domain has stopped; not restarting a finished VMI")
         paused = vmi.spec.startStrategy == "Paused"
@@ -153,8 +162,19 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         except virt.VirtError as e:
             tracing.fail_current(str(e))
             return L.Response(success=False, message=str(e))
-        self._wake.set()
-        return _ok("started")
+        return await self._with_domain(_ok("started"))
+
+    async def _with_domain(self, resp: L.Response) -> L.Response:
+        """The reply to a sync carries the domain as the sync left it (published to the event
+        stream too): the handler writes the VMI's new state without waiting for the event."""
+        try:
+            await self.refresh(devices=True)
+        except virt.VirtError as e:  # the sync is done; the watch loop reads the domain again
+            log.warning("reading domain state: %s", e)
+            self._wake.set()
+            return resp
+        resp.domain.CopyFrom(self.domain)
+        return resp
 
     async def _sync_disks(self, vmi, desired_xml: str) -> L.Response:
         """Hotplug: attach the disks the spec gained, detach those it dropped (LIVE|CONFIG). A failure

@@ -33,7 +33,7 @@ class VMIRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Response(_message.Message):
-    __slots__ = ("success", "message", "volumeErrors", "traceSpans")
+    __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain")
     class VolumeErrorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -45,18 +45,20 @@ class Response(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     VOLUMEERRORS_FIELD_NUMBER: _ClassVar[int]
     TRACESPANS_FIELD_NUMBER: _ClassVar[int]
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
     success: bool
     message: str
     volumeErrors: _containers.ScalarMap[str, str]
     traceSpans: bytes
-    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ..., traceSpans: _Optional[bytes] = ...) -> None: ...
+    domain: Domain
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ..., traceSpans: _Optional[bytes] = ..., domain: _Optional[_Union[Domain, _Mapping]] = ...) -> None: ...
 
 class EmptyRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks", "revision")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +69,7 @@ class Domain(_message.Message):
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     INTERFACES_FIELD_NUMBER: _ClassVar[int]
     DISKS_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     uuid: str
     state: str
@@ -77,7 +80,8 @@ class Domain(_message.Message):
     exists: bool
     interfaces: _containers.RepeatedCompositeFieldContainer[DomainInterface]
     disks: _containers.RepeatedCompositeFieldContainer[DomainDisk]
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ...) -> None: ...
+    revision: int
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class DomainDisk(_message.Message):
     __slots__ = ("volume", "target")

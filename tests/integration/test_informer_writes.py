@@ -1,0 +1,98 @@
+"""Informer + ApiClient against a real api process: the result of a write of ours is in the
+cache at once (no stale read before the write's own event), and that event is no news."""
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+
+import grpc
+import pytest
+
+from harness import short_tmpdir
+from services.common import client, informer, proto
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def api_target():
+    d = short_tmpdir("vminf-")
+    proc = subprocess.Popen([sys.executable, "-m", "services.api", "--data-dir", d], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    target = f"unix://{d}/run/api.sock"
+    try:
+        with grpc.insecure_channel(target) as ch:
+            grpc.channel_ready_future(ch).result(timeout=30)
+        yield target
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _vm(name: str):
+    vm = proto.kv.VirtualMachine()
+    vm.metadata.name, vm.metadata.namespace = name, "default"
+    vm.spec.runStrategy = "Halted"
+    vm.spec.template.spec.domain.memory.guest = "64Mi"
+    return vm
+
+
+async def _until(cond, timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(api_target):
+    api = client.ApiClient(api_target)
+    changes: list[str] = []
+    vms = informer.Informer(api.channel, proto.VM, changes.append)
+    api.track(vms)
+    task = asyncio.create_task(vms.run())
+    try:
+        await asyncio.wait_for(vms.synced.wait(), 10)
+        created = await api.create(_vm("a"))
+        assert vms.get("default/a").metadata.resourceVersion == created.metadata.resourceVersion
+        assert changes == ["default/a"]  # reported at once, by the write
+        created.status.printableStatus = "Stopped"
+        first = await api.update_status(created)
+        first.status.printableStatus = "Starting"
+        second = await api.update_status(first)
+        assert vms.get("default/a").status.printableStatus == "Starting"
+        # The three events arrive and change nothing: no stale state, no second report.
+        await _until(lambda: vms.resource_version == second.metadata.resourceVersion)
+        assert vms.get("default/a").metadata.resourceVersion == second.metadata.resourceVersion
+        assert changes == ["default/a"] * 3
+        # A reply that comes after the watch passed its revision (here: the object's deletion)
+        # does not bring the object back.
+        await api.delete(proto.VM, "default", "a")
+        await _until(lambda: vms.get("default/a") is None)
+        vms.observe(proto.wrap(second))
+        assert vms.get("default/a") is None
+        # Someone else's write still arrives through the watch.
+        with grpc.insecure_channel(api_target) as ch:
+            proto.api_grpc.ResourcesStub(ch).Create(proto.api.CreateRequest(object=proto.wrap(_vm("b"))))
+        await _until(lambda: vms.get("default/b") is not None)
+    finally:
+        task.cancel()
+        await api.close()
+
+
+async def test_a_node_scoped_informer_takes_only_its_node_s_objects(api_target):
+    api = client.ApiClient(api_target)
+    vmis = informer.Informer(api.channel, proto.VMI, lambda key: None, node_name="node01")
+    api.track(vmis)
+    try:
+        vmi = proto.kv.VirtualMachineInstance()
+        vmi.metadata.name, vmi.metadata.namespace = "elsewhere", "default"
+        vmi.spec.domain.memory.guest = "64Mi"
+        vmi = await api.create(vmi)
+        assert vmis.get("default/elsewhere") is None       # no node yet: not this node's
+        vmi.status.nodeName = "node02"
+        await api.update_status(vmi)
+        assert vmis.get("default/elsewhere") is None       # another node's
+    finally:
+        await api.close()
