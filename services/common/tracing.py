@@ -274,31 +274,41 @@ def _context(traceparent: str):
 
 
 class _Pending:
-    """A reconcile pass's span, started only if the pass does something (see `traced`)."""
-    __slots__ = ("name", "parent", "attributes", "start", "span")
+    """A span started only if it turns out to be worth one: a reconcile pass's (see `traced`), under
+    the stored traceparent `parent`, or a step's (see `step`), under `outer` -- what was active when
+    the step began: the current span, or another pending one."""
+    __slots__ = ("name", "parent", "outer", "attributes", "start", "span")
 
-    def __init__(self, name: str, parent: str, attributes: dict):
-        self.name, self.parent, self.attributes = name, parent, attributes
+    def __init__(self, name: str, attributes: Optional[dict], parent: str = "", outer=None):
+        self.name, self.parent, self.outer, self.attributes = name, parent, outer, attributes
         self.start = time.time_ns()
         self.span = None
 
+    def materialize(self):
+        """Start the span now, back-dated to when its work began."""
+        if self.span is None:
+            if self.outer is None:
+                ctx = _context(self.parent)
+            else:
+                from opentelemetry import trace
+                outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
+                ctx = trace.set_span_in_context(outer) if outer.is_recording() else None
+            self.span = _tracer.start_span(self.name, context=ctx, attributes=self.attributes, start_time=self.start)
+        return self.span
 
+
+# The innermost pending span; a real span started under it (`span()`) clears it for its own body.
 _pending: contextvars.ContextVar[Optional[_Pending]] = contextvars.ContextVar("virtmesh_pending_span", default=None)
 
 
 def _active_span():
-    """The span new work hangs under: the current one if it records, else the pass's pending span,
-    started now (with the pass's start time) because the pass turned out to do something."""
-    from opentelemetry import trace
-    cur = trace.get_current_span()
-    if cur.is_recording():
-        return cur
+    """The span new work hangs under: the innermost pending one, started now (back-dated) because
+    its work turned out to have something to show, else the current span."""
     p = _pending.get()
-    if p is None:
-        return cur
-    if p.span is None:
-        p.span = _tracer.start_span(p.name, context=_context(p.parent), attributes=p.attributes, start_time=p.start)
-    return p.span
+    if p is not None:
+        return p.materialize()
+    from opentelemetry import trace
+    return trace.get_current_span()
 
 
 def _active_context():
@@ -352,11 +362,45 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
 def _span(name: str, ctx, attributes: Optional[dict]):
     with _tracer.start_as_current_span(name, context=ctx, attributes=attributes,
                                        record_exception=False, set_status_on_exception=False) as sp:
+        token = _pending.set(None)  # in here, this span is what new work hangs under
         try:
             yield sp
         except Exception as e:
             _record_error(sp, e)
             raise
+        finally:
+            _pending.reset(token)
+
+
+STEP_SPAN_SECONDS = 0.001
+
+
+def step(name: str, attributes: Optional[dict] = None):
+    """A step of work that is a span of its own if it takes STEP_SPAN_SECONDS or more, fails, or
+    has spans (or traced calls) of its own; otherwise it leaves none. On a fast path (the test
+    driver) a conversion or a volume check takes microseconds, and a span costs more than the
+    step did (bench/tracing.py); where it takes time (an image import, real QEMU), it is there."""
+    if not enabled:
+        return _NO_SPAN_CM
+    return _step(name, attributes)
+
+
+@contextlib.contextmanager
+def _step(name: str, attributes: Optional[dict]):
+    from opentelemetry import trace
+    p = _Pending(name, attributes, outer=_pending.get() or trace.get_current_span())
+    token = _pending.set(p)
+    try:
+        yield NO_SPAN
+    except Exception as e:
+        _record_error(p.materialize(), e)
+        raise
+    finally:
+        _pending.reset(token)
+        if p.span is None and time.time_ns() - p.start >= STEP_SPAN_SECONDS * 1e9:
+            p.materialize()
+        if p.span is not None:
+            p.span.end()
 
 
 def fail(sp, message: str, exc: Optional[BaseException] = None) -> None:
@@ -399,7 +443,7 @@ def traced(name: str, reconcile, traceparents: dict):
         return reconcile
 
     async def run(key: str):
-        p = _Pending(name, traceparents.get(key, ""), {"virtmesh.key": key})
+        p = _Pending(name, {"virtmesh.key": key}, parent=traceparents.get(key, ""))
         token = _pending.set(p)
         try:
             return await reconcile(key)

@@ -118,13 +118,13 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             self.grace_seconds = vmi.spec.terminationGracePeriodSeconds
         tracing.annotate(namespace=self.namespace, name=self.name, uid=self.uid)
         try:
-            # Each step that can take time is its own span; an exception leaving one is recorded on it.
-            with tracing.span("launcher.prepareVolumes"):
+            # Each step is its own span when it takes time (tracing.step); an exception leaving one is recorded on it.
+            with tracing.step("launcher.prepareVolumes"):
                 volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir,
                                                   dict(request.volumePaths))
-            with tracing.span("launcher.resolveKernelBoot"):
+            with tracing.step("launcher.resolveKernelBoot"):
                 kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
-            with tracing.span("launcher.convert"):
+            with tracing.step("launcher.convert"):
                 ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
                                       serial_socket=self.serial_socket, serial_log=self.serial_log,
                                       nvram_dir=self.vm_dir)
@@ -140,7 +140,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             # Running: bring its devices to the spec (the handler re-syncs after restarts and on spec
             # changes): NICs (hotplug, unplug, link state), then disks (volume hotplug).
             try:
-                with tracing.span("launcher.syncNetwork"):
+                with tracing.step("launcher.syncNetwork"):
                     done = await self._sync_network(vmi, dom)
             except virt.VirtError as e:
                 tracing.fail_current(str(e))

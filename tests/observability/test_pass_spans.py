@@ -53,3 +53,56 @@ def test_only_passes_that_do_something_become_spans():
     assert child.parent_id == busy.span_id and busy.trace_id == PARENT.split("-")[1]
     assert busy.start <= child.start - 40_000_000            # back-dated to the pass's start
     assert passes["ns/broken"].status_code == 2 and "boom" in passes["ns/broken"].status_message
+
+
+STEPS = textwrap.dedent(f"""
+    import asyncio, time
+    from services.common import tracing
+    assert tracing.setup("test")
+
+    async def reconcile(key):
+        with tracing.step("quiet"):      # a pass with only a quick step leaves nothing
+            pass
+
+    async def main():
+        await tracing.traced("idle-pass", reconcile, {{}})("ns/idle")
+        with tracing.span("root", parent="{PARENT}"):
+            with tracing.step("fast"):
+                pass
+            with tracing.step("slow"):
+                time.sleep(0.005)
+            try:
+                with tracing.step("failing"):
+                    raise ValueError("no such image")
+            except ValueError:
+                pass
+            with tracing.step("outer"):
+                with tracing.step("inner-slow"):
+                    time.sleep(0.005)
+            with tracing.step("with-child"):
+                with tracing.span("child"):
+                    pass
+    asyncio.run(main())
+    tracing.shutdown()
+""")
+
+
+def test_steps_are_spans_only_when_they_take_time_fail_or_have_spans_of_their_own():
+    receiver = Receiver().start()
+    try:
+        env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, PYTHONPATH=ROOT)
+        subprocess.run([sys.executable, "-c", STEPS], env=env, cwd=ROOT, check=True, timeout=60)
+        spans = {s.name: s for s in receiver.snapshot()}
+    finally:
+        receiver.stop()
+    assert set(spans) == {"root", "slow", "failing", "outer", "inner-slow", "with-child", "child"}
+    root = spans["root"]
+    for name in ("slow", "failing", "outer", "with-child"):
+        assert spans[name].parent_id == root.span_id, name
+    assert spans["inner-slow"].parent_id == spans["outer"].span_id
+    assert spans["child"].parent_id == spans["with-child"].span_id
+    assert spans["slow"].end - spans["slow"].start >= 4_000_000          # back-dated to the step's start
+    assert spans["outer"].start <= spans["inner-slow"].start and spans["outer"].end >= spans["inner-slow"].end
+    failing = spans["failing"]
+    assert failing.status_code == 2 and "no such image" in failing.status_message
+    assert any(name == "exception" for name, _ in failing.events)

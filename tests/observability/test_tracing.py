@@ -83,9 +83,12 @@ def test_a_vm_start_is_one_trace_through_all_four_services(traced):
     # "Running" may be written by a later pass of the handler (a conflict retries it): still under the schedule.
     assert schedule in _ancestors(running, by_id) and running.start > define.start
     assert [s.start for s in chain] == sorted(s.start for s in chain)
-    # The steps that take time are there, under the launcher's Sync, and none failed.
+    # QEMU's start is under the launcher's Sync, with the steps before it that took a millisecond
+    # or more (tracing.step; on the test driver most take microseconds), and none failed.
     names = {s.name for s in spans if s.parent_id == launcher_sync.span_id}
-    assert {"launcher.prepareVolumes", "launcher.convert", "libvirt.defineAndStart"} <= names
+    assert "libvirt.defineAndStart" in names
+    assert names <= {"libvirt.defineAndStart", "launcher.prepareVolumes", "launcher.resolveKernelBoot",
+                     "launcher.convert"}
     assert {"launcher.spawn", "launcher.waitReady"} <= {s.name for s in spans if s.parent_id == sync.span_id}
     # (A reconcile pass may fail on a stale write and be retried: that error is real and recorded,
     # so reconcile passes are not in this list.)
