@@ -61,13 +61,25 @@ def setup(service: str, relay: bool = False) -> bool:
         _relay = _RelayBuffer()
         _provider.add_span_processor(SimpleSpanProcessor(_relay))
     else:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        _provider.add_span_processor(BatchSpanProcessor(_exporter()))
     trace.set_tracer_provider(_provider)
     _tracer = trace.get_tracer("virtmesh")
     _SERVER = trace.SpanKind.SERVER
     enabled = True
     return True
+
+
+def _exporter():
+    """The SDK's OTLP/gRPC exporter (endpoint, headers, TLS, compression, retries from OTEL_*),
+    with our wire encoder in place of its per-field one (otlpwire.py): C parses what it wrote."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    from services.common import otlpwire
+
+    class Exporter(OTLPSpanExporter):
+        def _translate_data(self, data):
+            return ExportTraceServiceRequest.FromString(otlpwire.encode_spans(data))
+    return Exporter()
 
 
 _resources: dict = {}
@@ -107,8 +119,8 @@ class _RelayBuffer:
     def take(self) -> bytes:
         if not self.spans:
             return b""
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-        data = encode_spans(self.spans).SerializeToString()
+        from services.common import otlpwire
+        data = otlpwire.encode_spans(self.spans)
         self.spans = []
         return data
 
@@ -468,8 +480,8 @@ def preimport(service: str) -> None:
     imports (and the resource) once; its children call setup() themselves after the fork."""
     if configured():
         _resource(service)
-        import opentelemetry.exporter.otlp.proto.common.trace_encoder  # noqa: F401
         import opentelemetry.sdk.trace.export  # noqa: F401
+        from services.common import otlpwire  # noqa: F401
         from opentelemetry.sdk.trace import TracerProvider
         # One throwaway span and its encoding warm the SDK's lazy paths (~1 ms a span otherwise,
         # for the first spans of every child).
