@@ -190,10 +190,10 @@ class VMIController:
         running = new_phase == vmstate.RUNNING and not phase.paused_by_user(dom)
         vmstate.set_condition(out, vmstate.READY, "True" if running else "False")
         if out.status != vmi.status:
-            # Status writes are spans of their own: the one to "Running" is where a VM start's trace ends.
-            with tracing.span("vmi.updateStatus", attributes={"virtmesh.phase.from": vmi.status.phase,
-                                                             "virtmesh.phase.to": new_phase}):
-                await self.api.update_status(out, tp)
+            # The pass says which phase change it wrote; the api's span of the write (the one to
+            # "Running" is where a VM start's trace ends) is its child.
+            tracing.annotate(**{"phase.from": vmi.status.phase, "phase.to": new_phase})
+            await self.api.update_status(out, tp)
             if new_phase != vmi.status.phase:
                 log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
                          vmi.status.phase, new_phase)

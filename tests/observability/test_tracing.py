@@ -57,7 +57,7 @@ def test_a_vm_start_is_one_trace_through_all_four_services(traced):
     def complete():
         spans, _ = _trace_of(receiver, create)
         return {s.service for s in spans} >= SERVICES and any(
-            s.name == "vmi.updateStatus" and s.attributes.get("virtmesh.phase.to") == "Running" for s in spans)
+            s.name == "vmi.sync" and s.attributes.get("virtmesh.phase.to") == "Running" for s in spans)
 
     mesh.wait_for(complete, 30, "the VM start's spans from all four services")
     spans, root = _trace_of(receiver, create)
@@ -73,15 +73,16 @@ def test_a_vm_start_is_one_trace_through_all_four_services(traced):
                 and any(a.name == "launcher.spawn" for a in spans if a.parent_id == s.span_id))
     launcher_sync = _one(spans, "virtmesh-launcher", "/virtmesh.v1.Cmd/SyncVirtualMachine")
     define = _one(spans, "virtmesh-launcher", "libvirt.defineAndStart")
-    # The write that made it Running (an earlier attempt may have lost a race on a stale version).
-    running = next((s for s in spans if s.service == "virtmesh-handler" and s.name == "vmi.updateStatus"
-                    and s.attributes.get("virtmesh.phase.to") == "Running" and s.status_code != 2),
-                   _one(spans, "virtmesh-handler", "vmi.updateStatus", **{"virtmesh.phase.to": "Running"}))
+    # The handler's pass that wrote "Running", and the api's span of that write under it.
+    running = _one(spans, "virtmesh-handler", "vmi.sync", **{"virtmesh.phase.to": "Running"})
+    write = _one(spans, "virtmesh-api", "/virtmesh.v1.Resources/UpdateStatus",
+                 **{"virtmesh.kind": "VirtualMachineInstance", "virtmesh.phase": "Running"})
+    assert write.parent_id == running.span_id
     chain = [root, vm_reconcile, vmi_create, schedule, sync, launcher_sync, define]
     for parent, child in zip(chain, chain[1:]):
         assert parent in _ancestors(child, by_id), (parent.name, child.name)
-    # "Running" may be written by a later pass of the handler (a conflict retries it): still under the schedule.
-    assert schedule in _ancestors(running, by_id) and running.start > define.start
+    # (Usually the pass that started the launcher, whose reply carries the running domain.)
+    assert schedule in _ancestors(running, by_id) and write.start > define.start
     assert [s.start for s in chain] == sorted(s.start for s in chain)
     # QEMU's start is under the launcher's Sync, with the steps before it that took a millisecond
     # or more (tracing.step; on the test driver most take microseconds), and none failed.
@@ -92,7 +93,7 @@ def test_a_vm_start_is_one_trace_through_all_four_services(traced):
     assert {"launcher.spawn", "launcher.waitReady"} <= {s.name for s in spans if s.parent_id == sync.span_id}
     # (A reconcile pass may fail on a stale write and be retried: that error is real and recorded,
     # so reconcile passes are not in this list.)
-    assert all(s.status_code != 2 for s in [root, vmi_create, launcher_sync, define, running])
+    assert all(s.status_code != 2 for s in [root, vmi_create, launcher_sync, define, write])
 
 
 def test_a_failed_start_records_the_error_on_its_spans(traced):
