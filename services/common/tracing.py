@@ -211,23 +211,25 @@ class _ServerTracing(grpc.aio.ServerInterceptor):
         service, name = method[1:].rsplit("/", 1)
 
         async def unary(request, context):
-            # An aborted call (a status like ABORTED for a stale write) raises through here: its
-            # status is the error, not the exception's traceback, which costs ~1 ms to format.
-            with _tracer.start_as_current_span(method, context=_context(tp), kind=_SERVER, attributes={
-                    "rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
-                    record_exception=False, set_status_on_exception=False) as sp:
-                try:
-                    response = await inner(request, context)
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as e:
-                    _record_error(sp, e)
-                    raise
-                finally:
-                    code = context.code()
-                    if code is not None and code != grpc.StatusCode.OK:
-                        sp.set_attribute("rpc.grpc.status_code", code.value[0])
-                        fail(sp, f"{code.name}: {context.details() or ''}")
+            sp = _tracer.start_span(method, context=_context(tp), kind=_SERVER, attributes={
+                "rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+            token = _attach(sp)
+            try:
+                response = await inner(request, context)
+            except grpc.aio.AbortError:
+                # An aborted call (a status like ABORTED for a stale write) raises through here:
+                # its status is the error, not the traceback (which costs ~1 ms to format).
+                raise
+            except Exception as e:
+                _record_error(sp, e)
+                raise
+            finally:
+                code = context.code()
+                if code is not None and code != grpc.StatusCode.OK:
+                    sp.set_attribute("rpc.grpc.status_code", code.value[0])
+                    fail(sp, f"{code.name}: {context.details() or ''}")
+                _detach(token)
+                sp.end()
             # The span has ended: a relaying launcher's reply carries it, and all before it.
             if _relay is not None and hasattr(response, "traceSpans"):
                 response.traceSpans = _relay.take()
@@ -372,16 +374,29 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
 
 @contextlib.contextmanager
 def _span(name: str, ctx, attributes: Optional[dict]):
-    with _tracer.start_as_current_span(name, context=ctx, attributes=attributes,
-                                       record_exception=False, set_status_on_exception=False) as sp:
-        token = _pending.set(None)  # in here, this span is what new work hangs under
-        try:
-            yield sp
-        except Exception as e:
-            _record_error(sp, e)
-            raise
-        finally:
-            _pending.reset(token)
+    sp = _tracer.start_span(name, context=ctx, attributes=attributes)
+    token, pending = _attach(sp), _pending.set(None)  # in here, this span is what new work hangs under
+    try:
+        yield sp
+    except Exception as e:
+        _record_error(sp, e)
+        raise
+    finally:
+        _pending.reset(pending)
+        _detach(token)
+        sp.end()
+
+
+def _attach(sp):
+    """Make `sp` the current span (start_span + attach: start_as_current_span's layers of context
+    managers cost ~15 us a span)."""
+    from opentelemetry import context, trace
+    return context.attach(trace.set_span_in_context(sp))
+
+
+def _detach(token) -> None:
+    from opentelemetry import context
+    context.detach(token)
 
 
 STEP_SPAN_SECONDS = 0.001
