@@ -110,51 +110,80 @@ class Burst(NamedTuple):
     startup: float            # `virtmesh up` to the warm-up VM Running (imports, connections, first VM)
 
 
+class BenchMesh:
+    """A fresh `virtmesh up` in a temp dir for a benchmark: start() it (a warm-up VM first: every
+    service has started and done its first VM), create() VMs through the api (gRPC), wait() for
+    them to be Running, result(), stop(). Several can run side by side."""
+
+    def __init__(self, n: int, libvirt_uri: str, env: dict):
+        self.n, self.libvirt_uri, self.env = n, libvirt_uri, env
+        self.dir = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
+        self.created: dict[str, float] = {}
+        self.ok = False
+
+    def start(self) -> "BenchMesh":
+        self.t_up = time.monotonic()
+        self.up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", self.dir, "up",
+                                    "--node-name", "bench", "--libvirt-uri", self.libvirt_uri], env=self.env,
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.stub = proto.api_grpc.ResourcesStub(grpc.insecure_channel(f"unix://{self.dir}/run/api.sock"))
+        wait_for_node(self.stub)
+        self.running, self.done = follow_running(self.stub, self.n + 1)
+        self.stub.Create(proto.api.CreateRequest(object=vm("warm-up")), timeout=30)
+        return self
+
+    def warm(self, timeout: float = 120) -> None:
+        """Until the warm-up VM runs; the CPU counts of result() start here."""
+        while "warm-up" not in self.running and time.monotonic() - self.t_up < timeout:
+            time.sleep(0.01)
+        self.startup = self.running.get("warm-up", float("nan")) - self.t_up
+        self.base = cpu_census(self.dir)
+
+    def create(self, i: int) -> None:
+        name = f"bench-{i:04d}"
+        self.created[name] = time.monotonic()
+        self.stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
+
+    def wait(self, timeout: float) -> bool:
+        self.ok = self.done.wait(timeout)
+        if not self.ok:
+            print(f"logs: {self.dir}/logs", file=sys.stderr)
+        return self.ok
+
+    def result(self, t0: float) -> Burst:
+        """What happened since the warm-up (t0: when the first VM was created)."""
+        last = max(self.running[k] for k in self.created if k in self.running) if self.created else t0
+        cpu = {role: sec - self.base.get(role, 0.0) for role, sec in cpu_census(self.dir).items()}
+        return Burst([self.running[k] - self.created[k] for k in list(self.running) if k in self.created],
+                     last - t0, self.ok, cpu, self.startup)
+
+    def stop(self, keep: bool = False) -> None:
+        self.up.send_signal(signal.SIGTERM)
+        try:
+            self.up.wait(120)
+        except subprocess.TimeoutExpired:
+            self.up.kill()
+        if self.ok and not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False, rate: float = 0.0) -> Burst:
-    """One fresh `virtmesh up` in a temp dir and, once a warm-up VM runs (every service has started
-    and done its first VM), `n` VMs created through the api (gRPC): back to back, or `rate` per
-    second. Returns the
+    """One BenchMesh and `n` VMs created back to back, or `rate` per second. Returns the
     create->VMI Running latencies, the wall time from the first create to the last Running, whether
     all `n` got there (else the logs are kept and their dir is printed), the CPU each part of the
     mesh used meanwhile, and how long the mesh took to run its first VM."""
-    d = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
-    t_up = time.monotonic()
-    up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", d, "up", "--node-name", "bench",
-                           "--libvirt-uri", libvirt_uri], env=env, cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ok = False
+    mesh = BenchMesh(n, libvirt_uri, env)
     try:
-        ch = grpc.insecure_channel(f"unix://{d}/run/api.sock")
-        stub = proto.api_grpc.ResourcesStub(ch)
-        wait_for_node(stub)
-        created: dict[str, float] = {}
-        running, done = follow_running(stub, n + 1)
-        stub.Create(proto.api.CreateRequest(object=vm("warm-up")), timeout=30)
-        while "warm-up" not in running and time.monotonic() - t_up < 120:
-            time.sleep(0.01)
-        startup = running.get("warm-up", float("nan")) - t_up
-        base = cpu_census(d)
+        mesh.start().warm()
         t0 = time.monotonic()
         for i in range(n):
             if rate:
                 time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            name = f"bench-{i:04d}"
-            created[name] = time.monotonic()
-            stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
-        ok = done.wait(timeout=max(120, n * 2))
-        wall = time.monotonic() - t0
-        if not ok:
-            print(f"logs: {d}/logs", file=sys.stderr)
-        cpu = {role: sec - base.get(role, 0.0) for role, sec in cpu_census(d).items()}
-        return Burst([running[k] - created[k] for k in list(running) if k in created], wall, ok, cpu, startup)
+            mesh.create(i)
+        mesh.wait(timeout=max(120, n * 2))
+        return mesh.result(t0)
     finally:
-        up.send_signal(signal.SIGTERM)
-        try:
-            up.wait(120)
-        except subprocess.TimeoutExpired:
-            up.kill()
-        if ok and not keep:
-            shutil.rmtree(d, ignore_errors=True)
+        mesh.stop(keep)
 
 
 def main() -> None:

@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 class Server:
     def __init__(self, service_names: Iterable[str]):
-        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)],
-                                      interceptors=tracing.server_interceptors() or None)
+        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.service_names = list(service_names)
@@ -30,7 +29,8 @@ class Server:
         self._stopping = asyncio.Event()
 
     def add(self, register: Callable, servicer) -> None:
-        register(servicer, self.server)
+        """Serve `servicer` through `register` (a generated add_*Servicer_to_server), traced."""
+        register(tracing.traced_servicer(register, servicer), self.server)
 
     def listen_unix(self, path: str) -> str:
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import inspect
 import os
 import time
 from typing import Optional
@@ -196,47 +197,72 @@ def _traced_method(method: str) -> bool:
     return method.rsplit("/", 1)[-1] not in _UNTRACED and not method.startswith("/grpc.")
 
 
-class _ServerTracing(grpc.aio.ServerInterceptor):
-    """A SERVER span per unary call, under the caller's traceparent from the metadata.
+def traced_servicer(register, servicer):
+    """`servicer` with a SERVER span around each of its unary methods, under the caller's
+    traceparent from the call's metadata, for `register` (a generated add_*Servicer_to_server).
 
-    Deliberately smaller than opentelemetry-instrumentation-grpc's interceptors (which cost about
-    half a millisecond per call here, see bench/tracing.py): no client spans, no peer parsing."""
+    The methods are wrapped where they are registered, not by a grpc.aio ServerInterceptor: an
+    interceptor costs every call (reads and streams included) even when it does nothing, about
+    3 ms of CPU per VM start over the api's and a launcher's calls (bench/tracing.py). And it is
+    smaller than opentelemetry-instrumentation-grpc: no client spans, no peer parsing."""
+    if not enabled:
+        return servicer
+    recorder = _ServiceName()
+    register(servicer, recorder)
+    return _TracedServicer(servicer, recorder.name)
 
-    async def intercept_service(self, continuation, details):
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None or not _traced_method(details.method):
-            return handler
-        tp = next((v for k, v in details.invocation_metadata or () if k == "traceparent"), "")
-        inner, method = handler.unary_unary, details.method
-        service, name = method[1:].rsplit("/", 1)
 
-        async def unary(request, context):
-            sp = _tracer.start_span(method, context=_context(tp), kind=_SERVER, attributes={
-                "rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
-            token = _attach(sp)
-            try:
-                response = await inner(request, context)
-            except grpc.aio.AbortError:
-                # An aborted call (a status like ABORTED for a stale write) raises through here:
-                # its status is the error, not the traceback (which costs ~1 ms to format).
-                raise
-            except Exception as e:
-                _record_error(sp, e)
-                raise
-            finally:
-                code = context.code()
-                if code is not None and code != grpc.StatusCode.OK:
-                    sp.set_attribute("rpc.grpc.status_code", code.value[0])
-                    fail(sp, f"{code.name}: {context.details() or ''}")
-                _detach(token)
-                sp.end()
-            # The span has ended: a relaying launcher's reply carries it, and all before it.
-            if _relay is not None and hasattr(response, "traceSpans"):
-                response.traceSpans = _relay.take()
-            return response
+class _ServiceName:
+    """Stands in for the server while a generated add_*Servicer_to_server names its service."""
+    name = ""
 
-        return grpc.unary_unary_rpc_method_handler(unary, request_deserializer=handler.request_deserializer,
-                                                   response_serializer=handler.response_serializer)
+    def add_generic_rpc_handlers(self, handlers):
+        self.name = handlers[0].service_name()
+
+    def add_registered_method_handlers(self, name, handlers):
+        self.name = name
+
+
+class _TracedServicer:
+    def __init__(self, servicer, service: str):
+        self._servicer, self._service = servicer, service
+
+    def __getattr__(self, name: str):
+        method = getattr(self._servicer, name)
+        if name in _UNTRACED or not inspect.iscoroutinefunction(method):
+            return method  # streams (async generators) and plain reads
+        return _traced_unary(f"/{self._service}/{name}", method)
+
+
+def _traced_unary(path: str, method):
+    service, name = path[1:].rsplit("/", 1)
+
+    async def unary(request, context):
+        tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
+        sp = _tracer.start_span(path, context=_context(tp), kind=_SERVER, attributes={
+            "rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+        token = _attach(sp)
+        try:
+            response = await method(request, context)
+        except grpc.aio.AbortError:
+            # An aborted call (a status like ABORTED for a stale write) raises through here: its
+            # status is the error, not the traceback (which costs ~1 ms to format).
+            raise
+        except Exception as e:
+            _record_error(sp, e)
+            raise
+        finally:
+            code = context.code()
+            if code is not None and code != grpc.StatusCode.OK:
+                sp.set_attribute("rpc.grpc.status_code", code.value[0])
+                fail(sp, f"{code.name}: {context.details() or ''}")
+            _detach(token)
+            sp.end()
+        # The span has ended: a relaying launcher's reply carries it, and all before it.
+        if _relay is not None and hasattr(response, "traceSpans"):
+            response.traceSpans = _relay.take()
+        return response
+    return unary
 
 
 class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
@@ -270,10 +296,6 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
 def _is_launcher_call(details) -> bool:
     method = details.method.decode() if isinstance(details.method, bytes) else details.method
     return method.startswith("/virtmesh.v1.Cmd/")
-
-
-def server_interceptors() -> list:
-    return [_ServerTracing()] if enabled else []
 
 
 def client_interceptors() -> list:
@@ -490,23 +512,18 @@ def fail_current(message: str) -> None:
         fail(_active_span(), message)
 
 
-def preimport(service: str) -> None:
-    """Import the SDK without starting anything: a forking parent (the launcher zygote) pays the
-    imports (and the resource) once; its children call setup() themselves after the fork."""
-    if configured():
-        _resource(service)
-        import opentelemetry.sdk.trace.export  # noqa: F401
-        from services.common import otlpwire  # noqa: F401
-        from opentelemetry.sdk.trace import TracerProvider
-        # One throwaway span and its encoding warm the SDK's lazy paths (~1 ms a span otherwise,
-        # for the first spans of every child).
-        warm = _RelayBuffer()
-        provider = TracerProvider(resource=_resource(service))
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        provider.add_span_processor(SimpleSpanProcessor(warm))
-        with provider.get_tracer("virtmesh").start_as_current_span(
-                "warm-up", context=_context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-                attributes={"virtmesh.key": "warm"}):
-            pass
-        warm.take()
-        provider.shutdown()
+def prefork(service: str) -> None:
+    """Set up relaying tracing in a forking parent (the launcher zygote), once, for all its
+    children: relay mode has no thread and no connection, so it forks safely, and each child gets
+    its own copy of the span buffer. Set up after the fork, it cost every launcher ~1 ms of CPU,
+    most of it page faults on the parent's memory (bench/tracing.py). Span ids stay unique:
+    `random`, which the SDK draws them from, reseeds in every child."""
+    if not setup(service, relay=True):
+        return
+    # One throwaway span through every path warms the SDK's lazy ones (the first span of each
+    # child cost ~1 ms otherwise); its encoding is dropped.
+    with _span("warm-up", _context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+               {"virtmesh.key": "warm"}):
+        with step("warm-up-step"):
+            time.sleep(STEP_SPAN_SECONDS)
+    _relay.take()

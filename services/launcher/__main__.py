@@ -62,7 +62,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     logs.setup("launcher", args.log_level)
-    tracing.setup("launcher", relay=True)  # after the zygote's fork; spans ride on replies to the handler
+    tracing.setup("launcher", relay=True)  # (done already in the zygote); spans ride on replies to the handler
     asyncio.run(serve(args))
 
 

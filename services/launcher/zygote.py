@@ -22,7 +22,7 @@ import sys
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
 from services.common import tracing
 
-tracing.preimport("launcher")  # imports only; each child sets tracing up after its fork
+tracing.prefork("launcher")  # every launcher starts with tracing set up (when OTEL_* asks for it)
 
 
 def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket.socket, w: int) -> None:

@@ -106,3 +106,38 @@ def test_steps_are_spans_only_when_they_take_time_fail_or_have_spans_of_their_ow
     failing = spans["failing"]
     assert failing.status_code == 2 and "no such image" in failing.status_message
     assert any(name == "exception" for name, _ in failing.events)
+
+
+PREFORK = textwrap.dedent("""
+    import os
+    from services.common import tracing
+    tracing.prefork("launcher")     # as the launcher zygote does, before forking launchers
+    assert tracing.enabled and tracing._relay.take() == b""    # the warm-up span is not sent
+    for i in range(2):
+        r, w = os.pipe()
+        if os.fork() == 0:
+            tracing.setup("launcher", relay=True)   # what a launcher's main does: nothing more
+            with tracing.span("child-%d" % i):
+                pass
+            os.write(w, tracing._relay.take())
+            os._exit(0)
+        os.close(w)
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        os.wait()
+        open(os.environ["OUT"] + str(i), "wb").write(data)
+""")
+
+
+def test_forked_launchers_share_the_set_up_tracer_but_not_their_spans_or_ids(tmp_path):
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+    out = str(tmp_path / "spans")
+    env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1", PYTHONPATH=ROOT, OUT=out)
+    subprocess.run([sys.executable, "-c", PREFORK], env=env, cwd=ROOT, check=True, timeout=60)
+    spans = []
+    for i in range(2):
+        req = ExportTraceServiceRequest.FromString(open(out + str(i), "rb").read())
+        spans += [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert [s.name for s in spans] == ["child-0", "child-1"]   # each child relays only its own
+    assert spans[0].trace_id != spans[1].trace_id and spans[0].span_id != spans[1].span_id
