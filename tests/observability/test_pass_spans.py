@@ -39,14 +39,19 @@ SCRIPT = textwrap.dedent(f"""
 """)
 
 
-def test_only_passes_that_do_something_become_spans():
+def _spans_of(script: str):
+    """Run `script` in a child process exporting to a receiver; the spans it sent."""
     receiver = Receiver().start()
     try:
         env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, PYTHONPATH=ROOT)
-        subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=ROOT, check=True, timeout=60)
-        spans = receiver.snapshot()
+        subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=60)
+        return receiver.snapshot()
     finally:
         receiver.stop()
+
+
+def test_only_passes_that_do_something_become_spans():
+    spans = _spans_of(SCRIPT)
     passes = {s.attributes.get("virtmesh.key"): s for s in spans if s.name == "pass"}
     assert set(passes) == {"ns/busy", "ns/broken"}            # the idle pass left no span
     busy, child = passes["ns/busy"], next(s for s in spans if s.name == "child")
@@ -88,13 +93,7 @@ STEPS = textwrap.dedent(f"""
 
 
 def test_steps_are_spans_only_when_they_take_time_fail_or_have_spans_of_their_own():
-    receiver = Receiver().start()
-    try:
-        env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, PYTHONPATH=ROOT)
-        subprocess.run([sys.executable, "-c", STEPS], env=env, cwd=ROOT, check=True, timeout=60)
-        spans = {s.name: s for s in receiver.snapshot()}
-    finally:
-        receiver.stop()
+    spans = {s.name: s for s in _spans_of(STEPS)}
     assert set(spans) == {"root", "slow", "failing", "outer", "inner-slow", "with-child", "child"}
     root = spans["root"]
     for name in ("slow", "failing", "outer", "with-child"):
