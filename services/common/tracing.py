@@ -264,14 +264,16 @@ def _traced_unary(path: str, method):
     return unary
 
 
-class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    """Puts the active span's traceparent in the call's metadata (no client span of its own)."""
+class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
+    """Puts the active span's traceparent in the call's metadata (no client span of its own).
+    Unary calls only: streams are never traced, and an interceptor on them would wrap every
+    message of every watch."""
 
     @staticmethod
     def _details(details):
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         if not _traced_method(method):
-            return details  # reads and streams: no span on the other side, so nothing to carry
+            return details  # reads: no span on the other side, so nothing to carry
         tp = current_traceparent()
         if not tp:
             return details
@@ -287,9 +289,6 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
             if spans:
                 _forward(spans)
         return call
-
-    async def intercept_unary_stream(self, continuation, details, request):
-        return await continuation(self._details(details), request)
 
 
 def _is_launcher_call(details) -> bool:
