@@ -10,7 +10,7 @@ import logging
 
 from services.api import defaults, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
-from services.common import machines, proto, timeutil, tracing
+from services.common import aio, machines, proto, timeutil, tracing
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,7 @@ class Changes:
 
     async def wait(self, timeout: float) -> bool:
         """True when something was committed, False when `timeout` passed quietly."""
-        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that lands
-        # as the event fires, and a cancelled stream would then go on waiting.
-        try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-            return True
-        except TimeoutError:
-            return False
+        return await aio.wait_event(self._event, timeout)
 
 
 def _matches(obj: proto.api.Object, namespace: str, labels, node_name: str) -> bool:

@@ -12,7 +12,7 @@ import os
 
 import grpc
 
-from services.common import proto, tracing
+from services.common import aio, proto, tracing
 from services.launcher import domstats, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
@@ -61,15 +61,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 await self.refresh(devices=woken)
             except virt.VirtError as e:
                 log.warning("reading domain state: %s", e)
-            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
-            # lands as the event fires (libvirt's events at shutdown), and this loop then outlived
-            # its cancellation: the launcher hung in asyncio.run's teardown, never exiting.
-            try:
-                async with asyncio.timeout(POLL_SECONDS):
-                    await self._wake.wait()
-                woken = True
-            except TimeoutError:
-                woken = False
+            woken = await aio.wait_event(self._wake, POLL_SECONDS)  # (honours cancellation)
             self._wake.clear()
 
     async def refresh(self, devices: bool = True) -> None:
