@@ -1,34 +1,9 @@
-"""Informer + ApiClient against a real api process: the result of a write of ours is in the
-cache at once (no stale read before the write's own event), and that event is no news."""
+"""Informer + ApiClient against a real api server (tests/conftest.py's, over gRPC and SQLite):
+the result of a write of ours is in the cache at once (no stale read before the write's own
+event), and that event is no news."""
 import asyncio
-import os
-import shutil
-import subprocess
-import sys
 
-import grpc
-import pytest
-
-from harness import short_tmpdir
 from services.common import client, informer, proto
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@pytest.fixture
-def api_target():
-    d = short_tmpdir("vminf-")
-    proc = subprocess.Popen([sys.executable, "-m", "services.api", "--data-dir", d], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    target = f"unix://{d}/run/api.sock"
-    try:
-        with grpc.insecure_channel(target) as ch:
-            grpc.channel_ready_future(ch).result(timeout=30)
-        yield target
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def _vm(name: str):
@@ -46,8 +21,8 @@ async def _until(cond, timeout: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(api_target):
-    api = client.ApiClient(api_target)
+async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(api_server):
+    api = client.ApiClient(api_server.target)
     changes: list[str] = []
     vms = informer.Informer(api.channel, proto.VM, changes.append)
     api.track(vms)
@@ -73,16 +48,15 @@ async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(
         vms.observe(proto.wrap(second))
         assert vms.get("default/a") is None
         # Someone else's write still arrives through the watch.
-        with grpc.insecure_channel(api_target) as ch:
-            proto.api_grpc.ResourcesStub(ch).Create(proto.api.CreateRequest(object=proto.wrap(_vm("b"))))
+        await api_server.stub.Create(proto.api.CreateRequest(object=proto.wrap(_vm("b"))))
         await _until(lambda: vms.get("default/b") is not None)
     finally:
         task.cancel()
         await api.close()
 
 
-async def test_a_node_scoped_informer_takes_only_its_node_s_objects(api_target):
-    api = client.ApiClient(api_target)
+async def test_a_node_scoped_informer_takes_only_its_node_s_objects(api_server):
+    api = client.ApiClient(api_server.target)
     vmis = informer.Informer(api.channel, proto.VMI, lambda key: None, node_name="node01")
     api.track(vmis)
     try:
