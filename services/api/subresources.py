@@ -241,10 +241,21 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             raise Invalid("kind: Unsupported value: supported values: VIRTUAL_MACHINE, VIRTUAL_MACHINE_INSTANCE")
         return request.kind
 
-    def _volume_request(self, request, volume_request, add) -> str:
+    def _submit(self, request, volume_request) -> proto.api.SubresourceResponse:
+        """Check and store one hotplug request (_volume_request); KubeVirt's reply to it."""
+        verb = "add" if volume_request.HasField("addVolumeOptions") else "remove"
+        options = getattr(volume_request, f"{verb}VolumeOptions")
+        target = self._volume_request(request, volume_request)
+        suffix = " (dry run)" if _dry_run(options) else ""
+        return proto.api.SubresourceResponse(
+            message=f"Successfully submitted {verb} volume request to {target} {request.name} for volume "
+                    f"{options.name}{suffix}")
+
+    def _volume_request(self, request, volume_request) -> str:
         """Check and (unless dry run) store one hotplug request; returns "VM" or "VMI"."""
         kind = self._target_kind(request)
         ns = request.namespace or "default"
+        add = volume_request.addVolumeOptions if volume_request.HasField("addVolumeOptions") else None
         options = add if add is not None else volume_request.removeVolumeOptions
         dry_run = _dry_run(options)
         if kind == proto.VMI:
@@ -324,24 +335,14 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
                 raise Invalid("volumeSource.persistentVolumeClaim.claimName: Required value")
             src.persistentVolumeClaim.hotpluggable = True
         opts.disk.name = opts.name
-        volume_request = proto.kv.VirtualMachineVolumeRequest(addVolumeOptions=opts)
-        target = self._volume_request(request, volume_request, add=opts)
-        suffix = " (dry run)" if _dry_run(opts) else ""
-        return proto.api.SubresourceResponse(
-            message=f"Successfully submitted add volume request to {target} {request.name} for volume "
-                    f"{opts.name}{suffix}")
+        return self._submit(request, proto.kv.VirtualMachineVolumeRequest(addVolumeOptions=opts))
 
     @grpc_errors
     async def RemoveVolume(self, request, context):
         opts = proto.copy(request.removeVolumeOptions)
         if not opts.name:
             raise Invalid("RemoveVolumeOptions requires name to be set")
-        volume_request = proto.kv.VirtualMachineVolumeRequest(removeVolumeOptions=opts)
-        target = self._volume_request(request, volume_request, add=None)
-        suffix = " (dry run)" if _dry_run(opts) else ""
-        return proto.api.SubresourceResponse(
-            message=f"Successfully submitted remove volume request to {target} {request.name} for volume "
-                    f"{opts.name}{suffix}")
+        return self._submit(request, proto.kv.VirtualMachineVolumeRequest(removeVolumeOptions=opts))
 
     # ------------------------------------------------------------------ VMI verbs
 
