@@ -270,10 +270,7 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
     message of every watch."""
 
     @staticmethod
-    def _details(details):
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        if not _traced_method(method):
-            return details  # reads: no span on the other side, so nothing to carry
+    def _with_traceparent(details):
         tp = current_traceparent()
         if not tp:
             return details
@@ -283,17 +280,14 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
                                           details.wait_for_ready)
 
     async def intercept_unary_unary(self, continuation, details, request):
-        call = await continuation(self._details(details), request)
-        if _relay is None and _is_launcher_call(details):
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        # Reads have no span on the other side, so nothing to carry.
+        call = await continuation(self._with_traceparent(details) if _traced_method(method) else details, request)
+        if _relay is None and method.startswith("/virtmesh.v1.Cmd/"):  # a launcher's reply: forward its spans
             spans = getattr(await call, "traceSpans", b"")
             if spans:
                 _forward(spans)
         return call
-
-
-def _is_launcher_call(details) -> bool:
-    method = details.method.decode() if isinstance(details.method, bytes) else details.method
-    return method.startswith("/virtmesh.v1.Cmd/")
 
 
 def client_interceptors() -> list:

@@ -62,7 +62,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     logs.setup("launcher", args.log_level)
-    tracing.setup("launcher", relay=True)  # (done already in the zygote); spans ride on replies to the handler
+    tracing.setup("launcher", relay=True)  # a no-op after the zygote's prefork; spans ride on replies to the handler
     asyncio.run(serve(args))
 
 
