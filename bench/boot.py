@@ -30,7 +30,7 @@ import libvirt  # noqa: E402
 
 from services.common import manifest, proto  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from controlplane import wait_for_node  # noqa: E402
+from controlplane import pct, wait_for_node  # noqa: E402
 from services.launcher import storage  # noqa: E402
 from services.launcher.domxml import convert  # noqa: E402
 
@@ -108,11 +108,6 @@ def mesh_once(stub, data: str, arch: str, i: int) -> tuple[float, float]:
     while glob.glob(os.path.join(data, "run", "l-*.pid")):
         time.sleep(0.05)
     return t1 - t0, running_at - t0
-
-
-def pct(v, p):
-    s = sorted(v)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def main() -> None:
