@@ -78,27 +78,32 @@ def mesh_env(**extra) -> dict:
                 PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
 
 
+def proc_stat(pid) -> tuple[str, float]:
+    """A process's parent pid and the CPU seconds (user + system) it has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read().rsplit(")", 1)[1].split()
+    return stat[1], (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_census(data_dir: str) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each role of the mesh running in `data_dir`:
     up, api, controller, handler, zygote and launcher (all launchers summed). Launchers are
     double-forked zygote children (ppid 1), so they are found by their inherited command line."""
-    tick = os.sysconf("SC_CLK_TCK")
     cpu: dict[str, float] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read().rsplit(")", 1)[1].split()
+            ppid, seconds = proc_stat(pid)
         except OSError:
             continue
         if data_dir.encode() not in b" ".join(argv) or len(argv) < 3 or argv[1] != b"-m":
             continue
         module = argv[2].decode()
         role = module.rsplit(".", 1)[-1] if module != "services.cli" else "up"
-        if role == "zygote" and stat[1] == "1":  # ppid 1: a launcher forked off the zygote
+        if role == "zygote" and ppid == "1":  # ppid 1: a launcher forked off the zygote
             role = "launcher"
-        cpu[role] = cpu.get(role, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+        cpu[role] = cpu.get(role, 0.0) + seconds
     return cpu
 
 

@@ -67,9 +67,8 @@ class Sink:
         return {} if line == "-" else {k: int(v) for k, v in (kv.split("=") for kv in line.split())}
 
     def cpu(self) -> float:
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            stat = f.read().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        from controlplane import proc_stat  # (here: the sink's own process needs none of it)
+        return proc_stat(self.proc.pid)[1]
 
     def __exit__(self, *exc) -> None:
         self.proc.stdin.close()
