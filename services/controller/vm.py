@@ -139,8 +139,7 @@ class VMController:
             if vmi is not None and vmstate.owner_uid(vmi) and not vmi.metadata.deletionTimestamp:
                 await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
             return None
-        if vmi is not None and vmstate.owner_uid(vmi) not in ("", vm.metadata.uid):
-            vmi = None  # a leftover of an earlier VM of this name; the VMI controller collects it
+        vmi = self._own(vm, vmi)
         tp = self.vms.traceparent.get(key, "")
         if vm.status.volumeRequests and not vm.metadata.deletionTimestamp:
             return await self._apply_volume_requests(vm, vmi, tp)
@@ -155,7 +154,7 @@ class VMController:
             requeue = await self._sync_run_strategy(view, vmi, status, tp)
             if requeue == "spec-updated":
                 return None
-            if vmi is None and (vmi := self._owned_vmi(vm)) is not None:
+            if vmi is None and (vmi := self._own(vm, self.vmis.get(key))) is not None:
                 # Started this pass (the cache has the VMI since the create, Informer.observe):
                 # the status says so in this write, not in another one after the VMI's event.
                 self._settle_requests(status, vmi)
@@ -177,9 +176,11 @@ class VMController:
             await self.api.update_status(out, tp)
         return requeue if isinstance(requeue, (int, float)) else None
 
-    def _owned_vmi(self, vm):
-        vmi = self.vmis.get(proto.key(vm))
-        return vmi if vmi is not None and vmstate.owner_uid(vmi) == vm.metadata.uid else None
+    @staticmethod
+    def _own(vm, vmi):
+        """`vmi` if it is this VM's (or no VM's), else None: a leftover of an earlier VM of this
+        name, which the VMI controller collects."""
+        return vmi if vmi is not None and vmstate.owner_uid(vmi) in ("", vm.metadata.uid) else None
 
     async def _apply_volume_requests(self, vm, vmi, tp):
         """addvolume/removevolume on a VM (status.volumeRequests): into the template, so they persist
