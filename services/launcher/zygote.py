@@ -13,6 +13,7 @@ exits when its parent (the handler) goes away.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -23,6 +24,9 @@ import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: im
 from services.common import tracing
 
 tracing.prefork("launcher")  # every launcher starts with tracing set up (when OTEL_* asks for it)
+# What is imported now is shared with every child. Frozen, the collector never visits it: a
+# collection in a child would otherwise write to every page of it, and each write copies a page.
+gc.freeze()
 
 
 def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket.socket, w: int) -> None:

@@ -112,6 +112,7 @@ PREFORK = textwrap.dedent("""
     from services.common import tracing
     tracing.prefork("launcher")     # as the launcher zygote does, before forking launchers
     assert tracing.enabled and tracing._relay.take() == b""    # the warm-up span is not sent
+    open(os.environ["OUT"] + "parent", "w").write(tracing._provider.resource.attributes["service.instance.id"])
     for i in range(2):
         r, w = os.pipe()
         if os.fork() == 0:
@@ -129,14 +130,18 @@ PREFORK = textwrap.dedent("""
 """)
 
 
-def test_forked_launchers_share_the_set_up_tracer_but_not_their_spans_or_ids(tmp_path):
+def test_forked_launchers_share_the_set_up_tracer_but_not_their_spans_ids_or_instance(tmp_path):
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
     out = str(tmp_path / "spans")
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1", PYTHONPATH=ROOT, OUT=out)
     subprocess.run([sys.executable, "-c", PREFORK], env=env, cwd=ROOT, check=True, timeout=60)
-    spans = []
+    spans, instances = [], [open(out + "parent").read()]
     for i in range(2):
         req = ExportTraceServiceRequest.FromString(open(out + str(i), "rb").read())
         spans += [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
+        resource = {a.key: a.value.string_value for a in req.resource_spans[0].resource.attributes}
+        assert resource["service.name"] == "virtmesh-launcher"
+        instances.append(resource["service.instance.id"])
     assert [s.name for s in spans] == ["child-0", "child-1"]   # each child relays only its own
     assert spans[0].trace_id != spans[1].trace_id and spans[0].span_id != spans[1].span_id
+    assert len(set(instances)) == 3 and all(instances)   # each launcher is an instance of its own
