@@ -72,18 +72,16 @@ def setup(service: str, relay: bool = False) -> bool:
 
 
 def _forking_provider():
-    from opentelemetry.sdk.resources import ServiceInstanceIdResourceDetector
     from opentelemetry.sdk.trace import TracerProvider
 
     class ForkingProvider(TracerProvider):
-        """The SDK's provider, but cheap to fork. After a fork the SDK's provider detects the
-        process's resource again: with a pool of threads, started and joined in the child. The
-        zygote forks twice per launcher, and that took each launcher start ~2.5 ms longer
-        (bench/tracing.py). The one per-process attribute, service.instance.id, is still made anew."""
+        """The SDK's provider, cheap to fork. After a fork the SDK's provider detects the process's
+        resource again, with a pool of threads started and joined in the child: the zygote forks
+        twice per launcher, and that took each launcher start ~2.5 ms longer (bench/tracing.py).
+        Instead the forking parent gives the next child its service.instance.id (`next_instance`)."""
 
         def _handle_fork(self) -> None:
             self._tracers_lock = threading.Lock()
-            self._update_resource(ServiceInstanceIdResourceDetector().detect())
     return ForkingProvider
 
 
@@ -519,6 +517,16 @@ def fail_current(message: str) -> None:
     """Mark the active span (e.g. the gRPC server span of an in-band error reply) as failed."""
     if enabled:
         fail(_active_span(), message)
+
+
+def next_instance() -> None:
+    """(The launcher zygote, before it forks a launcher.) A new service.instance.id, which the
+    child inherits: each launcher is an instance of its own, as the SDK makes every process, and
+    the zygote (warm, not yet forked) makes it in a fraction of what the new child would spend."""
+    if _relay is not None:
+        import uuid
+        from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
+        _provider._update_resource(Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}))
 
 
 def prefork(service: str) -> None:

@@ -62,6 +62,7 @@ def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket
 
 
 def _spawn(req: dict, conn: socket.socket, listener: socket.socket) -> dict:
+    tracing.next_instance()
     r, w = os.pipe()
     first = os.fork()
     if first == 0:

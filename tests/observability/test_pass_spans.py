@@ -113,9 +113,14 @@ PREFORK = textwrap.dedent("""
     tracing.prefork("launcher")     # as the launcher zygote does, before forking launchers
     assert tracing.enabled and tracing._relay.take() == b""    # the warm-up span is not sent
     open(os.environ["OUT"] + "parent", "w").write(tracing._provider.resource.attributes["service.instance.id"])
+    import threading
+    started, start = [], threading.Thread.start
+    threading.Thread.start = lambda self: (started.append(self.name), start(self))
     for i in range(2):
+        tracing.next_instance()     # as the zygote does before each launcher
         r, w = os.pipe()
         if os.fork() == 0:
+            assert not started, started             # forking started no thread (the SDK's would)
             tracing.setup("launcher", relay=True)   # what a launcher's main does: nothing more
             with tracing.span("child-%d" % i):
                 pass
