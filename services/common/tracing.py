@@ -4,6 +4,10 @@ Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES
 then nothing is installed at all: no provider, no exporter, no gRPC interceptors, and `span()` is
 a shared no-op context manager, so the disabled path costs one attribute check.
 
+Spans are recorded by `_Span` and handed to the SDK's span processor as the SDK's ReadableSpans:
+the SDK configures (sampler, ids, resource), batches and exports them, and the SDK's own Span,
+made for arbitrary callers, costs several times ours in every busy service (see `_Span`).
+
 The trace of a change travels through the stored objects: the api stores the W3C traceparent of
 the request that wrote an object, informers hand it out per key, and reconcilers start their
 spans under it (`span(name, parent=traceparent)`), so api create -> controller -> handler ->
@@ -28,9 +32,8 @@ SERVICE_PREFIX = "virtmesh-"
 _UNTRACED = ("Watch", "DomainEvents", "Console", "Info", "Ping", "GetDomainStats", "Get", "List")
 
 enabled = False
-_provider = None
-_tracer = None
-_SERVER = None
+_provider = None         # the SDK's TracerProvider: configuration (sampler, ids, resource), processors
+_processor = None        # the SDK's span processor our finished spans go to
 _relay = None            # launchers: the buffer of finished spans that rides on their replies
 _forwarder = None        # handlers: the channel that forwards launchers' spans to the collector
 
@@ -51,7 +54,7 @@ def setup(service: str, relay: bool = False) -> bool:
     launcher's next traced RPC (`Response.traceSpans`) and the handler forwards them to the
     collector. A collector connection, an exporter thread and a flush at exit cost a short-lived
     per-VM process ~15 ms of CPU, several times its few spans (bench/tracing.py)."""
-    global enabled, _provider, _tracer, _SERVER, _relay
+    global enabled, _provider, _processor, _relay, _sdk
     if enabled or not configured():
         return enabled
     from opentelemetry import trace
@@ -61,12 +64,12 @@ def setup(service: str, relay: bool = False) -> bool:
     _provider = (_forking_provider() if relay else TracerProvider)(resource=_resource(service))
     if relay:
         _relay = _RelayBuffer()
-        _provider.add_span_processor(SimpleSpanProcessor(_relay))
+        _processor = SimpleSpanProcessor(_relay)
     else:
-        _provider.add_span_processor(BatchSpanProcessor(_exporter()))
+        _processor = BatchSpanProcessor(_exporter())
+    _provider.add_span_processor(_processor)  # the provider's shutdown() flushes it
     trace.set_tracer_provider(_provider)
-    _tracer = trace.get_tracer("virtmesh")
-    _SERVER = trace.SpanKind.SERVER
+    _sdk = _SDK()
     enabled = True
     return True
 
@@ -253,9 +256,8 @@ def _traced_unary(path: str, method):
 
     async def unary(request, context):
         tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
-        sp = _tracer.start_span(path, context=_context(tp), kind=_SERVER, attributes={
-            "rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
-        token = _attach(sp)
+        sp = _Span(path, _remote(tp), _sdk.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+        token = _current.set(sp)
         try:
             response = await method(request, context)
         except grpc.aio.AbortError:
@@ -270,7 +272,7 @@ def _traced_unary(path: str, method):
             if code is not None and code != grpc.StatusCode.OK:
                 sp.set_attribute("rpc.grpc.status_code", code.value[0])
                 fail(sp, f"{code.name}: {context.details() or ''}")
-            _detach(token)
+            _current.reset(token)
             sp.end()
         # The span has ended: a relaying launcher's reply carries it, and all before it.
         if _relay is not None and hasattr(response, "traceSpans"):
@@ -309,11 +311,109 @@ def client_interceptors() -> list:
     return [_ClientPropagation()] if enabled else []
 
 
+class _Span:
+    """A span as our services record it, handed to the SDK's span processor (and so to its
+    batching and its OTLP exporter) as the SDK's own ReadableSpan when it ends.
+
+    Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int, bool),
+    so they need none of its per-attribute checks, limits and locks. An api call's server span
+    cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and several times that
+    in a busy service, whose caches hold other things (bench/tracing.py).
+
+    The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span; every other span follows
+    its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An unsampled
+    span records nothing but still carries its trace's context on."""
+    __slots__ = ("name", "trace_id", "span_id", "parent", "kind", "sampled", "trace_state", "start_time",
+                 "attributes", "events", "status")
+
+    def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
+                 start_time: Optional[int] = None):
+        """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None."""
+        self.name, self.parent, self.kind = name, parent, kind
+        self.attributes = dict(attributes) if attributes else {}
+        if parent is None:
+            self.trace_id = _provider.id_generator.generate_trace_id()
+            result = _provider.sampler.should_sample(None, self.trace_id, name, kind, self.attributes)
+            self.sampled = result.decision.is_sampled()
+            if result.attributes:
+                self.attributes.update(result.attributes)
+            self.trace_state = result.trace_state
+        elif isinstance(parent, _Span):
+            self.trace_id, self.sampled, self.trace_state = parent.trace_id, parent.sampled, parent.trace_state
+        else:
+            self.trace_id, self.sampled, self.trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
+        self.span_id = _provider.id_generator.generate_span_id()
+        self.start_time = start_time or time.time_ns()
+        self.events: list = []
+        self.status = None
+
+    def is_recording(self) -> bool:
+        return self.sampled
+
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+
+    def set_attribute(self, key: str, value) -> None:
+        self.attributes[key] = value
+
+    def set_attributes(self, attributes: dict) -> None:
+        self.attributes.update(attributes)
+
+    def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
+        self.events.append(_sdk.Event(name, attributes, timestamp))
+
+    def record_exception(self, exception: BaseException, attributes=None, timestamp=None, escaped=False) -> None:
+        # The SDK's own: an "exception" event with the type, message and stack trace (through add_event).
+        _sdk.Span.record_exception(self, exception, attributes, timestamp, escaped)
+
+    def set_status(self, status) -> None:
+        self.status = status
+
+    def end(self) -> None:
+        if not self.sampled:
+            return
+        parent = self.parent
+        if isinstance(parent, _Span):  # (sampled, as this one is)
+            parent = _sdk.SpanContext(parent.trace_id, parent.span_id, False, _sdk.SAMPLED, parent.trace_state)
+        _processor.on_end(_sdk.ReadableSpan(
+            name=self.name, kind=self.kind, parent=parent, resource=_provider.resource,
+            context=_sdk.SpanContext(self.trace_id, self.span_id, False, _sdk.SAMPLED, self.trace_state),
+            attributes=self.attributes, events=tuple(self.events), status=self.status or _sdk.UNSET,
+            start_time=self.start_time, end_time=time.time_ns(), instrumentation_scope=_sdk.SCOPE))
+
+
+class _SDK:
+    """The SDK's classes and constants our spans use, imported when tracing is set up (off, none is)."""
+
+    def __init__(self):
+        from opentelemetry.sdk.trace import Event, ReadableSpan, Span
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+        from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
+        self.Event, self.ReadableSpan, self.Span, self.SpanContext = Event, ReadableSpan, Span, SpanContext
+        self.SERVER, self.INTERNAL = SpanKind.SERVER, SpanKind.INTERNAL
+        self.SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+        self.UNSET = Status()
+        self.SCOPE = InstrumentationScope("virtmesh")
+
+
+_sdk: Optional[_SDK] = None
+
+
 @functools.lru_cache(maxsize=4096)
-def _context(traceparent: str):
-    """The context of a stored traceparent (cached: an object's traceparent is read by every pass)."""
+def _remote(traceparent: str):
+    """The SpanContext of a stored or received traceparent, or None (cached: an object's
+    traceparent is read by every pass)."""
+    if not traceparent:
+        return None
+    from opentelemetry import trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-    return TraceContextTextMapPropagator().extract({"traceparent": traceparent}) if traceparent else None
+    ctx = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent})).get_span_context()
+    return ctx if ctx.is_valid else None
+
+
+# The span new work in this task hangs under (a _Span), and the innermost pending one: a real span
+# started under a pending one (`span()`) clears it for its own body.
+_current: contextvars.ContextVar[Optional[_Span]] = contextvars.ContextVar("virtmesh_span", default=None)
 
 
 class _Pending:
@@ -327,47 +427,31 @@ class _Pending:
         self.start = time.time_ns()
         self.span = None
 
-    def materialize(self):
+    def materialize(self) -> _Span:
         """Start the span now, back-dated to when its work began."""
         if self.span is None:
-            if self.outer is None:
-                ctx = _context(self.parent)
-            else:
-                from opentelemetry import trace
-                outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
-                ctx = trace.set_span_in_context(outer) if outer.is_recording() else None
-            self.span = _tracer.start_span(self.name, context=ctx, attributes=self.attributes, start_time=self.start)
+            outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
+            parent = _remote(self.parent) if outer is None else outer
+            self.span = _Span(self.name, parent, _sdk.INTERNAL, self.attributes, start_time=self.start)
         return self.span
 
 
-# The innermost pending span; a real span started under it (`span()`) clears it for its own body.
 _pending: contextvars.ContextVar[Optional[_Pending]] = contextvars.ContextVar("virtmesh_pending_span", default=None)
 
 
-def _active_span():
+def _active() -> Optional[_Span]:
     """The span new work hangs under: the innermost pending one, started now (back-dated) because
     its work turned out to have something to show, else the current span."""
     p = _pending.get()
-    if p is not None:
-        return p.materialize()
-    from opentelemetry import trace
-    return trace.get_current_span()
-
-
-def _active_context():
-    from opentelemetry import trace
-    sp = _active_span()
-    return trace.set_span_in_context(sp) if sp.is_recording() else None
+    return p.materialize() if p is not None else _current.get()
 
 
 def current_traceparent() -> str:
     """The W3C traceparent of the active span ("" when tracing is off or no span is active)."""
     if not enabled:
         return ""
-    ctx = _active_span().get_span_context()
-    if not ctx.is_valid:
-        return ""
-    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+    sp = _active()
+    return sp.traceparent() if sp is not None else ""
 
 
 class _NoSpan:
@@ -398,13 +482,13 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
     Exceptions leaving the block are recorded on it and mark it as an error."""
     if not enabled:
         return _NO_SPAN_CM
-    return _span(name, _context(parent) if parent else _active_context(), attributes)
+    return _span(name, _remote(parent) if parent else _active(), attributes)
 
 
 @contextlib.contextmanager
-def _span(name: str, ctx, attributes: Optional[dict]):
-    sp = _tracer.start_span(name, context=ctx, attributes=attributes)
-    token, pending = _attach(sp), _pending.set(None)  # in here, this span is what new work hangs under
+def _span(name: str, parent, attributes: Optional[dict]):
+    sp = _Span(name, parent, _sdk.INTERNAL, attributes)
+    token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
         yield sp
     except Exception as e:
@@ -412,20 +496,8 @@ def _span(name: str, ctx, attributes: Optional[dict]):
         raise
     finally:
         _pending.reset(pending)
-        _detach(token)
+        _current.reset(token)
         sp.end()
-
-
-def _attach(sp):
-    """Make `sp` the current span (start_span + attach: start_as_current_span's layers of context
-    managers cost ~15 us a span)."""
-    from opentelemetry import context, trace
-    return context.attach(trace.set_span_in_context(sp))
-
-
-def _detach(token) -> None:
-    from opentelemetry import context
-    context.detach(token)
 
 
 STEP_SPAN_SECONDS = 0.001
@@ -443,8 +515,7 @@ def step(name: str, attributes: Optional[dict] = None):
 
 @contextlib.contextmanager
 def _step(name: str, attributes: Optional[dict]):
-    from opentelemetry import trace
-    p = _Pending(name, attributes, outer=_pending.get() or trace.get_current_span())
+    p = _Pending(name, attributes, outer=_pending.get() or _current.get())
     token = _pending.set(p)
     try:
         yield NO_SPAN
@@ -474,7 +545,7 @@ def fail(sp, message: str, exc: Optional[BaseException] = None) -> None:
 def _record_error(sp, e: Exception) -> None:
     """An exception on a span: a failed RPC as its status code and details (a stale write retried
     by a reconcile is routine, and its traceback says nothing); anything else with its traceback."""
-    if not sp.is_recording():
+    if sp is None or not sp.is_recording():
         return
     if isinstance(e, grpc.aio.AioRpcError):
         sp.set_attribute("rpc.grpc.status_code", e.code().value[0])
@@ -485,9 +556,9 @@ def _record_error(sp, e: Exception) -> None:
 
 def annotate(**attributes) -> None:
     """Set attributes on the active span (the gRPC server span in a servicer)."""
-    if not enabled:
-        return
-    _active_span().set_attributes({f"virtmesh.{k}": v for k, v in attributes.items()})
+    sp = _active() if enabled else None
+    if sp is not None:
+        sp.set_attributes({f"virtmesh.{k}": v for k, v in attributes.items()})
 
 
 def traced(name: str, reconcile, traceparents: dict):
@@ -504,7 +575,7 @@ def traced(name: str, reconcile, traceparents: dict):
         try:
             return await reconcile(key)
         except Exception as e:
-            _record_error(_active_span(), e)
+            _record_error(_active(), e)
             raise
         finally:
             _pending.reset(token)
@@ -515,8 +586,9 @@ def traced(name: str, reconcile, traceparents: dict):
 
 def fail_current(message: str) -> None:
     """Mark the active span (e.g. the gRPC server span of an in-band error reply) as failed."""
-    if enabled:
-        fail(_active_span(), message)
+    sp = _active() if enabled else None
+    if sp is not None:
+        fail(sp, message)
 
 
 def next_instance() -> None:
@@ -539,7 +611,7 @@ def prefork(service: str) -> None:
         return
     # One throwaway span through every path warms the SDK's lazy ones (the first span of each
     # child cost ~1 ms otherwise); its encoding is dropped.
-    with _span("warm-up", _context("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+    with _span("warm-up", _remote("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
                {"virtmesh.key": "warm"}):
         with step("warm-up-step"):
             time.sleep(STEP_SPAN_SECONDS)
