@@ -13,6 +13,7 @@ exits when its parent (the handler) goes away.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures.thread  # noqa: F401  (asyncio.to_thread's pool: each launcher imported it)
 import gc
 import json
 import os
