@@ -4,7 +4,7 @@ Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES
 then nothing is installed at all: no provider, no exporter, no gRPC interceptors, and `span()` is
 a shared no-op context manager, so the disabled path costs one attribute check.
 
-Spans are recorded by `_Span` and handed to the SDK's span processor as the SDK's ReadableSpans:
+Spans are recorded by `_Span`, a ReadableSpan of the SDK's, and handed to the SDK's span processor:
 the SDK configures (sampler, ids, resource), batches and exports them, and the SDK's own Span,
 made for arbitrary callers, costs several times ours in every busy service (see `_Span`).
 
@@ -20,6 +20,7 @@ import contextvars
 import functools
 import inspect
 import os
+import re
 import threading
 import time
 from typing import Optional
@@ -256,7 +257,7 @@ def _traced_unary(path: str, method):
 
     async def unary(request, context):
         tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
-        sp = _Span(path, _remote(tp), _sdk.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+        sp = _sdk.Span(path, _remote(tp), _sdk.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -311,109 +312,117 @@ def client_interceptors() -> list:
     return [_ClientPropagation()] if enabled else []
 
 
-class _Span:
-    """A span as our services record it, handed to the SDK's span processor (and so to its
-    batching and its OTLP exporter) as the SDK's own ReadableSpan when it ends.
+def _span_class(ReadableSpan, SdkSpan, Event, SpanContext, TraceFlags, Status):
+    """_Span, made when tracing is set up: it derives from the SDK's ReadableSpan, which tracing
+    off never imports."""
+    SAMPLED, NOT_SAMPLED, UNSET = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT), Status()
 
-    Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int, bool),
-    so they need none of its per-attribute checks, limits and locks. An api call's server span
-    cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and several times that
-    in a busy service, whose caches hold other things (bench/tracing.py).
+    class _Span(ReadableSpan):
+        """A span as our services record it: the SDK's ReadableSpan, filled in as the work goes and
+        handed as it is to the SDK's span processor (and so to its batching and OTLP exporter).
 
-    The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span; every other span follows
-    its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An unsampled
-    span records nothing but still carries its trace's context on."""
-    __slots__ = ("name", "trace_id", "span_id", "parent", "kind", "sampled", "trace_state", "start_time",
-                 "attributes", "events", "status")
+        Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int,
+        bool), so they need none of its per-attribute checks, limits and locks. An api call's
+        server span cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and
+        several times either in a busy service, whose caches hold other things (bench/tracing.py).
 
-    def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
-                 start_time: Optional[int] = None):
-        """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None."""
-        self.name, self.parent, self.kind = name, parent, kind
-        self.attributes = dict(attributes) if attributes else {}
-        if parent is None:
-            self.trace_id = _provider.id_generator.generate_trace_id()
-            result = _provider.sampler.should_sample(None, self.trace_id, name, kind, self.attributes)
-            self.sampled = result.decision.is_sampled()
-            if result.attributes:
-                self.attributes.update(result.attributes)
-            self.trace_state = result.trace_state
-        elif isinstance(parent, _Span):
-            self.trace_id, self.sampled, self.trace_state = parent.trace_id, parent.sampled, parent.trace_state
-        else:
-            self.trace_id, self.sampled, self.trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
-        self.span_id = _provider.id_generator.generate_span_id()
-        self.start_time = start_time or time.time_ns()
-        self.events: list = []
-        self.status = None
+        The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span; every other span
+        follows its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An
+        unsampled span records nothing but still carries its trace's context on."""
 
-    def is_recording(self) -> bool:
-        return self.sampled
+        def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
+                     start_time: Optional[int] = None):
+            """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None.
+            (ReadableSpan's fields are set here: its __init__ makes a Resource when given none.)"""
+            self._name, self._kind, self._links, self._instrumentation_info = name, kind, (), None
+            self._attributes = dict(attributes) if attributes else {}
+            ids = _provider.id_generator
+            if parent is None:
+                trace_id = ids.generate_trace_id()
+                result = _provider.sampler.should_sample(None, trace_id, name, kind, self._attributes)
+                sampled, trace_state = result.decision.is_sampled(), result.trace_state
+                if result.attributes:
+                    self._attributes.update(result.attributes)
+            else:
+                if isinstance(parent, _Span):
+                    parent = parent._context
+                trace_id, sampled, trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
+            self._parent = parent
+            self._context = SpanContext(trace_id, ids.generate_span_id(), False,
+                                        SAMPLED if sampled else NOT_SAMPLED, trace_state)
+            self._start_time, self._end_time = start_time or time.time_ns(), None
+            self._events: list = []
+            self._status = UNSET
+            self._resource, self._instrumentation_scope = _provider.resource, _sdk.SCOPE
 
-    def traceparent(self) -> str:
-        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+        def is_recording(self) -> bool:
+            return self._context.trace_flags.sampled
 
-    def set_attribute(self, key: str, value) -> None:
-        self.attributes[key] = value
+        def traceparent(self) -> str:
+            c = self._context
+            return f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
 
-    def set_attributes(self, attributes: dict) -> None:
-        self.attributes.update(attributes)
+        def set_attribute(self, key: str, value) -> None:
+            self._attributes[key] = value
 
-    def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
-        self.events.append(_sdk.Event(name, attributes, timestamp))
+        def set_attributes(self, attributes: dict) -> None:
+            self._attributes.update(attributes)
 
-    def record_exception(self, exception: BaseException, attributes=None, timestamp=None, escaped=False) -> None:
-        # The SDK's own: an "exception" event with the type, message and stack trace (through add_event).
-        _sdk.Span.record_exception(self, exception, attributes, timestamp, escaped)
+        def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
+            self._events.append(Event(name, attributes, timestamp))
 
-    def set_status(self, status) -> None:
-        self.status = status
+        # The SDK's own: an "exception" event with the type, message and stack trace, through add_event.
+        record_exception = SdkSpan.record_exception
 
-    def end(self) -> None:
-        if not self.sampled:
-            return
-        parent = self.parent
-        if isinstance(parent, _Span):  # (sampled, as this one is)
-            parent = _sdk.SpanContext(parent.trace_id, parent.span_id, False, _sdk.SAMPLED, parent.trace_state)
-        _processor.on_end(_sdk.ReadableSpan(
-            name=self.name, kind=self.kind, parent=parent, resource=_provider.resource,
-            context=_sdk.SpanContext(self.trace_id, self.span_id, False, _sdk.SAMPLED, self.trace_state),
-            attributes=self.attributes, events=tuple(self.events), status=self.status or _sdk.UNSET,
-            start_time=self.start_time, end_time=time.time_ns(), instrumentation_scope=_sdk.SCOPE))
+        def set_status(self, status) -> None:
+            self._status = status
+
+        def end(self) -> None:
+            if self._context.trace_flags.sampled:
+                self._end_time = time.time_ns()
+                _processor.on_end(self)
+    return _Span
 
 
 class _SDK:
-    """The SDK's classes and constants our spans use, imported when tracing is set up (off, none is)."""
+    """The SDK's parts our spans use, imported when tracing is set up (off, none is)."""
 
     def __init__(self):
         from opentelemetry.sdk.trace import Event, ReadableSpan, Span
         from opentelemetry.sdk.util.instrumentation import InstrumentationScope
         from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
-        self.Event, self.ReadableSpan, self.Span, self.SpanContext = Event, ReadableSpan, Span, SpanContext
+        self.SpanContext, self.TraceFlags = SpanContext, TraceFlags
         self.SERVER, self.INTERNAL = SpanKind.SERVER, SpanKind.INTERNAL
-        self.SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-        self.UNSET = Status()
         self.SCOPE = InstrumentationScope("virtmesh")
+        self.Span = _span_class(ReadableSpan, Span, Event, SpanContext, TraceFlags, Status)
 
 
 _sdk: Optional[_SDK] = None
+# A traceparent of version 00, the one our services write (W3C Trace Context).
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
 @functools.lru_cache(maxsize=4096)
 def _remote(traceparent: str):
     """The SpanContext of a stored or received traceparent, or None (cached: an object's
-    traceparent is read by every pass)."""
-    if not traceparent:
-        return None
-    from opentelemetry import trace
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-    ctx = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent})).get_span_context()
+    traceparent is read by every pass). Parsed here (the SDK's propagator took ~45 us per call
+    in a busy api, every server span a new traceparent); other versions are left to it."""
+    m = _TRACEPARENT.fullmatch(traceparent)
+    if m is None:
+        if not traceparent:
+            return None
+        from opentelemetry import trace
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+        ctx = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent}))
+        ctx = ctx.get_span_context()
+    else:
+        ctx = _sdk.SpanContext(int(m[1], 16), int(m[2], 16), True, _sdk.TraceFlags(int(m[3], 16)))
     return ctx if ctx.is_valid else None
 
 
 # The span new work in this task hangs under (a _Span), and the innermost pending one: a real span
 # started under a pending one (`span()`) clears it for its own body.
-_current: contextvars.ContextVar[Optional[_Span]] = contextvars.ContextVar("virtmesh_span", default=None)
+_current: contextvars.ContextVar = contextvars.ContextVar("virtmesh_span", default=None)
 
 
 class _Pending:
@@ -427,19 +436,19 @@ class _Pending:
         self.start = time.time_ns()
         self.span = None
 
-    def materialize(self) -> _Span:
+    def materialize(self):
         """Start the span now, back-dated to when its work began."""
         if self.span is None:
             outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
             parent = _remote(self.parent) if outer is None else outer
-            self.span = _Span(self.name, parent, _sdk.INTERNAL, self.attributes, start_time=self.start)
+            self.span = _sdk.Span(self.name, parent, _sdk.INTERNAL, self.attributes, start_time=self.start)
         return self.span
 
 
 _pending: contextvars.ContextVar[Optional[_Pending]] = contextvars.ContextVar("virtmesh_pending_span", default=None)
 
 
-def _active() -> Optional[_Span]:
+def _active():
     """The span new work hangs under: the innermost pending one, started now (back-dated) because
     its work turned out to have something to show, else the current span."""
     p = _pending.get()
@@ -487,7 +496,7 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
 
 @contextlib.contextmanager
 def _span(name: str, parent, attributes: Optional[dict]):
-    sp = _Span(name, parent, _sdk.INTERNAL, attributes)
+    sp = _sdk.Span(name, parent, _sdk.INTERNAL, attributes)
     token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
         yield sp

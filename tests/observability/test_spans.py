@@ -167,3 +167,19 @@ def test_a_served_call_is_a_server_span_under_the_caller_s_traceparent(traced):
     assert ok.status.status_code == StatusCode.UNSET
     assert failed.status.status_code == StatusCode.ERROR and failed.status.description == "ALREADY_EXISTS: vm-b exists"
     assert failed.attributes["rpc.grpc.status_code"] == grpc.StatusCode.ALREADY_EXISTS.value[0]
+
+
+@pytest.mark.parametrize("traceparent", [
+    TP, UNSAMPLED_TP, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03",
+    "00-00000000000000000000000000000000-b7ad6b7169203331-01",   # invalid ids
+    "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+    "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",   # upper case
+    "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-later",  # a later version
+    "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd-b7ad6b7169203331-01",
+    "not a traceparent", ""])
+def test_a_traceparent_is_read_as_the_sdk_s_propagator_reads_it(traced, traceparent):
+    traced()
+    tracing._remote.cache_clear()
+    span = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent}))
+    expected = span.get_span_context() if span.get_span_context().is_valid else None
+    assert tracing._remote(traceparent) == expected
