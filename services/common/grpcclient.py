@@ -31,9 +31,10 @@ _OPTIONS = [
 ]
 
 
-def aio_channel(target: str, metrics: bool = False) -> grpc.aio.Channel:
-    """`metrics`: count calls in kubevirt_rest_client_* (clients of the api, KubeVirt's REST clients)."""
-    interceptors = tracing.client_interceptors()
+def aio_channel(target: str, metrics: bool = False, launcher: str = "") -> grpc.aio.Channel:
+    """`metrics`: count calls in kubevirt_rest_client_* (clients of the api, KubeVirt's REST clients).
+    `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans)."""
+    interceptors = tracing.client_interceptors(launcher)
     if metrics:
         interceptors += clientmetrics.interceptors(target)
     return grpc.aio.insecure_channel(target, options=_OPTIONS, interceptors=interceptors or None)

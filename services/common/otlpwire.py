@@ -170,12 +170,29 @@ def encode_spans(spans: Sequence) -> bytes:
         scope = s.instrumentation_scope or None
         by_scope = groups.setdefault(id(s.resource), (s.resource, {}))[1]
         by_scope.setdefault(id(scope), (scope, []))[1].append(_span(s))
-    out = []
-    for resource, scopes in groups.values():
-        body = [_len(1, _cached(resource, _resource))]
-        for scope, encoded in scopes.values():
-            body.append(_len(2, _len(1, _cached(scope, _scope)) + b"".join(_len(2, e) for e in encoded)
-                             + _str(3, scope.schema_url if scope is not None else "")))
-        body.append(_str(3, resource.schema_url))
-        out.append(_len(1, b"".join(body)))
-    return b"".join(out)
+    return b"".join(
+        _resource_spans(resource, [_scope_spans(_cached(scope, _scope), encoded, scope.schema_url if scope else "")
+                                   for scope, encoded in scopes.values()])
+        for resource, scopes in groups.values())
+
+
+def encode_scope_spans(spans: Sequence, scope_name: str) -> bytes:
+    """A ScopeSpans message of `spans` (as ReadableSpans read), all of scope `scope_name`: what a
+    launcher sends, with no resource (encode_request adds it)."""
+    return _scope_spans(_str(1, scope_name), [_span(s) for s in spans], "")
+
+
+def encode_request(resource, scope_spans: bytes) -> bytes:
+    """The serialized ExportTraceServiceRequest of one ScopeSpans message under `resource`."""
+    return _resource_spans(resource, [scope_spans])
+
+
+def _scope_spans(scope: bytes, encoded_spans: list, schema_url: str) -> bytes:
+    return _len(1, scope) + b"".join(_len(2, e) for e in encoded_spans) + _str(3, schema_url)
+
+
+def _resource_spans(resource, scope_spans: list) -> bytes:
+    body = [_len(1, _cached(resource, _resource))]
+    body += [_len(2, ss) for ss in scope_spans]
+    body.append(_str(3, resource.schema_url))
+    return _len(1, b"".join(body))

@@ -21,9 +21,8 @@ import functools
 import inspect
 import os
 import re
-import threading
 import time
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import grpc
 
@@ -34,7 +33,7 @@ _UNTRACED = ("Watch", "DomainEvents", "Console", "Info", "Ping", "GetDomainStats
 
 enabled = False
 _provider = None         # the SDK's TracerProvider: configuration (sampler, ids, resource), processors
-_processor = None        # the SDK's span processor our finished spans go to
+_processor = None        # where finished spans go: the SDK's batch processor, or a launcher's relay buffer
 _relay = None            # launchers: the buffer of finished spans that rides on their replies
 _forwarder = None        # handlers: the channel that forwards launchers' spans to the collector
 
@@ -51,42 +50,27 @@ def setup(service: str, relay: bool = False) -> bool:
     """Install the SDK with an OTLP/gRPC batch exporter for `virtmesh-<service>` (idempotent).
     Call it before creating gRPC servers or channels, and after any fork (the exporter has a thread).
 
-    `relay` (launchers): no exporter at all. Finished spans are encoded into the reply of the
-    launcher's next traced RPC (`Response.traceSpans`) and the handler forwards them to the
-    collector. A collector connection, an exporter thread and a flush at exit cost a short-lived
-    per-VM process ~15 ms of CPU, several times its few spans (bench/tracing.py)."""
-    global enabled, _provider, _processor, _relay, _sdk
+    `relay` (launchers): no SDK and no exporter at all. Finished spans are encoded into the reply
+    of the launcher's next traced RPC (`Response.traceSpans`), and the handler forwards them to
+    the collector as virtmesh-launcher's. An exporter (a thread, a collector connection, a flush
+    at exit) cost a per-VM process ~15 ms of CPU, several times its few spans; the SDK itself,
+    loaded in the zygote, made every fork slower (bench/tracing.py)."""
+    global enabled, _provider, _processor, _relay, _parts
     if enabled or not configured():
         return enabled
-    from opentelemetry import trace
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-
-    _provider = (_forking_provider() if relay else TracerProvider)(resource=_resource(service))
     if relay:
-        _relay = _RelayBuffer()
-        _processor = SimpleSpanProcessor(_relay)
+        _relay = _processor = _RelayBuffer()
     else:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        _provider = TracerProvider(resource=_resource(service))
         _processor = BatchSpanProcessor(_exporter())
-    _provider.add_span_processor(_processor)  # the provider's shutdown() flushes it
-    trace.set_tracer_provider(_provider)
-    _sdk = _SDK()
+        _provider.add_span_processor(_processor)  # the provider's shutdown() flushes it
+        trace.set_tracer_provider(_provider)
+    _parts = _Parts(_provider)
     enabled = True
     return True
-
-
-def _forking_provider():
-    from opentelemetry.sdk.trace import TracerProvider
-
-    class ForkingProvider(TracerProvider):
-        """The SDK's provider, cheap to fork. After a fork the SDK's provider detects the process's
-        resource again, with a pool of threads started and joined in the child: the zygote forks
-        twice per launcher, and that took each launcher start ~2.5 ms longer (bench/tracing.py).
-        Instead the forking parent gives the next child its service.instance.id (`next_instance`)."""
-
-        def _handle_fork(self) -> None:
-            self._tracers_lock = threading.Lock()
-    return ForkingProvider
 
 
 def _exporter():
@@ -114,33 +98,26 @@ def _resource(service: str):
 
 
 def shutdown() -> None:
-    """Flush pending spans (launchers end with os._exit, where atexit hooks never run)."""
+    """Flush pending spans."""
     if _provider is not None:
         _provider.shutdown()
 
 
 class _RelayBuffer:
-    """A SpanExporter keeping finished spans until a reply carries them (`take`)."""
+    """A launcher's finished spans, kept until a reply carries them (`take`)."""
 
     def __init__(self):
         self.spans: list = []
 
-    def export(self, spans):
-        from opentelemetry.sdk.trace.export import SpanExportResult
-        self.spans.extend(spans)
-        return SpanExportResult.SUCCESS
-
-    def shutdown(self):
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+    def on_end(self, span) -> None:
+        self.spans.append(span)
 
     def take(self) -> bytes:
+        """The spans so far as an OTLP ScopeSpans message (the handler adds the resource)."""
         if not self.spans:
             return b""
         from services.common import otlpwire
-        data = otlpwire.encode_spans(self.spans)
+        data = otlpwire.encode_scope_spans(self.spans, SCOPE_NAME)
         self.spans = []
         return data
 
@@ -205,11 +182,24 @@ async def drain(timeout: float = 5.0) -> None:
             await asyncio.wait(list(_forwarder.tasks), timeout=timeout)
 
 
-def _forward(data: bytes) -> None:
+def _forward(launcher: str, scope_spans: bytes) -> None:
     global _forwarder
     if _forwarder is None:
         _forwarder = _Forwarder()
-    _forwarder.send(data)
+    _forwarder.send(_launcher_request(launcher, scope_spans))
+
+
+def _launcher_request(launcher: str, scope_spans: bytes) -> bytes:
+    """An ExportTraceServiceRequest of a launcher's spans (`_RelayBuffer.take`) under the resource
+    virtmesh-launcher, whose service.instance.id is the VMI's uid: one launcher per VMI."""
+    from services.common import otlpwire
+    return otlpwire.encode_request(_launcher_resource(launcher), scope_spans)
+
+
+@functools.lru_cache(maxsize=1024)
+def _launcher_resource(launcher: str):
+    from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
+    return _resource("launcher").merge(Resource({SERVICE_INSTANCE_ID: launcher}))
 
 
 def _traced_method(method: str) -> bool:
@@ -225,9 +215,18 @@ def traced_servicer(register, servicer):
     opentelemetry-instrumentation-grpc: no client spans, no peer parsing."""
     if not enabled:
         return servicer
-    recorder = _ServiceName()
-    register(servicer, recorder)
-    return _TracedServicer(servicer, recorder.name)
+    service = _service_names.get(register)
+    if service is None:
+        recorder = _ServiceName()
+        register(servicer, recorder)
+        service = _service_names[register] = recorder.name
+    return _TracedServicer(servicer, service)
+
+
+# register function -> its service's name, and (servicer class, method name) -> traced or not:
+# learned once per process (the launcher zygote learns them for all its children, `prefork`).
+_service_names: dict = {}
+_unary: dict = {}
 
 
 class _ServiceName:
@@ -247,9 +246,12 @@ class _TracedServicer:
 
     def __getattr__(self, name: str):
         method = getattr(self._servicer, name)
-        if name in _UNTRACED or not inspect.iscoroutinefunction(method):
-            return method  # streams (async generators) and plain reads
-        return _traced_unary(f"/{self._service}/{name}", method)
+        key = (type(self._servicer), name)
+        traced = _unary.get(key)
+        if traced is None:
+            traced = _unary[key] = name not in _UNTRACED and inspect.iscoroutinefunction(method)
+        # Not streams (async generators) and plain reads.
+        return _traced_unary(f"/{self._service}/{name}", method) if traced else method
 
 
 def _traced_unary(path: str, method):
@@ -257,7 +259,7 @@ def _traced_unary(path: str, method):
 
     async def unary(request, context):
         tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
-        sp = _sdk.Span(path, _remote(tp), _sdk.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+        sp = _Span(path, _remote(tp), _parts.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -283,9 +285,12 @@ def _traced_unary(path: str, method):
 
 
 class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
-    """Puts the active span's traceparent in the call's metadata (no client span of its own).
-    Unary calls only: streams are never traced, and an interceptor on them would wrap every
-    message of every watch."""
+    """Puts the active span's traceparent in the call's metadata (no client span of its own), and
+    on a channel to a launcher forwards the spans its replies carry. Unary calls only: streams are
+    never traced, and an interceptor on them would wrap every message of every watch."""
+
+    def __init__(self, launcher: str = ""):
+        self.launcher = launcher
 
     @staticmethod
     def _with_traceparent(details):
@@ -301,103 +306,142 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
         # Reads have no span on the other side, so nothing to carry.
         call = await continuation(self._with_traceparent(details) if _traced_method(method) else details, request)
-        if _relay is None and method.startswith("/virtmesh.v1.Cmd/"):  # a launcher's reply: forward its spans
+        if self.launcher:
             spans = getattr(await call, "traceSpans", b"")
             if spans:
-                _forward(spans)
+                _forward(self.launcher, spans)
         return call
 
 
-def client_interceptors() -> list:
-    return [_ClientPropagation()] if enabled else []
+def client_interceptors(launcher: str = "") -> list:
+    """For a channel to a service, or to the launcher of the VMI with uid `launcher`."""
+    return [_ClientPropagation(launcher)] if enabled else []
 
 
-def _span_class(ReadableSpan, SdkSpan, Event, SpanContext, TraceFlags, Status):
-    """_Span, made when tracing is set up: it derives from the SDK's ReadableSpan, which tracing
-    off never imports."""
-    SAMPLED, NOT_SAMPLED, UNSET = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT), Status()
+class _Span:
+    """A span as our services record it, with the fields of the SDK's ReadableSpan, so that the
+    SDK's span processor batches it and its OTLP exporter sends it as it is.
 
-    class _Span(ReadableSpan):
-        """A span as our services record it: the SDK's ReadableSpan, filled in as the work goes and
-        handed as it is to the SDK's span processor (and so to its batching and OTLP exporter).
+    Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int,
+    bool), so they need none of its per-attribute checks, limits and locks. An api call's server
+    span cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and several times
+    either in a busy service, whose caches hold other things (bench/tracing.py). And a launcher
+    records its spans with no SDK loaded at all (`setup`).
 
-        Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int,
-        bool), so they need none of its per-attribute checks, limits and locks. An api call's
-        server span cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and
-        several times either in a busy service, whose caches hold other things (bench/tracing.py).
+    The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span (a launcher's, with no
+    sampler, are not recorded: it acts for the handler's traced calls); every other span follows
+    its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An unsampled
+    span records nothing but still carries its trace's context on."""
+    __slots__ = ("name", "kind", "context", "parent", "start_time", "end_time", "attributes", "events",
+                 "status", "resource", "instrumentation_scope", "_traceparent")
+    links = ()
+    dropped_attributes = dropped_events = dropped_links = 0
 
-        The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span; every other span
-        follows its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An
-        unsampled span records nothing but still carries its trace's context on."""
+    def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
+                 start_time: Optional[int] = None):
+        """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None."""
+        self.name, self.kind = name, kind
+        self.attributes = dict(attributes) if attributes else {}
+        p = _parts
+        if parent is None:
+            trace_id = p.new_trace_id()
+            sampled, trace_state = p.sample_root(trace_id, name, kind, self.attributes)
+        else:
+            if isinstance(parent, _Span):
+                parent = parent.context
+            trace_id, sampled, trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
+        self.parent = parent
+        self.context = p.SpanContext(trace_id, p.new_span_id(), False, p.SAMPLED if sampled else p.NOT_SAMPLED,
+                                     trace_state)
+        self.start_time, self.end_time = start_time or time.time_ns(), None
+        self.events: list = []
+        self.status, self.resource, self.instrumentation_scope = p.UNSET, p.resource, p.scope
+        self._traceparent = ""
 
-        def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
-                     start_time: Optional[int] = None):
-            """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None.
-            (ReadableSpan's fields are set here: its __init__ makes a Resource when given none.)"""
-            self._name, self._kind, self._links, self._instrumentation_info = name, kind, (), None
-            self._attributes = dict(attributes) if attributes else {}
-            ids = _provider.id_generator
-            if parent is None:
-                trace_id = ids.generate_trace_id()
-                result = _provider.sampler.should_sample(None, trace_id, name, kind, self._attributes)
-                sampled, trace_state = result.decision.is_sampled(), result.trace_state
-                if result.attributes:
-                    self._attributes.update(result.attributes)
-            else:
-                if isinstance(parent, _Span):
-                    parent = parent._context
-                trace_id, sampled, trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
-            self._parent = parent
-            self._context = SpanContext(trace_id, ids.generate_span_id(), False,
-                                        SAMPLED if sampled else NOT_SAMPLED, trace_state)
-            self._start_time, self._end_time = start_time or time.time_ns(), None
-            self._events: list = []
-            self._status = UNSET
-            self._resource, self._instrumentation_scope = _provider.resource, _sdk.SCOPE
+    def get_span_context(self):
+        return self.context
 
-        def is_recording(self) -> bool:
-            return self._context.trace_flags.sampled
+    def is_recording(self) -> bool:
+        return self.context.trace_flags.sampled
 
-        def traceparent(self) -> str:
-            c = self._context
-            return f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
+    def traceparent(self) -> str:
+        if not self._traceparent:  # (a pass's span is carried by each of its calls)
+            c = self.context
+            self._traceparent = f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
+        return self._traceparent
 
-        def set_attribute(self, key: str, value) -> None:
-            self._attributes[key] = value
+    def set_attribute(self, key: str, value) -> None:
+        self.attributes[key] = value
 
-        def set_attributes(self, attributes: dict) -> None:
-            self._attributes.update(attributes)
+    def set_attributes(self, attributes: dict) -> None:
+        self.attributes.update(attributes)
 
-        def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
-            self._events.append(Event(name, attributes, timestamp))
+    def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
+        self.events.append(_Event(name, attributes or {}, timestamp or time.time_ns()))
 
-        # The SDK's own: an "exception" event with the type, message and stack trace, through add_event.
-        record_exception = SdkSpan.record_exception
+    def record_exception(self, exception: BaseException) -> None:
+        """An "exception" event as the SDK's Span records one (OpenTelemetry's exception conventions)."""
+        import traceback
+        t = type(exception)
+        self.add_event("exception", {
+            "exception.type": t.__qualname__ if t.__module__ in ("builtins", "", None) else f"{t.__module__}.{t.__qualname__}",
+            "exception.message": str(exception),
+            "exception.stacktrace": "".join(traceback.format_exception(exception)),
+            "exception.escaped": "False"})
 
-        def set_status(self, status) -> None:
-            self._status = status
+    def set_status(self, status) -> None:
+        self.status = status
 
-        def end(self) -> None:
-            if self._context.trace_flags.sampled:
-                self._end_time = time.time_ns()
-                _processor.on_end(self)
-    return _Span
+    def end(self) -> None:
+        if self.context.trace_flags.sampled:
+            self.end_time = time.time_ns()
+            _processor.on_end(self)
 
 
-class _SDK:
-    """The SDK's parts our spans use, imported when tracing is set up (off, none is)."""
+class _Event(NamedTuple):
+    """A span event, as the SDK's Event reads."""
+    name: str
+    attributes: dict
+    timestamp: int
+    dropped_attributes: int = 0
 
-    def __init__(self):
-        from opentelemetry.sdk.trace import Event, ReadableSpan, Span
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+class _Parts:
+    """What spans need from OpenTelemetry, loaded when tracing is set up (off, nothing is): the
+    API's SpanContext and kinds, and from a service's SDK provider the sampler, the id generator
+    and the resource. A launcher (no provider) draws ids as the SDK's default generator does."""
+
+    def __init__(self, provider):
+        import random
+
         from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
         self.SpanContext, self.TraceFlags = SpanContext, TraceFlags
         self.SERVER, self.INTERNAL = SpanKind.SERVER, SpanKind.INTERNAL
-        self.SCOPE = InstrumentationScope("virtmesh")
-        self.Span = _span_class(ReadableSpan, Span, Event, SpanContext, TraceFlags, Status)
+        self.SAMPLED, self.NOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT)
+        self.UNSET = Status()
+        self.provider = provider
+        if provider is None:
+            self.resource = self.scope = None
+            self.new_trace_id = lambda: random.getrandbits(128) or 1
+            self.new_span_id = lambda: random.getrandbits(64) or 1
+        else:
+            from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+            self.resource, self.scope = provider.resource, InstrumentationScope(SCOPE_NAME)
+            self.new_trace_id = provider.id_generator.generate_trace_id
+            self.new_span_id = provider.id_generator.generate_span_id
+
+    def sample_root(self, trace_id: int, name: str, kind, attributes: dict):
+        """(sampled, trace state) of a span with no parent; sampler attributes go into `attributes`."""
+        if self.provider is None:
+            return False, None
+        result = self.provider.sampler.should_sample(None, trace_id, name, kind, attributes)
+        if result.attributes:
+            attributes.update(result.attributes)
+        return result.decision.is_sampled(), result.trace_state
 
 
-_sdk: Optional[_SDK] = None
+SCOPE_NAME = "virtmesh"
+_parts: Optional[_Parts] = None
 # A traceparent of version 00, the one our services write (W3C Trace Context).
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
@@ -416,7 +460,7 @@ def _remote(traceparent: str):
         ctx = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent}))
         ctx = ctx.get_span_context()
     else:
-        ctx = _sdk.SpanContext(int(m[1], 16), int(m[2], 16), True, _sdk.TraceFlags(int(m[3], 16)))
+        ctx = _parts.SpanContext(int(m[1], 16), int(m[2], 16), True, _parts.TraceFlags(int(m[3], 16)))
     return ctx if ctx.is_valid else None
 
 
@@ -441,7 +485,7 @@ class _Pending:
         if self.span is None:
             outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
             parent = _remote(self.parent) if outer is None else outer
-            self.span = _sdk.Span(self.name, parent, _sdk.INTERNAL, self.attributes, start_time=self.start)
+            self.span = _Span(self.name, parent, _parts.INTERNAL, self.attributes, start_time=self.start)
         return self.span
 
 
@@ -496,7 +540,7 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
 
 @contextlib.contextmanager
 def _span(name: str, parent, attributes: Optional[dict]):
-    sp = _sdk.Span(name, parent, _sdk.INTERNAL, attributes)
+    sp = _Span(name, parent, _parts.INTERNAL, attributes)
     token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
         yield sp
@@ -600,28 +644,23 @@ def fail_current(message: str) -> None:
         fail(sp, message)
 
 
-def next_instance() -> None:
-    """(The launcher zygote, before it forks a launcher.) A new service.instance.id, which the
-    child inherits: each launcher is an instance of its own, as the SDK makes every process, and
-    the zygote (warm, not yet forked) makes it in a fraction of what the new child would spend."""
-    if _relay is not None:
-        import uuid
-        from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
-        _provider._update_resource(Resource({SERVICE_INSTANCE_ID: str(uuid.uuid4())}))
-
-
-def prefork(service: str) -> None:
+def prefork(service: str, register=None, servicer_class=None) -> None:
     """Set up relaying tracing in a forking parent (the launcher zygote), once, for all its
     children: relay mode has no thread and no connection, so it forks safely, and each child gets
-    its own copy of the span buffer. Set up after the fork, it cost every launcher ~1 ms of CPU,
+    its own copy of the span buffer. With `register` (a generated add_*Servicer_to_server) and the
+    class of the servicer each child will serve, what traced_servicer learns is learned here too. Set up after the fork, it cost every launcher ~1 ms of CPU,
     most of it page faults on the parent's memory (bench/tracing.py). Span ids stay unique:
-    `random`, which the SDK draws them from, reseeds in every child."""
+    `random`, which they are drawn from, reseeds in every child."""
     if not setup(service, relay=True):
         return
-    # One throwaway span through every path warms the SDK's lazy ones (the first span of each
-    # child cost ~1 ms otherwise); its encoding is dropped.
+    # One throwaway span through every path warms the lazy ones (the first span of each child
+    # cost ~1 ms otherwise); its encoding is dropped.
     with _span("warm-up", _remote("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
                {"virtmesh.key": "warm"}):
         with step("warm-up-step"):
             time.sleep(STEP_SPAN_SECONDS)
     _relay.take()
+    if register is not None:
+        # Registered as a child's server will (a stand-in server; the servicer's methods are looked
+        # up, never called): the service's name and which methods are traced, once for all.
+        register(traced_servicer(register, servicer_class.__new__(servicer_class)), _ServiceName())

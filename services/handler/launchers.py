@@ -157,7 +157,7 @@ class Launchers:
 
     def _attach(self, uid: str, pid: int, proc) -> Launcher:
         sock = self.data.launcher_socket(uid)
-        channel = grpcclient.aio_channel(grpcclient.unix(sock))
+        channel = grpcclient.aio_channel(grpcclient.unix(sock), launcher=uid)
         h = Launcher(uid=uid, pid=pid, socket=sock, channel=channel,
                      stub=proto.launcher_grpc.CmdStub(channel), proc=proc)
         self.by_uid[uid] = h

@@ -48,7 +48,6 @@ async def serve(args) -> None:
         except FileNotFoundError:
             pass
     log.info("launcher for %s/%s exits", args.namespace, args.name)
-    tracing.shutdown()  # forked by the zygote, we leave through os._exit: flush spans now
 
 
 def main(argv=None) -> None:

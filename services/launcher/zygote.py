@@ -22,9 +22,11 @@ import socket
 import sys
 
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
-from services.common import tracing
+from services.common import proto, tracing
+from services.launcher.server import Launcher
 
-tracing.prefork("launcher")  # every launcher starts with tracing set up (when OTEL_* asks for it)
+# Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
+tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, Launcher)
 # What is imported now is shared with every child. Frozen, the collector never visits it: a
 # collection in a child would otherwise write to every page of it, and each write copies a page.
 gc.freeze()
@@ -63,7 +65,6 @@ def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket
 
 
 def _spawn(req: dict, conn: socket.socket, listener: socket.socket) -> dict:
-    tracing.next_instance()
     r, w = os.pipe()
     first = os.fork()
     if first == 0:

@@ -107,22 +107,23 @@ def test_steps_are_spans_only_when_they_take_time_fail_or_have_spans_of_their_ow
     assert any(name == "exception" for name, _ in failing.events)
 
 
-PREFORK = textwrap.dedent("""
-    import os
+PREFORK = textwrap.dedent(f"""
+    import os, sys
     from services.common import tracing
     tracing.prefork("launcher")     # as the launcher zygote does, before forking launchers
     assert tracing.enabled and tracing._relay.take() == b""    # the warm-up span is not sent
-    open(os.environ["OUT"] + "parent", "w").write(tracing._provider.resource.attributes["service.instance.id"])
+    assert "opentelemetry.sdk" not in sys.modules                # a launcher loads no SDK
     import threading
     started, start = [], threading.Thread.start
     threading.Thread.start = lambda self: (started.append(self.name), start(self))
     for i in range(2):
-        tracing.next_instance()     # as the zygote does before each launcher
         r, w = os.pipe()
         if os.fork() == 0:
-            assert not started, started             # forking started no thread (the SDK's would)
+            assert not started, started             # forking started no thread
             tracing.setup("launcher", relay=True)   # what a launcher's main does: nothing more
-            with tracing.span("child-%d" % i):
+            with tracing.span("root"):              # a launcher acts for the handler's calls only
+                pass
+            with tracing.span("child-%d" % i, parent="{PARENT}"):
                 pass
             os.write(w, tracing._relay.take())
             os._exit(0)
@@ -135,18 +136,22 @@ PREFORK = textwrap.dedent("""
 """)
 
 
-def test_forked_launchers_share_the_set_up_tracer_but_not_their_spans_ids_or_instance(tmp_path):
+def test_forked_launchers_relay_their_own_spans_which_the_handler_sends_as_virtmesh_launcher_s(tmp_path):
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from services.common import tracing
     out = str(tmp_path / "spans")
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1", PYTHONPATH=ROOT, OUT=out)
     subprocess.run([sys.executable, "-c", PREFORK], env=env, cwd=ROOT, check=True, timeout=60)
-    spans, instances = [], [open(out + "parent").read()]
-    for i in range(2):
-        req = ExportTraceServiceRequest.FromString(open(out + str(i), "rb").read())
-        spans += [s for rs in req.resource_spans for ss in rs.scope_spans for s in ss.spans]
-        resource = {a.key: a.value.string_value for a in req.resource_spans[0].resource.attributes}
-        assert resource["service.name"] == "virtmesh-launcher"
-        instances.append(resource["service.instance.id"])
+    spans = []
+    for i, uid in enumerate(("uid-a", "uid-b")):
+        # What the handler's interceptor sends on for the launcher of VMI `uid`.
+        req = ExportTraceServiceRequest.FromString(tracing._launcher_request(uid, open(out + str(i), "rb").read()))
+        [rs] = req.resource_spans
+        resource = {a.key: a.value.string_value for a in rs.resource.attributes}
+        assert resource["service.name"] == "virtmesh-launcher" and resource["service.instance.id"] == uid
+        assert [ss.scope.name for ss in rs.scope_spans] == ["virtmesh"]
+        spans += [s for ss in rs.scope_spans for s in ss.spans]
     assert [s.name for s in spans] == ["child-0", "child-1"]   # each child relays only its own
-    assert spans[0].trace_id != spans[1].trace_id and spans[0].span_id != spans[1].span_id
-    assert len(set(instances)) == 3 and all(instances)   # each launcher is an instance of its own
+    assert spans[0].trace_id == spans[1].trace_id == bytes.fromhex(PARENT.split("-")[1])
+    assert spans[0].span_id != spans[1].span_id

@@ -37,7 +37,7 @@ def traced(monkeypatch):
         processor = SimpleSpanProcessor(keep)
         provider.add_span_processor(processor)
         for name, value in (("enabled", True), ("_provider", provider), ("_processor", processor),
-                            ("_sdk", tracing._SDK())):
+                            ("_parts", tracing._Parts(provider))):
             monkeypatch.setattr(tracing, name, value)
         return provider, keep
     return make
