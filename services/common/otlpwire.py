@@ -182,9 +182,10 @@ def encode_scope_spans(spans: Sequence, scope_name: str) -> bytes:
     return _scope_spans(_str(1, scope_name), [_span(s) for s in spans], "")
 
 
-def encode_request(resource, scope_spans: bytes) -> bytes:
-    """The serialized ExportTraceServiceRequest of one ScopeSpans message under `resource`."""
-    return _resource_spans(resource, [scope_spans])
+def encode_request(resource_attributes: dict, scope_spans: bytes) -> bytes:
+    """The serialized ExportTraceServiceRequest of one ScopeSpans message under a resource with
+    `resource_attributes`."""
+    return _len(1, _len(1, _attributes(1, resource_attributes)) + _len(2, scope_spans))
 
 
 def _scope_spans(scope: bytes, encoded_spans: list, schema_url: str) -> bytes:

@@ -193,13 +193,13 @@ def _launcher_request(launcher: str, scope_spans: bytes) -> bytes:
     """An ExportTraceServiceRequest of a launcher's spans (`_RelayBuffer.take`) under the resource
     virtmesh-launcher, whose service.instance.id is the VMI's uid: one launcher per VMI."""
     from services.common import otlpwire
-    return otlpwire.encode_request(_launcher_resource(launcher), scope_spans)
+    return otlpwire.encode_request({**_launcher_resource(), "service.instance.id": launcher}, scope_spans)
 
 
-@functools.lru_cache(maxsize=1024)
-def _launcher_resource(launcher: str):
-    from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
-    return _resource("launcher").merge(Resource({SERVICE_INSTANCE_ID: launcher}))
+@functools.lru_cache(maxsize=1)
+def _launcher_resource() -> dict:
+    """The attributes of virtmesh-launcher's resource, as the SDK makes a service's."""
+    return dict(_resource("launcher").attributes)
 
 
 def _traced_method(method: str) -> bool:
@@ -297,10 +297,7 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
         tp = current_traceparent()
         if not tp:
             return details
-        metadata = grpc.aio.Metadata(*(details.metadata or ()))
-        metadata.add("traceparent", tp)
-        return grpc.aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials,
-                                          details.wait_for_ready)
+        return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), ("traceparent", tp)))
 
     async def intercept_unary_unary(self, continuation, details, request):
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
