@@ -1,5 +1,6 @@
-"""Finished SDK spans -> an OTLP ExportTraceServiceRequest, written straight in protobuf's wire
-format.
+"""Finished spans (as the SDK's ReadableSpan reads) -> an OTLP ExportTraceServiceRequest, written
+straight in protobuf's wire format; or, for a launcher, a ScopeSpans message its handler puts
+under a resource (encode_scope_spans, encode_request).
 
 The same message the SDK's encoder (opentelemetry.exporter.otlp.proto.common) builds, at about
 12 us a span instead of 77: that one makes a Python protobuf object for every span, attribute and

@@ -4,9 +4,10 @@ Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES
 then nothing is installed at all: no provider, no exporter, no gRPC interceptors, and `span()` is
 a shared no-op context manager, so the disabled path costs one attribute check.
 
-Spans are recorded by `_Span`, a ReadableSpan of the SDK's, and handed to the SDK's span processor:
-the SDK configures (sampler, ids, resource), batches and exports them, and the SDK's own Span,
-made for arbitrary callers, costs several times ours in every busy service (see `_Span`).
+Spans are recorded by `_Span`, which has the fields of the SDK's ReadableSpan, and handed to the
+SDK's span processor: the SDK configures (sampler, ids, resource), batches and exports them. The
+SDK's own Span, made for arbitrary callers, cost several times ours in every busy service (see
+`_Span`). Launchers load no SDK: the handler sends their spans on (`setup`).
 
 The trace of a change travels through the stored objects: the api stores the W3C traceparent of
 the request that wrote an object, informers hand it out per key, and reconcilers start their
@@ -644,10 +645,11 @@ def fail_current(message: str) -> None:
 def prefork(service: str, register=None, servicer_class=None) -> None:
     """Set up relaying tracing in a forking parent (the launcher zygote), once, for all its
     children: relay mode has no thread and no connection, so it forks safely, and each child gets
-    its own copy of the span buffer. With `register` (a generated add_*Servicer_to_server) and the
-    class of the servicer each child will serve, what traced_servicer learns is learned here too. Set up after the fork, it cost every launcher ~1 ms of CPU,
+    its own copy of the span buffer. Set up after the fork, it cost every launcher ~1 ms of CPU,
     most of it page faults on the parent's memory (bench/tracing.py). Span ids stay unique:
-    `random`, which they are drawn from, reseeds in every child."""
+    `random`, which they are drawn from, reseeds in every child. With `register` (a generated
+    add_*Servicer_to_server) and the class of the servicer each child serves, what
+    traced_servicer learns about it is learned here once, too."""
     if not setup(service, relay=True):
         return
     # One throwaway span through every path warms the lazy ones (the first span of each child

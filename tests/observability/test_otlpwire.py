@@ -77,3 +77,19 @@ def test_the_services_exporter_sends_the_wire_encoding(monkeypatch):
         assert exporter._translate_data(spans) == sdk_encode(spans) and calls == [7]
     finally:
         exporter.shutdown()
+
+
+def test_a_launcher_s_scope_spans_under_its_resource_are_the_sdk_s_message():
+    """What a launcher relays (encode_scope_spans) and the handler sends on (encode_request)."""
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "virtmesh-launcher"}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("virtmesh")
+    remote = TraceContextTextMapPropagator().extract(
+        {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    with tracer.start_as_current_span("/virtmesh.v1.Cmd/SyncVirtualMachine", context=remote, kind=trace.SpanKind.SERVER,
+                                      attributes={"virtmesh.name": "vm", "virtmesh.paused": False}):
+        with tracer.start_as_current_span("libvirt.defineAndStart") as sp:
+            sp.set_status(Status(StatusCode.ERROR, "no such domain"))
+    ours = otlpwire.encode_request(dict(provider.resource.attributes), otlpwire.encode_scope_spans(keep.spans, "virtmesh"))
+    assert ExportTraceServiceRequest.FromString(ours) == sdk_encode(keep.spans)
