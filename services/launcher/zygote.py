@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures.thread  # noqa: F401  (asyncio.to_thread's pool: each launcher imported it)
-import gc
 import json
 import os
 import signal
@@ -27,9 +26,6 @@ from services.launcher.server import Launcher
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
 tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, Launcher)
-# What is imported now is shared with every child. Frozen, the collector never visits it: a
-# collection in a child would otherwise write to every page of it, and each write copies a page.
-gc.freeze()
 
 
 def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket.socket, w: int) -> None:
