@@ -125,11 +125,11 @@ class _RelayBuffer:
 
 class _Forwarder:
     """Sends launchers' encoded spans to the collector (OTLP TraceService/Export, raw bytes),
-    gathered for up to FLUSH_SECONDS into one request: serialized ExportTraceServiceRequests
-    concatenate into one (protobuf appends repeated fields), and an RPC per VM start cost the
-    handler more than the spans it carried."""
+    gathered for as long as the SDK's batch processor gathers the handler's own spans
+    (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) into one request: serialized
+    ExportTraceServiceRequests concatenate into one (protobuf appends repeated fields), and an RPC
+    per VM start cost the handler more than the spans it carried."""
     METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-    FLUSH_SECONDS = 1.0
     MAX_BYTES = 1 << 20
 
     def __init__(self):
@@ -140,6 +140,7 @@ class _Forwarder:
         channel = grpc.aio.insecure_channel(target) if insecure else \
             grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
         self.export = channel.unary_unary(self.METHOD)  # bytes in, bytes out
+        self.delay = float(os.environ.get("OTEL_BSP_SCHEDULE_DELAY") or 5000) / 1000
         self.pending: list[bytes] = []
         self.size = 0
         self.timer = None
@@ -152,7 +153,7 @@ class _Forwarder:
         if self.size >= self.MAX_BYTES:
             self.flush()
         elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+            self.timer = asyncio.get_running_loop().call_later(self.delay, self.flush)
 
     def flush(self) -> None:
         import asyncio
@@ -203,7 +204,10 @@ def _launcher_resource() -> dict:
     return dict(_resource("launcher").attributes)
 
 
-def _traced_method(method: str) -> bool:
+@functools.lru_cache(maxsize=256)
+def _traced_method(method) -> bool:
+    """Whether a call of `method` (a path, as str or bytes) is traced on the other side."""
+    method = method.decode() if isinstance(method, bytes) else method
     return method.rsplit("/", 1)[-1] not in _UNTRACED and not method.startswith("/grpc.")
 
 
@@ -301,9 +305,9 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
         return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), ("traceparent", tp)))
 
     async def intercept_unary_unary(self, continuation, details, request):
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
         # Reads have no span on the other side, so nothing to carry.
-        call = await continuation(self._with_traceparent(details) if _traced_method(method) else details, request)
+        call = await continuation(self._with_traceparent(details) if _traced_method(details.method) else details,
+                                  request)
         if self.launcher:
             spans = getattr(await call, "traceSpans", b"")
             if spans:
@@ -352,7 +356,7 @@ class _Span:
         self.context = p.SpanContext(trace_id, p.new_span_id(), False, p.SAMPLED if sampled else p.NOT_SAMPLED,
                                      trace_state)
         self.start_time, self.end_time = start_time or time.time_ns(), None
-        self.events: list = []
+        self.events = ()  # (most spans have none: a list once they do)
         self.status, self.resource, self.instrumentation_scope = p.UNSET, p.resource, p.scope
         self._traceparent = ""
 
@@ -375,7 +379,7 @@ class _Span:
         self.attributes.update(attributes)
 
     def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
-        self.events.append(_Event(name, attributes or {}, timestamp or time.time_ns()))
+        self.events = [*self.events, _Event(name, attributes or {}, timestamp or time.time_ns())]
 
     def record_exception(self, exception: BaseException) -> None:
         """An "exception" event as the SDK's Span records one (OpenTelemetry's exception conventions)."""
