@@ -261,10 +261,12 @@ class _TracedServicer:
 
 def _traced_unary(path: str, method):
     service, name = path[1:].rsplit("/", 1)
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
     async def unary(request, context):
         tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
-        sp = _Span(path, _remote(tp), _parts.SERVER, {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name})
+        # (Not _remote: a caller's traceparent is new with every call, so caching it buys nothing.)
+        sp = _Span(path, _parse(tp), _parts.SERVER, attributes)
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -448,11 +450,9 @@ _parts: Optional[_Parts] = None
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
-@functools.lru_cache(maxsize=4096)
-def _remote(traceparent: str):
-    """The SpanContext of a stored or received traceparent, or None (cached: an object's
-    traceparent is read by every pass). Parsed here (the SDK's propagator took ~45 us per call
-    in a busy api, every server span a new traceparent); other versions are left to it."""
+def _parse(traceparent: str):
+    """The SpanContext of a received or stored traceparent, or None. Parsed here (the SDK's
+    propagator took ~45 us per call in a busy api); other versions than 00 are left to it."""
     m = _TRACEPARENT.fullmatch(traceparent)
     if m is None:
         if not traceparent:
@@ -464,6 +464,10 @@ def _remote(traceparent: str):
     else:
         ctx = _parts.SpanContext(int(m[1], 16), int(m[2], 16), True, _parts.TraceFlags(int(m[3], 16)))
     return ctx if ctx.is_valid else None
+
+
+# A stored traceparent's SpanContext: an object's traceparent is read by every pass.
+_remote = functools.lru_cache(maxsize=4096)(_parse)
 
 
 # The span new work in this task hangs under (a _Span), and the innermost pending one: a real span
