@@ -1,5 +1,5 @@
 """A real OTLP/gRPC trace receiver (the TraceService Jaeger's collector serves on 4317), keeping
-every span it is sent in memory for assertions."""
+every span it is sent in memory for assertions; and Keep, an SDK exporter keeping what it is given."""
 from __future__ import annotations
 
 import threading
@@ -8,6 +8,18 @@ from dataclasses import dataclass, field
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+
+class Keep(SpanExporter):
+    """Finished spans, kept in memory (for a SimpleSpanProcessor)."""
+
+    def __init__(self):
+        self.spans = []
+
+    def export(self, spans):
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
 
 
 @dataclass
