@@ -251,12 +251,13 @@ class _TracedServicer:
 
     def __getattr__(self, name: str):
         method = getattr(self._servicer, name)
+        path = f"/{self._service}/{name}"
         key = (type(self._servicer), name)
         traced = _unary.get(key)
         if traced is None:
-            traced = _unary[key] = name not in _UNTRACED and inspect.iscoroutinefunction(method)
-        # Not streams (async generators) and plain reads.
-        return _traced_unary(f"/{self._service}/{name}", method) if traced else method
+            # The calls a client propagates to, and not streams (async generators).
+            traced = _unary[key] = _traced_method(path) and inspect.iscoroutinefunction(method)
+        return _traced_unary(path, method) if traced else method
 
 
 def _traced_unary(path: str, method):
