@@ -46,12 +46,16 @@ class Informer:
         if self.node_name and getattr(res.status, "nodeName", self.node_name) != self.node_name:
             return  # not for this node's watch
         key = proto.key(res)
-        cur = self.cache.get(key)
-        if cur is not None and _revision(cur) >= _revision(res):
+        if self._holds(key, res):
             return
         self.cache[key] = res
         self.traceparent[key] = obj.traceparent
         self.on_change(key)
+
+    def _holds(self, key: str, res) -> bool:
+        """Whether the cache has `res` at its revision or a later one."""
+        cur = self.cache.get(key)
+        return cur is not None and _revision(cur) >= _revision(res)
 
     def get(self, key: str):
         return self.cache.get(key)
@@ -101,8 +105,7 @@ class Informer:
                     self.traceparent.pop(key, None)
                 else:
                     seen.add(key)
-                    cur = self.cache.get(key)
-                    if cur is not None and _revision(cur) >= _revision(res):
+                    if self._holds(key, res):
                         self.resource_version = ev.resourceVersion
                         continue  # our own write, observed already
                     self.cache[key] = res
