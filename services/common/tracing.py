@@ -87,15 +87,11 @@ def _exporter():
     return Exporter()
 
 
-_resources: dict = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _resource(service: str):
     # Explicit attributes win over OTEL_SERVICE_NAME, which `virtmesh up` would pass to every child.
-    if service not in _resources:
-        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-        _resources[service] = Resource.create({SERVICE_NAME: SERVICE_PREFIX + service})
-    return _resources[service]
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    return Resource.create({SERVICE_NAME: SERVICE_PREFIX + service})
 
 
 def shutdown() -> None:
