@@ -95,9 +95,9 @@ def vmi_spec(spec, machine_limits=None) -> None:
 def create(obj: proto.api.Object, machine_limits=None) -> None:
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
-    _, api_version, kind_name, namespaced = proto.KINDS[kind]
-    res.apiVersion, res.kind = api_version, kind_name
-    object_meta(res.metadata, namespaced)
+    info = proto.KINDS[kind]
+    res.apiVersion, res.kind = info.api_version, info.kind
+    object_meta(res.metadata, info.namespaced)
     if kind == proto.VMI:
         vmi_spec(res.spec, machine_limits)
         if VMI_FINALIZER not in res.metadata.finalizers:

@@ -9,19 +9,16 @@ import grpc
 
 from services.common import grpcclient, manifest, paths, proto
 
-RESOURCES = {
-    **dict.fromkeys(["vm", "vms", "virtualmachine", "virtualmachines", "virtualmachine.kubevirt.io",
-                     "virtualmachines.kubevirt.io"], proto.VM),
-    **dict.fromkeys(["vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances",
-                     "virtualmachineinstance.kubevirt.io", "virtualmachineinstances.kubevirt.io"], proto.VMI),
-    **dict.fromkeys(["node", "nodes", "no"], proto.NODE),
-    **dict.fromkeys(["pvc", "pvcs", "persistentvolumeclaim", "persistentvolumeclaims"], proto.PVC),
-    **dict.fromkeys(["dv", "dvs", "datavolume", "datavolumes", "datavolume.cdi.kubevirt.io",
-                     "datavolumes.cdi.kubevirt.io"], proto.DV),
-}
-PLURAL = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
-          proto.NODE: "node", proto.PVC: "persistentvolumeclaim", proto.DV: "datavolume.cdi.kubevirt.io"}
-# Manifest kinds this CLI reads itself until services/common/manifest.py serves them.
+def _names(kind: int) -> list[str]:
+    """Every word kubectl accepts for a kind: singular, plural, short names, with and without group."""
+    info = proto.KINDS[kind]
+    words = [info.kind.lower(), info.plural, *info.short_names]
+    if info.group:
+        words += [f"{info.kind.lower()}.{info.group}", info.resource]
+    return words
+
+
+RESOURCES = {word: kind for kind in proto.KINDS for word in _names(kind)}
 CACHE_MODES = ("none", "writethrough", "writeback")
 
 
@@ -75,7 +72,7 @@ def cmd_apply(args, api: Api) -> None:
         name = res.metadata.name
         try:
             api.resources.Create(proto.api.CreateRequest(object=obj), timeout=30)
-            print(f"{PLURAL[kind]}/{name} created")
+            print(f"{proto.KINDS[kind].printed_name}/{name} created")
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
@@ -88,12 +85,12 @@ def cmd_apply(args, api: Api) -> None:
             merged.metadata.annotations.update(res.metadata.annotations)
             merged.spec.CopyFrom(res.spec)
             if merged == cur:
-                print(f"{PLURAL[kind]}/{name} unchanged")
+                print(f"{proto.KINDS[kind].printed_name}/{name} unchanged")
                 continue
             out = proto.inner(api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(merged)), timeout=30))
             out.metadata.resourceVersion = cur.metadata.resourceVersion
             # The server's defaults (e.g. a PVC's volumeMode) can make the "change" a no-op.
-            print(f"{PLURAL[kind]}/{name} {'unchanged' if out == cur else 'configured'}")
+            print(f"{proto.KINDS[kind].printed_name}/{name} {'unchanged' if out == cur else 'configured'}")
 
 
 def _read(path: str) -> str:
@@ -137,7 +134,7 @@ def cmd_delete(args, api: Api) -> None:
         targets = [(kind, _namespace(args, kind), n) for n in args.names]
     for kind, ns, name in targets:
         api.resources.Delete(proto.api.DeleteRequest(ref=proto.ref(kind, ns, name)), timeout=30)
-        print(f'{PLURAL[kind]} "{name}" deleted')
+        print(f'{proto.KINDS[kind].printed_name} "{name}" deleted')
 
 
 def _sub_request(args) -> proto.api.SubresourceRequest:

@@ -25,8 +25,6 @@ def _ready(obj) -> str:
 
 ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
                      "ReadWriteOncePod": "RWOP"}
-NAME_PLURAL = {proto.VM: "virtualmachine.kubevirt.io", proto.VMI: "virtualmachineinstance.kubevirt.io",
-               proto.NODE: "node", proto.PVC: "persistentvolumeclaim", proto.DV: "datavolume.cdi.kubevirt.io"}
 
 
 def row(kind: int, res, wide: bool) -> list[str]:
@@ -92,6 +90,6 @@ def render(kind: int, items, fmt: str, single: bool, all_namespaces: bool = Fals
         doc = docs[0] if single else {"apiVersion": "v1", "kind": "List", "items": docs}
         return json.dumps(doc, indent=2) if fmt == "json" else manifest.dump_yaml([doc]).rstrip()
     if fmt == "name":
-        plural = NAME_PLURAL[kind]
+        plural = proto.KINDS[kind].printed_name
         return "\n".join(f"{plural}/{r.metadata.name}" for r in items)
     return table(kind, items, fmt == "wide", all_namespaces)

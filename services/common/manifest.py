@@ -110,15 +110,6 @@ def _drop_nulls(value):
     return value
 
 
-_API_VERSIONS = {
-    "VirtualMachine": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
-    "VirtualMachineInstance": ("kubevirt.io/v1", "kubevirt.io/v1alpha3"),
-    "Node": ("v1",),
-    "PersistentVolumeClaim": ("v1",),
-    "DataVolume": ("cdi.kubevirt.io/v1beta1",),
-}
-
-
 def to_object(doc: Any) -> proto.api.Object:
     """A manifest document (dict with apiVersion/kind) -> an api Object."""
     if not isinstance(doc, dict):
@@ -127,15 +118,15 @@ def to_object(doc: Any) -> proto.api.Object:
     if not kind:
         raise ManifestError("kind: required field is missing")
     if kind not in proto.KIND_BY_NAME:
-        raise ManifestError(f"kind: unsupported kind {kind!r} (supported: {', '.join(_API_VERSIONS)})")
-    version = doc.get("apiVersion")
-    if version not in _API_VERSIONS[kind]:
-        raise ManifestError(f"apiVersion: {version!r} is not served for {kind} "
-                            f"(use {_API_VERSIONS[kind][0]})")
+        raise ManifestError(f"kind: unsupported kind {kind!r} (supported: {', '.join(proto.KIND_BY_NAME)})")
     k = proto.KIND_BY_NAME[kind]
-    cls = type(getattr(proto.api.Object(), proto.KINDS[k][0]))
-    resource = parse(doc, cls)
-    resource.apiVersion = _API_VERSIONS[kind][0]
+    info = proto.KINDS[k]
+    version = doc.get("apiVersion")
+    served = [info.api_version] + [f"{info.group}/{v}" for v in info.served_versions]
+    if version not in served:
+        raise ManifestError(f"apiVersion: {version!r} is not served for {kind} (use {info.api_version})")
+    resource = parse(doc, proto.message_class(k))
+    resource.apiVersion = info.api_version
     return proto.wrap(resource)
 
 

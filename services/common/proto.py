@@ -1,6 +1,8 @@
 """One import point for the generated messages, and the few facts every service needs about kinds."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
 from services._proto.virtmesh.v1 import api_pb2 as api  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2_grpc as api_grpc  # noqa: F401
@@ -11,16 +13,57 @@ from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # no
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
 PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
 
-# Kind -> (Object oneof field, apiVersion, kind string, namespaced)
-KINDS = {
-    VM: ("virtualMachine", "kubevirt.io/v1", "VirtualMachine", True),
-    VMI: ("virtualMachineInstance", "kubevirt.io/v1", "VirtualMachineInstance", True),
-    NODE: ("node", "v1", "Node", False),
-    PVC: ("persistentVolumeClaim", "v1", "PersistentVolumeClaim", True),
-    DV: ("dataVolume", "cdi.kubevirt.io/v1beta1", "DataVolume", True),
+
+@dataclass(frozen=True)
+class KindInfo:
+    """What every part of the mesh needs to know about a kind, defined once: the CRD generator,
+    the Kubernetes backend, the CLI's names and the api's dispatch all read this table."""
+    field: str                    # the api.Object oneof field (and the proto message behind it)
+    group: str                    # "" for core/v1
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    status_subresource: bool = False   # status written through /status (KubeVirt's CRD choice per kind)
+    ours: bool = True             # a CRD of ours (False: Kubernetes' own kind, read through our subset)
+    served_versions: tuple[str, ...] = ()   # older versions still accepted in manifests
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def resource(self) -> str:
+        """`plural.group` as kubectl names it (`virtualmachines.kubevirt.io`), or the plural."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def printed_name(self) -> str:
+        """`virtualmachine.kubevirt.io`: how kubectl names the kind in `… created` / `-o name`."""
+        return f"{self.kind.lower()}.{self.group}" if self.group else self.kind.lower()
+
+
+KINDS: dict[int, KindInfo] = {
+    VM: KindInfo("virtualMachine", "kubevirt.io", "v1", "VirtualMachine", "virtualmachines", True,
+                 ("vm", "vms"), ("all",), status_subresource=True, served_versions=("v1alpha3",)),
+    # KubeVirt's VMI CRD has no status subresource: status goes through updates of the object.
+    VMI: KindInfo("virtualMachineInstance", "kubevirt.io", "v1", "VirtualMachineInstance",
+                  "virtualmachineinstances", True, ("vmi", "vmis"), ("all",), served_versions=("v1alpha3",)),
+    NODE: KindInfo("node", "", "v1", "Node", "nodes", False, ("no",), status_subresource=True, ours=False),
+    PVC: KindInfo("persistentVolumeClaim", "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True,
+                  ("pvc", "pvcs"), status_subresource=True, ours=False),
+    DV: KindInfo("dataVolume", "cdi.kubevirt.io", "v1beta1", "DataVolume", "datavolumes", True,
+                 ("dv", "dvs"), ("all",), status_subresource=True),
 }
-KIND_BY_NAME = {v[2]: k for k, v in KINDS.items()}
-KIND_BY_FIELD = {v[0]: k for k, v in KINDS.items()}
+KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
+KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}
+
+
+def message_class(kind: int):
+    """The proto message class of a kind (kubevirt.v1.VirtualMachine, …)."""
+    return type(getattr(api.Object(), KINDS[kind].field))
 
 
 def kind_of(obj: api.Object) -> int:
@@ -36,7 +79,7 @@ def inner(obj: api.Object):
 
 
 def wrap(resource, traceparent: str = "") -> api.Object:
-    field = KINDS[KIND_BY_NAME[resource.DESCRIPTOR.name]][0]
+    field = KINDS[KIND_BY_NAME[resource.DESCRIPTOR.name]].field
     obj = api.Object(traceparent=traceparent)
     getattr(obj, field).CopyFrom(resource)
     return obj
@@ -50,11 +93,11 @@ def copy(msg):
 
 
 def kind_name(kind: int) -> str:
-    return KINDS[kind][2]
+    return KINDS[kind].kind
 
 
 def namespaced(kind: int) -> bool:
-    return KINDS[kind][3]
+    return KINDS[kind].namespaced
 
 
 def key(resource) -> str:
