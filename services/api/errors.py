@@ -36,6 +36,8 @@ def _code(exc: Exception):
     for cls, code in _CODES:
         if isinstance(exc, cls):
             return code
+    if isinstance(exc, grpc.aio.AioRpcError):  # the Kubernetes store's errors carry their status already
+        return exc.code()
     return None
 
 
@@ -51,7 +53,7 @@ def grpc_errors(method):
                 code = _code(e)
                 if code is None:
                     raise
-                await context.abort(code, str(e))
+                await context.abort(code, _details(e))
         return stream
 
     @functools.wraps(method)
@@ -62,5 +64,9 @@ def grpc_errors(method):
             code = _code(e)
             if code is None:
                 raise
-            await context.abort(code, str(e))
+            await context.abort(code, _details(e))
     return unary
+
+
+def _details(e: Exception) -> str:
+    return e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)

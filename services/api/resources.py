@@ -10,32 +10,14 @@ import logging
 
 from services.api import defaults, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
-from services.common import aio, machines, proto, timeutil, tracing
+from services.common import machines, proto, tracing
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
-BOOKMARK_SECONDS = 5.0
 
 
-class Changes:
-    """Wakes every watch stream after a commit."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> bool:
-        """True when something was committed, False when `timeout` passed quietly."""
-        return await aio.wait_event(self._event, timeout)
-
-
-def _matches(obj: proto.api.Object, namespace: str, labels, node_name: str) -> bool:
+def _matches(obj: proto.api.Object, labels, node_name: str) -> bool:
     res = proto.inner(obj)
-    if namespace and res.metadata.namespace != namespace:
-        return False
     for k, v in labels.items():
         if res.metadata.labels.get(k) != v:
             return False
@@ -67,9 +49,8 @@ def _ref_key(ref) -> tuple[int, str, str]:
 class Resources:
     """Business logic shared by the gRPC servicer and the subresource handlers."""
 
-    def __init__(self, db: store.Store):
-        self.db = db
-        self.changes = Changes()
+    def __init__(self, db):
+        self.db = db  # store.Store (SQLite) or store.KubeStore: the same reads, writes and watch
 
     def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
         return self.db.get(kind, namespace, name)
@@ -92,9 +73,7 @@ class Resources:
         limits = self.machine_limits()
         defaults.create(obj, limits)
         validation.validate(obj, limits)
-        out = self.db.create(obj)
-        self.changes.notify()
-        return out
+        return self.db.create(obj)
 
     def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
         """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
@@ -138,12 +117,7 @@ class Resources:
         tp = tracing.current_traceparent() or obj.traceparent
         if tp:
             result_obj.traceparent = tp
-        if result.metadata.deletionTimestamp and not result.metadata.finalizers:
-            out = self.db.delete(result_obj, expect)
-        else:
-            out = self.db.update(result_obj, expect)
-        self.changes.notify()
-        return out
+        return self.db.update(result_obj, expect, status=status_only)
 
     def claim_user(self, namespace: str, claim: str) -> str:
         """`Kind namespace/name` of the first VM or VMI in `namespace` whose volumes (or a pending add
@@ -170,14 +144,8 @@ class Resources:
             user = self.claim_user(namespace, name)
             if user:
                 raise RequestConflict(f'{CLAIM_RESOURCE[kind]} "{name}" is in use by {user}')
-        if md.finalizers:
-            if not md.deletionTimestamp:  # graceful: finalizers' owners clean up, then remove them
-                md.deletionTimestamp = timeutil.now()
-                obj = self.db.update(obj, rv or None)
-        else:
-            obj = self.db.delete(obj, rv or None)
-        self.changes.notify()
-        return obj
+        # Graceful, as Kubernetes: with finalizers the object stays until their owners remove them.
+        return self.db.delete(obj, rv or None)
 
 
 def _annotate(obj: proto.api.Object) -> None:
@@ -205,7 +173,7 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
         if request.kind not in proto.KINDS:
             raise Invalid("kind: Required value")
         items, rev = self.r.db.list(request.kind, request.namespace)
-        items = [o for o in items if _matches(o, "", request.labelSelector, request.nodeName)]
+        items = [o for o in items if _matches(o, request.labelSelector, request.nodeName)]
         return proto.api.ObjectList(items=items, resourceVersion=str(rev))
 
     @grpc_errors
@@ -227,30 +195,9 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
     async def Watch(self, request, context):
         if request.kind not in proto.KINDS:
             raise Invalid("kind: Required value")
-        no_labels: dict = {}
-        if request.resourceVersion in ("", "0"):
-            items, rev = self.r.db.list(request.kind, request.namespace)
-            for o in items:
-                if _matches(o, "", no_labels, request.nodeName):
-                    yield proto.api.WatchEvent(type="ADDED", object=o,
-                                               resourceVersion=proto.inner(o).metadata.resourceVersion)
-        else:
-            try:
-                rev = int(request.resourceVersion)
-            except ValueError:
-                raise Invalid(f'resourceVersion: Invalid value: "{request.resourceVersion}"') from None
-        # A bookmark right away tells the client the revision it is now synced to.
-        yield proto.api.WatchEvent(type="BOOKMARK", resourceVersion=str(max(rev, 0)))
-        while True:
-            events = self.r.db.events_since(rev, request.kind)
-            for ev in events:
-                rev = ev.revision
-                if _matches(ev.object, request.namespace, no_labels, request.nodeName):
-                    yield proto.api.WatchEvent(type=ev.type, object=ev.object, resourceVersion=str(rev))
-            if events:
-                continue
-            if not await self.r.changes.wait(BOOKMARK_SECONDS):
-                # Quiet: tell the client how far it is synced, so a resume starts there.
-                if not self.r.db.events_since(rev, request.kind, limit=1):
-                    rev = self.r.db.revision
-                    yield proto.api.WatchEvent(type="BOOKMARK", resourceVersion=str(rev))
+        try:
+            async for typ, obj, rv in self.r.db.watch(request.kind, request.namespace, request.resourceVersion,
+                                                      request.nodeName):
+                yield proto.api.WatchEvent(type=typ, object=obj, resourceVersion=rv)
+        except ValueError as e:
+            raise Invalid(str(e)) from None

@@ -1,11 +1,20 @@
-"""Async client of the api service, used by controller and handler (the CLI uses the sync stubs)."""
+"""The store as controller and handler see it (the CLI uses the sync stubs): `ApiClient` over the api's
+gRPC door (standalone), `KubeApiClient` over the kube-apiserver (cluster mode). Both take and return the
+same messages, raise the same gRPC status errors, and make the informers that fit them; a service's
+`__main__` picks one (`connect`), and nothing past it knows which."""
 from __future__ import annotations
+
+import asyncio
 
 import grpc
 
-from services.common import grpcclient, proto
+from services.common import grpcclient, informer, kube, proto
 
 TIMEOUT = 10.0
+
+
+def connect(api_target: str, kubeconfig: str | None):
+    return KubeApiClient(kubeconfig) if kubeconfig else ApiClient(api_target)
 
 
 class ApiClient:
@@ -13,6 +22,9 @@ class ApiClient:
         self.channel = grpcclient.aio_channel(target, metrics=True)
         self.resources = proto.api_grpc.ResourcesStub(self.channel)
         self.informers: dict[int, object] = {}   # kind -> the Informer our writes go into at once
+
+    def informer(self, kind: int, on_change, node_name: str = "") -> informer.Informer:
+        return informer.Informer(self.channel, kind, on_change, node_name=node_name)
 
     def track(self, *informers) -> None:
         """Put the result of every write of ours into these informers' caches (Informer.observe)."""
@@ -71,6 +83,48 @@ class ApiClient:
         out = await self.resources.List(
             proto.api.ListRequest(kind=kind, namespace=namespace, nodeName=node_name), timeout=TIMEOUT)
         return [proto.inner(o) for o in out.items]
+
+
+class KubeApiClient(ApiClient):
+    """ApiClient's twin over the kube-apiserver (services/common/kube.py); the blocking client runs in
+    threads so the event loop never waits on the network."""
+
+    def __init__(self, kubeconfig: str):
+        self.kube = kube.Kube(kube.api_client(kubeconfig))
+        self.informers = {}
+
+    def informer(self, kind: int, on_change, node_name: str = "") -> informer.KubeInformer:
+        return informer.KubeInformer(self.kube, kind, on_change, node_name=node_name)
+
+    async def close(self) -> None:
+        self.kube.close()
+
+    async def create(self, resource, traceparent: str = ""):
+        return self._written(await asyncio.to_thread(self.kube.create, proto.wrap(resource, traceparent)))
+
+    async def get(self, kind: int, namespace: str, name: str):
+        return proto.inner(await asyncio.to_thread(self.kube.get, kind, namespace, name))
+
+    async def update(self, resource, traceparent: str = ""):
+        return self._written(await asyncio.to_thread(self.kube.update, proto.wrap(resource, traceparent)))
+
+    async def update_status(self, resource, traceparent: str = ""):
+        obj = await asyncio.to_thread(self.kube.update, proto.wrap(resource, traceparent), None, True)
+        return self._written(obj)
+
+    async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
+        res = proto.message_class(kind)()
+        res.metadata.namespace, res.metadata.name, res.metadata.uid = namespace, name, uid
+        try:
+            return proto.inner(await asyncio.to_thread(self.kube.delete, proto.wrap(res)))
+        except grpc.aio.AioRpcError as e:
+            if e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ABORTED):
+                return None
+            raise
+
+    async def list(self, kind: int, namespace: str = "", node_name: str = ""):
+        items, _ = await asyncio.to_thread(self.kube.list, kind, namespace, None, node_name)
+        return [proto.inner(o) for o in items]
 
 
 def is_conflict(e: Exception) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Callable
 
 import grpc
@@ -24,9 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class Informer:
-    def __init__(self, channel: grpc.aio.Channel, kind: int, on_change: Callable[[str], None],
+    """Over the api's gRPC Watch (standalone); KubeInformer below is its twin over the kube-apiserver."""
+
+    def __init__(self, channel: grpc.aio.Channel | None, kind: int, on_change: Callable[[str], None],
                  node_name: str = "", traceparents: bool = False):
-        self.stub = proto.api_grpc.ResourcesStub(channel)
+        self.stub = proto.api_grpc.ResourcesStub(channel) if channel is not None else None
         self.kind = kind
         self.node_name = node_name
         self.on_change = on_change
@@ -68,6 +71,7 @@ class Informer:
         while True:
             try:
                 await self._watch_once()
+                backoff = 0.1  # the server ended a healthy watch: resume at once
             except asyncio.CancelledError:
                 raise
             except grpc.aio.AioRpcError as e:
@@ -78,6 +82,10 @@ class Informer:
                 else:
                     log.debug("watch of %s broke (%s); resuming from %s", proto.kind_name(self.kind),
                               e.code().name, self.resource_version)
+            except Exception as e:  # noqa: BLE001 - a broken stream (the kube client's transport): resume
+                self.connected.clear()
+                log.warning("watch of %s broke (%s: %s); resuming from %s", proto.kind_name(self.kind),
+                            type(e).__name__, e, self.resource_version)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 
@@ -93,27 +101,85 @@ class Informer:
                     self.resource_version = ev.resourceVersion
                     if relist:
                         relist = False
-                        for gone in [k for k in self.cache if k not in seen]:
-                            self.cache.pop(gone)
-                            self.on_change(gone)
+                        self._drop_unseen(seen)
                     self.synced.set()
                     continue
-                res = proto.inner(ev.object)
-                key = proto.key(res)
-                if ev.type == "DELETED":
-                    self.cache.pop(key, None)
-                    self.traceparent.pop(key, None)
-                else:
-                    seen.add(key)
-                    if self._holds(key, res):
-                        self.resource_version = ev.resourceVersion
-                        continue  # our own write, observed already
-                    self.cache[key] = res
-                    self.traceparent[key] = ev.object.traceparent
-                self.resource_version = ev.resourceVersion
-                self.on_change(key)
+                self._apply(ev.type, ev.object, ev.resourceVersion, seen)
         finally:
             call.cancel()
+
+    def _drop_unseen(self, seen: set[str]) -> None:
+        """After a relist: what the list did not return is gone."""
+        for gone in [k for k in self.cache if k not in seen]:
+            self.cache.pop(gone)
+            self.traceparent.pop(gone, None)
+            self.on_change(gone)
+
+    def _apply(self, typ: str, obj, resource_version: str, seen: set[str]) -> None:
+        res = proto.inner(obj)
+        key = proto.key(res)
+        if typ == "DELETED":
+            self.cache.pop(key, None)
+            self.traceparent.pop(key, None)
+        else:
+            seen.add(key)
+            if self._holds(key, res):
+                self.resource_version = resource_version
+                return  # our own write, observed already
+            self.cache[key] = res
+            self.traceparent[key] = obj.traceparent
+        self.resource_version = resource_version
+        self.on_change(key)
+
+
+class KubeInformer(Informer):
+    """The same cache over the kube-apiserver (client-go's reflector): list, then watch from the list's
+    resourceVersion with bookmarks; a watch that breaks resumes from the last version seen, and one
+    answered 410 Gone (compacted) relists. The blocking client runs in a thread; events are applied
+    on the event loop."""
+
+    def __init__(self, store, kind: int, on_change: Callable[[str], None], node_name: str = "",
+                 traceparents: bool = False):
+        super().__init__(None, kind, on_change, node_name, traceparents)
+        self.store = store
+
+    async def _watch_once(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.resource_version == "":
+            items, rev = await asyncio.to_thread(self.store.list, self.kind, "", None, self.node_name)
+            seen: set[str] = set()
+            for obj in items:
+                self._apply("ADDED", obj, self.resource_version, seen)
+            self._drop_unseen(seen)
+            self.resource_version = str(rev)
+        self.connected.set()
+        self.synced.set()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+
+        def pump():
+            try:
+                for ev in self.store.watch_events(self.kind, self.resource_version, node_name=self.node_name, stop=stop):
+                    loop.call_soon_threadsafe(queue.put_nowait, ev)
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+            except BaseException as e:  # noqa: BLE001 - handed to the loop, which decides
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+
+        threading.Thread(target=pump, name=f"watch-{proto.kind_name(self.kind)}", daemon=True).start()
+        try:
+            while True:
+                ev = await queue.get()
+                if ev is None:
+                    return  # the apiserver closed the watch: resume from where we are
+                if isinstance(ev, BaseException):
+                    raise ev
+                typ, obj, rv = ev
+                if typ == "BOOKMARK":
+                    self.resource_version = rv
+                    continue
+                self._apply(typ, obj, rv, set())
+        finally:
+            stop.set()
 
 
 def _revision_of(resource_version: str) -> int:

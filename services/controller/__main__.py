@@ -1,4 +1,4 @@
-"""virt-controller: `python -m services.controller --data-dir DIR | --api ADDRESS`.
+"""virt-controller: `python -m services.controller --data-dir DIR | --api ADDRESS | --kubeconfig FILE`.
 
 Informers (VMs, VMIs, Nodes, DataVolumes, PVCs) feed per-object work queues; all reconcilers are
 level-triggered and read only from the informer caches.
@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 
 from prometheus_client import REGISTRY
 
-from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, vmstate, workqueue
+from services.common import client, grpcserver, logs, metrics, paths, proto, tracing, vmstate, workqueue
 from services.controller.datavolume import DataVolumeController
 from services.controller.metrics import ControllerCollector, PhaseTransitions
 from services.controller.node import NodeController
@@ -21,8 +22,9 @@ from services.controller.vmi import VMIController
 log = logging.getLogger("services.controller")
 
 
-async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None) -> None:
-    api = client.ApiClient(api_target)
+async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None,
+              kubeconfig: str | None = None) -> None:
+    api = client.connect(api_target, kubeconfig)
     queues: dict[str, workqueue.WorkQueue] = {}
     transitions = PhaseTransitions()
 
@@ -43,11 +45,11 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     def on_storage(key):  # a DataVolume and the claim it owns share the key
         queues["dv"].add(key)
 
-    vms = informer.Informer(api.channel, proto.VM, on_vm)
-    dvs = informer.Informer(api.channel, proto.DV, on_storage)
-    pvcs = informer.Informer(api.channel, proto.PVC, on_storage)
-    vmis = informer.Informer(api.channel, proto.VMI, on_vmi)
-    nodes = informer.Informer(api.channel, proto.NODE, on_node)
+    vms = api.informer(proto.VM, on_vm)
+    dvs = api.informer(proto.DV, on_storage)
+    pvcs = api.informer(proto.PVC, on_storage)
+    vmis = api.informer(proto.VMI, on_vmi)
+    nodes = api.informer(proto.NODE, on_node)
     api.track(vms, dvs, pvcs, vmis, nodes)
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis).reconcile, vms.traceparent), workers=8)
@@ -88,6 +90,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m services.controller", description=__doc__)
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
+                   help="cluster mode: watch and write the kube-apiserver (env KUBECONFIG)")
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)
@@ -95,7 +99,9 @@ def main(argv=None) -> None:
     tracing.setup("controller")
     data = paths.DataDir(args.data_dir)
     target = args.api or f"unix://{data.api_socket}"
-    asyncio.run(run(target, health_socket=f"{data.run}/controller.sock", args=args, run_dir=data.run))
+    data.ensure()
+    asyncio.run(run(target, health_socket=f"{data.run}/controller.sock", args=args, run_dir=data.run,
+                    kubeconfig=args.kubeconfig))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""virt-handler: `python -m services.handler --node-name NODE --data-dir DIR [--api ADDRESS]`.
+"""virt-handler: `python -m services.handler --node-name NODE --data-dir DIR [--api ADDRESS | --kubeconfig FILE]`.
 
 Registers the node and beats, watches the VMIs scheduled here, and drives one launcher process
 per VMI. A restarted handler re-attaches to the launchers it finds: running VMs keep running.
@@ -13,7 +13,7 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from services.common import client, grpcserver, informer, logs, metrics, paths, proto, tracing, volumes, workqueue
+from services.common import client, grpcserver, logs, metrics, paths, proto, tracing, volumes, workqueue
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.node import NodeAgent
@@ -28,7 +28,7 @@ SWEEP_SECONDS = 5.0
 
 async def run(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
-    api = client.ApiClient(args.api or f"unix://{data.api_socket}")
+    api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig)
     queue: workqueue.WorkQueue
 
     def on_vmi(key):
@@ -46,8 +46,8 @@ async def run(args) -> None:
             if vmi.metadata.namespace == ns and any(volumes.claim_name(v) == name for v in vmi.spec.volumes):
                 queue.add(proto.key(vmi))
 
-    vmis = informer.Informer(api.channel, proto.VMI, on_vmi, node_name=args.node_name)
-    claims = informer.Informer(api.channel, proto.PVC, on_claim)
+    vmis = api.informer(proto.VMI, on_vmi, node_name=args.node_name)
+    claims = api.informer(proto.PVC, on_claim)
     api.track(vmis, claims)
     provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
     claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
@@ -78,7 +78,8 @@ async def run(args) -> None:
 
     launchers.discover()
     registered = asyncio.Event()
-    tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri).run(registered)),
+    tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
+                                                   kubelet=not args.kubeconfig).run(registered)),
              asyncio.create_task(vmis.run()), asyncio.create_task(claims.run())]
     await vmis.synced.wait()
     await claims.synced.wait()
@@ -110,6 +111,8 @@ def main(argv=None) -> None:
     p.add_argument("--node-name", default=os.environ.get("NODE_NAME", socket.gethostname()))
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
+                   help="cluster mode: watch and write the kube-apiserver (env KUBECONFIG); the Node must exist")
     p.add_argument("--listen", help="serve the handler API on HOST:PORT (default: unix socket only)")
     p.add_argument("--advertise", default=os.environ.get("POD_IP"),
                    help="host the api should dial for this handler (default: the --listen host)")

@@ -34,10 +34,19 @@ def _memory_bytes() -> int:
     return 0
 
 
+class NodeMissing(Exception):
+    pass
+
+
 class NodeAgent:
+    """`kubelet`: standalone, the handler also plays the kubelet's part — it creates the Node object and
+    posts its status (capacity, Ready). On a cluster the kubelet owns both: the handler waits for the
+    Node and writes only what virt-handler writes (labels and annotations)."""
+
     def __init__(self, api, name: str, address: str, extra_labels: dict[str, str] | None = None,
-                 libvirt_uri: str | None = None):
+                 libvirt_uri: str | None = None, kubelet: bool = True):
         self.api, self.name, self.address = api, name, address
+        self.kubelet = kubelet
         self.extra_labels = extra_labels or {}
         self.libvirt_uri = libvirt_uri          # None: no node-labeller
         self.labels: labeller.Result | None = None
@@ -90,6 +99,8 @@ class NodeAgent:
     async def beat(self) -> None:
         await self.refresh_labels()
         node = await self.api.get_or_none(proto.NODE, "", self.name)
+        if node is None and not self.kubelet:
+            raise NodeMissing(f'node "{self.name}" does not exist (the kubelet registers it); waiting')
         if node is None:
             node = proto.kv.Node()
             self._desired(node)
@@ -98,8 +109,9 @@ class NodeAgent:
         else:
             self._desired(node)
             node = await self.api.update(node)
-        self._status(node)
-        await self.api.update_status(node)
+        if self.kubelet:
+            self._status(node)
+            await self.api.update_status(node)
 
     async def run(self, registered: asyncio.Event) -> None:
         while True:
@@ -110,3 +122,6 @@ class NodeAgent:
             except grpc.aio.AioRpcError as e:
                 log.debug("heartbeat failed (%s), retrying", e.code().name)
                 await asyncio.sleep(0.5)
+            except NodeMissing as e:
+                log.warning("%s", e)
+                await asyncio.sleep(HEARTBEAT_SECONDS / 2)

@@ -8,14 +8,16 @@ lose the last commits, which is the documented trade-off we accept for write spe
 """
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 
-from services.common import proto
+from services.common import aio, proto, timeutil
 
 # Events older than this many revisions are compacted; a watch resuming from before the
 # oldest kept revision gets Gone (Kubernetes' 410 "too old resource version").
 HISTORY = 100_000
+BOOKMARK_SECONDS = 5.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -59,8 +61,24 @@ def _decode(data: bytes) -> proto.api.Object:
     return proto.api.Object.FromString(data)
 
 
+class Changes:
+    """Wakes every watch stream after a commit."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """True when something was committed, False when `timeout` passed quietly."""
+        return await aio.wait_event(self._event, timeout)
+
+
 class Store:
     def __init__(self, path: str):
+        self.changes = Changes()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so read-modify-write is atomic.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -146,16 +164,62 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        self.changes.notify()
         return obj
 
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         md = proto.inner(obj).metadata
         return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "ADDED", None)
 
-    def update(self, obj: proto.api.Object, expect_revision: str | None) -> proto.api.Object:
+    def update(self, obj: proto.api.Object, expect_revision: str | None, status: bool = False) -> proto.api.Object:
+        """Store `obj` as given (the caller merged it; `status` only matters to Kubernetes' store).
+        An object being deleted whose last finalizer went is deleted, as Kubernetes does."""
         md = proto.inner(obj).metadata
-        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "MODIFIED", expect_revision)
+        event = "DELETED" if md.deletionTimestamp and not md.finalizers else "MODIFIED"
+        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, event, expect_revision)
 
     def delete(self, obj: proto.api.Object, expect_revision: str | None = None) -> proto.api.Object:
+        """Kubernetes' graceful deletion: an object with finalizers gets its deletionTimestamp and stays
+        until their owners remove them; one without goes at once."""
         md = proto.inner(obj).metadata
+        if md.finalizers:
+            if md.deletionTimestamp:
+                return obj
+            md.deletionTimestamp = timeutil.now()
+            return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "MODIFIED", expect_revision)
         return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "DELETED", expect_revision)
+
+    # ------------------------------------------------------------------ watch
+
+    async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
+        """(type, object, resourceVersion) events, objects as ADDED first when `resource_version` is ""
+        or "0", then the committed history; BOOKMARKs (object None) say how far the stream is synced."""
+        if resource_version in ("", "0"):
+            items, rev = self.list(kind, namespace)
+            for o in items:
+                if _on_node(o, node_name):
+                    yield "ADDED", o, proto.inner(o).metadata.resourceVersion
+        else:
+            if not resource_version.isdigit():
+                raise ValueError(f'resourceVersion: Invalid value: "{resource_version}"')
+            rev = int(resource_version)
+        # A bookmark right away tells the client the revision it is now synced to.
+        yield "BOOKMARK", None, str(max(rev, 0))
+        while True:
+            events = self.events_since(rev, kind)
+            for ev in events:
+                rev = ev.revision
+                md = proto.inner(ev.object).metadata
+                if (not namespace or md.namespace == namespace) and _on_node(ev.object, node_name):
+                    yield ev.type, ev.object, str(rev)
+            if events:
+                continue
+            if not await self.changes.wait(BOOKMARK_SECONDS):
+                # Quiet: tell the client how far it is synced, so a resume starts there.
+                if not self.events_since(rev, kind, limit=1):
+                    rev = self.revision
+                    yield "BOOKMARK", None, str(rev)
+
+
+def _on_node(obj: proto.api.Object, node_name: str) -> bool:
+    return not node_name or proto.kind_of(obj) != proto.VMI or proto.inner(obj).status.nodeName == node_name

@@ -1,0 +1,43 @@
+"""The api's store in cluster mode: the kube-apiserver (services/common/kube.py), with the SQLite
+store's interface so `Resources` and the subresources work on either. Kubernetes itself does what the
+SQLite store does by hand: revisions, graceful deletion with finalizers, the watch history."""
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from services.common import kube
+
+
+class KubeStore(kube.Kube):
+    async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
+        """The SQLite store's watch contract over a Kubernetes watch: objects as ADDED first when
+        `resource_version` is "" (a list), then a BOOKMARK, then the apiserver's events."""
+        if resource_version in ("", "0"):
+            items, rev = await asyncio.to_thread(self.list, kind, namespace, None, node_name)
+            for o in items:
+                yield "ADDED", o, kube.proto.inner(o).metadata.resourceVersion
+            resource_version = str(rev)
+        yield "BOOKMARK", None, resource_version
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        stop = threading.Event()
+
+        def pump(rv: str):
+            try:
+                while not stop.is_set():
+                    for ev in self.watch_events(kind, rv, namespace, node_name, stop):
+                        rv = ev[2] or rv
+                        loop.call_soon_threadsafe(queue.put_nowait, ev)
+            except BaseException as e:  # noqa: BLE001 - handed to the stream
+                loop.call_soon_threadsafe(queue.put_nowait, e)
+
+        threading.Thread(target=pump, args=(resource_version,), daemon=True, name="api-watch").start()
+        try:
+            while True:
+                ev = await queue.get()
+                if isinstance(ev, BaseException):
+                    raise ev
+                yield ev
+        finally:
+            stop.set()

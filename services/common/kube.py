@@ -1,0 +1,279 @@
+"""Cluster mode's store: the kube-apiserver, through the official `kubernetes` client.
+
+`Kube` reads and writes the mesh's proto messages (api.Object) as Kubernetes objects: our CRDs for
+KubeVirt's kinds, core/v1 Nodes and PVCs (proto.KINDS says which). It is the twin of the api's gRPC
+door: the same messages in and out, and the same errors — a Kubernetes failure becomes the gRPC status
+the api would have answered (409 on a write: ABORTED, our stale write; 404: NOT_FOUND; 410: OUT_OF_RANGE),
+so callers (ApiClient's users, the CLI) handle one vocabulary.
+
+Transport is the official client's (kubeconfig loading, TLS, auth, connection pool) through its public
+`param_serialize` / `call_api`; JSON is mapped to our messages here. The typed methods
+(CustomObjectsApi, CoreV1Api) validate arguments with pydantic and build model objects for core kinds,
+which we would only turn back into dicts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Iterator
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor as FD
+
+from services.common import proto
+
+log = logging.getLogger(__name__)
+
+TRACEPARENT_ANNOTATION = "virtmesh.io/traceparent"   # the standalone store keeps it beside the object
+TIMEOUT = 10.0
+WATCH_SECONDS = 300                                    # the apiserver ends a watch after this; we resume
+
+_CODES = {400: grpc.StatusCode.INVALID_ARGUMENT, 401: grpc.StatusCode.UNAUTHENTICATED,
+          403: grpc.StatusCode.PERMISSION_DENIED, 404: grpc.StatusCode.NOT_FOUND,
+          409: grpc.StatusCode.ABORTED, 410: grpc.StatusCode.OUT_OF_RANGE,
+          422: grpc.StatusCode.INVALID_ARGUMENT, 429: grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+def error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+def _error_of(status: int, body: bytes) -> grpc.aio.AioRpcError:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = {}
+    message = doc.get("message") or body.decode(errors="replace")[:500] or f"HTTP {status}"
+    code = _CODES.get(status, grpc.StatusCode.UNAVAILABLE if status >= 500 else grpc.StatusCode.UNKNOWN)
+    if status == 409 and doc.get("reason") == "AlreadyExists":
+        code = grpc.StatusCode.ALREADY_EXISTS
+    return error(code, message)
+
+
+def api_client(kubeconfig: str | None = None):
+    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account)."""
+    from kubernetes import client, config
+    if kubeconfig or not _in_cluster():
+        return config.new_client_from_config(config_file=kubeconfig)
+    cfg = client.Configuration()
+    config.load_incluster_config(client_configuration=cfg)
+    return client.ApiClient(cfg)
+
+
+def _in_cluster() -> bool:
+    import os
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
+
+
+# ---------------------------------------------------------------------- JSON <-> messages
+
+def to_object(kind: int, doc: dict) -> proto.api.Object:
+    """A Kubernetes object -> api.Object. Fields outside our schema (managedFields, a Node's taints…)
+    are not ours to read; the traceparent annotation becomes the Object's traceparent."""
+    res = proto.message_class(kind)()
+    json_format.ParseDict(doc, res, ignore_unknown_fields=True)
+    obj = proto.wrap(res, res.metadata.annotations.get(TRACEPARENT_ANNOTATION, ""))
+    return obj
+
+
+def to_doc(obj: proto.api.Object) -> dict:
+    res = proto.inner(obj)
+    info = proto.KINDS[proto.kind_of(obj)]
+    doc = json_format.MessageToDict(res)
+    doc["apiVersion"], doc["kind"] = info.api_version, info.kind
+    if obj.traceparent:
+        doc.setdefault("metadata", {}).setdefault("annotations", {})[TRACEPARENT_ANNOTATION] = obj.traceparent
+    return doc
+
+
+def overlay(doc: dict, msg) -> dict:
+    """Write the fields our message models onto a Kubernetes object, keeping every other field.
+    For Kubernetes' own kinds (Node, PVC), whose objects hold more than our subset: a plain replace
+    would drop a Node's taints or a PVC's volumeName."""
+    for field in msg.DESCRIPTOR.fields:
+        name = field.json_name
+        value = getattr(msg, field.name)
+        is_map = field.message_type is not None and field.message_type.GetOptions().map_entry
+        if is_map or field.is_repeated:
+            if len(value) == 0:
+                doc.pop(name, None)
+            else:
+                doc[name] = json_format.MessageToDict(msg)[name]
+        elif field.type == FD.TYPE_MESSAGE:
+            if msg.HasField(field.name):
+                sub = doc.get(name)
+                doc[name] = overlay(sub if isinstance(sub, dict) else {}, value)
+            else:
+                doc.pop(name, None)
+        elif field.has_presence and not msg.HasField(field.name):
+            doc.pop(name, None)
+        elif not field.has_presence and value == field.default_value:
+            doc.pop(name, None)
+        else:
+            doc[name] = json_format.MessageToDict(msg)[name]
+    return doc
+
+
+# ---------------------------------------------------------------------- the store
+
+class Kube:
+    """Synchronous CRUD + watch on the kube-apiserver (thread-safe: the client pools connections).
+    Its read/write methods mirror the standalone store's (services/api/store/sqlite.py)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -------------------------------------------------------------- HTTP
+
+    @staticmethod
+    def path(kind: int, namespace: str = "", name: str = "", sub: str = "") -> str:
+        info = proto.KINDS[kind]
+        base = f"/apis/{info.group}/{info.version}" if info.group else f"/api/{info.version}"
+        if info.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        out = f"{base}/{info.plural}"
+        if name:
+            out += f"/{name}"
+        if sub:
+            out += f"/{sub}"
+        return out
+
+    def _request(self, method: str, path: str, query: dict | None = None, body=None,
+                 content_type: str = "application/json", stream: bool = False, timeout=TIMEOUT):
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        params = self.client.param_serialize(method, path, query_params=list((query or {}).items()),
+                                             header_params=headers, auth_settings=["BearerToken"])
+        _, url, headers, _, _ = params
+        data = json.dumps(body) if body is not None else None
+        try:
+            resp = self.client.call_api(method, url, headers, data, _request_timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - urllib3: connection refused, TLS, timeout
+            raise error(grpc.StatusCode.UNAVAILABLE, f"kube-apiserver: {e}") from None
+        if stream and 200 <= resp.status < 300:
+            return resp.response
+        raw = resp.read()
+        if not 200 <= resp.status < 300:
+            raise _error_of(resp.status, raw)
+        return json.loads(raw) if raw else {}
+
+    # -------------------------------------------------------------- reads
+
+    def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
+        return to_object(kind, self._request("GET", self.path(kind, namespace, name)))
+
+    def get_raw(self, kind: int, namespace: str, name: str) -> dict:
+        return self._request("GET", self.path(kind, namespace, name))
+
+    def list(self, kind: int, namespace: str = "", label_selector: dict | None = None,
+             node_name: str = "") -> tuple[list[proto.api.Object], int]:
+        query = _selectors(kind, label_selector, node_name)
+        doc = self._request("GET", self.path(kind, namespace), query)
+        items = [to_object(kind, d) for d in doc.get("items") or ()]
+        return items, int(doc["metadata"]["resourceVersion"])
+
+    # -------------------------------------------------------------- writes
+
+    def create(self, obj: proto.api.Object) -> proto.api.Object:
+        kind = proto.kind_of(obj)
+        md = proto.inner(obj).metadata
+        doc = to_doc(obj)
+        doc["metadata"].pop("resourceVersion", None)
+        return to_object(kind, self._request("POST", self.path(kind, md.namespace), body=doc))
+
+    def update(self, obj: proto.api.Object, expect_revision: str | None = None,
+               status: bool = False) -> proto.api.Object:
+        """Replace the object (or its status) if it is still at `expect_revision` (the message's own
+        resourceVersion when None). Kubernetes' own kinds keep the fields we do not model."""
+        kind = proto.kind_of(obj)
+        info = proto.KINDS[kind]
+        res = proto.inner(obj)
+        md = res.metadata
+        if info.ours:
+            doc = to_doc(obj)
+        else:
+            doc = overlay(self.get_raw(kind, md.namespace, md.name), res)
+            if obj.traceparent:
+                doc["metadata"].setdefault("annotations", {})[TRACEPARENT_ANNOTATION] = obj.traceparent
+        doc["metadata"]["resourceVersion"] = expect_revision or md.resourceVersion
+        if not doc["metadata"]["resourceVersion"]:
+            doc["metadata"].pop("resourceVersion")
+        sub = "status" if status and info.status_subresource else ""
+        return to_object(kind, self._request("PUT", self.path(kind, md.namespace, md.name, sub), body=doc))
+
+    def delete(self, obj: proto.api.Object, expect_revision: str | None = None) -> proto.api.Object:
+        """Delete (gracefully: an object with finalizers gets its deletionTimestamp and stays until they
+        are gone, as Kubernetes does). The answer is the object as the deletion left it."""
+        kind = proto.kind_of(obj)
+        md = proto.inner(obj).metadata
+        pre = {}
+        if md.uid:
+            pre["uid"] = md.uid
+        if expect_revision:
+            pre["resourceVersion"] = expect_revision
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        if pre:
+            body["preconditions"] = pre
+        out = self._request("DELETE", self.path(kind, md.namespace, md.name), body=body)
+        if out.get("kind") == "Status":  # the object is gone; Kubernetes answered with a Status
+            return obj
+        return to_object(kind, out)
+
+    def patch_merge(self, kind: int, namespace: str, name: str, patch: dict, status: bool = False) -> proto.api.Object:
+        sub = "status" if status and proto.KINDS[kind].status_subresource else ""
+        return to_object(kind, self._request("PATCH", self.path(kind, namespace, name, sub), body=patch,
+                                             content_type="application/merge-patch+json"))
+
+    # -------------------------------------------------------------- watch
+
+    def watch_events(self, kind: int, resource_version: str, namespace: str = "", node_name: str = "",
+              stop: threading.Event | None = None) -> Iterator[tuple[str, proto.api.Object | None, str]]:
+        """(type, object, resourceVersion) from `resource_version` on, BOOKMARKs included (object None),
+        until the apiserver ends the watch. A compacted revision raises OUT_OF_RANGE (410 Gone)."""
+        query = _selectors(kind, None, node_name)
+        query.update(watch="true", allowWatchBookmarks="true", resourceVersion=resource_version,
+                     timeoutSeconds=str(WATCH_SECONDS))
+        resp = self._request("GET", self.path(kind, namespace), query, stream=True,
+                             timeout=(TIMEOUT, WATCH_SECONDS + 30))
+        try:
+            for line in _lines(resp):
+                ev = json.loads(line)
+                typ, doc = ev["type"], ev["object"]
+                if typ == "ERROR":
+                    raise _error_of(int(doc.get("code") or 500), json.dumps(doc).encode())
+                rv = doc.get("metadata", {}).get("resourceVersion", "")
+                if typ == "BOOKMARK":
+                    yield typ, None, rv
+                else:
+                    yield typ, to_object(kind, doc), rv
+                if stop is not None and stop.is_set():
+                    return
+        finally:
+            resp.release_conn()
+
+
+def _selectors(kind: int, labels: dict | None, node_name: str) -> dict:
+    query = {}
+    if labels:
+        query["labelSelector"] = ",".join(f"{k}={v}" for k, v in labels.items())
+    if node_name and kind == proto.VMI:
+        # A selectable field of our VMI CRD (deploy/crds), as Pods' spec.nodeName is for the kubelet.
+        query["fieldSelector"] = f"status.nodeName={node_name}"
+    return query
+
+
+def _lines(resp) -> Iterator[bytes]:
+    """Newline-delimited JSON from a chunked response, as the chunks arrive."""
+    pending = b""
+    for chunk in resp.stream(65536, decode_content=True):
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
