@@ -1,22 +1,38 @@
-"""virt-api: `python -m services.api --data-dir DIR [--listen HOST:PORT]`."""
+"""virt-api: `python -m services.api --data-dir DIR [--listen HOST:PORT] [--kubeconfig FILE]`.
+
+Standalone the api is the door to the embedded SQLite store. With a kubeconfig the store is the
+kube-apiserver: the gRPC door (the CLI's subresources) reads and writes it, and the api serves the
+admission webhooks that give `kubectl` writes the same defaulting and validation."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 
-from services.api import store
+from services.api import admission, store
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
-from services.common import grpcserver, logs, metrics, paths, proto, tracing
+from services.common import grpcserver, kube, logs, metrics, paths, proto, tracing
 
 log = logging.getLogger("services.api")
 
 
 async def serve(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
-    db = store.Store(data.store)
-    resources = Resources(db)
+    webhooks = None
+    if args.kubeconfig:
+        kube_client = kube.api_client(args.kubeconfig)
+        db = store.KubeStore(kube_client)
+        resources = Resources(db)
+        host, _, port = args.webhook_listen.rpartition(":")
+        webhooks = admission.serve(resources, host, int(port), os.path.join(data.root, "webhook-certs"),
+                                   kube_client)
+        where = f"kube-apiserver {kube_client.configuration.host}, webhooks on {webhooks.url}"
+    else:
+        db = store.Store(data.store)
+        resources = Resources(db)
+        where = f"store {data.store}, revision {db.revision}"
     server = grpcserver.Server(["virtmesh.v1.Resources", "virtmesh.v1.Subresources"])
     server.add(proto.api_grpc.add_ResourcesServicer_to_server, ResourcesServicer(resources))
     server.add(proto.api_grpc.add_SubresourcesServicer_to_server, Subresources(resources))
@@ -26,8 +42,10 @@ async def serve(args) -> None:
     await server.start()
     server.stop_on_signals()
     metrics.serve(args, "api", data.run)
-    log.info("serving on %s (store %s, revision %d)", ", ".join(addresses), data.store, db.revision)
+    log.info("serving on %s (%s)", ", ".join(addresses), where)
     await server.wait()
+    if webhooks is not None:
+        webhooks.stop()
     db.close()
     tracing.shutdown()
 
@@ -37,6 +55,10 @@ def main(argv=None) -> None:
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--socket", help="unix socket path (default DATA_DIR/run/api.sock)")
     p.add_argument("--listen", help="also serve TCP on HOST:PORT")
+    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
+                   help="cluster mode: the store is this cluster's kube-apiserver (env KUBECONFIG)")
+    p.add_argument("--webhook-listen", default="127.0.0.1:0",
+                   help="cluster mode: HOST:PORT of the admission webhooks (port 0: any free port)")
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)

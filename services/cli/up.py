@@ -1,5 +1,8 @@
 """`virtmesh up`: the whole mesh on one machine, in the foreground.
 
+With `--kubeconfig` (or KUBECONFIG) the store is that cluster's kube-apiserver: the CRDs are installed
+first, and api, controller and a handler for `--node-name` (whose Node must exist) run against it.
+
 Runs api, controller and one handler as child processes (a tiny supervisor standing in for
 Kubernetes Deployments/DaemonSet: a child that dies is restarted), logs to DATA_DIR/logs, and
 on SIGINT/SIGTERM stops the services and then the VMs' launchers (each shuts its guest down).
@@ -23,6 +26,44 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common import paths
 
+CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def install_crds(kubeconfig: str, timeout: float = 60) -> None:
+    """What virt-operator does first: our CRDs (deploy/crds, generated from the protos), and CDI's
+    DataVolume only where CDI has not installed its own; then wait until they are Established."""
+    import yaml
+    from services.common import kube
+    k = kube.Kube(kube.api_client(kubeconfig))
+    try:
+        files = sorted(glob.glob(os.path.join(CRD_DIR, "*.yaml")))
+        try:
+            k.request("GET", f"{CRD_PATH}/datavolumes.cdi.kubevirt.io")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            files += sorted(glob.glob(os.path.join(CRD_DIR, "cdi", "*.yaml")))
+        names = []
+        for f in files:
+            with open(f) as fh:
+                doc = yaml.safe_load(fh)
+            if doc.get("kind") != "CustomResourceDefinition":
+                continue
+            k.apply(f"{CRD_PATH}/{doc['metadata']['name']}", doc)
+            names.append(doc["metadata"]["name"])
+        deadline = time.monotonic() + timeout
+        for name in names:
+            while True:
+                conds = k.request("GET", f"{CRD_PATH}/{name}").get("status", {}).get("conditions", [])
+                if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"CRD {name} not Established after {timeout:.0f}s")
+                time.sleep(0.1)
+    finally:
+        k.close()
+
 
 def _wait_healthy(target: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
@@ -45,6 +86,9 @@ class Supervisor:
         common = ["--data-dir", self.data.root]
         if args.log_level:
             common += ["--log-level", args.log_level]
+        self.kubeconfig = getattr(args, "kubeconfig", None)
+        if self.kubeconfig:
+            common += ["--kubeconfig", self.kubeconfig]
         if not getattr(args, "no_metrics", False):
             common += ["--metrics-port", "0", "--metrics-address", "127.0.0.1"]
         self.env = dict(os.environ)
@@ -80,6 +124,12 @@ class Supervisor:
             self.stopping = True
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        if self.kubeconfig:
+            try:
+                install_crds(self.kubeconfig)
+            except (grpc.RpcError, RuntimeError) as e:
+                self._say(f"cannot install the CRDs: {e.details() if isinstance(e, grpc.RpcError) else e}")
+                return 1
         self._start("api")
         if not _wait_healthy(f"unix://{self.data.api_socket}", 30):
             self._say(f"api did not become healthy; see {self.data.logs}/api.log")
@@ -87,7 +137,8 @@ class Supervisor:
             return 1
         self._start("controller")
         self._start("handler")
-        self._say(f"mesh is up (data dir {self.data.root}, api unix://{self.data.api_socket}"
+        store = f"kube-apiserver of {self.kubeconfig}" if self.kubeconfig else "SQLite"
+        self._say(f"mesh is up (store: {store}; data dir {self.data.root}, api unix://{self.data.api_socket}"
                   + (f" and {self.args.api_listen}" if self.args.api_listen else "")
                   + f"; logs in {self.data.logs}). Ctrl-C stops it.")
         restarts: dict[str, float] = {}

@@ -143,15 +143,14 @@ class Kube:
             out += f"/{sub}"
         return out
 
-    def _request(self, method: str, path: str, query: dict | None = None, body=None,
+    def request(self, method: str, path: str, query: dict | None = None, body=None,
                  content_type: str = "application/json", stream: bool = False, timeout=TIMEOUT):
         headers = {"Accept": "application/json", "Content-Type": content_type}
         params = self.client.param_serialize(method, path, query_params=list((query or {}).items()),
                                              header_params=headers, auth_settings=["BearerToken"])
         _, url, headers, _, _ = params
-        data = json.dumps(body) if body is not None else None
-        try:
-            resp = self.client.call_api(method, url, headers, data, _request_timeout=timeout)
+        try:  # the client serialises `body` (JSON content types)
+            resp = self.client.call_api(method, url, headers, body, _request_timeout=timeout)
         except Exception as e:  # noqa: BLE001 - urllib3: connection refused, TLS, timeout
             raise error(grpc.StatusCode.UNAVAILABLE, f"kube-apiserver: {e}") from None
         if stream and 200 <= resp.status < 300:
@@ -161,18 +160,23 @@ class Kube:
             raise _error_of(resp.status, raw)
         return json.loads(raw) if raw else {}
 
+    def apply(self, path: str, doc: dict, field_manager: str = "virtmesh") -> dict:
+        """Server-side apply of `doc` at `path` (creates or updates, our fields win)."""
+        return self.request("PATCH", path, {"fieldManager": field_manager, "force": "true"}, doc,
+                            content_type="application/apply-patch+yaml")
+
     # -------------------------------------------------------------- reads
 
     def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
-        return to_object(kind, self._request("GET", self.path(kind, namespace, name)))
+        return to_object(kind, self.request("GET", self.path(kind, namespace, name)))
 
     def get_raw(self, kind: int, namespace: str, name: str) -> dict:
-        return self._request("GET", self.path(kind, namespace, name))
+        return self.request("GET", self.path(kind, namespace, name))
 
     def list(self, kind: int, namespace: str = "", label_selector: dict | None = None,
              node_name: str = "") -> tuple[list[proto.api.Object], int]:
         query = _selectors(kind, label_selector, node_name)
-        doc = self._request("GET", self.path(kind, namespace), query)
+        doc = self.request("GET", self.path(kind, namespace), query)
         items = [to_object(kind, d) for d in doc.get("items") or ()]
         return items, int(doc["metadata"]["resourceVersion"])
 
@@ -183,7 +187,7 @@ class Kube:
         md = proto.inner(obj).metadata
         doc = to_doc(obj)
         doc["metadata"].pop("resourceVersion", None)
-        return to_object(kind, self._request("POST", self.path(kind, md.namespace), body=doc))
+        return to_object(kind, self.request("POST", self.path(kind, md.namespace), body=doc))
 
     def update(self, obj: proto.api.Object, expect_revision: str | None = None,
                status: bool = False) -> proto.api.Object:
@@ -203,7 +207,7 @@ class Kube:
         if not doc["metadata"]["resourceVersion"]:
             doc["metadata"].pop("resourceVersion")
         sub = "status" if status and info.status_subresource else ""
-        return to_object(kind, self._request("PUT", self.path(kind, md.namespace, md.name, sub), body=doc))
+        return to_object(kind, self.request("PUT", self.path(kind, md.namespace, md.name, sub), body=doc))
 
     def delete(self, obj: proto.api.Object, expect_revision: str | None = None) -> proto.api.Object:
         """Delete (gracefully: an object with finalizers gets its deletionTimestamp and stays until they
@@ -218,14 +222,14 @@ class Kube:
         body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         if pre:
             body["preconditions"] = pre
-        out = self._request("DELETE", self.path(kind, md.namespace, md.name), body=body)
+        out = self.request("DELETE", self.path(kind, md.namespace, md.name), body=body)
         if out.get("kind") == "Status":  # the object is gone; Kubernetes answered with a Status
             return obj
         return to_object(kind, out)
 
     def patch_merge(self, kind: int, namespace: str, name: str, patch: dict, status: bool = False) -> proto.api.Object:
         sub = "status" if status and proto.KINDS[kind].status_subresource else ""
-        return to_object(kind, self._request("PATCH", self.path(kind, namespace, name, sub), body=patch,
+        return to_object(kind, self.request("PATCH", self.path(kind, namespace, name, sub), body=patch,
                                              content_type="application/merge-patch+json"))
 
     # -------------------------------------------------------------- watch
@@ -237,7 +241,7 @@ class Kube:
         query = _selectors(kind, None, node_name)
         query.update(watch="true", allowWatchBookmarks="true", resourceVersion=resource_version,
                      timeoutSeconds=str(WATCH_SECONDS))
-        resp = self._request("GET", self.path(kind, namespace), query, stream=True,
+        resp = self.request("GET", self.path(kind, namespace), query, stream=True,
                              timeout=(TIMEOUT, WATCH_SECONDS + 30))
         try:
             for line in _lines(resp):
