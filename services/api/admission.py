@@ -144,7 +144,9 @@ def _denied(message: str, code: int = 422, reason: str = "Invalid") -> dict:
     if code == 422:
         field = message.split(":", 1)[0].split(" ", 1)[0]
         kind = next((t for s, t in _CAUSE_TYPES if s in message), "FieldValueInvalid")
-        status["details"] = {"causes": [{"type": kind, "field": field, "message": message}]}
+        # kubectl prints a cause as `field: message`: the message without our leading path.
+        reason_text = message[len(field) + 2:] if message.startswith(field + ": ") else message
+        status["details"] = {"causes": [{"type": kind, "field": field, "message": reason_text}]}
     return {"allowed": False, "status": status}
 
 
