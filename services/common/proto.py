@@ -15,6 +15,15 @@ PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
 
 
 @dataclass(frozen=True)
+class PrinterColumn:
+    """One column of `kubectl get` for a kind (a CRD's additionalPrinterColumns entry)."""
+    name: str
+    json_path: str
+    type: str = "string"          # string | integer | number | boolean | date
+    priority: int = 0             # > 0: shown only with `-o wide`
+
+
+@dataclass(frozen=True)
 class KindInfo:
     """What every part of the mesh needs to know about a kind, defined once: the CRD generator,
     the Kubernetes backend, the CLI's names and the api's dispatch all read this table."""
@@ -29,6 +38,7 @@ class KindInfo:
     status_subresource: bool = False   # status written through /status (KubeVirt's CRD choice per kind)
     ours: bool = True             # a CRD of ours (False: Kubernetes' own kind, read through our subset)
     served_versions: tuple[str, ...] = ()   # older versions still accepted in manifests
+    printer_columns: tuple[PrinterColumn, ...] = ()   # the CRD's `kubectl get` columns
 
     @property
     def api_version(self) -> str:
@@ -45,17 +55,34 @@ class KindInfo:
         return f"{self.kind.lower()}.{self.group}" if self.group else self.kind.lower()
 
 
+_AGE = PrinterColumn("Age", ".metadata.creationTimestamp", "date")
+
+
+def _condition(name: str, ctype: str = "", priority: int = 0) -> PrinterColumn:
+    """A column showing the status of condition `ctype` (default: the column's name)."""
+    return PrinterColumn(name, f".status.conditions[?(@.type=='{ctype or name}')].status", priority=priority)
+
+
 KINDS: dict[int, KindInfo] = {
     VM: KindInfo("virtualMachine", "kubevirt.io", "v1", "VirtualMachine", "virtualmachines", True,
-                 ("vm", "vms"), ("all",), status_subresource=True, served_versions=("v1alpha3",)),
+                 ("vm", "vms"), ("all",), status_subresource=True, served_versions=("v1alpha3",),
+                 printer_columns=(_AGE, PrinterColumn("Status", ".status.printableStatus"), _condition("Ready"))),
     # KubeVirt's VMI CRD has no status subresource: status goes through updates of the object.
     VMI: KindInfo("virtualMachineInstance", "kubevirt.io", "v1", "VirtualMachineInstance",
-                  "virtualmachineinstances", True, ("vmi", "vmis"), ("all",), served_versions=("v1alpha3",)),
+                  "virtualmachineinstances", True, ("vmi", "vmis"), ("all",), served_versions=("v1alpha3",),
+                  printer_columns=(_AGE, PrinterColumn("Phase", ".status.phase"),
+                                   PrinterColumn("IP", ".status.interfaces[0].ipAddress"),
+                                   PrinterColumn("NodeName", ".status.nodeName"), _condition("Ready"),
+                                   _condition("Live-Migratable", "LiveMigratable", priority=1),
+                                   _condition("Paused", priority=1))),
     NODE: KindInfo("node", "", "v1", "Node", "nodes", False, ("no",), status_subresource=True, ours=False),
     PVC: KindInfo("persistentVolumeClaim", "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True,
                   ("pvc", "pvcs"), status_subresource=True, ours=False),
     DV: KindInfo("dataVolume", "cdi.kubevirt.io", "v1beta1", "DataVolume", "datavolumes", True,
-                 ("dv", "dvs"), ("all",), status_subresource=True),
+                 ("dv", "dvs"), ("all",), status_subresource=True,
+                 printer_columns=(PrinterColumn("Phase", ".status.phase"),
+                                  PrinterColumn("Progress", ".status.progress"),
+                                  PrinterColumn("Restarts", ".status.restartCount", "integer"), _AGE)),
 }
 KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}
