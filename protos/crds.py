@@ -126,6 +126,8 @@ def crd(kind: int) -> dict:
             v["additionalPrinterColumns"] = columns
         if info.status_subresource:
             v["subresources"] = {"status": {}}
+        if info.selectable_fields:
+            v["selectableFields"] = [{"jsonPath": f".{f}"} for f in info.selectable_fields]
         return v
 
     names = {"kind": info.kind, "listKind": f"{info.kind}List", "plural": info.plural, "singular": info.kind.lower(),

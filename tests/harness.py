@@ -20,10 +20,12 @@ def short_tmpdir(prefix: str) -> str:
 class Mesh:
     """A `virtmesh up` child process plus helpers to drive it through the CLI."""
 
-    def __init__(self, data_dir: str, libvirt_uri: str, extra=()):
+    def __init__(self, data_dir: str, libvirt_uri: str, extra=(), env: dict | None = None):
         self.data_dir = data_dir
         self.env = dict(os.environ, VIRTMESH_DATA_DIR=data_dir,
                         PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+        self.env.pop("KUBECONFIG", None)  # standalone unless the caller selects a cluster
+        self.env.update(env or {})
         self.log = open(os.path.join(data_dir, "up.log"), "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--libvirt-uri", libvirt_uri,
                                       "--node-name", "node01", *extra],

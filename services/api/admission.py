@@ -401,33 +401,57 @@ def webhook_configurations(ca_bundle: bytes | None = b"", *, url: str | None = N
 
 def ensure_registered(api_client, ca_bundle: bytes, *, url: str | None = None, namespace: str = "kubevirt",
                       service: str = SERVICE_NAME, port: int = SERVICE_PORT) -> None:
-    """Create, or replace, both configurations through the official client (`kubernetes.client.ApiClient`)."""
-    from kubernetes import client   # cluster mode only: the embedded mode does not pay for the import
-    from kubernetes.client.rest import ApiException
-
-    api = client.AdmissionregistrationV1Api(api_client)
+    """Create or update both configurations (server-side apply: idempotent, no read-modify-write)."""
+    from services.common import kube
     mutating, validating = webhook_configurations(ca_bundle, url=url, namespace=namespace, service=service,
                                                   port=port)
-    for body, create, replace in (
-            (mutating, api.create_mutating_webhook_configuration, api.replace_mutating_webhook_configuration),
-            (validating, api.create_validating_webhook_configuration,
-             api.replace_validating_webhook_configuration)):
-        try:
-            create(body)
-        except ApiException as e:
-            if e.status != 409:
-                raise
-            replace(body["metadata"]["name"], body)   # no resourceVersion: an unconditional update
+    store = kube.Kube(api_client)
+    for body, plural in ((mutating, "mutatingwebhookconfigurations"),
+                         (validating, "validatingwebhookconfigurations")):
+        store.apply(f"/apis/admissionregistration.k8s.io/v1/{plural}/{body['metadata']['name']}", body)
         log.info("registered %s %s", body["kind"], body["metadata"]["name"])
+
+
+PROBE_MEMORY = "virtmesh-webhook-probe"
+
+
+def wait_effective(api_client, timeout: float = 30.0) -> None:
+    """Wait until the kube-apiserver calls *these* webhooks: it reads configurations through an informer,
+    so for a moment after a registration it may still dial an earlier api's address. The probe is a
+    dry-run create only our validation refuses (its memory request names the probe)."""
+    import time
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    api = client.CustomObjectsApi(api_client)
+    info = proto.KINDS[proto.VM]
+    probe = {"apiVersion": info.api_version, "kind": info.kind, "metadata": {"name": "webhook-probe"},
+             "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {
+                 "devices": {}, "resources": {"requests": {"memory": PROBE_MEMORY}}}}}}}
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            api.create_namespaced_custom_object(info.group, info.version, "default", info.plural, probe,
+                                                dry_run="All")
+            last = "the probe was admitted"
+        except ApiException as e:
+            if PROBE_MEMORY in (e.body or "") and e.status == 422:
+                return
+            last = (e.body or str(e))[:300]
+        time.sleep(0.1)
+    raise RuntimeError(f"the kube-apiserver does not call our admission webhooks: {last}")
 
 
 def serve(resources, host: str, port: int, cert_dir: str, api_client=None, *, in_cluster: bool = False,
           namespace: str = "kubevirt") -> AdmissionServer:
-    """Start the server; with `api_client`, register it: by URL (local) or by Service (in_cluster)."""
+    """Start the server; with `api_client`, register it: by URL (local) or by Service (in_cluster), and
+    return once the kube-apiserver calls it."""
     server = AdmissionServer(resources, host, port, cert_dir).start()
     if api_client is not None:
         ensure_registered(api_client, server.ca_bundle, url=None if in_cluster else server.url,
                           namespace=namespace)
+        wait_effective(api_client)
     return server
 
 

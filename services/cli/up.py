@@ -55,7 +55,7 @@ def install_crds(kubeconfig: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         for name in names:
             while True:
-                conds = k.request("GET", f"{CRD_PATH}/{name}").get("status", {}).get("conditions", [])
+                conds = k.request("GET", f"{CRD_PATH}/{name}").get("status", {}).get("conditions") or []
                 if any(c["type"] == "Established" and c["status"] == "True" for c in conds):
                     break
                 if time.monotonic() > deadline:

@@ -265,7 +265,8 @@ def _selectors(kind: int, labels: dict | None, node_name: str) -> dict:
     if labels:
         query["labelSelector"] = ",".join(f"{k}={v}" for k, v in labels.items())
     if node_name and kind == proto.VMI:
-        # A selectable field of our VMI CRD (deploy/crds), as Pods' spec.nodeName is for the kubelet.
+        # A selectable field of our VMI CRD (KINDS, deploy/crds), as a Pod's spec.nodeName is for the kubelet.
+        assert "status.nodeName" in proto.KINDS[kind].selectable_fields
         query["fieldSelector"] = f"status.nodeName={node_name}"
     return query
 

@@ -39,6 +39,8 @@ class KindInfo:
     ours: bool = True             # a CRD of ours (False: Kubernetes' own kind, read through our subset)
     served_versions: tuple[str, ...] = ()   # older versions still accepted in manifests
     printer_columns: tuple[PrinterColumn, ...] = ()   # the CRD's `kubectl get` columns
+    # Fields a watch may select on (a CRD's selectableFields): a handler watches only its node's VMIs.
+    selectable_fields: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -74,7 +76,8 @@ KINDS: dict[int, KindInfo] = {
                                    PrinterColumn("IP", ".status.interfaces[0].ipAddress"),
                                    PrinterColumn("NodeName", ".status.nodeName"), _condition("Ready"),
                                    _condition("Live-Migratable", "LiveMigratable", priority=1),
-                                   _condition("Paused", priority=1))),
+                                   _condition("Paused", priority=1)),
+                  selectable_fields=("status.nodeName",)),
     NODE: KindInfo("node", "", "v1", "Node", "nodes", False, ("no",), status_subresource=True, ours=False),
     PVC: KindInfo("persistentVolumeClaim", "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True,
                   ("pvc", "pvcs"), status_subresource=True, ours=False),

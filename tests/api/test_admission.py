@@ -448,35 +448,3 @@ def test_deploy_yaml_is_generated():
             assert "caBundle" not in w["clientConfig"] and "namespace" not in w["clientConfig"]["service"]
     with open(os.path.join(os.path.dirname(path), "kustomization.yaml")) as f:
         assert "webhooks.yaml" in f.read()
-
-
-def test_ensure_registered_creates_then_replaces(monkeypatch):
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-    stored, calls = {}, []
-
-    class FakeApi:
-        def __init__(self, api_client):
-            assert api_client == "client"
-
-        def _create(self, body):
-            calls.append(("create", body["metadata"]["name"]))
-            if body["metadata"]["name"] in stored:
-                raise ApiException(status=409, reason="AlreadyExists")
-            stored[body["metadata"]["name"]] = body
-
-        def _replace(self, name, body):
-            calls.append(("replace", name))
-            stored[name] = body
-
-        create_mutating_webhook_configuration = create_validating_webhook_configuration = _create
-        replace_mutating_webhook_configuration = replace_validating_webhook_configuration = _replace
-
-    monkeypatch.setattr(client, "AdmissionregistrationV1Api", FakeApi)
-    admission.ensure_registered("client", b"CA1", url="https://127.0.0.1:1")
-    admission.ensure_registered("client", b"CA2", namespace="virtmesh")
-    assert calls == [("create", "virt-api-mutator"), ("create", "virt-api-validator"),
-                     ("create", "virt-api-mutator"), ("replace", "virt-api-mutator"),
-                     ("create", "virt-api-validator"), ("replace", "virt-api-validator")]
-    cc = stored["virt-api-validator"]["webhooks"][0]["clientConfig"]
-    assert cc["service"]["namespace"] == "virtmesh" and base64.b64decode(cc["caBundle"]) == b"CA2"

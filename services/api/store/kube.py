@@ -4,12 +4,39 @@ SQLite store does by hand: revisions, graceful deletion with finalizers, the wat
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 
+import grpc
+
+from services.api.store.sqlite import AlreadyExists, Conflict, Gone, NotFound
 from services.common import kube
+
+# Kubernetes' answers as the store's own errors, which the api maps to status codes in one table.
+_ERRORS = {grpc.StatusCode.NOT_FOUND: NotFound, grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
+           grpc.StatusCode.ABORTED: Conflict, grpc.StatusCode.OUT_OF_RANGE: Gone}
+
+
+def _store_errors(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except grpc.aio.AioRpcError as e:
+            cls = _ERRORS.get(e.code())
+            if cls is None:
+                raise
+            raise cls(e.details()) from None
+    return wrapper
 
 
 class KubeStore(kube.Kube):
+    get = _store_errors(kube.Kube.get)
+    list = _store_errors(kube.Kube.list)
+    create = _store_errors(kube.Kube.create)
+    update = _store_errors(kube.Kube.update)
+    delete = _store_errors(kube.Kube.delete)
+
     async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
         """The SQLite store's watch contract over a Kubernetes watch: objects as ADDED first when
         `resource_version` is "" (a list), then a BOOKMARK, then the apiserver's events."""
