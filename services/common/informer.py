@@ -157,13 +157,20 @@ class KubeInformer(Informer):
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
 
+        def hand(item) -> None:
+            if not stop.is_set():  # once the informer stopped (its loop may be closed), nobody listens
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the loop closed in between
+                    stop.set()
+
         def pump():
             try:
                 for ev in self.store.watch_events(self.kind, self.resource_version, node_name=self.node_name, stop=stop):
-                    loop.call_soon_threadsafe(queue.put_nowait, ev)
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+                    hand(ev)
+                hand(None)
             except BaseException as e:  # noqa: BLE001 - handed to the loop, which decides
-                loop.call_soon_threadsafe(queue.put_nowait, e)
+                hand(e)
 
         threading.Thread(target=pump, name=f"watch-{proto.kind_name(self.kind)}", daemon=True).start()
         try:

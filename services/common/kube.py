@@ -78,10 +78,27 @@ def to_object(kind: int, doc: dict) -> proto.api.Object:
     return obj
 
 
+_INT64 = {FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64, FD.TYPE_FIXED64, FD.TYPE_SFIXED64}
+
+
+def _numbers(doc: dict, desc) -> dict:
+    """proto3 JSON prints 64-bit integers as strings; Kubernetes (and our CRD schema) wants numbers."""
+    for field in desc.fields:
+        value = doc.get(field.json_name)
+        if value is None:
+            continue
+        if field.type in _INT64:
+            doc[field.json_name] = [int(v) for v in value] if field.is_repeated else int(value)
+        elif field.type == FD.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
+            for item in (value if field.is_repeated else [value]):
+                _numbers(item, field.message_type)
+    return doc
+
+
 def to_doc(obj: proto.api.Object) -> dict:
     res = proto.inner(obj)
     info = proto.KINDS[proto.kind_of(obj)]
-    doc = json_format.MessageToDict(res)
+    doc = _numbers(json_format.MessageToDict(res), res.DESCRIPTOR)
     doc["apiVersion"], doc["kind"] = info.api_version, info.kind
     if obj.traceparent:
         doc.setdefault("metadata", {}).setdefault("annotations", {})[TRACEPARENT_ANNOTATION] = obj.traceparent

@@ -12,6 +12,7 @@ import tempfile
 import pytest
 
 from harness import ROOT, Mesh, short_tmpdir
+from services.cli.up import install_crds
 from services.common import kube, manifest, proto
 
 NODE = "node01"
@@ -36,6 +37,7 @@ class ControlPlane:
         self.bin = subprocess.run(["bash", "tools/kube.sh", "bin"], cwd=ROOT, env=self.env, capture_output=True,
                                   text=True, check=True).stdout.strip()
         self.kube = kube.Kube(kube.api_client(self.kubeconfig))
+        install_crds(self.kubeconfig)
 
     def kubectl(self, *args, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         r = subprocess.run([os.path.join(self.bin, "kubectl"), "--kubeconfig", self.kubeconfig, *args],

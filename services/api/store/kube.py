@@ -50,14 +50,21 @@ class KubeStore(kube.Kube):
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
 
+        def hand(item) -> None:
+            if not stop.is_set():  # the stream is gone (its loop may be closed): nobody listens
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the loop closed in between
+                    stop.set()
+
         def pump(rv: str):
             try:
                 while not stop.is_set():
                     for ev in self.watch_events(kind, rv, namespace, node_name, stop):
                         rv = ev[2] or rv
-                        loop.call_soon_threadsafe(queue.put_nowait, ev)
+                        hand(ev)
             except BaseException as e:  # noqa: BLE001 - handed to the stream
-                loop.call_soon_threadsafe(queue.put_nowait, e)
+                hand(e)
 
         threading.Thread(target=pump, args=(resource_version,), daemon=True, name="api-watch").start()
         try:
