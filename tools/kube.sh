@@ -86,7 +86,10 @@ build() {
   if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/etcd" ] && [ -x "$BIN/kubectl" ]; then
     return 0
   fi
-  command -v go >/dev/null || { log "Go is needed to build the control plane (go1.26)"; exit 1; }
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+    PATH=/usr/local/go/bin:$PATH   # a non-login shell (CI) may not have Go's own directory on PATH
+  fi
+  command -v go >/dev/null || { log "Go 1.26 is needed to build the control plane"; exit 1; }
   local work=$CACHE_ROOT/src-$K8S_VERSION-$ETCD_VERSION start=$SECONDS
   mkdir -p "$work/k8s" "$work/etcd" "$BIN.partial"
   log "building kube-apiserver, kubectl $K8S_VERSION and etcd $ETCD_VERSION into $BIN (once per machine)"

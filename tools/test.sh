@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Set the machine up, then run every test (unit, real-process integration, real QEMU e2e).
+# Set the machine up, then run every test (unit, real-process integration, real QEMU e2e, cluster mode).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+# Cluster mode's tests (tests/cluster) run a real etcd + kube-apiserver, built from their Go modules
+# once per machine into ~/.cache/virtmesh-k8s (minutes cold; nothing when cached).
+bash tools/kube.sh build
 exec .venv/bin/python -m pytest -q -ra "$@"

@@ -55,8 +55,8 @@ def main(argv=None) -> None:
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--socket", help="unix socket path (default DATA_DIR/run/api.sock)")
     p.add_argument("--listen", help="also serve TCP on HOST:PORT")
-    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
-                   help="cluster mode: the store is this cluster's kube-apiserver (env KUBECONFIG)")
+    p.add_argument("--kubeconfig",
+                   help="cluster mode: the store is this cluster's kube-apiserver")
     p.add_argument("--webhook-listen", default="127.0.0.1:0",
                    help="cluster mode: HOST:PORT of the admission webhooks (port 0: any free port)")
     p.add_argument("--log-level")

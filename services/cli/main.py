@@ -269,8 +269,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virtmesh", description="KubeVirt-style VMs on libvirt + QEMU.")
     p.add_argument("--data-dir", default=paths.default_data_dir(), help="mesh data dir (env VIRTMESH_DATA_DIR)")
     p.add_argument("--api", default=os.environ.get("VIRTMESH_API"), help="api address (unix:///path or host:port)")
-    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG") or None,
-                   help="a cluster's kubeconfig: objects live in its kube-apiserver (env KUBECONFIG)")
+    p.add_argument("--kubeconfig", help="a cluster's kubeconfig: objects live in its kube-apiserver "
+                   "(env KUBECONFIG; `up` takes only the flag, so a cluster is never joined by accident)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def ns(sp):
@@ -362,6 +362,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.kubeconfig is None and args.func is not cmd_up:
+        args.kubeconfig = os.environ.get("KUBECONFIG") or None
     try:
         api = Api(args) if getattr(args, "needs_api", True) else None
         rc = args.func(args, api)

@@ -92,6 +92,7 @@ class Supervisor:
         if not getattr(args, "no_metrics", False):
             common += ["--metrics-port", "0", "--metrics-address", "127.0.0.1"]
         self.env = dict(os.environ)
+        self.env.pop("KUBECONFIG", None)  # a service is in cluster mode only when `up` says so
         if getattr(args, "jaeger", None):
             # A bare host:port is Jaeger's plain-text OTLP port (the exporter would try TLS on it).
             self.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = args.jaeger if "://" in args.jaeger else f"http://{args.jaeger}"

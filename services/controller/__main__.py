@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 
 from prometheus_client import REGISTRY
 
@@ -90,8 +89,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m services.controller", description=__doc__)
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
-    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
-                   help="cluster mode: watch and write the kube-apiserver (env KUBECONFIG)")
+    p.add_argument("--kubeconfig",
+                   help="cluster mode: watch and write this kube-apiserver")
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)

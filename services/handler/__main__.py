@@ -111,8 +111,8 @@ def main(argv=None) -> None:
     p.add_argument("--node-name", default=os.environ.get("NODE_NAME", socket.gethostname()))
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
-    p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"),
-                   help="cluster mode: watch and write the kube-apiserver (env KUBECONFIG); the Node must exist")
+    p.add_argument("--kubeconfig",
+                   help="cluster mode: watch and write this kube-apiserver; its Node NODE must exist")
     p.add_argument("--listen", help="serve the handler API on HOST:PORT (default: unix socket only)")
     p.add_argument("--advertise", default=os.environ.get("POD_IP"),
                    help="host the api should dial for this handler (default: the --listen host)")
