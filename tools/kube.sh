@@ -6,7 +6,7 @@
 #   tools/kube.sh build    build (or reuse) the pinned binaries in the version-keyed cache
 #   tools/kube.sh start    build if needed, start etcd + kube-apiserver (reuses a running plane)
 #   tools/kube.sh stop     stop them (the cache stays)
-#   tools/kube.sh env      print `export KUBECONFIG=…`
+#   tools/kube.sh env      print `export KUBECONFIG=…` (and the built kubectl's PATH): eval "$(tools/kube.sh env)"
 #   tools/kube.sh status   exit 0 when the apiserver answers /readyz
 #
 # Settings (environment): VIRTMESH_KUBE_DIR (state: certs, etcd data, logs, kubeconfig; default
@@ -203,7 +203,8 @@ case ${1:-} in
   build) build ;;
   start) start ;;
   stop) stop ;;
-  env) echo "export KUBECONFIG=$KUBE_DIR/kubeconfig" ;;
+  env) echo "export KUBECONFIG=$KUBE_DIR/kubeconfig"
+       echo "export PATH=$BIN:\$PATH  # kubectl $K8S_VERSION, matching the apiserver" ;;
   status) ready ;;
   bin) echo "$BIN" ;;
   *) echo "usage: tools/kube.sh build|start|stop|env|status|bin" >&2; exit 2 ;;
