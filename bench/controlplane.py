@@ -1,10 +1,19 @@
 """Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
 
-    python bench/controlplane.py [-n 200]
+    python bench/controlplane.py [-n 200] [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
 
 Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
 in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VMI watch and
 reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
+
+With --kubeconfig the same burst also runs in cluster mode (`virtmesh up --kubeconfig`, its own data
+dir; the Node is created first if missing, as a kubelet would): VMs are created at that kube-apiserver
+(through the api's admission webhooks) and followed with a watch of its VMIs. Both meshes run side by
+side, VMs created in each alternately (as bench/tracing.py does: this machine's speed drifts, and
+side by side both see the same machine; --sequential runs one after the other). Prints both in one
+table, cluster p50 / standalone p50, and the writes per VM start counted from the kube-apiserver's
+audit log (bench/kubeaudit.py; --audit-log, default audit.log beside the kubeconfig). The cluster's
+VMs are deleted at the end (their launchers waited for), so runs can repeat on one plane.
 """
 from __future__ import annotations
 
@@ -25,7 +34,10 @@ import grpc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from services.common import proto  # noqa: E402
+from services.common import kube, proto  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import kubeaudit  # noqa: E402
 
 
 def pct(values, p):
@@ -33,9 +45,9 @@ def pct(values, p):
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def vm(name: str):
+def vm(name: str, namespace: str = ""):
     v = proto.kv.VirtualMachine()
-    v.metadata.name = name
+    v.metadata.name, v.metadata.namespace = name, namespace
     v.spec.runStrategy = "Always"
     v.spec.template.spec.domain.memory.guest = "64Mi"
     v.spec.template.spec.terminationGracePeriodSeconds = 0
@@ -74,8 +86,10 @@ def follow_running(stub, n: int) -> tuple[dict[str, float], threading.Event]:
 
 def mesh_env(**extra) -> dict:
     """The environment of a benchmark's `virtmesh up`: this one, quiet logs, ROOT importable."""
-    return dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
-                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
+    env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
+    env.pop("KUBECONFIG", None)  # it would make a standalone mesh a cluster one
+    return env
 
 
 def proc_stat(pid) -> tuple[str, float]:
@@ -113,6 +127,7 @@ class Burst(NamedTuple):
     ok: bool                  # all n Running in time
     cpu: dict[str, float]     # CPU seconds per role (cpu_census) from the first create to the last Running
     startup: float            # `virtmesh up` to the warm-up VM Running (imports, connections, first VM)
+    calls: tuple = ()         # how long each create call took (it is part of its VM's latency)
 
 
 class BenchMesh:
@@ -124,6 +139,7 @@ class BenchMesh:
         self.n, self.libvirt_uri, self.env = n, libvirt_uri, env
         self.dir = tempfile.mkdtemp(prefix="vmbench-", dir="/tmp")
         self.created: dict[str, float] = {}
+        self.calls: list[float] = []
         self.ok = False
 
     def start(self) -> "BenchMesh":
@@ -142,12 +158,16 @@ class BenchMesh:
         while "warm-up" not in self.running and time.monotonic() - self.t_up < timeout:
             time.sleep(0.01)
         self.startup = self.running.get("warm-up", float("nan")) - self.t_up
-        self.base = cpu_census(self.dir)
+        self.base = self.census()
+
+    def census(self) -> dict[str, float]:
+        return cpu_census(self.dir)
 
     def create(self, i: int) -> None:
         name = f"bench-{i:04d}"
         self.created[name] = time.monotonic()
         self.stub.Create(proto.api.CreateRequest(object=vm(name)), timeout=30)
+        self.calls.append(time.monotonic() - self.created[name])
 
     def wait(self, timeout: float) -> bool:
         self.ok = self.done.wait(timeout)
@@ -158,9 +178,9 @@ class BenchMesh:
     def result(self, t0: float) -> Burst:
         """What happened since the warm-up (t0: when the first VM was created)."""
         last = max(self.running[k] for k in self.created if k in self.running) if self.created else t0
-        cpu = {role: sec - self.base.get(role, 0.0) for role, sec in cpu_census(self.dir).items()}
+        cpu = {role: sec - self.base.get(role, 0.0) for role, sec in self.census().items()}
         return Burst([self.running[k] - self.created[k] for k in list(self.running) if k in self.created],
-                     last - t0, self.ok, cpu, self.startup)
+                     last - t0, self.ok, cpu, self.startup, tuple(self.calls))
 
     def stop(self, keep: bool = False) -> None:
         self.up.send_signal(signal.SIGTERM)
@@ -191,14 +211,257 @@ def burst(n: int, libvirt_uri: str, env: dict, keep: bool = False, rate: float =
         mesh.stop(keep)
 
 
+NAMESPACE = "default"
+
+# A sitecustomize for the cluster-mode mesh's interpreters: each service's requests to the
+# kube-apiserver carry User-Agent virtmesh-<service>, so the audit log tells which service wrote what
+# (they all authenticate as the same admin, and the client's own agent names no one).
+AGENT_HOOK = """\
+try:
+    argv = open("/proc/self/cmdline", "rb").read().decode(errors="replace").split("\\0")
+    if argv[1:2] == ["-m"] and argv[2] in ("services.api", "services.controller", "services.handler", "services.cli"):
+        from kubernetes.client import api_client
+        _init, _agent = api_client.ApiClient.__init__, "virtmesh-" + argv[2][len("services."):].replace("cli", "up")
+
+        def __init__(self, *args, **kwargs):
+            _init(self, *args, **kwargs)
+            self.user_agent = _agent
+        api_client.ApiClient.__init__ = __init__
+except Exception:
+    pass
+"""
+
+
+def ensure_node(k: kube.Kube, name: str) -> None:
+    """What the kubelet registers (as tests/cluster's create_node): the Node with capacity and Ready."""
+    try:
+        k.request("GET", f"/api/v1/nodes/{name}")
+        return
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+    resources = {"cpu": "2", "memory": "24Gi", "pods": "110"}
+    k.request("POST", "/api/v1/nodes", body={
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "status": {"capacity": resources, "allocatable": resources, "conditions": [
+            {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}})
+
+
+def follow_running_kube(kubeconfig: str, n: int) -> tuple[dict[str, float], threading.Event]:
+    """follow_running's twin on the kube-apiserver: a watch of the namespace's VMIs (listed again
+    after a 410 or a dropped connection; VMIs already Running then count from that moment)."""
+    running: dict[str, float] = {}
+    done = threading.Event()
+
+    def seen(obj) -> None:
+        v = proto.inner(obj)
+        if v.status.phase == "Running" and v.metadata.name not in running:
+            running[v.metadata.name] = time.monotonic()
+            if len(running) == n:
+                done.set()
+
+    def follow():
+        k = kube.Kube(kube.api_client(kubeconfig))
+        rv = ""
+        while not done.is_set():
+            try:
+                if not rv:
+                    items, rv = k.list(proto.VMI, NAMESPACE)
+                    rv = str(rv)
+                    for obj in items:
+                        seen(obj)
+                for _, obj, rv in k.watch_events(proto.VMI, rv, NAMESPACE, stop=done):
+                    if obj is not None:
+                        seen(obj)
+            except Exception:  # noqa: BLE001 - 410 Gone, a dropped stream: list again
+                rv = ""
+                time.sleep(0.2)
+        k.close()
+
+    threading.Thread(target=follow, daemon=True).start()
+    return running, done
+
+
+def is_ours(name: str) -> bool:
+    return name == "warm-up" or name.startswith("bench-")
+
+
+class ClusterBenchMesh(BenchMesh):
+    """BenchMesh in cluster mode: `virtmesh up --kubeconfig` in its own data dir, VMs created at the
+    kube-apiserver and followed there. Its result() also counts the kube-apiserver's writes (self.writes);
+    its stop() deletes the VMs first and waits for their launchers, so the plane is clean for the next run."""
+
+    def __init__(self, n: int, libvirt_uri: str, env: dict, kubeconfig: str, node: str, audit_log: str):
+        super().__init__(n, libvirt_uri, env)
+        self.kubeconfig, self.node, self.audit_log = os.path.abspath(kubeconfig), node, audit_log
+        self.kube = kube.Kube(kube.api_client(self.kubeconfig))
+        self.kube.client.user_agent = kubeaudit.BENCH_AGENT  # the audit log tells our creates apart
+        hook = os.path.join(self.dir, "py")
+        os.makedirs(hook)
+        with open(os.path.join(hook, "sitecustomize.py"), "w") as f:
+            f.write(AGENT_HOOK)
+        self.env = dict(env, PYTHONPATH=os.pathsep.join((hook, env.get("PYTHONPATH", ""))))
+        self.writes: kubeaudit.Writes | None = None
+
+    def start(self) -> "ClusterBenchMesh":
+        ensure_node(self.kube, self.node)
+        self.t_up = time.monotonic()
+        log_path = os.path.join(self.dir, "up.log")
+        with open(log_path, "ab") as log:
+            self.up = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "--data-dir", self.dir, "up", "--node-name", self.node,
+                 "--libvirt-uri", self.libvirt_uri, "--kubeconfig", self.kubeconfig],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # "mesh is up": CRDs installed, the api healthy (its webhooks registered); the Node must exist.
+        while b"mesh is up" not in open(log_path, "rb").read():
+            if self.up.poll() is not None or time.monotonic() - self.t_up > 120:
+                raise SystemExit(f"cluster mesh did not come up; see {log_path}")
+            time.sleep(0.1)
+        self.clean()  # a crashed earlier run's VMs would collide with ours
+        self.running, self.done = follow_running_kube(self.kubeconfig, self.n + 1)
+        while True:  # the kube-apiserver may not reach the api's webhooks yet
+            try:
+                self.kube.create(vm("warm-up", NAMESPACE))
+                return self
+            except grpc.RpcError:
+                if time.monotonic() - self.t_up > 120:
+                    raise
+                time.sleep(0.5)
+
+    def census(self) -> dict[str, float]:
+        """The mesh's CPU and the control plane's (tools/kube.sh keeps the pids beside the kubeconfig)."""
+        cpu = cpu_census(self.dir)
+        for part in ("apiserver", "etcd"):
+            try:
+                cpu[part] = proc_stat(open(os.path.join(os.path.dirname(self.kubeconfig), f"{part}.pid")).read().strip())[1]
+            except (OSError, ValueError):
+                pass
+        return cpu
+
+    def create(self, i: int) -> None:
+        name = f"bench-{i:04d}"
+        if not self.created:
+            self.t_first = time.time()                      # the audit window opens
+            self.audit_at = kubeaudit.size(self.audit_log)  # and the log is read from here
+        self.created[name] = time.monotonic()
+        self.kube.create(vm(name, NAMESPACE))
+        self.calls.append(time.monotonic() - self.created[name])
+
+    def result(self, t0: float) -> Burst:
+        out = super().result(t0)
+        if os.path.exists(self.audit_log) and self.created:
+            self.writes = self.settled_writes()
+        return out
+
+    def settled_writes(self, quiet: float = 2.0, limit: float = 30.0) -> kubeaudit.Writes:
+        """The audit window closes once the mesh has stopped writing (a VM's status follows its VMI's
+        Running) for `quiet` seconds, `limit` at most."""
+        start = last_change = time.monotonic()
+        count = -1
+        while True:
+            writes = kubeaudit.Writes(kubeaudit.read(self.audit_log, self.audit_at), self.t_first, time.time())
+            now = time.monotonic()
+            if sum(writes.mesh.values()) != count:
+                count, last_change = sum(writes.mesh.values()), now
+            elif now - last_change >= quiet or now - start >= limit:
+                return writes
+            time.sleep(0.25)
+
+    def clean(self, timeout: float = 120) -> None:
+        """Delete this benchmark's VMs; wait until their VMIs are gone and their launchers have exited."""
+        for obj in self.kube.list(proto.VM, NAMESPACE)[0]:
+            if is_ours(proto.inner(obj).metadata.name):
+                try:
+                    self.kube.delete(obj)
+                except grpc.RpcError as e:
+                    if e.code() != grpc.StatusCode.NOT_FOUND:
+                        raise
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.up.poll() is None:
+            vmis = [o for o in self.kube.list(proto.VMI, NAMESPACE)[0] if is_ours(proto.inner(o).metadata.name)]
+            if not vmis and "launcher" not in cpu_census(self.dir):
+                return
+            time.sleep(0.5)
+        print(f"cluster: VMs not cleaned up after {timeout:.0f} s; logs: {self.dir}/logs", file=sys.stderr)
+
+    def stop(self, keep: bool = False) -> None:
+        try:
+            if getattr(self, "up", None) is not None and self.up.poll() is None:
+                self.clean()
+        finally:
+            if getattr(self, "up", None) is not None:
+                super().stop(keep)
+            self.kube.close()
+
+
+def run_bursts(meshes: dict[str, BenchMesh], n: int, keep: bool, sequential: bool) -> dict[str, Burst]:
+    """`burst` for several meshes: side by side (VMs created in each alternately) or one after the other."""
+    out: dict[str, Burst] = {}
+    for group in [[m] for m in meshes.values()] if sequential else [list(meshes.values())]:
+        try:
+            for m in group:
+                m.start()
+            for m in group:
+                m.warm()
+            t0 = time.monotonic()
+            for i in range(n):
+                for m in group if i % 2 == 0 else group[::-1]:
+                    m.create(i)
+            for m in group:
+                m.wait(timeout=max(120, n * 2))
+            for m in group:
+                out[next(k for k, v in meshes.items() if v is m)] = m.result(t0)
+        finally:
+            for m in group:
+                m.stop(keep)
+    return out
+
+
+def print_table(results: dict[str, Burst], n: int) -> None:
+    print(f"{'mode':<11} {'Running':>9} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7} {'mean':>7} "
+          f"{'VMs/s':>6} {'wall':>6} {'first VM':>8} {'create call p50':>15}")
+    for mode, b in results.items():
+        lat = b.latencies or [float("nan")]
+        ms = lambda x: f"{x * 1000:.0f}ms"  # noqa: E731
+        print(f"{mode:<11} {len(b.latencies):>5}/{n:<3} {ms(pct(lat, 50)):>7} {ms(pct(lat, 95)):>7} "
+              f"{ms(pct(lat, 99)):>7} {ms(max(lat)):>7} {ms(statistics.mean(lat)):>7} "
+              f"{len(b.latencies) / b.wall if b.wall else 0:>6.1f} {b.wall:>5.1f}s {b.startup:>7.1f}s "
+              f"{ms(pct(b.calls or [float('nan')], 50)):>15}"
+              + ("" if b.ok else "  TIMED OUT"))
+    for mode, b in results.items():
+        print(f"CPU per VM start, {mode}: "
+              + ", ".join(f"{role} {sec / n * 1000:.1f} ms" for role, sec in sorted(b.cpu.items())))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--libvirt-uri", default="test:///default")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--kubeconfig", help="also run the burst in cluster mode against this cluster")
+    ap.add_argument("--audit-log", help="the kube-apiserver's audit log (default: audit.log beside the kubeconfig)")
+    ap.add_argument("--node-name", default="bench", help="the cluster's Node the mesh runs VMs on (created if missing)")
+    ap.add_argument("--sequential", action="store_true", help="standalone, then cluster (default: side by side)")
     args = ap.parse_args()
 
-    lat, wall, ok, cpu, startup = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    if args.kubeconfig:
+        audit_log = args.audit_log or os.path.join(os.path.dirname(os.path.abspath(args.kubeconfig)), "audit.log")
+        env = mesh_env()
+        cluster = ClusterBenchMesh(args.n, args.libvirt_uri, env, args.kubeconfig, args.node_name, audit_log)
+        results = run_bursts({"standalone": BenchMesh(args.n, args.libvirt_uri, env), "cluster": cluster},
+                             args.n, args.keep, args.sequential)
+        print_table(results, args.n)
+        s, c = (results[m].latencies for m in ("standalone", "cluster"))
+        if s and c:
+            print(f"cluster p50 / standalone p50: {pct(c, 50) / pct(s, 50):.2f}x (target <= 1.5x)")
+        if cluster.writes is None:
+            print(f"no audit log at {audit_log}: writes not counted")
+        else:
+            print("\n".join(cluster.writes.report(args.n)))
+        return
+
+    lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
     print(f"mesh start to a first VM Running: {startup:.2f} s")
     print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
     if lat:
