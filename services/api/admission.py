@@ -67,6 +67,7 @@ class Hook:
     operations: tuple[str, ...]
     path: str
     mutating: bool
+    spec_updates_only: bool = False   # an UPDATE that leaves the spec alone needs no call (matchConditions)
 
 
 # KubeVirt's webhook names and paths (CDI's for DataVolume). The VM/VMI mutators leave out UPDATE, which
@@ -80,8 +81,9 @@ HOOKS = (
     Hook("virtualmachineinstances-create-validator.kubevirt.io", proto.VMI, ("CREATE",),
          "/virtualmachineinstances-validate-create", False),
     Hook("virtualmachineinstances-update-validator.kubevirt.io", proto.VMI, ("UPDATE",),
-         "/virtualmachineinstances-validate-update", False),
-    Hook("virtualmachine-validator.kubevirt.io", proto.VM, ("CREATE", "UPDATE"), "/virtualmachines-validate", False),
+         "/virtualmachineinstances-validate-update", False, spec_updates_only=True),
+    Hook("virtualmachine-validator.kubevirt.io", proto.VM, ("CREATE", "UPDATE"), "/virtualmachines-validate", False,
+         spec_updates_only=True),
     Hook("datavolume-validate.cdi.kubevirt.io", proto.DV, ("CREATE", "UPDATE"), "/datavolume-validate", False),
 )
 PATHS = {h.path: h for h in HOOKS}
@@ -358,9 +360,16 @@ class AdmissionServer:
 
 # ---------------------------------------------------------------- registration
 
+# Validation judges a changed spec only (Admitter._admit allows the rest at once); saying so to the
+# apiserver spares every status write of the controller and handler a webhook round trip (~35 ms here).
+SPEC_CHANGED = {"name": "spec-changed",
+                "expression": "request.operation != 'UPDATE' || object.spec != oldObject.spec"}
+
+
 def _webhook(hook: Hook, client_config: dict) -> dict:
     info = proto.KINDS[hook.kind]
-    return {
+    extra = {"matchConditions": [SPEC_CHANGED]} if hook.spec_updates_only else {}
+    return {**extra,
         "name": hook.name,
         "admissionReviewVersions": ["v1"],
         "sideEffects": "None",

@@ -68,6 +68,13 @@ class ApiClient:
             proto.api.UpdateRequest(object=proto.wrap(resource, traceparent)), timeout=TIMEOUT)
         return self._written(obj)
 
+    async def update_with_status(self, resource, traceparent: str = ""):
+        """Metadata, spec and status: the api's door takes them in two writes (metadata+spec first)."""
+        written = await self.update(resource, traceparent)
+        out = proto.copy(resource)
+        out.metadata.CopyFrom(written.metadata)
+        return await self.update_status(out, traceparent)
+
     async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
         """Delete; a missing object (or one replaced by a new uid) is not an error."""
         try:
@@ -111,6 +118,12 @@ class KubeApiClient(ApiClient):
     async def update_status(self, resource, traceparent: str = ""):
         obj = await asyncio.to_thread(self.kube.update, proto.wrap(resource, traceparent), None, True)
         return self._written(obj)
+
+    async def update_with_status(self, resource, traceparent: str = ""):
+        """One write where the kind has no status subresource (KubeVirt's VMI): the object carries all."""
+        if proto.KINDS[proto.KIND_BY_NAME[resource.DESCRIPTOR.name]].status_subresource:
+            return await super().update_with_status(resource, traceparent)
+        return await self.update(resource, traceparent)
 
     async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
         res = proto.message_class(kind)()

@@ -88,11 +88,11 @@ class VMIController:
         vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
         vmstate.set_phase(out, vmstate.SCHEDULED)
         if vmi.metadata.labels.get(NODE_NAME_LABEL) != decision.node:
-            # The label before the status: the node's handler only sees the VMI once it is
+            # The label with (or before) the status: the node's handler only sees the VMI once it is
             # scheduled there, and would race a later label write with its own status writes.
-            labelled = _copy(vmi)
-            labelled.metadata.labels[NODE_NAME_LABEL] = decision.node
-            out.metadata.CopyFrom((await self.api.update(labelled, tp)).metadata)
-        out = await self.api.update_status(out, tp)
+            out.metadata.labels[NODE_NAME_LABEL] = decision.node
+            out = await self.api.update_with_status(out, tp)
+        else:
+            out = await self.api.update_status(out, tp)
         log.info("scheduled VMI %s/%s to node %s", out.metadata.namespace, out.metadata.name, decision.node)
         return out

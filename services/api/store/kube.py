@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 
 import grpc
 
@@ -30,9 +31,65 @@ def _store_errors(method):
     return wrapper
 
 
+class _Reflector:
+    """One kind listed and watched into a dict by a thread of its own (client-go's reflector): the
+    admission webhooks read every Node for machine limits on each create; a round trip to the
+    apiserver for that cost ~60 ms per webhook call (bench/controlplane.py), the cache nothing."""
+
+    def __init__(self, store: kube.Kube, kind: int):
+        self.store, self.kind = store, kind
+        self.items: dict[str, kube.proto.api.Object] = {}
+        self.resource_version = ""
+        self.synced = threading.Event()
+        threading.Thread(target=self._run, daemon=True, name=f"reflector-{kind}").start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                if not self.resource_version:
+                    items, rev = kube.Kube.list(self.store, self.kind)
+                    self.items = {kube.proto.key(kube.proto.inner(o)): o for o in items}
+                    self.resource_version = str(rev)
+                    self.synced.set()
+                for typ, obj, rv in self.store.watch_events(self.kind, self.resource_version):
+                    if obj is not None:
+                        key = kube.proto.key(kube.proto.inner(obj))
+                        if typ == "DELETED":
+                            self.items.pop(key, None)
+                        else:
+                            self.items[key] = obj
+                    self.resource_version = rv or self.resource_version
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.OUT_OF_RANGE:
+                    self.resource_version = ""  # compacted: relist
+                time.sleep(0.5)
+            except Exception:  # noqa: BLE001 - a broken stream: resume from the last version
+                time.sleep(0.5)
+
+    def list(self) -> tuple[list, int]:
+        return list(self.items.values()), int(self.resource_version or 0)
+
+
 class KubeStore(kube.Kube):
+    CACHED = (kube.proto.NODE,)   # read often, changed rarely: served from a watch cache
+
+    def __init__(self, client):
+        super().__init__(client)
+        self._reflectors: dict[int, _Reflector] = {}
+        self._lock = threading.Lock()
+
     get = _store_errors(kube.Kube.get)
-    list = _store_errors(kube.Kube.list)
+
+    @_store_errors
+    def list(self, kind: int, namespace: str = "", label_selector: dict | None = None, node_name: str = ""):
+        if kind not in self.CACHED or namespace or label_selector or node_name:
+            return kube.Kube.list(self, kind, namespace, label_selector, node_name)
+        with self._lock:
+            reflector = self._reflectors.get(kind) or self._reflectors.setdefault(kind, _Reflector(self, kind))
+        if not reflector.synced.wait(kube.TIMEOUT):
+            raise kube.error(grpc.StatusCode.UNAVAILABLE, "kube-apiserver: the Node cache did not sync")
+        return reflector.list()
+
     create = _store_errors(kube.Kube.create)
     update = _store_errors(kube.Kube.update)
     delete = _store_errors(kube.Kube.delete)
