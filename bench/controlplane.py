@@ -88,7 +88,6 @@ def mesh_env(**extra) -> dict:
     """The environment of a benchmark's `virtmesh up`: this one, quiet logs, ROOT importable."""
     env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
-    env.pop("KUBECONFIG", None)  # it would make a standalone mesh a cluster one
     return env
 
 
@@ -216,22 +215,6 @@ NAMESPACE = "default"
 # A sitecustomize for the cluster-mode mesh's interpreters: each service's requests to the
 # kube-apiserver carry User-Agent virtmesh-<service>, so the audit log tells which service wrote what
 # (they all authenticate as the same admin, and the client's own agent names no one).
-AGENT_HOOK = """\
-try:
-    argv = open("/proc/self/cmdline", "rb").read().decode(errors="replace").split("\\0")
-    if argv[1:2] == ["-m"] and argv[2] in ("services.api", "services.controller", "services.handler", "services.cli"):
-        from kubernetes.client import api_client
-        _init, _agent = api_client.ApiClient.__init__, "virtmesh-" + argv[2][len("services."):].replace("cli", "up")
-
-        def __init__(self, *args, **kwargs):
-            _init(self, *args, **kwargs)
-            self.user_agent = _agent
-        api_client.ApiClient.__init__ = __init__
-except Exception:
-    pass
-"""
-
-
 def ensure_node(k: kube.Kube, name: str) -> None:
     """What the kubelet registers (as tests/cluster's create_node): the Node with capacity and Ready."""
     try:
@@ -264,7 +247,7 @@ def follow_running_kube(kubeconfig: str, n: int) -> tuple[dict[str, float], thre
                 done.set()
 
     def follow():
-        k = kube.Kube(kube.api_client(kubeconfig))
+        k = kube.Kube(kube.api_client(kubeconfig, "bench"))
         rv = ""
         while not done.is_set():
             try:
@@ -297,13 +280,7 @@ class ClusterBenchMesh(BenchMesh):
     def __init__(self, n: int, libvirt_uri: str, env: dict, kubeconfig: str, node: str, audit_log: str):
         super().__init__(n, libvirt_uri, env)
         self.kubeconfig, self.node, self.audit_log = os.path.abspath(kubeconfig), node, audit_log
-        self.kube = kube.Kube(kube.api_client(self.kubeconfig))
-        self.kube.client.user_agent = kubeaudit.BENCH_AGENT  # the audit log tells our creates apart
-        hook = os.path.join(self.dir, "py")
-        os.makedirs(hook)
-        with open(os.path.join(hook, "sitecustomize.py"), "w") as f:
-            f.write(AGENT_HOOK)
-        self.env = dict(env, PYTHONPATH=os.pathsep.join((hook, env.get("PYTHONPATH", ""))))
+        self.kube = kube.Kube(kube.api_client(self.kubeconfig, "bench"))  # the audit log tells our creates apart
         self.writes: kubeaudit.Writes | None = None
 
     def start(self) -> "ClusterBenchMesh":

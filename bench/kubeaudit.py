@@ -2,7 +2,8 @@
 write verbs at Metadata level): what bench/controlplane.py reports as writes per VM start.
 
 Who wrote is read from the User-Agent: every client of the test plane authenticates as the same admin,
-so bench/controlplane.py tags its own requests and each mesh service's (virtmesh-<service>).
+but each mesh service names itself (`virtmesh-<service>/<version>`, services/common/kube.py) and
+bench/controlplane.py tags its own requests.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ async def serve(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
     webhooks = None
     if args.kubeconfig:
-        kube_client = kube.api_client(args.kubeconfig)
+        kube_client = kube.api_client(args.kubeconfig, "api")
         db = store.KubeStore(kube_client)
         resources = Resources(db)
         host, _, port = args.webhook_listen.rpartition(":")

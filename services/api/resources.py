@@ -5,7 +5,6 @@ read the committed event history from the revision they last sent.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from services.api import defaults, store, validation

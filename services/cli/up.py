@@ -35,7 +35,7 @@ def install_crds(kubeconfig: str, timeout: float = 60) -> None:
     DataVolume only where CDI has not installed its own; then wait until they are Established."""
     import yaml
     from services.common import kube
-    k = kube.Kube(kube.api_client(kubeconfig))
+    k = kube.Kube(kube.api_client(kubeconfig, "up"))
     try:
         files = sorted(glob.glob(os.path.join(CRD_DIR, "*.yaml")))
         try:

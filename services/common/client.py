@@ -13,8 +13,8 @@ from services.common import grpcclient, informer, kube, proto
 TIMEOUT = 10.0
 
 
-def connect(api_target: str, kubeconfig: str | None):
-    return KubeApiClient(kubeconfig) if kubeconfig else ApiClient(api_target)
+def connect(api_target: str, kubeconfig: str | None, component: str):
+    return KubeApiClient(kubeconfig, component) if kubeconfig else ApiClient(api_target)
 
 
 class ApiClient:
@@ -96,8 +96,8 @@ class KubeApiClient(ApiClient):
     """ApiClient's twin over the kube-apiserver (services/common/kube.py); the blocking client runs in
     threads so the event loop never waits on the network."""
 
-    def __init__(self, kubeconfig: str):
-        self.kube = kube.Kube(kube.api_client(kubeconfig))
+    def __init__(self, kubeconfig: str, component: str):
+        self.kube = kube.Kube(kube.api_client(kubeconfig, component))
         self.informers = {}
 
     def informer(self, kind: int, on_change, node_name: str = "") -> informer.KubeInformer:

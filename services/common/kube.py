@@ -52,14 +52,27 @@ def _error_of(status: int, body: bytes) -> grpc.aio.AioRpcError:
     return error(code, message)
 
 
-def api_client(kubeconfig: str | None = None):
-    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account)."""
+def api_client(kubeconfig: str | None = None, component: str = "cli"):
+    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account) that
+    names its component in the User-Agent (`virtmesh-controller/0.1.0`), as KubeVirt's components do:
+    the apiserver's audit log and metrics then tell who wrote what."""
     from kubernetes import client, config
     if kubeconfig or not _in_cluster():
-        return config.new_client_from_config(config_file=kubeconfig)
-    cfg = client.Configuration()
-    config.load_incluster_config(client_configuration=cfg)
-    return client.ApiClient(cfg)
+        out = config.new_client_from_config(config_file=kubeconfig)
+    else:
+        cfg = client.Configuration()
+        config.load_incluster_config(client_configuration=cfg)
+        out = client.ApiClient(cfg)
+    out.user_agent = f"virtmesh-{component}/{_version()}"
+    return out
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("virtmesh")
+    except metadata.PackageNotFoundError:
+        return "dev"
 
 
 def _in_cluster() -> bool:

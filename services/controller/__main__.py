@@ -23,7 +23,7 @@ log = logging.getLogger("services.controller")
 
 async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None,
               kubeconfig: str | None = None) -> None:
-    api = client.connect(api_target, kubeconfig)
+    api = client.connect(api_target, kubeconfig, "controller")
     queues: dict[str, workqueue.WorkQueue] = {}
     transitions = PhaseTransitions()
 

@@ -28,7 +28,7 @@ SWEEP_SECONDS = 5.0
 
 async def run(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
-    api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig)
+    api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig, "handler")
     queue: workqueue.WorkQueue
 
     def on_vmi(key):

@@ -134,7 +134,7 @@ async def test_informer_lists_watches_and_relists_after_410(control_plane):
 
 
 async def test_client_writes_go_into_the_cache_at_once(control_plane):
-    api = client.KubeApiClient(control_plane.kubeconfig)
+    api = client.KubeApiClient(control_plane.kubeconfig, "test")
     inf = api.informer(proto.VM, lambda key: None)
     api.track(inf)
     task = asyncio.create_task(inf.run())
