@@ -167,3 +167,29 @@ def test_webhook_registration_is_idempotent_and_takes_the_new_ca(control_plane):
     assert all(w["clientConfig"]["url"].startswith("https://127.0.0.1:2/") for w in cfg["webhooks"])
     cp.kubectl("delete", "validatingwebhookconfiguration", "virt-api-validator")
     cp.kubectl("delete", "mutatingwebhookconfiguration", "virt-api-mutator")
+
+
+def test_real_pvcs_are_bound_by_the_node_and_used(cluster_mesh):
+    """A core/v1 PVC applied with kubectl: the handler takes it (selected-node annotation), makes its image
+    on this node and binds it; the VM waiting for it starts; deleting it removes the image."""
+    cp, m = cluster_mesh.cp, cluster_mesh
+    vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "withclaim"},
+          "spec": {"runStrategy": "Always", "template": {"spec": {
+              "terminationGracePeriodSeconds": 0,
+              "domain": {"memory": {"guest": "64Mi"}, "devices": {"disks": [{"name": "data", "disk": {"bus": "scsi"}}]}},
+              "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "data1"}}]}}}}
+    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump(vm))
+    cp.kubectl("apply", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data1"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "8Mi"}}}}))
+    m.wait_for(lambda: m.vm_status("withclaim") == "Running", 60, "Running once the claim is bound")
+    pvc = yaml.safe_load(cp.kubectl("get", "pvc", "data1", "-o", "yaml").stdout)
+    assert pvc["status"]["phase"] == "Bound" and pvc["status"]["capacity"]["storage"] == "8Mi"
+    assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "node01"
+    assert "kubernetes.io/pvc-protection" in pvc["metadata"]["finalizers"]   # the apiserver's own
+    image = os.path.join(m.data_dir, "volumes", "default", f"data1-{pvc['metadata']['uid']}", "disk.img")
+    assert os.path.getsize(image) == 8 << 20
+    cp.kubectl("delete", "vm", "withclaim")
+    m.wait_for(lambda: cp.kubectl("get", "vmi", "withclaim", check=False).returncode != 0, 30, "VMI gone")
+    cp.kubectl("delete", "pvc", "data1", "--timeout=30s")
+    assert not os.path.exists(image)
