@@ -1,6 +1,6 @@
 """Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
 
-    python bench/controlplane.py [-n 200] [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
+    python bench/controlplane.py [-n 200] [--rate R] [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
 
 Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
 in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VMI watch and
@@ -374,8 +374,10 @@ class ClusterBenchMesh(BenchMesh):
             self.kube.close()
 
 
-def run_bursts(meshes: dict[str, BenchMesh], n: int, keep: bool, sequential: bool) -> dict[str, Burst]:
-    """`burst` for several meshes: side by side (VMs created in each alternately) or one after the other."""
+def run_bursts(meshes: dict[str, BenchMesh], n: int, keep: bool, sequential: bool,
+               rate: float = 0.0) -> dict[str, Burst]:
+    """`burst` for several meshes: side by side (VMs created in each alternately) or one after the other;
+    back to back, or `rate` VMs per second in each (a machine that is not saturated)."""
     out: dict[str, Burst] = {}
     for group in [[m] for m in meshes.values()] if sequential else [list(meshes.values())]:
         try:
@@ -385,6 +387,8 @@ def run_bursts(meshes: dict[str, BenchMesh], n: int, keep: bool, sequential: boo
                 m.warm()
             t0 = time.monotonic()
             for i in range(n):
+                if rate:
+                    time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
                 for m in group if i % 2 == 0 else group[::-1]:
                     m.create(i)
             for m in group:
@@ -422,6 +426,7 @@ def main() -> None:
     ap.add_argument("--audit-log", help="the kube-apiserver's audit log (default: audit.log beside the kubeconfig)")
     ap.add_argument("--node-name", default="bench", help="the cluster's Node the mesh runs VMs on (created if missing)")
     ap.add_argument("--sequential", action="store_true", help="standalone, then cluster (default: side by side)")
+    ap.add_argument("--rate", type=float, default=0.0, help="VMs per second (default: back to back)")
     args = ap.parse_args()
 
     if args.kubeconfig:
@@ -429,7 +434,7 @@ def main() -> None:
         env = mesh_env()
         cluster = ClusterBenchMesh(args.n, args.libvirt_uri, env, args.kubeconfig, args.node_name, audit_log)
         results = run_bursts({"standalone": BenchMesh(args.n, args.libvirt_uri, env), "cluster": cluster},
-                             args.n, args.keep, args.sequential)
+                             args.n, args.keep, args.sequential, args.rate)
         print_table(results, args.n)
         s, c = (results[m].latencies for m in ("standalone", "cluster"))
         if s and c:
@@ -440,7 +445,7 @@ def main() -> None:
             print("\n".join(cluster.writes.report(args.n)))
         return
 
-    lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep)
+    lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep, rate=args.rate)
     print(f"mesh start to a first VM Running: {startup:.2f} s")
     print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
     if lat:
