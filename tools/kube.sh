@@ -20,6 +20,8 @@ K8S_VERSION=v1.36.3          # k8s.io/kubernetes; its staging modules are v0.<mi
 ETCD_VERSION=v3.6.16         # go.etcd.io/etcd/server/v3 (k8s 1.36 tests against 3.6)
 STAGING_VERSION=v0.${K8S_VERSION#v1.}
 
+# Go keeps its caches under $HOME: a bare CI environment may not set it.
+export HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 KUBE_DIR=${VIRTMESH_KUBE_DIR:-/var/lib/virtmesh-kube}
 CACHE_ROOT=${VIRTMESH_KUBE_CACHE:-$HOME/.cache/virtmesh-k8s}
 BIN=$CACHE_ROOT/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/bin
