@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from typing import Iterator
 
@@ -76,7 +77,6 @@ def _version() -> str:
 
 
 def _in_cluster() -> bool:
-    import os
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")
 
 
@@ -87,8 +87,7 @@ def to_object(kind: int, doc: dict) -> proto.api.Object:
     are not ours to read; the traceparent annotation becomes the Object's traceparent."""
     res = proto.message_class(kind)()
     json_format.ParseDict(doc, res, ignore_unknown_fields=True)
-    obj = proto.wrap(res, res.metadata.annotations.get(TRACEPARENT_ANNOTATION, ""))
-    return obj
+    return proto.wrap(res, res.metadata.annotations.get(TRACEPARENT_ANNOTATION, ""))
 
 
 _INT64 = {FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64, FD.TYPE_FIXED64, FD.TYPE_SFIXED64}
