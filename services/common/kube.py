@@ -53,17 +53,19 @@ def _error_of(status: int, body: bytes) -> grpc.aio.AioRpcError:
     return error(code, message)
 
 
-def api_client(kubeconfig: str | None = None, component: str = "cli"):
-    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account) that
-    names its component in the User-Agent (`virtmesh-controller/0.1.0`), as KubeVirt's components do:
+def api_client(kubeconfig: str | None = None, component: str = "cli", pool: int = 0):
+    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account), with
+    `pool` connections if given, that names its component in the User-Agent (`virtmesh-controller/0.1.0`), as KubeVirt's components do:
     the apiserver's audit log and metrics then tell who wrote what."""
     from kubernetes import client, config
+    cfg = client.Configuration()
+    if pool:
+        cfg.connection_pool_maxsize = pool   # as many connections as threads calling at once
     if kubeconfig or not _in_cluster():
-        out = config.new_client_from_config(config_file=kubeconfig)
+        config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
     else:
-        cfg = client.Configuration()
         config.load_incluster_config(client_configuration=cfg)
-        out = client.ApiClient(cfg)
+    out = client.ApiClient(cfg)
     out.user_agent = f"virtmesh-{component}/{_version()}"
     return out
 
