@@ -72,6 +72,12 @@ def test_kubectl_and_virtmesh_share_the_vms(cluster_mesh):
     cp.kubectl("delete", "vm", "shared")
     cluster_mesh.wait_for(lambda: not cluster_mesh.launcher_pids(), 30, "launcher gone")
     assert cp.kubectl("get", "vmi", "shared", check=False).returncode != 0
+    # And the other way round: virtmesh writes, kubectl reads.
+    r = cluster_mesh.cli("apply", "-f", "-", input=VM.format(name="fromcli"))
+    assert "virtualmachine.kubevirt.io/fromcli created" in r.stdout
+    cluster_mesh.wait_for(lambda: "Running" in cp.kubectl("get", "vm", "fromcli").stdout, 30, "kubectl sees it Running")
+    cluster_mesh.cli("delete", "vm", "fromcli")
+    assert cp.kubectl("get", "vm", "fromcli", check=False).returncode != 0
 
 
 @pytest.mark.parametrize("change, field", [
