@@ -118,11 +118,17 @@ build() {
 
 # --- run ---------------------------------------------------------------------------------------
 
-ready() {
+ready() { # /readyz answers 200 to the admin (Python's ssl: no curl needed on the machine)
   [ -f "$KUBE_DIR/pki/ca.crt" ] || return 1
-  curl -sf --max-time 2 --cacert "$KUBE_DIR/pki/ca.crt" \
-    --cert "$KUBE_DIR/pki/admin.crt" --key "$KUBE_DIR/pki/admin.key" \
-    "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null 2>&1
+  "$PYTHON" - "$KUBE_DIR/pki" "$APISERVER_PORT" <<'EOF' >/dev/null 2>&1
+import http.client, ssl, sys
+pki, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.create_default_context(cafile=f"{pki}/ca.crt")
+ctx.load_cert_chain(f"{pki}/admin.crt", f"{pki}/admin.key")
+conn = http.client.HTTPSConnection("127.0.0.1", port, context=ctx, timeout=2)
+conn.request("GET", "/readyz")
+sys.exit(0 if conn.getresponse().status == 200 else 1)
+EOF
 }
 
 running() { # pidfile
