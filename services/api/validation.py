@@ -5,7 +5,7 @@ import re
 
 from services.api.errors import Invalid
 from services.common import arch as common_arch
-from services.common import machines, network, proto, quantity
+from services.common import hostpaths, machines, network, proto, quantity
 
 RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -237,6 +237,7 @@ def validate(obj: proto.api.Object, machine_limits=None) -> None:
         pvc(res)
     elif kind == proto.DV:
         data_volume(res)
+    hostpaths.admit(obj, Invalid)   # host paths and import sources a manifest may name
 
 
 # ---------------------------------------------------------------- storage: PersistentVolumeClaim, DataVolume

@@ -289,6 +289,14 @@ def parser() -> argparse.ArgumentParser:
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")
     up.add_argument("--no-metrics", action="store_true",
                     help="no /metrics (default: each service on a free port, in DATA_DIR/run/metrics-*.port)")
+    up.add_argument("--allowed-host-path", action="append", metavar="DIR",
+                    help="a host directory manifests may name (images, hostDisk, file:// imports); repeatable; "
+                    "default: the guest image cache only (env VIRTMESH_HOST_PATHS, ':'-separated)")
+    up.add_argument("--feature-gates", metavar="GATES",
+                    help="comma-separated feature gates, e.g. HostDisk (env VIRTMESH_FEATURE_GATES)")
+    up.add_argument("--import-allow-internal", action="store_true",
+                    help="DataVolume imports may fetch from loopback/link-local addresses "
+                    "(env VIRTMESH_IMPORT_ALLOW_INTERNAL=1)")
     up.set_defaults(func=cmd_up, needs_api=False)
 
     ap = sub.add_parser("apply", help="create or update resources from a file (- for stdin)")

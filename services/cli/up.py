@@ -24,7 +24,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import paths
+from services.common import hostpaths, paths
 
 CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -96,6 +96,14 @@ class Supervisor:
         if getattr(args, "jaeger", None):
             # A bare host:port is Jaeger's plain-text OTLP port (the exporter would try TLS on it).
             self.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = args.jaeger if "://" in args.jaeger else f"http://{args.jaeger}"
+        # The operator's host-path settings (services/common/hostpaths.py), for every service and
+        # the launchers: children inherit the environment.
+        if getattr(args, "allowed_host_path", None):
+            self.env[hostpaths.ENV_HOST_PATHS] = os.pathsep.join(os.path.abspath(p) for p in args.allowed_host_path)
+        if getattr(args, "feature_gates", None):
+            self.env[hostpaths.ENV_FEATURE_GATES] = args.feature_gates
+        if getattr(args, "import_allow_internal", False):
+            self.env[hostpaths.ENV_IMPORT_ALLOW_INTERNAL] = "1"
         api = [sys.executable, "-m", "services.api", *common]
         if args.api_listen:
             api += ["--listen", args.api_listen]

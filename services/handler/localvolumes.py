@@ -3,14 +3,15 @@ importer's): one directory per claim under DATA_DIR/volumes, the image `disk.img
 name for a filesystem PVC's disk). Blocking calls: the provisioner runs them in a thread."""
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
-import urllib.parse
 import urllib.request
 
-from services.common import quantity
+from services.common import hostpaths, quantity
 
 FORMATS = ("raw", "qcow2")
 QEMU_IMG = "qemu-img"
@@ -41,23 +42,81 @@ def _virtual_size(path: str) -> int:
     return int(json.loads(_qemu_img("info", "--output=json", path))["virtual-size"])
 
 
-def _fetch(url: str, workdir: str) -> str:
-    """A local file to import from: file:// URLs and absolute paths as they are, http(s) downloaded."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme in ("", "file"):
-        path = urllib.parse.unquote(parsed.path)
-        if not os.path.isfile(path):
-            raise LocalVolumeError(f"import source {url}: no such file on this node")
-        return path
-    if parsed.scheme in ("http", "https"):
-        dest = os.path.join(workdir, "download")
+def _guarded_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+    """socket.create_connection, but to addresses checked when connecting: every address of the
+    host must be allowed (see hostpaths.check_import_url: no SSRF into the node's own services),
+    and the socket goes to one of exactly those addresses (a second lookup could answer otherwise)."""
+    host, port = address
+    err = None
+    for family, type_, proto, _, sockaddr in hostpaths.resolve_checked(host, port):
+        sock = socket.socket(family, type_, proto)
         try:
-            with urllib.request.urlopen(url, timeout=60) as r, open(dest, "wb") as f:
-                shutil.copyfileobj(r, f, 1 << 20)
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
         except OSError as e:
-            raise LocalVolumeError(f"import source {url}: {e}") from None
-        return dest
-    raise LocalVolumeError(f"import source {url}: unsupported scheme {parsed.scheme!r}")
+            err = e
+            sock.close()
+    raise err or OSError(f"cannot connect to {host}:{port}")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_connection
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_connection   # TLS still verifies the URL's host name
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http(s) only, redirects included (each hop connects through the same check); no ftp, no
+    file, and no proxy from the environment (the check must see the address really connected to)."""
+    o = urllib.request.OpenerDirector()
+    for h in (urllib.request.UnknownHandler(), _HTTPHandler(), _HTTPSHandler(),
+              urllib.request.HTTPDefaultErrorHandler(), urllib.request.HTTPRedirectHandler(),
+              urllib.request.HTTPErrorProcessor()):
+        o.add_handler(h)
+    return o
+
+
+def _fetch(url: str, workdir: str) -> str:
+    """A local file to import from: file:// URLs and absolute paths under the operator's allowed
+    directories as they are, http(s) downloaded (never from loopback/link-local addresses unless
+    the operator allows it). The node checks again what admission checked."""
+    try:
+        kind, where = hostpaths.check_import_url(url, resolve=True)
+    except hostpaths.HostPathError as e:
+        raise LocalVolumeError(str(e)) from None
+    if kind == "file":
+        if not os.path.isfile(where):
+            raise LocalVolumeError(f"import source {url}: no such file on this node")
+        return where
+    dest = os.path.join(workdir, "download")
+    try:
+        with _opener().open(url, timeout=60) as r, open(dest, "wb") as f:
+            shutil.copyfileobj(r, f, 1 << 20)
+    except hostpaths.HostPathError as e:
+        raise LocalVolumeError(str(e)) from None
+    except (OSError, http.client.HTTPException) as e:
+        raise LocalVolumeError(f"import source {url}: {e}") from None
+    return dest
 
 
 def provision(root: str, pvc, fmt: str = "raw", source_url: str = "", clone_from: str = "") -> int:

@@ -7,6 +7,10 @@ them itself from the node's filesystem:
   directory laid out like a containerDisk image: one file under `disk/`, or `containerDisk.path`).
   As in KubeVirt the VM never writes to the image: it gets a qcow2 overlay in its own directory.
 - `hostDisk`: `Disk` must exist; `DiskOrCreate` creates a sparse raw file of `capacity`.
+
+Every host path (images, hostDisk paths, kernel and initrd) is checked again here, symlinks
+resolved, against the operator's allowed directories (services/common/hostpaths.py): admission
+refused the others, and the node does not take the api's word for it.
 - `emptyDisk`: a fresh qcow2 (sparse raw without qemu-img) of `capacity` in the VM's directory.
 - `firmware.kernelBoot.container.image` names a directory; `kernelPath`/`initrdPath` are paths
   inside it.
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import unquote, urlparse
 
-from services.common import quantity
+from services.common import hostpaths, quantity
 
 QCOW2_MAGIC = b"QFI\xfb"
 QEMU_IMG = "qemu-img"
@@ -67,10 +71,18 @@ def _not_local(image: str) -> ImagePullError:
                           "from the node's filesystem; use an absolute path or file:// URL")
 
 
-def _local_image(image: str) -> str:
-    path = image_path(image)
-    if path is None:
+def _allowed(check, *args) -> str:
+    try:
+        return check(*args)
+    except hostpaths.HostPathError as e:
+        raise VolumeError(str(e)) from None
+
+
+def _local_image(image: str, field: str) -> str:
+    """The image's path on the node, symlinks resolved, inside an allowed directory."""
+    if image_path(image) is None:
         raise _not_local(image)
+    path = _allowed(hostpaths.check_image, os.path.normpath(image_path(image)), field)
     if not os.path.exists(path):
         raise ImagePullError(f'ErrImagePull: image "{image}" not found on node')
     return path
@@ -137,10 +149,10 @@ def _source(path: str, fmt: Optional[str] = None, *also: str) -> DiskSource:
 
 def _container_disk(vol, where: str, vm_dir: str) -> DiskSource:
     cd = vol.containerDisk
-    path = _local_image(cd.image)
+    path = _local_image(cd.image, f"{where}.containerDisk.image")
     if os.path.isdir(path):
         if cd.path:
-            path = os.path.join(path, cd.path.lstrip("/"))
+            path = _allowed(hostpaths.check_inside, path, cd.path, f"{where}.containerDisk.path")
             if not os.path.isfile(path):
                 raise ImagePullError(f'ErrImagePull: image "{cd.image}" has no file "{cd.path}" '
                                      f"({where}.containerDisk.path)")
@@ -150,7 +162,7 @@ def _container_disk(vol, where: str, vm_dir: str) -> DiskSource:
             if len(files) != 1:
                 raise ImagePullError(f'ErrImagePull: image "{cd.image}" is a directory without exactly one '
                                      f"file under disk/; set {where}.containerDisk.path")
-            path = os.path.join(disk_dir, files[0])
+            path = _allowed(hostpaths.check_inside, path, f"disk/{files[0]}", f"{where}.containerDisk.image")
     fmt = detect_format(path)
     out_dir = os.path.join(vm_dir, "container-disks")
     os.makedirs(out_dir, exist_ok=True)
@@ -173,11 +185,15 @@ def _host_disk(vol, where: str) -> DiskSource:
     hd = vol.hostDisk
     if not hd.path:
         raise VolumeError(f"{where}.hostDisk.path: Required value")
-    path = hd.path
+    if not hostpaths.host_disk_enabled():
+        raise VolumeError(f"{where}: HostDisk feature gate is not enabled")
+    # Absolute, normalised, inside an allowed directory with symlinks resolved: DiskOrCreate never
+    # creates a file elsewhere (a relative path would land in the daemon's working directory).
+    path = _allowed(hostpaths.check_path, hd.path, f"{where}.hostDisk.path")
     if hd.type == "DiskOrCreate":
         if not os.path.exists(path):
             size = _capacity(hd.capacity, f"{where}.hostDisk.capacity")
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             _sparse_file(path, size)
     elif hd.type == "Disk":
         if not os.path.exists(path):
@@ -264,7 +280,7 @@ def resolve_kernel_boot(vmi) -> tuple[Optional[str], Optional[str]]:
     if not fw.HasField("kernelBoot") or not fw.kernelBoot.HasField("container"):
         return None, None
     c = fw.kernelBoot.container
-    root = _local_image(c.image)
+    root = _local_image(c.image, "spec.domain.firmware.kernelBoot.container.image")
     if not os.path.isdir(root):
         raise ImagePullError(f'ErrImagePull: image "{c.image}" must be a directory holding the kernel '
                              "and initrd (spec.domain.firmware.kernelBoot.container.image)")
@@ -272,9 +288,8 @@ def resolve_kernel_boot(vmi) -> tuple[Optional[str], Optional[str]]:
     def inside(p: str, what: str) -> Optional[str]:
         if not p:
             return None
-        full = os.path.normpath(os.path.join(root, p.lstrip("/")))
-        if not (full == root or full.startswith(root.rstrip("/") + "/")):
-            raise VolumeError(f'spec.domain.firmware.kernelBoot.container.{what}: "{p}" leaves the image')
+        # Resolved with symlinks (a link in the image must not point out of it either).
+        full = _allowed(hostpaths.check_inside, root, p, f"spec.domain.firmware.kernelBoot.container.{what}")
         if not os.path.isfile(full):
             raise ImagePullError(f'ErrImagePull: image "{c.image}" has no file "{p}" '
                                  f"(spec.domain.firmware.kernelBoot.container.{what})")

@@ -194,7 +194,8 @@ async def test_datavolume_validation(api_server, volume, text):
 
 @pytest.mark.parametrize("url", ["file:///var/images/a.img", "/var/images/a.img", "http://h/a.img",
                                  "HTTPS://h/a.img"])
-async def test_datavolume_accepts_file_http_https_and_absolute_paths(api_server, url):
+async def test_datavolume_accepts_file_http_https_and_absolute_paths(api_server, url, monkeypatch):
+    monkeypatch.setenv("VIRTMESH_HOST_PATHS", "/var/images")   # the operator allows file sources there
     out = await create(api_server, dv(source="http", url=url))
     assert out.spec.source.http.url == url
 

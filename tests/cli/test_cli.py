@@ -32,3 +32,18 @@ def test_bad_manifest_file_is_rejected_before_any_call(tmp_path, capsys):
 def test_missing_file(tmp_path, capsys):
     rc = cli.main(["--data-dir", str(tmp_path), "apply", "-f", str(tmp_path / "nope.yaml")])
     assert rc == 1 and "cannot read" in capsys.readouterr().err
+
+
+def test_up_passes_the_host_path_settings_to_every_service(tmp_path, monkeypatch):
+    from services.cli import up
+    from services.common import hostpaths
+    for name in (hostpaths.ENV_HOST_PATHS, hostpaths.ENV_FEATURE_GATES, hostpaths.ENV_IMPORT_ALLOW_INTERNAL):
+        monkeypatch.delenv(name, raising=False)
+    args = cli.parser().parse_args(["--data-dir", str(tmp_path), "up", "--allowed-host-path", "/srv/images",
+                                    "--allowed-host-path", "/srv/disks", "--feature-gates", "HostDisk",
+                                    "--import-allow-internal"])
+    env = up.Supervisor(args).env
+    assert env[hostpaths.ENV_HOST_PATHS] == "/srv/images:/srv/disks"
+    assert env[hostpaths.ENV_FEATURE_GATES] == "HostDisk" and env[hostpaths.ENV_IMPORT_ALLOW_INTERNAL] == "1"
+    plain = up.Supervisor(cli.parser().parse_args(["--data-dir", str(tmp_path), "up"])).env
+    assert not {hostpaths.ENV_HOST_PATHS, hostpaths.ENV_FEATURE_GATES, hostpaths.ENV_IMPORT_ALLOW_INTERNAL} & set(plain)

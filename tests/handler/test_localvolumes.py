@@ -1,14 +1,25 @@
 """File-backed claim images (handler/localvolumes.py) with real qemu-img."""
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
+import socket
 import subprocess
+import threading
 
 import pytest
 
-from services.common import manifest, proto
+from services.common import hostpaths, manifest, proto
 from services.handler import localvolumes
+
+
+@pytest.fixture(autouse=True)
+def operator_allows_tmp_path(tmp_path, monkeypatch):
+    """file:// import sources under tmp_path: the operator allows that directory (and only it)."""
+    monkeypatch.setenv(hostpaths.ENV_HOST_PATHS, str(tmp_path))
+    monkeypatch.delenv(hostpaths.ENV_IMPORT_ALLOW_INTERNAL, raising=False)
 
 
 def pvc(size="16Mi", uid="u1"):
@@ -54,9 +65,104 @@ def test_import_converts_and_grows_to_the_claim(tmp_path):
 
 def test_bad_sources_name_the_problem(tmp_path):
     with pytest.raises(localvolumes.LocalVolumeError, match="no such file on this node"):
-        localvolumes.provision(str(tmp_path), pvc(), source_url="file:///nowhere.img")
-    with pytest.raises(localvolumes.LocalVolumeError, match="unsupported scheme 'ftp'"):
+        localvolumes.provision(str(tmp_path), pvc(), source_url=f"file://{tmp_path}/nowhere.img")
+    with pytest.raises(localvolumes.LocalVolumeError, match='spec.source.http.url: Invalid value: "ftp://x/y.img": the scheme must be http, https or file'):
         localvolumes.provision(str(tmp_path), pvc(), source_url="ftp://x/y.img")
     with pytest.raises(localvolumes.LocalVolumeError, match="disk format 'vmdk'"):
         localvolumes.provision(str(tmp_path), pvc(), fmt="vmdk")
     assert not os.path.exists(localvolumes.image_path(str(tmp_path), pvc()))   # nothing half-made
+
+
+# ---------------------------------------------------------------- importer confinement (issue 13)
+
+@contextlib.contextmanager
+def http_server(address, handler):
+    srv = http.server.ThreadingHTTPServer((address, 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+class _Serve(http.server.BaseHTTPRequestHandler):
+    redirect = ""
+
+    def do_GET(self):
+        if self.redirect:
+            self.send_response(302)
+            self.send_header("Location", self.redirect)
+            self.end_headers()
+            return
+        body = b"SECRET" + bytes(1024)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _public_address() -> str:
+    """A non-loopback address of this machine (a UDP connect sends nothing), or ""."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("192.0.2.1", 9))
+            addr = s.getsockname()[0]
+    except OSError:
+        return ""
+    return "" if hostpaths.forbidden_address(addr) else addr
+
+
+@pytest.mark.parametrize("url", ["file:///etc/shadow", "/etc/shadow", "file://{tmp}/../../etc/shadow",
+                                 "file://{tmp}/link/shadow"])
+def test_import_never_reads_files_outside_the_allowed_directories(tmp_path, url):
+    os.symlink("/etc", tmp_path / "link")
+    with pytest.raises(localvolumes.LocalVolumeError, match="^spec.source.http.url: "):
+        localvolumes.provision(str(tmp_path / "vols"), pvc(), source_url=url.format(tmp=tmp_path))
+    assert not os.path.exists(localvolumes.image_path(str(tmp_path / "vols"), pvc()))
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/x", "http://[::1]/", "http://169.254.169.254/latest",
+                                 "http://localhost:1/x", "http://0.0.0.0:1/x", "http://127.1:1/x"])
+def test_import_never_fetches_from_the_nodes_own_network(tmp_path, url):
+    with pytest.raises(localvolumes.LocalVolumeError, match="^spec.source.http.url: Forbidden: "):
+        localvolumes.provision(str(tmp_path), pvc(), source_url=url)
+
+
+def test_a_name_resolving_to_loopback_is_refused_at_connect_time(tmp_path, monkeypatch):
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):   # one public and one loopback address: refused all the same
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.7", 80)),
+                    (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 80))]
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    with pytest.raises(localvolumes.LocalVolumeError, match=r"^spec.source.http.url: Forbidden: .*127\.0\.0\.1"):
+        localvolumes.provision(str(tmp_path), pvc(), source_url="http://rebind.example/disk.img")
+
+
+def test_a_local_server_is_imported_from_only_when_the_operator_allows_it(tmp_path, monkeypatch):
+    with http_server("127.0.0.1", _Serve) as port:
+        url = f"http://127.0.0.1:{port}/disk.img"
+        with pytest.raises(localvolumes.LocalVolumeError, match="^spec.source.http.url: Forbidden: "):
+            localvolumes.provision(str(tmp_path), pvc(), source_url=url)
+        monkeypatch.setenv(hostpaths.ENV_IMPORT_ALLOW_INTERNAL, "1")
+        localvolumes.provision(str(tmp_path), pvc(), source_url=url)
+    assert open(localvolumes.image_path(str(tmp_path), pvc()), "rb").read(6) == b"SECRET"
+
+
+def test_a_redirect_to_loopback_is_refused(tmp_path):
+    public = _public_address()
+    if not public:
+        pytest.skip("this machine has no non-loopback address")
+    with http_server("127.0.0.1", _Serve) as inner:
+        redirector = type("R", (_Serve,), {"redirect": f"http://127.0.0.1:{inner}/secret"})
+        with http_server(public, redirector) as outer:
+            with pytest.raises(localvolumes.LocalVolumeError, match="^spec.source.http.url: Forbidden: "):
+                localvolumes.provision(str(tmp_path), pvc(), source_url=f"http://{public}:{outer}/disk.img")
+    assert not os.path.exists(localvolumes.image_path(str(tmp_path), pvc()))

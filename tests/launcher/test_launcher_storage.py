@@ -8,13 +8,20 @@ import subprocess
 
 import pytest
 
-from services.common import manifest, proto
+from services.common import hostpaths, manifest, proto
 from services.launcher import storage
 from services.launcher.domxml import convert
 from services.launcher.storage import ImagePullError, VolumeError
 
 HAVE_QEMU_IMG = shutil.which("qemu-img") is not None
 needs_qemu_img = pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not installed")
+
+
+@pytest.fixture(autouse=True)
+def operator_allows_tmp_path(tmp_path, monkeypatch):
+    """These tests use images and host disks under tmp_path: the operator allows it, and hostDisk."""
+    monkeypatch.setenv(hostpaths.ENV_HOST_PATHS, str(tmp_path))
+    monkeypatch.setenv(hostpaths.ENV_FEATURE_GATES, hostpaths.HOST_DISK_GATE)
 
 
 def vmi(volumes, disks=None, firmware=None):
@@ -238,7 +245,7 @@ def test_kernel_boot_errors(tmp_path):
     f.write_bytes(b"x")
     with pytest.raises(ImagePullError, match="must be a directory"):
         storage.resolve_kernel_boot(kb(str(f)))
-    with pytest.raises(VolumeError, match=r'kernelPath: "/../file" leaves the image'):
+    with pytest.raises(VolumeError, match=r'kernelPath: Invalid value: "/../file": leaves the image'):
         (tmp_path / "img").mkdir()
         storage.resolve_kernel_boot(kb(str(tmp_path / "img"), kernel="/../file"))
 
@@ -261,3 +268,51 @@ def test_prepared_volumes_feed_the_converter(tmp_path, libvirt_validate):
                    (f"{vm_dir}/empty-disks/scratch.qcow2", "qcow2", "none", "sda"),
                    (str(tmp_path / "h.img"), "raw", "none", "sdb")]
     libvirt_validate(dom.to_xml())
+
+
+# ---------------------------------------------------------------- host paths the operator does not allow (issue 13)
+
+def test_images_outside_the_allowed_directories_never_become_backing_files(tmp_path):
+    os.symlink("/etc", tmp_path / "link")
+    for image in ("/etc/shadow", "file:///etc/shadow", "/", f"{tmp_path}/../../etc/shadow", f"{tmp_path}/link/shadow"):
+        with pytest.raises(VolumeError, match=r"^spec.volumes\[0\].containerDisk.image: "):
+            storage.prepare_volumes(vmi([{"name": "root", "containerDisk": {"image": image}}]), str(tmp_path / "vm"))
+    assert not os.path.exists(tmp_path / "vm" / "container-disks" / "root.qcow2")
+    (tmp_path / "img").mkdir()
+    with pytest.raises(VolumeError, match=r"^spec.volumes\[0\].containerDisk.path: .*leaves the image"):
+        storage.prepare_volumes(vmi([{"name": "root", "containerDisk": {"image": str(tmp_path / "img"),
+                                                                        "path": "../../../etc/shadow"}}]), str(tmp_path))
+    (tmp_path / "img" / "disk").mkdir()
+    os.symlink("/etc/shadow", tmp_path / "img" / "disk" / "evil.img")
+    with pytest.raises(VolumeError, match="leaves the image"):
+        storage.prepare_volumes(vmi([{"name": "root", "containerDisk": {"image": str(tmp_path / "img")}}]), str(tmp_path))
+
+
+def test_host_disks_need_the_gate_and_an_allowed_directory(tmp_path, monkeypatch):
+    hd = {"name": "d", "hostDisk": {"path": "/etc/passwd", "type": "Disk"}}
+    with pytest.raises(VolumeError, match=r'^spec.volumes\[0\].hostDisk.path: Forbidden: "/etc/passwd"'):
+        storage.prepare_volumes(vmi([hd]), str(tmp_path))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for path in ("rel.img", "/tmp/virtmesh-hostdisk-test.img", f"{tmp_path}/../escape.img"):
+            v = vmi([{"name": "d", "hostDisk": {"path": path, "type": "DiskOrCreate", "capacity": "1Mi"}}])
+            with pytest.raises(VolumeError, match=r"^spec.volumes\[0\].hostDisk.path: "):
+                storage.prepare_volumes(v, str(tmp_path))
+        assert not os.path.exists(tmp_path / "rel.img") and not os.path.exists("/tmp/virtmesh-hostdisk-test.img")
+        assert not os.path.exists(tmp_path.parent / "escape.img")
+    finally:
+        os.chdir(cwd)
+    monkeypatch.delenv(hostpaths.ENV_FEATURE_GATES)
+    with pytest.raises(VolumeError, match=r"^spec.volumes\[0\]: HostDisk feature gate is not enabled"):
+        storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": raw_image(tmp_path / "ok.img"),
+                                                                "type": "Disk"}}]), str(tmp_path))
+
+
+def test_kernel_boot_from_the_root_directory_is_refused(tmp_path):
+    with pytest.raises(VolumeError, match=r'^spec.domain.firmware.kernelBoot.container.image: Forbidden: "/"'):
+        storage.resolve_kernel_boot(kb("/", kernel="/etc/shadow", initrd=""))
+    (tmp_path / "img").mkdir()
+    os.symlink("/etc/shadow", tmp_path / "img" / "vmlinuz")
+    with pytest.raises(VolumeError, match=r'kernelPath: Invalid value: "/vmlinuz": leaves the image'):
+        storage.resolve_kernel_boot(kb(str(tmp_path / "img"), kernel="/vmlinuz", initrd=""))
