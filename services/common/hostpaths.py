@@ -23,6 +23,8 @@ import socket
 import urllib.parse
 from typing import Optional
 
+from services.common.volumes import IMPORT_ENDPOINT
+
 ENV_HOST_PATHS = "VIRTMESH_HOST_PATHS"
 ENV_FEATURE_GATES = "VIRTMESH_FEATURE_GATES"
 ENV_IMPORT_ALLOW_INTERNAL = "VIRTMESH_IMPORT_ALLOW_INTERNAL"
@@ -235,6 +237,11 @@ def admit(obj, error=HostPathError) -> None:
             admit_vmi_spec(res.spec, "spec")
         elif kind == proto.DV and res.spec.source.HasField("http") and res.spec.source.http.url:
             check_import_url(res.spec.source.http.url)
+        elif kind == proto.PVC and res.metadata.annotations.get(IMPORT_ENDPOINT):
+            # What the DataVolume controller copies from spec.source.http.url: a claim made by hand
+            # with this annotation is an import source all the same.
+            check_import_url(res.metadata.annotations[IMPORT_ENDPOINT],
+                             f"metadata.annotations[{IMPORT_ENDPOINT}]")
     except HostPathError as e:
         if error is HostPathError:
             raise

@@ -177,3 +177,13 @@ def test_the_node_resolves_host_names_and_checks_every_address(allowed):
         hostpaths.resolve_checked("localhost", 80)
     with pytest.raises(hostpaths.HostPathError, match="^spec.source.http.url: Forbidden: "):
         hostpaths.check_import_url("http://127.1/x", resolve=True)   # inet_aton's short forms too
+
+
+async def test_a_claim_made_by_hand_with_an_import_endpoint_is_checked_too(api_server, allowed):
+    pvc = proto.wrap(manifest.parse(
+        {"metadata": {"name": "c", "namespace": "default",
+                      "annotations": {"cdi.kubevirt.io/storage.import.endpoint": "file:///etc/shadow"}},
+         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+        proto.kv.PersistentVolumeClaim))
+    await refused(api_server, pvc, 'metadata.annotations[cdi.kubevirt.io/storage.import.endpoint]: Forbidden: '
+                                   '"file:///etc/shadow"')
