@@ -34,9 +34,10 @@ def _resource_vcpus(spec) -> int:
         value = section.get("cpu")
         if value:
             try:
-                return max(1, math.ceil(quantity.parse(value)))
+                vcpus = max(1, math.ceil(quantity.parse(value)))
             except ValueError:
                 return 1  # validation names the bad quantity
+            return vcpus if vcpus <= machines.MAX_DOMAIN_VCPUS else 1  # ... and the one too big
     return 1
 
 
@@ -59,10 +60,11 @@ def cpu_hotplug(spec, machine_max_vcpus: int = 0) -> None:
     if cpu.maxSockets:
         return
     per_socket = cpu.cores * cpu.threads
-    cpu.maxSockets = cpu.sockets * MAX_HOTPLUG_RATIO
+    max_sockets = cpu.sockets * MAX_HOTPLUG_RATIO  # computed before it is set: it may not fit a uint32
     for limit in (machines.MAX_VCPUS, machine_max_vcpus):
-        if limit and cpu.maxSockets * per_socket > limit:
-            cpu.maxSockets = max(limit // per_socket, cpu.sockets)
+        if limit and max_sockets * per_socket > limit:
+            max_sockets = max(limit // per_socket, cpu.sockets)
+    cpu.maxSockets = max_sockets
 
 
 def arm64(spec) -> None:
@@ -103,6 +105,7 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         if VMI_FINALIZER not in res.metadata.finalizers:
             res.metadata.finalizers.append(VMI_FINALIZER)
     elif kind == proto.VM:
+        res.ClearField("status")  # a status subresource: the apiserver ignores a status sent with a create
         # Neither running nor runStrategy: KubeVirt's VM mutator defaults to Halted.
         if not res.spec.HasField("running") and not res.spec.HasField("runStrategy"):
             res.spec.runStrategy = "Halted"

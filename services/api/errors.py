@@ -68,5 +68,14 @@ def grpc_errors(method):
     return unary
 
 
+# The status message travels in trailing metadata, percent-encoded (up to 3 bytes per UTF-8 byte):
+# past gRPC's 8 KiB soft limit a client may get "Stream removed" instead of the error.
+DETAILS_MAX = 2000  # UTF-8 bytes
+
+
 def _details(e: Exception) -> str:
-    return e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)
+    text = e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)
+    raw = text.encode()
+    if len(raw) <= DETAILS_MAX:
+        return text
+    return raw[:DETAILS_MAX].decode(errors="ignore") + f"... ({len(raw)} bytes, truncated)"

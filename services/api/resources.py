@@ -90,6 +90,7 @@ class Resources:
         result = proto.inner(result_obj)
         if status_only:
             result.status.CopyFrom(new.status)
+            validation.size(result_obj)
         else:
             md = result.metadata
             # Server-owned metadata survives; user-owned metadata and the spec are replaced.

@@ -11,10 +11,29 @@ RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DISK_BUSES = ("virtio", "sata", "scsi", "usb")
+DISK_CACHES = ("none", "writethrough", "writeback")
+DISK_IO = ("native", "threads")
+SERIAL_MAX = 256  # KubeVirt's maxStrLen for serials
+_SERIAL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 INTERFACE_STATES = ("", "up", "down", "absent")
+_QUALIFIED = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+OBJECT_MAX = 3 * 512 * 1024  # bytes: Kubernetes' 1.5 MiB (etcd's request limit)
+SHOWN_MAX = 256               # of a value echoed in a message
+ANNOTATIONS_MAX = 256 * 1024  # Kubernetes' TotalAnnotationSizeLimitB
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 ARM64_DISK_BUSES = ("", "virtio", "scsi")
 ARM64_CPU_MODEL = "host-passthrough"
+
+
+def _shown(value: str) -> str:
+    """`value` quoted for a message, cut short: a message echoing a 20 KB value would not fit gRPC's
+    trailing metadata (the client would see "Stream removed", not the error)."""
+    return f'"{value}"' if len(value) <= SHOWN_MAX else f'"{value[:SHOWN_MAX]}..." ({len(value)} characters)'
+
+
+def _too_long(value: str, path: str, limit: int) -> None:
+    if len(value.encode()) > limit:  # Kubernetes' field.TooLong: the value is not echoed
+        raise Invalid(f"{path}: Too long: may not be more than {limit} bytes")
 
 
 def _name(value: str, path: str, label: bool = False) -> None:
@@ -22,25 +41,60 @@ def _name(value: str, path: str, label: bool = False) -> None:
         raise Invalid(f"{path}: Required value: name is required")
     pattern, what, limit = ((_DNS1123_LABEL, "RFC 1123 label", 63) if label
                             else (_DNS1123, "RFC 1123 subdomain", 253))
-    if len(value) > limit or not pattern.match(value):
-        raise Invalid(f'{path}: Invalid value: "{value}": a lowercase {what} must consist of lower case '
+    _too_long(value, path, limit)
+    if not pattern.match(value):
+        raise Invalid(f'{path}: Invalid value: {_shown(value)}: a lowercase {what} must consist of lower case '
                       "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
                       f"character (at most {limit} characters)")
+
+
+def _qualified_name(key: str, path: str) -> None:
+    """Kubernetes' IsQualifiedName (label and annotation keys): [prefix/]name, prefix a DNS-1123
+    subdomain, name at most 63 characters of [A-Za-z0-9-_.] starting and ending alphanumeric."""
+    prefix, _, name = key.rpartition("/")
+    if "/" in key:
+        _too_long(prefix, f"{path}[{_shown(key)}]: prefix part", 253)
+        if not _DNS1123.match(prefix):
+            raise Invalid(f"{path}: Invalid value: {_shown(key)}: prefix part a lowercase RFC 1123 subdomain "
+                          "must consist of lower case alphanumeric characters, '-' or '.'")
+    if len(name) > 63 or not _QUALIFIED.match(name):
+        raise Invalid(f"{path}: Invalid value: {_shown(key)}: name part must consist of alphanumeric characters, "
+                      "'-', '_' or '.', and must start and end with an alphanumeric character (at most 63 "
+                      "characters)")
+
+
+def labels_annotations(md, path: str = "metadata") -> None:
+    for key, value in md.labels.items():
+        _qualified_name(key, f"{path}.labels")
+        if len(value) > 63 or (value and not _QUALIFIED.match(value)):
+            raise Invalid(f"{path}.labels: Invalid value: {_shown(value)}: a valid label must be an empty string "
+                          "or consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+                          "an alphanumeric character (at most 63 characters)")
+    total = 0
+    for key, value in md.annotations.items():
+        _qualified_name(key, f"{path}.annotations")
+        total += len(key.encode()) + len(value.encode())
+    if total > ANNOTATIONS_MAX:
+        raise Invalid(f"{path}.annotations: Too long: may not be more than {ANNOTATIONS_MAX} bytes")
 
 
 def metadata(md, namespaced: bool) -> None:
     _name(md.name, "metadata.name")
     if namespaced:
         _name(md.namespace, "metadata.namespace", label=True)
+    labels_annotations(md)
 
 
-def _quantity(value: str, path: str, positive: bool = True) -> int:
+def _quantity(value: str, path: str, positive: bool = True, maximum: int = 0, unit: str = "") -> int:
+    """`maximum` (0: quantity.MAX) bounds what the field can take, `unit` naming it in the message."""
     try:
         q = quantity.parse(value)
     except ValueError as e:
-        raise Invalid(f'{path}: Invalid value: "{value}": {e}') from None
+        raise Invalid(f"{path}: Invalid value: {_shown(value)}: {e}") from None
     if positive and q <= 0:
-        raise Invalid(f'{path}: Invalid value: "{value}": must be greater than 0')
+        raise Invalid(f"{path}: Invalid value: {_shown(value)}: must be greater than 0")
+    if maximum and q > maximum:
+        raise Invalid(f"{path}: Invalid value: {_shown(value)}: must be less than or equal to {maximum}{unit}")
     return int(q)
 
 
@@ -52,7 +106,10 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
         mem = _quantity(dom.memory.guest, f"{d}.memory.guest")
     for section in ("requests", "limits"):
         for res, value in getattr(dom.resources, section).items():
-            q = _quantity(value, f"{d}.resources.{section}.{res}")
+            # A vCPU count a domain cannot be defined with is refused here, not by every later default.
+            q = (_quantity(value, f"{d}.resources.{section}.{res}", maximum=machines.MAX_DOMAIN_VCPUS,
+                           unit=" (vCPUs)") if res == "cpu"
+                 else _quantity(value, f"{d}.resources.{section}.{res}"))
             if section == "requests" and res == "memory" and mem is None:
                 mem = q
     if mem is None:
@@ -79,6 +136,8 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
             if v.hostDisk.type not in ("Disk", "DiskOrCreate"):
                 raise Invalid(f'{vp}.hostDisk.type: Unsupported value: "{v.hostDisk.type}": '
                               'supported values: "Disk", "DiskOrCreate"')
+            if v.hostDisk.capacity:
+                _quantity(v.hostDisk.capacity, f"{vp}.hostDisk.capacity")
         if v.HasField("emptyDisk"):
             _quantity(v.emptyDisk.capacity, f"{vp}.emptyDisk.capacity")
         if v.HasField("persistentVolumeClaim") and not v.persistentVolumeClaim.claimName:
@@ -104,6 +163,17 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
             if bus and bus not in DISK_BUSES:
                 raise Invalid(f'{dp}.{t}.bus: Unsupported value: "{bus}": supported values: '
                               + ", ".join(f'"{b}"' for b in DISK_BUSES))
+        if disk.cache and disk.cache not in DISK_CACHES:
+            raise Invalid(f"{dp}.cache: Unsupported value: {_shown(disk.cache)}: supported values: "
+                          + _supported(DISK_CACHES))
+        if disk.io and disk.io not in DISK_IO:
+            raise Invalid(f"{dp}.io: Unsupported value: {_shown(disk.io)}: Disk IO mode for {path} is not "
+                          "supported. Supported modes are: native, threads.")
+        if disk.serial:
+            _too_long(disk.serial, f"{dp}.serial", SERIAL_MAX)
+            if not _SERIAL.match(disk.serial):
+                raise Invalid(f"{dp}.serial: {dp} must be made up of the following characters [A-Za-z0-9_.+-], "
+                              "if specified")
         if disk.HasField("bootOrder") and disk.bootOrder < 1:
             raise Invalid(f"{dp}.bootOrder: Invalid value: {disk.bootOrder}: must be greater than 0")
 
@@ -134,6 +204,11 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
     if spec.HasField("terminationGracePeriodSeconds") and spec.terminationGracePeriodSeconds < 0:
         raise Invalid(f"{path}.terminationGracePeriodSeconds: Invalid value: "
                       f"{spec.terminationGracePeriodSeconds}: must be greater than or equal to 0")
+    if dom.firmware.serial:  # beyond KubeVirt: it goes into the domain XML (SMBIOS), which cannot carry \0
+        _too_long(dom.firmware.serial, f"{d}.firmware.serial", SERIAL_MAX)
+        if not dom.firmware.serial.isprintable():
+            raise Invalid(f"{d}.firmware.serial: Invalid value: {_shown(dom.firmware.serial)}: must consist of "
+                          "printable characters")
     kb = dom.firmware.kernelBoot
     if dom.firmware.HasField("kernelBoot") and kb.HasField("container"):
         if not kb.container.image:
@@ -193,6 +268,12 @@ def cpu(spec, path: str, machine_limits=None) -> None:
     """validateCPUHotplug, plus (beyond KubeVirt) the machine type's vCPU limit on the nodes."""
     c = spec.domain.cpu
     d = f"{path}.domain.cpu"
+    sockets, cores, threads = c.sockets or 1, c.cores or 1, c.threads or 1
+    for field, n in (("sockets", sockets), ("maxSockets", c.maxSockets)):
+        if n * cores * threads > machines.MAX_DOMAIN_VCPUS:
+            raise Invalid(f"{d}.{field}: Invalid value: {n}: {n * cores * threads} vCPUs ({field} {n} x cores "
+                          f"{cores} x threads {threads}), more than any domain can have "
+                          f"({machines.MAX_DOMAIN_VCPUS})")
     if c.maxSockets and c.sockets > c.maxSockets:
         raise Invalid(f"{d}.sockets: Number of sockets in CPU topology is greater than the maximum sockets allowed")
     # A VM's template is not defaulted: judge it with the machine type its VMIs will get.
@@ -200,7 +281,6 @@ def cpu(spec, path: str, machine_limits=None) -> None:
     limit = machine_limits(mt) if (machine_limits and mt) else 0
     if not limit:
         return
-    sockets, cores, threads = c.sockets or 1, c.cores or 1, c.threads or 1
     vcpus = sockets * cores * threads
     if vcpus > limit:
         raise Invalid(f"{d}: Invalid value: {vcpus} vCPUs (sockets {sockets} x cores {cores} x threads "
@@ -224,11 +304,63 @@ def vm(res, machine_limits=None) -> None:
     vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
 
 
+def size(obj: proto.api.Object) -> None:
+    """Kubernetes' (etcd's) limit on a stored object, naming the field that weighs most."""
+    n = obj.ByteSize()
+    if n > OBJECT_MAX:
+        raise Invalid(f"{_heaviest(proto.inner(obj))}: Too long: the object would be {n} bytes, more than "
+                      f"the {OBJECT_MAX} (1.5 MiB) an object may have")
+
+
+def _fields(msg, path: str):
+    """(path, value) of every set field of `msg`, one level down (map entries and list items apart)."""
+    for f, v in msg.ListFields():
+        p = f"{path}.{f.json_name}" if path else f.json_name
+        if f.message_type is not None and f.message_type.GetOptions().map_entry:
+            yield from ((f"{p}[{k}]", v[k]) for k in v)
+        elif f.is_repeated:
+            yield from ((f"{p}[{i}]", x) for i, x in enumerate(v))
+        else:
+            yield p, v
+
+
+def _weight(value) -> int:
+    return value.ByteSize() if hasattr(value, "ByteSize") else len(str(value).encode())
+
+
+def _heaviest(msg, path: str = "") -> str:
+    while hasattr(msg, "ListFields"):
+        fields = list(_fields(msg, path))
+        if not fields:
+            break
+        path, msg = max(fields, key=lambda pv: _weight(pv[1]))
+    return path or "object"
+
+
+# C0 controls other than tab, newline and carriage return: libvirt's XML (and most tools reading a
+# spec) cannot carry them; refused anywhere in a VM's or VMI's spec.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text(msg, path: str) -> None:
+    for p, v in _fields(msg, path):
+        if isinstance(v, str):
+            m = _CONTROL.search(v)
+            if m:
+                raise Invalid(f"{p}: Invalid value: {_shown(repr(v)[1:-1])}: must not contain control "
+                              f"characters (found {m.group()!r} at {m.start()})")
+        elif hasattr(v, "ListFields"):
+            text(v, p)
+
+
 def validate(obj: proto.api.Object, machine_limits=None) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown); None skips the vCPU-limit check."""
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
+    size(obj)
     metadata(res.metadata, proto.namespaced(kind))
+    if kind in (proto.VM, proto.VMI):
+        text(res.spec, "spec")
     if kind == proto.VM:
         vm(res, machine_limits)
     elif kind == proto.VMI:

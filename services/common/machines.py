@@ -22,6 +22,9 @@ EMULATED_MACHINES = {
 CPU_HOTPLUG_ARCHS = ("amd64", "s390x")
 # KubeVirt's bound on vCPUs for defaulted maxSockets (pkg/defaults: maxSockets*cores*threads <= 512).
 MAX_VCPUS = 512
+# The most vCPUs any domain can be defined with (KVM_MAX_VCPUS is at most 4096): a topology or CPU
+# request beyond it is refused at admission rather than failing in defaulting, the domain or libvirt.
+MAX_DOMAIN_VCPUS = 4096
 
 
 def emulated(arch: str, machine: str) -> bool:

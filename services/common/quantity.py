@@ -10,6 +10,11 @@ _SUFFIX = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
 }
 _RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+# Kubernetes: "no quantity may represent a number greater than 2^63-1 in magnitude" (it caps them;
+# we refuse them, naming the field). Checked on the decimal exponent before any arithmetic, so a
+# "1e999999" costs no million-digit integer and no decimal.Overflow.
+MAX = 2**63 - 1
+_MAX_DIGITS = len(str(MAX))
 
 
 def parse(text: str) -> Decimal:
@@ -22,7 +27,16 @@ def parse(text: str) -> Decimal:
         number = Decimal(m.group(1))
     except InvalidOperation:
         raise ValueError(f"invalid quantity {text!r}") from None
-    return number * _SUFFIX[m.group(2) or ""]
+    scale = _SUFFIX[m.group(2) or ""]
+    # adjusted() is the exponent of the leading digit: at most 19 digits (+ the suffix's) can fit.
+    if number and number.adjusted() + len(str(int(scale))) > _MAX_DIGITS + 1:
+        raise ValueError(f"must be less than or equal to {MAX}")
+    if not number or number.adjusted() < -_MAX_DIGITS * 2:
+        number = Decimal(0)  # 0e999999, or far below Kubernetes' smallest unit (1n): no arithmetic on it
+    value = number * scale
+    if abs(value) > MAX:
+        raise ValueError(f"must be less than or equal to {MAX}")
+    return value
 
 
 def to_bytes(text: str) -> int:

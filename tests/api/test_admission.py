@@ -15,7 +15,7 @@ from services.common import manifest, proto
 
 VM = {
     "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
-    "metadata": {"name": "testvm", "namespace": "default", "labels": {"kubevirt.io/vm": "a~b"},
+    "metadata": {"name": "testvm", "namespace": "default", "labels": {"kubevirt.io/vm": "a_b"},
                  "managedFields": [{"manager": "kubectl", "operation": "Update"}]},
     "spec": {"runStrategy": "Always", "template": {"metadata": {"creationTimestamp": None}, "spec": {
         "domain": {"resources": {"requests": {"memory": "64Mi"}}, "devices": {"interfaces": []}}}}},
@@ -207,7 +207,7 @@ def test_mutating_create_patches_to_the_grpc_defaults(server, doc, path):
 def test_mutating_create_details(server):
     out = patched(VM, admit(server, "/virtualmachines-mutate", "CREATE", VM))
     assert out["spec"]["runStrategy"] == "Always"   # what the user said stays
-    assert out["metadata"]["labels"] == {"kubevirt.io/vm": "a~b"}
+    assert out["metadata"]["labels"] == {"kubevirt.io/vm": "a_b"}
     halted = copy.deepcopy(VM)
     del halted["spec"]["runStrategy"]
     out = patched(halted, admit(server, "/virtualmachines-mutate", "CREATE", halted))
