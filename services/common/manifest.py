@@ -19,6 +19,12 @@ class ManifestError(ValueError):
     """A manifest that does not fit the schema; str() is `<path>: <reason>`."""
 
 
+# Deepest a document may nest (objects and arrays). The deepest path of our schema has about a dozen
+# levels (spec.template.spec.domain.devices.disks[0].disk.bus: 9), so 64 refuses nothing real, and it
+# stays far below where Python's recursion (the YAML composer's, json_format's) would give out.
+MAX_DEPTH = 64
+
+
 _INT_TYPES = {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_SINT32,
               FD.TYPE_SINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64, FD.TYPE_SFIXED32, FD.TYPE_SFIXED64}
 _UNSIGNED = {FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_FIXED32, FD.TYPE_FIXED64}
@@ -117,6 +123,9 @@ def to_object(doc: Any) -> proto.api.Object:
     kind = doc.get("kind")
     if not kind:
         raise ManifestError("kind: required field is missing")
+    for field, value in (("kind", kind), ("apiVersion", doc.get("apiVersion"))):
+        if value is not None and not isinstance(value, str):
+            raise ManifestError(f"{field}: expected string, got {_typename(value)}")
     if kind not in proto.KIND_BY_NAME:
         raise ManifestError(f"kind: unsupported kind {kind!r} (supported: {', '.join(proto.KIND_BY_NAME)})")
     k = proto.KIND_BY_NAME[kind]
@@ -141,6 +150,10 @@ def load_documents(text: str) -> list[dict]:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as e:
         raise ManifestError(f"<input>: not valid YAML/JSON: {str(e).splitlines()[0]}") from None
+    except RecursionError:  # the composer recurses per level: far deeper than MAX_DEPTH
+        raise ManifestError(f"<input>: nested deeper than {MAX_DEPTH} levels") from None
+    for d in docs:
+        _check_depth(d)
     out: list[dict] = []
     for d in docs:
         if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
@@ -148,6 +161,21 @@ def load_documents(text: str) -> list[dict]:
         else:
             out.append(d)
     return out
+
+
+def _check_depth(doc: Any) -> None:
+    """ManifestError naming the first path nested deeper than MAX_DEPTH (iterative: no recursion)."""
+    todo = [(doc, "", 0)]
+    while todo:
+        value, path, depth = todo.pop()
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth >= MAX_DEPTH:
+            raise ManifestError(f"{path or '<root>'}: nested deeper than {MAX_DEPTH} levels")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            todo.append((v, f"{path}.{k}" if isinstance(value, dict) and path else
+                         str(k) if isinstance(value, dict) else f"{path}[{k}]", depth + 1))
 
 
 def dump_yaml(docs: Iterable[dict]) -> str:
