@@ -3,6 +3,7 @@ with SIGTERM/SIGINT -> NOT_SERVING -> graceful stop."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import signal
@@ -17,6 +18,77 @@ from services.common import tracing
 log = logging.getLogger(__name__)
 
 
+class _Malformed:
+    """A request whose bytes did not decode; the guarded method answers INVALID_ARGUMENT for it."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _guarded(handler):
+    """`handler` (a grpc.RpcMethodHandler) whose undecodable request is refused INVALID_ARGUMENT: grpc
+    itself answers UNKNOWN "Unexpected <class 'DecodeError'>". Client-streaming methods keep grpc's
+    behaviour (a bad message mid-stream is UNKNOWN)."""
+    if handler is None or handler.request_streaming or handler.request_deserializer is None:
+        return handler
+    decode = handler.request_deserializer
+
+    def deserialize(data: bytes):
+        try:
+            return decode(data)
+        except Exception as e:  # noqa: BLE001 - any decoding failure is the caller's malformed input
+            return _Malformed(e)
+
+    async def refuse(request, context):
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request: malformed message: {request.error}")
+
+    if handler.response_streaming:
+        inner = handler.unary_stream
+        if inspect.isasyncgenfunction(inner):
+            async def behaviour(request, context):
+                if isinstance(request, _Malformed):
+                    await refuse(request, context)
+                async for item in inner(request, context):
+                    yield item
+        else:  # writes with context.write
+            async def behaviour(request, context):
+                if isinstance(request, _Malformed):
+                    await refuse(request, context)
+                return await inner(request, context)
+        return handler._replace(request_deserializer=deserialize, unary_stream=behaviour)
+    inner = handler.unary_unary
+
+    async def unary(request, context):
+        if isinstance(request, _Malformed):
+            await refuse(request, context)
+        return await inner(request, context)
+    return handler._replace(request_deserializer=deserialize, unary_unary=unary)
+
+
+class _GuardedHandler(grpc.ServiceRpcHandler):
+    def __init__(self, inner):
+        self.inner = inner
+
+    def service_name(self):
+        return self.inner.service_name()
+
+    def service(self, handler_call_details):
+        return _guarded(self.inner.service(handler_call_details))
+
+
+class _DecodeGuard:
+    """Stands in for the server while a generated add_*Servicer_to_server registers its methods."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def add_generic_rpc_handlers(self, handlers):
+        self.server.add_generic_rpc_handlers(tuple(_GuardedHandler(h) for h in handlers))
+
+    def add_registered_method_handlers(self, name, handlers):
+        self.server.add_registered_method_handlers(name, {m: _guarded(h) for m, h in handlers.items()})
+
+
 class Server:
     def __init__(self, service_names: Iterable[str]):
         self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
@@ -29,8 +101,9 @@ class Server:
         self._stopping = asyncio.Event()
 
     def add(self, register: Callable, servicer) -> None:
-        """Serve `servicer` through `register` (a generated add_*Servicer_to_server), traced."""
-        register(tracing.traced_servicer(register, servicer), self.server)
+        """Serve `servicer` through `register` (a generated add_*Servicer_to_server), traced, its
+        undecodable requests answered INVALID_ARGUMENT."""
+        register(tracing.traced_servicer(register, servicer), _DecodeGuard(self.server))
 
     def listen_unix(self, path: str) -> str:
         os.makedirs(os.path.dirname(path), exist_ok=True)
