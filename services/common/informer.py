@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from typing import Callable
 
 import grpc
 
-from services.common import proto
+from services.common import kube, proto
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +134,7 @@ class Informer:
 class KubeInformer(Informer):
     """The same cache over the kube-apiserver (client-go's reflector): list, then watch from the list's
     resourceVersion with bookmarks; a watch that breaks resumes from the last version seen, and one
-    answered 410 Gone (compacted) relists. The blocking client runs in a thread; events are applied
-    on the event loop."""
+    answered 410 Gone (compacted) relists. Events are applied on the event loop (kube.watch_async)."""
 
     def __init__(self, store, kind: int, on_change: Callable[[str], None], node_name: str = "",
                  traceparents: bool = False):
@@ -144,7 +142,6 @@ class KubeInformer(Informer):
         self.store = store
 
     async def _watch_once(self) -> None:
-        loop = asyncio.get_running_loop()
         if self.resource_version == "":
             items, rev = await asyncio.to_thread(self.store.list, self.kind, "", None, self.node_name)
             seen: set[str] = set()
@@ -154,39 +151,13 @@ class KubeInformer(Informer):
             self.resource_version = str(rev)
         self.connected.set()
         self.synced.set()
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        def hand(item) -> None:
-            if not stop.is_set():  # once the informer stopped (its loop may be closed), nobody listens
-                try:
-                    loop.call_soon_threadsafe(queue.put_nowait, item)
-                except RuntimeError:  # the loop closed in between
-                    stop.set()
-
-        def pump():
-            try:
-                for ev in self.store.watch_events(self.kind, self.resource_version, node_name=self.node_name, stop=stop):
-                    hand(ev)
-                hand(None)
-            except BaseException as e:  # noqa: BLE001 - handed to the loop, which decides
-                hand(e)
-
-        threading.Thread(target=pump, name=f"watch-{proto.kind_name(self.kind)}", daemon=True).start()
-        try:
-            while True:
-                ev = await queue.get()
-                if ev is None:
-                    return  # the apiserver closed the watch: resume from where we are
-                if isinstance(ev, BaseException):
-                    raise ev
-                typ, obj, rv = ev
-                if typ == "BOOKMARK":
-                    self.resource_version = rv
-                    continue
+        async for typ, obj, rv in kube.watch_async(self.store, self.kind, self.resource_version,
+                                                   node_name=self.node_name):
+            if typ == "BOOKMARK":
+                self.resource_version = rv
+            else:
                 self._apply(typ, obj, rv, set())
-        finally:
-            stop.set()
+        # the apiserver ended the watch: run() resumes from where we are
 
 
 def _revision_of(resource_version: str) -> int:

@@ -13,6 +13,7 @@ which we would only turn back into dicts.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -289,6 +290,39 @@ class Kube:
                     return
         finally:
             resp.release_conn()
+
+
+async def watch_async(store: Kube, kind: int, resource_version: str, namespace: str = "", node_name: str = ""):
+    """`store.watch_events` as an async generator, until the apiserver ends the watch: the blocking
+    stream runs in a thread of its own and hands each event to the event loop; an error (410 Gone
+    included) is raised here. Closing the generator lets the thread go at its next event."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+
+    def hand(item) -> None:
+        if not stop.is_set():  # once the consumer stopped (its loop may be closed), nobody listens
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop closed in between
+                stop.set()
+
+    def pump() -> None:
+        try:
+            for ev in store.watch_events(kind, resource_version, namespace, node_name, stop):
+                hand(ev)
+            hand(None)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which decides
+            hand(e)
+
+    threading.Thread(target=pump, daemon=True, name=f"watch-{proto.kind_name(kind)}").start()
+    try:
+        while (ev := await queue.get()) is not None:
+            if isinstance(ev, BaseException):
+                raise ev
+            yield ev
+    finally:
+        stop.set()
 
 
 def _selectors(kind: int, labels: dict | None, node_name: str) -> dict:

@@ -149,3 +149,25 @@ async def test_client_writes_go_into_the_cache_at_once(control_plane):
     finally:
         task.cancel()
         await api.close()
+
+
+async def test_the_api_store_watches_like_the_sqlite_store(control_plane):
+    """The api's gRPC Watch over the cluster (services/api/store/kube.py): the objects as ADDED, a
+    BOOKMARK, then the changes; and its Node list comes from a watch cache."""
+    from services.api import store as api_store
+    s = api_store.KubeStore(kube.api_client(control_plane.kubeconfig, "test"))
+    await asyncio.to_thread(s.create, vm("watched"))
+    events = s.watch(proto.VM, "default", "")
+    try:
+        typ, obj, _ = await asyncio.wait_for(events.__anext__(), 10)
+        assert (typ, proto.inner(obj).metadata.name) == ("ADDED", "watched")
+        assert (await asyncio.wait_for(events.__anext__(), 10))[0] == "BOOKMARK"
+        await asyncio.to_thread(s.delete, await asyncio.to_thread(s.get, proto.VM, "default", "watched"))
+        typ, obj, _ = await asyncio.wait_for(events.__anext__(), 10)
+        assert (typ, proto.inner(obj).metadata.name) == ("DELETED", "watched")
+    finally:
+        await events.aclose()
+    nodes, _ = await asyncio.to_thread(s.list, proto.NODE)
+    direct, _ = await asyncio.to_thread(kube.Kube.list, s, proto.NODE)
+    assert sorted(proto.inner(n).metadata.name for n in nodes) == sorted(proto.inner(n).metadata.name for n in direct)
+    s.close()

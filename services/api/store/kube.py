@@ -103,32 +103,7 @@ class KubeStore(kube.Kube):
                 yield "ADDED", o, kube.proto.inner(o).metadata.resourceVersion
             resource_version = str(rev)
         yield "BOOKMARK", None, resource_version
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        def hand(item) -> None:
-            if not stop.is_set():  # the stream is gone (its loop may be closed): nobody listens
-                try:
-                    loop.call_soon_threadsafe(queue.put_nowait, item)
-                except RuntimeError:  # the loop closed in between
-                    stop.set()
-
-        def pump(rv: str):
-            try:
-                while not stop.is_set():
-                    for ev in self.watch_events(kind, rv, namespace, node_name, stop):
-                        rv = ev[2] or rv
-                        hand(ev)
-            except BaseException as e:  # noqa: BLE001 - handed to the stream
-                hand(e)
-
-        threading.Thread(target=pump, args=(resource_version,), daemon=True, name="api-watch").start()
-        try:
-            while True:
-                ev = await queue.get()
-                if isinstance(ev, BaseException):
-                    raise ev
-                yield ev
-        finally:
-            stop.set()
+        while True:  # the apiserver ends a watch every few minutes: resume from the last version
+            async for typ, obj, rv in kube.watch_async(self, kind, resource_version, namespace, node_name):
+                resource_version = rv or resource_version
+                yield typ, obj, rv
