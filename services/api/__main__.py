@@ -30,7 +30,11 @@ async def serve(args) -> None:
                                    kube_client)
         where = f"kube-apiserver {kube_client.configuration.host}, webhooks on {webhooks.url}"
     else:
-        db = store.Store(data.store)
+        try:
+            db = store.Store(data.store, history_seconds=args.history_seconds,
+                             history_bytes=args.history_mb * 1024 * 1024)
+        except (store.Corrupt, store.Full) as e:
+            raise SystemExit(f"virt-api: {e}") from None  # one line, no traceback
         resources = Resources(db)
         where = f"store {data.store}, revision {db.revision}"
     server = grpcserver.Server(["virtmesh.v1.Resources", "virtmesh.v1.Subresources"])
@@ -59,6 +63,10 @@ def main(argv=None) -> None:
                    help="cluster mode: the store is this cluster's kube-apiserver")
     p.add_argument("--webhook-listen", default="127.0.0.1:0",
                    help="cluster mode: HOST:PORT of the admission webhooks (port 0: any free port)")
+    p.add_argument("--history-seconds", type=float, default=store.sqlite.HISTORY_SECONDS,
+                   help="standalone: keep the watch history this long (etcd's compaction retention)")
+    p.add_argument("--history-mb", type=int, default=store.sqlite.HISTORY_BYTES // (1024 * 1024),
+                   help="standalone: and at most this many MiB of it")
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)

@@ -27,6 +27,7 @@ _CODES = [
     (store.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
     (store.Conflict, grpc.StatusCode.ABORTED),
     (store.Gone, grpc.StatusCode.OUT_OF_RANGE),
+    (store.Full, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (RequestConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
 ]

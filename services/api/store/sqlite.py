@@ -5,19 +5,49 @@ transaction, so the watch feed is exactly the committed history: a watcher that 
 the last resourceVersion it saw resumes from the next row and misses nothing. WAL with
 synchronous=NORMAL is durable across a crash of the process (kill -9); only an OS crash could
 lose the last commits, which is the documented trade-off we accept for write speed.
+
+The history is compacted as etcd's compactor does (`--auto-compaction-mode periodic` keeps the
+revisions of the last `--auto-compaction-retention`; the apiserver asks for a compaction every
+5 minutes): events older than `history_seconds` go, and so do the oldest ones whenever the history
+outgrows `history_bytes` or `history_events`, whichever bites first. A watch resuming from before
+the compacted revision gets Gone (OUT_OF_RANGE; informers relist). Freed pages go back to the
+filesystem (incremental vacuum, WAL checkpoint with truncation).
+
+A full disk refuses writes with Full (RESOURCE_EXHAUSTED): SQLite rolls the transaction back, so
+nothing is half-written, and the next write after space returns just works. Deletes stay possible
+while full, as under etcd's NOSPACE alarm: see `_RESERVE`. The file (and its -wal/-shm) is 0600
+whatever the umask, and is checked (`PRAGMA quick_check`) when opened: a damaged one is Corrupt.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from services.common import aio, proto, timeutil
 
-# Events older than this many revisions are compacted; a watch resuming from before the
-# oldest kept revision gets Gone (Kubernetes' 410 "too old resource version").
-HISTORY = 100_000
+log = logging.getLogger(__name__)
+
+# The event history's bounds (whichever bites first); a watch resuming from before the oldest kept
+# revision gets Gone (Kubernetes' 410 "too old resource version") and relists.
+HISTORY_SECONDS = 300.0          # etcd periodic retention / the apiserver's compaction interval
+HISTORY_BYTES = 64 * 1024 * 1024  # of event data
+HISTORY_EVENTS = 100_000
 BOOKMARK_SECONDS = 5.0
+
+# Deletes while the disk is full: SQLite needs room for a delete too (its pages go through the
+# WAL, and the DELETED event carries the object), so a store that let creates and updates take the
+# last byte could never be emptied again. We keep a reserve file of this size next to the store:
+# when a delete (or a deletion's update) fails for want of space, the reserve is removed and the
+# delete retried in the room it leaves. Until the reserve can be made again (space came back),
+# other writes are refused at once, so the room stays for deletes. Big enough for the WAL frames of
+# a delete of the largest object the api accepts (1.5 MiB, written twice: row and event).
+RESERVE_BYTES = 4 * 1024 * 1024
+# Free pages past this (and a quarter of the file) are given back to the filesystem.
+_VACUUM_BYTES = 1024 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -25,7 +55,8 @@ CREATE TABLE IF NOT EXISTS objects (
     revision INTEGER NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (kind, namespace, name));
 CREATE TABLE IF NOT EXISTS events (
-    revision INTEGER PRIMARY KEY, kind INTEGER NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL);
+    revision INTEGER PRIMARY KEY, kind INTEGER NOT NULL, type TEXT NOT NULL, data BLOB NOT NULL,
+    at REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
@@ -48,6 +79,26 @@ class Conflict(StoreError):
 
 class Gone(StoreError):
     pass
+
+
+class Full(StoreError):
+    """The store's filesystem has no room for the write (nothing of it was stored)."""
+
+
+class Corrupt(StoreError):
+    """The store file is not a sound SQLite database."""
+
+
+def _is_full(e: BaseException) -> bool:
+    return isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _private(path: str) -> None:
+    """0600 whatever the umask (the file may predate us, or SQLite may have made it)."""
+    try:
+        os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
 
 
 @dataclass
@@ -77,18 +128,141 @@ class Changes:
 
 
 class Store:
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, history_seconds: float = HISTORY_SECONDS,
+                 history_bytes: int = HISTORY_BYTES, history_events: int = HISTORY_EVENTS,
+                 reserve_bytes: int = RESERVE_BYTES):
+        self.path = path
         self.changes = Changes()
+        self.history_seconds, self.history_bytes, self.history_events = (
+            history_seconds, history_bytes, history_events)
+        self.reserve_path, self.reserve_bytes = path + ".reserve", reserve_bytes
+        # Made 0600 before SQLite opens it: SQLite gives the -wal and -shm it makes the db's mode.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _private(path)
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so read-modify-write is atomic.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            self._open()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            if _is_full(e):
+                raise Full(f"store {path}: no space left to open it ({e})") from e
+            raise Corrupt(f"store {path} is not a sound SQLite database ({e}); restore it from a "
+                          "backup or move it away to start with an empty store") from e
+        for suffix in ("-wal", "-shm"):
+            _private(path + suffix)
+        self._reserve()
+        self._last_compaction = 0.0
+        self._count_history()
+        self._compact(time.time())
+
+    def _open(self) -> None:
+        bad = [r[0] for r in self.db.execute("PRAGMA quick_check").fetchall()]
+        if bad != ["ok"]:
+            raise sqlite3.DatabaseError(f"integrity check: {bad[0]}"
+                                        + (f" (and {len(bad) - 1} more problems)" if len(bad) > 1 else ""))
+        fresh = not self.db.execute("SELECT 1 FROM sqlite_master").fetchone()
+        if fresh:  # must precede the first table; an older store is converted below
+            self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(f"PRAGMA journal_size_limit={8 * 1024 * 1024}")  # the WAL shrinks back after a burst
         self.db.executescript(_SCHEMA)
+        if "at" not in {r[1] for r in self.db.execute("PRAGMA table_info(events)")}:
+            self.db.execute("ALTER TABLE events ADD COLUMN at REAL NOT NULL DEFAULT 0")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('revision', 0)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('compacted', 0)")
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            # A store from before incremental vacuum: convert it once (VACUUM rewrites the file).
+            try:
+                self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                self.db.execute("VACUUM")
+            except sqlite3.OperationalError as e:
+                log.warning("store %s: could not convert to incremental vacuum (%s); compacted "
+                            "history's pages are reused but not given back", self.path, e)
 
     def close(self) -> None:
         self.db.close()
+
+    # ------------------------------------------------------------------ disk room
+
+    def _reserve(self) -> bool:
+        """Make the reserve file if it is missing; False when there is no room for it."""
+        if self.reserve_bytes <= 0 or os.path.exists(self.reserve_path):
+            return True
+        tmp = self.reserve_path + ".tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, self.reserve_bytes)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, self.reserve_path)
+            return True
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            return False
+
+    def _release_reserve(self) -> bool:
+        try:
+            os.unlink(self.reserve_path)
+        except FileNotFoundError:
+            return False
+        log.warning("store %s: disk full; released the %d-byte reserve to let deletes through",
+                    self.path, self.reserve_bytes)
+        return True
+
+    def _full(self, what: str, cause: BaseException | str) -> Full:
+        return Full(f"store disk full: cannot {what} ({cause}); free space on "
+                    f"{os.path.dirname(self.path) or '.'} (deleting objects still works)")
+
+    # ------------------------------------------------------------------ compaction
+
+    def _count_history(self) -> None:
+        self._history_count, self._history_size = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM events").fetchone()
+
+    def _compact(self, now: float) -> None:
+        """Drop the events past the window (age, bytes, count) and give their pages back."""
+        over = self._history_size > self.history_bytes or self._history_count > self.history_events
+        # By age a tenth of the window at a time (etcd's periodic compactor retries at a tenth).
+        due = now - self._last_compaction >= min(max(self.history_seconds / 10, 1.0), 60.0)
+        if not (over or due):
+            return
+        self._last_compaction = now
+        # Oldest first, until an event is both young enough and within the bounds (revisions are in
+        # commit order, so this reads only what goes, plus one row). Past the bounds: down to three
+        # quarters of them, so the next compaction is not the next write.
+        cut, expired = self.compacted, now - self.history_seconds
+        size, count = self._history_size, self._history_count
+        for rev, at, length in self.db.execute("SELECT revision, at, LENGTH(data) FROM events ORDER BY revision"):
+            if at >= expired and size <= self.history_bytes * 3 // 4 and count <= self.history_events * 3 // 4:
+                break
+            size, count, cut = size - length, count - 1, rev
+        if cut <= self.compacted:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("DELETE FROM events WHERE revision<=?", (cut,))
+                self.db.execute("UPDATE meta SET value=? WHERE key='compacted'", (cut,))
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self._count_history()
+            page = self.db.execute("PRAGMA page_size").fetchone()[0]
+            pages, free = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count"))
+            if free * page > _VACUUM_BYTES and free * 4 > pages:
+                self.db.execute("PRAGMA incremental_vacuum").fetchall()
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.OperationalError as e:
+            log.warning("store %s: compaction to revision %d failed: %s", self.path, cut, e)
 
     # ------------------------------------------------------------------ reads
 
@@ -131,8 +305,33 @@ class Store:
     # ------------------------------------------------------------------ writes
 
     def _write(self, kind: int, md_ns: str, name: str, obj: proto.api.Object, event: str,
-               expect: str | None) -> proto.api.Object:
-        """One transaction: check existence/revision, bump the revision, store object + event."""
+               expect: str | None, deletion: bool = False) -> proto.api.Object:
+        """One transaction: check existence/revision, bump the revision, store object + event.
+        A disk-full failure stores nothing and raises Full; a deletion then retries in the reserve's room."""
+        if not deletion and not self._reserve():
+            raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"",
+                             "no room for the deletes' reserve")
+        try:
+            data = self._transaction(kind, md_ns, name, obj, event, expect)
+        except sqlite3.Error as e:
+            if not _is_full(e):
+                raise
+            if not (deletion and self._release_reserve()):
+                raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"", e) from e
+            try:
+                data = self._transaction(kind, md_ns, name, obj, event, expect)
+            except sqlite3.Error as e2:
+                if not _is_full(e2):
+                    raise
+                raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"", e2) from e2
+        self._history_count += 1
+        self._history_size += len(data)
+        self.changes.notify()
+        self._compact(time.time())
+        return obj
+
+    def _transaction(self, kind: int, md_ns: str, name: str, obj: proto.api.Object, event: str,
+                     expect: str | None) -> bytes:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             row = self.db.execute("SELECT revision FROM objects WHERE kind=? AND namespace=? AND name=?",
@@ -147,25 +346,31 @@ class Store:
                     raise Conflict(f"Operation cannot be fulfilled on {what}: the object has been "
                                    "modified; please apply your changes to the latest version and try again")
             rev = self.revision + 1
-            proto.inner(obj).metadata.resourceVersion = str(rev)
+            md = proto.inner(obj).metadata
+            before = md.resourceVersion
+            md.resourceVersion = str(rev)
             data = obj.SerializeToString()
-            self.db.execute("UPDATE meta SET value=? WHERE key='revision'", (rev,))
-            if event == "DELETED":
-                self.db.execute("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?",
-                                (kind, md_ns, name))
-            else:
-                self.db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)",
-                                (kind, md_ns, name, rev, data))
-            self.db.execute("INSERT INTO events VALUES (?,?,?,?)", (rev, kind, event, data))
-            if rev % 1000 == 0 and rev > HISTORY:
-                self.db.execute("DELETE FROM events WHERE revision<=?", (rev - HISTORY,))
-                self.db.execute("UPDATE meta SET value=? WHERE key='compacted'", (rev - HISTORY,))
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("UPDATE meta SET value=? WHERE key='revision'", (rev,))
+                if event == "DELETED":
+                    self.db.execute("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?",
+                                    (kind, md_ns, name))
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?)",
+                                    (kind, md_ns, name, rev, data))
+                self.db.execute("INSERT INTO events (revision, kind, type, data, at) VALUES (?,?,?,?,?)",
+                                (rev, kind, event, data, time.time()))
+                self.db.execute("COMMIT")
+            except BaseException:
+                md.resourceVersion = before  # not stored: the caller's object is as it was
+                raise
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # A failed COMMIT (SQLITE_FULL) may have rolled back already: ROLLBACK would then raise
+            # "no transaction is active" and hide the cause.
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.changes.notify()
-        return obj
+        return data
 
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         md = proto.inner(obj).metadata
@@ -176,7 +381,9 @@ class Store:
         An object being deleted whose last finalizer went is deleted, as Kubernetes does."""
         md = proto.inner(obj).metadata
         event = "DELETED" if md.deletionTimestamp and not md.finalizers else "MODIFIED"
-        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, event, expect_revision)
+        # An update of an object being deleted brings its deletion closer: it may use the reserve.
+        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, event, expect_revision,
+                           deletion=bool(md.deletionTimestamp))
 
     def delete(self, obj: proto.api.Object, expect_revision: str | None = None) -> proto.api.Object:
         """Kubernetes' graceful deletion: an object with finalizers gets its deletionTimestamp and stays
@@ -186,8 +393,10 @@ class Store:
             if md.deletionTimestamp:
                 return obj
             md.deletionTimestamp = timeutil.now()
-            return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "MODIFIED", expect_revision)
-        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "DELETED", expect_revision)
+            return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "MODIFIED", expect_revision,
+                               deletion=True)
+        return self._write(proto.kind_of(obj), md.namespace, md.name, obj, "DELETED", expect_revision,
+                           deletion=True)
 
     # ------------------------------------------------------------------ watch
 
