@@ -70,6 +70,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)
+    paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("api", args.log_level)
     tracing.setup("api")
     asyncio.run(serve(args))

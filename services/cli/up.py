@@ -80,6 +80,9 @@ def _wait_healthy(target: str, timeout: float) -> bool:
 
 class Supervisor:
     def __init__(self, args):
+        # The data dir, logs, store, sockets and whatever the services create are root's only,
+        # whatever umask `virtmesh up` was started with (the children set it again themselves).
+        paths.private_umask()
         self.data = paths.DataDir(args.data_dir).ensure()
         self.args = args
         node = args.node_name or socket.gethostname()
@@ -117,10 +120,12 @@ class Supervisor:
         self.stopping = False
 
     def _start(self, name: str) -> None:
-        log = open(os.path.join(self.data.logs, f"{name}.log"), "ab")
-        self.procs[name] = subprocess.Popen(self.specs[name], stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
-        log.close()
+        log = paths.open_private(os.path.join(self.data.logs, f"{name}.log"))
+        try:
+            self.procs[name] = subprocess.Popen(self.specs[name], stdin=subprocess.DEVNULL, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
+        finally:
+            os.close(log)
 
     def _say(self, msg: str) -> None:
         print(f"virtmesh: {msg}", file=sys.stderr, flush=True)

@@ -106,10 +106,17 @@ class Server:
         register(tracing.traced_servicer(register, servicer), _DecodeGuard(self.server))
 
     def listen_unix(self, path: str) -> str:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        """Serve on a unix socket only its owner (root) may connect to, whatever the umask: grpc binds
+        it in add_insecure_port with the umask's mode, so it is chmod-ed 0600 right after; the window
+        between bind and chmod is closed by the directory, which the mesh makes 0700 (DataDir.ensure,
+        or here when it is missing), and by the services' umask 077 (paths.private_umask)."""
+        d = os.path.dirname(path)
+        if not os.path.isdir(d):
+            os.makedirs(d, mode=0o700)
         if os.path.exists(path):
             os.unlink(path)  # stale socket of a previous (killed) incarnation
         self.server.add_insecure_port(f"unix://{path}")
+        os.chmod(path, 0o600)
         return f"unix://{path}"
 
     def listen_tcp(self, address: str) -> str:

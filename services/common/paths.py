@@ -2,10 +2,49 @@
 
 Unix socket paths must stay under 108 bytes, so sockets sit in short names directly under
 `run/`; everything else a VMI owns is under `vms/<uid>/`.
+
+Everything under the data dir is root's only (the mesh runs privileged processes and its sockets
+take commands): every service calls `private_umask()` first, so whatever umask it was started
+with, what it creates is 0600 (files, unix sockets) or 0700 (directories); `ensure()` also brings
+the directories of an earlier mesh to 0700, and `open_private` logs to 0600.
 """
 from __future__ import annotations
 
 import os
+import re
+import shutil
+
+PRIVATE_UMASK = 0o077
+# A VMI's uid names its directory and its socket: nothing that could leave `vms/` or `run/`.
+_UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def private_umask() -> None:
+    """From now on this process (and its children) create files 0600 and directories 0700."""
+    os.umask(PRIVATE_UMASK)
+
+
+def private_dir(path: str) -> str:
+    """`path` as a directory only its owner may enter (made so, or brought to it)."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def open_private(path: str, flags: int = os.O_WRONLY | os.O_CREAT | os.O_APPEND) -> int:
+    """A file descriptor on `path`, which is 0600 (also when an earlier run made it wider)."""
+    fd = os.open(path, flags | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def valid_uid(uid: str) -> bool:
+    return bool(_UID.match(uid or ""))
 
 
 def default_data_dir() -> str:
@@ -43,8 +82,24 @@ class DataDir:
     def launcher_pid(self, uid: str) -> str:
         return os.path.join(self.run, f"l-{uid}.pid")
 
+    @property
+    def vms(self) -> str:
+        return os.path.join(self.root, "vms")
+
     def vm_dir(self, uid: str) -> str:
-        return os.path.join(self.root, "vms", uid)
+        if not valid_uid(uid):
+            raise ValueError(f"not a VMI uid: {uid!r}")
+        return os.path.join(self.vms, uid)
+
+    def remove_vm_dir(self, uid: str) -> bool:
+        """A gone VMI's directory: its logs, domain XML, NVRAM, serial log and scratch disks
+        (container-disk overlays, emptyDisks). Claims' images (volumes/) and persistent TPM state
+        live elsewhere and outlive the VMI."""
+        d = self.vm_dir(uid)
+        if not os.path.isdir(d):
+            return False
+        shutil.rmtree(d, ignore_errors=True)
+        return True
 
     @property
     def volumes(self) -> str:
@@ -61,6 +116,11 @@ class DataDir:
         return os.path.join(self.root, "logs")
 
     def ensure(self) -> "DataDir":
-        for d in (os.path.dirname(self.store), self.run, self.logs, os.path.join(self.root, "vms")):
-            os.makedirs(d, exist_ok=True)
+        """The data dir and its directories, root's only (0700) whatever the umask, and also
+        when an earlier mesh made them wider."""
+        for d in (self.root, os.path.dirname(self.store), self.run, self.logs, self.vms):
+            private_dir(d)
+        for d in (self.volumes, self.tpm_records):
+            if os.path.isdir(d):
+                private_dir(d)
         return self

@@ -94,6 +94,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)
+    paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("controller", args.log_level)
     tracing.setup("controller")
     data = paths.DataDir(args.data_dir)

@@ -54,9 +54,10 @@ async def run(args) -> None:
     zygote = None
     if not args.no_zygote:
         zygote = Zygote(os.path.join(data.run, f"zygote-{args.node_name}.sock"),
-                        os.path.join(data.logs, f"zygote-{args.node_name}.log"))
+                        os.path.join(data.logs, f"zygote-{args.node_name}.log"),
+                        data.root, args.libvirt_uri, args.emulation)
         zygote.start()
-    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote)
+    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote, node=args.node_name)
     # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
     tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner)
@@ -124,6 +125,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     metrics.add_flags(p)
     args = p.parse_args(argv)
+    paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("handler", args.log_level)
     tracing.setup("handler")
     asyncio.run(run(args))

@@ -18,6 +18,7 @@ from services.common import grpcclient, paths, proto
 
 log = logging.getLogger(__name__)
 L = proto.launcher
+NODE_MARKER = "node"  # DATA_DIR/vms/<uid>/node: the node whose handler made the directory
 
 
 def pid_alive(pid: int) -> bool:
@@ -66,17 +67,22 @@ class Zygote:
     """Client of services.launcher.zygote: forks pre-imported launchers (~2 ms instead of ~0.3 s of
     CPU per launcher). Any trouble with it and the caller falls back to a plain process start."""
 
-    def __init__(self, socket_path: str, log_path: str):
+    def __init__(self, socket_path: str, log_path: str, data_dir: str, libvirt_uri: str, emulation: str):
         self.path = socket_path
         self.log_path = log_path
+        # Fixed for every launcher it forks: a request names only the VMI (see zygote.py).
+        self.args = ["--data-dir", data_dir, "--libvirt-uri", libvirt_uri, "--emulation", emulation]
         self.proc: Optional[subprocess.Popen] = None
 
     def start(self) -> None:
-        with open(self.log_path, "ab") as logf:
-            self.proc = subprocess.Popen([sys.executable, "-m", "services.launcher.zygote", "--socket", self.path],
-                                         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        logf = paths.open_private(self.log_path)
+        try:
+            self.proc = subprocess.Popen([sys.executable, "-m", "services.launcher.zygote", "--socket", self.path,
+                                          *self.args], stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        finally:
+            os.close(logf)
 
-    async def spawn(self, argv: list[str], log_path: str) -> Optional[int]:
+    async def spawn(self, uid: str, namespace: str, name: str) -> Optional[int]:
         if self.proc is None or self.proc.poll() is not None:
             return None
         loop = asyncio.get_running_loop()
@@ -85,7 +91,7 @@ class Zygote:
             await asyncio.sleep(0.02)  # the zygote is still importing
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.path), 5)
-            writer.write(json.dumps({"argv": argv, "log": log_path}).encode() + b"\n")
+            writer.write(json.dumps({"uid": uid, "namespace": namespace, "name": name}).encode() + b"\n")
             await writer.drain()
             reply = json.loads(await asyncio.wait_for(reader.readline(), 10))
             writer.close()
@@ -105,8 +111,9 @@ class Zygote:
 
 class Launchers:
     def __init__(self, data: paths.DataDir, libvirt_uri: str, emulation: str,
-                 on_change: Callable[[str], None], zygote: Optional[Zygote] = None):
+                 on_change: Callable[[str], None], zygote: Optional[Zygote] = None, node: str = ""):
         self.data = data
+        self.node = node  # written into each VM dir: a sweep removes only this node's (handlers may share a data dir)
         self.libvirt_uri = libvirt_uri
         self.emulation = emulation
         self.on_change = on_change
@@ -135,25 +142,56 @@ class Launchers:
         return found
 
     async def spawn(self, vmi) -> Launcher:
-        uid = vmi.metadata.uid
-        vm_dir = self.data.vm_dir(uid)
-        os.makedirs(vm_dir, exist_ok=True)
-        argv = ["--data-dir", self.data.root, "--uid", uid, "--namespace", vmi.metadata.namespace,
-                "--name", vmi.metadata.name, "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
-        log_path = os.path.join(vm_dir, "launcher.log")
+        uid, ns, name = vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name
+        vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
+        with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
+            f.write(self.node)
         proc = None
-        pid = await self.zygote.spawn(argv, log_path) if self.zygote is not None else None
+        pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
         if pid is None:
-            with open(log_path, "ab") as logf:
+            argv = ["--data-dir", self.data.root, "--uid", uid, f"--namespace={ns}", f"--name={name}",
+                    "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
+            logf = paths.open_private(os.path.join(vm_dir, "launcher.log"))
+            try:
                 # Own session: the launcher (and its VM) must survive a handler restart or Ctrl-C.
                 proc = subprocess.Popen([sys.executable, "-m", "services.launcher", *argv], stdin=subprocess.DEVNULL,
                                         stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
                                         close_fds=True)
+            finally:
+                os.close(logf)
             pid = proc.pid
         with open(self.data.launcher_pid(uid), "w") as f:
             f.write(str(pid))
         log.info("started launcher pid %d for VMI %s/%s", pid, vmi.metadata.namespace, vmi.metadata.name)
         return self._attach(uid, pid, proc)
+
+    def pid_file_alive(self, uid: str) -> bool:
+        try:
+            return pid_alive(int(open(self.data.launcher_pid(uid)).read().strip()))
+        except (OSError, ValueError):
+            return False
+
+    def stale_vm_dirs(self, live: set[str]) -> list[str]:
+        """Uids of this node's VM directories whose VMI is gone (not in `live`) and whose launcher
+        has exited: nothing will use them again."""
+        try:
+            names = os.listdir(self.data.vms)
+        except FileNotFoundError:
+            return []
+        out = []
+        for uid in names:
+            if uid in live or uid in self.by_uid or not paths.valid_uid(uid) or self.pid_file_alive(uid):
+                continue
+            try:
+                with open(os.path.join(self.data.vm_dir(uid), NODE_MARKER)) as f:
+                    node = f.read()
+            except FileNotFoundError:
+                node = self.node  # a directory from before the marker: no live launcher, so ours to sweep
+            except OSError:
+                continue
+            if node == self.node:
+                out.append(uid)
+        return out
 
     def _attach(self, uid: str, pid: int, proc) -> Launcher:
         sock = self.data.launcher_socket(uid)

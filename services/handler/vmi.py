@@ -267,6 +267,8 @@ class VMIController:
                 if vmstate.set_phase(out, phase.vmi_phase(h.domain, vmi.status.phase)):
                     vmi = await self.api.update_status(out, tp)
             await self._delete_launcher(h)
+            await self.launchers.wait_exit(h, 5)
+        await self._remove_vm_dir(vmi.metadata.uid, h)
         if VMI_FINALIZER in vmi.metadata.finalizers:
             out = proto.copy(vmi)
             out.metadata.finalizers.remove(VMI_FINALIZER)
@@ -281,10 +283,23 @@ class VMIController:
         for uid in [u for u in self.launchers.by_uid if u not in live]:
             log.info("launcher for VMI uid %s has no VMI any more; deleting it", uid)
             await self._delete_launcher(self.launchers.by_uid[uid])
+        # VM directories (logs, domain XML, NVRAM, scratch disks) of VMIs gone while we were away or
+        # before this sweep existed. Computed afresh, with no await in between: `live` is current.
+        live = {v.metadata.uid for v in self.vmis.items()}
+        for uid in self.launchers.stale_vm_dirs(live):
+            await self._remove_vm_dir(uid, None)
         if self.tpm_states is not None:
             in_use = {h.domain.uuid for h in self.launchers.by_uid.values() if h.domain is not None}
             in_use |= {v.spec.domain.firmware.uuid for v in self.vmis.items()}
             await self.tpm_states.sweep(self._owner_exists, in_use)
+
+    async def _remove_vm_dir(self, uid: str, h) -> None:
+        """The VMI is gone and its launcher has exited: its directory goes (claims' images and
+        persistent TPM state live elsewhere, with lifetimes of their own)."""
+        if (h is not None and h.alive()) or self.launchers.get(uid) is not None or self.launchers.pid_file_alive(uid):
+            return  # still running: the orphan sweep removes it once it has exited
+        if await asyncio.to_thread(self.launchers.data.remove_vm_dir, uid):
+            log.info("removed the directory of VMI uid %s", uid)
 
     async def _owner_exists(self, owner: tpmstate.Owner) -> bool:
         kind = proto.VM if owner.kind == "VirtualMachine" else proto.VMI

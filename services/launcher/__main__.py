@@ -60,6 +60,7 @@ def main(argv=None) -> None:
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
     p.add_argument("--log-level")
     args = p.parse_args(argv)
+    paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("launcher", args.log_level)
     tracing.setup("launcher", relay=True)  # a no-op after the zygote's prefork; spans ride on replies to the handler
     asyncio.run(serve(args))

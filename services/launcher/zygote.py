@@ -6,9 +6,15 @@ and forks in ~2 ms; children share the imported code copy-on-write.
 
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
-connection, {"argv": [...], "log": PATH} -> {"pid": N} | {"error": TEXT}. Children are
-double-forked into their own session, so they outlive the zygote and the handler. The zygote
+connection, {"uid": UID, "namespace": NS, "name": NAME} -> {"pid": N} | {"error": TEXT}. Children
+are double-forked into their own session, so they outlive the zygote and the handler. The zygote
 exits when its parent (the handler) goes away.
+
+The zygote runs as root and forks whatever it is asked to, so it is told only which VMI: the data
+dir, libvirt URI and emulation are its own command line's, and the launcher's log is always
+DATA_DIR/vms/<uid>/launcher.log (a uid that could leave vms/ is refused). No caller chooses a path
+the zygote writes. Its socket is root's only (0600, in the 0700 run dir, bound under umask 077),
+and a peer that is neither root nor the zygote's own user is refused (SO_PEERCRED).
 """
 from __future__ import annotations
 
@@ -18,10 +24,11 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
 
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
-from services.common import proto, tracing
+from services.common import paths, proto, tracing
 from services.launcher.server import Launcher
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
@@ -39,7 +46,7 @@ def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket
     listener.close()
     os.close(w)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = paths.open_private(log_path)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(fd, 1)
@@ -60,12 +67,40 @@ def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket
     os._exit(code)
 
 
-def _spawn(req: dict, conn: socket.socket, listener: socket.socket) -> dict:
+def launcher_argv(data: paths.DataDir, launcher: dict, uid: str, namespace: str, name: str) -> list[str]:
+    """The launcher's command line for one VMI (`--opt=value`: a name cannot pass for an option)."""
+    return ["--data-dir", data.root, "--uid", uid, f"--namespace={namespace}", f"--name={name}",
+            "--libvirt-uri", launcher["libvirt_uri"], "--emulation", launcher["emulation"]]
+
+
+def _request(req) -> tuple[str, str, str]:
+    if not isinstance(req, dict):
+        raise ValueError("request is not an object")
+    uid, namespace, name = req.get("uid"), req.get("namespace"), req.get("name")
+    if not isinstance(uid, str) or not paths.valid_uid(uid):
+        raise ValueError(f"not a VMI uid: {uid!r}")
+    for what, v in (("namespace", namespace), ("name", name)):
+        if not isinstance(v, str) or not v or len(v) > 253 or any(ord(c) < 32 for c in v):
+            raise ValueError(f"invalid {what}")
+    return uid, namespace, name
+
+
+def _peer_allowed(conn: socket.socket) -> bool:
+    """Only root or the zygote's own user (the handler) may ask for launchers."""
+    _pid, uid, _gid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                           struct.calcsize("3i")))
+    return uid in (0, os.geteuid())
+
+
+def _spawn(req: dict, conn: socket.socket, listener: socket.socket, data: paths.DataDir, launcher: dict) -> dict:
+    uid, namespace, name = _request(req)
+    vm_dir = paths.private_dir(data.vm_dir(uid))
+    argv = launcher_argv(data, launcher, uid, namespace, name)
     r, w = os.pipe()
     first = os.fork()
     if first == 0:
         os.close(r)
-        _child(list(req["argv"]), req["log"], conn, listener, w)
+        _child(argv, os.path.join(vm_dir, "launcher.log"), conn, listener, w)
     os.close(w)
     os.waitpid(first, 0)
     data = os.read(r, 32)
@@ -75,12 +110,18 @@ def _spawn(req: dict, conn: socket.socket, listener: socket.socket) -> dict:
     return {"pid": int(data)}
 
 
-def serve(path: str) -> None:
+def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
     parent = os.getppid()
     if os.path.exists(path):
         os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    # Root's only: bound under umask 077 inside the 0700 run dir (no window), then chmod-ed 0600.
+    old = os.umask(paths.PRIVATE_UMASK)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
     listener.listen(64)
     listener.settimeout(1.0)
     while os.getppid() == parent:
@@ -90,6 +131,8 @@ def serve(path: str) -> None:
             continue
         with conn:
             conn.settimeout(5)
+            if not _peer_allowed(conn):
+                continue
             try:
                 buf = b""
                 while not buf.endswith(b"\n"):
@@ -97,7 +140,7 @@ def serve(path: str) -> None:
                     if not chunk:
                         break
                     buf += chunk
-                reply = _spawn(json.loads(buf), conn, listener)
+                reply = _spawn(json.loads(buf), conn, listener, data, launcher)
             except (OSError, ValueError, KeyError) as e:
                 reply = {"error": str(e)}
             try:
@@ -110,7 +153,13 @@ def serve(path: str) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m services.launcher.zygote", description=__doc__)
     p.add_argument("--socket", required=True)
-    serve(p.parse_args(argv).socket)
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--libvirt-uri", required=True)
+    p.add_argument("--emulation", required=True)
+    args = p.parse_args(argv)
+    paths.private_umask()  # launcher logs, VM dirs and what the launchers create are root's only
+    data = paths.DataDir(args.data_dir).ensure()
+    serve(args.socket, data, {"libvirt_uri": args.libvirt_uri, "emulation": args.emulation})
 
 
 if __name__ == "__main__":
