@@ -12,6 +12,23 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# The smallest VM for libvirt's test driver (format with name=…): what the mesh tests create.
+TEST_DRIVER_VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: {name}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        resources: {{requests: {{memory: 64Mi}}}}
+        devices: {{}}
+"""
+
+
 def short_tmpdir(prefix: str) -> str:
     # Unix socket paths must stay under 108 bytes: pytest's tmp_path can be too deep.
     return tempfile.mkdtemp(prefix=prefix, dir="/tmp")

@@ -14,23 +14,10 @@ import yaml
 from services.common import manifest, proto
 
 from cluster.conftest import vm_uid_to_vmis
+from harness import TEST_DRIVER_VM as VM
 
 pytestmark = pytest.mark.cluster
 
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: {name}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        resources: {{requests: {{memory: 64Mi}}}}
-        devices: {{}}
-"""
 
 
 def columns(table: str) -> tuple[list[str], dict[str, list[str]]]:

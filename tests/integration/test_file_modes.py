@@ -5,22 +5,8 @@ import os
 import shutil
 import stat
 
-from harness import Mesh, short_tmpdir
+from harness import TEST_DRIVER_VM as VM, Mesh, short_tmpdir
 
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: {name}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        resources: {{requests: {{memory: 64Mi}}}}
-        devices: {{}}
-"""
 
 
 @contextlib.contextmanager
