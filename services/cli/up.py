@@ -24,7 +24,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import hostpaths, paths
+from services.common import hostpaths, launcherlock, paths
 
 CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -182,29 +182,20 @@ class Supervisor:
                     proc.wait()
         if self.args.keep_vms:
             return
-        pids = []
-        for pidfile in glob.glob(os.path.join(self.data.run, "l-*.pid")):
-            try:
-                pid = int(open(pidfile).read())
-                os.kill(pid, signal.SIGTERM)  # the launcher shuts its guest down and exits
-                pids.append(pid)
-            except (OSError, ValueError):
-                pass
+        # Every live launcher holds the lock of its pid file (launcherlock), whoever started it and
+        # whether or not a handler noted it; one that was starting as the handler stopped shows up
+        # on a later pass.
+        termed: set[int] = set()
         deadline = time.monotonic() + 60
-        while pids and time.monotonic() < deadline:
-            pids = [p for p in pids if _alive(p)]
+        while time.monotonic() < deadline:
+            live = set(launcherlock.held(self.data.run).values())
+            if not live:
+                return
+            for pid in live - termed:
+                try:
+                    os.kill(pid, signal.SIGTERM)  # the launcher shuts its guest down and exits
+                except OSError:
+                    pass
+                termed.add(pid)
             time.sleep(0.1)
-        if pids:
-            self._say(f"{len(pids)} launcher(s) still running after 60s")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+        self._say(f"{len(launcherlock.held(self.data.run))} launcher(s) still running after 60s")

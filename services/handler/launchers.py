@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import grpc
 
-from services.common import grpcclient, paths, proto
+from services.common import grpcclient, launcherlock, paths, proto
 
 log = logging.getLogger(__name__)
 L = proto.launcher
@@ -124,28 +124,51 @@ class Launchers:
         return self.by_uid.get(uid)
 
     def discover(self) -> list[str]:
-        """Re-attach to launchers that outlived a previous handler (their pid files say where)."""
-        found = []
+        """Re-attach to launchers that outlived a previous handler: every live launcher holds the
+        lock of the pid file it wrote itself (launcherlock), so one the previous handler spawned
+        and was killed before it noted is found too. Pid files without a holder are stale."""
+        held = launcherlock.held(self.data.run)
         for pidfile in glob.glob(os.path.join(self.data.run, "l-*.pid")):
-            uid = os.path.basename(pidfile)[2:-4]
-            try:
-                pid = int(open(pidfile).read().strip())
-            except (OSError, ValueError):
-                continue
-            if not pid_alive(pid):
-                os.unlink(pidfile)
-                continue
-            self._attach(uid, pid, None)
-            found.append(uid)
-        if found:
-            log.info("re-attached to %d running launcher(s)", len(found))
-        return found
+            if os.path.basename(pidfile)[2:-4] not in held and not launcherlock.holder(pidfile):
+                try:
+                    os.unlink(pidfile)  # safe: a launcher locking it right now retries on the new file
+                except FileNotFoundError:
+                    pass
+        for uid, pid in held.items():
+            if uid not in self.by_uid:
+                self._attach(uid, pid, None)
+        if held:
+            log.info("re-attached to %d running launcher(s)", len(held))
+        return list(held)
+
+    def holder(self, uid: str) -> int:
+        """The live launcher process of this VMI uid (whoever started it), or 0."""
+        return launcherlock.holder(self.data.launcher_pid(uid))
+
+    async def adopt(self, uid: str) -> Optional[Launcher]:
+        """The launcher we know for `uid` exited, but another one holds the uid's lock (ours was a
+        duplicate of one a previous handler spawned, and stepped aside): follow that one instead."""
+        h = self.by_uid.get(uid)
+        pid = self.holder(uid)
+        if not pid or (h is not None and h.pid == pid):
+            return None
+        if h is not None:
+            self.by_uid.pop(uid, None)
+            if h.events_task is not None:
+                h.events_task.cancel()
+            await h.channel.close()
+        log.info("VMI uid %s: following launcher pid %d (started before this handler knew)", uid, pid)
+        return self._attach(uid, pid, None)
 
     async def spawn(self, vmi) -> Launcher:
         uid, ns, name = vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name
         vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
         with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
             f.write(self.node)
+        pid = self.holder(uid)
+        if pid:  # one per VMI uid, across handler restarts: a live launcher is this VMI's launcher
+            log.info("launcher pid %d already serves VMI %s/%s", pid, ns, name)
+            return self._attach(uid, pid, None)
         proc = None
         pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
         if pid is None:
@@ -160,16 +183,13 @@ class Launchers:
             finally:
                 os.close(logf)
             pid = proc.pid
-        with open(self.data.launcher_pid(uid), "w") as f:
-            f.write(str(pid))
+        # The launcher writes (and locks) its pid file itself, first thing: a handler killed right
+        # now loses nothing, and a second launcher for this uid would exit at once.
         log.info("started launcher pid %d for VMI %s/%s", pid, vmi.metadata.namespace, vmi.metadata.name)
         return self._attach(uid, pid, proc)
 
     def pid_file_alive(self, uid: str) -> bool:
-        try:
-            return pid_alive(int(open(self.data.launcher_pid(uid)).read().strip()))
-        except (OSError, ValueError):
-            return False
+        return bool(self.holder(uid))
 
     def stale_vm_dirs(self, live: set[str]) -> list[str]:
         """Uids of this node's VM directories whose VMI is gone (not in `live`) and whose launcher
@@ -255,10 +275,11 @@ class Launchers:
                 h.proc.wait(timeout=0)
             except subprocess.TimeoutExpired:
                 pass
-        try:
-            os.unlink(self.data.launcher_pid(uid))
-        except FileNotFoundError:
-            pass
+        if not self.holder(uid):  # the launcher removes its own; one killed -9 leaves it behind
+            try:
+                os.unlink(self.data.launcher_pid(uid))
+            except FileNotFoundError:
+                pass
 
     async def wait_ready(self, h: Launcher, timeout: float) -> str:
         """"" once the launcher answers; otherwise why not ("exited" or "unresponsive")."""

@@ -74,6 +74,8 @@ class VMIController:
         if ph not in (vmstate.SCHEDULED, vmstate.RUNNING):
             return None
         if h is None or h.dead:
+            h = await self.launchers.adopt(uid)
+        if h is None:
             return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process of this VMI exited")
         vols = self._volumes(vmi, h)
         if not h.synced:
@@ -86,6 +88,9 @@ class VMIController:
                 why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
                 if why:
                     tracing.fail(sp, f"launcher {why}")
+            if why == "exited" and (h2 := await self.launchers.adopt(uid)) is not None:
+                h = h2  # ours stepped aside for a launcher a previous handler had started
+                why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
             if why == "exited":
                 return await self._fail(vmi, tp, "LauncherExited", "the virt-launcher process exited")
             if why:

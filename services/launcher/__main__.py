@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 
-from services.common import grpcserver, logs, paths, proto, tracing
+from services.common import grpcserver, launcherlock, logs, paths, proto, tracing
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
@@ -41,8 +41,9 @@ async def serve(args) -> None:
         await launcher.graceful_stop()
     watcher.cancel()
     await asyncio.wait([watcher], timeout=5)
-    await server.server.stop(0.5)
-    for path in (sock, data.launcher_pid(args.uid)):
+    launcher.end_streams()
+    await server.server.stop(2)  # the grace lets the ended streams finish
+    for path in (sock, data.launcher_pid(args.uid)):  # the pid file while we still hold its lock
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -62,6 +63,14 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("launcher", args.log_level)
+    # First of all, before any socket or domain: the VMI's pid file, locked for our lifetime. Whoever
+    # started us (a handler killed right after, a second handler's duplicate) cannot lose or double us.
+    data = paths.DataDir(args.data_dir).ensure()
+    lock = launcherlock.claim(data.launcher_pid(args.uid))
+    if lock is None:
+        log.info("another launcher (pid %d) serves VMI uid %s; exiting", launcherlock.holder(
+            data.launcher_pid(args.uid)), args.uid)
+        return
     tracing.setup("launcher", relay=True)  # a no-op after the zygote's prefork; spans ride on replies to the handler
     asyncio.run(serve(args))
 

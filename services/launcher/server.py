@@ -259,10 +259,16 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self._subscribers.add(q)
         try:
             yield L.DomainEvent(eventType="ADDED" if self.domain.exists else "DELETED", domain=self.domain)
-            while True:
-                yield await q.get()
+            while (ev := await q.get()) is not None:  # None: the launcher is exiting (end_streams)
+                yield ev
         finally:
             self._subscribers.discard(q)
+
+    def end_streams(self) -> None:
+        """Before the server stops: end every DomainEvents stream cleanly. A stream still open when
+        the loop ends is cancelled, and gRPC logs a CancelledError traceback for it."""
+        for q in list(self._subscribers):
+            q.put_nowait(None)
 
     async def Console(self, request_iterator, context):
         """Serial console: output tailed from the console log (optionally from its first byte),
