@@ -152,8 +152,11 @@ def test_churn_of_100_vms_with_kill_9_of_each_service():
                 return False, bad[:5], len(names), len(vmis), len(procs), len(set(uids))
             return True
 
-        assert m.wait_for(lambda: converged() is True, 120, "every VM with one Running VMI and one launcher",
-                          interval=1.0)
+        try:
+            m.wait_for(lambda: converged() is True, 120, "every VM with one Running VMI and one launcher",
+                       interval=1.0)
+        except AssertionError as e:  # (ok, VMs not right, #VMs, #VMIs, #launcher processes, #their uids)
+            raise AssertionError(f"not converged: {converged()}") from e
         assert len(launcher_processes(d)) == N - 5
     finally:
         m.stop()
@@ -164,3 +167,28 @@ def test_churn_of_100_vms_with_kill_9_of_each_service():
         print(f"churn test: {time.monotonic() - started:.1f}s")
     assert not left, f"{len(left)} launcher(s) outlived virtmesh up's shutdown"
     assert not m.leftover
+
+
+def test_up_shutdown_stops_a_launcher_its_handler_never_noted():
+    """A launcher whose handler was killed before noting it (no pid file written by any handler)
+    does not outlive `virtmesh up`'s shutdown."""
+    import subprocess
+    import sys
+    from harness import ROOT
+    d = short_tmpdir("vmupstop-")
+    m = Mesh(d, "test:///default")
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "services.launcher", "--data-dir", d, "--uid", "u-orphan",
+                                 "--namespace=default", "--name=orphan", "--libvirt-uri", "test:///default",
+                                 "--emulation", "emulation"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, PYTHONPATH=ROOT), cwd=ROOT, start_new_session=True)
+        m.wait_for(lambda: os.path.exists(os.path.join(d, "run", "l-u-orphan.sock")), 30, "launcher serving")
+    finally:
+        m.stop()
+        try:
+            alive = proc.poll() is None
+        finally:
+            proc.kill()
+            proc.wait()
+            shutil.rmtree(d, ignore_errors=True)
+    assert not alive, "a launcher outlived virtmesh up's shutdown"
