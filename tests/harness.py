@@ -97,7 +97,7 @@ class Mesh:
         return int(out[0]) if out else 0
 
     def launcher_pids(self) -> list[int]:
-        """Live launcher processes of this mesh (from the pid files the handler keeps)."""
+        """Live launcher processes of this mesh (from the pid files each launcher writes and locks)."""
         pids = []
         for name in os.listdir(os.path.join(self.data_dir, "run")):
             if name.startswith("l-") and name.endswith(".pid"):
