@@ -124,6 +124,14 @@ def overlay(doc: dict, msg) -> dict:
     """Write the fields our message models onto a Kubernetes object, keeping every other field.
     For Kubernetes' own kinds (Node, PVC), whose objects hold more than our subset: a plain replace
     would drop a Node's taints or a PVC's volumeName."""
+    printed: dict | None = None  # msg as Kubernetes JSON, made once when a field needs copying
+
+    def json_of(name: str):
+        nonlocal printed
+        if printed is None:
+            printed = _numbers(json_format.MessageToDict(msg), msg.DESCRIPTOR)
+        return printed[name]
+
     for field in msg.DESCRIPTOR.fields:
         name = field.json_name
         value = getattr(msg, field.name)
@@ -132,7 +140,7 @@ def overlay(doc: dict, msg) -> dict:
             if len(value) == 0:
                 doc.pop(name, None)
             else:
-                doc[name] = json_format.MessageToDict(msg)[name]
+                doc[name] = json_of(name)
         elif field.type == FD.TYPE_MESSAGE:
             if msg.HasField(field.name):
                 sub = doc.get(name)
@@ -144,7 +152,7 @@ def overlay(doc: dict, msg) -> dict:
         elif not field.has_presence and value == field.default_value:
             doc.pop(name, None)
         else:
-            doc[name] = json_format.MessageToDict(msg)[name]
+            doc[name] = json_of(name)
     return doc
 
 
