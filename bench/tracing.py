@@ -29,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "bench")]
 
-from controlplane import BenchMesh, Burst, mesh_env, pct  # noqa: E402
+from controlplane import BenchMesh, Burst, mesh_env, pct, run_bursts  # noqa: E402
 from otlpsink import Sink  # noqa: E402
 
 SIDES = ("off", "on")
@@ -43,25 +43,13 @@ def run_round(n: int, libvirt_uri: str, rate: float, otlp: str, first: str) -> d
         if side == "on":
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
         meshes[side] = BenchMesh(n, libvirt_uri, env)
-    try:
-        for m in meshes.values():
-            m.start()
-        for m in meshes.values():
-            m.warm()
-        order = [meshes[first], meshes[SIDES[1 - SIDES.index(first)]]]
-        t0 = time.monotonic()
-        for i in range(n):
-            if rate:
-                time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            for m in order if i % 2 == 0 else order[::-1]:
-                m.create(i)
-        for side, m in meshes.items():
-            if not m.wait(timeout=max(120, n * 2)):
-                raise SystemExit(f"tracing {side}: timed out, {len(m.running) - 1}/{n} Running")
-        return {side: m.result(t0) for side, m in meshes.items()}
-    finally:
-        for m in meshes.values():
-            m.stop()
+    # `first` creates first: dicts keep their order, and run_bursts alternates from there.
+    ordered = {side: meshes[side] for side in (first, SIDES[1 - SIDES.index(first)])}
+    results = run_bursts(ordered, n, keep=False, sequential=False, rate=rate)
+    for side, b in results.items():
+        if not b.ok:
+            raise SystemExit(f"tracing {side}: timed out, {len(b.latencies)}/{n} Running")
+    return {side: results[side] for side in meshes}
 
 
 def cpu_ms(b: Burst, n: int) -> float:

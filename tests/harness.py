@@ -1,6 +1,7 @@
 """Test harness: a real `virtmesh up` driven through the CLI, as a user would."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,17 +10,19 @@ import sys
 import tempfile
 import time
 
+from services.common import proto
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-# The smallest VM for libvirt's test driver (format with name=…): what the mesh tests create.
+# The smallest VM for libvirt's test driver: what the mesh tests create.
 TEST_DRIVER_VM = """
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
 metadata:
   name: {name}
 spec:
-  runStrategy: Always
+  runStrategy: {strategy}
   template:
     spec:
       terminationGracePeriodSeconds: 0
@@ -27,6 +30,27 @@ spec:
         resources: {{requests: {{memory: 64Mi}}}}
         devices: {{}}
 """
+
+
+def vm_manifest(name: str, strategy: str = "Always") -> str:
+    return TEST_DRIVER_VM.format(name=name, strategy=strategy)
+
+
+def halted_vm(name: str):
+    """A Halted VirtualMachine message in `default` (for tests that drive the api's gRPC door)."""
+    vm = proto.kv.VirtualMachine()
+    vm.metadata.name, vm.metadata.namespace = name, "default"
+    vm.spec.runStrategy = "Halted"
+    vm.spec.template.spec.domain.memory.guest = "64Mi"
+    return vm
+
+
+async def until(cond, timeout: float = 10) -> None:
+    """Poll `cond` on the event loop until it holds; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 def short_tmpdir(prefix: str) -> str:

@@ -14,7 +14,7 @@ import yaml
 from services.common import manifest, proto
 
 from cluster.conftest import vm_uid_to_vmis
-from harness import TEST_DRIVER_VM as VM
+from harness import vm_manifest
 
 pytestmark = pytest.mark.cluster
 
@@ -27,7 +27,7 @@ def columns(table: str) -> tuple[list[str], dict[str, list[str]]]:
 
 def test_kubectl_and_virtmesh_share_the_vms(cluster_mesh):
     cp = cluster_mesh.cp
-    r = cp.kubectl("apply", "-f", "-", input=VM.format(name="shared"))
+    r = cp.kubectl("apply", "-f", "-", input=vm_manifest("shared"))
     assert "virtualmachine.kubevirt.io/shared created" in r.stdout
     cluster_mesh.wait_for(lambda: cluster_mesh.vm_status("shared") == "Running", 30, "VM Running")
     head, rows = columns(cp.kubectl("get", "vms").stdout)
@@ -40,7 +40,7 @@ def test_kubectl_and_virtmesh_share_the_vms(cluster_mesh):
     assert rows["shared"][2:] == ["Running", "True"]
     # Defaults are stored by the mutating webhook, as the gRPC path stores them: a VM without a
     # runStrategy is Halted (KubeVirt's VM mutator).
-    cp.kubectl("apply", "-f", "-", input=VM.format(name="quiet").replace("  runStrategy: Always\n", ""))
+    cp.kubectl("apply", "-f", "-", input=vm_manifest("quiet").replace("  runStrategy: Always\n", ""))
     stored = yaml.safe_load(cp.kubectl("get", "vm", "quiet", "-o", "yaml").stdout)
     assert stored["spec"]["runStrategy"] == "Halted"
     cp.kubectl("delete", "vm", "quiet")
@@ -60,7 +60,7 @@ def test_kubectl_and_virtmesh_share_the_vms(cluster_mesh):
     cluster_mesh.wait_for(lambda: not cluster_mesh.launcher_pids(), 30, "launcher gone")
     assert cp.kubectl("get", "vmi", "shared", check=False).returncode != 0
     # And the other way round: virtmesh writes, kubectl reads.
-    r = cluster_mesh.cli("apply", "-f", "-", input=VM.format(name="fromcli"))
+    r = cluster_mesh.cli("apply", "-f", "-", input=vm_manifest("fromcli"))
     assert "virtualmachine.kubevirt.io/fromcli created" in r.stdout
     cluster_mesh.wait_for(lambda: "Running" in cp.kubectl("get", "vm", "fromcli").stdout, 30, "kubectl sees it Running")
     cluster_mesh.cli("delete", "vm", "fromcli")
@@ -77,7 +77,7 @@ def test_kubectl_and_virtmesh_share_the_vms(cluster_mesh):
 ])
 def test_kubectl_apply_of_a_bad_manifest_is_refused_with_the_field(cluster_mesh, change, field):
     cp = cluster_mesh.cp
-    doc = manifest.load_documents(VM.format(name="bad"))[0]
+    doc = manifest.load_documents(vm_manifest("bad"))[0]
 
     def merge(a, b):
         for k, v in b.items():
@@ -98,7 +98,7 @@ def test_churn_with_kill_9_of_each_service(cluster_mesh):
     errors: list[str] = []
 
     def create(i: int) -> None:
-        obj = manifest.to_object(manifest.load_documents(VM.format(name=f"churn{i:02d}"))[0])
+        obj = manifest.to_object(manifest.load_documents(vm_manifest(f"churn{i:02d}"))[0])
         proto.inner(obj).metadata.namespace = "default"
         for _ in range(100):  # the webhooks are unreachable while the api restarts: retry like kubectl users
             try:

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 
-from harness import TEST_DRIVER_VM as VM, Mesh, short_tmpdir
+from harness import Mesh, short_tmpdir, vm_manifest
 
 N = 100
 
@@ -106,7 +106,7 @@ def test_churn_of_100_vms_with_kill_9_of_each_service():
         def creator():
             for batch in range(N // 5):
                 names = [f"churn{i:03d}" for i in range(batch * 5, batch * 5 + 5)]
-                if cli("apply", "-f", "-", input="---".join(VM.format(name=n) for n in names)):
+                if cli("apply", "-f", "-", input="---".join(vm_manifest(n) for n in names)):
                     acknowledged.extend(names)
                 if batch % 4 == 3:  # churn: delete one of the earlier VMs
                     name = f"churn{batch * 5 - 7:03d}"

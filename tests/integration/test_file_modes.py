@@ -5,7 +5,7 @@ import os
 import shutil
 import stat
 
-from harness import TEST_DRIVER_VM as VM, Mesh, short_tmpdir
+from harness import Mesh, short_tmpdir, vm_manifest
 
 
 
@@ -37,7 +37,7 @@ def test_a_mesh_started_with_umask_000_keeps_its_data_dir_root_only():
     with umask(0):
         m = Mesh(d, "test:///default")
     try:
-        m.cli("apply", "-f", "-", input=VM.format(name="modes"))
+        m.cli("apply", "-f", "-", input=vm_manifest("modes"))
         m.wait_for(lambda: m.vm_status("modes") == "Running", 30, "VM Running")
         uid = m.get("vmi", "modes")["metadata"]["uid"]
         run = os.path.join(d, "run")
@@ -72,7 +72,7 @@ def test_a_vms_directory_goes_with_its_vmi_and_the_sweep_takes_leftovers(mesh):
         os.makedirs(os.path.join(d, p), exist_ok=True)
         open(os.path.join(d, p, "keep"), "w").write("x")
 
-    mesh.cli("apply", "-f", "-", input=VM.format(name="gone"))
+    mesh.cli("apply", "-f", "-", input=vm_manifest("gone"))
     mesh.wait_for(lambda: mesh.vm_status("gone") == "Running", 30, "VM Running")
     uid = mesh.get("vmi", "gone")["metadata"]["uid"]
     vm_dir = os.path.join(vms, uid)

@@ -3,22 +3,8 @@ the result of a write of ours is in the cache at once (no stale read before the 
 event), and that event is no news."""
 import asyncio
 
+from harness import halted_vm, until
 from services.common import client, informer, proto
-
-
-def _vm(name: str):
-    vm = proto.kv.VirtualMachine()
-    vm.metadata.name, vm.metadata.namespace = name, "default"
-    vm.spec.runStrategy = "Halted"
-    vm.spec.template.spec.domain.memory.guest = "64Mi"
-    return vm
-
-
-async def _until(cond, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(api_server):
@@ -29,7 +15,7 @@ async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(
     task = asyncio.create_task(vms.run())
     try:
         await asyncio.wait_for(vms.synced.wait(), 10)
-        created = await api.create(_vm("a"))
+        created = await api.create(halted_vm("a"))
         assert vms.get("default/a").metadata.resourceVersion == created.metadata.resourceVersion
         assert changes == ["default/a"]  # reported at once, by the write
         created.status.printableStatus = "Stopped"
@@ -38,18 +24,18 @@ async def test_our_writes_are_in_the_cache_at_once_and_their_events_are_no_news(
         second = await api.update_status(first)
         assert vms.get("default/a").status.printableStatus == "Starting"
         # The three events arrive and change nothing: no stale state, no second report.
-        await _until(lambda: vms.resource_version == second.metadata.resourceVersion)
+        await until(lambda: vms.resource_version == second.metadata.resourceVersion)
         assert vms.get("default/a").metadata.resourceVersion == second.metadata.resourceVersion
         assert changes == ["default/a"] * 3
         # A reply that comes after the watch passed its revision (here: the object's deletion)
         # does not bring the object back.
         await api.delete(proto.VM, "default", "a")
-        await _until(lambda: vms.get("default/a") is None)
+        await until(lambda: vms.get("default/a") is None)
         vms.observe(proto.wrap(second))
         assert vms.get("default/a") is None
         # Someone else's write still arrives through the watch.
-        await api_server.stub.Create(proto.api.CreateRequest(object=proto.wrap(_vm("b"))))
-        await _until(lambda: vms.get("default/b") is not None)
+        await api_server.stub.Create(proto.api.CreateRequest(object=proto.wrap(halted_vm("b"))))
+        await until(lambda: vms.get("default/b") is not None)
     finally:
         task.cancel()
         await api.close()

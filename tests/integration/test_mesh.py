@@ -6,20 +6,9 @@ import signal
 import time
 import urllib.request
 
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata:
-  name: {name}
-spec:
-  runStrategy: {strategy}
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        resources: {{requests: {{memory: 64Mi}}}}
-        devices: {{}}
-"""
+from harness import TEST_DRIVER_VM
+
+VM = TEST_DRIVER_VM  # formatted with name= and strategy=
 
 
 def apply(mesh, name="testvm", strategy="Always"):
