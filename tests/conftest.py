@@ -10,7 +10,7 @@ import pytest
 from services.api import store
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
-from services.common import grpcserver, proto
+from services.common import authz, grpcserver, proto
 
 from harness import Mesh, short_tmpdir
 
@@ -21,7 +21,7 @@ async def api_server():
     d = short_tmpdir("vmapi-")
     db = store.Store(os.path.join(d, "store.db"))
     resources = Resources(db)
-    server = grpcserver.Server(["virtmesh.v1.Resources", "virtmesh.v1.Subresources"])
+    server = grpcserver.Server(["virtmesh.v1.Resources", "virtmesh.v1.Subresources"], authz.mesh_policy())
     server.add(proto.api_grpc.add_ResourcesServicer_to_server, ResourcesServicer(resources))
     server.add(proto.api_grpc.add_SubresourcesServicer_to_server, Subresources(resources))
     target = server.listen_unix(os.path.join(d, "api.sock"))

@@ -53,6 +53,16 @@ async def until(cond, timeout: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
+def scrape_metrics(data_dir: str, service: str) -> str:
+    """A mesh service's /metrics text: HTTPS, presenting the data dir's admin certificate."""
+    import urllib.request
+    from services.common import meshtls
+    port = open(os.path.join(data_dir, "run", f"metrics-{service}.port")).read().strip()
+    ctx = meshtls.MeshPKI(os.path.join(data_dir, "pki")).ensure("admin", (meshtls.ADMINS_GROUP,)).client_ssl_context()
+    ctx.check_hostname = False  # the services' names are in the certificates, not 127.0.0.1
+    return urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10, context=ctx).read().decode()
+
+
 def short_tmpdir(prefix: str) -> str:
     # Unix socket paths must stay under 108 bytes: pytest's tmp_path can be too deep.
     return tempfile.mkdtemp(prefix=prefix, dir="/tmp")
@@ -110,6 +120,10 @@ class Mesh:
     def vmi_phase(self, name: str, namespace: str = "default"):
         v = self.get("vmi", name, namespace)
         return v.get("status", {}).get("phase") if v else None
+
+    def scrape(self, service: str) -> str:
+        """`service`'s /metrics, over HTTPS with the mesh's admin certificate (meshtls)."""
+        return scrape_metrics(self.data_dir, service)
 
     def vm_status(self, name: str, namespace: str = "default"):
         v = self.get("vm", name, namespace)

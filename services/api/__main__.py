@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import grp
 import logging
 import os
 
 from services.api import admission, store
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
-from services.common import grpcserver, kube, logs, metrics, paths, proto, tracing
+from services.common import authz, grpcclient, grpcserver, kube, logs, meshtls, metrics, paths, proto, tracing
 
 log = logging.getLogger("services.api")
 
@@ -37,28 +38,69 @@ async def serve(args) -> None:
             raise SystemExit(f"virt-api: {e}") from None  # one line, no traceback
         resources = Resources(db)
         where = f"store {data.store}, revision {db.revision}"
-    server = grpcserver.Server(["virtmesh.v1.Resources", "virtmesh.v1.Subresources"])
-    server.add(proto.api_grpc.add_ResourcesServicer_to_server, ResourcesServicer(resources))
-    server.add(proto.api_grpc.add_SubresourcesServicer_to_server, Subresources(resources))
-    addresses = [server.listen_unix(args.socket or data.api_socket)]
+    # One certificate for the TCP door, the /metrics and the channels to the handlers.
+    renewer = meshtls.service_identity(data.pki, "api", meshtls.API_SERVER_NAME, args.tls_dir)
+    grpcclient.use_identity(renewer.identity)
+    resources_servicer, subresources = ResourcesServicer(resources), Subresources(resources)
+    services = ["virtmesh.v1.Resources", "virtmesh.v1.Subresources"]
+    server = grpcserver.Server(services, authz.mesh_policy())
+    server.add(proto.api_grpc.add_ResourcesServicer_to_server, resources_servicer)
+    server.add(proto.api_grpc.add_SubresourcesServicer_to_server, subresources)
+    group = _group(args.socket_group)
+    addresses = [server.listen_unix(args.socket or data.api_socket, group, 0o660 if group is not None else 0o600)]
+    readers = reader_group = None
+    if args.readers != "none":
+        # A second door that only reads, for the users the operator names (a group, or everyone).
+        readers = grpcserver.Server(services, authz.mesh_policy(unix_reads_only=True))
+        readers.add(proto.api_grpc.add_ResourcesServicer_to_server, resources_servicer)
+        readers.add(proto.api_grpc.add_SubresourcesServicer_to_server, subresources)
+        reader_group = None if args.readers == "all" else _group(args.readers)
+        addresses.append(readers.listen_unix(data.api_read_socket, reader_group,
+                                             0o666 if args.readers == "all" else 0o660))
+    data.let_through({g for g in (group, reader_group) if g is not None}, everyone=args.readers == "all")
     if args.listen:
-        addresses.append(server.listen_tcp(args.listen))
+        addresses.append(server.listen_tcp(args.listen, renewer.identity))
     await server.start()
+    if readers is not None:
+        await readers.start()
     server.stop_on_signals()
-    metrics.serve(args, "api", data.run)
+    metrics.serve(args, "api", data.run, renewer)
     log.info("serving on %s (%s)", ", ".join(addresses), where)
     await server.wait()
+    if readers is not None:
+        await readers.server.stop(grace=1)
     if webhooks is not None:
         webhooks.stop()
     db.close()
     tracing.shutdown()
 
 
+def _group(name: str | None) -> int | None:
+    """A group's id from its name or number; None for no group. The default, "virtmesh", counts
+    only where that group exists."""
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name)
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        if name == meshtls.ADMINS_GROUP:
+            return None
+        raise SystemExit(f"virt-api: no group {name!r}") from None
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m services.api", description=__doc__)
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--socket", help="unix socket path (default DATA_DIR/run/api.sock)")
-    p.add_argument("--listen", help="also serve TCP on HOST:PORT")
+    p.add_argument("--listen", help="also serve TCP (mutual TLS) on HOST:PORT")
+    p.add_argument("--socket-group", default=meshtls.ADMINS_GROUP,
+                   help="members of this group may use the api's socket as root does (default: "
+                   f"{meshtls.ADMINS_GROUP!r} where it exists; '' for root only)")
+    p.add_argument("--readers", default="none", metavar="none|all|GROUP",
+                   help="who may read (get, list, watch) through DATA_DIR/run/api-read.sock: nobody else "
+                   "(default), every local user, or the members of GROUP")
     p.add_argument("--kubeconfig",
                    help="cluster mode: the store is this cluster's kube-apiserver")
     p.add_argument("--webhook-listen", default="127.0.0.1:0",
@@ -69,6 +111,7 @@ def main(argv=None) -> None:
                    help="standalone: and at most this many MiB of it")
     p.add_argument("--log-level")
     metrics.add_flags(p)
+    meshtls.add_flags(p)
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("api", args.log_level)

@@ -15,7 +15,7 @@ from prometheus_client import Gauge
 from services.api import store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
-from services.common import grpcclient, proto, vmstate
+from services.common import grpcclient, meshtls, proto, vmstate
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _dry_run(options) -> bool:
 class Subresources(proto.api_grpc.SubresourcesServicer):
     def __init__(self, resources: Resources):
         self.r = resources
-        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._channels: dict[tuple, grpc.aio.Channel] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -122,9 +122,14 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
         address = node.metadata.annotations.get(HANDLER_ADDRESS_ANNOTATION)
         if not address:
             raise Unavailable(f'node "{node_name}" has no handler address')
-        ch = self._channels.get(address)
+        # Over TCP a renewed certificate of ours opens a new channel (the previous one finishes
+        # what it carries, e.g. an open console, and is dropped).
+        ident = grpcclient.identity()
+        key = (address, None if grpcclient.is_unix(address) or ident is None else ident.stamp())
+        ch = self._channels.get(key)
         if ch is None:
-            ch = self._channels[address] = grpcclient.aio_channel(address, metrics=True)
+            ch = self._channels[key] = grpcclient.aio_channel(address, metrics=True,
+                                                              server_name=meshtls.HANDLER_SERVER_NAME)
         return proto.handler_grpc.HandlerStub(ch)
 
     async def _proxy(self, vmi, call: str, request):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import pwd
 import sys
 
 import grpc
 
-from services.common import grpcclient, kube, manifest, paths, proto
+from services.common import grpcclient, kube, manifest, meshtls, paths, proto
 
 def _names(kind: int) -> list[str]:
     """Every word kubectl accepts for a kind: singular, plural, short names, with and without group."""
@@ -36,7 +38,27 @@ def _kind(word: str) -> int:
 def _target(args) -> str:
     if args.api:
         return args.api
-    return f"unix://{paths.DataDir(args.data_dir).api_socket}"
+    data = paths.DataDir(args.data_dir)
+    if not os.access(data.api_socket, os.W_OK) and os.access(data.api_read_socket, os.W_OK):
+        return f"unix://{data.api_read_socket}"  # a reader (api --readers) gets the read-only door
+    return f"unix://{data.api_socket}"
+
+
+def _identity(args) -> meshtls.Identity:
+    """Who the CLI is on a TCP api: --certs DIR (a user's tls.crt/tls.key/ca.crt, from `virtmesh
+    certs issue`), else the data dir's admin certificate, issued on first use by whoever may read the
+    mesh CA's key (root on the mesh's machine)."""
+    certs = args.certs or os.environ.get(meshtls.ENV_CERTS)
+    if certs:
+        ident = meshtls.Identity(certs)
+        if not ident.exists():
+            raise CLIError(f"--certs {certs}: needs tls.crt, tls.key and ca.crt")
+        return ident
+    mesh = meshtls.MeshPKI(os.environ.get(meshtls.ENV_PKI_DIR) or paths.DataDir(args.data_dir).pki)
+    try:
+        return mesh.ensure("admin", (meshtls.ADMINS_GROUP,))
+    except (meshtls.NoCertificate, OSError) as e:
+        raise CLIError(f"no client certificate for {args.api} (TCP is mutual TLS): {e}; pass --certs DIR") from None
 
 
 class Api:
@@ -45,6 +67,8 @@ class Api:
 
     def __init__(self, args):
         self.target = _target(args)
+        if not grpcclient.is_unix(self.target):
+            grpcclient.use_identity(_identity(args))
         self.channel = grpcclient.channel(self.target)
         if args.kubeconfig:
             self.resources = KubeResources(kube.Kube(kube.api_client(args.kubeconfig)))
@@ -258,6 +282,25 @@ def cmd_console(args, api: Api) -> int:
     return console.run(api.sub, args.namespace or "default", args.name, args.no_stdin, args.timeout)
 
 
+def cmd_certs_issue(args, api=None) -> None:
+    """A user's client certificate from the mesh CA (needs its key: root on the mesh's machine)."""
+    mesh = meshtls.MeshPKI(os.environ.get(meshtls.ENV_PKI_DIR) or paths.DataDir(args.data_dir).pki)
+    if not mesh.has_ca_key():
+        raise CLIError(f"cannot read the mesh CA's key in {mesh.ca_dir} (run as root on the mesh's machine)")
+    groups = tuple(args.group or [meshtls.VIEWERS_GROUP])
+    out = os.path.abspath(args.out or os.path.join(mesh.root, "users", args.user))
+    ident = mesh.issue(args.user, groups, directory=out, valid=datetime.timedelta(days=args.days))
+    try:  # a local account of that name gets its files (the key is 0600)
+        account = pwd.getpwnam(args.user)
+    except KeyError:
+        account = None
+    if account is not None:
+        for path in (ident.directory, ident.cert_path, ident.key_path, ident.ca_path):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    print(f"{ident.directory}: tls.crt, tls.key, ca.crt for user {args.user!r} in {', '.join(groups)}, "
+          f"valid {args.days} days; use it with `virtmesh --api HOST:PORT --certs {ident.directory} ...`")
+
+
 def cmd_up(args, api=None) -> int:
     from services.cli.up import Supervisor
     return Supervisor(args).run()
@@ -269,6 +312,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virtmesh", description="KubeVirt-style VMs on libvirt + QEMU.")
     p.add_argument("--data-dir", default=paths.default_data_dir(), help="mesh data dir (env VIRTMESH_DATA_DIR)")
     p.add_argument("--api", default=os.environ.get("VIRTMESH_API"), help="api address (unix:///path or host:port)")
+    p.add_argument("--certs", metavar="DIR", help="client certificate for a TCP --api (tls.crt, tls.key, ca.crt; "
+                   "env VIRTMESH_CERTS; default: the data dir's admin certificate)")
     p.add_argument("--kubeconfig", help="a cluster's kubeconfig: objects live in its kube-apiserver "
                    "(env KUBECONFIG; `up` takes only the flag, so a cluster is never joined by accident)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -282,7 +327,12 @@ def parser() -> argparse.ArgumentParser:
                     help="run against this cluster's kube-apiserver (its Node NODE_NAME must exist)")
     up.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
     up.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
-    up.add_argument("--api-listen", help="also serve the api on HOST:PORT")
+    up.add_argument("--api-listen", help="also serve the api on HOST:PORT (mutual TLS: clients need a mesh "
+                    "certificate, see `virtmesh certs issue`)")
+    up.add_argument("--socket-group", help="members of this group may use the api's socket as root does "
+                    "(default: 'virtmesh' where that group exists)")
+    up.add_argument("--readers", metavar="none|all|GROUP",
+                    help="who may read through DATA_DIR/run/api-read.sock (default none)")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
@@ -298,6 +348,17 @@ def parser() -> argparse.ArgumentParser:
                     help="DataVolume imports may fetch from loopback/link-local addresses "
                     "(env VIRTMESH_IMPORT_ALLOW_INTERNAL=1)")
     up.set_defaults(func=cmd_up, needs_api=False)
+
+    certs = sub.add_parser("certs", help="client certificates for the api's TCP door (mutual TLS)")
+    certs_sub = certs.add_subparsers(dest="certs_command", required=True, metavar="ACTION")
+    ci = certs_sub.add_parser("issue", help="issue a user's certificate from the mesh CA")
+    ci.add_argument("user")
+    ci.add_argument("--group", action="append", metavar="GROUP",
+                    help=f"repeatable: {meshtls.ADMINS_GROUP!r} may change anything, {meshtls.VIEWERS_GROUP!r} "
+                    f"(the default) may read")
+    ci.add_argument("--out", metavar="DIR", help="where to write it (default DATA_DIR/pki/users/USER)")
+    ci.add_argument("--days", type=int, default=365)
+    ci.set_defaults(func=cmd_certs_issue, needs_api=False)
 
     ap = sub.add_parser("apply", help="create or update resources from a file (- for stdin)")
     ap.add_argument("-f", "--filename", required=True)
@@ -395,7 +456,8 @@ def _reason(code: grpc.StatusCode) -> str:
     return {grpc.StatusCode.NOT_FOUND: "NotFound", grpc.StatusCode.ALREADY_EXISTS: "AlreadyExists",
             grpc.StatusCode.INVALID_ARGUMENT: "Invalid", grpc.StatusCode.ABORTED: "Conflict",
             grpc.StatusCode.FAILED_PRECONDITION: "Conflict", grpc.StatusCode.UNAVAILABLE: "ServiceUnavailable",
-            grpc.StatusCode.OUT_OF_RANGE: "Gone"}.get(code, code.name)
+            grpc.StatusCode.OUT_OF_RANGE: "Gone", grpc.StatusCode.PERMISSION_DENIED: "Forbidden",
+            grpc.StatusCode.UNAUTHENTICATED: "Unauthorized"}.get(code, code.name)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,10 @@ class Supervisor:
         api = [sys.executable, "-m", "services.api", *common]
         if args.api_listen:
             api += ["--listen", args.api_listen]
+        if getattr(args, "socket_group", None) is not None:
+            api += ["--socket-group", args.socket_group]
+        if getattr(args, "readers", None):
+            api += ["--readers", args.readers]
         self.specs = {
             "api": api,
             "controller": [sys.executable, "-m", "services.controller", *common],

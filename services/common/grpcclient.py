@@ -1,13 +1,15 @@
 """Channels to other services: retries on UNAVAILABLE only (a restarting peer), and addresses
-written either as `unix:///path` or `host:port`. Async channels carry the tracing interceptors
-when tracing is on, and channels to the api the client request metrics (clientmetrics)."""
+written either as `unix:///path` (plain: the socket's mode decides who connects) or `host:port`
+(mutual TLS: this process's mesh identity, `use_identity`, and the server must prove the service
+name asked for, not the address). Async channels carry the tracing interceptors when tracing is
+on, and channels to the api the client request metrics (clientmetrics)."""
 from __future__ import annotations
 
 import json
 
 import grpc
 
-from services.common import clientmetrics, tracing
+from services.common import clientmetrics, meshtls, tracing
 
 _RETRY = json.dumps({
     "methodConfig": [{
@@ -31,17 +33,50 @@ _OPTIONS = [
 ]
 
 
-def aio_channel(target: str, metrics: bool = False, launcher: str = "") -> grpc.aio.Channel:
+_identity: meshtls.Identity | None = None
+
+
+def use_identity(identity: meshtls.Identity | None) -> None:
+    """The certificate this process presents on TCP channels (read anew for each channel, so a
+    renewed certificate is used from the next channel on)."""
+    global _identity
+    _identity = identity
+
+
+def identity() -> meshtls.Identity | None:
+    return _identity
+
+
+def is_unix(target: str) -> bool:
+    return target.startswith("unix:")
+
+
+def _tls(target: str, server_name: str) -> tuple[grpc.ChannelCredentials, list]:
+    if _identity is None:
+        raise meshtls.NoCertificate(f"{target}: TCP to the mesh is mutual TLS, and this process has no "
+                                    "certificate (the CLI: --certs DIR or the data dir's pki/admin)")
+    return _identity.channel_credentials(), [*_OPTIONS, ("grpc.ssl_target_name_override", server_name)]
+
+
+def aio_channel(target: str, metrics: bool = False, launcher: str = "",
+                server_name: str = meshtls.API_SERVER_NAME) -> grpc.aio.Channel:
     """`metrics`: count calls in kubevirt_rest_client_* (clients of the api, KubeVirt's REST clients).
-    `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans)."""
+    `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans).
+    `server_name`: the service a TCP target must prove to be."""
     interceptors = tracing.client_interceptors(launcher)
     if metrics:
         interceptors += clientmetrics.interceptors(target)
-    return grpc.aio.insecure_channel(target, options=_OPTIONS, interceptors=interceptors or None)
+    if is_unix(target):
+        return grpc.aio.insecure_channel(target, options=_OPTIONS, interceptors=interceptors or None)
+    creds, options = _tls(target, server_name)
+    return grpc.aio.secure_channel(target, creds, options=options, interceptors=interceptors or None)
 
 
-def channel(target: str) -> grpc.Channel:
-    return grpc.insecure_channel(target, options=_OPTIONS)
+def channel(target: str, server_name: str = meshtls.API_SERVER_NAME) -> grpc.Channel:
+    if is_unix(target):
+        return grpc.insecure_channel(target, options=_OPTIONS)
+    creds, options = _tls(target, server_name)
+    return grpc.secure_channel(target, creds, options=options)
 
 
 def unix(path: str) -> str:

@@ -1,5 +1,6 @@
-"""Every service's gRPC server: grpc.aio + health + reflection, on a unix socket and/or TCP,
-with SIGTERM/SIGINT -> NOT_SERVING -> graceful stop."""
+"""Every service's gRPC server: grpc.aio + health + reflection, on a unix socket and/or TCP (always
+mutual TLS: meshtls), every call authorised by the server's policy (authz), with SIGTERM/SIGINT ->
+NOT_SERVING -> graceful stop."""
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +12,9 @@ from typing import Callable, Iterable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
-from services.common import tracing
+from services.common import authz, meshtls, tracing
 
 log = logging.getLogger(__name__)
 
@@ -65,62 +66,101 @@ def _guarded(handler):
     return handler._replace(request_deserializer=deserialize, unary_unary=unary)
 
 
+def _authorized(handler, method: str, policy: authz.Policy):
+    """`handler` that first asks `policy` whether the caller may call `method` (PERMISSION_DENIED
+    with the policy's reason when not), whatever the method's streaming shape."""
+    if handler is None:
+        return handler
+
+    async def check(context):
+        refusal = policy(authz.caller_of(context), method)
+        if refusal:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
+
+    def wrap(inner):
+        if inspect.isasyncgenfunction(inner):
+            async def gen(request, context):
+                await check(context)
+                async for item in inner(request, context):
+                    yield item
+            return gen
+
+        async def call(request, context):
+            await check(context)
+            return await inner(request, context)
+        return call
+
+    shape = ("unary_unary" if not handler.request_streaming and not handler.response_streaming else
+             "unary_stream" if not handler.request_streaming else
+             "stream_unary" if not handler.response_streaming else "stream_stream")
+    return handler._replace(**{shape: wrap(getattr(handler, shape))})
+
+
 class _GuardedHandler(grpc.ServiceRpcHandler):
-    def __init__(self, inner):
-        self.inner = inner
+    def __init__(self, inner, policy: authz.Policy):
+        self.inner, self.policy = inner, policy
 
     def service_name(self):
         return self.inner.service_name()
 
     def service(self, handler_call_details):
-        return _guarded(self.inner.service(handler_call_details))
+        return _authorized(_guarded(self.inner.service(handler_call_details)), handler_call_details.method,
+                           self.policy)
 
 
 class _DecodeGuard:
-    """Stands in for the server while a generated add_*Servicer_to_server registers its methods."""
+    """Stands in for the server while a generated add_*Servicer_to_server registers its methods:
+    every method is authorised, and its undecodable requests refused."""
 
-    def __init__(self, server):
-        self.server = server
+    def __init__(self, server, policy: authz.Policy):
+        self.server, self.policy = server, policy
 
     def add_generic_rpc_handlers(self, handlers):
-        self.server.add_generic_rpc_handlers(tuple(_GuardedHandler(h) for h in handlers))
+        self.server.add_generic_rpc_handlers(tuple(_GuardedHandler(h, self.policy) for h in handlers))
 
     def add_registered_method_handlers(self, name, handlers):
-        self.server.add_registered_method_handlers(name, {m: _guarded(h) for m, h in handlers.items()})
+        self.server.add_registered_method_handlers(
+            name, {m: _authorized(_guarded(h), f"/{name}/{m}", self.policy) for m, h in handlers.items()})
 
 
 class Server:
-    def __init__(self, service_names: Iterable[str]):
+    def __init__(self, service_names: Iterable[str], policy: authz.Policy):
         self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        self.guard = _DecodeGuard(self.server, policy)
         self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.guard)
         self.service_names = list(service_names)
-        reflection.enable_server_reflection(
-            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server)
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]), self.guard)
         self.ports: dict[str, int] = {}
         self._stopping = asyncio.Event()
 
     def add(self, register: Callable, servicer) -> None:
         """Serve `servicer` through `register` (a generated add_*Servicer_to_server), traced, its
-        undecodable requests answered INVALID_ARGUMENT."""
-        register(tracing.traced_servicer(register, servicer), _DecodeGuard(self.server))
+        calls authorised, its undecodable requests answered INVALID_ARGUMENT."""
+        register(tracing.traced_servicer(register, servicer), self.guard)
 
-    def listen_unix(self, path: str) -> str:
-        """Serve on a unix socket only its owner (root) may connect to, whatever the umask: grpc binds
-        it in add_insecure_port with the umask's mode, so it is chmod-ed 0600 right after; the window
-        between bind and chmod is closed by the directory, which the mesh makes 0700 (DataDir.ensure,
-        or here when it is missing), and by the services' umask 077 (paths.private_umask)."""
+    def listen_unix(self, path: str, group: int | None = None, mode: int = 0o600) -> str:
+        """Serve on a unix socket only its owner (root) may connect to — and, with `group` and a
+        `mode` that allows it, that group's members: the kernel's check is the caller's identity.
+        grpc binds it in add_insecure_port with the umask's mode, so it is chmod-ed right after;
+        the window between bind and chmod is closed by the directory, which the mesh makes 0700 or
+        0710 (DataDir.ensure, or here when it is missing), and by the services' umask 077."""
         d = os.path.dirname(path)
         if not os.path.isdir(d):
             os.makedirs(d, mode=0o700)
         if os.path.exists(path):
             os.unlink(path)  # stale socket of a previous (killed) incarnation
         self.server.add_insecure_port(f"unix://{path}")
-        os.chmod(path, 0o600)
+        if group is not None:
+            os.chown(path, -1, group)
+        os.chmod(path, mode)
         return f"unix://{path}"
 
-    def listen_tcp(self, address: str) -> str:
-        port = self.server.add_insecure_port(address)
+    def listen_tcp(self, address: str, identity: meshtls.Identity) -> str:
+        """Serve TLS on HOST:PORT with `identity`'s certificate; a client must present one signed
+        by the same CA (there is no plain TCP: anyone on the network could reach it)."""
+        port = self.server.add_secure_port(address, identity.server_credentials())
         host = address.rsplit(":", 1)[0]
         self.ports[address] = port
         return f"{host}:{port}"

@@ -25,9 +25,10 @@ def private_umask() -> None:
 
 
 def private_dir(path: str) -> str:
-    """`path` as a directory only its owner may enter (made so, or brought to it)."""
+    """`path` as a directory only its owner may list or change (made so, or brought to it)."""
     os.makedirs(path, mode=0o700, exist_ok=True)
-    if os.stat(path).st_mode & 0o077:
+    # Search-only bits (DataDir.let_through: others reach a socket) stay; read or write do not.
+    if os.stat(path).st_mode & 0o066:
         os.chmod(path, 0o700)
     return path
 
@@ -114,6 +115,30 @@ class DataDir:
     @property
     def logs(self) -> str:
         return os.path.join(self.root, "logs")
+
+    @property
+    def pki(self) -> str:
+        """The mesh CA and the certificates of services and users (services/common/meshtls.py)."""
+        return os.path.join(self.root, "pki")
+
+    @property
+    def api_read_socket(self) -> str:
+        """The api's read-only socket, when the operator lets others read (api --readers)."""
+        return os.path.join(self.run, "api-read.sock")
+
+    def let_through(self, groups: set[int], everyone: bool = False) -> None:
+        """Let the members of `groups` (or everyone) reach the sockets in run/: search (x)
+        permission on the data dir and run/, nothing more — they cannot list or read anything in
+        them, and each socket's own mode still decides who may connect. A directory has one group:
+        for two, everyone gets the search bit."""
+        for d in (self.root, self.run):
+            mode = 0o700
+            if everyone or len(groups) > 1:
+                mode |= 0o011
+            elif groups:
+                os.chown(d, -1, next(iter(groups)))
+                mode |= 0o010
+            os.chmod(d, mode)
 
     def ensure(self) -> "DataDir":
         """The data dir and its directories, root's only (0700) whatever the umask, and also

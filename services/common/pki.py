@@ -1,5 +1,6 @@
-"""Certificates for cluster mode (the `cryptography` library): throw-away CAs and the certificates they
-sign — the api's admission webhook serving certificate, and the test control plane's (tools/kube_pki.py)."""
+"""Certificates (the `cryptography` library): CAs and the certificates they sign — the mesh's own
+(services/common/meshtls.py), the api's admission webhook serving certificate, and the test control
+plane's (tools/kube_pki.py)."""
 from __future__ import annotations
 
 import datetime
@@ -62,18 +63,20 @@ def _name(common_name: str, organizations: tuple[str, ...] = ()) -> x509.Name:
     return x509.Name(attrs + [x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key) -> x509.CertificateBuilder:
+def _builder(subject: x509.Name, issuer: x509.Name, public_key,
+             valid: datetime.timedelta) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.timezone.utc)
+    # Valid a little before now: a peer whose clock is slightly behind still accepts it.
     return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=VALID_DAYS)))
+            .not_valid_before(now - min(datetime.timedelta(minutes=5), valid / 10))
+            .not_valid_after(now + valid))
 
 
-def new_ca(common_name: str) -> KeyPair:
+def new_ca(common_name: str, valid: datetime.timedelta = datetime.timedelta(days=VALID_DAYS)) -> KeyPair:
     key = ec.generate_private_key(ec.SECP256R1())
     name = _name(common_name)
-    cert = (_builder(name, name, key.public_key())
+    cert = (_builder(name, name, key.public_key(), valid)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                          content_commitment=False, key_encipherment=False,
@@ -84,12 +87,13 @@ def new_ca(common_name: str) -> KeyPair:
 
 
 def issue(ca: KeyPair, common_name: str, *, hosts: tuple[str, ...] = (),
-          organizations: tuple[str, ...] = (), server: bool = False, client: bool = False) -> KeyPair:
+          organizations: tuple[str, ...] = (), server: bool = False, client: bool = False,
+          valid: datetime.timedelta = datetime.timedelta(days=VALID_DAYS)) -> KeyPair:
     """A certificate signed by `ca`: a server's (SANs from `hosts`: DNS names or IPs) and/or a client's
     (Kubernetes reads the user from CN and the groups from O)."""
     key = ec.generate_private_key(ec.SECP256R1())
     usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
-    b = (_builder(_name(common_name, organizations), ca.cert.subject, key.public_key())
+    b = (_builder(_name(common_name, organizations), ca.cert.subject, key.public_key(), valid)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
     if hosts:

@@ -11,9 +11,11 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from services.common import client, grpcserver, logs, metrics, paths, proto, tracing, vmstate, workqueue
+from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
+                             vmstate, workqueue)
 from services.controller.datavolume import DataVolumeController
-from services.controller.metrics import ControllerCollector, PhaseTransitions
+from services.controller.instancetype import Instancetypes
+from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
@@ -22,7 +24,7 @@ log = logging.getLogger("services.controller")
 
 
 async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None,
-              kubeconfig: str | None = None) -> None:
+              kubeconfig: str | None = None, renewer: meshtls.Renewer | None = None) -> None:
     api = client.connect(api_target, kubeconfig, "controller")
     queues: dict[str, workqueue.WorkQueue] = {}
     transitions = PhaseTransitions()
@@ -49,9 +51,13 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     pvcs = api.informer(proto.PVC, on_storage)
     vmis = api.informer(proto.VMI, on_vmi)
     nodes = api.informer(proto.NODE, on_node)
-    api.track(vms, dvs, pvcs, vmis, nodes)
+    # Instance types, preferences, their ControllerRevisions and the KubeVirt object (the VM controller's).
+    instancetypes = Instancetypes(api, vms, on_vm)
+    informers = (vms, vmis, nodes, dvs, pvcs, *instancetypes.informers.values())
+    api.track(*informers)
     queues["vm"] = workqueue.WorkQueue(
-        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis).reconcile, vms.traceparent), workers=8)
+        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes).reconcile, vms.traceparent),
+        workers=8)
     queues["vmi"] = workqueue.WorkQueue(
         "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs).reconcile, vmis.traceparent),
         workers=8)
@@ -60,14 +66,14 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
 
     server = None
     if health_socket:
-        server = grpcserver.Server([])
+        server = grpcserver.Server([], authz.services_only)
         server.listen_unix(health_socket)
         await server.start()
     if args is not None and args.metrics_port is not None:
-        REGISTRY.register(ControllerCollector(vms, vmis))
-        metrics.serve(args, "controller", run_dir)
-    tasks = [asyncio.create_task(i.run()) for i in (vms, vmis, nodes, dvs, pvcs)]
-    await asyncio.gather(*(i.synced.wait() for i in (vms, vmis, nodes, dvs, pvcs)))
+        REGISTRY.register(ControllerCollector(vms, vmis, lookup=InformerLookup(instancetypes.informers)))
+        metrics.serve(args, "controller", run_dir, renewer)
+    tasks = [asyncio.create_task(i.run()) for i in informers]
+    await asyncio.gather(*(i.synced.wait() for i in informers))
     log.info("caches synced (%d VMs, %d VMIs, %d nodes); reconciling", len(vms.cache), len(vmis.cache),
              len(nodes.cache))
     tasks += [asyncio.create_task(q.run()) for q in queues.values()]
@@ -93,6 +99,7 @@ def main(argv=None) -> None:
                    help="cluster mode: watch and write this kube-apiserver")
     p.add_argument("--log-level")
     metrics.add_flags(p)
+    meshtls.add_flags(p)
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("controller", args.log_level)
@@ -100,8 +107,11 @@ def main(argv=None) -> None:
     data = paths.DataDir(args.data_dir)
     target = args.api or f"unix://{data.api_socket}"
     data.ensure()
+    # One certificate for the /metrics and a channel to an api on TCP.
+    renewer = meshtls.service_identity(data.pki, "controller", meshtls.CONTROLLER_SERVER_NAME, args.tls_dir)
+    grpcclient.use_identity(renewer.identity)
     asyncio.run(run(target, health_socket=f"{data.run}/controller.sock", args=args, run_dir=data.run,
-                    kubeconfig=args.kubeconfig))
+                    kubeconfig=args.kubeconfig, renewer=renewer))
 
 
 if __name__ == "__main__":

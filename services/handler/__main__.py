@@ -13,7 +13,8 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from services.common import client, grpcserver, logs, metrics, paths, proto, tracing, volumes, workqueue
+from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
+                             volumes, workqueue)
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.node import NodeAgent
@@ -28,6 +29,11 @@ SWEEP_SECONDS = 5.0
 
 async def run(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
+    # One certificate for the TCP door (the api proxies consoles and pauses here), the /metrics and
+    # a channel to an api on TCP.
+    renewer = meshtls.service_identity(data.pki, f"handler-{args.node_name}", meshtls.HANDLER_SERVER_NAME,
+                                       args.tls_dir)
+    grpcclient.use_identity(renewer.identity)
     api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig, "handler")
     queue: workqueue.WorkQueue
 
@@ -64,18 +70,18 @@ async def run(args) -> None:
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
 
-    server = grpcserver.Server(["virtmesh.v1.Handler"])
+    server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)
     server.add(proto.handler_grpc.add_HandlerServicer_to_server, HandlerService(vmis, launchers))
     address = server.listen_unix(data.handler_socket(args.node_name))
     if args.listen:
-        address = server.listen_tcp(args.listen)
+        address = server.listen_tcp(args.listen, renewer.identity)
         if args.advertise:
             address = f"{args.advertise}:{address.rsplit(':', 1)[1]}"
     await server.start()
     server.stop_on_signals()
     if args.metrics_port is not None:
         REGISTRY.register(DomainStatsCollector(asyncio.get_running_loop(), vmis, launchers, args.node_name))
-        metrics.serve(args, "handler", data.run)
+        metrics.serve(args, "handler", data.run, renewer)
 
     launchers.discover()
     registered = asyncio.Event()
@@ -114,7 +120,7 @@ def main(argv=None) -> None:
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
     p.add_argument("--kubeconfig",
                    help="cluster mode: watch and write this kube-apiserver; its Node NODE must exist")
-    p.add_argument("--listen", help="serve the handler API on HOST:PORT (default: unix socket only)")
+    p.add_argument("--listen", help="serve the handler API on HOST:PORT, mutual TLS (default: unix socket only)")
     p.add_argument("--advertise", default=os.environ.get("POD_IP"),
                    help="host the api should dial for this handler (default: the --listen host)")
     p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
@@ -124,6 +130,7 @@ def main(argv=None) -> None:
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
     metrics.add_flags(p)
+    meshtls.add_flags(p)
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("handler", args.log_level)

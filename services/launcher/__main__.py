@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 
-from services.common import grpcserver, launcherlock, logs, paths, proto, tracing
+from services.common import authz, grpcserver, launcherlock, logs, paths, proto, tracing
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
@@ -23,7 +23,7 @@ async def serve(args) -> None:
     vm_dir = data.vm_dir(args.uid)
     os.makedirs(vm_dir, exist_ok=True)
     launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
-    server = grpcserver.Server(["virtmesh.v1.Cmd"])
+    server = grpcserver.Server(["virtmesh.v1.Cmd"], authz.services_only)  # a root-only unix socket
     server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
     sock = data.launcher_socket(args.uid)
     server.listen_unix(sock)

@@ -14,7 +14,7 @@ import pytest
 
 from services.api import errors, store
 from services.api.resources import Resources, ResourcesServicer
-from services.common import grpcserver, proto
+from services.common import authz, grpcserver, proto
 
 from harness import short_tmpdir
 
@@ -65,7 +65,7 @@ async def test_disk_full_is_resource_exhausted_deletes_work_and_writes_recover(s
     with open(ballast, "wb") as f:
         f.write(b"\0" * 400 * 1024)
     db = store.Store(os.path.join(small_fs, "store.db"), reserve_bytes=256 * 1024)
-    server = grpcserver.Server(["virtmesh.v1.Resources"])
+    server = grpcserver.Server(["virtmesh.v1.Resources"], authz.mesh_policy())
     server.add(proto.api_grpc.add_ResourcesServicer_to_server, ResourcesServicer(Resources(db)))
     sock = short_tmpdir("vmfullsock-")
     target = server.listen_unix(os.path.join(sock, "api.sock"))

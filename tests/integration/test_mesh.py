@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import time
-import urllib.request
 
 from harness import TEST_DRIVER_VM
 
@@ -221,6 +220,5 @@ def test_a_vm_start_writes_each_state_once(mesh):
     assert [(v.status.phase, v.metadata.labels.get("kubevirt.io/nodeName", "")) for v in seen[proto.VMI]] == [
         ("", ""), ("", "node01"), ("Scheduled", "node01"), ("Running", "node01")]
     for service in ("controller", "handler"):  # and no write was refused (409) and retried
-        port = open(os.path.join(mesh.data_dir, "run", f"metrics-{service}.port")).read().strip()
-        scraped = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        scraped = mesh.scrape(service)
         assert 'kubevirt_rest_client_requests_total{code="409"' not in scraped, service

@@ -1,9 +1,7 @@
-"""Every service's /metrics, scraped over HTTP from a real mesh while VMs run, stop and fail;
+"""Every service's /metrics, scraped over HTTPS from a real mesh while VMs run, stop and fail;
 plus the collectors' KubeVirt semantics (instance type labels, migration phases) as units."""
-import os
 import subprocess
 import sys
-import urllib.request
 from types import SimpleNamespace
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,8 +13,7 @@ from services.controller import metrics as cm
 
 
 def scrape(mesh, service: str) -> list:
-    port = open(os.path.join(mesh.data_dir, "run", f"metrics-{service}.port")).read()
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    text = mesh.scrape(service)
     return [s for fam in text_string_to_metric_families(text) for s in fam.samples]
 
 
