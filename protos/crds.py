@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the tables below live in services/
 
 from services.api.validation import RUN_STRATEGIES  # noqa: E402
-from services.common import proto, vmstate  # noqa: E402
+from services.common import kvconfig, proto, vmstate  # noqa: E402
 from services.controller.metrics import STATUS_GROUPS  # noqa: E402
 
 OUT = ROOT / "deploy" / "crds"
@@ -49,7 +49,10 @@ ENUMS: dict[int, dict[str, tuple[str, ...]]] = {
     proto.VM: {"spec.runStrategy": RUN_STRATEGIES, "status.runStrategy": RUN_STRATEGIES,
                "status.printableStatus": PRINTABLE_STATUSES},
     proto.VMI: {"status.phase": VMI_PHASES, "status.phaseTransitionTimestamps.phase": VMI_PHASES},
+    proto.KUBEVIRT: {"spec.configuration.instancetype.referencePolicy": kvconfig.REFERENCE_POLICIES},
 }
+# KubeVirt's groups label their CRDs `kubevirt.io: ""` (CDI's do not).
+LABELLED_GROUPS = ("kubevirt.io", "instancetype.kubevirt.io")
 
 # Integer proto types -> (bits, unsigned).
 _INTS = {FD.TYPE_INT32: (32, False), FD.TYPE_SINT32: (32, False), FD.TYPE_SFIXED32: (32, False),
@@ -117,11 +120,11 @@ def crd(kind: int) -> dict:
     body = schema(kind)
 
     def version(name: str) -> dict:
-        v = {"name": name, "served": True, "storage": name == info.version, "schema": {"openAPIV3Schema": body}}
+        v = {"name": name, "served": name not in info.unserved_versions, "storage": name == info.version,
+             "schema": {"openAPIV3Schema": body}}
         if name != info.version:
             v["deprecated"] = True
-            v["deprecationWarning"] = (f"{info.group}/{name} is now deprecated and will be removed "
-                                       "in a future release.")
+            v["deprecationWarning"] = info.deprecation_warning(name)
         if columns:
             v["additionalPrinterColumns"] = columns
         if info.status_subresource:
@@ -133,12 +136,13 @@ def crd(kind: int) -> dict:
     names = {"kind": info.kind, "listKind": f"{info.kind}List", "plural": info.plural, "singular": info.kind.lower(),
              "shortNames": list(info.short_names), "categories": list(info.categories)}
     metadata = {"name": info.resource}
-    if info.group == "kubevirt.io":
+    if info.group in LABELLED_GROUPS:
         metadata["labels"] = {"kubevirt.io": ""}
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": metadata,
             "spec": {"group": info.group, "names": {k: v for k, v in names.items() if v},
                      "scope": "Namespaced" if info.namespaced else "Cluster",
-                     "versions": [version(info.version), *map(version, info.served_versions)]}}
+                     "versions": [version(info.version), *map(version, info.served_versions),
+                                  *map(version, info.unserved_versions)]}}
 
 
 class _Dumper(yaml.SafeDumper):

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from services.api import defaults, validation
+from services.api import defaults, instancetype, validation
 from services.api.errors import Invalid
 from services.common import manifest, pki, proto
 
@@ -70,11 +70,14 @@ class Hook:
     spec_updates_only: bool = False   # an UPDATE that leaves the spec alone needs no call (matchConditions)
 
 
-# KubeVirt's webhook names and paths (CDI's for DataVolume). The VM/VMI mutators leave out UPDATE, which
-# KubeVirt registers: Resources.update re-defaults nothing of theirs, and a VMI's status is written by
-# updating the VMI itself (no status subresource), so every such write would be a round trip for nothing.
+# KubeVirt's webhook names and paths (CDI's for DataVolume; virt-operator's for KubeVirt). The VMI mutator
+# leaves out UPDATE, which KubeVirt registers: Resources.update re-defaults nothing of a VMI's, and its
+# status is written by updating the VMI itself (no status subresource), so every such write would be a
+# round trip for nothing. The VM mutator's UPDATE defaults the matcher kinds (and infers them), spec
+# changes only.
 HOOKS = (
-    Hook("virtualmachines-mutator.kubevirt.io", proto.VM, ("CREATE",), "/virtualmachines-mutate", True),
+    Hook("virtualmachines-mutator.kubevirt.io", proto.VM, ("CREATE", "UPDATE"), "/virtualmachines-mutate", True,
+         spec_updates_only=True),
     Hook("virtualmachineinstances-mutator.kubevirt.io", proto.VMI, ("CREATE",), "/virtualmachineinstances-mutate",
          True),
     Hook("datavolume-mutate.cdi.kubevirt.io", proto.DV, ("CREATE", "UPDATE"), "/datavolume-mutate", True),
@@ -85,6 +88,17 @@ HOOKS = (
     Hook("virtualmachine-validator.kubevirt.io", proto.VM, ("CREATE", "UPDATE"), "/virtualmachines-validate", False,
          spec_updates_only=True),
     Hook("datavolume-validate.cdi.kubevirt.io", proto.DV, ("CREATE", "UPDATE"), "/datavolume-validate", False),
+    Hook("virtualmachineinstancetype-validator.instancetype.kubevirt.io", proto.INSTANCETYPE, ("CREATE", "UPDATE"),
+         "/virtualmachineinstancetypes-validate", False),
+    Hook("virtualmachineclusterinstancetype-validator.instancetype.kubevirt.io", proto.CLUSTER_INSTANCETYPE,
+         ("CREATE", "UPDATE"), "/virtualmachineclusterinstancetypes-validate", False),
+    Hook("virtualmachinepreference-validator.instancetype.kubevirt.io", proto.PREFERENCE, ("CREATE", "UPDATE"),
+         "/virtualmachinepreferences-validate", False),
+    Hook("virtualmachineclusterpreference-validator.instancetype.kubevirt.io", proto.CLUSTER_PREFERENCE,
+         ("CREATE", "UPDATE"), "/virtualmachineclusterpreferences-validate", False),
+    Hook("kubevirt-create-validator.kubevirt.io", proto.KUBEVIRT, ("CREATE",), "/kubevirt-validate-create", False),
+    Hook("kubevirt-update-validator.kubevirt.io", proto.KUBEVIRT, ("UPDATE",), "/kubevirt-validate-update", False,
+         spec_updates_only=True),
 )
 PATHS = {h.path: h for h in HOOKS}
 
@@ -139,16 +153,22 @@ _CAUSE_TYPES = (("Required value", "FieldValueRequired"), ("Unsupported value", 
                 (": expected ", "FieldValueTypeInvalid"))
 
 
-def _denied(message: str, code: int = 422, reason: str = "Invalid") -> dict:
+def _cause(field: str, text: str) -> dict:
+    kind = next((t for s, t in _CAUSE_TYPES if s in text), "FieldValueInvalid")
+    return {"type": kind, "field": field, "message": text}
+
+
+def _denied(message: str, code: int = 422, reason: str = "Invalid", causes=()) -> dict:
     """KubeVirt's shape (webhooks.ToAdmissionResponse): status with code, reason, message and
-    details.causes naming the field — our messages start with the field path."""
+    details.causes naming the field — our messages start with the field path (or come with causes)."""
     status = {"code": code, "reason": reason, "message": message}
-    if code == 422:
+    if code == 422 and causes:
+        status["details"] = {"causes": [_cause(f, t) for f, t in causes]}
+    elif code == 422:
         field = message.split(":", 1)[0].split(" ", 1)[0]
-        kind = next((t for s, t in _CAUSE_TYPES if s in message), "FieldValueInvalid")
         # kubectl prints a cause as `field: message`: the message without our leading path.
         reason_text = message[len(field) + 2:] if message.startswith(field + ": ") else message
-        status["details"] = {"causes": [{"type": kind, "field": field, "message": reason_text}]}
+        status["details"] = {"causes": [{**_cause(field, message), "message": reason_text}]}
     return {"allowed": False, "status": status}
 
 
@@ -169,7 +189,8 @@ def _spec(doc) -> object:
 
 
 class Admitter:
-    """AdmissionReview in, AdmissionReview out. `resources` gives `machine_limits()`."""
+    """AdmissionReview in, AdmissionReview out. `resources` gives `machine_limits()` and `db` (the store
+    the instancetype checks read: services/api/instancetype.py)."""
 
     def __init__(self, resources):
         self.resources = resources
@@ -179,7 +200,7 @@ class Admitter:
         try:
             response = self._admit(PATHS[path], request)
         except (Invalid, manifest.ManifestError) as e:
-            response = _denied(str(e))
+            response = _denied(str(e), causes=getattr(e, "causes", ()))
         except Exception as e:  # noqa: BLE001 - a broken webhook must answer, not hang the apiserver
             log.exception("admission %s %s failed", path, request.get("operation"))
             response = _denied(f"internal error: {e}", 500, "InternalError")
@@ -188,29 +209,35 @@ class Admitter:
 
     def _admit(self, hook: Hook, request: dict) -> dict:
         op = request.get("operation")
+        db = self.resources.db
         if op == "CREATE":
             obj = self._parse(hook, request, request.get("object"))
             limits = self.resources.machine_limits()
             if hook.mutating:
                 before = _visible(obj)
+                instancetype.mutate(obj, db)
                 defaults.create(obj, limits)
                 return _allowed(json_patch(before, _visible(obj)))
-            validation.validate(obj, limits)
+            instancetype.validate(obj, db, limits)
             return _allowed()
         if op != "UPDATE":   # DELETE, CONNECT
             return _allowed()
         new, old = request.get("object"), request.get("oldObject")
         if _spec(new) == _spec(old):
             return _allowed()   # status/metadata only: Resources.update would judge no new spec either
-        if hook.mutating and hook.kind not in (proto.PVC, proto.DV):
+        if hook.mutating and hook.kind not in (proto.PVC, proto.DV, proto.VM):
             return _allowed()   # Resources.update re-defaults nothing else: what the user removed stays out
         obj = self._parse(hook, request, new)
         if hook.mutating:
             before = _visible(obj)
+            instancetype.mutate(obj, db)
             defaults.storage_spec(hook.kind, proto.inner(obj).spec)
             return _allowed(json_patch(before, _visible(obj)))
-        validation.validate(obj, self.resources.machine_limits())
-        validation.update(hook.kind, proto.inner(self._parse(hook, request, old)), proto.inner(obj))
+        stored = proto.inner(self._parse(hook, request, old))
+        instancetype.validate(obj, db, self.resources.machine_limits(), old=stored)
+        validation.update(hook.kind, stored, proto.inner(obj))
+        if hook.kind == proto.VM:
+            instancetype.matcher_update(stored.spec, proto.inner(obj).spec)
         return _allowed()
 
     @staticmethod

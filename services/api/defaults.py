@@ -115,6 +115,8 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         res.status.phase = "Pending"
         if volumes.PVC_PROTECTION not in res.metadata.finalizers:
             res.metadata.finalizers.append(volumes.PVC_PROTECTION)
+    elif kind == proto.KUBEVIRT:
+        res.ClearField("status")  # a status subresource, as KubeVirt's CRD has
     elif kind == proto.DV:
         res.ClearField("status")
         storage_spec(kind, res.spec)

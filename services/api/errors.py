@@ -10,7 +10,12 @@ from services.api import store
 
 
 class Invalid(Exception):
-    """Validation failure; str() names the field: `spec.runStrategy: ...`."""
+    """Validation failure; str() names the field: `spec.runStrategy: ...`. With several causes at once
+    (KubeVirt's StatusCauses), `causes` holds them as (field, message) pairs."""
+
+    def __init__(self, message: str, causes: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.causes = tuple(causes)
 
 
 class RequestConflict(Exception):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from services.api import defaults, store, validation
+from services.api import defaults, instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
 from services.common import machines, proto, tracing
 from services.common.volumes import claim_name
@@ -27,8 +27,7 @@ def _matches(obj: proto.api.Object, labels, node_name: str) -> bool:
 
 def _check_kind(obj: proto.api.Object) -> int:
     if obj.WhichOneof("kind") is None:
-        raise Invalid("object: Required value: one of virtualMachine, virtualMachineInstance, node, "
-                      "persistentVolumeClaim, dataVolume")
+        raise Invalid("object: Required value: one of " + ", ".join(info.field for info in proto.KINDS.values()))
     return proto.kind_of(obj)
 
 
@@ -70,13 +69,22 @@ class Resources:
         # The request that created the object is the root of what follows from it (tracing.py).
         obj.traceparent = tracing.current_traceparent() or obj.traceparent
         limits = self.machine_limits()
+        instancetype.mutate(obj, self.db)
         defaults.create(obj, limits)
-        validation.validate(obj, limits)
+        self.validate(obj, limits)
         return self.db.create(obj)
+
+    def validate(self, obj: proto.api.Object, machine_limits=None, old=None) -> None:
+        """validation.validate, after the checks that read the store (services/api/instancetype.py).
+        `old`: the stored resource an update replaces."""
+        instancetype.validate(obj, self.db, machine_limits, old)
+
 
     def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
         """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
         kind = _check_kind(obj)
+        if not status_only:
+            instancetype.mutate(obj, self.db)
         new = proto.inner(obj)
         ns = (new.metadata.namespace or "default") if proto.namespaced(kind) else ""
         stored_obj = self.db.get(kind, ns, new.metadata.name)
@@ -111,9 +119,13 @@ class Resources:
                     spec_changed = True
                 result.spec.CopyFrom(new.spec)
             # Node limits only judge a new spec: a node shrinking must not block metadata updates.
-            validation.validate(result_obj, self.machine_limits() if spec_changed else None)
             if spec_changed:
+                self.validate(result_obj, self.machine_limits(), old=stored)
                 validation.update(kind, stored, result)
+                if kind == proto.VM:
+                    instancetype.matcher_update(stored.spec, result.spec)
+            else:
+                validation.validate(result_obj, None)
         tp = tracing.current_traceparent() or obj.traceparent
         if tp:
             result_obj.traceparent = tp

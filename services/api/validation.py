@@ -294,14 +294,19 @@ def cpu(spec, path: str, machine_limits=None) -> None:
 
 def vm(res, machine_limits=None) -> None:
     spec = res.spec
+    run_strategy(spec)
+    if not spec.HasField("template"):
+        raise Invalid("spec.template: Required value: missing virtual machine template")
+    vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
+
+
+def run_strategy(spec) -> None:
     if spec.HasField("running") and spec.HasField("runStrategy"):
         raise Invalid("spec.running: Running and RunStrategy are mutually exclusive")
     if spec.HasField("runStrategy") and spec.runStrategy not in RUN_STRATEGIES:
         raise Invalid(f'spec.runStrategy: Unsupported value: "{spec.runStrategy}": supported values: '
                       + ", ".join(f'"{s}"' for s in RUN_STRATEGIES))
-    if not spec.HasField("template"):
-        raise Invalid("spec.template: Required value: missing virtual machine template")
-    vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
+
 
 
 def size(obj: proto.api.Object) -> None:

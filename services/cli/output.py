@@ -72,10 +72,30 @@ HEADERS = {
 }
 
 
+def _column(res, col: proto.PrinterColumn) -> str:
+    """A printer column of a kind without a table of its own: a plain `.a.b` path, or the age."""
+    if col.type == "date":
+        return age(res.metadata.creationTimestamp)
+    value = manifest.to_dict(res)
+    for step in col.json_path.strip(".").split("."):
+        value = value.get(step, "") if isinstance(value, dict) else ""
+    return str(value)
+
+
+def _generic(kind: int) -> tuple[list[str], list[proto.PrinterColumn]]:
+    """kubectl's table for a CRD: NAME and its printer columns (NAME AGE without any)."""
+    cols = list(proto.KINDS[kind].printer_columns) or [proto.PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
+    return ["NAME", *(c.name.upper() for c in cols if c.priority == 0)], [c for c in cols if c.priority == 0]
+
+
 def table(kind: int, items, wide: bool, all_namespaces: bool) -> str:
-    head, extra = HEADERS[kind]
-    head = head + (extra if wide else [])
-    rows = [row(kind, r, wide) for r in items]
+    if kind in HEADERS:
+        head, extra = HEADERS[kind]
+        head = head + (extra if wide else [])
+        rows = [row(kind, r, wide) for r in items]
+    else:
+        head, cols = _generic(kind)
+        rows = [[r.metadata.name, *(_column(r, c) for c in cols)] for r in items]
     if all_namespaces and proto.namespaced(kind):
         head = ["NAMESPACE"] + head
         rows = [[r.metadata.namespace] + cols for r, cols in zip(items, rows)]

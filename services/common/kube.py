@@ -24,7 +24,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor as FD
 
-from services.common import proto
+from services.common import manifest, proto
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,8 @@ def _numbers(doc: dict, desc) -> dict:
             continue
         if field.type in _INT64:
             doc[field.json_name] = [int(v) for v in value] if field.is_repeated else int(value)
+        elif field.type == FD.TYPE_MESSAGE and field.message_type.full_name == manifest.STRUCT:
+            manifest.integral_numbers(doc, desc)   # free-form JSON: its whole numbers as integers
         elif field.type == FD.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
             for item in (value if field.is_repeated else [value]):
                 _numbers(item, field.message_type)

@@ -64,10 +64,15 @@ def _check_scalar(field: FD, value: Any, path: str) -> None:
         raise ManifestError(f"{path}: expected {want}, got {_typename(value)}")
 
 
+STRUCT = "google.protobuf.Struct"   # free-form JSON (a ControllerRevision's data): any object fits
+
+
 def check(doc: Any, descriptor, path: str = "") -> None:
     """Raise ManifestError naming the first field of `doc` that does not fit `descriptor`."""
     if not isinstance(doc, dict):
         raise ManifestError(f"{path or '<root>'}: expected object, got {_typename(doc)}")
+    if descriptor.full_name == STRUCT:
+        return
     fields = {f.json_name: f for f in descriptor.fields}
     for name, value in doc.items():
         where = f"{path}.{name}" if path else str(name)
@@ -132,6 +137,9 @@ def to_object(doc: Any) -> proto.api.Object:
     info = proto.KINDS[k]
     version = doc.get("apiVersion")
     served = [info.api_version] + [f"{info.group}/{v}" for v in info.served_versions]
+    if version in [f"{info.group}/{v}" for v in info.unserved_versions]:
+        raise ManifestError(f"apiVersion: {version!r} is no longer served for {kind}: "
+                            f"{info.deprecation_warning(version.split('/')[-1])[:-1]} (use {info.api_version})")
     if version not in served:
         raise ManifestError(f"apiVersion: {version!r} is not served for {kind} (use {info.api_version})")
     resource = parse(doc, proto.message_class(k))
@@ -141,7 +149,32 @@ def to_object(doc: Any) -> proto.api.Object:
 
 def to_dict(resource) -> dict:
     """A message -> KubeVirt-shaped JSON dict (camelCase, unset fields omitted)."""
-    return json_format.MessageToDict(resource)
+    return integral_numbers(json_format.MessageToDict(resource), resource.DESCRIPTOR)
+
+
+def _whole(value):
+    """JSON numbers in a Struct are doubles: 2.0 -> 2 as the document had it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
+
+
+def integral_numbers(doc: dict, desc) -> dict:
+    """Whole numbers inside the Struct fields of `doc` (printed from a message of `desc`) back as integers."""
+    for field in desc.fields:
+        value = doc.get(field.json_name)
+        if value is None or field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        if field.message_type.full_name == STRUCT:
+            doc[field.json_name] = _whole(value)
+        else:
+            for item in (value if field.is_repeated else [value]):
+                integral_numbers(item, field.message_type)
+    return doc
 
 
 def load_documents(text: str) -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
+from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
+from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2 as api  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2_grpc as api_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import handler_pb2_grpc as handler_grpc  # noqa: F401
@@ -12,6 +14,9 @@ from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # no
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
 PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
+INSTANCETYPE, CLUSTER_INSTANCETYPE = api.VIRTUAL_MACHINE_INSTANCETYPE, api.VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE
+PREFERENCE, CLUSTER_PREFERENCE = api.VIRTUAL_MACHINE_PREFERENCE, api.VIRTUAL_MACHINE_CLUSTER_PREFERENCE
+CONTROLLER_REVISION, KUBEVIRT = api.CONTROLLER_REVISION, api.KUBEVIRT
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class KindInfo:
     status_subresource: bool = False   # status written through /status (KubeVirt's CRD choice per kind)
     ours: bool = True             # a CRD of ours (False: Kubernetes' own kind, read through our subset)
     served_versions: tuple[str, ...] = ()   # older versions still accepted in manifests
+    # Older versions the CRD lists as served: false (deprecated, no longer accepted; KubeVirt's instancetype
+    # v1alpha1/v1alpha2): a manifest naming one is refused, saying so.
+    unserved_versions: tuple[str, ...] = ()
     printer_columns: tuple[PrinterColumn, ...] = ()   # the CRD's `kubectl get` columns
     # Fields a watch may select on (a CRD's selectableFields): a handler watches only its node's VMIs.
     selectable_fields: tuple[str, ...] = ()
@@ -45,6 +53,12 @@ class KindInfo:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    def deprecation_warning(self, version: str) -> str:
+        """The CRD's deprecationWarning of an older version (KubeVirt's texts)."""
+        if version in self.unserved_versions:
+            return f"{self.group}/{version} {self.kind}s is now deprecated and will be removed in v1."
+        return f"{self.group}/{version} is now deprecated and will be removed in a future release."
 
     @property
     def resource(self) -> str:
@@ -86,6 +100,27 @@ KINDS: dict[int, KindInfo] = {
                  printer_columns=(PrinterColumn("Phase", ".status.phase"),
                                   PrinterColumn("Progress", ".status.progress"),
                                   PrinterColumn("Restarts", ".status.restartCount", "integer"), _AGE)),
+    # instancetype.kubevirt.io: names, scopes and versions as KubeVirt 1.6's CRDs (v1beta1 the only one served).
+    INSTANCETYPE: KindInfo("virtualMachineInstancetype", "instancetype.kubevirt.io", "v1beta1",
+                           "VirtualMachineInstancetype", "virtualmachineinstancetypes", True,
+                           ("vminstancetype", "vminstancetypes", "vmf", "vmfs"), ("all",),
+                           unserved_versions=("v1alpha1", "v1alpha2")),
+    CLUSTER_INSTANCETYPE: KindInfo("virtualMachineClusterInstancetype", "instancetype.kubevirt.io", "v1beta1",
+                                   "VirtualMachineClusterInstancetype", "virtualmachineclusterinstancetypes", False,
+                                   ("vmclusterinstancetype", "vmclusterinstancetypes", "vmcf", "vmcfs"),
+                                   unserved_versions=("v1alpha1", "v1alpha2")),
+    PREFERENCE: KindInfo("virtualMachinePreference", "instancetype.kubevirt.io", "v1beta1",
+                         "VirtualMachinePreference", "virtualmachinepreferences", True,
+                         ("vmpref", "vmprefs", "vmp", "vmps"), ("all",), unserved_versions=("v1alpha1", "v1alpha2")),
+    CLUSTER_PREFERENCE: KindInfo("virtualMachineClusterPreference", "instancetype.kubevirt.io", "v1beta1",
+                                 "VirtualMachineClusterPreference", "virtualmachineclusterpreferences", False,
+                                 ("vmcp", "vmcps"), unserved_versions=("v1alpha1", "v1alpha2")),
+    CONTROLLER_REVISION: KindInfo("controllerRevision", "apps", "v1", "ControllerRevision", "controllerrevisions",
+                                  True, ours=False),
+    # The mesh's configuration (KubeVirt's kubevirt/kubevirt), one per mesh.
+    KUBEVIRT: KindInfo("kubeVirt", "kubevirt.io", "v1", "KubeVirt", "kubevirts", True, ("kv", "kvs"), ("all",),
+                       status_subresource=True,
+                       printer_columns=(_AGE, PrinterColumn("Phase", ".status.phase"))),
 }
 KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}

@@ -13,7 +13,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.common import timeutil
+from services.common import instancetype, proto, timeutil
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,11 @@ ANNOTATION_PREFIX = "vm.kubevirt.io/"
 VENDOR_LABEL = "instancetype.kubevirt.io/vendor"
 WHITELISTED_VENDORS = ("kubevirt.io", "redhat.com")
 # KubeVirt's VMI annotations naming the instance type / preference the VMI was expanded from.
-INSTANCETYPE_ANNOTATIONS = ("kubevirt.io/instancetype-name", "kubevirt.io/cluster-instancetype-name")
-PREFERENCE_ANNOTATIONS = ("kubevirt.io/preference-name", "kubevirt.io/cluster-preference-name")
-INSTANCETYPE_KINDS = ("virtualmachineinstancetype", "virtualmachineclusterinstancetype")
-PREFERENCE_KINDS = ("virtualmachinepreference", "virtualmachineclusterpreference")
+INSTANCETYPE_ANNOTATIONS = (instancetype.INSTANCETYPE_ANNOTATION, instancetype.CLUSTER_INSTANCETYPE_ANNOTATION)
+PREFERENCE_ANNOTATIONS = (instancetype.PREFERENCE_ANNOTATION, instancetype.CLUSTER_PREFERENCE_ANNOTATION)
+# The matcher kinds the collectors name (singular only, compared case-insensitively, as KubeVirt's).
+INSTANCETYPE_KINDS = (instancetype.INSTANCETYPE_NAMES[0], instancetype.CLUSTER_INSTANCETYPE_NAMES[0])
+PREFERENCE_KINDS = (instancetype.PREFERENCE_NAMES[0], instancetype.CLUSTER_PREFERENCE_NAMES[0])
 
 # KubeVirt's PhaseTransitionTimeBuckets().
 PHASE_TRANSITION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 40, 50, 60, 90, 120, 180, 300, 600, 1200, 1800, 3600]
@@ -79,14 +80,31 @@ def vendor_name(obj) -> str:
 
 class Lookup:
     """Instancetype / preference objects by `namespace/name` (namespaced kinds) or name (cluster
-    kinds). The store has no such kinds yet: every reference resolves to <other>, as in KubeVirt
-    when the object no longer exists. Swap these for informers when the kinds land."""
+    kinds). This one knows none: every reference resolves to <other>, as in KubeVirt when the object
+    no longer exists."""
 
     def instancetype(self, key: str, cluster: bool):
         return None
 
     def preference(self, key: str, cluster: bool):
         return None
+
+
+class InformerLookup(Lookup):
+    """The objects from the controller's informers (kind -> Informer, services/controller/instancetype.py)."""
+
+    def __init__(self, informers: dict):
+        self.informers = informers
+
+    def _get(self, kind: int, key: str):
+        inf = self.informers.get(kind)
+        return inf.get(key) if inf is not None else None
+
+    def instancetype(self, key: str, cluster: bool):
+        return self._get(proto.CLUSTER_INSTANCETYPE if cluster else proto.INSTANCETYPE, key)
+
+    def preference(self, key: str, cluster: bool):
+        return self._get(proto.CLUSTER_PREFERENCE if cluster else proto.PREFERENCE, key)
 
 
 def vm_instancetype(vm, lookup: Lookup) -> str:

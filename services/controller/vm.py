@@ -16,6 +16,8 @@ import grpc
 
 from services.common import proto, timeutil, vmstate, volumes
 from services.controller import nichotplug
+from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
+from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
 
 log = logging.getLogger(__name__)
 MAX_CRASHLOOP_BACKOFF = 300  # KubeVirt's defaultMaxCrashLoopBackoffDelaySeconds
@@ -129,8 +131,9 @@ def new_vmi(vm):
 
 
 class VMController:
-    def __init__(self, api, vms, vmis):
+    def __init__(self, api, vms, vmis, instancetypes: Instancetypes | None = None):
         self.api, self.vms, self.vmis = api, vms, vmis
+        self.instancetypes = instancetypes or Instancetypes.disabled()
 
     async def reconcile(self, key: str):
         vm = self.vms.get(key)
@@ -138,6 +141,7 @@ class VMController:
         if vm is None:
             if vmi is not None and vmstate.owner_uid(vmi) and not vmi.metadata.deletionTimestamp:
                 await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
+            await self.instancetypes.collect(key, None)
             return None
         vmi = self._own(vm, vmi)
         tp = self.vms.traceparent.get(key, "")
@@ -150,8 +154,20 @@ class VMController:
         view.status.CopyFrom(status)
 
         requeue = None
+        failure: SyncError | None = None
         if not vm.metadata.deletionTimestamp:
-            requeue = await self._sync_run_strategy(view, vmi, status, tp)
+            try:
+                if await self.instancetypes.sync(view, status, tp) == SPEC_UPDATED:
+                    return None
+            except SyncError as e:
+                failure = e
+            if failure is None or vmi is not None:   # a live VMI still stops; nothing new starts
+                try:
+                    requeue = await self._sync_run_strategy(view, vmi, status, tp)
+                except SyncError as e:
+                    failure = e
+            if failure is not None:
+                log.info("VM %s/%s: %s: %s", vm.metadata.namespace, vm.metadata.name, failure.reason, failure)
             if requeue == "spec-updated":
                 return None
             if vmi is None and (vmi := self._own(vm, self.vmis.get(key))) is not None:
@@ -166,6 +182,7 @@ class VMController:
         status.printableStatus = printable_status(view, vmi)
         vmstate.set_condition(view, vmstate.READY, "True" if status.ready else "False")
         self._copy_vmi_conditions(view, vmi)
+        self._instancetype_failure(view, failure)
         status.ClearField("conditions")
         status.conditions.extend(view.status.conditions)
         status.observedGeneration = vm.metadata.generation
@@ -224,6 +241,16 @@ class VMController:
                 raise  # a write race: the reconcile is retried
             vmstate.set_condition(view, vmstate.FAILURE, "True", nichotplug.HOTPLUG_ERROR_REASON,
                                   f"error encountered when trying to update the VMI interfaces: {e.details()}")
+
+    @staticmethod
+    def _instancetype_failure(view, failure: SyncError | None) -> None:
+        """processFailureCondition for the instance type step's errors (the NIC hotplug's are its own)."""
+        if failure is not None:
+            vmstate.set_condition(view, vmstate.FAILURE, "True", failure.reason, str(failure))
+            return
+        c = vmstate.get_condition(view, vmstate.FAILURE)
+        if c is not None and c.reason in INSTANCETYPE_REASONS:
+            vmstate.remove_condition(view, vmstate.FAILURE)
 
     @staticmethod
     def _copy_vmi_conditions(view, vmi) -> None:
@@ -304,7 +331,9 @@ class VMController:
 
     async def _start(self, vm, tp) -> None:
         log.info("starting VM %s/%s: creating its VMI", vm.metadata.namespace, vm.metadata.name)
-        await self.api.create(new_vmi(vm), tp)
+        vmi = new_vmi(vm)
+        await self.instancetypes.apply_to_vmi(vm, vmi)
+        await self.api.create(vmi, tp)
 
     async def _stop(self, vmi) -> None:
         if vmi.metadata.deletionTimestamp:

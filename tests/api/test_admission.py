@@ -114,11 +114,13 @@ def test_json_patch_escapes_keys():
 # ---------------------------------------------------------------- the server
 
 class FakeResources:
-    """machine_limits() as Resources gives it, counting the calls."""
+    """machine_limits() as Resources gives it, counting the calls; no store (`db`): nothing here
+    references an instancetype (tests/api/test_instancetypes.py admits those through a real store)."""
 
     def __init__(self, limit=0):
         self.calls = 0
         self.limit = limit
+        self.db = None
 
     def machine_limits(self):
         self.calls += 1
@@ -416,6 +418,15 @@ def test_webhook_configurations():
         "virtualmachineinstances-create-validator.kubevirt.io": base + "/virtualmachineinstances-validate-create",
         "virtualmachineinstances-update-validator.kubevirt.io": base + "/virtualmachineinstances-validate-update",
         "datavolume-validate.cdi.kubevirt.io": base + "/datavolume-validate",
+        # KubeVirt's instancetype validators (virt-api) and virt-operator's KubeVirt validators
+        "virtualmachineinstancetype-validator.instancetype.kubevirt.io": base + "/virtualmachineinstancetypes-validate",
+        "virtualmachineclusterinstancetype-validator.instancetype.kubevirt.io":
+            base + "/virtualmachineclusterinstancetypes-validate",
+        "virtualmachinepreference-validator.instancetype.kubevirt.io": base + "/virtualmachinepreferences-validate",
+        "virtualmachineclusterpreference-validator.instancetype.kubevirt.io":
+            base + "/virtualmachineclusterpreferences-validate",
+        "kubevirt-create-validator.kubevirt.io": base + "/kubevirt-validate-create",
+        "kubevirt-update-validator.kubevirt.io": base + "/kubevirt-validate-update",
     }
     for w in mut["webhooks"] + val["webhooks"]:
         assert (w["admissionReviewVersions"], w["sideEffects"], w["failurePolicy"], w["timeoutSeconds"]) == \
@@ -425,6 +436,10 @@ def test_webhook_configurations():
         if "datavolume" in w["name"]:
             assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == \
                 (["cdi.kubevirt.io"], ["v1beta1"], ["datavolumes"])
+        elif "instancetype.kubevirt.io" in w["name"]:   # v1beta1 alone is served
+            assert rule["apiGroups"] == ["instancetype.kubevirt.io"] and rule["apiVersions"] == ["v1beta1"]
+        elif w["name"].startswith("kubevirt-"):
+            assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == (["kubevirt.io"], ["v1"], ["kubevirts"])
         else:
             assert rule["apiGroups"] == ["kubevirt.io"] and rule["apiVersions"] == ["v1", "v1alpha3"]
     vm = _hooks(val)["virtualmachine-validator.kubevirt.io"]["rules"][0]

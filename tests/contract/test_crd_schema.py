@@ -169,23 +169,29 @@ def test_bad_manifests_are_refused(where, value, error):
 def test_crd_carries_the_kinds_row(kind):
     info, doc = proto.KINDS[kind], crds.crd(kind)
     assert doc["metadata"]["name"] == f"{info.plural}.{info.group}"
-    assert doc["metadata"].get("labels") == ({"kubevirt.io": ""} if info.group == "kubevirt.io" else None)
+    assert doc["metadata"].get("labels") == ({"kubevirt.io": ""} if info.group in crds.LABELLED_GROUPS else None)
     spec = doc["spec"]
     assert spec["group"] == info.group and spec["scope"] == ("Namespaced" if info.namespaced else "Cluster")
-    assert spec["names"] == {"kind": info.kind, "listKind": info.kind + "List", "plural": info.plural,
-                             "singular": info.kind.lower(), "shortNames": list(info.short_names),
-                             "categories": list(info.categories)}
+    names = {"kind": info.kind, "listKind": info.kind + "List", "plural": info.plural,
+             "singular": info.kind.lower(), "shortNames": list(info.short_names), "categories": list(info.categories)}
+    assert spec["names"] == {k: v for k, v in names.items() if v}
     versions = spec["versions"]
-    assert [v["name"] for v in versions] == [info.version, *info.served_versions]
-    assert [v["storage"] for v in versions] == [True] + [False] * len(info.served_versions)
+    older = [*info.served_versions, *info.unserved_versions]
+    assert [v["name"] for v in versions] == [info.version, *older]
+    assert [v["storage"] for v in versions] == [True] + [False] * len(older)
     for v in versions:
-        assert v["served"] and v["schema"] == versions[0]["schema"]
+        assert v["served"] == (v["name"] not in info.unserved_versions)
+        assert v["schema"] == versions[0]["schema"]
         assert v.get("deprecated", False) == (v["name"] != info.version)
-        if v["name"] != info.version:
+        if v["name"] in info.served_versions:
             assert v["deprecationWarning"] == (f"{info.group}/{v['name']} is now deprecated and will be removed "
                                                "in a future release.")
+        if v["name"] in info.unserved_versions:   # KubeVirt 1.6's text for the instancetype group's alphas
+            assert v["deprecationWarning"] == (f"{info.group}/{v['name']} {info.kind}s is now deprecated and will be "
+                                               "removed in v1.")
         assert ("subresources" in v) == info.status_subresource
-        assert [(c["name"], c["jsonPath"], c["type"], c.get("priority", 0)) for c in v["additionalPrinterColumns"]] \
+        assert [(c["name"], c["jsonPath"], c["type"], c.get("priority", 0))
+                for c in v.get("additionalPrinterColumns", [])] \
             == [(c.name, c.json_path, c.type, c.priority) for c in info.printer_columns]
 
 
@@ -198,13 +204,27 @@ def test_kubevirt_choices():
     dv = crds.crd(proto.DV)["spec"]
     assert dv["names"]["shortNames"] == ["dv", "dvs"] and dv["names"]["categories"] == ["all"]
     assert [(v["name"], v["served"], v["storage"]) for v in dv["versions"]] == [("v1beta1", True, True)]
+    # instancetype.kubevirt.io in 1.6: v1beta1 alone served, the alphas listed served: false (A9.1).
+    for kind in (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE, proto.PREFERENCE, proto.CLUSTER_PREFERENCE):
+        versions = crds.crd(kind)["spec"]["versions"]
+        assert [(v["name"], v["served"], v["storage"]) for v in versions] == [
+            ("v1beta1", True, True), ("v1alpha1", False, False), ("v1alpha2", False, False)]
+    names = {k: crds.crd(k)["spec"]["names"].get("shortNames") for k in
+             (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE, proto.PREFERENCE, proto.CLUSTER_PREFERENCE,
+              proto.KUBEVIRT)}
+    assert names == {proto.INSTANCETYPE: ["vminstancetype", "vminstancetypes", "vmf", "vmfs"],
+                     proto.CLUSTER_INSTANCETYPE: ["vmclusterinstancetype", "vmclusterinstancetypes", "vmcf", "vmcfs"],
+                     proto.PREFERENCE: ["vmpref", "vmprefs", "vmp", "vmps"],
+                     proto.CLUSTER_PREFERENCE: ["vmcp", "vmcps"], proto.KUBEVIRT: ["kv", "kvs"]}
 
 
 def test_datavolume_crd_has_its_own_kustomization():
     files = crds.render(crds.OUT)
     main = yaml.safe_load(files[crds.OUT / "kustomization.yaml"])
     cdi = yaml.safe_load(files[crds.OUT / "cdi" / "kustomization.yaml"])
-    assert main["resources"] == ["virtualmachineinstances.kubevirt.io.yaml", "virtualmachines.kubevirt.io.yaml"]
+    assert main["resources"] == sorted(f"{info.resource}.yaml" for k, info in proto.KINDS.items()
+                                       if info.ours and k != proto.DV)
+    assert "virtualmachines.kubevirt.io.yaml" in main["resources"]
     assert cdi["resources"] == ["datavolumes.cdi.kubevirt.io.yaml"]
 
 

@@ -668,24 +668,52 @@ class VirtualMachineInstanceTemplateSpec(_message.Message):
     def __init__(self, metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineInstanceSpec, _Mapping]] = ...) -> None: ...
 
 class InstancetypeMatcher(_message.Message):
-    __slots__ = ("name", "kind", "revisionName")
+    __slots__ = ("name", "kind", "revisionName", "inferFromVolume", "inferFromVolumeFailurePolicy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REVISIONNAME_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUME_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUMEFAILUREPOLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     revisionName: str
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ...) -> None: ...
+    inferFromVolume: str
+    inferFromVolumeFailurePolicy: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ..., inferFromVolume: _Optional[str] = ..., inferFromVolumeFailurePolicy: _Optional[str] = ...) -> None: ...
 
 class PreferenceMatcher(_message.Message):
-    __slots__ = ("name", "kind", "revisionName")
+    __slots__ = ("name", "kind", "revisionName", "inferFromVolume", "inferFromVolumeFailurePolicy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REVISIONNAME_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUME_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUMEFAILUREPOLICY_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     revisionName: str
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ...) -> None: ...
+    inferFromVolume: str
+    inferFromVolumeFailurePolicy: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., revisionName: _Optional[str] = ..., inferFromVolume: _Optional[str] = ..., inferFromVolumeFailurePolicy: _Optional[str] = ...) -> None: ...
+
+class ControllerRevisionRef(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class InstancetypeStatusRef(_message.Message):
+    __slots__ = ("name", "kind", "controllerRevisionRef", "inferFromVolume", "inferFromVolumeFailurePolicy")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLERREVISIONREF_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUME_FIELD_NUMBER: _ClassVar[int]
+    INFERFROMVOLUMEFAILUREPOLICY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    controllerRevisionRef: ControllerRevisionRef
+    inferFromVolume: str
+    inferFromVolumeFailurePolicy: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., controllerRevisionRef: _Optional[_Union[ControllerRevisionRef, _Mapping]] = ..., inferFromVolume: _Optional[str] = ..., inferFromVolumeFailurePolicy: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineSpec(_message.Message):
     __slots__ = ("running", "runStrategy", "template", "instancetype", "preference")
@@ -729,7 +757,7 @@ class VirtualMachineStartFailure(_message.Message):
     def __init__(self, consecutiveFailCount: _Optional[int] = ..., lastFailedVMIUID: _Optional[str] = ..., retryAfterTimestamp: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineStatus(_message.Message):
-    __slots__ = ("printableStatus", "created", "ready", "conditions", "stateChangeRequests", "startFailure", "observedGeneration", "desiredGeneration", "runStrategy", "volumeRequests")
+    __slots__ = ("printableStatus", "created", "ready", "conditions", "stateChangeRequests", "startFailure", "observedGeneration", "desiredGeneration", "runStrategy", "instancetypeRef", "preferenceRef", "volumeRequests")
     PRINTABLESTATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
@@ -739,6 +767,8 @@ class VirtualMachineStatus(_message.Message):
     OBSERVEDGENERATION_FIELD_NUMBER: _ClassVar[int]
     DESIREDGENERATION_FIELD_NUMBER: _ClassVar[int]
     RUNSTRATEGY_FIELD_NUMBER: _ClassVar[int]
+    INSTANCETYPEREF_FIELD_NUMBER: _ClassVar[int]
+    PREFERENCEREF_FIELD_NUMBER: _ClassVar[int]
     VOLUMEREQUESTS_FIELD_NUMBER: _ClassVar[int]
     printableStatus: str
     created: bool
@@ -749,8 +779,10 @@ class VirtualMachineStatus(_message.Message):
     observedGeneration: int
     desiredGeneration: int
     runStrategy: str
+    instancetypeRef: InstancetypeStatusRef
+    preferenceRef: InstancetypeStatusRef
     volumeRequests: _containers.RepeatedCompositeFieldContainer[VirtualMachineVolumeRequest]
-    def __init__(self, printableStatus: _Optional[str] = ..., created: _Optional[bool] = ..., ready: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., stateChangeRequests: _Optional[_Iterable[_Union[VirtualMachineStateChangeRequest, _Mapping]]] = ..., startFailure: _Optional[_Union[VirtualMachineStartFailure, _Mapping]] = ..., observedGeneration: _Optional[int] = ..., desiredGeneration: _Optional[int] = ..., runStrategy: _Optional[str] = ..., volumeRequests: _Optional[_Iterable[_Union[VirtualMachineVolumeRequest, _Mapping]]] = ...) -> None: ...
+    def __init__(self, printableStatus: _Optional[str] = ..., created: _Optional[bool] = ..., ready: _Optional[bool] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., stateChangeRequests: _Optional[_Iterable[_Union[VirtualMachineStateChangeRequest, _Mapping]]] = ..., startFailure: _Optional[_Union[VirtualMachineStartFailure, _Mapping]] = ..., observedGeneration: _Optional[int] = ..., desiredGeneration: _Optional[int] = ..., runStrategy: _Optional[str] = ..., instancetypeRef: _Optional[_Union[InstancetypeStatusRef, _Mapping]] = ..., preferenceRef: _Optional[_Union[InstancetypeStatusRef, _Mapping]] = ..., volumeRequests: _Optional[_Iterable[_Union[VirtualMachineVolumeRequest, _Mapping]]] = ...) -> None: ...
 
 class HotplugVolumeSource(_message.Message):
     __slots__ = ("persistentVolumeClaim", "dataVolume")

@@ -1,3 +1,5 @@
+from services._proto.kubevirt.v1 import instancetype_pb2 as _instancetype_pb2
+from services._proto.kubevirt.v1 import kubevirt_pb2 as _kubevirt_pb2
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -16,28 +18,52 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NODE: _ClassVar[Kind]
     PERSISTENT_VOLUME_CLAIM: _ClassVar[Kind]
     DATA_VOLUME: _ClassVar[Kind]
+    VIRTUAL_MACHINE_INSTANCETYPE: _ClassVar[Kind]
+    VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE: _ClassVar[Kind]
+    VIRTUAL_MACHINE_PREFERENCE: _ClassVar[Kind]
+    VIRTUAL_MACHINE_CLUSTER_PREFERENCE: _ClassVar[Kind]
+    CONTROLLER_REVISION: _ClassVar[Kind]
+    KUBEVIRT: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 VIRTUAL_MACHINE: Kind
 VIRTUAL_MACHINE_INSTANCE: Kind
 NODE: Kind
 PERSISTENT_VOLUME_CLAIM: Kind
 DATA_VOLUME: Kind
+VIRTUAL_MACHINE_INSTANCETYPE: Kind
+VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE: Kind
+VIRTUAL_MACHINE_PREFERENCE: Kind
+VIRTUAL_MACHINE_CLUSTER_PREFERENCE: Kind
+CONTROLLER_REVISION: Kind
+KUBEVIRT: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "traceparent")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "traceparent")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
     PERSISTENTVOLUMECLAIM_FIELD_NUMBER: _ClassVar[int]
     DATAVOLUME_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINEINSTANCETYPE_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINECLUSTERINSTANCETYPE_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINEPREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINECLUSTERPREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    CONTROLLERREVISION_FIELD_NUMBER: _ClassVar[int]
+    KUBEVIRT_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
     virtualMachineInstance: _types_pb2.VirtualMachineInstance
     node: _types_pb2.Node
     persistentVolumeClaim: _types_pb2.PersistentVolumeClaim
     dataVolume: _types_pb2.DataVolume
+    virtualMachineInstancetype: _instancetype_pb2.VirtualMachineInstancetype
+    virtualMachineClusterInstancetype: _instancetype_pb2.VirtualMachineClusterInstancetype
+    virtualMachinePreference: _instancetype_pb2.VirtualMachinePreference
+    virtualMachineClusterPreference: _instancetype_pb2.VirtualMachineClusterPreference
+    controllerRevision: _instancetype_pb2.ControllerRevision
+    kubeVirt: _kubevirt_pb2.KubeVirt
     traceparent: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")

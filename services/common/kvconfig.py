@@ -1,0 +1,65 @@
+"""The mesh's configuration as the services read it: the `KubeVirt` object (kubevirt.io/v1, one per mesh,
+KubeVirt's `kubevirt/kubevirt`) with KubeVirt's defaults for what it leaves unset (KubeVirt's
+ClusterConfig, pkg/virt-config). Changed at run time with `virtmesh apply -f` (or kubectl): services
+that watch the kind see the new values at once.
+
+    config = kvconfig.ClusterConfig.of(kubevirt_objects)   # none: every default
+    config.reference_policy()                              # "reference" | "expand" | "expandAll"
+    config.feature_gates(); config.enabled("HostDisk")
+    config.migrations()                                    # MigrationConfiguration, defaults filled in
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from services.common import proto
+
+# KubeVirt's InstancetypeReferencePolicy values (GA in 1.6); the first is the default.
+REFERENCE, EXPAND, EXPAND_ALL = "reference", "expand", "expandAll"
+REFERENCE_POLICIES = (REFERENCE, EXPAND, EXPAND_ALL)
+
+# KubeVirt's migration defaults (pkg/virt-config/virt-config.go).
+NODE_DRAIN_TAINT_KEY = "kubevirt.io/drain"
+MIGRATION_DEFAULTS = dict(
+    nodeDrainTaintKey=NODE_DRAIN_TAINT_KEY, parallelOutboundMigrationsPerNode=2, parallelMigrationsPerCluster=5,
+    allowAutoConverge=False, bandwidthPerMigration="0Mi", completionTimeoutPerGiB=150, progressTimeout=150,
+    unsafeMigrationOverride=False, allowPostCopy=False, allowWorkloadDisruption=False, disableTLS=False,
+    matchSELinuxLevelOnMigration=False)
+
+ALREADY_CREATED = "Kubevirt is already created"   # virt-operator's create admitter, on a second object
+
+
+class ClusterConfig:
+    """Read-only view of one KubeVirt object (None: nothing configured, KubeVirt's defaults)."""
+
+    def __init__(self, kv=None):
+        self.kv = kv
+
+    @classmethod
+    def of(cls, objects: Iterable) -> "ClusterConfig":
+        """From the KubeVirt objects of the mesh: the oldest one that is not being deleted (a mesh
+        admits only one; a cluster could hold another made around our webhook)."""
+        live = [o for o in objects if not o.metadata.deletionTimestamp]
+        live.sort(key=lambda o: (o.metadata.creationTimestamp, o.metadata.namespace, o.metadata.name))
+        return cls(live[0] if live else None)
+
+    @property
+    def _config(self):
+        return self.kv.spec.configuration if self.kv is not None else proto.kubevirt.KubeVirtConfiguration()
+
+    def reference_policy(self) -> str:
+        """GetInstancetypeReferencePolicy: `reference` unless the object says otherwise."""
+        it = self._config.instancetype
+        return it.referencePolicy if it.HasField("referencePolicy") else REFERENCE
+
+    def feature_gates(self) -> tuple[str, ...]:
+        return tuple(self._config.developerConfiguration.featureGates)
+
+    def enabled(self, gate: str) -> bool:
+        return gate in self.feature_gates()
+
+    def migrations(self):
+        """spec.configuration.migrations with KubeVirt's default for every field left unset."""
+        out = proto.kubevirt.MigrationConfiguration(**MIGRATION_DEFAULTS)
+        out.MergeFrom(self._config.migrations)
+        return out
