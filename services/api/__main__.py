@@ -43,7 +43,9 @@ async def serve(args) -> None:
     grpcclient.use_identity(renewer.identity)
     resources_servicer, subresources = ResourcesServicer(resources), Subresources(resources)
     services = ["virtmesh.v1.Resources", "virtmesh.v1.Subresources"]
-    server = grpcserver.Server(services, authz.mesh_policy())
+    # Standalone the mesh's groups decide; on a cluster its RBAC does (SubjectAccessReviews).
+    policy = authz.kube_policy(kube.Kube(kube_client)) if args.kubeconfig else authz.mesh_policy()
+    server = grpcserver.Server(services, policy)
     server.add(proto.api_grpc.add_ResourcesServicer_to_server, resources_servicer)
     server.add(proto.api_grpc.add_SubresourcesServicer_to_server, subresources)
     group = _group(args.socket_group)

@@ -9,10 +9,12 @@ A policy answers a refusal message or None; grpcserver applies it to every metho
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from services.common import meshtls
+from services.common import meshtls, proto
 
 READ_METHODS = frozenset({
     "/virtmesh.v1.Resources/Get", "/virtmesh.v1.Resources/List", "/virtmesh.v1.Resources/Watch",
@@ -28,6 +30,10 @@ class Caller:
     user: str
     groups: tuple[str, ...]
     certified: bool   # came in over TLS with a client certificate (else: a unix socket)
+
+    @property
+    def is_service(self) -> bool:
+        return self.certified and meshtls.SERVICES_GROUP in self.groups
 
     def describe(self) -> str:
         if not self.certified:
@@ -48,7 +54,9 @@ def caller_of(context) -> Caller:
     return UNIX
 
 
-Policy = Callable[[Caller, str], Optional[str]]
+# (caller, full method name, request — a client stream's first message) -> refusal or None; may be
+# a coroutine function (a SubjectAccessReview asks the kube-apiserver).
+Policy = Callable[[Caller, str, object], Optional[str]]
 
 
 def _short(method: str) -> str:
@@ -60,7 +68,7 @@ def mesh_policy(unix_reads_only: bool = False) -> Policy:
     unless this is a read-only socket; certificate holders in the admins' or services' group may do
     anything, viewers read, anybody else with a mesh certificate only checks health."""
 
-    def decide(caller: Caller, method: str) -> Optional[str]:
+    def decide(caller: Caller, method: str, request=None) -> Optional[str]:
         if method in HEALTH_METHODS:
             return None
         if not caller.certified:
@@ -78,9 +86,101 @@ def mesh_policy(unix_reads_only: bool = False) -> Policy:
     return decide
 
 
-def services_only(caller: Caller, method: str) -> Optional[str]:
+def services_only(caller: Caller, method: str, request=None) -> Optional[str]:
     """A handler's: over TCP only the mesh's services (the api proxying a console or a pause)."""
-    if method in HEALTH_METHODS or not caller.certified or meshtls.SERVICES_GROUP in caller.groups:
+    if method in HEALTH_METHODS or not caller.certified or caller.is_service:
         return None
     return f'{caller.describe()} may not call {_short(method)}: only the mesh\'s services may ' \
            f'(group "{meshtls.SERVICES_GROUP}")'
+
+
+# ---------------------------------------------------------------------------- cluster mode
+
+SUBRESOURCES_GROUP = "subresources.kubevirt.io"
+_RESOURCE_VERBS = {"Get": "get", "List": "list", "Watch": "watch", "Create": "create", "Update": "update",
+                   "UpdateStatus": "update", "Delete": "delete"}
+REVIEW_TTL = 10.0  # seconds a decision is reused (a burst of calls asks once)
+
+
+def resource_attributes(method: str, request) -> dict | None:
+    """What a call does in Kubernetes' terms (a SubjectAccessReview's resourceAttributes): the
+    Resources calls are the verbs on our kinds, the Subresources calls KubeVirt's subresources
+    (`update` on virtualmachines/start, virtualmachineinstances/pause …, `get` on …/console)."""
+    service, _, call = method.lstrip("/").partition("/")
+    if request is None:
+        return None
+    if service == "virtmesh.v1.Resources" and call in _RESOURCE_VERBS:
+        if call in ("Create", "Update", "UpdateStatus"):
+            kind = proto.kind_of(request.object)
+            md = proto.inner(request.object).metadata if kind else None
+            namespace, name = (md.namespace, md.name) if md is not None else ("", "")
+        elif call in ("Get", "Delete"):
+            kind, namespace, name = request.ref.kind, request.ref.namespace, request.ref.name
+        else:
+            kind, namespace, name = request.kind, request.namespace, ""
+        info = proto.KINDS.get(kind)
+        if info is None:
+            return None
+        if info.namespaced and name and not namespace:
+            namespace = "default"  # what the servicer defaults it to
+        attrs = {"verb": _RESOURCE_VERBS[call], "group": info.group, "resource": info.plural,
+                 "namespace": namespace if info.namespaced else "", "name": name}
+        if call == "UpdateStatus":
+            attrs["subresource"] = "status"
+        return attrs
+    if service == "virtmesh.v1.Subresources":
+        if call in ("Start", "Stop", "Restart"):
+            resource = "virtualmachines"
+        elif call in ("AddVolume", "RemoveVolume"):
+            resource = "virtualmachines" if request.kind == proto.VM else "virtualmachineinstances"
+        else:  # Pause, Unpause, Console
+            resource = "virtualmachineinstances"
+        return {"verb": "get" if call == "Console" else "update", "group": SUBRESOURCES_GROUP,
+                "resource": resource, "subresource": call.lower(), "namespace": request.namespace or "default",
+                "name": request.name}
+    return None
+
+
+def forbidden_message(user: str, attrs: dict) -> str:
+    """The kube-apiserver's words for a refusal."""
+    what = attrs["resource"] + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
+    obj = f'{attrs["resource"]}.{attrs["group"]}' if attrs["group"] else attrs["resource"]
+    obj += f' "{attrs["name"]}"' if attrs.get("name") else ""
+    where = f'in the namespace "{attrs["namespace"]}"' if attrs.get("namespace") else "at the cluster scope"
+    return (f'{obj} is forbidden: User "{user}" cannot {attrs["verb"]} resource "{what}" in API group '
+            f'"{attrs["group"]}" {where}')
+
+
+def kube_policy(kube) -> Policy:
+    """Cluster mode: the kube-apiserver's RBAC decides (a SubjectAccessReview for the caller, as
+    KubeVirt's virt-api does for its subresources). Unix-socket callers are root on the api's node
+    and the mesh's services act for the mesh; every other certificate holder is asked about."""
+    decided: dict[tuple, tuple[float, str | None]] = {}
+
+    def review(caller: Caller, attrs: dict) -> str | None:
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {"user": caller.user, "groups": list(caller.groups),
+                         "resourceAttributes": {k: v for k, v in attrs.items() if v}}}
+        status = kube.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body).get(
+            "status", {})
+        return None if status.get("allowed") else forbidden_message(caller.user, attrs)
+
+    async def decide(caller: Caller, method: str, request=None) -> Optional[str]:
+        if method in HEALTH_METHODS or not caller.certified or caller.is_service:
+            return None
+        attrs = resource_attributes(method, request)
+        if attrs is None:
+            if method.startswith("/grpc.reflection."):
+                return None  # the schema: public
+            return f"{caller.describe()} may not call {_short(method)}"
+        key = (caller.user, caller.groups, tuple(sorted(attrs.items())))
+        now = time.monotonic()
+        hit = decided.get(key)
+        if hit is not None and now - hit[0] < REVIEW_TTL:
+            return hit[1]
+        refusal = await asyncio.to_thread(review, caller, attrs)
+        if len(decided) > 10000:
+            decided.clear()
+        decided[key] = (now, refusal)
+        return refusal
+    return decide

@@ -67,33 +67,56 @@ def _guarded(handler):
 
 
 def _authorized(handler, method: str, policy: authz.Policy):
-    """`handler` that first asks `policy` whether the caller may call `method` (PERMISSION_DENIED
-    with the policy's reason when not), whatever the method's streaming shape."""
+    """`handler` that first asks `policy` whether the caller may call `method` with this request
+    (for a client stream, its first message), PERMISSION_DENIED with the policy's reason when not."""
     if handler is None:
         return handler
 
-    async def check(context):
-        refusal = policy(authz.caller_of(context), method)
+    async def check(context, request):
+        refusal = policy(authz.caller_of(context), method, request)
+        if inspect.isawaitable(refusal):
+            refusal = await refusal
         if refusal:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, refusal)
 
-    def wrap(inner):
+    async def first_of(requests):
+        """The first message of a client stream (None for an empty one) and the whole stream again."""
+        try:
+            first = await requests.__anext__()
+        except StopAsyncIteration:
+            return None, requests
+
+        async def again():
+            yield first
+            async for item in requests:
+                yield item
+        return first, again()
+
+    def wrap(inner, streaming_request: bool):
         if inspect.isasyncgenfunction(inner):
             async def gen(request, context):
-                await check(context)
+                if streaming_request:
+                    first, request = await first_of(request)
+                    await check(context, first)
+                else:
+                    await check(context, request)
                 async for item in inner(request, context):
                     yield item
             return gen
 
         async def call(request, context):
-            await check(context)
+            if streaming_request:
+                first, request = await first_of(request)
+                await check(context, first)
+            else:
+                await check(context, request)
             return await inner(request, context)
         return call
 
     shape = ("unary_unary" if not handler.request_streaming and not handler.response_streaming else
              "unary_stream" if not handler.request_streaming else
              "stream_unary" if not handler.response_streaming else "stream_stream")
-    return handler._replace(**{shape: wrap(getattr(handler, shape))})
+    return handler._replace(**{shape: wrap(getattr(handler, shape), handler.request_streaming)})
 
 
 class _GuardedHandler(grpc.ServiceRpcHandler):
