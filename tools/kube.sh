@@ -170,6 +170,7 @@ start() {
     --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
     --requestheader-extra-headers-prefix=X-Remote-Extra- \
     --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
+    --admission-control-config-file="$KUBE_DIR/admission.yaml" \
     --audit-policy-file="$KUBE_DIR/audit-policy.yaml" --audit-log-path="$KUBE_DIR/audit.log" \
     --audit-log-maxsize=200 --audit-log-maxbackup=1 \
     </dev/null >"$KUBE_DIR/apiserver.log" 2>&1 &

@@ -28,7 +28,7 @@ async def serve(args) -> None:
         resources = Resources(db)
         host, _, port = args.webhook_listen.rpartition(":")
         webhooks = admission.serve(resources, host, int(port), os.path.join(data.root, "webhook-certs"),
-                                   kube_client)
+                                   kube_client, client_ca=args.webhook_client_ca)
         where = f"kube-apiserver {kube_client.configuration.host}, webhooks on {webhooks.url}"
     else:
         try:
@@ -107,6 +107,9 @@ def main(argv=None) -> None:
                    help="cluster mode: the store is this cluster's kube-apiserver")
     p.add_argument("--webhook-listen", default="127.0.0.1:0",
                    help="cluster mode: HOST:PORT of the admission webhooks (port 0: any free port)")
+    p.add_argument("--webhook-client-ca", metavar="FILE",
+                   help="cluster mode: the webhooks serve only clients with a certificate from this CA (the "
+                   "kube-apiserver's webhook client certificate, set in its AdmissionConfiguration)")
     p.add_argument("--history-seconds", type=float, default=store.sqlite.HISTORY_SECONDS,
                    help="standalone: keep the watch history this long (etcd's compaction retention)")
     p.add_argument("--history-mb", type=int, default=store.sqlite.HISTORY_BYTES // (1024 * 1024),

@@ -357,12 +357,17 @@ class AdmissionServer:
     """The webhooks over HTTPS on host:port (0: any free port), certificate from `cert_dir`."""
 
     def __init__(self, resources, host: str = "127.0.0.1", port: int = DEFAULT_PORT, cert_dir: str = "",
-                 hosts: tuple[str, ...] = SERVING_HOSTS):
+                 hosts: tuple[str, ...] = SERVING_HOSTS, client_ca: str | None = None):
+        """`client_ca`: callers must present a certificate it signed (the kube-apiserver's webhook
+        client certificate, from its AdmissionConfiguration); without it anyone may ask for reviews."""
         if not cert_dir:
             raise ValueError("cert_dir is required")
         crt, key, self.ca_bundle = load_or_create_cert(cert_dir, hosts)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(crt, key)
+        if client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(cafile=client_ca)
         context.set_alpn_protocols(["http/1.1"])
         self._httpd = _Server((host, port), context, Admitter(resources))
         self.host, self.port = host, self._httpd.server_address[1]
@@ -483,10 +488,10 @@ def wait_effective(api_client, timeout: float = 30.0) -> None:
 
 
 def serve(resources, host: str, port: int, cert_dir: str, api_client=None, *, in_cluster: bool = False,
-          namespace: str = "kubevirt") -> AdmissionServer:
+          namespace: str = "kubevirt", client_ca: str | None = None) -> AdmissionServer:
     """Start the server; with `api_client`, register it: by URL (local) or by Service (in_cluster), and
     return once the kube-apiserver calls it."""
-    server = AdmissionServer(resources, host, port, cert_dir).start()
+    server = AdmissionServer(resources, host, port, cert_dir, client_ca=client_ca).start()
     if api_client is not None:
         ensure_registered(api_client, server.ca_bundle, url=None if in_cluster else server.url,
                           namespace=namespace)

@@ -333,6 +333,9 @@ def parser() -> argparse.ArgumentParser:
                     "(default: 'virtmesh' where that group exists)")
     up.add_argument("--readers", metavar="none|all|GROUP",
                     help="who may read through DATA_DIR/run/api-read.sock (default none)")
+    up.add_argument("--webhook-client-ca", metavar="FILE",
+                    help="with --kubeconfig: the admission webhooks serve only the kube-apiserver's webhook "
+                    "client certificate, signed by this CA")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "

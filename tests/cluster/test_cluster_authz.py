@@ -4,6 +4,8 @@ with the kube-apiserver's refusal text; the mesh's own services act for the mesh
 import os
 import shutil
 import socket
+import ssl
+import urllib.parse
 
 import pytest
 
@@ -102,3 +104,24 @@ def test_resource_attributes_of_each_call():
     assert authz.forbidden_message("bob", {"verb": "list", "group": "", "resource": "nodes", "namespace": "",
                                            "name": ""}) == \
         'nodes is forbidden: User "bob" cannot list resource "nodes" in API group "" at the cluster scope'
+
+
+def test_the_webhooks_serve_only_the_kube_apiserver(tls_cluster_mesh):
+    """A caller without the apiserver's webhook client certificate is refused at the handshake; the
+    apiserver's own calls still admit and refuse (a bad runStrategy is denied by the webhook)."""
+    cp = tls_cluster_mesh.cp
+    cfg = cp.kube.request("GET", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/"
+                                 "virt-api-validator")
+    url = cfg["webhooks"][0]["clientConfig"]["url"]
+    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+    anyone = ssl.create_default_context()
+    anyone.check_hostname, anyone.verify_mode = False, ssl.CERT_NONE
+    with pytest.raises((ssl.SSLError, OSError)):
+        with socket.create_connection((host, port), timeout=5) as raw, \
+                anyone.wrap_socket(raw, server_hostname=host) as tls:
+            tls.sendall(b"POST /virtualmachines-validate-create HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            if not tls.recv(1):
+                raise ConnectionResetError("closed without an answer")
+    r = cp.kubectl("apply", "-f", "-", input=vm_manifest("badrs", "Always").replace("Always", "Sometimes"),
+                   check=False)
+    assert r.returncode != 0 and "runStrategy" in r.stderr, r.stderr
