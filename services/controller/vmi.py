@@ -76,7 +76,8 @@ class VMIController:
 
     async def _schedule(self, vmi, tp):
         out = _copy(vmi)
-        vmstate.set_phase(out, vmstate.PENDING)
+        if not out.status.phase:   # a Scheduling VMI stays so: back to Pending would add two transitions a pass
+            vmstate.set_phase(out, vmstate.PENDING)
         vmstate.set_phase(out, vmstate.SCHEDULING)
         decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi))
         if not decision.node:

@@ -68,3 +68,40 @@ def test_a_vmi_runs_beside_its_local_claims():
     assert scheduler.choose(vmi(), nodes, {}, frozenset({"n2"})).node == "n2"
     d = scheduler.choose(vmi(), nodes, {}, frozenset({"n1", "n2"}))   # claims on two nodes: nowhere
     assert not d.node and "2 node(s) had volume node affinity conflict" in d.message
+
+
+class _Cache:
+    def __init__(self, *objs):
+        self.cache = {proto.key(o): o for o in objs}
+        self.traceparent = {}
+
+    def get(self, key):
+        return self.cache.get(key)
+
+    def items(self):
+        return list(self.cache.values())
+
+
+class _Api:
+    def __init__(self):
+        self.writes = []
+
+    async def update_status(self, res, tp=""):
+        self.writes.append(res)
+        return res
+
+
+async def test_an_unschedulable_vmi_is_written_once():
+    """A VMI that stays Scheduling is not moved back through Pending on every pass (each pass added
+    two phase transitions, a write, and the write's event another pass: a hot loop)."""
+    from services.common import vmstate
+    from services.controller.vmi import VMIController
+    v = vmi("pc-q35-test1.2.3")
+    v.metadata.name, v.metadata.namespace = "u", "default"
+    api = _Api()
+    ctl = VMIController(api, _Cache(), _Cache(v), _Cache(node("a")))
+    await ctl.reconcile("default/u")
+    assert len(api.writes) == 1 and api.writes[0].status.phase == vmstate.SCHEDULING
+    ctl.vmis.cache["default/u"] = api.writes[0]
+    await ctl.reconcile("default/u")
+    assert len(api.writes) == 1
