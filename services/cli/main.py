@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import os
 import pwd
 import sys
+import tempfile
 
 import grpc
 
@@ -285,11 +287,23 @@ def cmd_console(args, api: Api) -> int:
 def cmd_certs_issue(args, api=None) -> None:
     """A user's client certificate from the mesh CA (needs its key: root on the mesh's machine)."""
     mesh = meshtls.MeshPKI(os.environ.get(meshtls.ENV_PKI_DIR) or paths.DataDir(args.data_dir).pki)
-    if not mesh.has_ca_key():
+    if os.path.exists(os.path.join(mesh.ca_dir, "tls.crt")) and not mesh.has_ca_key():
         raise CLIError(f"cannot read the mesh CA's key in {mesh.ca_dir} (run as root on the mesh's machine)")
     groups = tuple(args.group or [meshtls.VIEWERS_GROUP])
+    if args.secret:
+        # A kubernetes.io/tls Secret (with ca.crt) to `kubectl apply`, for a Deployment to mount as --tls-dir.
+        with tempfile.TemporaryDirectory() as tmp:
+            ident = mesh.issue(args.user, groups, args.server_name, directory=os.path.join(tmp, "id"),
+                               valid=datetime.timedelta(days=args.days))
+            m = ident.load()
+        b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+        print(manifest.dump_yaml([{"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                                   "metadata": {"name": args.secret},
+                                   "data": {"tls.crt": b64(m.cert_pem), "tls.key": b64(m.key_pem),
+                                            "ca.crt": b64(m.ca_pem)}}]), end="")
+        return
     out = os.path.abspath(args.out or os.path.join(mesh.root, "users", args.user))
-    ident = mesh.issue(args.user, groups, directory=out, valid=datetime.timedelta(days=args.days))
+    ident = mesh.issue(args.user, groups, args.server_name, directory=out, valid=datetime.timedelta(days=args.days))
     try:  # a local account of that name gets its files (the key is 0600)
         account = pwd.getpwnam(args.user)
     except KeyError:
@@ -360,6 +374,9 @@ def parser() -> argparse.ArgumentParser:
                     help=f"repeatable: {meshtls.ADMINS_GROUP!r} may change anything, {meshtls.VIEWERS_GROUP!r} "
                     f"(the default) may read")
     ci.add_argument("--out", metavar="DIR", help="where to write it (default DATA_DIR/pki/users/USER)")
+    ci.add_argument("--server-name", default="", help="also a server's certificate for this service name "
+                    "(virtmesh-api, virtmesh-handler, virtmesh-controller), e.g. for a cluster's Secret")
+    ci.add_argument("--secret", metavar="NAME", help="print it as a kubernetes.io/tls Secret NAME instead")
     ci.add_argument("--days", type=int, default=365)
     ci.set_defaults(func=cmd_certs_issue, needs_api=False)
 

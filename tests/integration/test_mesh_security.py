@@ -271,3 +271,27 @@ def test_pki_files_are_root_only(tls_mesh):
             mode = os.stat(os.path.join(root, f)).st_mode
             if f == "tls.key" or f == ".lock":
                 assert mode & 0o077 == 0, f
+
+
+def test_probes_and_cluster_secrets(tls_mesh):
+    """What a cluster's pods use: an exec probe over the unix socket (the kubelet's gRPC probe cannot
+    speak mutual TLS) and the services' certificates as kubernetes.io/tls Secrets."""
+    import base64
+    import yaml
+    probe = [sys.executable, "-m", "services.common.healthprobe"]
+    ok = subprocess.run([*probe, f"unix://{os.path.join(tls_mesh.data_dir, 'run', 'api.sock')}"],
+                        cwd=ROOT, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    gone = subprocess.run([*probe, f"unix://{os.path.join(tls_mesh.data_dir, 'run', 'nothing.sock')}"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert gone.returncode == 1 and "UNAVAILABLE" in gone.stderr
+    out = tls_mesh.cli("certs", "issue", "virtmesh-handler", "--group", meshtls.SERVICES_GROUP,
+                       "--server-name", meshtls.HANDLER_SERVER_NAME, "--secret", "virtmesh-handler-tls").stdout
+    secret = yaml.safe_load(out)
+    assert secret["kind"] == "Secret" and secret["type"] == "kubernetes.io/tls"
+    cert = meshtls.x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    sans = cert.extensions.get_extension_for_class(meshtls.x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(meshtls.x509.DNSName) == [meshtls.HANDLER_SERVER_NAME]
+    assert meshtls.subject_of(base64.b64decode(secret["data"]["tls.crt"])) == (
+        "virtmesh-handler", (meshtls.SERVICES_GROUP,))
+    assert base64.b64decode(secret["data"]["ca.crt"]) == open(os.path.join(tls_mesh.pki.ca_dir, "tls.crt"), "rb").read()
