@@ -48,6 +48,7 @@ def main(kube_dir: str, port: str) -> None:
     _pair(d, "front-proxy-client", lambda: pki.issue(proxy_ca, "front-proxy-client", client=True))
     with open(os.path.join(kube_dir, "audit-policy.yaml"), "w") as f:
         yaml.safe_dump(AUDIT_POLICY, f, sort_keys=False)
+    _webhook_client(kube_dir, d, ca)
     b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     kubeconfig = {
         "apiVersion": "v1", "kind": "Config", "current-context": "virtmesh",
@@ -62,6 +63,51 @@ def main(kube_dir: str, port: str) -> None:
     with os.fdopen(fd, "w") as f:
         yaml.safe_dump(kubeconfig, f, sort_keys=False)
 
+
+def _webhook_client(kube_dir: str, pki_dir: str, ca: pki.KeyPair) -> None:
+    """The certificate the kube-apiserver presents to every admission webhook (`*`), through an
+    AdmissionConfiguration: webhooks that demand a client certificate (the api's
+    --webhook-client-ca KUBE_DIR/pki/ca.crt) take only the apiserver's calls."""
+    _pair(pki_dir, "webhook-client", lambda: pki.issue(ca, "kube-apiserver-webhook-client", client=True))
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "users": [{"name": "*", "user": {
+        "client-certificate": os.path.join(pki_dir, "webhook-client.crt"),
+        "client-key": os.path.join(pki_dir, "webhook-client.key")}}]}
+    with open(os.path.join(kube_dir, "webhook-kubeconfig"), "w") as f:
+        yaml.safe_dump(kubeconfig, f, sort_keys=False)
+    plugin = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "WebhookAdmissionConfiguration",
+              "kubeConfigFile": os.path.join(kube_dir, "webhook-kubeconfig")}
+    admission = {"apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration", "plugins": [
+        {"name": name, "configuration": plugin} for name in ("ValidatingAdmissionWebhook", "MutatingAdmissionWebhook")]}
+    with open(os.path.join(kube_dir, "admission.yaml"), "w") as f:
+        yaml.safe_dump(admission, f, sort_keys=False)
+
+
+def user_kubeconfig(kube_dir: str, user: str, groups: tuple[str, ...] = (), path: str | None = None) -> str:
+    """A kubeconfig for `user` in `groups`: a client certificate from the plane's CA (Kubernetes reads
+    the user from CN and the groups from O). Returns its path (default KUBE_DIR/kubeconfig-USER)."""
+    pair = pki.issue(pki.KeyPair.read(os.path.join(kube_dir, "pki"), "ca"), user, organizations=groups,
+                     client=True)
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    return _kubeconfig_as(kube_dir, user, {"client-certificate-data": b64(pair.cert_pem),
+                                           "client-key-data": b64(pair.key_pem)}, path)
+
+
+def token_kubeconfig(kube_dir: str, name: str, token: str, path: str | None = None) -> str:
+    """A kubeconfig presenting a bearer token (a service account's, from a TokenRequest)."""
+    return _kubeconfig_as(kube_dir, name, {"token": token}, path)
+
+
+def _kubeconfig_as(kube_dir: str, name: str, credentials: dict, path: str | None) -> str:
+    """The admin's kubeconfig (same server, same CA) with `credentials` in place of the admin's."""
+    with open(os.path.join(kube_dir, "kubeconfig")) as f:
+        kubeconfig = yaml.safe_load(f)
+    kubeconfig["users"] = [{"name": name, "user": credentials}]
+    kubeconfig["contexts"][0]["context"]["user"] = name
+    path = path or os.path.join(kube_dir, "kubeconfig-" + name.replace(":", "-"))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        yaml.safe_dump(kubeconfig, f, sort_keys=False)
+    return path
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])

@@ -24,6 +24,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _kube_pki():
+    """tools/kube_pki.py (the plane's certificates and kubeconfigs), which is no package."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("kube_pki", os.path.join(ROOT, "tools", "kube_pki.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class ControlPlane:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="vmkube-", dir="/tmp")
@@ -39,8 +48,10 @@ class ControlPlane:
         self.kube = kube.Kube(kube.api_client(self.kubeconfig))
         install_crds(self.kubeconfig)
 
-    def kubectl(self, *args, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        r = subprocess.run([os.path.join(self.bin, "kubectl"), "--kubeconfig", self.kubeconfig, *args],
+    def kubectl(self, *args, input: str | None = None, check: bool = True,
+                kubeconfig: str | None = None) -> subprocess.CompletedProcess:
+        """kubectl as the admin, or as whoever `kubeconfig` names."""
+        r = subprocess.run([os.path.join(self.bin, "kubectl"), "--kubeconfig", kubeconfig or self.kubeconfig, *args],
                            capture_output=True, text=True, input=input, timeout=60)
         if check and r.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {r.stderr}")
@@ -58,6 +69,19 @@ status:
   conditions: [{{type: Ready, status: "True", reason: KubeletReady, message: kubelet is posting ready status}}]
 """)[0]
         self.kube.request("POST", "/api/v1/nodes", body=node)
+
+    def user_kubeconfig(self, user: str, groups: tuple[str, ...] = ()) -> str:
+        """A kubeconfig for `user` in `groups` on this plane (a client certificate from its CA)."""
+        return _kube_pki().user_kubeconfig(self.dir, user, groups)
+
+    def service_account_kubeconfig(self, namespace: str, name: str) -> str:
+        """A kubeconfig with a token of ServiceAccount `namespace/name` (a TokenRequest, as the kubelet
+        gets one for a pod of that account)."""
+        out = self.kube.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+                                body={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                      "spec": {"expirationSeconds": 3600}})
+        return _kube_pki().token_kubeconfig(self.dir, f"system:serviceaccount:{namespace}:{name}",
+                                            out["status"]["token"])
 
     def audit_writes(self) -> list[dict]:
         import json
@@ -82,9 +106,13 @@ def control_plane():
 class ClusterMesh(Mesh):
     """`virtmesh up --kubeconfig`: the CLI it is driven with selects the cluster through KUBECONFIG."""
 
-    def __init__(self, data_dir: str, libvirt_uri: str, cp: ControlPlane):
+    def __init__(self, data_dir: str, libvirt_uri: str, cp: ControlPlane, extra=()):
         self.cp = cp
-        super().__init__(data_dir, libvirt_uri, extra=("--kubeconfig", cp.kubeconfig), env={"KUBECONFIG": cp.kubeconfig})
+        # The webhooks take only the kube-apiserver's calls (its webhook client certificate, from the
+        # plane's CA: tools/kube_pki.py).
+        super().__init__(data_dir, libvirt_uri, extra=(
+            "--kubeconfig", cp.kubeconfig, "--webhook-client-ca", os.path.join(cp.dir, "pki", "ca.crt"), *extra),
+            env={"KUBECONFIG": cp.kubeconfig})
         # The Node may carry an earlier mesh's labels: wait for this one (its api answers once the
         # kube-apiserver calls its webhooks) and for its handler.
         self.wait_for(lambda: b"mesh is up" in open(os.path.join(data_dir, "up.log"), "rb").read(), 60, "mesh up")
