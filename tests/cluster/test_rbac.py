@@ -300,16 +300,23 @@ class Services(Mesh):
                      "--kubeconfig", kubeconfigs[name], *extra.get(name, ())],
                     env=service_env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True)
-        for name, line in (("api", "serving on"), ("controller", "caches synced"), ("handler", "handler serving")):
-            self.wait_for(lambda: self.log_has(name, line) or self.procs[name].poll() is not None, 60,
-                          f"{name}: {line}")
-            assert self.procs[name].poll() is None, f"{name} exited\n" + self.logs_tail()
+        try:
+            for name, line in (("api", "serving on"), ("controller", "caches synced"),
+                               ("handler", "handler serving")):
+                self.wait_for(lambda: self.log_has(name, line) or self.procs[name].poll() is not None, 60,
+                              f"{name}: {line}")
+                assert self.procs[name].poll() is None, f"{name} exited\n" + self.logs_tail()
+        except BaseException:
+            self.stop()   # what started must not outlive a failed start
+            raise
 
     def log_has(self, service: str, text: str) -> bool:
         with open(os.path.join(self.data_dir, "logs", f"{service}.log")) as f:
             return text in f.read()
 
     def stop(self) -> None:
+        """SIGTERM each service (the handler stops its zygote), then kill the launchers, which outlive
+        a handler by design."""
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -319,7 +326,7 @@ class Services(Mesh):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        for pid in self.launcher_pids():   # launchers outlive a handler by design
+        for pid in self.launcher_pids():
             os.kill(pid, signal.SIGKILL)
 
 
@@ -329,13 +336,15 @@ def least_privilege_mesh(control_plane, identities):
     if not cp.kube.request("GET", "/api/v1/nodes").get("items"):
         cp.create_node()
     d = short_tmpdir("vmrbac-")
-    m = Services(d, identities, identities["editor"], cp)
+    m = None
     try:
+        m = Services(d, identities, identities["editor"], cp)   # stops what it started if it fails
         m.wait_for(lambda: (proto.inner(cp.kube.get(proto.NODE, "", NODE)).metadata.labels
                             .get("kubevirt.io/schedulable") == "true"), 30, "node01 schedulable")
         yield m
     finally:
-        m.stop()
+        if m is not None:
+            m.stop()
         shutil.rmtree(d, ignore_errors=True)
 
 
