@@ -10,11 +10,16 @@ A policy answers a refusal message or None; grpcserver applies it to every metho
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+import grpc
+
 from services.common import meshtls, proto
+
+log = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({
     "/virtmesh.v1.Resources/Get", "/virtmesh.v1.Resources/List", "/virtmesh.v1.Resources/Watch",
@@ -178,7 +183,12 @@ def kube_policy(kube) -> Policy:
         hit = decided.get(key)
         if hit is not None and now - hit[0] < REVIEW_TTL:
             return hit[1]
-        refusal = await asyncio.to_thread(review, caller, attrs)
+        try:
+            refusal = await asyncio.to_thread(review, caller, attrs)
+        except Exception as e:  # noqa: BLE001 - the api may not ask (its role), or the apiserver is away
+            why = f"{e.code().name}: {e.details()}" if isinstance(e, grpc.RpcError) else str(e)
+            log.warning("SubjectAccessReview for %s: %s", caller.user, why)
+            return f"{caller.describe()}: the api cannot review this call ({why})"
         if len(decided) > 10000:
             decided.clear()
         decided[key] = (now, refusal)
