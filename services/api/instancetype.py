@@ -12,14 +12,10 @@ create admitter). These checks read the store, which validation.py never does.
 """
 from __future__ import annotations
 
-import logging
-
 from services.api import store, validation
 from services.api.errors import Invalid
 from services.common import instancetype as it
 from services.common import kvconfig, proto, quantity
-
-log = logging.getLogger(__name__)
 
 INSTANCETYPE_KINDS = (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE)
 PREFERENCE_KINDS = (proto.PREFERENCE, proto.CLUSTER_PREFERENCE)
