@@ -9,7 +9,8 @@ Per VM with an instancetype or preference matcher, before its run strategy:
   stays until the matcher's name or kind changes (restarts keep it, as in KubeVirt 1.6), so later edits
   of the object do not reach the VM; `revisionName` in the matcher picks a revision by hand;
 - `expand` (only while no revision is referenced) and `expandAll`: the VM's template gets the values
-  and the matchers go, in one spec write, and the revisions it referenced are deleted.
+  and the matchers go, in one spec write, and the revisions it referenced are deleted. (KubeVirt also
+  writes its VMI defaults into the expanded template; here the VMI gets them when it is created.)
 When the VMI is created, the copy in the revision (else the object) is applied to it
 (`apply_to_vmi`): the instance type's values, the preference where the VM is silent, KubeVirt's
 annotations naming both. Revisions of a VM that is gone are deleted (the mesh has no garbage collector).
