@@ -92,25 +92,24 @@ def _authorized(handler, method: str, policy: authz.Policy):
                 yield item
         return first, again()
 
+    async def admit(request, context, streaming_request: bool):
+        """The request to hand on, once the policy let it through."""
+        if not streaming_request:
+            await check(context, request)
+            return request
+        first, request = await first_of(request)
+        await check(context, first)
+        return request
+
     def wrap(inner, streaming_request: bool):
         if inspect.isasyncgenfunction(inner):
             async def gen(request, context):
-                if streaming_request:
-                    first, request = await first_of(request)
-                    await check(context, first)
-                else:
-                    await check(context, request)
-                async for item in inner(request, context):
+                async for item in inner(await admit(request, context, streaming_request), context):
                     yield item
             return gen
 
         async def call(request, context):
-            if streaming_request:
-                first, request = await first_of(request)
-                await check(context, first)
-            else:
-                await check(context, request)
-            return await inner(request, context)
+            return await inner(await admit(request, context, streaming_request), context)
         return call
 
     shape = ("unary_unary" if not handler.request_streaming and not handler.response_streaming else
