@@ -716,18 +716,38 @@ class InstancetypeStatusRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., controllerRevisionRef: _Optional[_Union[ControllerRevisionRef, _Mapping]] = ..., inferFromVolume: _Optional[str] = ..., inferFromVolumeFailurePolicy: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineSpec(_message.Message):
-    __slots__ = ("running", "runStrategy", "template", "instancetype", "preference")
+    __slots__ = ("running", "runStrategy", "template", "instancetype", "preference", "dataVolumeTemplates")
     RUNNING_FIELD_NUMBER: _ClassVar[int]
     RUNSTRATEGY_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     INSTANCETYPE_FIELD_NUMBER: _ClassVar[int]
     PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    DATAVOLUMETEMPLATES_FIELD_NUMBER: _ClassVar[int]
     running: bool
     runStrategy: str
     template: VirtualMachineInstanceTemplateSpec
     instancetype: InstancetypeMatcher
     preference: PreferenceMatcher
-    def __init__(self, running: _Optional[bool] = ..., runStrategy: _Optional[str] = ..., template: _Optional[_Union[VirtualMachineInstanceTemplateSpec, _Mapping]] = ..., instancetype: _Optional[_Union[InstancetypeMatcher, _Mapping]] = ..., preference: _Optional[_Union[PreferenceMatcher, _Mapping]] = ...) -> None: ...
+    dataVolumeTemplates: _containers.RepeatedCompositeFieldContainer[DataVolumeTemplateSpec]
+    def __init__(self, running: _Optional[bool] = ..., runStrategy: _Optional[str] = ..., template: _Optional[_Union[VirtualMachineInstanceTemplateSpec, _Mapping]] = ..., instancetype: _Optional[_Union[InstancetypeMatcher, _Mapping]] = ..., preference: _Optional[_Union[PreferenceMatcher, _Mapping]] = ..., dataVolumeTemplates: _Optional[_Iterable[_Union[DataVolumeTemplateSpec, _Mapping]]] = ...) -> None: ...
+
+class DataVolumeTemplateSpec(_message.Message):
+    __slots__ = ("apiVersion", "kind", "metadata", "spec", "status")
+    APIVERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    apiVersion: str
+    kind: str
+    metadata: ObjectMeta
+    spec: DataVolumeSpec
+    status: DataVolumeTemplateDummyStatus
+    def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[DataVolumeSpec, _Mapping]] = ..., status: _Optional[_Union[DataVolumeTemplateDummyStatus, _Mapping]] = ...) -> None: ...
+
+class DataVolumeTemplateDummyStatus(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class VirtualMachineStateChangeRequest(_message.Message):
     __slots__ = ("action", "data", "uid")
