@@ -33,6 +33,7 @@ _CODES = [
     (store.Conflict, grpc.StatusCode.ABORTED),
     (store.Gone, grpc.StatusCode.OUT_OF_RANGE),
     (store.Full, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (store.Failed, grpc.StatusCode.UNAVAILABLE),
     (RequestConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (Unavailable, grpc.StatusCode.UNAVAILABLE),
 ]

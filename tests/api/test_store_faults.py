@@ -112,6 +112,43 @@ async def test_disk_full_is_resource_exhausted_deletes_work_and_writes_recover(s
     reopened.close()
 
 
+async def test_a_store_another_writer_holds_is_unavailable_and_writes_recover(tmp_path):
+    """A fault other than a full disk (here another process holds the store's write lock, as an
+    operator's `sqlite3` shell can): writes are refused UNAVAILABLE naming the cause instead of
+    UNKNOWN, nothing is half-stored, and writes work again once the lock is gone."""
+    path = str(tmp_path / "store.db")
+    db = store.Store(path, reserve_bytes=64 * 1024)
+    server = grpcserver.Server(["virtmesh.v1.Resources"], authz.mesh_policy())
+    server.add(proto.api_grpc.add_ResourcesServicer_to_server, ResourcesServicer(Resources(db)))
+    sock = short_tmpdir("vmlocksock-")
+    target = server.listen_unix(os.path.join(sock, "api.sock"))
+    await server.start()
+    channel = grpc.aio.insecure_channel(target)
+    stub = proto.api_grpc.ResourcesStub(channel)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await stub.Create(proto.api.CreateRequest(object=vm("before", pad=100)))
+        rev = db.revision
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await stub.Create(proto.api.CreateRequest(object=vm("during", pad=100)))
+        assert e.value.code() == grpc.StatusCode.UNAVAILABLE, e.value.details()
+        assert "store failed" in e.value.details() and "locked" in e.value.details()
+        other.execute("ROLLBACK")
+        assert db.revision == rev
+        await stub.Create(proto.api.CreateRequest(object=vm("after", pad=100)))
+        with pytest.raises(store.NotFound):
+            db.get(proto.VM, "default", "during")
+        assert db.revision == rev + 1
+        _consistent(db)
+    finally:
+        other.close()
+        await channel.close()
+        await server.server.stop(0)
+        db.close()
+        shutil.rmtree(sock, ignore_errors=True)
+
+
 def test_full_maps_to_resource_exhausted():
     assert errors._code(store.Full("x")) == grpc.StatusCode.RESOURCE_EXHAUSTED
 

@@ -89,8 +89,24 @@ class Corrupt(StoreError):
     """The store file is not a sound SQLite database."""
 
 
+class Failed(StoreError):
+    """The store's file or filesystem failed the write (I/O error, read-only, locked): nothing of it
+    was stored, and a retry may succeed once the fault is gone."""
+
+
 def _is_full(e: BaseException) -> bool:
     return isinstance(e, sqlite3.Error) and getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+# The faults of the file and its filesystem, as SQLite reports them (primary codes: an extended
+# code such as SQLITE_IOERR_WRITE carries its primary one in the low byte).
+_FAULTS = {sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+           sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_PROTOCOL}
+
+
+def _is_fault(e: BaseException) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    return isinstance(e, sqlite3.Error) and code is not None and (code & 0xFF) in _FAULTS
 
 
 def _private(path: str) -> None:
@@ -216,6 +232,11 @@ class Store:
                     self.path, self.reserve_bytes)
         return True
 
+    def _failed(self, what: str, cause: sqlite3.Error) -> Failed:
+        log.error("store: cannot %s: %s (%s)", what, cause, getattr(cause, "sqlite_errorname", ""))
+        return Failed(f"store failed: cannot {what} ({cause}; {getattr(cause, 'sqlite_errorname', '')}) on "
+                      f"{self.path}: nothing was stored, retry once the file system is sound")
+
     def _full(self, what: str, cause: BaseException | str) -> Full:
         return Full(f"store disk full: cannot {what} ({cause}); free space on "
                     f"{os.path.dirname(self.path) or '.'} (deleting objects still works)")
@@ -314,6 +335,8 @@ class Store:
         try:
             data = self._transaction(kind, md_ns, name, obj, event, expect)
         except sqlite3.Error as e:
+            if _is_fault(e):
+                raise self._failed(f"write {proto.kind_name(kind).lower()} \"{name}\"", e) from e
             if not _is_full(e):
                 raise
             if not (deletion and self._release_reserve()):
