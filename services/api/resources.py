@@ -31,6 +31,13 @@ def _check_kind(obj: proto.api.Object) -> int:
     return proto.kind_of(obj)
 
 
+def _prune(obj: proto.api.Object) -> None:
+    """Drop the fields our schema does not know (a newer client's, or bytes made up): protobuf keeps
+    them and would store them, invisible to every reader and to `get -o json`. Kubernetes prunes
+    what a CRD's structural schema does not declare, the same way."""
+    obj.DiscardUnknownFields()
+
+
 # Kubernetes' resource names in NotFound / in-use texts.
 CLAIM_RESOURCE = {proto.PVC: "persistentvolumeclaims", proto.DV: "datavolumes.cdi.kubevirt.io"}
 
@@ -66,6 +73,7 @@ class Resources:
 
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         _check_kind(obj)
+        _prune(obj)
         # The request that created the object is the root of what follows from it (tracing.py).
         obj.traceparent = tracing.current_traceparent() or obj.traceparent
         limits = self.machine_limits()
@@ -83,6 +91,7 @@ class Resources:
     def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
         """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
         kind = _check_kind(obj)
+        _prune(obj)
         if not status_only:
             instancetype.mutate(obj, self.db)
         new = proto.inner(obj)

@@ -14,8 +14,10 @@ DISK_BUSES = ("virtio", "sata", "scsi", "usb")
 DISK_CACHES = ("none", "writethrough", "writeback")
 DISK_IO = ("native", "threads")
 SERIAL_MAX = 256  # KubeVirt's maxStrLen for serials
+LIST_MAX = 256    # KubeVirt's arrayLenMax (its CRD's maxItems) for disks, interfaces, networks, volumes
 _SERIAL = re.compile(r"^[A-Za-z0-9_.+-]+$")
 INTERFACE_STATES = ("", "up", "down", "absent")
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _QUALIFIED = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 OBJECT_MAX = 3 * 512 * 1024  # bytes: Kubernetes' 1.5 MiB (etcd's request limit)
 SHOWN_MAX = 256               # of a value echoed in a message
@@ -101,15 +103,22 @@ def _quantity(value: str, path: str, positive: bool = True, maximum: int = 0, un
 def vmi_spec(spec, path: str, machine_limits=None) -> None:
     dom = spec.domain
     d = f"{path}.domain"
+    for field, items in ((f"{d}.devices.disks", dom.devices.disks),
+                         (f"{d}.devices.interfaces", dom.devices.interfaces),
+                         (f"{path}.networks", spec.networks), (f"{path}.volumes", spec.volumes)):
+        if len(items) > LIST_MAX:
+            raise Invalid(f"{field}: Too many: {len(items)}: must have at most {LIST_MAX} items")
     mem = None
     if dom.memory.guest:
         mem = _quantity(dom.memory.guest, f"{d}.memory.guest")
     for section in ("requests", "limits"):
         for res, value in getattr(dom.resources, section).items():
+            _qualified_name(res, f"{d}.resources.{section}")   # Kubernetes' validateResourceName
             # A vCPU count a domain cannot be defined with is refused here, not by every later default.
-            q = (_quantity(value, f"{d}.resources.{section}.{res}", maximum=machines.MAX_DOMAIN_VCPUS,
-                           unit=" (vCPUs)") if res == "cpu"
-                 else _quantity(value, f"{d}.resources.{section}.{res}"))
+            # `requests.memory` as KubeVirt writes it; `requests[kubevirt.io/x]` for a key a dot would split.
+            where = f"{d}.resources.{section}" + (f".{res}" if _PLAIN_KEY.match(res) else f"[{res}]")
+            q = (_quantity(value, where, maximum=machines.MAX_DOMAIN_VCPUS, unit=" (vCPUs)") if res == "cpu"
+                 else _quantity(value, where))
             if section == "requests" and res == "memory" and mem is None:
                 mem = q
     if mem is None:
@@ -297,6 +306,9 @@ def vm(res, machine_limits=None) -> None:
     run_strategy(spec)
     if not spec.HasField("template"):
         raise Invalid("spec.template: Required value: missing virtual machine template")
+    # The template's labels and annotations become the VMI's: judged here, not when the controller
+    # creates the VMI (refused then, on every sync, with the VM accepted).
+    labels_annotations(spec.template.metadata, "spec.template.metadata")
     vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
 
 

@@ -6,6 +6,7 @@ descriptor first and report `spec.template.spec.domain.devicez: unknown field`.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 import yaml
@@ -23,6 +24,13 @@ class ManifestError(ValueError):
 # levels (spec.template.spec.domain.devices.disks[0].disk.bus: 9), so 64 refuses nothing real, and it
 # stays far below where Python's recursion (the YAML composer's, json_format's) would give out.
 MAX_DEPTH = 64
+# Most values (objects, arrays, scalars) a document may hold. YAML aliases repeat a node without
+# repeating its text: ten levels of ten aliases are 10**10 values from 300 bytes ("billion laughs").
+# An object the api accepts is at most 1.5 MiB, and a value takes at least two bytes of it.
+MAX_VALUES = 1 << 20
+# A UTF-16 surrogate: YAML reads the JSON escape "\ud83d\ude00" as two of them (JSON means one
+# character, U+1F600), and one alone is no character at all (protobuf strings cannot hold it).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _INT_TYPES = {FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_SINT32,
@@ -41,6 +49,8 @@ def _check_scalar(field: FD, value: Any, path: str) -> None:
     if t == FD.TYPE_STRING:
         ok = isinstance(value, str)
         want = "string"
+        if ok:
+            _check_text(value, path)
     elif t == FD.TYPE_BOOL:
         ok = isinstance(value, bool)
         want = "boolean"
@@ -62,6 +72,13 @@ def _check_scalar(field: FD, value: Any, path: str) -> None:
         ok, want = True, ""
     if not ok:
         raise ManifestError(f"{path}: expected {want}, got {_typename(value)}")
+
+
+def _check_text(value: str, path: str) -> None:
+    m = _SURROGATE.search(value)
+    if m:
+        raise ManifestError(f"{path}: invalid Unicode: surrogate code point {m.group()!r} at {m.start()} "
+                            "(not a character)")
 
 
 STRUCT = "google.protobuf.Struct"   # free-form JSON (a ControllerRevision's data): any object fits
@@ -88,6 +105,7 @@ def check(doc: Any, descriptor, path: str = "") -> None:
             for k, v in value.items():
                 if not isinstance(k, str):
                     raise ManifestError(f"{where}: keys must be strings, got {_typename(k)}")
+                _check_text(k, where)
                 _check_value(vfield, v, f"{where}.{k}")
         elif field.is_repeated:
             if not isinstance(value, list):
@@ -177,16 +195,41 @@ def integral_numbers(doc: dict, desc) -> dict:
     return doc
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml's safe loader, refusing to compose a container deeper than MAX_DEPTH, as _check_depth
+    does and with the same path: left alone, its composer recurses per level and "[[[[..." costs a
+    RecursionError through a thousand frames (twice the time of the whole parse otherwise)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._paths = [""]
+
+    def compose_node(self, parent, index):
+        path = self._paths[-1]
+        if parent is not None and index is not None:   # (a mapping's key: its mapping's path)
+            k = index.value if isinstance(index, yaml.Node) else index
+            path = f"{path}[{k}]" if isinstance(parent, yaml.SequenceNode) else f"{path}.{k}" if path else str(k)
+        if len(self._paths) > MAX_DEPTH and self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent):
+            raise ManifestError(f"{path or '<root>'}: nested deeper than {MAX_DEPTH} levels")
+        self._paths.append(path)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._paths.pop()
+
+
 def load_documents(text: str) -> list[dict]:
     """Multi-document YAML (JSON is YAML); `kind: List` documents are flattened."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as e:
         raise ManifestError(f"<input>: not valid YAML/JSON: {str(e).splitlines()[0]}") from None
     except RecursionError:  # the composer recurses per level: far deeper than MAX_DEPTH
         raise ManifestError(f"<input>: nested deeper than {MAX_DEPTH} levels") from None
+    budget = [MAX_VALUES]
     for d in docs:
-        _check_depth(d)
+        _check_depth(d, budget)
+    docs = [_join_surrogates(d) for d in docs]
     out: list[dict] = []
     for d in docs:
         if isinstance(d, dict) and d.get("kind") == "List" and isinstance(d.get("items"), list):
@@ -196,11 +239,16 @@ def load_documents(text: str) -> list[dict]:
     return out
 
 
-def _check_depth(doc: Any) -> None:
-    """ManifestError naming the first path nested deeper than MAX_DEPTH (iterative: no recursion)."""
+def _check_depth(doc: Any, budget: list[int]) -> None:
+    """ManifestError naming the first path nested deeper than MAX_DEPTH, or the document past the
+    `budget` of values (iterative: no recursion)."""
     todo = [(doc, "", 0)]
     while todo:
         value, path, depth = todo.pop()
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ManifestError(f"<input>: more than {MAX_VALUES} values (YAML aliases repeating a node count "
+                                "each time): far more than an object may hold")
         if not isinstance(value, (dict, list)):
             continue
         if depth >= MAX_DEPTH:
@@ -209,6 +257,20 @@ def _check_depth(doc: Any) -> None:
         for k, v in items:
             todo.append((v, f"{path}.{k}" if isinstance(value, dict) and path else
                          str(k) if isinstance(value, dict) else f"{path}[{k}]", depth + 1))
+
+
+def _join_surrogates(value: Any) -> Any:
+    """`value` with every surrogate pair in its strings made the one character JSON means by it
+    (what `get -o json` prints escapes every non-ASCII character); a lone one stays, for
+    to_object to refuse naming its field."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass") \
+            if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {_join_surrogates(k): _join_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join_surrogates(v) for v in value]
+    return value
 
 
 def dump_yaml(docs: Iterable[dict]) -> str:

@@ -210,3 +210,92 @@ async def test_a_request_past_grpc_receive_limit_is_resource_exhausted(api_serve
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await api_server.stub.Create(proto.api.CreateRequest(object=manifest.to_object(doc)))
     assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+# ---------------------------------------------------------------------------------- found by the fuzzer
+# (tests/api/test_fuzz.py, bench/fuzz.py): each failed before its fix.
+
+def test_a_lone_surrogate_is_a_manifest_error_naming_the_field():
+    """A JSON/YAML escape "\\ud800" is no character: protobuf's ParseError was a CLI traceback."""
+    with pytest.raises(manifest.ManifestError, match=r"^metadata\.name: invalid Unicode: surrogate code point "
+                                                     r"'\\ud800' at 1"):
+        manifest.to_object(vm(metadata={"name": "a\ud800"}))
+    text = ('{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", '
+            '"metadata": {"name": "x", "labels": {"a\\udfff": "x"}}}')
+    with pytest.raises(manifest.ManifestError, match=r"^metadata\.labels: invalid Unicode"):
+        manifest.to_object(manifest.load_documents(text)[0])
+
+
+def test_get_o_json_of_non_ascii_text_applies_again():
+    """json.dumps (and `virtmesh get -o json`) writes U+1F600 as the pair "\\ud83d\\ude00"; YAML read
+    the pair as two lone surrogates, so the printed object could not be applied again."""
+    import json
+    obj = manifest.to_object(vm(metadata={"name": "vm1", "annotations": {"note": "ok 😀 𝄞"}}))
+    printed = json.dumps(manifest.to_dict(proto.inner(obj)))
+    assert "\\ud83d\\ude00" in printed
+    assert manifest.to_object(manifest.load_documents(printed)[0]) == obj
+
+
+def test_yaml_aliases_cannot_expand_past_any_object():
+    """Ten levels of ten aliases ("billion laughs"): 10**9 values from 700 bytes; the depth check
+    walked every one of them (hours), now refused at 2**20."""
+    lines = ['l0: &l0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    start = time.monotonic()
+    with pytest.raises(manifest.ManifestError, match=r"^<input>: more than 1048576 values"):
+        manifest.load_documents("\n".join(lines))
+    assert time.monotonic() - start < 10
+    assert len(manifest.load_documents("\n".join(lines[:4]))[0]["l3"]) == 10   # a few aliases are fine
+
+
+async def test_fields_the_schema_lacks_are_not_stored(api_server):
+    """Protobuf keeps unknown fields: a client (or made-up bytes) stored data no reader sees, and
+    `get -o json` of the object parsed back to a different one."""
+    obj = manifest.to_object(vm())
+    obj.virtualMachine.spec.template.spec.domain.MergeFromString(b"\x98\x06\x01")   # field 99 = 1
+    assert obj.virtualMachine.ByteSize() > manifest.to_object(vm()).virtualMachine.ByteSize()
+    out = await api_server.stub.Create(proto.api.CreateRequest(object=obj))
+    stored = api_server.db.get(proto.VM, "default", "vm1")
+    for o in (out, stored):
+        assert manifest.to_object(manifest.to_dict(o.virtualMachine)).virtualMachine == o.virtualMachine
+    out.virtualMachine.status.MergeFromString(b"\x98\x06\x01")
+    out = await api_server.stub.UpdateStatus(proto.api.UpdateRequest(object=out))
+    assert b"\x98\x06" not in api_server.db.get(proto.VM, "default", "vm1").SerializeToString()
+
+
+async def test_resource_names_follow_kubernetes(api_server):
+    await refused(api_server, vm(spec__template__spec__domain__resources={"requests": {"memory": "64Mi", "a b": "1"}}),
+                  f"{G}.resources.requests", "name part must consist of")
+    await refused(api_server, vmi(vm(spec__template__spec__domain__resources={"limits": {"é": "1"}})),
+                  "spec.domain.resources.limits", "name part")
+    await refused(api_server, vm(spec__template__spec__domain__resources={"requests": {"kubevirt.io/x": ""}}),
+                  f"{G}.resources.requests[kubevirt.io/x]", "quantities must match")   # not `requests.kubevirt.io/x`
+    ok = vm(spec__template__spec__domain__resources={"requests": {"memory": "64Mi", "devices.kubevirt.io/kvm": "1"}})
+    await api_server.stub.Create(proto.api.CreateRequest(object=manifest.to_object(ok)))
+
+
+async def test_template_labels_are_judged_with_the_vm(api_server):
+    """They become the VMI's: accepted on the VM, the VMI was refused on every controller sync."""
+    await refused(api_server, vm(spec__template__metadata={"labels": {"app": "a b"}}),
+                  "spec.template.metadata.labels", "a valid label")
+    await refused(api_server, vm(spec__template__metadata={"labels": {"kubevirt.io/d main": "x"}}),
+                  "spec.template.metadata.labels", "name part")
+    await refused(api_server, vm(spec__template__metadata={"annotations": {"a": "x" * (256 * 1024)}}),
+                  "spec.template.metadata.annotations", "Too long")
+
+
+@pytest.mark.parametrize("where", ["disks", "interfaces", "networks", "volumes"])
+async def test_device_lists_are_bounded_as_kubevirt_bounds_them(api_server, where):
+    """KubeVirt's arrayLenMax (its CRD's maxItems: 256): 5000 disks and NICs were accepted."""
+    doc = vm()
+    spec = doc["spec"]["template"]["spec"]
+    spec["domain"]["devices"]["disks"] = [{"name": f"d{i}", "disk": {}} for i in range(256)]
+    spec["volumes"] = [{"name": f"d{i}", "emptyDisk": {"capacity": "1Gi"}} for i in range(256)]
+    spec["domain"]["devices"]["interfaces"] = [{"name": f"n{i}", "bridge": {}} for i in range(256)]
+    spec["networks"] = [{"name": f"n{i}", "multus": {"networkName": "x"}} for i in range(256)]
+    await api_server.stub.Create(proto.api.CreateRequest(object=manifest.to_object(doc)))
+    doc["metadata"]["name"] = "vm2"
+    items = spec["domain"]["devices"][where] if where in ("disks", "interfaces") else spec[where]
+    items.append(copy.deepcopy(items[0]) | {"name": "extra"})
+    field = f"{G}.devices.{where}" if where in ("disks", "interfaces") else f"spec.template.spec.{where}"
+    await refused(api_server, doc, field, "Too many: 257: must have at most 256 items")
