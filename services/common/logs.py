@@ -1,12 +1,61 @@
-"""One log format for every service: `time level service: message`."""
+"""One log format for every service: `time level service[pid] logger: message`, on stderr (the log
+file `virtmesh up` or the pod gives it).
+
+Each record goes out in one write(2) of a whole line. When the log's disk is full (or failing) a
+record that cannot be written is counted: the first line that fits again says how many were lost
+and why, on a line of its own (and that the line before it was cut short, when the disk filled in
+the middle of one). logging's StreamHandler drops them silently through its buffer and glues the
+next line to a cut one."""
 from __future__ import annotations
 
 import logging
 import os
+import sys
+
+
+class LineHandler(logging.Handler):
+    def __init__(self, fd: int):
+        super().__init__()
+        self.fd = fd
+        self.lost = 0
+        self.cut = False   # the last line written is incomplete
+        self.why = ""
+
+    def _write(self, data: bytes) -> bool:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except InterruptedError:
+                continue
+            except OSError as e:
+                self.why = e.strerror or str(e)
+                self.cut = self.cut or len(view) < len(data)
+                return False
+            view = view[n:]
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
+        except Exception:  # noqa: BLE001 - logging's own policy for a bad record
+            self.handleError(record)
+            return
+        if self.lost or self.cut:
+            note = logging.makeLogRecord({
+                "name": __name__, "levelno": logging.WARNING, "levelname": "WARNING",
+                "msg": "%d log record(s) lost%s: could not write the log (%s)",
+                "args": (self.lost, ", the line above cut short" if self.cut else "", self.why)})
+            text = ("\n" if self.cut else "") + self.format(note) + "\n"
+            if not self._write(text.encode()):
+                self.lost += 1
+                return
+            self.lost, self.cut = 0, False
+        if not self._write(line):
+            self.lost += 1
 
 
 def setup(service: str, level: str | None = None) -> None:
-    logging.basicConfig(
-        level=(level or os.environ.get("VIRTMESH_LOG_LEVEL", "INFO")).upper(),
-        format=f"%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(message)s",
-    )
+    handler = LineHandler(sys.stderr.fileno())
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(message)s"))
+    logging.basicConfig(level=(level or os.environ.get("VIRTMESH_LOG_LEVEL", "INFO")).upper(), handlers=[handler])
