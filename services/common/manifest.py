@@ -84,11 +84,26 @@ def _check_text(value: str, path: str) -> None:
 STRUCT = "google.protobuf.Struct"   # free-form JSON (a ControllerRevision's data): any object fits
 
 
+def _check_free_form(value: Any, path: str) -> None:
+    """Any JSON fits a Struct, but its strings (and keys) must still be text protobuf can hold."""
+    if isinstance(value, str):
+        _check_text(value, path)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str):
+                _check_text(k, f"{path}.{k}")
+            _check_free_form(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_free_form(v, f"{path}[{i}]")
+
+
 def check(doc: Any, descriptor, path: str = "") -> None:
     """Raise ManifestError naming the first field of `doc` that does not fit `descriptor`."""
     if not isinstance(doc, dict):
         raise ManifestError(f"{path or '<root>'}: expected object, got {_typename(doc)}")
     if descriptor.full_name == STRUCT:
+        _check_free_form(doc, path)
         return
     fields = {f.json_name: f for f in descriptor.fields}
     for name, value in doc.items():

@@ -226,6 +226,14 @@ def test_a_lone_surrogate_is_a_manifest_error_naming_the_field():
         manifest.to_object(manifest.load_documents(text)[0])
 
 
+def test_a_lone_surrogate_in_free_form_data_is_a_manifest_error_naming_the_field():
+    """A ControllerRevision's data is free-form JSON (a Struct): any shape fits, but not a non-character."""
+    doc = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "r"}, "revision": 1,
+           "data": {"spec": {"names": ["ok", "b\ud800"]}}}
+    with pytest.raises(manifest.ManifestError, match=r"^data\.spec\.names\[1\]: invalid Unicode"):
+        manifest.to_object(doc)
+
+
 def test_get_o_json_of_non_ascii_text_applies_again():
     """json.dumps (and `virtmesh get -o json`) writes U+1F600 as the pair "\\ud83d\\ude00"; YAML read
     the pair as two lone surrogates, so the printed object could not be applied again."""
