@@ -183,8 +183,20 @@ def _from_labels(labels, name_label: str, kind_label: str) -> tuple[str, str]:
     return labels[name_label], labels.get(kind_label, "")
 
 
+def _from_source_pvc(db, dv_spec, ns: str, name_label: str, kind_label: str) -> tuple[str, str]:
+    """infer.fromDataVolumeSpec: the labels of the claim a DataVolume clones from."""
+    if dv_spec.source.HasField("pvc"):
+        src = dv_spec.source.pvc
+        labels = _labels_of(db, proto.PVC, src.namespace or ns, src.name)
+        if labels is None:
+            raise LookupError(f'persistentvolumeclaims "{src.name}" not found')
+        return _from_labels(labels, name_label, kind_label)
+    raise _Inference("unable to infer defaults from DataVolumeSpec as DataVolumeSource is not supported")
+
+
 def _infer(db, vm, volume_name: str, name_label: str, kind_label: str) -> tuple[str, str]:
-    """infer.fromVolumes for what this mesh stores: a PVC, or a DataVolume (its labels, else its source PVC's)."""
+    """infer.fromVolumes for what this mesh stores: a PVC, or a DataVolume (one of the VM's templates: its
+    source PVC's labels; else the stored DataVolume's labels, else its source PVC's)."""
     ns = vm.metadata.namespace or "default"
     for v in vm.spec.template.spec.volumes:
         if v.name != volume_name:
@@ -195,6 +207,9 @@ def _infer(db, vm, volume_name: str, name_label: str, kind_label: str) -> tuple[
                 raise LookupError(f'persistentvolumeclaims "{v.persistentVolumeClaim.claimName}" not found')
             return _from_labels(labels, name_label, kind_label)
         if v.HasField("dataVolume"):
+            template = next((t for t in vm.spec.dataVolumeTemplates if t.metadata.name == v.dataVolume.name), None)
+            if template is not None:   # the DataVolume the VM will make: its source claim's labels
+                return _from_source_pvc(db, template.spec, ns, name_label, kind_label)
             try:
                 dv = proto.inner(db.get(proto.DV, ns, v.dataVolume.name))
             except store.NotFound:  # a collected DataVolume: its claim has its name
@@ -204,13 +219,7 @@ def _infer(db, vm, volume_name: str, name_label: str, kind_label: str) -> tuple[
                 return _from_labels(labels, name_label, kind_label)
             if name_label in dv.metadata.labels:
                 return _from_labels(dv.metadata.labels, name_label, kind_label)
-            if dv.spec.source.HasField("pvc"):
-                src = dv.spec.source.pvc
-                labels = _labels_of(db, proto.PVC, src.namespace or ns, src.name)
-                if labels is None:
-                    raise LookupError(f'persistentvolumeclaims "{src.name}" not found')
-                return _from_labels(labels, name_label, kind_label)
-            raise _Inference("unable to infer defaults from DataVolumeSpec as DataVolumeSource is not supported")
+            return _from_source_pvc(db, dv.spec, ns, name_label, kind_label)
         raise _Inference(f"unable to infer defaults from volume {volume_name} as type is not supported")
     raise LookupError(f"unable to find volume {volume_name} to infer defaults")
 
@@ -356,6 +365,7 @@ def validate(obj: proto.api.Object, db, machine_limits=None, old=None) -> None:
             validation.metadata(res.metadata, True)
             validation.text(res.spec, "spec")
             validation.run_strategy(res.spec)
+            validation.data_volume_templates(res)
             return
         obj = checked
     elif kind in INSTANCETYPE_KINDS:

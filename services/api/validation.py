@@ -6,6 +6,7 @@ import re
 from services.api.errors import Invalid
 from services.common import arch as common_arch
 from services.common import hostpaths, machines, network, proto, quantity
+from services.common.volumes import claim_name
 
 RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -310,6 +311,7 @@ def vm(res, machine_limits=None) -> None:
     # creates the VMI (refused then, on every sync, with the VM accepted).
     labels_annotations(spec.template.metadata, "spec.template.metadata")
     vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
+    data_volume_templates(res)
 
 
 def run_strategy(spec) -> None:
@@ -425,40 +427,100 @@ def pvc(res) -> None:
     claim_spec(res.spec, "spec")
 
 
-def data_volume(res) -> None:
+def data_volume(res, path: str = "spec") -> None:
+    """A DataVolume's spec (`path`: where it sits, e.g. a VM's `spec.dataVolumeTemplates[0].spec`)."""
     spec = res.spec
     src = spec.source
     kinds = [f.name for f, _ in src.ListFields()] if spec.HasField("source") else []
     if not kinds:
-        raise Invalid("spec.source: Required value: exactly one of http, blank or pvc")
+        raise Invalid(f"{path}.source: Required value: exactly one of http, blank or pvc")
     if len(kinds) > 1:
-        raise Invalid(f"spec.source: Invalid value: Multiple Data volume sources ({', '.join(kinds)}): "
+        raise Invalid(f"{path}.source: Invalid value: Multiple Data volume sources ({', '.join(kinds)}): "
                       "exactly one of http, blank or pvc")
     if src.HasField("http"):
         url = src.http.url
         if not url:
-            raise Invalid("spec.source.http.url: Required value")
+            raise Invalid(f"{path}.source.http.url: Required value")
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if not (url.startswith("/") or scheme in HTTP_SCHEMES):
-            raise Invalid(f'spec.source.http.url: Invalid value: "{url}": Invalid source URL: the scheme must be '
-                          "file, http or https (or an absolute path)")
+            raise Invalid(f'{path}.source.http.url: Invalid value: "{url}": Invalid source URL: the scheme must '
+                          "be file, http or https (or an absolute path)")
     if src.HasField("pvc"):
         if not src.pvc.name:
-            raise Invalid("spec.source.pvc.name: Required value")
+            raise Invalid(f"{path}.source.pvc.name: Required value")
         if src.pvc.namespace:
-            _name(src.pvc.namespace, "spec.source.pvc.namespace", label=True)
+            _name(src.pvc.namespace, f"{path}.source.pvc.namespace", label=True)
     if spec.contentType and spec.contentType not in ("kubevirt", "archive"):
-        raise Invalid(f'spec.contentType: Unsupported value: "{spec.contentType}": supported values: '
+        raise Invalid(f'{path}.contentType: Unsupported value: "{spec.contentType}": supported values: '
                       '"kubevirt", "archive"')
     has_pvc, has_storage = spec.HasField("pvc"), spec.HasField("storage")
     if has_pvc and has_storage:
-        raise Invalid("spec: Invalid value: Data volume should have either PVC or Storage, not both")
+        raise Invalid(f"{path}: Invalid value: Data volume should have either PVC or Storage, not both")
     if not (has_pvc or has_storage):
-        raise Invalid("spec.storage: Required value: Data volume should have either PVC or Storage")
+        raise Invalid(f"{path}.storage: Required value: Data volume should have either PVC or Storage")
     if has_pvc:
-        claim_spec(spec.pvc, "spec.pvc")
+        claim_spec(spec.pvc, f"{path}.pvc")
     else:
-        claim_spec(spec.storage, "spec.storage", access_modes_required=False)
+        claim_spec(spec.storage, f"{path}.storage", access_modes_required=False)
+
+
+def _template_causes(spec, i: int) -> list[tuple[str, str]]:
+    """KubeVirt's validateDataVolume and the volume reference check of ValidateDataVolumeTemplate for
+    template `i`, with its texts and field paths (`spec.dataVolumeTemplate[i]`, singular, and
+    `.PVC.Storage`, as virt-api writes them): the first problem of the template only, as there."""
+    t = spec.dataVolumeTemplates[i]
+    field = f"spec.dataVolumeTemplate[{i}]"
+    if not t.metadata.name:
+        return [(f"{field}.name", f"'name' field must not be empty for DataVolumeTemplate entry {field}.name.")]
+    has_pvc, has_storage = t.spec.HasField("pvc"), t.spec.HasField("storage")
+    if not (has_pvc or has_storage):
+        return [(f"{field}.PVC.Storage", "Missing Data volume PVC or Storage")]
+    if has_pvc and has_storage:
+        return [(f"{field}.PVC.Storage", "Duplicate storage definition, both target storage and target pvc defined")]
+    if not t.spec.HasField("source"):   # no sourceRef and no external population in this schema
+        return [(f"{field}.source.sourceRef", "Data volume should have either Source, SourceRef, or be externally "
+                                              "populated")]
+    sources = len(t.spec.source.ListFields())
+    if sources != 1:
+        return [(f"{field}.source", "Missing dataVolume valid source" if sources == 0
+                 else "Multiple dataVolume sources")]
+    if not any(claim_name(v) == t.metadata.name for v in spec.template.spec.volumes):
+        return [(field, f"DataVolumeTemplate entry {field} must be referenced in the VMI template's 'volumes' list")]
+    return []
+
+
+def data_volume_templates(res) -> None:
+    """A VM's `spec.dataVolumeTemplates`, every cause at once: KubeVirt's ValidateDataVolumeTemplate and
+    validateVirtualMachineDataVolumeTemplateNamespace, then what CDI's webhook would refuse when the
+    controller creates the DataVolume (its name, labels, source and claim), judged here so that a VM is
+    never accepted with a DataVolume that cannot be made. Template names are unique: two templates of
+    one name would be one DataVolume."""
+    spec = res.spec
+    ns = res.metadata.namespace or "default"
+    causes: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, t in enumerate(spec.dataVolumeTemplates):
+        kv = _template_causes(spec, i)
+        if kv:
+            causes += kv
+            continue
+        at = f"spec.dataVolumeTemplates[{i}]"
+        if t.metadata.namespace and t.metadata.namespace != ns:
+            causes.append((at, f"Embedded DataVolume namespace {t.metadata.namespace} differs from VM namespace {ns}"))
+            continue
+        if t.metadata.name in seen:
+            causes.append((f"{at}.metadata.name", f'Duplicate value: "{t.metadata.name}"'))
+            continue
+        seen.add(t.metadata.name)
+        try:
+            _name(t.metadata.name, f"{at}.metadata.name")
+            labels_annotations(t.metadata, f"{at}.metadata")
+            data_volume(t, f"{at}.spec")
+        except Invalid as e:
+            where, _, text = str(e).partition(": ")
+            causes.append((where, text))
+    if causes:
+        raise Invalid("; ".join(f"{f}: {t}" for f, t in causes), tuple(causes))
 
 
 def _bound(res) -> bool:

@@ -231,8 +231,12 @@ def admit(obj, error=HostPathError) -> None:
     from services.common import proto
     kind, res = proto.kind_of(obj), proto.inner(obj)
     try:
-        if kind == proto.VM and res.spec.HasField("template"):
-            admit_vmi_spec(res.spec.template.spec, "spec.template.spec")
+        if kind == proto.VM:
+            if res.spec.HasField("template"):
+                admit_vmi_spec(res.spec.template.spec, "spec.template.spec")
+            for i, t in enumerate(res.spec.dataVolumeTemplates):   # the DataVolumes the VM will make
+                if t.spec.source.HasField("http") and t.spec.source.http.url:
+                    check_import_url(t.spec.source.http.url, f"spec.dataVolumeTemplates[{i}].spec.source.http.url")
         elif kind == proto.VMI:
             admit_vmi_spec(res.spec, "spec")
         elif kind == proto.DV and res.spec.source.HasField("http") and res.spec.source.http.url:
