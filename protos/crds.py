@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the tables below live in services/
 
 from services.api.validation import RUN_STRATEGIES  # noqa: E402
-from services.common import kvconfig, proto, vmstate  # noqa: E402
+from services.common import kvconfig, manifest, proto, vmstate  # noqa: E402
 from services.controller.metrics import STATUS_GROUPS  # noqa: E402
 
 OUT = ROOT / "deploy" / "crds"
@@ -79,7 +79,9 @@ def field_schema(field, path: str, enums: dict, used: set, outer: tuple = ()) ->
     if msg is not None and msg.GetOptions().map_entry:
         return {"type": "object",
                 "additionalProperties": field_schema(msg.fields_by_name["value"], path, enums, used, outer)}
-    if msg is not None:
+    if msg is not None and msg.full_name == manifest.INT_OR_STRING:
+        item = {"anyOf": [{"type": "integer"}, {"type": "string"}], "x-kubernetes-int-or-string": True}
+    elif msg is not None:
         item = message_schema(msg, path, enums, used, outer)
     else:
         item = _scalar(field)

@@ -104,7 +104,8 @@ def _numbers(doc: dict, desc) -> dict:
             continue
         if field.type in _INT64:
             doc[field.json_name] = [int(v) for v in value] if field.is_repeated else int(value)
-        elif field.type == FD.TYPE_MESSAGE and field.message_type.full_name == manifest.STRUCT:
+        elif field.type == FD.TYPE_MESSAGE and field.message_type.full_name in (manifest.STRUCT,
+                                                                                 manifest.INT_OR_STRING):
             manifest.integral_numbers(doc, desc)   # free-form JSON: its whole numbers as integers
         elif field.type == FD.TYPE_MESSAGE and not field.message_type.GetOptions().map_entry:
             for item in (value if field.is_repeated else [value]):

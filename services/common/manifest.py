@@ -82,6 +82,8 @@ def _check_text(value: str, path: str) -> None:
 
 
 STRUCT = "google.protobuf.Struct"   # free-form JSON (a ControllerRevision's data): any object fits
+# Kubernetes' IntOrString (a probe's port): a google.protobuf.Value holding a number or a string.
+INT_OR_STRING = "google.protobuf.Value"
 
 
 def _check_free_form(value: Any, path: str) -> None:
@@ -132,7 +134,14 @@ def check(doc: Any, descriptor, path: str = "") -> None:
 
 
 def _check_value(field: FD, value: Any, path: str) -> None:
-    if field.message_type is not None:
+    if field.message_type is not None and field.message_type.full_name == INT_OR_STRING:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ManifestError(f"{path}: expected integer or string, got {_typename(value)}")
+        if isinstance(value, str):
+            _check_text(value, path)
+        elif not -2 ** 31 <= value <= 2 ** 31 - 1:   # Kubernetes' IntOrString holds an int32
+            raise ManifestError(f"{path}: {value} is out of range [{-2 ** 31}, {2 ** 31 - 1}]")
+    elif field.message_type is not None:
         check(value, field.message_type, path)
     else:
         _check_scalar(field, value, path)
@@ -202,7 +211,7 @@ def integral_numbers(doc: dict, desc) -> dict:
         value = doc.get(field.json_name)
         if value is None or field.message_type is None or field.message_type.GetOptions().map_entry:
             continue
-        if field.message_type.full_name == STRUCT:
+        if field.message_type.full_name in (STRUCT, INT_OR_STRING):
             doc[field.json_name] = _whole(value)
         else:
             for item in (value if field.is_repeated else [value]):

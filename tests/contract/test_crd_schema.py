@@ -11,7 +11,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FieldDescriptor as FD
 
 from services.api.validation import RUN_STRATEGIES
-from services.common import proto, vmstate
+from services.common import manifest, proto, vmstate
 from services.controller import vm as vm_controller
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -40,6 +40,9 @@ def _at(schema, path):
 def _errors(value, s, path):
     if value is None:  # the apiserver prunes nulls of non-nullable fields
         return []
+    if s.get("x-kubernetes-int-or-string"):
+        ok = isinstance(value, (int, str)) and not isinstance(value, bool)
+        return [] if ok else [f"{path}: must be an integer or a string"]
     t = s["type"]
     ok = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
           "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -72,7 +75,8 @@ def _field_paths(desc, prefix="", outer=()):
         path = f"{prefix}.{f.json_name}" if prefix else f.json_name
         yield path
         msg = f.message_type
-        if msg is not None and not msg.GetOptions().map_entry and msg.full_name not in outer:
+        if msg is not None and not msg.GetOptions().map_entry and msg.full_name not in outer \
+                and msg.full_name != manifest.INT_OR_STRING:
             yield from _field_paths(msg, path, (*outer, desc.full_name))
 
 
@@ -99,6 +103,10 @@ def test_types_follow_the_proto():
     assert volumes["type"] == "array" and volumes["items"]["type"] == "object"
     assert "containerDisk" in volumes["items"]["properties"]
     assert _at(vm, f"{tmpl}.spec.domain.devices.interfaces.bridge") == {"type": "object"}  # InterfaceBridge {}
+    # Kubernetes' IntOrString (a probe's port) as Kubernetes' own schemas write it.
+    for probe in ("readinessProbe.httpGet", "livenessProbe.tcpSocket"):
+        assert _at(vm, f"{tmpl}.spec.{probe}.port") == {"anyOf": [{"type": "integer"}, {"type": "string"}],
+                                                         "x-kubernetes-int-or-string": True}
 
 
 def test_root_metadata_is_a_bare_object_and_nothing_preserves_unknown_fields():
@@ -155,6 +163,10 @@ DOMAIN = ("spec", "template", "spec", "domain")
      "domain.devices.interfaces[0].bridge.up: unknown field"),
     # Quantities are strings, in our manifest parser as in this schema.
     (DOMAIN + ("resources",), {"requests": {"cpu": 1}}, "domain.resources.requests.cpu: must be of type string"),
+    (("spec", "template", "spec", "readinessProbe"), {"tcpSocket": {"port": True}},
+     "readinessProbe.tcpSocket.port: must be an integer or a string"),
+    (("spec", "template", "spec", "tolerations"), [{"key": "k", "effect": "NoSchedule", "seconds": 1}],
+     "tolerations[0].seconds: unknown field"),
 ])
 def test_bad_manifests_are_refused(where, value, error):
     doc = node = _demo()

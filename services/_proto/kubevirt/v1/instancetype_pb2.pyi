@@ -20,11 +20,11 @@ class CPUInstancetype(_message.Message):
     guest: int
     model: str
     dedicatedCPUPlacement: bool
-    numa: NUMA
+    numa: _types_pb2.NUMA
     isolateEmulatorThread: bool
-    realtime: Realtime
+    realtime: _types_pb2.Realtime
     maxSockets: int
-    def __init__(self, guest: _Optional[int] = ..., model: _Optional[str] = ..., dedicatedCPUPlacement: _Optional[bool] = ..., numa: _Optional[_Union[NUMA, _Mapping]] = ..., isolateEmulatorThread: _Optional[bool] = ..., realtime: _Optional[_Union[Realtime, _Mapping]] = ..., maxSockets: _Optional[int] = ...) -> None: ...
+    def __init__(self, guest: _Optional[int] = ..., model: _Optional[str] = ..., dedicatedCPUPlacement: _Optional[bool] = ..., numa: _Optional[_Union[_types_pb2.NUMA, _Mapping]] = ..., isolateEmulatorThread: _Optional[bool] = ..., realtime: _Optional[_Union[_types_pb2.Realtime, _Mapping]] = ..., maxSockets: _Optional[int] = ...) -> None: ...
 
 class MemoryInstancetype(_message.Message):
     __slots__ = ("guest", "hugepages", "overcommitPercent", "maxGuest")
@@ -33,10 +33,10 @@ class MemoryInstancetype(_message.Message):
     OVERCOMMITPERCENT_FIELD_NUMBER: _ClassVar[int]
     MAXGUEST_FIELD_NUMBER: _ClassVar[int]
     guest: str
-    hugepages: Hugepages
+    hugepages: _types_pb2.Hugepages
     overcommitPercent: int
     maxGuest: str
-    def __init__(self, guest: _Optional[str] = ..., hugepages: _Optional[_Union[Hugepages, _Mapping]] = ..., overcommitPercent: _Optional[int] = ..., maxGuest: _Optional[str] = ...) -> None: ...
+    def __init__(self, guest: _Optional[str] = ..., hugepages: _Optional[_Union[_types_pb2.Hugepages, _Mapping]] = ..., overcommitPercent: _Optional[int] = ..., maxGuest: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstancetypeSpec(_message.Message):
     __slots__ = ("nodeSelector", "schedulerName", "cpu", "memory", "gpus", "hostDevices", "ioThreadsPolicy", "launchSecurity", "annotations")
@@ -67,12 +67,12 @@ class VirtualMachineInstancetypeSpec(_message.Message):
     schedulerName: str
     cpu: CPUInstancetype
     memory: MemoryInstancetype
-    gpus: _containers.RepeatedCompositeFieldContainer[GPU]
-    hostDevices: _containers.RepeatedCompositeFieldContainer[HostDevice]
+    gpus: _containers.RepeatedCompositeFieldContainer[_types_pb2.GPU]
+    hostDevices: _containers.RepeatedCompositeFieldContainer[_types_pb2.HostDevice]
     ioThreadsPolicy: str
-    launchSecurity: LaunchSecurity
+    launchSecurity: _types_pb2.LaunchSecurity
     annotations: _containers.ScalarMap[str, str]
-    def __init__(self, nodeSelector: _Optional[_Mapping[str, str]] = ..., schedulerName: _Optional[str] = ..., cpu: _Optional[_Union[CPUInstancetype, _Mapping]] = ..., memory: _Optional[_Union[MemoryInstancetype, _Mapping]] = ..., gpus: _Optional[_Iterable[_Union[GPU, _Mapping]]] = ..., hostDevices: _Optional[_Iterable[_Union[HostDevice, _Mapping]]] = ..., ioThreadsPolicy: _Optional[str] = ..., launchSecurity: _Optional[_Union[LaunchSecurity, _Mapping]] = ..., annotations: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, nodeSelector: _Optional[_Mapping[str, str]] = ..., schedulerName: _Optional[str] = ..., cpu: _Optional[_Union[CPUInstancetype, _Mapping]] = ..., memory: _Optional[_Union[MemoryInstancetype, _Mapping]] = ..., gpus: _Optional[_Iterable[_Union[_types_pb2.GPU, _Mapping]]] = ..., hostDevices: _Optional[_Iterable[_Union[_types_pb2.HostDevice, _Mapping]]] = ..., ioThreadsPolicy: _Optional[str] = ..., launchSecurity: _Optional[_Union[_types_pb2.LaunchSecurity, _Mapping]] = ..., annotations: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class VirtualMachineInstancetype(_message.Message):
     __slots__ = ("apiVersion", "kind", "metadata", "spec")
@@ -103,8 +103,8 @@ class ClockPreferences(_message.Message):
     PREFERREDCLOCKOFFSET_FIELD_NUMBER: _ClassVar[int]
     PREFERREDTIMER_FIELD_NUMBER: _ClassVar[int]
     preferredClockOffset: ClockOffset
-    preferredTimer: Timer
-    def __init__(self, preferredClockOffset: _Optional[_Union[ClockOffset, _Mapping]] = ..., preferredTimer: _Optional[_Union[Timer, _Mapping]] = ...) -> None: ...
+    preferredTimer: _types_pb2.Timer
+    def __init__(self, preferredClockOffset: _Optional[_Union[ClockOffset, _Mapping]] = ..., preferredTimer: _Optional[_Union[_types_pb2.Timer, _Mapping]] = ...) -> None: ...
 
 class SpreadOptions(_message.Message):
     __slots__ = ("across", "ratio")
@@ -157,7 +157,7 @@ class DevicePreferences(_message.Message):
     preferredAutoattachSerialConsole: bool
     preferredAutoattachInputDevice: bool
     preferredDisableHotplug: bool
-    preferredVirtualGPUOptions: VGPUOptions
+    preferredVirtualGPUOptions: _types_pb2.VGPUOptions
     preferredSoundModel: str
     preferredUseVirtioTransitional: bool
     preferredInputBus: str
@@ -168,7 +168,7 @@ class DevicePreferences(_message.Message):
     preferredDiskDedicatedIoThread: bool
     preferredDiskCache: str
     preferredDiskIO: str
-    preferredDiskBlockSize: BlockSize
+    preferredDiskBlockSize: _types_pb2.BlockSize
     preferredInterfaceModel: str
     preferredRng: _types_pb2.Rng
     preferredBlockMultiQueue: bool
@@ -176,7 +176,7 @@ class DevicePreferences(_message.Message):
     preferredTPM: _types_pb2.TPMDevice
     preferredInterfaceMasquerade: _types_pb2.InterfaceMasquerade
     preferredPanicDeviceModel: str
-    def __init__(self, preferredAutoattachGraphicsDevice: _Optional[bool] = ..., preferredAutoattachMemBalloon: _Optional[bool] = ..., preferredAutoattachPodInterface: _Optional[bool] = ..., preferredAutoattachSerialConsole: _Optional[bool] = ..., preferredAutoattachInputDevice: _Optional[bool] = ..., preferredDisableHotplug: _Optional[bool] = ..., preferredVirtualGPUOptions: _Optional[_Union[VGPUOptions, _Mapping]] = ..., preferredSoundModel: _Optional[str] = ..., preferredUseVirtioTransitional: _Optional[bool] = ..., preferredInputBus: _Optional[str] = ..., preferredInputType: _Optional[str] = ..., preferredDiskBus: _Optional[str] = ..., preferredLunBus: _Optional[str] = ..., preferredCdromBus: _Optional[str] = ..., preferredDiskDedicatedIoThread: _Optional[bool] = ..., preferredDiskCache: _Optional[str] = ..., preferredDiskIO: _Optional[str] = ..., preferredDiskBlockSize: _Optional[_Union[BlockSize, _Mapping]] = ..., preferredInterfaceModel: _Optional[str] = ..., preferredRng: _Optional[_Union[_types_pb2.Rng, _Mapping]] = ..., preferredBlockMultiQueue: _Optional[bool] = ..., preferredNetworkInterfaceMultiQueue: _Optional[bool] = ..., preferredTPM: _Optional[_Union[_types_pb2.TPMDevice, _Mapping]] = ..., preferredInterfaceMasquerade: _Optional[_Union[_types_pb2.InterfaceMasquerade, _Mapping]] = ..., preferredPanicDeviceModel: _Optional[str] = ...) -> None: ...
+    def __init__(self, preferredAutoattachGraphicsDevice: _Optional[bool] = ..., preferredAutoattachMemBalloon: _Optional[bool] = ..., preferredAutoattachPodInterface: _Optional[bool] = ..., preferredAutoattachSerialConsole: _Optional[bool] = ..., preferredAutoattachInputDevice: _Optional[bool] = ..., preferredDisableHotplug: _Optional[bool] = ..., preferredVirtualGPUOptions: _Optional[_Union[_types_pb2.VGPUOptions, _Mapping]] = ..., preferredSoundModel: _Optional[str] = ..., preferredUseVirtioTransitional: _Optional[bool] = ..., preferredInputBus: _Optional[str] = ..., preferredInputType: _Optional[str] = ..., preferredDiskBus: _Optional[str] = ..., preferredLunBus: _Optional[str] = ..., preferredCdromBus: _Optional[str] = ..., preferredDiskDedicatedIoThread: _Optional[bool] = ..., preferredDiskCache: _Optional[str] = ..., preferredDiskIO: _Optional[str] = ..., preferredDiskBlockSize: _Optional[_Union[_types_pb2.BlockSize, _Mapping]] = ..., preferredInterfaceModel: _Optional[str] = ..., preferredRng: _Optional[_Union[_types_pb2.Rng, _Mapping]] = ..., preferredBlockMultiQueue: _Optional[bool] = ..., preferredNetworkInterfaceMultiQueue: _Optional[bool] = ..., preferredTPM: _Optional[_Union[_types_pb2.TPMDevice, _Mapping]] = ..., preferredInterfaceMasquerade: _Optional[_Union[_types_pb2.InterfaceMasquerade, _Mapping]] = ..., preferredPanicDeviceModel: _Optional[str] = ...) -> None: ...
 
 class FeaturePreferences(_message.Message):
     __slots__ = ("preferredAcpi", "preferredApic", "preferredHyperv", "preferredKvm", "preferredPvspinlock", "preferredSmm")
@@ -187,12 +187,12 @@ class FeaturePreferences(_message.Message):
     PREFERREDPVSPINLOCK_FIELD_NUMBER: _ClassVar[int]
     PREFERREDSMM_FIELD_NUMBER: _ClassVar[int]
     preferredAcpi: _types_pb2.FeatureState
-    preferredApic: FeatureAPIC
-    preferredHyperv: FeatureHyperv
-    preferredKvm: FeatureKVM
+    preferredApic: _types_pb2.FeatureAPIC
+    preferredHyperv: _types_pb2.FeatureHyperv
+    preferredKvm: _types_pb2.FeatureKVM
     preferredPvspinlock: _types_pb2.FeatureState
     preferredSmm: _types_pb2.FeatureState
-    def __init__(self, preferredAcpi: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., preferredApic: _Optional[_Union[FeatureAPIC, _Mapping]] = ..., preferredHyperv: _Optional[_Union[FeatureHyperv, _Mapping]] = ..., preferredKvm: _Optional[_Union[FeatureKVM, _Mapping]] = ..., preferredPvspinlock: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., preferredSmm: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
+    def __init__(self, preferredAcpi: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., preferredApic: _Optional[_Union[_types_pb2.FeatureAPIC, _Mapping]] = ..., preferredHyperv: _Optional[_Union[_types_pb2.FeatureHyperv, _Mapping]] = ..., preferredKvm: _Optional[_Union[_types_pb2.FeatureKVM, _Mapping]] = ..., preferredPvspinlock: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., preferredSmm: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
 
 class FirmwarePreferences(_message.Message):
     __slots__ = ("preferredUseBios", "preferredUseBiosSerial", "preferredUseEfi", "preferredUseSecureBoot", "preferredEfi")
@@ -312,238 +312,6 @@ class ControllerRevision(_message.Message):
     data: _struct_pb2.Struct
     revision: int
     def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[_types_pb2.ObjectMeta, _Mapping]] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
-
-class NUMAGuestMappingPassthrough(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class NUMA(_message.Message):
-    __slots__ = ("guestMappingPassthrough",)
-    GUESTMAPPINGPASSTHROUGH_FIELD_NUMBER: _ClassVar[int]
-    guestMappingPassthrough: NUMAGuestMappingPassthrough
-    def __init__(self, guestMappingPassthrough: _Optional[_Union[NUMAGuestMappingPassthrough, _Mapping]] = ...) -> None: ...
-
-class Realtime(_message.Message):
-    __slots__ = ("mask",)
-    MASK_FIELD_NUMBER: _ClassVar[int]
-    mask: str
-    def __init__(self, mask: _Optional[str] = ...) -> None: ...
-
-class Hugepages(_message.Message):
-    __slots__ = ("pageSize",)
-    PAGESIZE_FIELD_NUMBER: _ClassVar[int]
-    pageSize: str
-    def __init__(self, pageSize: _Optional[str] = ...) -> None: ...
-
-class VGPUDisplayOptions(_message.Message):
-    __slots__ = ("enabled", "ramFB")
-    ENABLED_FIELD_NUMBER: _ClassVar[int]
-    RAMFB_FIELD_NUMBER: _ClassVar[int]
-    enabled: bool
-    ramFB: _types_pb2.FeatureState
-    def __init__(self, enabled: _Optional[bool] = ..., ramFB: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
-
-class VGPUOptions(_message.Message):
-    __slots__ = ("display",)
-    DISPLAY_FIELD_NUMBER: _ClassVar[int]
-    display: VGPUDisplayOptions
-    def __init__(self, display: _Optional[_Union[VGPUDisplayOptions, _Mapping]] = ...) -> None: ...
-
-class GPU(_message.Message):
-    __slots__ = ("name", "deviceName", "claimName", "requestName", "virtualGPUOptions", "tag")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    DEVICENAME_FIELD_NUMBER: _ClassVar[int]
-    CLAIMNAME_FIELD_NUMBER: _ClassVar[int]
-    REQUESTNAME_FIELD_NUMBER: _ClassVar[int]
-    VIRTUALGPUOPTIONS_FIELD_NUMBER: _ClassVar[int]
-    TAG_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    deviceName: str
-    claimName: str
-    requestName: str
-    virtualGPUOptions: VGPUOptions
-    tag: str
-    def __init__(self, name: _Optional[str] = ..., deviceName: _Optional[str] = ..., claimName: _Optional[str] = ..., requestName: _Optional[str] = ..., virtualGPUOptions: _Optional[_Union[VGPUOptions, _Mapping]] = ..., tag: _Optional[str] = ...) -> None: ...
-
-class HostDevice(_message.Message):
-    __slots__ = ("name", "deviceName", "claimName", "requestName", "tag")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    DEVICENAME_FIELD_NUMBER: _ClassVar[int]
-    CLAIMNAME_FIELD_NUMBER: _ClassVar[int]
-    REQUESTNAME_FIELD_NUMBER: _ClassVar[int]
-    TAG_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    deviceName: str
-    claimName: str
-    requestName: str
-    tag: str
-    def __init__(self, name: _Optional[str] = ..., deviceName: _Optional[str] = ..., claimName: _Optional[str] = ..., requestName: _Optional[str] = ..., tag: _Optional[str] = ...) -> None: ...
-
-class SEVPolicy(_message.Message):
-    __slots__ = ("encryptedState",)
-    ENCRYPTEDSTATE_FIELD_NUMBER: _ClassVar[int]
-    encryptedState: bool
-    def __init__(self, encryptedState: _Optional[bool] = ...) -> None: ...
-
-class SEVAttestation(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class SEV(_message.Message):
-    __slots__ = ("policy", "attestation", "session", "dhCert")
-    POLICY_FIELD_NUMBER: _ClassVar[int]
-    ATTESTATION_FIELD_NUMBER: _ClassVar[int]
-    SESSION_FIELD_NUMBER: _ClassVar[int]
-    DHCERT_FIELD_NUMBER: _ClassVar[int]
-    policy: SEVPolicy
-    attestation: SEVAttestation
-    session: str
-    dhCert: str
-    def __init__(self, policy: _Optional[_Union[SEVPolicy, _Mapping]] = ..., attestation: _Optional[_Union[SEVAttestation, _Mapping]] = ..., session: _Optional[str] = ..., dhCert: _Optional[str] = ...) -> None: ...
-
-class LaunchSecurity(_message.Message):
-    __slots__ = ("sev",)
-    SEV_FIELD_NUMBER: _ClassVar[int]
-    sev: SEV
-    def __init__(self, sev: _Optional[_Union[SEV, _Mapping]] = ...) -> None: ...
-
-class CustomBlockSize(_message.Message):
-    __slots__ = ("logical", "physical")
-    LOGICAL_FIELD_NUMBER: _ClassVar[int]
-    PHYSICAL_FIELD_NUMBER: _ClassVar[int]
-    logical: int
-    physical: int
-    def __init__(self, logical: _Optional[int] = ..., physical: _Optional[int] = ...) -> None: ...
-
-class BlockSize(_message.Message):
-    __slots__ = ("custom", "matchVolume")
-    CUSTOM_FIELD_NUMBER: _ClassVar[int]
-    MATCHVOLUME_FIELD_NUMBER: _ClassVar[int]
-    custom: CustomBlockSize
-    matchVolume: _types_pb2.FeatureState
-    def __init__(self, custom: _Optional[_Union[CustomBlockSize, _Mapping]] = ..., matchVolume: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
-
-class FeatureAPIC(_message.Message):
-    __slots__ = ("enabled", "endOfInterrupt")
-    ENABLED_FIELD_NUMBER: _ClassVar[int]
-    ENDOFINTERRUPT_FIELD_NUMBER: _ClassVar[int]
-    enabled: bool
-    endOfInterrupt: bool
-    def __init__(self, enabled: _Optional[bool] = ..., endOfInterrupt: _Optional[bool] = ...) -> None: ...
-
-class FeatureKVM(_message.Message):
-    __slots__ = ("hidden",)
-    HIDDEN_FIELD_NUMBER: _ClassVar[int]
-    hidden: bool
-    def __init__(self, hidden: _Optional[bool] = ...) -> None: ...
-
-class FeatureSpinlocks(_message.Message):
-    __slots__ = ("enabled", "spinlocks")
-    ENABLED_FIELD_NUMBER: _ClassVar[int]
-    SPINLOCKS_FIELD_NUMBER: _ClassVar[int]
-    enabled: bool
-    spinlocks: int
-    def __init__(self, enabled: _Optional[bool] = ..., spinlocks: _Optional[int] = ...) -> None: ...
-
-class FeatureVendorID(_message.Message):
-    __slots__ = ("enabled", "vendorid")
-    ENABLED_FIELD_NUMBER: _ClassVar[int]
-    VENDORID_FIELD_NUMBER: _ClassVar[int]
-    enabled: bool
-    vendorid: str
-    def __init__(self, enabled: _Optional[bool] = ..., vendorid: _Optional[str] = ...) -> None: ...
-
-class SyNICTimer(_message.Message):
-    __slots__ = ("enabled", "direct")
-    ENABLED_FIELD_NUMBER: _ClassVar[int]
-    DIRECT_FIELD_NUMBER: _ClassVar[int]
-    enabled: bool
-    direct: _types_pb2.FeatureState
-    def __init__(self, enabled: _Optional[bool] = ..., direct: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
-
-class FeatureHyperv(_message.Message):
-    __slots__ = ("relaxed", "vapic", "spinlocks", "vpindex", "runtime", "synic", "synictimer", "reset", "vendorid", "frequencies", "reenlightenment", "tlbflush", "ipi", "evmcs")
-    RELAXED_FIELD_NUMBER: _ClassVar[int]
-    VAPIC_FIELD_NUMBER: _ClassVar[int]
-    SPINLOCKS_FIELD_NUMBER: _ClassVar[int]
-    VPINDEX_FIELD_NUMBER: _ClassVar[int]
-    RUNTIME_FIELD_NUMBER: _ClassVar[int]
-    SYNIC_FIELD_NUMBER: _ClassVar[int]
-    SYNICTIMER_FIELD_NUMBER: _ClassVar[int]
-    RESET_FIELD_NUMBER: _ClassVar[int]
-    VENDORID_FIELD_NUMBER: _ClassVar[int]
-    FREQUENCIES_FIELD_NUMBER: _ClassVar[int]
-    REENLIGHTENMENT_FIELD_NUMBER: _ClassVar[int]
-    TLBFLUSH_FIELD_NUMBER: _ClassVar[int]
-    IPI_FIELD_NUMBER: _ClassVar[int]
-    EVMCS_FIELD_NUMBER: _ClassVar[int]
-    relaxed: _types_pb2.FeatureState
-    vapic: _types_pb2.FeatureState
-    spinlocks: FeatureSpinlocks
-    vpindex: _types_pb2.FeatureState
-    runtime: _types_pb2.FeatureState
-    synic: _types_pb2.FeatureState
-    synictimer: SyNICTimer
-    reset: _types_pb2.FeatureState
-    vendorid: FeatureVendorID
-    frequencies: _types_pb2.FeatureState
-    reenlightenment: _types_pb2.FeatureState
-    tlbflush: _types_pb2.FeatureState
-    ipi: _types_pb2.FeatureState
-    evmcs: _types_pb2.FeatureState
-    def __init__(self, relaxed: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., vapic: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., spinlocks: _Optional[_Union[FeatureSpinlocks, _Mapping]] = ..., vpindex: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., runtime: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., synic: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., synictimer: _Optional[_Union[SyNICTimer, _Mapping]] = ..., reset: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., vendorid: _Optional[_Union[FeatureVendorID, _Mapping]] = ..., frequencies: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., reenlightenment: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., tlbflush: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., ipi: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ..., evmcs: _Optional[_Union[_types_pb2.FeatureState, _Mapping]] = ...) -> None: ...
-
-class HPETTimer(_message.Message):
-    __slots__ = ("tickPolicy", "present")
-    TICKPOLICY_FIELD_NUMBER: _ClassVar[int]
-    PRESENT_FIELD_NUMBER: _ClassVar[int]
-    tickPolicy: str
-    present: bool
-    def __init__(self, tickPolicy: _Optional[str] = ..., present: _Optional[bool] = ...) -> None: ...
-
-class PITTimer(_message.Message):
-    __slots__ = ("tickPolicy", "present")
-    TICKPOLICY_FIELD_NUMBER: _ClassVar[int]
-    PRESENT_FIELD_NUMBER: _ClassVar[int]
-    tickPolicy: str
-    present: bool
-    def __init__(self, tickPolicy: _Optional[str] = ..., present: _Optional[bool] = ...) -> None: ...
-
-class RTCTimer(_message.Message):
-    __slots__ = ("tickPolicy", "present", "track")
-    TICKPOLICY_FIELD_NUMBER: _ClassVar[int]
-    PRESENT_FIELD_NUMBER: _ClassVar[int]
-    TRACK_FIELD_NUMBER: _ClassVar[int]
-    tickPolicy: str
-    present: bool
-    track: str
-    def __init__(self, tickPolicy: _Optional[str] = ..., present: _Optional[bool] = ..., track: _Optional[str] = ...) -> None: ...
-
-class KVMTimer(_message.Message):
-    __slots__ = ("present",)
-    PRESENT_FIELD_NUMBER: _ClassVar[int]
-    present: bool
-    def __init__(self, present: _Optional[bool] = ...) -> None: ...
-
-class HypervTimer(_message.Message):
-    __slots__ = ("present",)
-    PRESENT_FIELD_NUMBER: _ClassVar[int]
-    present: bool
-    def __init__(self, present: _Optional[bool] = ...) -> None: ...
-
-class Timer(_message.Message):
-    __slots__ = ("hpet", "kvm", "pit", "rtc", "hyperv")
-    HPET_FIELD_NUMBER: _ClassVar[int]
-    KVM_FIELD_NUMBER: _ClassVar[int]
-    PIT_FIELD_NUMBER: _ClassVar[int]
-    RTC_FIELD_NUMBER: _ClassVar[int]
-    HYPERV_FIELD_NUMBER: _ClassVar[int]
-    hpet: HPETTimer
-    kvm: KVMTimer
-    pit: PITTimer
-    rtc: RTCTimer
-    hyperv: HypervTimer
-    def __init__(self, hpet: _Optional[_Union[HPETTimer, _Mapping]] = ..., kvm: _Optional[_Union[KVMTimer, _Mapping]] = ..., pit: _Optional[_Union[PITTimer, _Mapping]] = ..., rtc: _Optional[_Union[RTCTimer, _Mapping]] = ..., hyperv: _Optional[_Union[HypervTimer, _Mapping]] = ...) -> None: ...
 
 class ClockOffset(_message.Message):
     __slots__ = ("utc", "timezone")

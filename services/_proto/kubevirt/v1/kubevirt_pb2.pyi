@@ -1,3 +1,4 @@
+from services._proto.kubevirt.v1 import core_pb2 as _core_pb2
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -6,12 +7,6 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
-
-class LocalObjectReference(_message.Message):
-    __slots__ = ("name",)
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class CertConfig(_message.Message):
     __slots__ = ("duration", "renewBefore")
@@ -337,7 +332,7 @@ class KubeVirtSpec(_message.Message):
     imageTag: str
     imageRegistry: str
     imagePullPolicy: str
-    imagePullSecrets: _containers.RepeatedCompositeFieldContainer[LocalObjectReference]
+    imagePullSecrets: _containers.RepeatedCompositeFieldContainer[_core_pb2.LocalObjectReference]
     monitorNamespace: str
     serviceMonitorNamespace: str
     monitorAccount: str
@@ -349,7 +344,7 @@ class KubeVirtSpec(_message.Message):
     productComponent: str
     configuration: KubeVirtConfiguration
     customizeComponents: CustomizeComponents
-    def __init__(self, imageTag: _Optional[str] = ..., imageRegistry: _Optional[str] = ..., imagePullPolicy: _Optional[str] = ..., imagePullSecrets: _Optional[_Iterable[_Union[LocalObjectReference, _Mapping]]] = ..., monitorNamespace: _Optional[str] = ..., serviceMonitorNamespace: _Optional[str] = ..., monitorAccount: _Optional[str] = ..., workloadUpdateStrategy: _Optional[_Union[KubeVirtWorkloadUpdateStrategy, _Mapping]] = ..., uninstallStrategy: _Optional[str] = ..., certificateRotateStrategy: _Optional[_Union[KubeVirtCertificateRotateStrategy, _Mapping]] = ..., productVersion: _Optional[str] = ..., productName: _Optional[str] = ..., productComponent: _Optional[str] = ..., configuration: _Optional[_Union[KubeVirtConfiguration, _Mapping]] = ..., customizeComponents: _Optional[_Union[CustomizeComponents, _Mapping]] = ...) -> None: ...
+    def __init__(self, imageTag: _Optional[str] = ..., imageRegistry: _Optional[str] = ..., imagePullPolicy: _Optional[str] = ..., imagePullSecrets: _Optional[_Iterable[_Union[_core_pb2.LocalObjectReference, _Mapping]]] = ..., monitorNamespace: _Optional[str] = ..., serviceMonitorNamespace: _Optional[str] = ..., monitorAccount: _Optional[str] = ..., workloadUpdateStrategy: _Optional[_Union[KubeVirtWorkloadUpdateStrategy, _Mapping]] = ..., uninstallStrategy: _Optional[str] = ..., certificateRotateStrategy: _Optional[_Union[KubeVirtCertificateRotateStrategy, _Mapping]] = ..., productVersion: _Optional[str] = ..., productName: _Optional[str] = ..., productComponent: _Optional[str] = ..., configuration: _Optional[_Union[KubeVirtConfiguration, _Mapping]] = ..., customizeComponents: _Optional[_Union[CustomizeComponents, _Mapping]] = ...) -> None: ...
 
 class KubeVirtStatus(_message.Message):
     __slots__ = ("phase", "conditions", "observedKubeVirtVersion", "observedGeneration", "defaultArchitecture")
