@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 
 from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
                              vmstate, workqueue)
+from services.controller import leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes
 from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
@@ -76,6 +77,10 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     await asyncio.gather(*(i.synced.wait() for i in informers))
     log.info("caches synced (%d VMs, %d VMIs, %d nodes); reconciling", len(vms.cache), len(vmis.cache),
              len(nodes.cache))
+    if kubeconfig and args is not None:
+        # Several controllers may run on a cluster: only the Lease's holder works its queues.
+        await leadership.Leadership(api.kube.client, args.leader_elect_namespace, args.data_dir, args.lease_duration,
+                                    args.renew_deadline, args.retry_period).lead()
     tasks += [asyncio.create_task(q.run()) for q in queues.values()]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -100,6 +105,7 @@ def main(argv=None) -> None:
     p.add_argument("--log-level")
     metrics.add_flags(p)
     meshtls.add_flags(p)
+    leadership.add_flags(p)
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("controller", args.log_level)

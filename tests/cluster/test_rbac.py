@@ -148,7 +148,7 @@ def identities(control_plane) -> dict[str, str]:
     cp = control_plane
     rendered = yaml.safe_load_all(cp.kubectl("kustomize", BASE).stdout)
     rbac = [d for d in rendered if d and d["kind"] in ("Namespace", "ServiceAccount", "ClusterRole",
-                                                        "ClusterRoleBinding")]
+                                                        "ClusterRoleBinding", "Role", "RoleBinding")]
     cp.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
     out = {s: cp.service_account_kubeconfig(NAMESPACE, account(s)) for s in SERVICES}
     for user, role in USER_ROLES.items():
@@ -172,8 +172,11 @@ def wait_until(predicate, what: str, timeout: float = 10) -> None:
 
 def can_i(cp, kubeconfig: str, verb: str, resource: str, namespace: str = "default") -> bool:
     """`kubectl auth can-i` with that identity's own credentials (a SelfSubjectAccessReview); `resource`
-    is TYPE or TYPE/NAME, optionally followed by --subresource=SUB."""
-    r = cp.kubectl("auth", "can-i", verb, *resource.split(), "-n", namespace, kubeconfig=kubeconfig,
+    is TYPE or TYPE/NAME, optionally followed by --subresource=SUB and -n NAMESPACE."""
+    words = resource.split()
+    if "-n" not in words:   # a resource may name its own namespace ("… -n virtmesh")
+        words += ["-n", namespace]
+    r = cp.kubectl("auth", "can-i", verb, *words, kubeconfig=kubeconfig,
                    check=False)
     assert r.stdout.strip() in ("yes", "no"), r.stdout + r.stderr
     return r.stdout.strip() == "yes"
@@ -208,6 +211,9 @@ MATRIX = [
     ("controller", "update", "persistentvolumeclaims --subresource=status", False),   # the handler binds claims
     ("controller", "patch", "mutatingwebhookconfigurations/virt-api-mutator", False),
     ("controller", "get", "secrets", False),
+    ("controller", "update", "leases.coordination.k8s.io/virt-controller -n virtmesh", True),
+    ("controller", "update", "leases.coordination.k8s.io/someone-elses -n virtmesh", False),
+    ("controller", "create", "leases.coordination.k8s.io", False),   # in namespace default: not its own
     ("handler", "update", "virtualmachineinstances.kubevirt.io", True),
     ("handler", "update", "nodes", True),
     ("handler", "update", "persistentvolumeclaims --subresource=status", True),
@@ -291,7 +297,9 @@ class Services(Mesh):
         # The webhooks take only the kube-apiserver's calls, as ClusterMesh's.
         extra = {"api": ("--listen", f"127.0.0.1:{self.api_port}",
                          "--webhook-client-ca", os.path.join(cp.dir, "pki", "ca.crt")),
-                 "handler": ("--node-name", NODE, "--libvirt-uri", "test:///default")}
+                 "handler": ("--node-name", NODE, "--libvirt-uri", "test:///default"),
+                 # Its Lease where deploy/base's Role lets it hold one (a pod's POD_NAMESPACE).
+                 "controller": ("--leader-elect-namespace", NAMESPACE)}
         self.procs: dict[str, subprocess.Popen] = {}
         for name in SERVICES:
             with open(os.path.join(data_dir, "logs", f"{name}.log"), "ab") as log:
