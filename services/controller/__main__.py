@@ -20,6 +20,7 @@ from services.controller.metrics import ControllerCollector, InformerLookup, Pha
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
+from services.controller.vmvolumes import DataVolumes
 
 log = logging.getLogger("services.controller")
 
@@ -46,6 +47,8 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
 
     def on_storage(key):  # a DataVolume and the claim it owns share the key
         queues["dv"].add(key)
+        for vm_key in volumes.vms_using(vms, key):   # the VMs that wait for it or show its state
+            queues["vm"].add(vm_key)
 
     vms = api.informer(proto.VM, on_vm)
     dvs = api.informer(proto.DV, on_storage)
@@ -54,10 +57,11 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     nodes = api.informer(proto.NODE, on_node)
     # Instance types, preferences, their ControllerRevisions and the KubeVirt object (the VM controller's).
     instancetypes = Instancetypes(api, vms, on_vm)
+    volumes = DataVolumes(api, dvs, pvcs)
     informers = (vms, vmis, nodes, dvs, pvcs, *instancetypes.informers.values())
     api.track(*informers)
     queues["vm"] = workqueue.WorkQueue(
-        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes).reconcile, vms.traceparent),
+        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile, vms.traceparent),
         workers=8)
     queues["vmi"] = workqueue.WorkQueue(
         "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs).reconcile, vmis.traceparent),

@@ -5,10 +5,18 @@ Pending -> ImportScheduled/CloneScheduled (a node took the claim) -> Succeeded (
 or Failed with the node's error (the node keeps retrying, as CDI's importer does)."""
 from __future__ import annotations
 
+import grpc
+
 from services.common import proto, vmstate
 from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
                                      SELECTED_NODE)
 
+PREVIOUS_CLAIM_RETRY_SECONDS = 5.0
+
+
+def owner_uid(pvc) -> str:
+    """The uid of the DataVolume that controls a claim, "" for a claim no DataVolume made."""
+    return next((r.uid for r in pvc.metadata.ownerReferences if r.kind == "DataVolume"), "")
 
 
 def claim_for(dv):
@@ -67,7 +75,24 @@ class DataVolumeController:
         if pvc is None:
             await self.api.create(claim_for(dv))
             return None
-        phase, progress, message = phase_of(dv, pvc)
+        if pvc.metadata.deletionTimestamp or owner_uid(pvc) not in ("", dv.metadata.uid):
+            # The claim of an earlier DataVolume of this name (deleted and made again, as a VM does with
+            # its templates): never this one's content. It goes first; its deletion brings the key back.
+            retry = None
+            if not pvc.metadata.deletionTimestamp:
+                try:
+                    await self.api.delete(proto.PVC, pvc.metadata.namespace, pvc.metadata.name, uid=pvc.metadata.uid)
+                except grpc.aio.AioRpcError as e:
+                    if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                        raise
+                    retry = PREVIOUS_CLAIM_RETRY_SECONDS   # still in use
+            await self._set_status(dv, pvc, "Pending", "N/A",
+                                   f"waiting for the claim of a previous DataVolume {pvc.metadata.name} to be deleted")
+            return retry
+        await self._set_status(dv, pvc, *phase_of(dv, pvc))
+        return None
+
+    async def _set_status(self, dv, pvc, phase: str, progress: str, message: str) -> None:
         out = proto.copy(dv)
         st = out.status
         st.phase, st.progress, st.claimName = phase, progress, pvc.metadata.name
@@ -77,4 +102,3 @@ class DataVolumeController:
                               reason=pvc.status.phase or "Pending", message=f"PVC {pvc.metadata.name} {pvc.status.phase or 'Pending'}")
         if out.status != dv.status:
             await self.api.update_status(out)
-        return None

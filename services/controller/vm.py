@@ -15,7 +15,7 @@ import uuid
 import grpc
 
 from services.common import proto, timeutil, vmstate, volumes
-from services.controller import nichotplug
+from services.controller import nichotplug, vmvolumes
 from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
 from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
 
@@ -81,8 +81,9 @@ def sync_start_failure(status, vm, vmi) -> None:
         retryAfterTimestamp=timeutil.format_time(retry)))
 
 
-def printable_status(vm, vmi) -> str:
-    """KubeVirt's setPrintableStatus precedence, for the states we can reach."""
+def printable_status(vm, vmi, storage=None) -> str:
+    """KubeVirt's setPrintableStatus precedence, for the states we can reach. `storage` (the VM
+    controller's DataVolumes, or None) reads the DataVolumes and claims of the template's volumes."""
     if vm.metadata.deletionTimestamp:
         return "Terminating"
     live = vmi is not None and not vmstate.is_final(vmi)
@@ -92,10 +93,16 @@ def printable_status(vm, vmi) -> str:
         return "Paused"
     if live and vmi.status.phase == vmstate.RUNNING:
         return "Running"
+    if storage is not None and vmvolumes.data_volume_error(vm, storage.get_dv):
+        return "DataVolumeError"
     if live and vmstate.has_condition(vmi, vmstate.POD_SCHEDULED, "False"):
         c = vmstate.get_condition(vmi, vmstate.POD_SCHEDULED)
         if c.reason == "Unschedulable":
             return "ErrorUnschedulable"
+    if storage is not None and vmvolumes.data_volume_provisioning(vm, storage.get_dv):
+        return "Provisioning"
+    if storage is not None and is_set_to_start(vm, vmi) and vmvolumes.unbound_claim(vm, storage.get_pvc):
+        return "WaitingForVolumeBinding"
     if vmi is not None and vmi.status.reason in ("ErrImagePull", "ImagePullBackOff"):
         return vmi.status.reason
     if live:
@@ -131,9 +138,11 @@ def new_vmi(vm):
 
 
 class VMController:
-    def __init__(self, api, vms, vmis, instancetypes: Instancetypes | None = None):
+    def __init__(self, api, vms, vmis, instancetypes: Instancetypes | None = None,
+                 volumes: vmvolumes.DataVolumes | None = None):
         self.api, self.vms, self.vmis = api, vms, vmis
         self.instancetypes = instancetypes or Instancetypes.disabled()
+        self.volumes = volumes   # None: no DataVolume informers (dataVolumeTemplates are not acted on)
 
     async def reconcile(self, key: str):
         vm = self.vms.get(key)
@@ -142,6 +151,9 @@ class VMController:
             if vmi is not None and vmstate.owner_uid(vmi) and not vmi.metadata.deletionTimestamp:
                 await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
             await self.instancetypes.collect(key, None)
+            if self.volumes is not None:
+                ns, _, name = key.partition("/")
+                return await self.volumes.collect(ns, name, "", vmi)
             return None
         vmi = self._own(vm, vmi)
         tp = self.vms.traceparent.get(key, "")
@@ -155,13 +167,24 @@ class VMController:
 
         requeue = None
         failure: SyncError | None = None
+        waiting = False   # for the VM's DataVolumes
+        retry = None      # while a previous VM's DataVolume cannot be deleted yet
         if not vm.metadata.deletionTimestamp:
             try:
                 if await self.instancetypes.sync(view, status, tp) == SPEC_UPDATED:
                     return None
             except SyncError as e:
                 failure = e
-            if failure is None or vmi is not None:   # a live VMI still stops; nothing new starts
+            if failure is None and self.volumes is not None and vm.spec.dataVolumeTemplates:
+                retry = await self.volumes.collect(vm.metadata.namespace, vm.metadata.name, vm.metadata.uid,
+                                                     self.vmis.get(key))
+                if vmvolumes.immediate(vm):
+                    try:
+                        # KubeVirt waits for them, except under Halted ("legacy behavior").
+                        waiting = not await self.volumes.sync(view, tp) and vmstate.run_strategy(vm) != "Halted"
+                    except SyncError as e:
+                        failure = e
+            if (failure is None and not waiting) or vmi is not None:   # a live VMI still stops; nothing new starts
                 try:
                     requeue = await self._sync_run_strategy(view, vmi, status, tp)
                 except SyncError as e:
@@ -179,7 +202,7 @@ class VMController:
         status.runStrategy = vmstate.run_strategy(vm)
         status.created = vmi is not None
         status.ready = vmi is not None and vmi.status.phase == vmstate.RUNNING and not vmstate.has_condition(vmi, vmstate.PAUSED)
-        status.printableStatus = printable_status(view, vmi)
+        status.printableStatus = printable_status(view, vmi, self.volumes)
         vmstate.set_condition(view, vmstate.READY, "True" if status.ready else "False")
         self._copy_vmi_conditions(view, vmi)
         self._instancetype_failure(view, failure)
@@ -191,7 +214,7 @@ class VMController:
             out = proto.copy(vm)
             out.status.CopyFrom(status)
             await self.api.update_status(out, tp)
-        return requeue if isinstance(requeue, (int, float)) else None
+        return requeue if isinstance(requeue, (int, float)) else retry
 
     @staticmethod
     def _own(vm, vmi):
@@ -330,6 +353,9 @@ class VMController:
         return None
 
     async def _start(self, vm, tp) -> None:
+        if self.volumes is not None and vm.spec.dataVolumeTemplates and not await self.volumes.sync(vm, tp):
+            log.info("VM %s/%s: waiting for its DataVolumes before starting", vm.metadata.namespace, vm.metadata.name)
+            return   # startVMI's handleDataVolumes: their events bring the VM back
         log.info("starting VM %s/%s: creating its VMI", vm.metadata.namespace, vm.metadata.name)
         vmi = new_vmi(vm)
         await self.instancetypes.apply_to_vmi(vm, vmi)
