@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the tables below live in services/
 
 from services.api.validation import RUN_STRATEGIES  # noqa: E402
-from services.common import kvconfig, manifest, proto, vmstate  # noqa: E402
+from services.common import kvconfig, manifest, migrations, proto, vmstate  # noqa: E402
 from services.controller.metrics import STATUS_GROUPS  # noqa: E402
 
 OUT = ROOT / "deploy" / "crds"
@@ -50,9 +50,10 @@ ENUMS: dict[int, dict[str, tuple[str, ...]]] = {
                "status.printableStatus": PRINTABLE_STATUSES},
     proto.VMI: {"status.phase": VMI_PHASES, "status.phaseTransitionTimestamps.phase": VMI_PHASES},
     proto.KUBEVIRT: {"spec.configuration.instancetype.referencePolicy": kvconfig.REFERENCE_POLICIES},
+    proto.VMIM: {"status.phase": migrations.PHASES, "status.phaseTransitionTimestamps.phase": migrations.PHASES},
 }
 # KubeVirt's groups label their CRDs `kubevirt.io: ""` (CDI's do not).
-LABELLED_GROUPS = ("kubevirt.io", "instancetype.kubevirt.io")
+LABELLED_GROUPS = ("kubevirt.io", "instancetype.kubevirt.io", "migrations.kubevirt.io")
 
 # Integer proto types -> (bits, unsigned).
 _INTS = {FD.TYPE_INT32: (32, False), FD.TYPE_SINT32: (32, False), FD.TYPE_SFIXED32: (32, False),

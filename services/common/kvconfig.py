@@ -60,6 +60,6 @@ class ClusterConfig:
 
     def migrations(self):
         """spec.configuration.migrations with KubeVirt's default for every field left unset."""
-        out = proto.kubevirt.MigrationConfiguration(**MIGRATION_DEFAULTS)
+        out = proto.migrationstate.MigrationConfiguration(**MIGRATION_DEFAULTS)
         out.MergeFrom(self._config.migrations)
         return out

@@ -6,17 +6,22 @@ from dataclasses import dataclass
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
 from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401
+from services._proto.kubevirt.v1 import migration_pb2 as migration  # noqa: F401
+from services._proto.kubevirt.v1 import migrationstate_pb2 as migrationstate  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2 as api  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2_grpc as api_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import handler_pb2_grpc as handler_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import launcher_pb2 as launcher  # noqa: F401
 from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # noqa: F401
+from services._proto.virtmesh.v1 import migration_pb2 as lmigration  # noqa: F401  (launcher migration)
+from services._proto.virtmesh.v1 import migration_pb2_grpc as lmigration_grpc  # noqa: F401
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
 PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
 INSTANCETYPE, CLUSTER_INSTANCETYPE = api.VIRTUAL_MACHINE_INSTANCETYPE, api.VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE
 PREFERENCE, CLUSTER_PREFERENCE = api.VIRTUAL_MACHINE_PREFERENCE, api.VIRTUAL_MACHINE_CLUSTER_PREFERENCE
 CONTROLLER_REVISION, KUBEVIRT = api.CONTROLLER_REVISION, api.KUBEVIRT
+VMIM, MIGRATION_POLICY = api.VIRTUAL_MACHINE_INSTANCE_MIGRATION, api.MIGRATION_POLICY
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,14 @@ KINDS: dict[int, KindInfo] = {
     KUBEVIRT: KindInfo("kubeVirt", "kubevirt.io", "v1", "KubeVirt", "kubevirts", True, ("kv", "kvs"), ("all",),
                        status_subresource=True,
                        printer_columns=(_AGE, PrinterColumn("Phase", ".status.phase"))),
+    # Live migration: KubeVirt's VirtualMachineInstanceMigration CRD (status subresource, Phase and VMI
+    # columns) and migrations.kubevirt.io's cluster-scoped MigrationPolicy (v1alpha1, its only version).
+    VMIM: KindInfo("virtualMachineInstanceMigration", "kubevirt.io", "v1", "VirtualMachineInstanceMigration",
+                   "virtualmachineinstancemigrations", True, ("vmim", "vmims"), ("all",), status_subresource=True,
+                   served_versions=("v1alpha3",),
+                   printer_columns=(PrinterColumn("Phase", ".status.phase"), PrinterColumn("VMI", ".spec.vmiName"))),
+    MIGRATION_POLICY: KindInfo("migrationPolicy", "migrations.kubevirt.io", "v1alpha1", "MigrationPolicy",
+                               "migrationpolicies", False, status_subresource=True),
 }
 KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}

@@ -32,6 +32,8 @@ USER_ROLES = {"viewer": "kubevirt.io:view", "editor": "kubevirt.io:edit"}
 READ = {"get", "list", "watch"}
 WRITE = {"create", "update", "patch", "delete"}
 CONFIG_KINDS = ("KubeVirt",)   # the mesh's configuration: users read it, the cluster admin writes it
+# Live migration (KubeVirt's roles): admin / edit / view read migrations and policies; kubevirt.io:migrate writes.
+MIGRATION_KINDS = ("VirtualMachineInstanceMigration", "MigrationPolicy")
 
 DATA_VOLUME = """
 apiVersion: cdi.kubevirt.io/v1beta1
@@ -98,6 +100,10 @@ def test_user_roles_cover_every_kind_of_ours_and_aggregate():
             continue
         if info.kind in CONFIG_KINDS:
             want = dict.fromkeys(("kubevirt.io:view", "kubevirt.io:edit", "kubevirt.io:admin"), {"get", "list"})
+        elif info.kind in MIGRATION_KINDS:
+            want = dict.fromkeys(("kubevirt.io:view", "kubevirt.io:edit", "kubevirt.io:admin"), READ)
+            if info.namespaced:
+                want["kubevirt.io:migrate"] = READ | WRITE | {"deletecollection"}
         else:
             want = {"kubevirt.io:view": READ, "kubevirt.io:edit": READ | WRITE,
                     "kubevirt.io:admin": READ | WRITE | {"deletecollection"}}

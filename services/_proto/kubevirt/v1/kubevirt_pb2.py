@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from services._proto.kubevirt.v1 import core_pb2 as kubevirt_dot_v1_dot_core__pb2
+from services._proto.kubevirt.v1 import migrationstate_pb2 as kubevirt_dot_v1_dot_migrationstate__pb2
 from services._proto.kubevirt.v1 import types_pb2 as kubevirt_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1akubevirt/v1/kubevirt.proto\x12\x0bkubevirt.v1\x1a\x16kubevirt/v1/core.proto\x1a\x17kubevirt/v1/types.proto\"3\n\nCertConfig\x12\x10\n\x08\x64uration\x18\x01 \x01(\t\x12\x13\n\x0brenewBefore\x18\x02 \x01(\t\"\xbe\x01\n\x1dKubeVirtSelfSignConfiguration\x12\x18\n\x10\x63\x61RotateInterval\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x65rtRotateInterval\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61OverlapInterval\x18\x03 \x01(\t\x12#\n\x02\x63\x61\x18\x04 \x01(\x0b\x32\x17.kubevirt.v1.CertConfig\x12\'\n\x06server\x18\x05 \x01(\x0b\x32\x17.kubevirt.v1.CertConfig\"c\n!KubeVirtCertificateRotateStrategy\x12>\n\nselfSigned\x18\x01 \x01(\x0b\x32*.kubevirt.v1.KubeVirtSelfSignConfiguration\"\xb3\x01\n\x1eKubeVirtWorkloadUpdateStrategy\x12\x1d\n\x15workloadUpdateMethods\x18\x01 \x03(\t\x12\x1e\n\x11\x62\x61tchEvictionSize\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\"\n\x15\x62\x61tchEvictionInterval\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\x14\n\x12_batchEvictionSizeB\x18\n\x16_batchEvictionInterval\"c\n\x18\x43ustomizeComponentsPatch\x12\x14\n\x0cresourceName\x18\x01 \x01(\t\x12\x14\n\x0cresourceType\x18\x02 \x01(\t\x12\r\n\x05patch\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\"\xaa\x02\n\x05\x46lags\x12(\n\x03\x61pi\x18\x01 \x03(\x0b\x32\x1b.kubevirt.v1.Flags.ApiEntry\x12\x36\n\ncontroller\x18\x02 \x03(\x0b\x32\".kubevirt.v1.Flags.ControllerEntry\x12\x30\n\x07handler\x18\x03 \x03(\x0b\x32\x1f.kubevirt.v1.Flags.HandlerEntry\x1a*\n\x08\x41piEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrollerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cHandlerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"p\n\x13\x43ustomizeComponents\x12\x36\n\x07patches\x18\x01 \x03(\x0b\x32%.kubevirt.v1.CustomizeComponentsPatch\x12!\n\x05\x66lags\x18\x02 \x01(\x0b\x32\x12.kubevirt.v1.Flags\"\'\n\x10\x44iskVerification\x12\x13\n\x0bmemoryLimit\x18\x01 \x01(\t\"\xf3\x01\n\x0cLogVerbosity\x12\x0f\n\x07virtAPI\x18\x01 \x01(\r\x12\x16\n\x0evirtController\x18\x02 \x01(\r\x12\x13\n\x0bvirtHandler\x18\x03 \x01(\r\x12\x14\n\x0cvirtLauncher\x18\x04 \x01(\r\x12\x14\n\x0cvirtOperator\x18\x05 \x01(\r\x12\x43\n\rnodeVerbosity\x18\x06 \x03(\x0b\x32,.kubevirt.v1.LogVerbosity.NodeVerbosityEntry\x1a\x34\n\x12NodeVerbosityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x93\x04\n\x16\x44\x65veloperConfiguration\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x01 \x03(\t\x12\'\n\x1fpvcTolerateLessSpaceUpToPercent\x18\x02 \x01(\x05\x12\x1e\n\x16minimumReservePVCBytes\x18\x03 \x01(\r\x12\x18\n\x10memoryOvercommit\x18\x04 \x01(\x05\x12M\n\rnodeSelectors\x18\x05 \x03(\x0b\x32\x36.kubevirt.v1.DeveloperConfiguration.NodeSelectorsEntry\x12\x14\n\x0cuseEmulation\x18\x06 \x01(\x08\x12\x1a\n\x12\x63puAllocationRatio\x18\x07 \x01(\x05\x12\'\n\x1aminimumClusterTSCFrequency\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12\x37\n\x10\x64iskVerification\x18\t \x01(\x0b\x32\x1d.kubevirt.v1.DiskVerification\x12/\n\x0clogVerbosity\x18\n \x01(\x0b\x32\x19.kubevirt.v1.LogVerbosity\x12\x17\n\x0f\x63lusterProfiler\x18\x0b \x01(\x08\x1a\x34\n\x12NodeSelectorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x1d\n\x1b_minimumClusterTSCFrequency\"\xa0\x06\n\x16MigrationConfiguration\x12\x1e\n\x11nodeDrainTaintKey\x18\x01 \x01(\tH\x00\x88\x01\x01\x12.\n!parallelOutboundMigrationsPerNode\x18\x02 \x01(\rH\x01\x88\x01\x01\x12)\n\x1cparallelMigrationsPerCluster\x18\x03 \x01(\rH\x02\x88\x01\x01\x12\x1e\n\x11\x61llowAutoConverge\x18\x04 \x01(\x08H\x03\x88\x01\x01\x12\"\n\x15\x62\x61ndwidthPerMigration\x18\x05 \x01(\tH\x04\x88\x01\x01\x12$\n\x17\x63ompletionTimeoutPerGiB\x18\x06 \x01(\x05H\x05\x88\x01\x01\x12\x1c\n\x0fprogressTimeout\x18\x07 \x01(\x05H\x06\x88\x01\x01\x12$\n\x17unsafeMigrationOverride\x18\x08 \x01(\x08H\x07\x88\x01\x01\x12\x1a\n\rallowPostCopy\x18\t \x01(\x08H\x08\x88\x01\x01\x12$\n\x17\x61llowWorkloadDisruption\x18\n \x01(\x08H\t\x88\x01\x01\x12\x17\n\ndisableTLS\x18\x0b \x01(\x08H\n\x88\x01\x01\x12\x14\n\x07network\x18\x0c \x01(\tH\x0b\x88\x01\x01\x12)\n\x1cmatchSELinuxLevelOnMigration\x18\r \x01(\x08H\x0c\x88\x01\x01\x42\x14\n\x12_nodeDrainTaintKeyB$\n\"_parallelOutboundMigrationsPerNodeB\x1f\n\x1d_parallelMigrationsPerClusterB\x14\n\x12_allowAutoConvergeB\x18\n\x16_bandwidthPerMigrationB\x1a\n\x18_completionTimeoutPerGiBB\x12\n\x10_progressTimeoutB\x1a\n\x18_unsafeMigrationOverrideB\x10\n\x0e_allowPostCopyB\x1a\n\x18_allowWorkloadDisruptionB\r\n\x0b_disableTLSB\n\n\x08_networkB\x1f\n\x1d_matchSELinuxLevelOnMigration\"\xc9\x01\n\x14NetworkConfiguration\x12\x1f\n\x17\x64\x65\x66\x61ultNetworkInterface\x18\x01 \x01(\t\x12!\n\x14permitSlirpInterface\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12.\n!permitBridgeInterfaceOnPodNetwork\x18\x03 \x01(\x08H\x01\x88\x01\x01\x42\x17\n\x15_permitSlirpInterfaceB$\n\"_permitBridgeInterfaceOnPodNetwork\"j\n\x13SMBiosConfiguration\x12\x14\n\x0cmanufacturer\x18\x01 \x01(\t\x12\x0f\n\x07product\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x05 \x01(\t\"M\n\x19InstancetypeConfiguration\x12\x1c\n\x0freferencePolicy\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_referencePolicy\"A\n\x1d\x43ommonInstancetypesDeployment\x12\x14\n\x07\x65nabled\x18\x01 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"\x9d\x01\n\x17LiveUpdateConfiguration\x12\x1c\n\x0fmaxHotplugRatio\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x1a\n\rmaxCpuSockets\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08maxGuest\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x12\n\x10_maxHotplugRatioB\x10\n\x0e_maxCpuSocketsB\x0b\n\t_maxGuest\"\x1a\n\x18\x44isableFreePageReporting\"\x19\n\x17\x44isableSerialConsoleLog\"\xa7\x01\n\x15VirtualMachineOptions\x12G\n\x18\x64isableFreePageReporting\x18\x01 \x01(\x0b\x32%.kubevirt.v1.DisableFreePageReporting\x12\x45\n\x17\x64isableSerialConsoleLog\x18\x02 \x01(\x0b\x32$.kubevirt.v1.DisableSerialConsoleLog\"\x9b\n\n\x15KubeVirtConfiguration\x12\x10\n\x08\x63puModel\x18\x01 \x01(\t\x12\x17\n\ncpuRequest\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x43\n\x16\x64\x65veloperConfiguration\x18\x03 \x01(\x0b\x32#.kubevirt.v1.DeveloperConfiguration\x12\x18\n\x10\x65mulatedMachines\x18\x04 \x03(\t\x12\x17\n\x0fimagePullPolicy\x18\x05 \x01(\t\x12\x37\n\nmigrations\x18\x06 \x01(\x0b\x32#.kubevirt.v1.MigrationConfiguration\x12\x13\n\x0bmachineType\x18\x07 \x01(\t\x12\x32\n\x07network\x18\x08 \x01(\x0b\x32!.kubevirt.v1.NetworkConfiguration\x12\x10\n\x08ovmfPath\x18\t \x01(\t\x12\x1b\n\x13selinuxLauncherType\x18\n \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ultRuntimeClass\x18\x0b \x01(\t\x12\x30\n\x06smbios\x18\x0c \x01(\x0b\x32 .kubevirt.v1.SMBiosConfiguration\x12\x1d\n\x10\x65victionStrategy\x18\r \x01(\tH\x01\x88\x01\x01\x12/\n\"additionalGuestMemoryOverheadRatio\x18\x0e \x01(\tH\x02\x88\x01\x01\x12#\n\x1bsupportedGuestAgentVersions\x18\x0f \x03(\t\x12\"\n\x15memBalloonStatsPeriod\x18\x10 \x01(\rH\x03\x88\x01\x01\x12\x13\n\x0bminCPUModel\x18\x11 \x01(\t\x12T\n\x11obsoleteCPUModels\x18\x12 \x03(\x0b\x32\x39.kubevirt.v1.KubeVirtConfiguration.ObsoleteCPUModelsEntry\x12+\n\x1evirtualMachineInstancesPerNode\x18\x13 \x01(\x05H\x04\x88\x01\x01\x12\x1b\n\x13vmStateStorageClass\x18\x14 \x01(\t\x12\x41\n\x15virtualMachineOptions\x18\x15 \x01(\x0b\x32\".kubevirt.v1.VirtualMachineOptions\x12\x45\n\x17liveUpdateConfiguration\x18\x16 \x01(\x0b\x32$.kubevirt.v1.LiveUpdateConfiguration\x12\x1e\n\x11vmRolloutStrategy\x18\x17 \x01(\tH\x05\x88\x01\x01\x12Q\n\x1d\x63ommonInstancetypesDeployment\x18\x18 \x01(\x0b\x32*.kubevirt.v1.CommonInstancetypesDeployment\x12<\n\x0cinstancetype\x18\x19 \x01(\x0b\x32&.kubevirt.v1.InstancetypeConfiguration\x1a\x38\n\x16ObsoleteCPUModelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x42\r\n\x0b_cpuRequestB\x13\n\x11_evictionStrategyB%\n#_additionalGuestMemoryOverheadRatioB\x18\n\x16_memBalloonStatsPeriodB!\n\x1f_virtualMachineInstancesPerNodeB\x14\n\x12_vmRolloutStrategy\"\xdc\x04\n\x0cKubeVirtSpec\x12\x10\n\x08imageTag\x18\x01 \x01(\t\x12\x15\n\rimageRegistry\x18\x02 \x01(\t\x12\x17\n\x0fimagePullPolicy\x18\x03 \x01(\t\x12;\n\x10imagePullSecrets\x18\x04 \x03(\x0b\x32!.kubevirt.v1.LocalObjectReference\x12\x18\n\x10monitorNamespace\x18\x05 \x01(\t\x12\x1f\n\x17serviceMonitorNamespace\x18\x06 \x01(\t\x12\x16\n\x0emonitorAccount\x18\x07 \x01(\t\x12K\n\x16workloadUpdateStrategy\x18\x08 \x01(\x0b\x32+.kubevirt.v1.KubeVirtWorkloadUpdateStrategy\x12\x19\n\x11uninstallStrategy\x18\t \x01(\t\x12Q\n\x19\x63\x65rtificateRotateStrategy\x18\n \x01(\x0b\x32..kubevirt.v1.KubeVirtCertificateRotateStrategy\x12\x16\n\x0eproductVersion\x18\x0b \x01(\t\x12\x13\n\x0bproductName\x18\x0c \x01(\t\x12\x18\n\x10productComponent\x18\r \x01(\t\x12\x39\n\rconfiguration\x18\x0e \x01(\x0b\x32\".kubevirt.v1.KubeVirtConfiguration\x12=\n\x13\x63ustomizeComponents\x18\x0f \x01(\x0b\x32 .kubevirt.v1.CustomizeComponents\"\xc1\x01\n\x0eKubeVirtStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12*\n\nconditions\x18\x02 \x03(\x0b\x32\x16.kubevirt.v1.Condition\x12\x1f\n\x17observedKubeVirtVersion\x18\x03 \x01(\t\x12\x1f\n\x12observedGeneration\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x1b\n\x13\x64\x65\x66\x61ultArchitecture\x18\x05 \x01(\tB\x15\n\x13_observedGeneration\"\xad\x01\n\x08KubeVirt\x12\x12\n\napiVersion\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08metadata\x18\x03 \x01(\x0b\x32\x17.kubevirt.v1.ObjectMeta\x12\'\n\x04spec\x18\x04 \x01(\x0b\x32\x19.kubevirt.v1.KubeVirtSpec\x12+\n\x06status\x18\x05 \x01(\x0b\x32\x1b.kubevirt.v1.KubeVirtStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1akubevirt/v1/kubevirt.proto\x12\x0bkubevirt.v1\x1a\x16kubevirt/v1/core.proto\x1a kubevirt/v1/migrationstate.proto\x1a\x17kubevirt/v1/types.proto\"3\n\nCertConfig\x12\x10\n\x08\x64uration\x18\x01 \x01(\t\x12\x13\n\x0brenewBefore\x18\x02 \x01(\t\"\xbe\x01\n\x1dKubeVirtSelfSignConfiguration\x12\x18\n\x10\x63\x61RotateInterval\x18\x01 \x01(\t\x12\x1a\n\x12\x63\x65rtRotateInterval\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61OverlapInterval\x18\x03 \x01(\t\x12#\n\x02\x63\x61\x18\x04 \x01(\x0b\x32\x17.kubevirt.v1.CertConfig\x12\'\n\x06server\x18\x05 \x01(\x0b\x32\x17.kubevirt.v1.CertConfig\"c\n!KubeVirtCertificateRotateStrategy\x12>\n\nselfSigned\x18\x01 \x01(\x0b\x32*.kubevirt.v1.KubeVirtSelfSignConfiguration\"\xb3\x01\n\x1eKubeVirtWorkloadUpdateStrategy\x12\x1d\n\x15workloadUpdateMethods\x18\x01 \x03(\t\x12\x1e\n\x11\x62\x61tchEvictionSize\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\"\n\x15\x62\x61tchEvictionInterval\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\x14\n\x12_batchEvictionSizeB\x18\n\x16_batchEvictionInterval\"c\n\x18\x43ustomizeComponentsPatch\x12\x14\n\x0cresourceName\x18\x01 \x01(\t\x12\x14\n\x0cresourceType\x18\x02 \x01(\t\x12\r\n\x05patch\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\"\xaa\x02\n\x05\x46lags\x12(\n\x03\x61pi\x18\x01 \x03(\x0b\x32\x1b.kubevirt.v1.Flags.ApiEntry\x12\x36\n\ncontroller\x18\x02 \x03(\x0b\x32\".kubevirt.v1.Flags.ControllerEntry\x12\x30\n\x07handler\x18\x03 \x03(\x0b\x32\x1f.kubevirt.v1.Flags.HandlerEntry\x1a*\n\x08\x41piEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0f\x43ontrollerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cHandlerEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"p\n\x13\x43ustomizeComponents\x12\x36\n\x07patches\x18\x01 \x03(\x0b\x32%.kubevirt.v1.CustomizeComponentsPatch\x12!\n\x05\x66lags\x18\x02 \x01(\x0b\x32\x12.kubevirt.v1.Flags\"\'\n\x10\x44iskVerification\x12\x13\n\x0bmemoryLimit\x18\x01 \x01(\t\"\xf3\x01\n\x0cLogVerbosity\x12\x0f\n\x07virtAPI\x18\x01 \x01(\r\x12\x16\n\x0evirtController\x18\x02 \x01(\r\x12\x13\n\x0bvirtHandler\x18\x03 \x01(\r\x12\x14\n\x0cvirtLauncher\x18\x04 \x01(\r\x12\x14\n\x0cvirtOperator\x18\x05 \x01(\r\x12\x43\n\rnodeVerbosity\x18\x06 \x03(\x0b\x32,.kubevirt.v1.LogVerbosity.NodeVerbosityEntry\x1a\x34\n\x12NodeVerbosityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x93\x04\n\x16\x44\x65veloperConfiguration\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x01 \x03(\t\x12\'\n\x1fpvcTolerateLessSpaceUpToPercent\x18\x02 \x01(\x05\x12\x1e\n\x16minimumReservePVCBytes\x18\x03 \x01(\r\x12\x18\n\x10memoryOvercommit\x18\x04 \x01(\x05\x12M\n\rnodeSelectors\x18\x05 \x03(\x0b\x32\x36.kubevirt.v1.DeveloperConfiguration.NodeSelectorsEntry\x12\x14\n\x0cuseEmulation\x18\x06 \x01(\x08\x12\x1a\n\x12\x63puAllocationRatio\x18\x07 \x01(\x05\x12\'\n\x1aminimumClusterTSCFrequency\x18\x08 \x01(\x05H\x00\x88\x01\x01\x12\x37\n\x10\x64iskVerification\x18\t \x01(\x0b\x32\x1d.kubevirt.v1.DiskVerification\x12/\n\x0clogVerbosity\x18\n \x01(\x0b\x32\x19.kubevirt.v1.LogVerbosity\x12\x17\n\x0f\x63lusterProfiler\x18\x0b \x01(\x08\x1a\x34\n\x12NodeSelectorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x1d\n\x1b_minimumClusterTSCFrequency\"\xc9\x01\n\x14NetworkConfiguration\x12\x1f\n\x17\x64\x65\x66\x61ultNetworkInterface\x18\x01 \x01(\t\x12!\n\x14permitSlirpInterface\x18\x02 \x01(\x08H\x00\x88\x01\x01\x12.\n!permitBridgeInterfaceOnPodNetwork\x18\x03 \x01(\x08H\x01\x88\x01\x01\x42\x17\n\x15_permitSlirpInterfaceB$\n\"_permitBridgeInterfaceOnPodNetwork\"j\n\x13SMBiosConfiguration\x12\x14\n\x0cmanufacturer\x18\x01 \x01(\t\x12\x0f\n\x07product\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0b\n\x03sku\x18\x04 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x05 \x01(\t\"M\n\x19InstancetypeConfiguration\x12\x1c\n\x0freferencePolicy\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x12\n\x10_referencePolicy\"A\n\x1d\x43ommonInstancetypesDeployment\x12\x14\n\x07\x65nabled\x18\x01 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"\x9d\x01\n\x17LiveUpdateConfiguration\x12\x1c\n\x0fmaxHotplugRatio\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x1a\n\rmaxCpuSockets\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x15\n\x08maxGuest\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\x12\n\x10_maxHotplugRatioB\x10\n\x0e_maxCpuSocketsB\x0b\n\t_maxGuest\"\x1a\n\x18\x44isableFreePageReporting\"\x19\n\x17\x44isableSerialConsoleLog\"\xa7\x01\n\x15VirtualMachineOptions\x12G\n\x18\x64isableFreePageReporting\x18\x01 \x01(\x0b\x32%.kubevirt.v1.DisableFreePageReporting\x12\x45\n\x17\x64isableSerialConsoleLog\x18\x02 \x01(\x0b\x32$.kubevirt.v1.DisableSerialConsoleLog\"\x9b\n\n\x15KubeVirtConfiguration\x12\x10\n\x08\x63puModel\x18\x01 \x01(\t\x12\x17\n\ncpuRequest\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x43\n\x16\x64\x65veloperConfiguration\x18\x03 \x01(\x0b\x32#.kubevirt.v1.DeveloperConfiguration\x12\x18\n\x10\x65mulatedMachines\x18\x04 \x03(\t\x12\x17\n\x0fimagePullPolicy\x18\x05 \x01(\t\x12\x37\n\nmigrations\x18\x06 \x01(\x0b\x32#.kubevirt.v1.MigrationConfiguration\x12\x13\n\x0bmachineType\x18\x07 \x01(\t\x12\x32\n\x07network\x18\x08 \x01(\x0b\x32!.kubevirt.v1.NetworkConfiguration\x12\x10\n\x08ovmfPath\x18\t \x01(\t\x12\x1b\n\x13selinuxLauncherType\x18\n \x01(\t\x12\x1b\n\x13\x64\x65\x66\x61ultRuntimeClass\x18\x0b \x01(\t\x12\x30\n\x06smbios\x18\x0c \x01(\x0b\x32 .kubevirt.v1.SMBiosConfiguration\x12\x1d\n\x10\x65victionStrategy\x18\r \x01(\tH\x01\x88\x01\x01\x12/\n\"additionalGuestMemoryOverheadRatio\x18\x0e \x01(\tH\x02\x88\x01\x01\x12#\n\x1bsupportedGuestAgentVersions\x18\x0f \x03(\t\x12\"\n\x15memBalloonStatsPeriod\x18\x10 \x01(\rH\x03\x88\x01\x01\x12\x13\n\x0bminCPUModel\x18\x11 \x01(\t\x12T\n\x11obsoleteCPUModels\x18\x12 \x03(\x0b\x32\x39.kubevirt.v1.KubeVirtConfiguration.ObsoleteCPUModelsEntry\x12+\n\x1evirtualMachineInstancesPerNode\x18\x13 \x01(\x05H\x04\x88\x01\x01\x12\x1b\n\x13vmStateStorageClass\x18\x14 \x01(\t\x12\x41\n\x15virtualMachineOptions\x18\x15 \x01(\x0b\x32\".kubevirt.v1.VirtualMachineOptions\x12\x45\n\x17liveUpdateConfiguration\x18\x16 \x01(\x0b\x32$.kubevirt.v1.LiveUpdateConfiguration\x12\x1e\n\x11vmRolloutStrategy\x18\x17 \x01(\tH\x05\x88\x01\x01\x12Q\n\x1d\x63ommonInstancetypesDeployment\x18\x18 \x01(\x0b\x32*.kubevirt.v1.CommonInstancetypesDeployment\x12<\n\x0cinstancetype\x18\x19 \x01(\x0b\x32&.kubevirt.v1.InstancetypeConfiguration\x1a\x38\n\x16ObsoleteCPUModelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x08:\x02\x38\x01\x42\r\n\x0b_cpuRequestB\x13\n\x11_evictionStrategyB%\n#_additionalGuestMemoryOverheadRatioB\x18\n\x16_memBalloonStatsPeriodB!\n\x1f_virtualMachineInstancesPerNodeB\x14\n\x12_vmRolloutStrategy\"\xdc\x04\n\x0cKubeVirtSpec\x12\x10\n\x08imageTag\x18\x01 \x01(\t\x12\x15\n\rimageRegistry\x18\x02 \x01(\t\x12\x17\n\x0fimagePullPolicy\x18\x03 \x01(\t\x12;\n\x10imagePullSecrets\x18\x04 \x03(\x0b\x32!.kubevirt.v1.LocalObjectReference\x12\x18\n\x10monitorNamespace\x18\x05 \x01(\t\x12\x1f\n\x17serviceMonitorNamespace\x18\x06 \x01(\t\x12\x16\n\x0emonitorAccount\x18\x07 \x01(\t\x12K\n\x16workloadUpdateStrategy\x18\x08 \x01(\x0b\x32+.kubevirt.v1.KubeVirtWorkloadUpdateStrategy\x12\x19\n\x11uninstallStrategy\x18\t \x01(\t\x12Q\n\x19\x63\x65rtificateRotateStrategy\x18\n \x01(\x0b\x32..kubevirt.v1.KubeVirtCertificateRotateStrategy\x12\x16\n\x0eproductVersion\x18\x0b \x01(\t\x12\x13\n\x0bproductName\x18\x0c \x01(\t\x12\x18\n\x10productComponent\x18\r \x01(\t\x12\x39\n\rconfiguration\x18\x0e \x01(\x0b\x32\".kubevirt.v1.KubeVirtConfiguration\x12=\n\x13\x63ustomizeComponents\x18\x0f \x01(\x0b\x32 .kubevirt.v1.CustomizeComponents\"\xc1\x01\n\x0eKubeVirtStatus\x12\r\n\x05phase\x18\x01 \x01(\t\x12*\n\nconditions\x18\x02 \x03(\x0b\x32\x16.kubevirt.v1.Condition\x12\x1f\n\x17observedKubeVirtVersion\x18\x03 \x01(\t\x12\x1f\n\x12observedGeneration\x18\x04 \x01(\x05H\x00\x88\x01\x01\x12\x1b\n\x13\x64\x65\x66\x61ultArchitecture\x18\x05 \x01(\tB\x15\n\x13_observedGeneration\"\xad\x01\n\x08KubeVirt\x12\x12\n\napiVersion\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08metadata\x18\x03 \x01(\x0b\x32\x17.kubevirt.v1.ObjectMeta\x12\'\n\x04spec\x18\x04 \x01(\x0b\x32\x19.kubevirt.v1.KubeVirtSpec\x12+\n\x06status\x18\x05 \x01(\x0b\x32\x1b.kubevirt.v1.KubeVirtStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,62 +46,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEVELOPERCONFIGURATION_NODESELECTORSENTRY']._serialized_options = b'8\001'
   _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._loaded_options = None
   _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._serialized_options = b'8\001'
-  _globals['_CERTCONFIG']._serialized_start=92
-  _globals['_CERTCONFIG']._serialized_end=143
-  _globals['_KUBEVIRTSELFSIGNCONFIGURATION']._serialized_start=146
-  _globals['_KUBEVIRTSELFSIGNCONFIGURATION']._serialized_end=336
-  _globals['_KUBEVIRTCERTIFICATEROTATESTRATEGY']._serialized_start=338
-  _globals['_KUBEVIRTCERTIFICATEROTATESTRATEGY']._serialized_end=437
-  _globals['_KUBEVIRTWORKLOADUPDATESTRATEGY']._serialized_start=440
-  _globals['_KUBEVIRTWORKLOADUPDATESTRATEGY']._serialized_end=619
-  _globals['_CUSTOMIZECOMPONENTSPATCH']._serialized_start=621
-  _globals['_CUSTOMIZECOMPONENTSPATCH']._serialized_end=720
-  _globals['_FLAGS']._serialized_start=723
-  _globals['_FLAGS']._serialized_end=1021
-  _globals['_FLAGS_APIENTRY']._serialized_start=880
-  _globals['_FLAGS_APIENTRY']._serialized_end=922
-  _globals['_FLAGS_CONTROLLERENTRY']._serialized_start=924
-  _globals['_FLAGS_CONTROLLERENTRY']._serialized_end=973
-  _globals['_FLAGS_HANDLERENTRY']._serialized_start=975
-  _globals['_FLAGS_HANDLERENTRY']._serialized_end=1021
-  _globals['_CUSTOMIZECOMPONENTS']._serialized_start=1023
-  _globals['_CUSTOMIZECOMPONENTS']._serialized_end=1135
-  _globals['_DISKVERIFICATION']._serialized_start=1137
-  _globals['_DISKVERIFICATION']._serialized_end=1176
-  _globals['_LOGVERBOSITY']._serialized_start=1179
-  _globals['_LOGVERBOSITY']._serialized_end=1422
-  _globals['_LOGVERBOSITY_NODEVERBOSITYENTRY']._serialized_start=1370
-  _globals['_LOGVERBOSITY_NODEVERBOSITYENTRY']._serialized_end=1422
-  _globals['_DEVELOPERCONFIGURATION']._serialized_start=1425
-  _globals['_DEVELOPERCONFIGURATION']._serialized_end=1956
-  _globals['_DEVELOPERCONFIGURATION_NODESELECTORSENTRY']._serialized_start=1873
-  _globals['_DEVELOPERCONFIGURATION_NODESELECTORSENTRY']._serialized_end=1925
-  _globals['_MIGRATIONCONFIGURATION']._serialized_start=1959
-  _globals['_MIGRATIONCONFIGURATION']._serialized_end=2759
-  _globals['_NETWORKCONFIGURATION']._serialized_start=2762
-  _globals['_NETWORKCONFIGURATION']._serialized_end=2963
-  _globals['_SMBIOSCONFIGURATION']._serialized_start=2965
-  _globals['_SMBIOSCONFIGURATION']._serialized_end=3071
-  _globals['_INSTANCETYPECONFIGURATION']._serialized_start=3073
-  _globals['_INSTANCETYPECONFIGURATION']._serialized_end=3150
-  _globals['_COMMONINSTANCETYPESDEPLOYMENT']._serialized_start=3152
-  _globals['_COMMONINSTANCETYPESDEPLOYMENT']._serialized_end=3217
-  _globals['_LIVEUPDATECONFIGURATION']._serialized_start=3220
-  _globals['_LIVEUPDATECONFIGURATION']._serialized_end=3377
-  _globals['_DISABLEFREEPAGEREPORTING']._serialized_start=3379
-  _globals['_DISABLEFREEPAGEREPORTING']._serialized_end=3405
-  _globals['_DISABLESERIALCONSOLELOG']._serialized_start=3407
-  _globals['_DISABLESERIALCONSOLELOG']._serialized_end=3432
-  _globals['_VIRTUALMACHINEOPTIONS']._serialized_start=3435
-  _globals['_VIRTUALMACHINEOPTIONS']._serialized_end=3602
-  _globals['_KUBEVIRTCONFIGURATION']._serialized_start=3605
-  _globals['_KUBEVIRTCONFIGURATION']._serialized_end=4912
-  _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._serialized_start=4698
-  _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._serialized_end=4754
-  _globals['_KUBEVIRTSPEC']._serialized_start=4915
-  _globals['_KUBEVIRTSPEC']._serialized_end=5519
-  _globals['_KUBEVIRTSTATUS']._serialized_start=5522
-  _globals['_KUBEVIRTSTATUS']._serialized_end=5715
-  _globals['_KUBEVIRT']._serialized_start=5718
-  _globals['_KUBEVIRT']._serialized_end=5891
+  _globals['_CERTCONFIG']._serialized_start=126
+  _globals['_CERTCONFIG']._serialized_end=177
+  _globals['_KUBEVIRTSELFSIGNCONFIGURATION']._serialized_start=180
+  _globals['_KUBEVIRTSELFSIGNCONFIGURATION']._serialized_end=370
+  _globals['_KUBEVIRTCERTIFICATEROTATESTRATEGY']._serialized_start=372
+  _globals['_KUBEVIRTCERTIFICATEROTATESTRATEGY']._serialized_end=471
+  _globals['_KUBEVIRTWORKLOADUPDATESTRATEGY']._serialized_start=474
+  _globals['_KUBEVIRTWORKLOADUPDATESTRATEGY']._serialized_end=653
+  _globals['_CUSTOMIZECOMPONENTSPATCH']._serialized_start=655
+  _globals['_CUSTOMIZECOMPONENTSPATCH']._serialized_end=754
+  _globals['_FLAGS']._serialized_start=757
+  _globals['_FLAGS']._serialized_end=1055
+  _globals['_FLAGS_APIENTRY']._serialized_start=914
+  _globals['_FLAGS_APIENTRY']._serialized_end=956
+  _globals['_FLAGS_CONTROLLERENTRY']._serialized_start=958
+  _globals['_FLAGS_CONTROLLERENTRY']._serialized_end=1007
+  _globals['_FLAGS_HANDLERENTRY']._serialized_start=1009
+  _globals['_FLAGS_HANDLERENTRY']._serialized_end=1055
+  _globals['_CUSTOMIZECOMPONENTS']._serialized_start=1057
+  _globals['_CUSTOMIZECOMPONENTS']._serialized_end=1169
+  _globals['_DISKVERIFICATION']._serialized_start=1171
+  _globals['_DISKVERIFICATION']._serialized_end=1210
+  _globals['_LOGVERBOSITY']._serialized_start=1213
+  _globals['_LOGVERBOSITY']._serialized_end=1456
+  _globals['_LOGVERBOSITY_NODEVERBOSITYENTRY']._serialized_start=1404
+  _globals['_LOGVERBOSITY_NODEVERBOSITYENTRY']._serialized_end=1456
+  _globals['_DEVELOPERCONFIGURATION']._serialized_start=1459
+  _globals['_DEVELOPERCONFIGURATION']._serialized_end=1990
+  _globals['_DEVELOPERCONFIGURATION_NODESELECTORSENTRY']._serialized_start=1907
+  _globals['_DEVELOPERCONFIGURATION_NODESELECTORSENTRY']._serialized_end=1959
+  _globals['_NETWORKCONFIGURATION']._serialized_start=1993
+  _globals['_NETWORKCONFIGURATION']._serialized_end=2194
+  _globals['_SMBIOSCONFIGURATION']._serialized_start=2196
+  _globals['_SMBIOSCONFIGURATION']._serialized_end=2302
+  _globals['_INSTANCETYPECONFIGURATION']._serialized_start=2304
+  _globals['_INSTANCETYPECONFIGURATION']._serialized_end=2381
+  _globals['_COMMONINSTANCETYPESDEPLOYMENT']._serialized_start=2383
+  _globals['_COMMONINSTANCETYPESDEPLOYMENT']._serialized_end=2448
+  _globals['_LIVEUPDATECONFIGURATION']._serialized_start=2451
+  _globals['_LIVEUPDATECONFIGURATION']._serialized_end=2608
+  _globals['_DISABLEFREEPAGEREPORTING']._serialized_start=2610
+  _globals['_DISABLEFREEPAGEREPORTING']._serialized_end=2636
+  _globals['_DISABLESERIALCONSOLELOG']._serialized_start=2638
+  _globals['_DISABLESERIALCONSOLELOG']._serialized_end=2663
+  _globals['_VIRTUALMACHINEOPTIONS']._serialized_start=2666
+  _globals['_VIRTUALMACHINEOPTIONS']._serialized_end=2833
+  _globals['_KUBEVIRTCONFIGURATION']._serialized_start=2836
+  _globals['_KUBEVIRTCONFIGURATION']._serialized_end=4143
+  _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._serialized_start=3929
+  _globals['_KUBEVIRTCONFIGURATION_OBSOLETECPUMODELSENTRY']._serialized_end=3985
+  _globals['_KUBEVIRTSPEC']._serialized_start=4146
+  _globals['_KUBEVIRTSPEC']._serialized_end=4750
+  _globals['_KUBEVIRTSTATUS']._serialized_start=4753
+  _globals['_KUBEVIRTSTATUS']._serialized_end=4946
+  _globals['_KUBEVIRT']._serialized_start=4949
+  _globals['_KUBEVIRT']._serialized_end=5122
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from services._proto.kubevirt.v1 import core_pb2 as _core_pb2
+from services._proto.kubevirt.v1 import migrationstate_pb2 as _migrationstate_pb2
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -159,36 +160,6 @@ class DeveloperConfiguration(_message.Message):
     clusterProfiler: bool
     def __init__(self, featureGates: _Optional[_Iterable[str]] = ..., pvcTolerateLessSpaceUpToPercent: _Optional[int] = ..., minimumReservePVCBytes: _Optional[int] = ..., memoryOvercommit: _Optional[int] = ..., nodeSelectors: _Optional[_Mapping[str, str]] = ..., useEmulation: _Optional[bool] = ..., cpuAllocationRatio: _Optional[int] = ..., minimumClusterTSCFrequency: _Optional[int] = ..., diskVerification: _Optional[_Union[DiskVerification, _Mapping]] = ..., logVerbosity: _Optional[_Union[LogVerbosity, _Mapping]] = ..., clusterProfiler: _Optional[bool] = ...) -> None: ...
 
-class MigrationConfiguration(_message.Message):
-    __slots__ = ("nodeDrainTaintKey", "parallelOutboundMigrationsPerNode", "parallelMigrationsPerCluster", "allowAutoConverge", "bandwidthPerMigration", "completionTimeoutPerGiB", "progressTimeout", "unsafeMigrationOverride", "allowPostCopy", "allowWorkloadDisruption", "disableTLS", "network", "matchSELinuxLevelOnMigration")
-    NODEDRAINTAINTKEY_FIELD_NUMBER: _ClassVar[int]
-    PARALLELOUTBOUNDMIGRATIONSPERNODE_FIELD_NUMBER: _ClassVar[int]
-    PARALLELMIGRATIONSPERCLUSTER_FIELD_NUMBER: _ClassVar[int]
-    ALLOWAUTOCONVERGE_FIELD_NUMBER: _ClassVar[int]
-    BANDWIDTHPERMIGRATION_FIELD_NUMBER: _ClassVar[int]
-    COMPLETIONTIMEOUTPERGIB_FIELD_NUMBER: _ClassVar[int]
-    PROGRESSTIMEOUT_FIELD_NUMBER: _ClassVar[int]
-    UNSAFEMIGRATIONOVERRIDE_FIELD_NUMBER: _ClassVar[int]
-    ALLOWPOSTCOPY_FIELD_NUMBER: _ClassVar[int]
-    ALLOWWORKLOADDISRUPTION_FIELD_NUMBER: _ClassVar[int]
-    DISABLETLS_FIELD_NUMBER: _ClassVar[int]
-    NETWORK_FIELD_NUMBER: _ClassVar[int]
-    MATCHSELINUXLEVELONMIGRATION_FIELD_NUMBER: _ClassVar[int]
-    nodeDrainTaintKey: str
-    parallelOutboundMigrationsPerNode: int
-    parallelMigrationsPerCluster: int
-    allowAutoConverge: bool
-    bandwidthPerMigration: str
-    completionTimeoutPerGiB: int
-    progressTimeout: int
-    unsafeMigrationOverride: bool
-    allowPostCopy: bool
-    allowWorkloadDisruption: bool
-    disableTLS: bool
-    network: str
-    matchSELinuxLevelOnMigration: bool
-    def __init__(self, nodeDrainTaintKey: _Optional[str] = ..., parallelOutboundMigrationsPerNode: _Optional[int] = ..., parallelMigrationsPerCluster: _Optional[int] = ..., allowAutoConverge: _Optional[bool] = ..., bandwidthPerMigration: _Optional[str] = ..., completionTimeoutPerGiB: _Optional[int] = ..., progressTimeout: _Optional[int] = ..., unsafeMigrationOverride: _Optional[bool] = ..., allowPostCopy: _Optional[bool] = ..., allowWorkloadDisruption: _Optional[bool] = ..., disableTLS: _Optional[bool] = ..., network: _Optional[str] = ..., matchSELinuxLevelOnMigration: _Optional[bool] = ...) -> None: ...
-
 class NetworkConfiguration(_message.Message):
     __slots__ = ("defaultNetworkInterface", "permitSlirpInterface", "permitBridgeInterfaceOnPodNetwork")
     DEFAULTNETWORKINTERFACE_FIELD_NUMBER: _ClassVar[int]
@@ -290,7 +261,7 @@ class KubeVirtConfiguration(_message.Message):
     developerConfiguration: DeveloperConfiguration
     emulatedMachines: _containers.RepeatedScalarFieldContainer[str]
     imagePullPolicy: str
-    migrations: MigrationConfiguration
+    migrations: _migrationstate_pb2.MigrationConfiguration
     machineType: str
     network: NetworkConfiguration
     ovmfPath: str
@@ -310,7 +281,7 @@ class KubeVirtConfiguration(_message.Message):
     vmRolloutStrategy: str
     commonInstancetypesDeployment: CommonInstancetypesDeployment
     instancetype: InstancetypeConfiguration
-    def __init__(self, cpuModel: _Optional[str] = ..., cpuRequest: _Optional[str] = ..., developerConfiguration: _Optional[_Union[DeveloperConfiguration, _Mapping]] = ..., emulatedMachines: _Optional[_Iterable[str]] = ..., imagePullPolicy: _Optional[str] = ..., migrations: _Optional[_Union[MigrationConfiguration, _Mapping]] = ..., machineType: _Optional[str] = ..., network: _Optional[_Union[NetworkConfiguration, _Mapping]] = ..., ovmfPath: _Optional[str] = ..., selinuxLauncherType: _Optional[str] = ..., defaultRuntimeClass: _Optional[str] = ..., smbios: _Optional[_Union[SMBiosConfiguration, _Mapping]] = ..., evictionStrategy: _Optional[str] = ..., additionalGuestMemoryOverheadRatio: _Optional[str] = ..., supportedGuestAgentVersions: _Optional[_Iterable[str]] = ..., memBalloonStatsPeriod: _Optional[int] = ..., minCPUModel: _Optional[str] = ..., obsoleteCPUModels: _Optional[_Mapping[str, bool]] = ..., virtualMachineInstancesPerNode: _Optional[int] = ..., vmStateStorageClass: _Optional[str] = ..., virtualMachineOptions: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., liveUpdateConfiguration: _Optional[_Union[LiveUpdateConfiguration, _Mapping]] = ..., vmRolloutStrategy: _Optional[str] = ..., commonInstancetypesDeployment: _Optional[_Union[CommonInstancetypesDeployment, _Mapping]] = ..., instancetype: _Optional[_Union[InstancetypeConfiguration, _Mapping]] = ...) -> None: ...
+    def __init__(self, cpuModel: _Optional[str] = ..., cpuRequest: _Optional[str] = ..., developerConfiguration: _Optional[_Union[DeveloperConfiguration, _Mapping]] = ..., emulatedMachines: _Optional[_Iterable[str]] = ..., imagePullPolicy: _Optional[str] = ..., migrations: _Optional[_Union[_migrationstate_pb2.MigrationConfiguration, _Mapping]] = ..., machineType: _Optional[str] = ..., network: _Optional[_Union[NetworkConfiguration, _Mapping]] = ..., ovmfPath: _Optional[str] = ..., selinuxLauncherType: _Optional[str] = ..., defaultRuntimeClass: _Optional[str] = ..., smbios: _Optional[_Union[SMBiosConfiguration, _Mapping]] = ..., evictionStrategy: _Optional[str] = ..., additionalGuestMemoryOverheadRatio: _Optional[str] = ..., supportedGuestAgentVersions: _Optional[_Iterable[str]] = ..., memBalloonStatsPeriod: _Optional[int] = ..., minCPUModel: _Optional[str] = ..., obsoleteCPUModels: _Optional[_Mapping[str, bool]] = ..., virtualMachineInstancesPerNode: _Optional[int] = ..., vmStateStorageClass: _Optional[str] = ..., virtualMachineOptions: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., liveUpdateConfiguration: _Optional[_Union[LiveUpdateConfiguration, _Mapping]] = ..., vmRolloutStrategy: _Optional[str] = ..., commonInstancetypesDeployment: _Optional[_Union[CommonInstancetypesDeployment, _Mapping]] = ..., instancetype: _Optional[_Union[InstancetypeConfiguration, _Mapping]] = ...) -> None: ...
 
 class KubeVirtSpec(_message.Message):
     __slots__ = ("imageTag", "imageRegistry", "imagePullPolicy", "imagePullSecrets", "monitorNamespace", "serviceMonitorNamespace", "monitorAccount", "workloadUpdateStrategy", "uninstallStrategy", "certificateRotateStrategy", "productVersion", "productName", "productComponent", "configuration", "customizeComponents")

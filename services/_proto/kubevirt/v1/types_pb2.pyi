@@ -1,4 +1,5 @@
 from services._proto.kubevirt.v1 import core_pb2 as _core_pb2
+from services._proto.kubevirt.v1 import migrationstate_pb2 as _migrationstate_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -1237,7 +1238,7 @@ class VirtualMachineInstanceMachineStatus(_message.Message):
     def __init__(self, type: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstanceStatus(_message.Message):
-    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType", "volumeStatus")
+    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType", "volumeStatus", "migrationState", "migrationMethod", "migrationTransport", "evacuationNodeName")
     PHASE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
@@ -1249,6 +1250,10 @@ class VirtualMachineInstanceStatus(_message.Message):
     LAUNCHERCONTAINERIMAGEVERSION_FIELD_NUMBER: _ClassVar[int]
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
     VOLUMESTATUS_FIELD_NUMBER: _ClassVar[int]
+    MIGRATIONSTATE_FIELD_NUMBER: _ClassVar[int]
+    MIGRATIONMETHOD_FIELD_NUMBER: _ClassVar[int]
+    MIGRATIONTRANSPORT_FIELD_NUMBER: _ClassVar[int]
+    EVACUATIONNODENAME_FIELD_NUMBER: _ClassVar[int]
     phase: str
     conditions: _containers.RepeatedCompositeFieldContainer[Condition]
     nodeName: str
@@ -1260,7 +1265,11 @@ class VirtualMachineInstanceStatus(_message.Message):
     launcherContainerImageVersion: str
     domainType: str
     volumeStatus: _containers.RepeatedCompositeFieldContainer[VolumeStatus]
-    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ..., volumeStatus: _Optional[_Iterable[_Union[VolumeStatus, _Mapping]]] = ...) -> None: ...
+    migrationState: _migrationstate_pb2.VirtualMachineInstanceMigrationState
+    migrationMethod: str
+    migrationTransport: str
+    evacuationNodeName: str
+    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ..., volumeStatus: _Optional[_Iterable[_Union[VolumeStatus, _Mapping]]] = ..., migrationState: _Optional[_Union[_migrationstate_pb2.VirtualMachineInstanceMigrationState, _Mapping]] = ..., migrationMethod: _Optional[str] = ..., migrationTransport: _Optional[str] = ..., evacuationNodeName: _Optional[str] = ...) -> None: ...
 
 class HotplugVolumeStatus(_message.Message):
     __slots__ = ("attachPodName", "attachPodUID")

@@ -1,5 +1,6 @@
 from services._proto.kubevirt.v1 import instancetype_pb2 as _instancetype_pb2
 from services._proto.kubevirt.v1 import kubevirt_pb2 as _kubevirt_pb2
+from services._proto.kubevirt.v1 import migration_pb2 as _migration_pb2
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -24,6 +25,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIRTUAL_MACHINE_CLUSTER_PREFERENCE: _ClassVar[Kind]
     CONTROLLER_REVISION: _ClassVar[Kind]
     KUBEVIRT: _ClassVar[Kind]
+    VIRTUAL_MACHINE_INSTANCE_MIGRATION: _ClassVar[Kind]
+    MIGRATION_POLICY: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 VIRTUAL_MACHINE: Kind
 VIRTUAL_MACHINE_INSTANCE: Kind
@@ -36,9 +39,11 @@ VIRTUAL_MACHINE_PREFERENCE: Kind
 VIRTUAL_MACHINE_CLUSTER_PREFERENCE: Kind
 CONTROLLER_REVISION: Kind
 KUBEVIRT: Kind
+VIRTUAL_MACHINE_INSTANCE_MIGRATION: Kind
+MIGRATION_POLICY: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "traceparent")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "traceparent")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +55,8 @@ class Object(_message.Message):
     VIRTUALMACHINECLUSTERPREFERENCE_FIELD_NUMBER: _ClassVar[int]
     CONTROLLERREVISION_FIELD_NUMBER: _ClassVar[int]
     KUBEVIRT_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINEINSTANCEMIGRATION_FIELD_NUMBER: _ClassVar[int]
+    MIGRATIONPOLICY_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
     virtualMachineInstance: _types_pb2.VirtualMachineInstance
@@ -62,8 +69,10 @@ class Object(_message.Message):
     virtualMachineClusterPreference: _instancetype_pb2.VirtualMachineClusterPreference
     controllerRevision: _instancetype_pb2.ControllerRevision
     kubeVirt: _kubevirt_pb2.KubeVirt
+    virtualMachineInstanceMigration: _migration_pb2.VirtualMachineInstanceMigration
+    migrationPolicy: _migration_pb2.MigrationPolicy
     traceparent: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")
@@ -203,3 +212,13 @@ class VolumeRequest(_message.Message):
     addVolumeOptions: _types_pb2.AddVolumeOptions
     removeVolumeOptions: _types_pb2.RemoveVolumeOptions
     def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., name: _Optional[str] = ..., addVolumeOptions: _Optional[_Union[_types_pb2.AddVolumeOptions, _Mapping]] = ..., removeVolumeOptions: _Optional[_Union[_types_pb2.RemoveVolumeOptions, _Mapping]] = ...) -> None: ...
+
+class MigrateRequest(_message.Message):
+    __slots__ = ("namespace", "name", "options")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    options: _migration_pb2.MigrateOptions
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., options: _Optional[_Union[_migration_pb2.MigrateOptions, _Mapping]] = ...) -> None: ...

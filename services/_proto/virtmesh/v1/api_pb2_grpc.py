@@ -391,6 +391,11 @@ class SubresourcesStub:
                 request_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
                 _registered_method=True)
+        self.Migrate = channel.unary_unary(
+                '/virtmesh.v1.Subresources/Migrate',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.MigrateRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+                _registered_method=True)
         self.Pause = channel.unary_unary(
                 '/virtmesh.v1.Subresources/Pause',
                 request_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
@@ -442,6 +447,12 @@ class SubresourcesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Migrate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Pause(self, request, context):
         """VirtualMachineInstance subresources
         """
@@ -487,6 +498,11 @@ def add_SubresourcesServicer_to_server(servicer, server):
             'Restart': grpc.unary_unary_rpc_method_handler(
                     servicer.Restart,
                     request_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.SerializeToString,
+            ),
+            'Migrate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Migrate,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.MigrateRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.SerializeToString,
             ),
             'Pause': grpc.unary_unary_rpc_method_handler(
@@ -639,6 +655,33 @@ class Subresources:
             target,
             '/virtmesh.v1.Subresources/Restart',
             virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Migrate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Subresources/Migrate',
+            virtmesh_dot_v1_dot_api__pb2.MigrateRequest.SerializeToString,
             virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
             options,
             channel_credentials,

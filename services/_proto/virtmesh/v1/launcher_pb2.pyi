@@ -1,4 +1,5 @@
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
+from services._proto.virtmesh.v1 import migration_pb2 as _migration_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -58,7 +59,7 @@ class EmptyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks", "revision")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks", "revision", "migration")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +71,7 @@ class Domain(_message.Message):
     INTERFACES_FIELD_NUMBER: _ClassVar[int]
     DISKS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    MIGRATION_FIELD_NUMBER: _ClassVar[int]
     name: str
     uuid: str
     state: str
@@ -81,7 +83,8 @@ class Domain(_message.Message):
     interfaces: _containers.RepeatedCompositeFieldContainer[DomainInterface]
     disks: _containers.RepeatedCompositeFieldContainer[DomainDisk]
     revision: int
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+    migration: _migration_pb2.MigrationMetadata
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ..., revision: _Optional[int] = ..., migration: _Optional[_Union[_migration_pb2.MigrationMetadata, _Mapping]] = ...) -> None: ...
 
 class DomainDisk(_message.Message):
     __slots__ = ("volume", "target")

@@ -1,0 +1,83 @@
+"""Live migration facts every service shares, defined once (KubeVirt's kubevirt.io/api/core/v1 names):
+the phases of a VirtualMachineInstanceMigration, the labels, annotations and finalizer that tie it to
+its VMI, the LiveMigratable condition's reasons, and small predicates over a VMI's migrationState.
+
+The flow (KubeVirt's split): the controller picks the target node and hands the migration off by
+writing the VMI's status.migrationState (migrationUid, sourceNode, targetNode, the configuration) and
+the label kubevirt.io/migrationTargetNodeName; the target node's handler prepares a receiving launcher
+and publishes targetNodeAddress; the source node's handler has its launcher run libvirt's migration and
+reports startTimestamp / endTimestamp / failed; the target's handler sees the domain arrive
+(targetNodeDomainDetected, targetNodeDomainReadyTimestamp) and, once it runs there, moves the VMI
+(status.nodeName, kubevirt.io/nodeName) and marks the state completed.
+"""
+from __future__ import annotations
+
+# VirtualMachineInstanceMigrationPhase
+UNSET, PENDING, SCHEDULING, SCHEDULED = "", "Pending", "Scheduling", "Scheduled"
+PREPARING_TARGET, TARGET_READY, RUNNING = "PreparingTarget", "TargetReady", "Running"
+SUCCEEDED, FAILED = "Succeeded", "Failed"
+PHASES = (PENDING, SCHEDULING, SCHEDULED, PREPARING_TARGET, TARGET_READY, RUNNING, SUCCEEDED, FAILED)
+FINAL_PHASES = (SUCCEEDED, FAILED)
+# VirtualMachineInstanceMigration.IsRunning(): the phases that count against the limits.
+RUNNING_PHASES = (SCHEDULING, SCHEDULED, PREPARING_TARGET, TARGET_READY, RUNNING)
+
+# Conditions of a migration (VirtualMachineInstanceMigrationConditionType).
+ABORT_REQUESTED = "migrationAbortRequested"
+
+# Labels, annotations, finalizer (kubevirt.io/api/core/v1/types.go).
+MIGRATION_SELECTOR_LABEL = "kubevirt.io/vmi-name"                 # on the migration: its VMI
+MIGRATION_TARGET_NODE_LABEL = "kubevirt.io/migrationTargetNodeName"   # on the VMI: the target's handler acts
+NODE_NAME_LABEL = "kubevirt.io/nodeName"
+MIGRATION_FINALIZER = "kubevirt.io/migrationJobFinalize"
+EVACUATION_ANNOTATION = "kubevirt.io/evacuationMigration"         # a system-initiated (drain) migration
+ALLOW_POD_BRIDGE_ANNOTATION = "kubevirt.io/allow-pod-bridge-network-live-migration"
+GENERATE_NAME = "kubevirt-migrate-vm-"                            # the migrate subresource's migrations
+
+# The VMI's LiveMigratable condition (VirtualMachineInstanceIsMigratable) and its reasons.
+LIVE_MIGRATABLE = "LiveMigratable"
+REASON_DISKS = "DisksNotLiveMigratable"
+REASON_INTERFACE = "InterfaceNotLiveMigratable"
+REASON_HOTPLUG = "HotplugNotLiveMigratable"
+REASON_HOST_DEVICE = "HostDeviceNotLiveMigratable"
+REASON_NOT_MIGRATABLE = "NotMigratable"
+
+# migrationState values
+ABORT_SUCCEEDED, ABORT_FAILED, ABORTING = "Succeeded", "Failed", "Aborting"
+MODE_PRE_COPY, MODE_POST_COPY, MODE_PAUSED = "PreCopy", "PostCopy", "Paused"
+BLOCK_MIGRATION, LIVE_MIGRATION = "BlockMigration", "LiveMigration"
+
+
+def is_final(m) -> bool:
+    return m.status.phase in FINAL_PHASES
+
+
+def is_running(m) -> bool:
+    """VirtualMachineInstanceMigration.IsRunning (no decentralized migrations here)."""
+    return m.status.phase in RUNNING_PHASES
+
+
+def state_of(vmi):
+    """The VMI's migrationState, or None."""
+    return vmi.status.migrationState if vmi.status.HasField("migrationState") else None
+
+
+def state_for(vmi, migration_uid: str):
+    """The VMI's migrationState when it belongs to `migration_uid` (handed off to the nodes), else None."""
+    st = state_of(vmi)
+    return st if st is not None and st.migrationUid == migration_uid else None
+
+
+def in_flight(vmi) -> bool:
+    """A migration of this VMI has been handed to the nodes and has not ended (KubeVirt's IsMigrating
+    without a start yet counts: the target may be preparing)."""
+    st = state_of(vmi)
+    return st is not None and bool(st.migrationUid) and not st.completed and not st.failed
+
+
+def is_source(vmi, node: str) -> bool:
+    st = state_of(vmi)
+    return st is not None and bool(st.migrationUid) and st.sourceNode == node and vmi.status.nodeName == node
+
+
+def is_target(vmi, node: str) -> bool:
+    return vmi.metadata.labels.get(MIGRATION_TARGET_NODE_LABEL) == node
