@@ -44,6 +44,26 @@ spec:
   storage: {resources: {requests: {storage: 8Mi}}}
 """
 
+TEMPLATE_VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: templated}
+spec:
+  runStrategy: Always
+  dataVolumeTemplates:
+  - metadata: {name: templated-disk}
+    spec:
+      source: {blank: {}}
+      storage: {resources: {requests: {storage: 8Mi}}}
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        memory: {guest: 64Mi}
+        devices: {disks: [{name: disk, disk: {bus: virtio}}]}
+      volumes: [{name: disk, dataVolume: {name: templated-disk}}]
+"""
+
 SIZED_VM = """
 apiVersion: instancetype.kubevirt.io/v1beta1
 kind: VirtualMachineInstancetype
@@ -210,6 +230,10 @@ MATRIX = [
     ("controller", "update", "nodes", True),
     ("controller", "create", "persistentvolumeclaims", True),
     ("controller", "update", "datavolumes.cdi.kubevirt.io --subresource=status", True),
+    ("controller", "create", "datavolumes.cdi.kubevirt.io", True),    # a VM's dataVolumeTemplates
+    ("controller", "delete", "datavolumes.cdi.kubevirt.io", True),
+    ("controller", "update", "datavolumes.cdi.kubevirt.io", False),
+    ("handler", "create", "datavolumes.cdi.kubevirt.io", False),
     ("controller", "create", "virtualmachines.kubevirt.io", False),
     ("controller", "delete", "virtualmachines.kubevirt.io", False),
     ("controller", "create", "nodes", False),
@@ -405,7 +429,8 @@ def test_a_vm_lives_and_dies_with_least_privilege(control_plane, identities, lea
     """Each service on its own token: a VM created by a kubevirt.io:edit user runs; a DataVolume becomes a
     claim (controller) bound on the node (handler) and is hot-plugged through the api; an instance type
     is applied (the api reads it, the controller stores its revision); the api's door
-    serves certificate holders as the cluster's RBAC allows them; pause, stop and start go through the
+    serves certificate holders as the cluster's RBAC allows them; a VM's DataVolume template is made and
+    deleted with it (controller); pause, stop and start go through the
     api; deleting the VM and the DataVolume removes everything. No write of a service was refused, and
     each was made under its own account."""
     cp, m = control_plane, least_privilege_mesh
@@ -430,6 +455,15 @@ def test_a_vm_lives_and_dies_with_least_privilege(control_plane, identities, lea
     m.wait_for(lambda: "rbacdv" not in vmi_volumes(m, "rbac"), 30, "volume unplugged")
 
     door_of_the_api(cp, m)
+
+    # A VM's dataVolumeTemplates: the controller makes the DataVolume (then its claim), the VM runs on it,
+    # and the controller deletes it with the VM.
+    cp.kubectl("apply", "-f", "-", input=TEMPLATE_VM, kubeconfig=editor)
+    m.wait_for(lambda: m.vm_status("templated") == "Running", 60, "the VM with a DataVolume template Running")
+    assert m.get("dv", "templated-disk")["metadata"]["ownerReferences"][0]["name"] == "templated"
+    cp.kubectl("delete", "vm", "templated", kubeconfig=editor)
+    m.wait_for(lambda: m.get("dv", "templated-disk") is None and m.get("pvc", "templated-disk") is None, 60,
+               "its DataVolume and claim deleted with it")
 
     # An instance type: admitted by the api (it reads the object), stored by the controller as a
     # ControllerRevision the VM references, applied to the VMI; the revision goes with the VM.

@@ -67,11 +67,11 @@ def host_ready():
 
 
 @contextlib.contextmanager
-def qemu_mesh(tmp_prefix: str, domain_prefix: str = "e2e_"):
-    """A real `virtmesh up` on qemu:///system in a fresh data dir; afterwards no guest of
-    `domain_prefix` is left behind for the next test, nor the data dir."""
+def qemu_mesh(tmp_prefix: str, domain_prefix: str = "e2e_", extra=()):
+    """A real `virtmesh up` on qemu:///system in a fresh data dir (`extra`: more `up` flags); afterwards
+    no guest of `domain_prefix` is left behind for the next test, nor the data dir."""
     d = short_tmpdir(tmp_prefix)
-    m = Mesh(d, "qemu:///system")
+    m = Mesh(d, "qemu:///system", extra=extra)
     try:
         yield m
     finally:
