@@ -11,7 +11,7 @@ import grp
 import logging
 import os
 
-from services.api import admission, store
+from services.api import admission, aggregated, store
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
 from services.common import authz, grpcclient, grpcserver, kube, logs, meshtls, metrics, paths, proto, tracing
@@ -42,6 +42,9 @@ async def serve(args) -> None:
     renewer = meshtls.service_identity(data.pki, "api", meshtls.API_SERVER_NAME, args.tls_dir)
     grpcclient.use_identity(renewer.identity)
     resources_servicer, subresources = ResourcesServicer(resources), Subresources(resources)
+    aggregated_api = None
+    if args.kubeconfig and args.subresources_listen:
+        aggregated_api = serve_aggregated(args, data, kube_client, subresources)
     services = ["virtmesh.v1.Resources", "virtmesh.v1.Subresources"]
     # Standalone the mesh's groups decide; on a cluster its RBAC does (SubjectAccessReviews).
     policy = authz.kube_policy(kube.Kube(kube_client)) if args.kubeconfig else authz.mesh_policy()
@@ -73,8 +76,24 @@ async def serve(args) -> None:
         await readers.server.stop(grace=1)
     if webhooks is not None:
         webhooks.stop()
+    if aggregated_api is not None:
+        aggregated_api.stop()
     db.close()
     tracing.shutdown()
+
+
+def serve_aggregated(args, data, kube_client, subresources) -> "aggregated.SubresourceServer":
+    """KubeVirt's subresource API for the kube-apiserver's aggregator, registered by URL-less APIService
+    (an ExternalName Service naming this machine), answering once the aggregator finds it Available."""
+    k = kube.Kube(kube_client)
+    service = "virt-api-subresources"
+    crt, key, ca = admission.load_or_create_cert(os.path.join(data.root, "webhook-certs"),
+                                                 admission.SERVING_HOSTS + (f"{service}.default.svc",))
+    host, _, port = args.subresources_listen.rpartition(":")
+    server = aggregated.SubresourceServer(subresources, k, asyncio.get_running_loop(), host, int(port), crt, key)
+    server.start()
+    aggregated.register(k, ca, server.port, service=service)
+    return server
 
 
 def _group(name: str | None) -> int | None:
@@ -107,6 +126,9 @@ def main(argv=None) -> None:
                    help="cluster mode: the store is this cluster's kube-apiserver")
     p.add_argument("--webhook-listen", default="127.0.0.1:0",
                    help="cluster mode: HOST:PORT of the admission webhooks (port 0: any free port)")
+    p.add_argument("--subresources-listen", metavar="HOST:PORT",
+                   help="cluster mode: serve KubeVirt's subresource API (subresources.kubevirt.io/v1) here and "
+                   "register it with the kube-apiserver's aggregator (port 0: any free port)")
     p.add_argument("--webhook-client-ca", metavar="FILE",
                    help="cluster mode: the webhooks serve only clients with a certificate from this CA (the "
                    "kube-apiserver's webhook client certificate, set in its AdmissionConfiguration)")

@@ -34,16 +34,14 @@ import datetime
 import json
 import logging
 import os
-import socketserver
 import ssl
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from services.api import defaults, instancetype, validation
+from services.api import defaults, https, instancetype, validation
 from services.api.errors import Invalid
 from services.common import manifest, pki, proto
 
@@ -296,13 +294,7 @@ def load_or_create_cert(cert_dir: str, hosts: tuple[str, ...] = SERVING_HOSTS) -
 
 # ---------------------------------------------------------------- HTTPS server
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keep-alive: the apiserver reuses its connections
-    timeout = 60                    # an idle kept-alive connection frees its thread after this
-    # Headers and body leave in two sends: with Nagle's algorithm the body waits for the apiserver's
-    # delayed ACK, ~40 ms a call (bench/controlplane.py saw 35-45 ms per webhook call before this).
-    disable_nagle_algorithm = True
-
+class _Handler(https.Handler):
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path   # the apiserver appends ?timeout=10s
         if path not in PATHS:
@@ -316,41 +308,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, self.server.admitter.review(path, body))
 
     def _send(self, code: int, doc: dict) -> None:
-        data = json.dumps(doc).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, fmt, *args) -> None:
-        log.debug("%s " + fmt, self.client_address[0], *args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address, context: ssl.SSLContext, admitter: Admitter):
-        self.context, self.admitter = context, admitter
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would resolve our FQDN (a DNS round trip); nothing reads it.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def finish_request(self, request, client_address) -> None:
-        # TLS handshake here, in the connection's thread: a slow client never stalls accept().
-        request.settimeout(TIMEOUT_SECONDS)
-        try:
-            conn = self.context.wrap_socket(request, server_side=True)
-        except (OSError, ssl.SSLError) as e:
-            log.debug("TLS handshake with %s failed: %s", client_address[0], e)
-            return
-        try:
-            super().finish_request(conn, client_address)
-        finally:
-            conn.close()
+        self.send_json(code, json.dumps(doc).encode())
 
 
 class AdmissionServer:
@@ -369,7 +327,7 @@ class AdmissionServer:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(cafile=client_ca)
         context.set_alpn_protocols(["http/1.1"])
-        self._httpd = _Server((host, port), context, Admitter(resources))
+        self._httpd = https.TLSServer((host, port), context, _Handler, admitter=Admitter(resources))
         self.host, self.port = host, self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
 

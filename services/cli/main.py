@@ -347,6 +347,9 @@ def parser() -> argparse.ArgumentParser:
                     "(default: 'virtmesh' where that group exists)")
     up.add_argument("--readers", metavar="none|all|GROUP",
                     help="who may read through DATA_DIR/run/api-read.sock (default none)")
+    up.add_argument("--subresources-listen", metavar="HOST:PORT",
+                    help="with --kubeconfig: serve KubeVirt's subresource API (subresources.kubevirt.io/v1: "
+                    "start, stop, pause … through the kube-apiserver) here, registered as an APIService")
     up.add_argument("--webhook-client-ca", metavar="FILE",
                     help="with --kubeconfig: the admission webhooks serve only the kube-apiserver's webhook "
                     "client certificate, signed by this CA")

@@ -114,6 +114,8 @@ class Supervisor:
             api += ["--socket-group", args.socket_group]
         if getattr(args, "readers", None):
             api += ["--readers", args.readers]
+        if getattr(args, "subresources_listen", None):
+            api += ["--subresources-listen", args.subresources_listen]
         if getattr(args, "webhook_client_ca", None):
             api += ["--webhook-client-ca", os.path.abspath(args.webhook_client_ca)]
         self.specs = {

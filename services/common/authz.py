@@ -156,19 +156,22 @@ def forbidden_message(user: str, attrs: dict) -> str:
             f'"{attrs["group"]}" {where}')
 
 
+def review(kube, user: str, groups, attrs: dict, extra: dict | None = None) -> str | None:
+    """Ask the kube-apiserver whether `user` in `groups` may do `attrs` (a SubjectAccessReview);
+    None when allowed, else the apiserver's refusal text."""
+    spec = {"user": user, "groups": list(groups), "resourceAttributes": {k: v for k, v in attrs.items() if v}}
+    if extra:
+        spec["extra"] = extra
+    body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+    status = kube.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body).get("status", {})
+    return None if status.get("allowed") else forbidden_message(user, attrs)
+
+
 def kube_policy(kube) -> Policy:
     """Cluster mode: the kube-apiserver's RBAC decides (a SubjectAccessReview for the caller, as
     KubeVirt's virt-api does for its subresources). Unix-socket callers are root on the api's node
     and the mesh's services act for the mesh; every other certificate holder is asked about."""
     decided: dict[tuple, tuple[float, str | None]] = {}
-
-    def review(caller: Caller, attrs: dict) -> str | None:
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
-                "spec": {"user": caller.user, "groups": list(caller.groups),
-                         "resourceAttributes": {k: v for k, v in attrs.items() if v}}}
-        status = kube.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body).get(
-            "status", {})
-        return None if status.get("allowed") else forbidden_message(caller.user, attrs)
 
     async def decide(caller: Caller, method: str, request=None) -> Optional[str]:
         if method in HEALTH_METHODS or not caller.certified or caller.is_service:
@@ -184,7 +187,7 @@ def kube_policy(kube) -> Policy:
         if hit is not None and now - hit[0] < REVIEW_TTL:
             return hit[1]
         try:
-            refusal = await asyncio.to_thread(review, caller, attrs)
+            refusal = await asyncio.to_thread(review, kube, caller.user, caller.groups, attrs)
         except Exception as e:  # noqa: BLE001 - the api may not ask (its role), or the apiserver is away
             why = f"{e.code().name}: {e.details()}" if isinstance(e, grpc.RpcError) else str(e)
             log.warning("SubjectAccessReview for %s: %s", caller.user, why)

@@ -1,0 +1,103 @@
+"""KubeVirt's subresource API through the real kube-apiserver (issue 16): the api serves
+subresources.kubevirt.io/v1 behind an APIService; a request carries the caller's Kubernetes identity
+(the aggregator's front-proxy headers) and is authorised with a SubjectAccessReview for it."""
+import json
+import shutil
+import socket
+import ssl
+
+import pytest
+
+from cluster.conftest import ClusterMesh
+from harness import short_tmpdir, vm_manifest
+
+BASE = "/apis/subresources.kubevirt.io/v1"
+ROLE = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: test-vm-starter}
+rules:
+- apiGroups: [subresources.kubevirt.io]
+  resources: [virtualmachines/start, virtualmachines/stop, virtualmachineinstances/pause,
+              virtualmachineinstances/unpause]
+  verbs: [update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: starter-may-start, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: test-vm-starter}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: starter}]
+"""
+
+
+@pytest.fixture
+def aggregated_mesh(control_plane):
+    if not control_plane.kube.request("GET", "/api/v1/nodes").get("items"):
+        control_plane.create_node()
+    d = short_tmpdir("vmagg-")
+    m = ClusterMesh(d, "test:///default", control_plane, extra=("--subresources-listen", "127.0.0.1:0"))
+    try:
+        yield m
+    finally:
+        m.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _put(cp, path: str, body: dict | None = None, kubeconfig: str | None = None):
+    return cp.kubectl("replace", "--raw", f"{BASE}/{path}", "-f", "-", input=json.dumps(body or {}),
+                      kubeconfig=kubeconfig, check=False)
+
+
+def test_start_stop_pause_through_the_kube_apiserver_as_the_caller(aggregated_mesh):
+    m, cp = aggregated_mesh, aggregated_mesh.cp
+    cp.kubectl("apply", "-f", "-", input=ROLE)
+    version = json.loads(cp.kubectl("get", "--raw", f"{BASE}/version").stdout)
+    assert version["gitVersion"].startswith("v")
+    assert json.loads(cp.kubectl("get", "--raw", f"{BASE}/healthz").stdout)["restful"] == "ok"
+    resources = {r["name"] for r in json.loads(cp.kubectl("get", "--raw", BASE).stdout)["resources"]}
+    assert {"virtualmachines/start", "virtualmachineinstances/pause", "virtualmachineinstances/console"} <= resources
+
+    cp.kubectl("apply", "-f", "-", input=vm_manifest("agg", "Halted"))
+    starter, nobody = cp.user_kubeconfig("starter"), cp.user_kubeconfig("nobody")
+    # A user without the grant is refused by the review, with the apiserver's words.
+    r = _put(cp, "namespaces/default/virtualmachines/agg/start", kubeconfig=nobody)
+    assert r.returncode != 0 and 'User "nobody" cannot update resource "virtualmachines/start"' in r.stderr, r.stderr
+    assert m.get("vmi", "agg") is None
+    # The starter starts it (202, empty), pauses and unpauses its VMI, and stops it.
+    r = _put(cp, "namespaces/default/virtualmachines/agg/start", kubeconfig=starter)
+    assert r.returncode == 0, r.stderr
+    m.wait_for(lambda: (m.get("vmi", "agg") or {}).get("status", {}).get("phase") == "Running", 60, "VMI Running")
+    # KubeVirt's conflict for a second start.
+    r = _put(cp, "namespaces/default/virtualmachines/agg/start", kubeconfig=starter)
+    assert r.returncode != 0 and 'Operation cannot be fulfilled on virtualmachine.kubevirt.io "agg": ' \
+        'VM is already running' in r.stderr, r.stderr
+    assert _put(cp, "namespaces/default/virtualmachineinstances/agg/pause", {"dryRun": []},
+                kubeconfig=starter).returncode == 0
+    m.wait_for(lambda: any(c.get("type") == "Paused" for c in (m.get("vmi", "agg") or {}).get("status", {})
+                           .get("conditions", [])), 30, "VMI Paused")
+    assert _put(cp, "namespaces/default/virtualmachineinstances/agg/unpause", kubeconfig=starter).returncode == 0
+    r = _put(cp, "namespaces/default/virtualmachines/agg/stop", {"gracePeriod": 0}, kubeconfig=starter)
+    assert r.returncode == 0, r.stderr
+    m.wait_for(lambda: m.get("vmi", "agg") is None, 60, "VMI gone")
+    # A VM that does not exist, and a subresource KubeVirt does not have.
+    r = _put(cp, "namespaces/default/virtualmachines/ghost/start")
+    assert r.returncode != 0 and '(NotFound)' in r.stderr and '"ghost" not found' in r.stderr, r.stderr
+    r = _put(cp, "namespaces/default/virtualmachines/agg/explode")
+    assert r.returncode != 0 and "could not find the requested resource" in r.stderr, r.stderr
+
+
+def test_only_the_aggregator_may_call_the_subresource_api(aggregated_mesh):
+    """Straight to the api's port, past the kube-apiserver: no front-proxy certificate, no call (the
+    X-Remote-User header alone would otherwise let anyone claim to be anyone)."""
+    cp = aggregated_mesh.cp
+    svc = cp.kube.request("GET", "/api/v1/namespaces/default/services/virt-api-subresources")
+    port = svc["spec"]["ports"][0]["port"]
+    anyone = ssl.create_default_context()
+    anyone.check_hostname, anyone.verify_mode = False, ssl.CERT_NONE
+    with pytest.raises((ssl.SSLError, OSError)):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, anyone.wrap_socket(raw) as tls:
+            tls.sendall(f"PUT {BASE}/namespaces/default/virtualmachines/agg/start HTTP/1.1\r\nHost: x\r\n"
+                        "X-Remote-User: system:admin\r\nX-Remote-Group: system:masters\r\nContent-Length: 0\r\n\r\n"
+                        .encode())
+            if not tls.recv(1):
+                raise ConnectionResetError("closed without an answer")
