@@ -88,3 +88,26 @@ def test_a_vm_waits_for_its_imported_disk_runs_and_takes_it_along(mesh_importing
                60, "DataVolumes deleted with their VMs")
     m.wait_for(lambda: m.get("pvc", "imported-rootdisk") is None and not os.path.exists(image), 60,
                "claim and image gone")
+
+
+def test_a_vm_on_a_claim_still_being_filled_waits_for_its_binding(mesh_importing, images):
+    """A claim the node is still importing into is not Bound: a VM set to run on it shows
+    WaitingForVolumeBinding (KubeVirt's precedence puts it before Starting) and its domain waits."""
+    m = mesh_importing
+    url = images.add("/data.img", images.disk)
+    images.gate("/data.img")
+    m.cli("apply", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "filling", "annotations": {"cdi.kubevirt.io/storage.import.endpoint": url}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "8Mi"}}}}))
+    doc = vm("onclaim", url)
+    del doc["spec"]["dataVolumeTemplates"]
+    doc["spec"]["template"]["spec"]["volumes"] = [{"name": "rootdisk", "persistentVolumeClaim": {"claimName": "filling"}}]
+    m.cli("apply", "-f", "-", input=yaml.safe_dump(doc))
+    m.wait_for(lambda: m.vm_status("onclaim") == "WaitingForVolumeBinding", 30, "WaitingForVolumeBinding")
+    assert m.vmi_phase("onclaim") in ("Pending", "Scheduling", "Scheduled")
+    images.release("/data.img")
+    m.wait_for(lambda: m.vm_status("onclaim") == "Running", 60, "Running once the claim is bound")
+    m.cli("delete", "vm", "onclaim")
+    m.wait_for(lambda: m.get("vmi", "onclaim") is None, 30, "VM gone")
+    assert m.get("pvc", "filling") is not None      # a claim the VM did not make stays
