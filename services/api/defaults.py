@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from services.common import arch, machines, proto, quantity, timeutil, volumes
+from services.common import arch, domain, machines, proto, quantity, timeutil, volumes
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 DEFAULT_VOLUME_MODE = "Filesystem"
@@ -76,6 +76,39 @@ def arm64(spec) -> None:
         fw.bootloader.efi.secureBoot = False
 
 
+def inputs(spec) -> None:
+    """autoAttachInputDevice (KubeVirt does it when the VM controller makes the VMI; here every VMI
+    gets it) and setDefaults_Input: a tablet on USB unless the input says otherwise."""
+    devs = spec.domain.devices
+    if devs.HasField("autoattachInputDevice") and devs.autoattachInputDevice and not devs.inputs:
+        devs.inputs.add(name=domain.AUTO_INPUT_NAME)
+    kind, bus = domain.AUTO_INPUT
+    for inp in devs.inputs:
+        inp.type = inp.type or kind
+        inp.bus = inp.bus or bus
+
+
+def hyperv(spec) -> None:
+    """SetHypervFeatureDependencies (pkg/defaults/hyperv.go): an enabled feature gets the feature it
+    needs enabled when that is unset (leaves first, so chains resolve); eVMCS adds the vmx CPU feature;
+    SetDefaults_FeatureSpinlocks: enabled spinlocks default to 4096 retries."""
+    if not spec.domain.features.HasField("hyperv"):
+        return
+    hv = spec.domain.features.hyperv
+
+    def on(name: str) -> bool:
+        return hv.HasField(name) and (not getattr(hv, name).HasField("enabled") or getattr(hv, name).enabled)
+
+    for feat in ("evmcs", "ipi", "tlbflush", "synictimer", "synic"):
+        need = domain.HYPERV_REQUIRES[feat]
+        if on(feat) and not hv.HasField(need):
+            getattr(hv, need).enabled = True
+    if on("evmcs") and not any(f.name == domain.EVMCS_CPU_FEATURE for f in spec.domain.cpu.features):
+        spec.domain.cpu.features.add(name=domain.EVMCS_CPU_FEATURE, policy="require")
+    if on("spinlocks") and not hv.spinlocks.HasField("spinlocks"):
+        hv.spinlocks.spinlocks = domain.DEFAULT_SPINLOCKS
+
+
 def vmi_spec(spec, machine_limits=None) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown) comes from the nodes' labellers."""
     if not spec.architecture:
@@ -92,6 +125,8 @@ def vmi_spec(spec, machine_limits=None) -> None:
     cpu_topology(spec)
     limit = machine_limits(spec.domain.machine.type) if machine_limits else 0
     cpu_hotplug(spec, limit)
+    inputs(spec)
+    hyperv(spec)
 
 
 def create(obj: proto.api.Object, machine_limits=None) -> None:

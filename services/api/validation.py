@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from services.api import vmispec
 from services.api.errors import Invalid
 from services.common import arch as common_arch
 from services.common import hostpaths, machines, network, proto, quantity
@@ -232,6 +233,8 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
     if (spec.architecture or common_arch.host_arch()) == "arm64":
         arm64(spec, path)
     cpu(spec, path, machine_limits)
+    # The rest of KubeVirt's schema: checked, or refused as not supported, every cause at once.
+    vmispec.admit(spec, path, spec.architecture or common_arch.host_arch())
 
 
 def interface_state(iface, net, path: str) -> None:
@@ -311,6 +314,7 @@ def vm(res, machine_limits=None) -> None:
     # creates the VMI (refused then, on every sync, with the VM accepted).
     labels_annotations(spec.template.metadata, "spec.template.metadata")
     vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
+    vmispec.vm_spec(spec)
     data_volume_templates(res)
 
 

@@ -182,8 +182,8 @@ def conflicts_text(conflicts: list[Conflict]) -> str:
 
 # ---------------------------------------------------------------- what this mesh cannot apply
 
-# Fields with no counterpart in this mesh's VirtualMachineInstance: refused when the object is written.
-# When the VMI schema gains one, apply it below and drop it here.
+# Fields whose VMI counterpart no node of this mesh can provide (services/api/vmispec.py refuses them
+# on VMIs too): refused when the object is written. When the mesh gains one, apply it below and drop it.
 INSTANCETYPE_UNSUPPORTED = {
     "schedulerName": "a scheduler name (one scheduler places every VMI)",
     "cpu.numa": "guest NUMA mapping",
@@ -192,25 +192,11 @@ INSTANCETYPE_UNSUPPORTED = {
     "memory.hugepages": "hugepages",
     "gpus": "GPUs",
     "hostDevices": "host devices",
-    "ioThreadsPolicy": "an IO threads policy",
     "launchSecurity": "launch security (SEV)",
 }
 PREFERENCE_UNSUPPORTED = {
-    "clock.preferredTimer": "clock timers",
-    "devices.preferredAutoattachInputDevice": "autoattachInputDevice",
-    "devices.preferredDisableHotplug": "disableHotplug",
     "devices.preferredVirtualGPUOptions": "GPUs",
-    "devices.preferredSoundModel": "a sound device",
-    "devices.preferredUseVirtioTransitional": "useVirtioTransitional",
-    "devices.preferredDiskDedicatedIoThread": "dedicated IO threads",
-    "devices.preferredDiskBlockSize": "disk block sizes",
-    "devices.preferredBlockMultiQueue": "blockMultiQueue",
     "devices.preferredNetworkInterfaceMultiQueue": "networkInterfaceMultiQueue",
-    "devices.preferredPanicDeviceModel": "panic devices",
-    "features.preferredHyperv": "Hyper-V enlightenments",
-    "features.preferredKvm": "features.kvm",
-    "features.preferredPvspinlock": "features.pvspinlock",
-    "features.preferredApic.endOfInterrupt": "APIC end-of-interrupt",
 }
 
 
@@ -390,6 +376,11 @@ def apply(base: str, it, pref, spec, meta) -> list[Conflict]:
                 spec.nodeSelector.update(it.nodeSelector)
         conflicts += _apply_cpu(base, it, pref, spec)
         conflicts += _apply_memory(base, it, spec)
+        if it.HasField("ioThreadsPolicy"):   # applyIOThreadPolicy
+            if spec.domain.HasField("ioThreadsPolicy"):
+                conflicts.append(Conflict(f"{base}.domain.ioThreadsPolicy"))
+            else:
+                spec.domain.ioThreadsPolicy = it.ioThreadsPolicy
         conflicts += _apply_annotations(it.annotations, meta)
         if conflicts:
             return conflicts
@@ -414,20 +405,33 @@ def _apply_devices(pref, spec) -> None:
     """ApplyDevicePreferences for the devices this mesh models."""
     d, devs = pref.devices, spec.domain.devices
     for field in ("AutoattachGraphicsDevice", "AutoattachMemBalloon", "AutoattachPodInterface",
-                  "AutoattachSerialConsole"):
+                  "AutoattachSerialConsole", "AutoattachInputDevice", "UseVirtioTransitional", "BlockMultiQueue"):
         _fill(devs, field[0].lower() + field[1:], d, "preferred" + field)
+    if d.HasField("preferredDisableHotplug"):   # applied even over the VMI's own value, as in KubeVirt
+        devs.disableHotplug = d.preferredDisableHotplug
+    if d.preferredSoundModel and devs.HasField("sound") and not devs.sound.model:
+        devs.sound.model = d.preferredSoundModel
     _fill(devs, "rng", d, "preferredRng")
     _fill(devs, "tpm", d, "preferredTPM")
+    if d.HasField("preferredPanicDeviceModel"):
+        for panic in devs.panicDevices:
+            if not panic.HasField("model"):
+                panic.model = d.preferredPanicDeviceModel
     for disk in devs.disks:
         if not (disk.HasField("disk") or disk.HasField("cdrom") or disk.HasField("lun")):
             disk.disk.SetInParent()   # no target: a disk, so the preferences below apply
         if disk.HasField("disk"):
             if d.preferredDiskBus and not disk.disk.bus:
                 disk.disk.bus = d.preferredDiskBus
+            if d.HasField("preferredDiskBlockSize") and not disk.HasField("blockSize"):
+                disk.blockSize.CopyFrom(d.preferredDiskBlockSize)
             if d.preferredDiskCache and not disk.cache:
                 disk.cache = d.preferredDiskCache
             if d.preferredDiskIO and not disk.io:
                 disk.io = d.preferredDiskIO
+            if d.HasField("preferredDiskDedicatedIoThread") and not disk.HasField("dedicatedIOThread") \
+                    and disk.disk.bus == "virtio":
+                disk.dedicatedIOThread = d.preferredDiskDedicatedIoThread
         elif disk.HasField("cdrom"):
             if d.preferredCdromBus and not disk.cdrom.bus:
                 disk.cdrom.bus = d.preferredCdromBus
@@ -480,11 +484,14 @@ def apply_preference(pref, spec, meta) -> None:
         _apply_devices(pref, spec)
     feats = pref.features
     _fill(dom.features, "acpi", feats, "preferredAcpi")
-    if feats.HasField("preferredApic") and not dom.features.HasField("apic"):
-        dom.features.apic.SetInParent()
-        if feats.preferredApic.HasField("enabled"):
-            dom.features.apic.enabled = feats.preferredApic.enabled
+    _fill(dom.features, "apic", feats, "preferredApic")
+    _fill(dom.features, "kvm", feats, "preferredKvm")
+    _fill(dom.features, "pvspinlock", feats, "preferredPvspinlock")
     _fill(dom.features, "smm", feats, "preferredSmm")
+    if feats.HasField("preferredHyperv"):   # applyHyperVFeaturePreferences: feature by feature
+        dom.features.hyperv.SetInParent()
+        for f, _ in feats.preferredHyperv.ListFields():
+            _fill(dom.features.hyperv, f.name, feats.preferredHyperv, f.name)
     if pref.HasField("firmware"):
         _apply_firmware(pref, spec)
     if pref.machine.preferredMachineType and not dom.machine.type:
@@ -495,6 +502,7 @@ def apply_preference(pref, spec, meta) -> None:
             dom.clock.utc.CopyFrom(offset.utc)
         if offset.HasField("timezone"):
             dom.clock.timezone = offset.timezone
+    _fill(dom.clock, "timer", pref.clock, "preferredTimer")
     if pref.HasField("preferredSubdomain") and not spec.subdomain:
         spec.subdomain = pref.preferredSubdomain
     if pref.HasField("preferredTerminationGracePeriodSeconds") and not spec.HasField("terminationGracePeriodSeconds"):

@@ -129,9 +129,9 @@ def test_objects_are_stored_with_their_scope(stocked):
      "and threads"),
     ("VirtualMachineClusterPreference", {"devices": {"preferredDiskBus": "ide"}},
      'spec.devices.preferredDiskBus: Unsupported value: "ide": supported values: "virtio", "sata", "scsi", "usb"'),
-    ("VirtualMachineClusterPreference", {"clock": {"preferredTimer": {"hpet": {"present": False}}}},
-     "spec.clock.preferredTimer: Unsupported value: not supported: this mesh's VirtualMachineInstances have no "
-     "clock timers"),
+    ("VirtualMachineClusterPreference", {"devices": {"preferredVirtualGPUOptions": {"display": {"enabled": True}}}},
+     "spec.devices.preferredVirtualGPUOptions: Unsupported value: not supported: this mesh's VirtualMachineInstances "
+     "have no GPUs"),
 ])
 def test_bad_instancetypes_and_preferences_are_refused(resources, kind, spec, message):
     namespaced = "Cluster" not in kind
