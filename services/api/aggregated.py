@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import grpc
 from google.protobuf import json_format
 
-from services.api import https
+from services.api import console, https
 from services.common import authz, proto
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ GROUP, VERSION = "subresources.kubevirt.io", "v1"
 PREFIX = f"/apis/{GROUP}/{VERSION}"
 APISERVICE = f"{VERSION}.{GROUP}"
 AUTH_CONFIGMAP = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
+CONSOLE_PROTOCOL = "plain.kubevirt.io"   # raw serial bytes in binary frames, as virtctl speaks it
 _ROUTE = re.compile(rf"^{re.escape(PREFIX)}/namespaces/([^/]+)/(virtualmachines|virtualmachineinstances)/([^/]+)/"
                     r"([a-z]+)$")
 # (resource, subresource) -> the Subresources call and what its body is
@@ -141,9 +142,13 @@ class _Handler(https.Handler):
         self.send_json(code, json.dumps(doc).encode() if doc is not None else b"")
 
     def do_GET(self) -> None:  # noqa: N802
-        if self._caller() is None:
+        caller = self._caller()
+        if caller is None:
             return self._reply(401, status(401, "Unauthorized", "Unauthorized"))
         path = urlsplit(self.path).path.rstrip("/")
+        m = _ROUTE.match(path)
+        if m and m.group(2) == "virtualmachineinstances" and m.group(4) == "console":
+            return self._console(caller, m.group(1), m.group(3))
         if path == PREFIX:
             return self._reply(200, discovery())
         if path == f"/apis/{GROUP}":
@@ -155,6 +160,29 @@ class _Handler(https.Handler):
         if path == f"{PREFIX}/healthz":
             return self._reply(200, {"apiserver": {"connectivity": "ok"}, "restful": "ok"})
         self._reply(404, status(404, "NotFound", f"the server could not find the requested resource ({path})"))
+
+    def _console(self, caller: Caller, namespace: str, name: str) -> None:
+        """KubeVirt's console: a websocket (plain.kubevirt.io) bridged to the VMI's node's console stream."""
+        attrs = {"verb": "get", "group": GROUP, "resource": "virtualmachineinstances", "subresource": "console",
+                 "namespace": namespace, "name": name}
+        details = {"name": name, "group": "kubevirt.io", "kind": "virtualmachineinstance"}
+        try:
+            refusal = authz.review(self.server.kube, caller.user, caller.groups, attrs, caller.extra or None)
+        except grpc.RpcError as e:
+            return self._reply(503, status(503, "ServiceUnavailable", f"cannot authorize: {e.details()}"))
+        if refusal:
+            return self._reply(403, status(403, "Forbidden", refusal, {"name": name, "group": GROUP,
+                                                                        "kind": "virtualmachineinstances/console"}))
+
+        async def target():
+            return self.server.subresources.console_target(namespace, name)
+        try:
+            vmi, stub = asyncio.run_coroutine_threadsafe(target(), self.server.loop).result(timeout=30)
+        except Exception as e:  # noqa: BLE001 - each reason is an answer
+            code, reason = {"NotFound": (404, "NotFound"), "RequestConflict": (409, "Conflict"),
+                            "Unavailable": (503, "ServiceUnavailable")}.get(type(e).__name__, (500, "InternalError"))
+            return self._reply(code, status(code, reason, str(e), details))
+        console.Bridge(self, stub, vmi).run()
 
     def do_PUT(self) -> None:  # noqa: N802
         caller = self._caller()

@@ -376,14 +376,19 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             return proto.api.SubresourceResponse(message="dry run")
         return await self._proxy(vmi, "Unpause", request)
 
+    def console_target(self, namespace: str, name: str):
+        """(the VMI, a stub of its node's handler) for a console, or the reason there is none
+        (store.NotFound, RequestConflict, Unavailable). Call it on the server's event loop."""
+        vmi = proto.inner(self.r.get(proto.VMI, namespace or "default", name))
+        if vmi.status.phase != vmstate.RUNNING:
+            raise RequestConflict(VMI_NOT_RUNNING)
+        return vmi, self._handler_stub(vmi.status.nodeName)
+
     async def Console(self, request_iterator, context):
         """Proxy a console stream to the handler of the VMI's node (both directions)."""
         first = await request_iterator.__anext__()
         try:
-            vmi = proto.inner(self.r.get(proto.VMI, first.namespace or "default", first.name))
-            if vmi.status.phase != vmstate.RUNNING:
-                raise RequestConflict(VMI_NOT_RUNNING)
-            stub = self._handler_stub(vmi.status.nodeName)
+            vmi, stub = self.console_target(first.namespace, first.name)
         except (store.NotFound,) as e:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
         except RequestConflict as e:

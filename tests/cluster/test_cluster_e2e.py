@@ -12,6 +12,7 @@ import pytest
 from harness import ROOT, short_tmpdir
 
 from cluster.conftest import ClusterMesh
+from cluster.test_subresource_api import console_socket
 from e2e.conftest import GUESTS, domains, host_ready, remove_domains, serial_log  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.e2e]
@@ -23,7 +24,7 @@ def test_demo_vm_on_the_cluster(control_plane, host_ready):
     d = short_tmpdir("vmke2e-")
     with open(os.path.join(ROOT, "examples", "vm-demo.yaml")) as f:
         demo = f.read().replace("/var/cache/virtmesh/guests", GUESTS)
-    m = ClusterMesh(d, "qemu:///system", cp)
+    m = ClusterMesh(d, "qemu:///system", cp, extra=("--subresources-listen", "127.0.0.1:0"))
     try:
         r = cp.kubectl("apply", "-f", "-", input=demo)
         assert "virtualmachine.kubevirt.io/demo created" in r.stdout
@@ -40,6 +41,14 @@ def test_demo_vm_on_the_cluster(control_plane, host_ready):
         # The console through the mesh's subresource, as virtctl would read it.
         out = m.cli("console", "demo", "--no-stdin", "--timeout", "3", timeout=60).stdout
         assert "VIRTMESH" in out
+        # And as virtctl reads it: KubeVirt's console subresource, a websocket through the kube-apiserver.
+        ws = console_socket(cp, "default", "demo")
+        try:
+            seen = b""
+            while b"VIRTMESH-TICK" not in seen:
+                seen += ws.recv()
+        finally:
+            ws.close()
         uid = m.get("vmi", "demo")["metadata"]["uid"]
         assert "default_demo" in domains() and m.launcher_pids()
 

@@ -2,6 +2,7 @@
 subresources.kubevirt.io/v1 behind an APIService; a request carries the caller's Kubernetes identity
 (the aggregator's front-proxy headers) and is authorised with a SubjectAccessReview for it."""
 import json
+import os
 import shutil
 import socket
 import ssl
@@ -101,3 +102,44 @@ def test_only_the_aggregator_may_call_the_subresource_api(aggregated_mesh):
                         .encode())
             if not tls.recv(1):
                 raise ConnectionResetError("closed without an answer")
+
+
+def console_socket(cp, namespace: str, name: str, kubeconfig: str | None = None, timeout: float = 10):
+    """A websocket to the VMI's console through the kube-apiserver (as virtctl opens it), as the
+    kubeconfig's user (its client certificate)."""
+    import base64
+    import tempfile
+    import websocket
+    import yaml
+    cfg = yaml.safe_load(open(kubeconfig or cp.kubeconfig))
+    user = cfg["users"][0]["user"]
+    server = cfg["clusters"][0]["cluster"]["server"]
+    d = tempfile.mkdtemp(prefix="vmws-")
+    files = {}
+    for key, field in (("certfile", "client-certificate-data"), ("keyfile", "client-key-data")):
+        files[key] = os.path.join(d, key)
+        with open(files[key], "wb") as f:
+            f.write(base64.b64decode(user[field]))
+    url = server.replace("https://", "wss://") + f"{BASE}/namespaces/{namespace}/virtualmachineinstances/{name}/console"
+    return websocket.create_connection(url, subprotocols=["plain.kubevirt.io"], timeout=timeout,
+                                       sslopt={**files, "ca_certs": os.path.join(cp.dir, "pki", "ca.crt")})
+
+
+def test_the_console_is_a_websocket_for_those_allowed(aggregated_mesh):
+    import websocket
+    m, cp = aggregated_mesh, aggregated_mesh.cp
+    cp.kubectl("apply", "-f", "-", input=vm_manifest("con", "Always"))
+    m.wait_for(lambda: (m.get("vmi", "con") or {}).get("status", {}).get("phase") == "Running", 60, "VMI Running")
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        console_socket(cp, "default", "con", kubeconfig=cp.user_kubeconfig("peeker"))
+    assert e.value.status_code == 403
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        console_socket(cp, "default", "nothere")
+    assert e.value.status_code == 404
+    ws = console_socket(cp, "default", "con")   # the admin: the upgrade is accepted with KubeVirt's protocol
+    try:
+        assert ws.getsubprotocol() == "plain.kubevirt.io"
+        ws.send_binary(b"\r")   # keys go to the guest (the test driver has no serial port to answer)
+        ws.ping()
+    finally:
+        ws.close()
