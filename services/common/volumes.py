@@ -23,6 +23,16 @@ def claim_name(vol) -> Optional[str]:
     return None
 
 
+def set_default_volume_disks(spec) -> None:
+    """KubeVirt's SetDefaultVolumeDisk: a volume no disk names gets a disk of its name (no target: the
+    converter makes it a disk on the arch's default bus), as virt-controller does when it makes a VM's VMI."""
+    named = {d.name for d in spec.domain.devices.disks}
+    for vol in spec.volumes:
+        if vol.name not in named:
+            spec.domain.devices.disks.add(name=vol.name)
+            named.add(vol.name)
+
+
 def hotpluggable(vol) -> bool:
     """storagetypes.IsHotplugVolume for the sources we have."""
     return (vol.HasField("persistentVolumeClaim") and vol.persistentVolumeClaim.hotpluggable) or \

@@ -117,7 +117,8 @@ def printable_status(vm, vmi, storage=None) -> str:
 
 
 def new_vmi(vm):
-    """setupVMIFromVM: the template, named after the VM, owned by it, with a stable firmware UUID."""
+    """setupVMIFromVM: the template, named after the VM, owned by it, with a stable firmware UUID; a disk
+    for every volume that has none (startVMI's SetDefaultVolumeDisk, before the preference applies)."""
     vmi = proto.kv.VirtualMachineInstance(apiVersion="kubevirt.io/v1", kind="VirtualMachineInstance")
     vmi.metadata.CopyFrom(vm.spec.template.metadata)
     vmi.metadata.name = vm.metadata.name
@@ -128,6 +129,7 @@ def new_vmi(vm):
                                      name=vm.metadata.name, uid=vm.metadata.uid,
                                      controller=True, blockOwnerDeletion=True)
     vmi.spec.CopyFrom(vm.spec.template.spec)
+    volumes.set_default_volume_disks(vmi.spec)
     reqs = vm.status.stateChangeRequests
     if reqs and reqs[0].action == "Start" and reqs[0].data.get("paused") == "true":
         vmi.spec.startStrategy = "Paused"

@@ -448,3 +448,15 @@ async def test_a_vms_own_datavolume_may_be_deleted_while_its_vmi_may_not(api_ser
         await until(lambda: c.dvs.get("default/vm1-root") is None)
         await c.vm()
         assert c.dvs.get("default/vm1-root") is not None
+
+
+def test_a_volume_without_a_disk_gets_one_in_the_vmi():
+    """startVMI's SetDefaultVolumeDisk: what `virtmesh create vm --volume-import` writes (volumes, no disks)
+    runs with a disk per volume; a disk the template has stays as written."""
+    v = manifest.to_object(vm_doc(volumes=[{"name": "root", "dataVolume": {"name": "vm1-root"}},
+                                           {"name": "cloudinitdisk", "cloudInitNoCloud": {"userData": "#cloud-config"}}])
+                           ).virtualMachine
+    vmi = vmc.new_vmi(v)
+    assert [(d.name, d.HasField("disk")) for d in vmi.spec.domain.devices.disks] == [
+        ("root", True), ("cloudinitdisk", False)]
+    assert not v.spec.template.spec.domain.devices.disks[1:]     # the VM's template is left as written
