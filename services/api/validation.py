@@ -408,8 +408,9 @@ def _supported(values) -> str:
     return ", ".join(f'"{v}"' for v in values)
 
 
-def claim_spec(spec, path: str, access_modes_required: bool = True) -> None:
-    """ValidatePersistentVolumeClaimSpec's messages (CDI's `storage` API may leave accessModes empty)."""
+def claim_spec(spec, path: str, access_modes_required: bool = True, size_required: bool = True) -> None:
+    """ValidatePersistentVolumeClaimSpec's messages (CDI's `storage` API may leave accessModes empty, and
+    the size of a clone, which is then the source's)."""
     if access_modes_required and not spec.accessModes:
         raise Invalid(f"{path}.accessModes: Required value")
     for mode in spec.accessModes:
@@ -419,9 +420,10 @@ def claim_spec(spec, path: str, access_modes_required: bool = True) -> None:
     if "ReadWriteOncePod" in spec.accessModes and len(spec.accessModes) > 1:
         raise Invalid(f"{path}.accessModes: Forbidden: may not use ReadWriteOncePod with other access modes")
     size = spec.resources.requests.get("storage")
-    if not size:
+    if not size and size_required:
         raise Invalid(f"{path}.resources.requests[storage]: Required value")
-    _quantity(size, f"{path}.resources.requests[storage]")
+    if size:
+        _quantity(size, f"{path}.resources.requests[storage]")
     if spec.HasField("volumeMode") and spec.volumeMode not in VOLUME_MODES:
         raise Invalid(f'{path}.volumeMode: Unsupported value: "{spec.volumeMode}": supported values: '
                       + _supported(VOLUME_MODES))
@@ -465,7 +467,8 @@ def data_volume(res, path: str = "spec") -> None:
     if has_pvc:
         claim_spec(spec.pvc, f"{path}.pvc")
     else:
-        claim_spec(spec.storage, f"{path}.storage", access_modes_required=False)
+        claim_spec(spec.storage, f"{path}.storage", access_modes_required=False,
+                   size_required=not src.HasField("pvc"))   # CDI sizes a clone like its source
 
 
 def _template_causes(spec, i: int) -> list[tuple[str, str]]:

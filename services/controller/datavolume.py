@@ -12,6 +12,7 @@ from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT
                                      SELECTED_NODE)
 
 PREVIOUS_CLAIM_RETRY_SECONDS = 5.0
+SOURCE_WAIT_SECONDS = 2.0
 
 
 def owner_uid(pvc) -> str:
@@ -19,8 +20,25 @@ def owner_uid(pvc) -> str:
     return next((r.uid for r in pvc.metadata.ownerReferences if r.kind == "DataVolume"), "")
 
 
-def claim_for(dv):
-    """The claim a DataVolume owns."""
+def clone_source_key(dv) -> str:
+    """`namespace/name` of the claim a clone DataVolume copies, "" for any other source."""
+    src = dv.spec.source
+    return f"{src.pvc.namespace or dv.metadata.namespace}/{src.pvc.name}" if src.HasField("pvc") else ""
+
+
+def needs_source_size(dv) -> bool:
+    """A clone through CDI's storage API without a size: the claim gets the source's."""
+    return bool(clone_source_key(dv)) and dv.spec.HasField("storage") and \
+        not dv.spec.storage.resources.requests.get("storage")
+
+
+def source_size(source) -> str:
+    """The size of a source claim: what it holds (status.capacity), else what it asked for."""
+    return source.status.capacity.get("storage") or source.spec.resources.requests.get("storage", "")
+
+
+def claim_for(dv, size: str = ""):
+    """The claim a DataVolume owns; `size` for a clone that names none (needs_source_size)."""
     pvc = proto.kv.PersistentVolumeClaim(apiVersion="v1", kind="PersistentVolumeClaim")
     md = pvc.metadata
     md.namespace, md.name = dv.metadata.namespace, dv.metadata.name
@@ -30,11 +48,13 @@ def claim_for(dv):
     pvc.spec.CopyFrom(spec)
     if not pvc.spec.accessModes:
         pvc.spec.accessModes.append("ReadWriteOnce")  # the storage API's default from a storage profile
+    if size and not pvc.spec.resources.requests.get("storage"):
+        pvc.spec.resources.requests["storage"] = size
     src = dv.spec.source
     if src.HasField("http"):
         md.annotations[IMPORT_ENDPOINT] = src.http.url
     elif src.HasField("pvc"):
-        md.annotations[CLONE_REQUEST] = f"{src.pvc.namespace or dv.metadata.namespace}/{src.pvc.name}"
+        md.annotations[CLONE_REQUEST] = clone_source_key(dv)
     if DISK_FORMAT in dv.metadata.annotations:
         md.annotations[DISK_FORMAT] = dv.metadata.annotations[DISK_FORMAT]
     return pvc
@@ -73,7 +93,15 @@ class DataVolumeController:
         if dv.metadata.deletionTimestamp:
             return None
         if pvc is None:
-            await self.api.create(claim_for(dv))
+            size = ""
+            if needs_source_size(dv):
+                source = self.pvcs.get(clone_source_key(dv))
+                size = source_size(source) if source is not None else ""
+                if not size:   # its creation (a claim event of that key) does not bring this one back: poll
+                    await self._set_status(dv, None, "Pending", "N/A",
+                                           f"waiting for the clone source claim {clone_source_key(dv)} to size it")
+                    return SOURCE_WAIT_SECONDS
+            await self.api.create(claim_for(dv, size))
             return None
         if pvc.metadata.deletionTimestamp or owner_uid(pvc) not in ("", dv.metadata.uid):
             # The claim of an earlier DataVolume of this name (deleted and made again, as a VM does with
@@ -95,10 +123,13 @@ class DataVolumeController:
     async def _set_status(self, dv, pvc, phase: str, progress: str, message: str) -> None:
         out = proto.copy(dv)
         st = out.status
-        st.phase, st.progress, st.claimName = phase, progress, pvc.metadata.name
+        st.phase, st.progress = phase, progress
         ready = "True" if phase == "Succeeded" else "False"
         vmstate.set_condition(out, "Ready", ready, reason=phase, message=message)
-        vmstate.set_condition(out, "Bound", "True" if pvc.status.phase == "Bound" else "False",
-                              reason=pvc.status.phase or "Pending", message=f"PVC {pvc.metadata.name} {pvc.status.phase or 'Pending'}")
+        if pvc is not None:
+            st.claimName = pvc.metadata.name
+            vmstate.set_condition(out, "Bound", "True" if pvc.status.phase == "Bound" else "False",
+                                  reason=pvc.status.phase or "Pending",
+                                  message=f"PVC {pvc.metadata.name} {pvc.status.phase or 'Pending'}")
         if out.status != dv.status:
             await self.api.update_status(out)

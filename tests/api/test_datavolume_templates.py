@@ -196,3 +196,14 @@ def refused_again(resources, d) -> Invalid:
     with pytest.raises(Invalid) as e:
         resources.create(manifest.to_object(d))
     return e.value
+
+
+def test_only_a_clone_may_leave_its_size_to_the_source(resources):
+    d = doc()
+    template(d)["spec"] = {"source": {"pvc": {"namespace": "golden", "name": "fedora"}}, "storage": {}}
+    assert proto.inner(resources.create(manifest.to_object(d))).spec.dataVolumeTemplates[0].spec.HasField("storage")
+    d = doc()
+    d["metadata"]["name"] = "sizeless"
+    template(d)["spec"] = {"source": {"http": {"url": "https://images.example.com/x.img"}}, "storage": {}}
+    assert str(refused_again(resources, d)) == "spec.dataVolumeTemplates[0].spec.storage.resources.requests[storage]: " \
+                                         "Required value"

@@ -460,3 +460,26 @@ def test_a_volume_without_a_disk_gets_one_in_the_vmi():
     assert [(d.name, d.HasField("disk")) for d in vmi.spec.domain.devices.disks] == [
         ("root", True), ("cloudinitdisk", False)]
     assert not v.spec.template.spec.domain.devices.disks[1:]     # the VM's template is left as written
+
+
+async def test_a_clone_without_a_size_gets_its_sources(api_server):
+    """CDI's storage API: a clone (what `create vm --volume-import type:pvc,src:ns/name` writes) may leave
+    the size out; the claim is made the size of its source once that exists."""
+    async with Controllers(api_server) as c:
+        await c.write(vm_doc(templates=[{"metadata": {"name": "vm1-root"},
+                                         "spec": {"source": {"pvc": {"namespace": "default", "name": "golden"}},
+                                                  "storage": {}}}]))
+        await c.vm()
+        assert await c.dv_controller.reconcile("default/vm1-root") == 2.0
+        d = await c.dv()
+        assert c.pvcs.get("default/vm1-root") is None and d.status.phase == "Pending"
+        assert vmstate.get_condition(d, "Ready").message == (
+            "waiting for the clone source claim default/golden to size it")
+        golden = await c.write({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "golden"},
+                                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "24Mi"}}}})
+        golden.status.phase, golden.status.capacity["storage"] = "Bound", "32Mi"   # the node made it bigger
+        await c.update(golden, status=True)
+        await c.dv()
+        claim = c.pvcs.get("default/vm1-root")
+        assert claim.spec.resources.requests["storage"] == "32Mi"
+        assert claim.metadata.annotations["k8s.io/CloneRequest"] == "default/golden"
