@@ -52,6 +52,8 @@ UNSUPPORTED = (
     ("domain.devices.clientPassthrough", "USB redirection", "there is no usbredir client path"),
     ("domain.devices.downwardMetrics", "the downward metrics device", "the nodes publish no downward metrics"),
     ("domain.devices.autoattachVSOCK", "VSOCK", "the nodes have no vhost-vsock"),
+    ("domain.devices.networkInterfaceMultiqueue", "multi-queue network interfaces",
+     "the nodes' taps are single-queue and user-mode networking has one queue"),
     ("domain.devices.interfaces[].sriov", "SR-IOV", "no node has SR-IOV network devices"),
     ("domain.devices.interfaces[].binding", "network binding plugins", "the nodes run no binding plugins"),
     ("domain.devices.interfaces[].macvtap", "the macvtap binding", "KubeVirt replaced it with a binding plugin"),

@@ -23,10 +23,11 @@ REGENERATE = os.environ.get("VIRTMESH_REGENERATE_GOLDEN") == "1"
 VM_DIR = "/var/lib/virtmesh/vms/6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f0001"
 
 
-def _ctx(volumes: dict[str, DiskSource], kernel: bool = False, arch: str = "amd64") -> convert.Context:
+def _ctx(volumes: dict[str, DiskSource], kernel: bool = False, arch: str = "amd64", domain_type: str = "qemu",
+         pr_helper_socket: str | None = None) -> convert.Context:
     guests = f"/var/cache/virtmesh/guests/{arch}"
     return convert.Context(
-        domain_type="qemu", volumes=volumes,
+        domain_type=domain_type, volumes=volumes, pr_helper_socket=pr_helper_socket,
         kernel=f"{guests}/kernel" if kernel else None,
         initrd=f"{guests}/initrd.img" if kernel else None,
         serial_socket=f"{VM_DIR}/serial0.sock", serial_log=f"{VM_DIR}/serial0.log",
@@ -224,6 +225,154 @@ spec:
       tpm: {}
   volumes: [{name: root, containerDisk: {image: /var/lib/images/arm-efi.qcow2}}]
 """, lambda: _ctx({"root": _disk("root")}, arch="arm64")),
+
+    # Issue 14, item 5: a Windows XP / Server 2003 guest as KubeVirt users write it: q35 with the 64-bit
+    # PCI hole disabled, SeaBIOS, SATA disk and CD-ROM, an e1000 NIC, AC'97 sound, the i6300esb watchdog,
+    # the usual Windows clock (UTC offset, no HPET, PIT delay, RTC catchup, Hyper-V clock) and the
+    # enlightenments that need no KVM (relaxed, vAPIC, spinlocks), SMM, a USB tablet
+    "amd64_windows_legacy": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata:
+  name: winxp
+  namespace: legacy
+  uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f0009
+  annotations: {kubevirt.io/disablePCIHole64: "true"}
+spec:
+  architecture: amd64
+  domain:
+    cpu: {sockets: 1, cores: 1, threads: 1}
+    memory: {guest: 512Mi}
+    machine: {type: q35}
+    firmware:
+      bootloader: {bios: {}}
+    clock:
+      utc: {offsetSeconds: 3600}
+      timer:
+        hpet: {present: false}
+        pit: {tickPolicy: delay}
+        rtc: {tickPolicy: catchup}
+        hyperv: {}
+    features:
+      acpi: {}
+      apic: {}
+      smm: {}
+      hyperv:
+        relaxed: {}
+        vapic: {}
+        spinlocks: {spinlocks: 8191}
+    devices:
+      disks:
+      - {name: root, disk: {bus: sata}, bootOrder: 1}
+      - {name: install, cdrom: {bus: sata}}
+      interfaces:
+      - {name: default, masquerade: {}, model: e1000}
+      inputs: [{name: tablet, type: tablet, bus: usb}]
+      sound: {name: audio, model: ac97}
+      watchdog: {name: wd, i6300esb: {action: reset}}
+  networks: [{name: default, pod: {}}]
+  volumes:
+  - {name: root, hostDisk: {path: /srv/winxp.img, type: Disk}}
+  - {name: install, hostDisk: {path: /srv/winxp.iso, type: Disk}}
+""", lambda: _ctx({"root": DiskSource("/srv/winxp.img"), "install": DiskSource("/srv/winxp.iso")})),
+
+    # A newer Windows guest on KVM: every enlightenment (vpindex and what needs it), KVM hidden,
+    # APIC EOI, pvspinlock, Hyper-V panic notifier, chassis SMBIOS, the bochs display
+    "amd64_windows_kvm_enlightened": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: win2k22, namespace: default, uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f000a}
+spec:
+  architecture: amd64
+  domain:
+    cpu: {sockets: 1, cores: 2, threads: 1}
+    memory: {guest: 1Gi}
+    firmware:
+      bootloader: {efi: {secureBoot: false}}
+    chassis: {manufacturer: Virtmesh, asset: A-7, sku: WS}
+    clock:
+      utc: {}
+      timer: {hpet: {present: false}, pit: {tickPolicy: delay}, rtc: {tickPolicy: catchup}, hyperv: {}}
+    features:
+      apic: {endOfInterrupt: true}
+      kvm: {hidden: true}
+      pvspinlock: {}
+      hyperv:
+        relaxed: {}
+        vapic: {}
+        spinlocks: {spinlocks: 8191}
+        vpindex: {}
+        runtime: {}
+        synic: {}
+        synictimer: {direct: {}}
+        reset: {}
+        vendorid: {vendorid: virtmesh}
+        frequencies: {}
+        reenlightenment: {}
+        tlbflush: {}
+        ipi: {}
+    devices:
+      autoattachGraphicsDevice: true
+      video: {type: bochs}
+      panicDevices: [{model: hyperv}]
+      disks: [{name: root, disk: {bus: virtio}}]
+  volumes: [{name: root, containerDisk: {image: /var/lib/images/win.qcow2}}]
+""", lambda: _ctx({"root": _disk("root")}, domain_type="kvm")),
+
+    # Devices and tuning: IO threads (auto: shared + dedicated), custom block sizes, error policy,
+    # virtio-blk multi-queue, virtio-transitional, an ACPI-indexed NIC, a panic notifier, no hotplug
+    # reserve, the serial console not logged
+    "amd64_devices_tuning": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: tuned, namespace: default, uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f000b}
+spec:
+  architecture: amd64
+  domain:
+    cpu: {sockets: 1, cores: 2, threads: 1}
+    memory: {guest: 256Mi}
+    resources: {requests: {cpu: "1"}}
+    ioThreadsPolicy: auto
+    firmware:
+      bootloader: {bios: {}}
+    devices:
+      useVirtioTransitional: true
+      blockMultiQueue: true
+      disableHotplug: true
+      logSerialConsole: false
+      panicDevices: [{model: isa}]
+      disks:
+      - {name: root, disk: {bus: virtio}, errorPolicy: report}
+      - {name: data, disk: {bus: virtio}, dedicatedIOThread: true,
+         blockSize: {custom: {logical: 512, physical: 4096}}}
+      interfaces: [{name: default, bridge: {}, acpiIndex: 1}]
+  networks: [{name: default, pod: {}}]
+  volumes:
+  - {name: root, containerDisk: {image: /var/lib/images/root.qcow2}}
+  - {name: data, emptyDisk: {capacity: 1Gi}}
+""", lambda: _ctx({"root": _disk("root"), "data": _disk("data", where="empty-disks")})),
+
+    # Issue 14, item 6: a SCSI LUN with persistent reservation, its PR commands handed to the node's
+    # qemu-pr-helper (unmanaged, over the helper's socket)
+    "amd64_lun_reservation": ("""
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {name: cluster-node, namespace: default, uid: 6f1f3a52-1f0e-4c43-9d1e-3a0a5a7f000c}
+spec:
+  architecture: amd64
+  domain:
+    memory: {guest: 256Mi}
+    firmware:
+      bootloader: {bios: {}}
+    devices:
+      disks:
+      - {name: root, disk: {bus: virtio}}
+      - {name: quorum, lun: {bus: scsi, reservation: true}}
+  volumes:
+  - {name: root, containerDisk: {image: /var/lib/images/root.qcow2}}
+  - {name: quorum, persistentVolumeClaim: {claimName: shared-san-lun}}
+""", lambda: _ctx({"root": _disk("root"), "quorum": DiskSource("/dev/sdb", "raw", type="block")},
+                  pr_helper_socket="/var/lib/virtmesh/run/pr/pr-helper.sock")),
 }
 
 

@@ -252,7 +252,7 @@ def test_features_defaults_and_overrides():
 
 @pytest.mark.parametrize("clock, attrib", [
     (None, {"offset": "utc"}),
-    ({"utc": {}}, {"offset": "utc"}),
+    ({"utc": {}}, {"offset": "utc", "adjustment": "reset"}),   # Convert_v1_Clock_To_api_Clock
     ({"utc": {"offsetSeconds": -120}}, {"offset": "utc", "adjustment": "-120"}),
     ({"timezone": "America/New_York"}, {"offset": "timezone", "timezone": "America/New_York"}),
 ])

@@ -62,6 +62,10 @@ class Arch:
     cpu_hotplug: bool = False           # SupportCPUHotplug: maxSockets -> <vcpus> layout
     pci_hole64_disabling: bool = False  # SupportPCIHole64Disabling (kubevirt.io/disablePCIHole64)
     virtio_model: str = "virtio-non-transitional"
+    virtio_transitional_model: str = "virtio-transitional"  # useVirtioTransitional: legacy virtio 0.9 too
+    # The PC platform's timers (hpet, pit, rtc, kvmclock, hypervclock), Hyper-V and KVM paravirtual
+    # features, the i6300esb watchdog, isa/hyperv panic notifiers and ich9/ac97 sound cards.
+    pc_platform: bool = False
 
     def is_pcie(self, machine: str) -> bool:
         return any(fnmatch.fnmatchcase(machine, p) for p in self.pcie_machines)
@@ -101,6 +105,7 @@ ARCHS: dict[str, Arch] = {
         tpm_persistent_model="tpm-crb",
         cpu_hotplug=True,
         pci_hole64_disabling=True,
+        pc_platform=True,
     ),
     "arm64": Arch(
         name="arm64",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from services.common import arch as common_arch
+from services.common import domain as spec_facts
 from services.common import network
 from services.common import quantity
 from services.common.volumes import hotpluggable
@@ -62,6 +63,7 @@ class Context:
     nvram_dir: Optional[str] = None                    # where this VM's EFI variable store goes
     vnc_socket: Optional[str] = None                   # VNC unix socket (autoattachGraphicsDevice: true)
     check_firmware: bool = True                        # fail early when EFI firmware files are missing
+    pr_helper_socket: Optional[str] = None             # the node's qemu-pr-helper (reserved LUNs)
 
     @property
     def emulated(self) -> bool:
@@ -188,6 +190,11 @@ class _Converter:
         self.a = arch_of(vmi)
         self.pcie_devices = 0   # devices libvirt will put on a pcie-root-port
         self.usb_needed = self.a.usb_always or bool(self.a.usb_inputs)
+        devs = self.dom_spec.devices
+        # InterpretTransitionalModelType: every virtio device of the domain takes the same model.
+        transitional = devs.HasField("useVirtioTransitional") and devs.useVirtioTransitional
+        self.virtio_model = self.a.virtio_transitional_model if transitional else self.a.virtio_model
+        self.requested_vcpus = 1   # sockets x cores x threads asked for (not the hotplug maximum)
 
     def run(self) -> m.Domain:
         md = self.vmi.metadata
@@ -205,6 +212,7 @@ class _Converter:
         dom.memory_bytes = guest_memory(self.vmi)
         dom.cpu, dom.vcpus, dom.vcpu_slots = self._cpu()
         dom.vcpu_placement = "static"
+        dom.iothreads = self._io_threads()
         machine = self.dom_spec.machine.type or self.a.default_machine
         dom.os = m.Os(arch=self.a.libvirt_arch, machine=machine)
         secure = self._firmware(dom)
@@ -234,6 +242,7 @@ class _Converter:
                     break
         sockets, cores, threads = sockets or 1, cores or 1, threads or 1
         requested = sockets * cores * threads
+        self.requested_vcpus = requested
         slots: list[m.VcpuSlot] = []
         total = requested
         if cpu.maxSockets and self.a.cpu_hotplug:
@@ -333,8 +342,11 @@ class _Converter:
             entries.append(("uuid", dom.uuid))
         if fw.serial:
             entries.append(("serial", fw.serial))
-        if entries:
-            dom.sysinfo = m.Sysinfo(system=entries)
+        ch = self.dom_spec.chassis
+        chassis = [(name, getattr(ch, name)) for name in ("manufacturer", "version", "serial", "asset", "sku")
+                   if getattr(ch, name)]
+        if entries or chassis:
+            dom.sysinfo = m.Sysinfo(system=entries, chassis=chassis)
             dom.os.smbios_mode = "sysinfo"
 
     # -- features and clock
@@ -359,23 +371,87 @@ class _Converter:
         if smm and not self.a.smm:
             raise ConversionError(f"{where}.smm: there is no SMM on {self.a.name}")
         out = m.Features(acpi=bool(acpi), apic=bool(apic), smm="on" if smm else None)
+        if apic and feats.apic.endOfInterrupt:
+            out.apic_eoi = "on"
+        self._pc_features(feats, out)
         if self.a.vmport_off:
             out.vmport = "off"
         if self.a.gicv2_max_vcpus is not None and vcpus > self.a.gicv2_max_vcpus:
             out.gic_version = "3"
         return out
 
+    def _pc_features(self, feats, out: m.Features) -> None:
+        """Convert_v1_Features_To_api_Features for Hyper-V, KVM and pvspinlock: the PC platform's, and
+        what needs KVM refused on a node that emulates (services/common/domain.py has the facts)."""
+        where = "spec.domain.features"
+        for name in spec_facts.X86_ONLY_FEATURES:
+            if feats.HasField(name) and not self.a.pc_platform:
+                raise ConversionError(f"{where}.{name}: there is no {name} on {self.a.name}")
+        if feats.HasField("hyperv"):
+            out.hyperv = self._hyperv(feats.hyperv, f"{where}.hyperv")
+        elif feats.HasField("hypervPassthrough") and _feature_on(feats, "hypervPassthrough", False):
+            out.hyperv = m.Hyperv(mode="passthrough")
+        if feats.HasField("kvm"):
+            out.kvm_hidden = "on" if feats.kvm.hidden else "off"
+        if feats.HasField("pvspinlock"):
+            on = _feature_on(feats, "pvspinlock", True)
+            if on and self.ctx.emulated and "pvspinlock" in spec_facts.KVM_ONLY_FEATURES:
+                raise ConversionError(f"{where}.pvspinlock: paravirtual spinlocks need KVM; this node emulates "
+                                      "the CPU (TCG)")
+            out.pvspinlock = "on" if on else "off"
+
+    def _hyperv(self, hv, where: str) -> m.Hyperv:
+        """Convert_v1_FeatureHyperv_To_api_FeatureHyperv: each feature set is on unless disabled."""
+        out = m.Hyperv(mode="custom")
+        for name, element in spec_facts.HYPERV_FEATURES.items():
+            if not hv.HasField(name):
+                continue
+            on = _feature_on(hv, name, True)
+            if on and self.ctx.emulated and name in spec_facts.KVM_ONLY_HYPERV:
+                raise ConversionError(f"{where}.{name}: the Hyper-V {name} enlightenment needs KVM; this node "
+                                      "emulates the CPU (TCG)")
+            f = m.HypervFeature(element, "on" if on else "off")
+            if name == "spinlocks" and on:
+                f.retries = hv.spinlocks.spinlocks if hv.spinlocks.HasField("spinlocks") \
+                    else spec_facts.DEFAULT_SPINLOCKS
+            elif name == "vendorid" and on:
+                f.value = hv.vendorid.vendorid
+            elif name == "synictimer" and hv.synictimer.HasField("direct"):
+                f.direct = "on" if _feature_on(hv.synictimer, "direct", True) else "off"
+            out.features.append(f)
+        return out
+
     def _clock(self) -> m.Clock:
+        """Convert_v1_Clock_To_api_Clock: utc (with its offset, else "reset") or a timezone, and the
+        timers in KubeVirt's order, each present unless `present: false`."""
         if not self.dom_spec.HasField("clock"):
             return m.Clock(offset="utc")
         c = self.dom_spec.clock
+        where = "spec.domain.clock"
         if c.HasField("utc") and c.timezone:
-            raise ConversionError("spec.domain.clock: only one of utc or timezone may be set")
+            raise ConversionError(f"{where}: only one of utc or timezone may be set")
         if c.timezone:
-            return m.Clock(offset="timezone", timezone=c.timezone)
-        if c.HasField("utc") and c.utc.HasField("offsetSeconds"):
-            return m.Clock(offset="utc", adjustment=str(c.utc.offsetSeconds))
-        return m.Clock(offset="utc")
+            out = m.Clock(offset="timezone", timezone=c.timezone)
+        elif c.HasField("utc"):
+            out = m.Clock(offset="utc", adjustment=str(c.utc.offsetSeconds) if c.utc.HasField("offsetSeconds")
+                          else "reset")
+        else:
+            out = m.Clock(offset="utc")
+        for name, libvirt_name in spec_facts.TIMER_NAMES.items():
+            if not c.timer.HasField(name):
+                continue
+            tp = f"{where}.timer.{name}"
+            if not self.a.pc_platform:
+                raise ConversionError(f"{tp}: there is no {name} timer on {self.a.name}")
+            timer = getattr(c.timer, name)
+            policy = getattr(timer, "tickPolicy", "")
+            if policy and policy not in spec_facts.TICK_POLICIES[name]:
+                raise ConversionError(f'{tp}.tickPolicy: Unsupported value: "{policy}": supported values: '
+                                      + ", ".join(f'"{x}"' for x in spec_facts.TICK_POLICIES[name]))
+            present = timer.present if timer.HasField("present") else True
+            out.timers.append(m.Timer(libvirt_name, present=m.yes_no(present), tickpolicy=policy or None,
+                                      track=getattr(timer, "track", "") or None))
+        return out
 
     # -- devices
 
@@ -390,7 +466,9 @@ class _Converter:
         autoserial = spec_devs.autoattachSerialConsole if spec_devs.HasField("autoattachSerialConsole") else True
         if autoserial:
             c = self.ctx
-            log = dict(log_file=c.serial_log, log_append="on") if c.serial_log else {}
+            # logSerialConsole (default on): the console's output also goes to the node's log file.
+            logged = spec_devs.logSerialConsole if spec_devs.HasField("logSerialConsole") else True
+            log = dict(log_file=c.serial_log, log_append="on") if c.serial_log and logged else {}
             if c.serial_socket:
                 devs.serials.append(m.Serial(type="unix", source_mode="bind", source_path=c.serial_socket,
                                              target_port=0, **log))
@@ -407,9 +485,13 @@ class _Converter:
                 devs.graphics.append(m.Graphics(type="vnc", listen_type="socket", listen_socket=self.ctx.vnc_socket))
             else:
                 devs.graphics.append(m.Graphics(type="vnc", listen_type="none"))
-            devs.videos.append(m.Video(model_type=self.a.video_model, heads=1))
-            if self.a.video_model == "virtio":
+            video = spec_devs.video.type or self.a.video_model   # VideoConfig: the spec's type wins
+            devs.videos.append(m.Video(model_type=video, heads=1))
+            if video == "virtio":
                 self.pcie_devices += 1
+        elif spec_devs.HasField("video"):
+            raise ConversionError("spec.domain.devices.video: Video configuration is not allowed when "
+                                  "autoattachGraphicsDevice is set to false")
 
         if spec_devs.HasField("tpm"):
             t = spec_devs.tpm
@@ -419,12 +501,14 @@ class _Converter:
                                        backend_type="emulator", backend_version="2.0",
                                        persistent_state="yes" if persistent else None))
 
+        devs.watchdogs, devs.sounds, devs.panics = self._watchdog(), self._sound(), self._panics()
+
         if spec_devs.HasField("rng"):
-            devs.rngs.append(m.Rng(model=self.a.virtio_model, backend_model="random", backend_path="/dev/urandom"))
+            devs.rngs.append(m.Rng(model=self.virtio_model, backend_model="random", backend_path="/dev/urandom"))
             self.pcie_devices += 1
 
         if spec_devs.HasField("autoattachMemBalloon") and spec_devs.autoattachMemBalloon:
-            devs.memballoon = m.Memballoon(model=self.a.virtio_model, free_page_reporting="on",
+            devs.memballoon = m.Memballoon(model=self.virtio_model, free_page_reporting="on",
                                            stats_period=BALLOON_STATS_PERIOD)
             self.pcie_devices += 1
         else:
@@ -432,6 +516,76 @@ class _Converter:
 
         devs.controllers = self._controllers(machine)
         return devs
+
+    def _watchdog(self) -> list[m.Watchdog]:
+        wd = self.dom_spec.devices.watchdog
+        where = "spec.domain.devices.watchdog"
+        if not self.dom_spec.devices.HasField("watchdog"):
+            return []
+        if not wd.HasField("i6300esb") or not self.a.pc_platform:
+            raise ConversionError(f"{where}: {self.a.name} has no such watchdog (i6300esb on amd64)")
+        action = wd.i6300esb.action or spec_facts.WATCHDOG_ACTIONS[0]
+        if action not in spec_facts.WATCHDOG_ACTIONS:
+            raise ConversionError(f'{where}.i6300esb.action: Unsupported value: "{action}": supported values: '
+                                  + ", ".join(f'"{a}"' for a in spec_facts.WATCHDOG_ACTIONS))
+        return [m.Watchdog("i6300esb", action=action, alias=m.make_alias(wd.name) if wd.name else None)]
+
+    def _sound(self) -> list[m.Sound]:
+        """Convert_v1_Sound_To_api_Sound: one card, ich9 unless the spec says ac97."""
+        if not self.dom_spec.devices.HasField("sound"):
+            return []
+        s = self.dom_spec.devices.sound
+        model = s.model or spec_facts.DEFAULT_SOUND_MODEL
+        if model not in spec_facts.SOUND_MODELS or not self.a.pc_platform:
+            raise ConversionError(f'spec.domain.devices.sound.model: "{model}" is no sound card on {self.a.name}')
+        return [m.Sound(model, alias=m.make_alias(s.name) if s.name else None)]
+
+    def _panics(self) -> list[m.Panic]:
+        out = []
+        for i, p in enumerate(self.dom_spec.devices.panicDevices):
+            if p.HasField("model") and (p.model not in spec_facts.PANIC_MODELS_HERE or not self.a.pc_platform):
+                raise ConversionError(f'spec.domain.devices.panicDevices[{i}].model: "{p.model}" is no panic '
+                                      f"device libvirt has on {self.a.name} (" + ", ".join(
+                                          spec_facts.PANIC_MODELS_HERE) + ")")
+            out.append(m.Panic(p.model if p.HasField("model") else None))
+        return out
+
+    def _io_threads(self) -> Optional[int]:
+        """getIOThreadsCountType/setIOThreads: with an IO threads policy or a disk's dedicatedIOThread,
+        the domain gets a pool of shared threads (at most 1 for `shared`, 2 per requested CPU for
+        `auto`, at least 1) and one thread per dedicated disk. Virtio disks are spread over the
+        shared threads in turn; a SCSI disk asking for its own thread gives the controller one."""
+        dom, disks = self.dom_spec, self.dom_spec.devices.disks
+        self.disk_threads: dict[int, int] = {}   # disk index -> IO thread (virtio disks)
+        self.scsi_thread: Optional[int] = None
+        dedicated = [d.HasField("dedicatedIOThread") and d.dedicatedIOThread for d in disks]
+        if not dom.HasField("ioThreadsPolicy") and not any(dedicated):
+            return None
+        policy = dom.ioThreadsPolicy if dom.HasField("ioThreadsPolicy") else "shared"
+        if policy == spec_facts.IO_THREADS_SUPPLEMENTAL:
+            raise ConversionError("spec.domain.ioThreadsPolicy: supplementalPool needs libvirt 10.0 (virtio queue "
+                                  "to IO thread mapping)")
+        limit = 1
+        if policy == "auto":
+            res = dom.resources
+            cpus = res.requests.get("cpu") or res.limits.get("cpu")
+            limit = 2 * (int(quantity.parse(cpus)) if cpus else 1)
+        n_dedicated = sum(dedicated)
+        shared = len(disks) - n_dedicated
+        if shared + n_dedicated > limit:
+            shared = max(limit - n_dedicated, 1)
+        next_shared, next_dedicated = 1, shared + 1
+        for i, disk in enumerate(disks):
+            bus = disk_target(disk, self.a, f"spec.domain.devices.disks[{i}]")[1]
+            if bus == "virtio" and dedicated[i]:
+                self.disk_threads[i] = next_dedicated
+                next_dedicated += 1
+            elif bus == "virtio":
+                self.disk_threads[i] = next_shared
+                next_shared = next_shared % shared + 1
+        if any(dedicated[i] and disk_target(d, self.a, "")[1] == "scsi" for i, d in enumerate(disks)):
+            self.scsi_thread = next_shared
+        return shared + n_dedicated
 
     def _boot_orders(self) -> dict[tuple[str, int], int]:
         """(kind, index) -> boot order. Explicit orders win; without any, disks boot in spec order."""
@@ -489,14 +643,27 @@ class _Converter:
                     io = None
                 elif io == "native" and cache != "none":
                     raise ConversionError(f'{where}.io: "native" needs cache "none" (got "{cache}")')
+            policy = disk.errorPolicy if disk.HasField("errorPolicy") else spec_facts.DEFAULT_ERROR_POLICY
+            if policy not in spec_facts.DISK_ERROR_POLICIES:
+                raise ConversionError(f'{where}.errorPolicy: {where}.errorPolicy has invalid value "{policy}"')
+            multi_queue = self.dom_spec.devices.HasField("blockMultiQueue") and self.dom_spec.devices.blockMultiQueue
             d = m.Disk(type=src.type, device=kind,
-                       model=self.a.virtio_model if bus == "virtio" else None,
-                       driver=m.DiskDriver(name="qemu", type=src.format, cache=cache, io=io, error_policy="stop",
-                                           discard=None if kind == "cdrom" else "unmap"),
+                       model=self.virtio_model if bus == "virtio" else None,
+                       driver=m.DiskDriver(name="qemu", type=src.format, cache=cache, io=io, error_policy=policy,
+                                           discard=None if kind == "cdrom" else "unmap",
+                                           iothread=self.disk_threads.get(i),
+                                           queues=self.requested_vcpus if multi_queue and bus == "virtio" else None),
                        source=src.path, target_dev=names[disk.name], target_bus=bus,
                        target_tray=(disk.cdrom.tray or None) if kind == "cdrom" else None,
                        readonly=readonly, shareable=disk.shareable, serial=disk.serial or None,
                        boot_order=boot.get(("disks", i)), alias=m.make_alias(disk.name))
+            d.logical_block_size, d.physical_block_size = self._block_size(disk, src, where)
+            if kind == "lun" and disk.lun.reservation:
+                if not self.ctx.pr_helper_socket:
+                    raise ConversionError(f"{where}.lun.reservation: this node runs no qemu-pr-helper (the "
+                                          f"{spec_facts.PERSISTENT_RESERVATION_GATE} feature gate is off on it)")
+                # setReservation: an unmanaged helper, the node's, reached over its socket.
+                d.reservations = m.Reservations(path=self.ctx.pr_helper_socket)
             if kind == "disk" and disk.disk.pciAddress:
                 if bus != "virtio":
                     raise ConversionError(f"{where}.disk.pciAddress: only virtio disks have a PCI address")
@@ -507,6 +674,23 @@ class _Converter:
                 self.usb_needed = True
             out.append(d)
         return out
+
+    @staticmethod
+    def _block_size(disk, src: DiskSource, where: str) -> tuple[Optional[int], Optional[int]]:
+        """Convert_v1_BlockSize_To_api_BlockIO: the custom sizes, or matchVolume's: the device's
+        logical/physical sector sizes for a block device, the file system's block size for a file."""
+        if not disk.HasField("blockSize"):
+            return None, None
+        bs = disk.blockSize
+        if bs.HasField("custom"):
+            return bs.custom.logical, bs.custom.physical
+        if bs.HasField("matchVolume") and _feature_on(bs, "matchVolume", True):
+            try:
+                return volume_block_sizes(src)
+            except OSError as e:
+                raise ConversionError(f"{where}.blockSize.matchVolume: cannot read the block size of "
+                                      f"{src.path}: {e}") from None
+        return None, None
 
     def _cache(self, disk, src: DiskSource, where: str) -> str:
         if disk.cache:
@@ -543,7 +727,7 @@ class _Converter:
                                       '"up", "down", "absent"')
             order = boot.get(("interfaces", i))
             nic = m.Interface(mac=iface.macAddress.replace("-", ":").lower() or None,
-                              model=self.a.virtio_model if model == "virtio" else model,
+                              model=self.virtio_model if model == "virtio" else model,
                               link_state="down" if iface.state == "down" else None,
                               boot_order=order, rom_enabled=None if order is not None else "no",
                               alias=m.make_alias(iface.name))
@@ -559,6 +743,8 @@ class _Converter:
                                                                 f"spec.networks[{j}].pod.vmNetworkCIDR")
             if iface.pciAddress:
                 nic.address = _pci_address(iface.pciAddress, f"{where}.pciAddress")
+            if iface.acpiIndex > 0:
+                nic.acpi_index = iface.acpiIndex
             # Legacy PCI NICs still take a port (for the pcie-to-pci bridge); counting them is harmless.
             self.pcie_devices += 1
             out.append(nic)
@@ -579,7 +765,7 @@ class _Converter:
                 self.usb_needed = True
             else:
                 self.pcie_devices += 1
-            out.append(m.Input(type=inp.type, bus=bus, model=self.a.virtio_model if bus == "virtio" else None,
+            out.append(m.Input(type=inp.type, bus=bus, model=self.virtio_model if bus == "virtio" else None,
                                alias=m.make_alias(inp.name) if inp.name else None))
         for t in self.a.usb_inputs:  # arm has no PS/2: give every guest a USB tablet and keyboard
             if not any(i.type == t for i in out):
@@ -587,14 +773,21 @@ class _Converter:
         return out
 
     def _controllers(self, machine: str) -> list[m.Controller]:
-        out = [m.Controller("usb", 0, "qemu-xhci" if self.usb_needed else "none"),
-               m.Controller("scsi", 0, self.a.virtio_model),          # hotplug target, always there
-               m.Controller("virtio-serial", 0, self.a.virtio_model)]  # the guest agent channel
-        self.pcie_devices += 2 + (1 if self.usb_needed else 0)
+        # needsSCSIController: a SCSI disk, or disk hotplug (which attaches to this controller).
+        hotplug = not self.dom_spec.devices.disableHotplug
+        scsi = hotplug or any(disk_target(d, self.a, f"spec.domain.devices.disks[{i}]")[1] == "scsi"
+                              for i, d in enumerate(self.dom_spec.devices.disks))
+        out = [m.Controller("usb", 0, "qemu-xhci" if self.usb_needed else "none")]
+        if scsi:
+            out.append(m.Controller("scsi", 0, self.virtio_model, driver_iothread=self.scsi_thread,
+                                    driver_queues=self.requested_vcpus if self.scsi_thread else None))
+        out.append(m.Controller("virtio-serial", 0, self.virtio_model))   # the guest agent channel
+        self.pcie_devices += (2 if scsi else 1) + (1 if self.usb_needed else 0)
         hole64 = 0 if self._pci_hole64_disabled() else None
         if self.a.is_pcie(machine):
             out.append(m.Controller("pci", 0, "pcie-root", pcihole64_kib=hole64))
-            for idx in range(1, self.pcie_devices + self.a.pcie_spare_ports + 1):
+            spare = self.a.pcie_spare_ports if hotplug else 0   # disableHotplug: no ports kept free
+            for idx in range(1, self.pcie_devices + spare + 1):
                 out.append(m.Controller("pci", idx, "pcie-root-port"))
         elif hole64 is not None:
             out.append(m.Controller("pci", 0, "pci-root", pcihole64_kib=hole64))
@@ -605,6 +798,21 @@ class _Converter:
         value, or another arch, is ignored without error, as in KubeVirt."""
         value = self.vmi.metadata.annotations.get(DISABLE_PCI_HOLE64_ANNOTATION, "")
         return self.a.pci_hole64_disabling and value.lower() == "true"
+
+
+def volume_block_sizes(src: DiskSource) -> tuple[int, int]:
+    """(logical, physical) block sizes of a disk's source: the device's for a block device (sysfs), the
+    file system's block size for both on a file (getOptimalBlockIOForFile)."""
+    if src.type == "block":
+        dev = os.path.basename(os.path.realpath(src.path))
+        q = f"/sys/class/block/{dev}/queue"
+        with open(f"{q}/logical_block_size") as f:
+            logical = int(f.read())
+        with open(f"{q}/physical_block_size") as f:
+            physical = int(f.read())
+        return logical, max(logical, physical)
+    size = os.statvfs(os.path.dirname(src.path) or "/").f_bsize
+    return size, size
 
 
 def _slirp_network(cidr: str, where: str) -> tuple[str, int]:

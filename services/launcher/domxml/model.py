@@ -96,15 +96,39 @@ class DiskDriver:
     io: Optional[str] = None            # native | threads | io_uring
     error_policy: Optional[str] = None  # stop | report | ignore | enospace
     discard: Optional[str] = None       # unmap | ignore
+    iothread: Optional[int] = None      # the <iothreads> thread serving a virtio disk
+    queues: Optional[int] = None        # virtio-blk multi-queue
 
     def to_element(self) -> ET.Element:
         return _el("driver", name=self.name, type=self.type, cache=self.cache, io=self.io,
-                   error_policy=self.error_policy, discard=self.discard)
+                   error_policy=self.error_policy, discard=self.discard, iothread=self.iothread, queues=self.queues)
 
     @classmethod
     def from_element(cls, e: ET.Element) -> "DiskDriver":
         return cls(e.get("name"), e.get("type"), e.get("cache"), e.get("io"), e.get("error_policy"),
-                   e.get("discard"))
+                   e.get("discard"), _int(e.get("iothread")), _int(e.get("queues")))
+
+
+@dataclass
+class Reservations:
+    """SCSI persistent reservations of a LUN (<source><reservations>): `managed="no"` hands the
+    PERSISTENT RESERVE commands to a qemu-pr-helper listening on `path` (libvirt connects as client)."""
+    path: str
+    managed: str = "no"
+    mode: str = "client"
+
+    def to_element(self) -> ET.Element:
+        e = _el("reservations", managed=self.managed)
+        _sub(e, "source", type="unix", path=self.path, mode=self.mode)
+        return e
+
+    @classmethod
+    def from_element(cls, e: Optional[ET.Element]) -> Optional["Reservations"]:
+        if e is None:
+            return None
+        src = e.find("source")
+        return cls(path=src.get("path", "") if src is not None else "", managed=e.get("managed", "no"),
+                   mode=src.get("mode", "client") if src is not None else "client")
 
 
 @dataclass
@@ -123,13 +147,18 @@ class Disk:
     boot_order: Optional[int] = None
     alias: Optional[str] = None
     address: Optional[PciAddress] = None
+    logical_block_size: Optional[int] = None   # <blockio>
+    physical_block_size: Optional[int] = None
+    reservations: Optional[Reservations] = None
 
     def to_element(self) -> ET.Element:
         e = _el("disk", type=self.type, device=self.device, model=self.model)
         if self.driver is not None:
             e.append(self.driver.to_element())
         if self.source is not None:
-            _sub(e, "source", **({"dev": self.source} if self.type == "block" else {"file": self.source}))
+            src = _sub(e, "source", **({"dev": self.source} if self.type == "block" else {"file": self.source}))
+            if self.reservations is not None:
+                src.append(self.reservations.to_element())
         if self.target_dev or self.target_bus:
             _sub(e, "target", dev=self.target_dev, bus=self.target_bus, tray=self.target_tray)
         if self.readonly:
@@ -138,6 +167,9 @@ class Disk:
             _sub(e, "shareable")
         if self.serial is not None:
             _sub(e, "serial", self.serial)
+        if self.logical_block_size is not None or self.physical_block_size is not None:
+            _sub(e, "blockio", logical_block_size=self.logical_block_size,
+                 physical_block_size=self.physical_block_size)
         if self.boot_order is not None:
             _sub(e, "boot", order=self.boot_order)
         if self.alias is not None:
@@ -153,6 +185,10 @@ class Disk:
             d.driver = DiskDriver.from_element(drv)
         if (src := e.find("source")) is not None:
             d.source = src.get("dev") if d.type == "block" else src.get("file")
+            d.reservations = Reservations.from_element(src.find("reservations"))
+        if (bio := e.find("blockio")) is not None:
+            d.logical_block_size = _int(bio.get("logical_block_size"))
+            d.physical_block_size = _int(bio.get("physical_block_size"))
         if (tgt := e.find("target")) is not None:
             d.target_dev, d.target_bus, d.target_tray = tgt.get("dev"), tgt.get("bus"), tgt.get("tray")
         d.readonly = e.find("readonly") is not None
@@ -173,9 +209,13 @@ class Controller:
     index: Optional[int] = None
     model: Optional[str] = None
     pcihole64_kib: Optional[int] = None  # <pcihole64 unit="KiB"> on the pci(e)-root
+    driver_iothread: Optional[int] = None  # virtio-scsi: the IO thread and queues of the controller
+    driver_queues: Optional[int] = None
 
     def to_element(self) -> ET.Element:
         e = _el("controller", type=self.type, index=self.index, model=self.model)
+        if self.driver_iothread is not None or self.driver_queues is not None:
+            _sub(e, "driver", iothread=self.driver_iothread, queues=self.driver_queues)
         if self.pcihole64_kib is not None:
             _sub(e, "pcihole64", self.pcihole64_kib, unit="KiB")
         return e
@@ -207,6 +247,7 @@ class Interface:
     rom_enabled: Optional[str] = None   # yes | no
     alias: Optional[str] = None
     address: Optional[PciAddress] = None
+    acpi_index: Optional[int] = None    # <acpi index>: the guest's stable NIC name (eno<N>)
 
     def to_element(self) -> ET.Element:
         e = _el("interface", type=self.type)
@@ -228,6 +269,8 @@ class Interface:
             _sub(e, "rom", enabled=self.rom_enabled)
         if self.alias is not None:
             _sub(e, "alias", name=self.alias)
+        if self.acpi_index is not None:
+            _sub(e, "acpi", index=self.acpi_index)
         if self.address is not None:
             e.append(self.address.to_element())
         return e
@@ -253,6 +296,8 @@ class Interface:
             i.rom_enabled = rom.get("enabled")
         if (alias := e.find("alias")) is not None:
             i.alias = alias.get("name")
+        if (acpi := e.find("acpi")) is not None:
+            i.acpi_index = _int(acpi.get("index"))
         i.address = PciAddress.from_element(e.find("address"))
         return i
 
@@ -372,6 +417,39 @@ class Rng:
 
 
 @dataclass
+class Watchdog:
+    model: str                          # i6300esb
+    action: Optional[str] = None        # poweroff | reset | shutdown
+    alias: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("watchdog", model=self.model, action=self.action)
+        if self.alias is not None:
+            _sub(e, "alias", name=self.alias)
+        return e
+
+
+@dataclass
+class Sound:
+    model: str                          # ich9 | ac97
+    alias: Optional[str] = None
+
+    def to_element(self) -> ET.Element:
+        e = _el("sound", model=self.model)
+        if self.alias is not None:
+            _sub(e, "alias", name=self.alias)
+        return e
+
+
+@dataclass
+class Panic:
+    model: Optional[str] = None         # isa | hyperv (libvirt 9.0)
+
+    def to_element(self) -> ET.Element:
+        return _el("panic", model=self.model)
+
+
+@dataclass
 class Memballoon:
     model: str = "none"
     free_page_reporting: Optional[str] = None  # on | off
@@ -397,20 +475,24 @@ class Devices:
     graphics: list[Graphics] = field(default_factory=list)
     videos: list[Video] = field(default_factory=list)
     tpms: list[Tpm] = field(default_factory=list)
+    sounds: list[Sound] = field(default_factory=list)
+    watchdogs: list[Watchdog] = field(default_factory=list)
     memballoon: Optional[Memballoon] = None
     rngs: list[Rng] = field(default_factory=list)
+    panics: list[Panic] = field(default_factory=list)
 
     def to_element(self) -> ET.Element:
         e = _el("devices")
         if self.emulator is not None:
             _sub(e, "emulator", self.emulator)
         for group in (self.disks, self.controllers, self.interfaces, self.serials, self.consoles,
-                      self.channels, self.inputs, self.graphics, self.videos, self.tpms):
+                      self.channels, self.inputs, self.graphics, self.sounds, self.videos, self.watchdogs,
+                      self.tpms):
             for dev in group:
                 e.append(dev.to_element())
         if self.memballoon is not None:
             e.append(self.memballoon.to_element())
-        for dev in self.rngs:
+        for dev in (*self.rngs, *self.panics):
             e.append(dev.to_element())
         return e
 
@@ -474,13 +556,44 @@ class Os:
 class Sysinfo:
     type: str = "smbios"
     system: list[tuple[str, str]] = field(default_factory=list)  # <system><entry name=...>value
+    chassis: list[tuple[str, str]] = field(default_factory=list)  # <chassis><entry name=...>value
 
     def to_element(self) -> ET.Element:
         e = _el("sysinfo", type=self.type)
-        if self.system:
-            s = _sub(e, "system")
-            for name, value in self.system:
-                _sub(s, "entry", value, name=name)
+        for tag, entries in (("system", self.system), ("chassis", self.chassis)):
+            if entries:
+                s = _sub(e, tag)
+                for name, value in entries:
+                    _sub(s, "entry", value, name=name)
+        return e
+
+
+@dataclass
+class HypervFeature:
+    """One Hyper-V enlightenment: <relaxed state="on"/>, <spinlocks state="on" retries="8191"/>,
+    <vendor_id state="on" value="..."/>, <stimer state="on"><direct state="on"/></stimer>."""
+    name: str
+    state: str                          # on | off
+    retries: Optional[int] = None       # spinlocks
+    value: Optional[str] = None         # vendor_id
+    direct: Optional[str] = None        # stimer: <direct state>
+
+    def to_element(self) -> ET.Element:
+        e = _el(self.name, state=self.state, retries=self.retries, value=self.value)
+        if self.direct is not None:
+            _sub(e, "direct", state=self.direct)
+        return e
+
+
+@dataclass
+class Hyperv:
+    mode: Optional[str] = None          # custom | passthrough
+    features: list[HypervFeature] = field(default_factory=list)
+
+    def to_element(self) -> ET.Element:
+        e = _el("hyperv", mode=self.mode)
+        for f in self.features:
+            e.append(f.to_element())
         return e
 
 
@@ -488,6 +601,10 @@ class Sysinfo:
 class Features:
     acpi: bool = False
     apic: bool = False
+    apic_eoi: Optional[str] = None      # <apic eoi="on|off">
+    hyperv: Optional[Hyperv] = None
+    kvm_hidden: Optional[str] = None    # <kvm><hidden state="on|off"/></kvm>
+    pvspinlock: Optional[str] = None    # on | off
     smm: Optional[str] = None           # on | off
     vmport: Optional[str] = None        # on | off
     gic_version: Optional[str] = None   # 2 | 3 | host (arm)
@@ -497,7 +614,13 @@ class Features:
         if self.acpi:
             _sub(e, "acpi")
         if self.apic:
-            _sub(e, "apic")
+            _sub(e, "apic", eoi=self.apic_eoi)
+        if self.hyperv is not None:
+            e.append(self.hyperv.to_element())
+        if self.kvm_hidden is not None:
+            _sub(_sub(e, "kvm"), "hidden", state=self.kvm_hidden)
+        if self.pvspinlock is not None:
+            _sub(e, "pvspinlock", state=self.pvspinlock)
         if self.smm is not None:
             _sub(e, "smm", state=self.smm)
         if self.vmport is not None:
@@ -507,7 +630,8 @@ class Features:
         return e
 
     def empty(self) -> bool:
-        return not (self.acpi or self.apic or self.smm or self.vmport or self.gic_version)
+        return not (self.acpi or self.apic or self.hyperv or self.kvm_hidden or self.pvspinlock or self.smm
+                    or self.vmport or self.gic_version)
 
 
 @dataclass
@@ -537,13 +661,28 @@ class Cpu:
 
 
 @dataclass
-class Clock:
-    offset: str = "utc"                 # utc | timezone | variable | localtime
-    adjustment: Optional[str] = None
-    timezone: Optional[str] = None
+class Timer:
+    name: str                           # rtc | pit | hpet | kvmclock | hypervclock
+    present: Optional[str] = None       # yes | no
+    tickpolicy: Optional[str] = None    # delay | catchup | merge | discard
+    track: Optional[str] = None         # guest | wall (rtc)
 
     def to_element(self) -> ET.Element:
-        return _el("clock", offset=self.offset, adjustment=self.adjustment, timezone=self.timezone)
+        return _el("timer", name=self.name, tickpolicy=self.tickpolicy, track=self.track, present=self.present)
+
+
+@dataclass
+class Clock:
+    offset: str = "utc"                 # utc | timezone | variable | localtime
+    adjustment: Optional[str] = None    # seconds, or "reset"
+    timezone: Optional[str] = None
+    timers: list[Timer] = field(default_factory=list)
+
+    def to_element(self) -> ET.Element:
+        e = _el("clock", offset=self.offset, adjustment=self.adjustment, timezone=self.timezone)
+        for t in self.timers:
+            e.append(t.to_element())
+        return e
 
 
 @dataclass
@@ -569,6 +708,7 @@ class Domain:
     vcpus: Optional[int] = None
     vcpu_placement: Optional[str] = None
     vcpu_slots: list[VcpuSlot] = field(default_factory=list)  # <vcpus> (CPU hotplug layout)
+    iothreads: Optional[int] = None     # <iothreads>: IO threads disks and controllers are pinned to
     sysinfo: Optional[Sysinfo] = None
     os: Os = field(default_factory=Os)
     features: Features = field(default_factory=Features)
@@ -594,6 +734,8 @@ class Domain:
             slots = _sub(e, "vcpus")
             for v in self.vcpu_slots:
                 slots.append(v.to_element())
+        if self.iothreads is not None:
+            _sub(e, "iothreads", self.iothreads)
         if self.sysinfo is not None:
             e.append(self.sysinfo.to_element())
         e.append(self.os.to_element())
