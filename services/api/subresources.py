@@ -64,6 +64,9 @@ def _verify_volume_option(spec, add=None, remove=None) -> str:
     """verifyVolumeOption against a VMI spec (or a VM's template). Beyond KubeVirt, a disk of the
     added name counts as a duplicate too. Returns the name of the volume a remove matched."""
     if add is not None:
+        if spec.domain.devices.disableHotplug:   # beyond KubeVirt: no hotplug controller to attach to
+            raise RequestConflict(f"Unable to add volume [{add.name}] because hotplug is disabled "
+                                  "(spec.domain.devices.disableHotplug)")
         source = claim_name(add.volumeSource)
         for volume in spec.volumes:
             if volume.name == add.name:

@@ -410,3 +410,18 @@ def test_preferences_fill_the_new_fields_only_where_the_vmi_is_silent():
             spec.domain.ioThreadsPolicy = own
         assert [c.path for c in it.apply("spec", itype, None, spec, proto.kv.ObjectMeta())] == conflicts
         assert spec.domain.ioThreadsPolicy == own or "auto"
+
+
+async def test_no_volume_hotplug_into_a_vmi_with_hotplug_disabled(api_server):
+    from test_storage_hotplug import CONFLICT, add, add_opts, claim, create, refused, spec_with_boot_disk
+    from services.common import vmstate
+    await create(api_server, claim())
+    vmi = proto.kv.VirtualMachineInstance()
+    vmi.metadata.name = "vm1"
+    spec_with_boot_disk(vmi.spec)
+    vmi.spec.domain.devices.disableHotplug = True
+    vmi = await create(api_server, vmi)
+    vmstate.set_phase(vmi, vmstate.RUNNING)
+    await api_server.stub.UpdateStatus(proto.api.UpdateRequest(object=proto.wrap(vmi)))
+    await refused(api_server, api_server.sub.AddVolume, add(proto.VMI, add_opts("data1")), CONFLICT,
+                  "Unable to add volume [data1] because hotplug is disabled (spec.domain.devices.disableHotplug)")
