@@ -443,6 +443,9 @@ def parser() -> argparse.ArgumentParser:
     ns(rv)
     rv.set_defaults(func=cmd_removevolume)
 
+    from services.cli import create   # create vm|instancetype|preference: manifests, no api
+    create.add_parser(sub, ns)
+
     co = sub.add_parser("console", help="connect to a VMI's serial console (Ctrl-] to leave)")
     co.add_argument("name")
     ns(co)
