@@ -20,15 +20,16 @@ import sys
 
 import yaml
 
+from services.common import instancetype as it
 from services.common import quantity
 
 # k8s.io/apimachinery/pkg/util/rand's alphabet (no vowels, no confusable digits).
 _RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 RUN_STRATEGIES = ("Always", "Manual", "Halted", "Once", "RerunOnFailure")   # the order virtctl lists them
-INSTANCETYPE_KINDS = ("virtualmachineinstancetype", "virtualmachineclusterinstancetype")
-PREFERENCE_KINDS = ("virtualmachinepreference", "virtualmachineclusterpreference")
-CPU_TOPOLOGIES = ("preferSockets", "preferCores", "preferThreads", "preferSpread", "preferAny",
-                  "sockets", "cores", "threads", "spread", "any")
+# The matcher kinds virtctl takes (singular resource names), and the CPU topologies (IsPreferredTopologySupported).
+INSTANCETYPE_KINDS = (it.INSTANCETYPE_NAMES[0], it.CLUSTER_INSTANCETYPE_NAMES[0])
+PREFERENCE_KINDS = (it.PREFERENCE_NAMES[0], it.CLUSTER_PREFERENCE_NAMES[0])
+CPU_TOPOLOGIES = (*it.DEPRECATED_TOPOLOGIES, *it.TOPOLOGIES)
 IO_THREADS_POLICIES = ("auto", "shared")
 IMPORT_TYPES = ("blank", "http", "pvc")                      # what this mesh's DataVolumes can hold
 VIRTCTL_ONLY_IMPORT_TYPES = ("gcs", "imageio", "registry", "s3", "vddk", "snapshot", "ds")
@@ -54,7 +55,7 @@ def rand_string(n: int = 5) -> str:
 
 # ---------------------------------------------------------------- virtctl's `param:value,...` flags
 
-# Param kinds: str, "uint", "quantity", "list" (;-separated).
+# Param kinds: str, "uint", "quantity".
 VOLUME_SOURCE = {"name": str, "src": str, "bootorder": "uint"}
 DV_BLANK = {"size": "quantity", "type": str, "name": str, "bootorder": "uint"}
 DV_HTTP = {"url": str, "size": "quantity", "type": str, "name": str, "bootorder": "uint"}
@@ -99,8 +100,6 @@ def map_params(flag: str, text: str, spec: dict) -> dict:
             except ValueError as e:
                 raise flag_err(flag, f'failed to parse param "{key}": {e}') from None
             out[key] = value
-        elif kind == "list":
-            out[key] = value.split(";")
         else:
             out[key] = value
     if raw:
