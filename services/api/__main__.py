@@ -27,8 +27,10 @@ async def serve(args) -> None:
         db = store.KubeStore(kube_client)
         resources = Resources(db)
         host, _, port = args.webhook_listen.rpartition(":")
+        # In a pod the kube-apiserver reaches the api through its Services (deploy/base), else by URL.
         webhooks = admission.serve(resources, host, int(port), os.path.join(data.root, "webhook-certs"),
-                                   kube_client, client_ca=args.webhook_client_ca)
+                                   kube_client, client_ca=args.webhook_client_ca,
+                                   in_cluster=args.kubeconfig == kube.IN_CLUSTER, namespace=_namespace())
         where = f"kube-apiserver {kube_client.configuration.host}, webhooks on {webhooks.url}"
     else:
         try:
@@ -83,17 +85,23 @@ async def serve(args) -> None:
 
 
 def serve_aggregated(args, data, kube_client, subresources) -> "aggregated.SubresourceServer":
-    """KubeVirt's subresource API for the kube-apiserver's aggregator, registered by URL-less APIService
-    (an ExternalName Service naming this machine), answering once the aggregator finds it Available."""
+    """KubeVirt's subresource API for the kube-apiserver's aggregator, registered as an APIService: in a
+    pod for deploy/'s Service, on one machine for an ExternalName Service naming this machine."""
     k = kube.Kube(kube_client)
-    service = "virt-api-subresources"
-    crt, key, ca = admission.load_or_create_cert(os.path.join(data.root, "webhook-certs"),
-                                                 admission.SERVING_HOSTS + (f"{service}.default.svc",))
+    in_cluster = args.kubeconfig == kube.IN_CLUSTER
+    namespace = _namespace() if in_cluster else "default"
+    crt, key, ca = admission.load_or_create_cert(os.path.join(data.root, "webhook-certs"), admission.SERVING_HOSTS + (
+        f"{aggregated.SERVICE}.{namespace}.svc",))
     host, _, port = args.subresources_listen.rpartition(":")
     server = aggregated.SubresourceServer(subresources, k, asyncio.get_running_loop(), host, int(port), crt, key)
     server.start()
-    aggregated.register(k, ca, server.port, service=service)
+    aggregated.register(k, ca, None if in_cluster else server.port, namespace=namespace)
     return server
+
+
+def _namespace() -> str:
+    """The api's own namespace in a pod (deploy/ sets POD_NAMESPACE), else KubeVirt's."""
+    return os.environ.get("POD_NAMESPACE", "kubevirt")
 
 
 def _group(name: str | None) -> int | None:

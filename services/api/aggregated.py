@@ -263,35 +263,27 @@ class SubresourceServer:
 
 # ---------------------------------------------------------------- registration
 
-def register(kube, ca_bundle: bytes, port: int, namespace: str = "default",
-             service: str = "virt-api-subresources") -> None:
-    """The APIService, and an ExternalName Service for it naming this machine (on one machine the api
-    is no pod behind a Service: the aggregator dials the name on the APIService's port)."""
+SERVICE = "virt-api-subresources"
+
+
+def register(kube, ca_bundle: bytes, port: int | None, namespace: str = "default") -> None:
+    """The APIService for SERVICE in `namespace`: deploy/'s Service on port 443 in a cluster (`port`
+    None), or on one machine an ExternalName Service naming this machine on `port` (the api is no pod
+    there: the aggregator dials the name on the APIService's port)."""
     import base64
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": namespace},
-           "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port}]}}
-    kube.apply(f"/api/v1/namespaces/{namespace}/services/{service}", svc)
+    if port is not None:
+        svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVICE, "namespace": namespace},
+               "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port}]}}
+        kube.apply(f"/api/v1/namespaces/{namespace}/services/{SERVICE}", svc)
     kube.apply(f"/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}", apiservice(
-        {"namespace": namespace, "name": service, "port": port}, base64.b64encode(ca_bundle).decode()))
+        {"namespace": namespace, "name": SERVICE, "port": port or 443}, base64.b64encode(ca_bundle).decode()))
 
 
 def apiservice(service: dict, ca_bundle: str | None) -> dict:
+    """The APIService (deploy/base/apiservice.yaml has it without its caBundle, which the api fills)."""
     spec = {"group": GROUP, "version": VERSION, "service": service, "groupPriorityMinimum": 1000,
             "versionPriority": 15}
     if ca_bundle:
         spec["caBundle"] = ca_bundle
     return {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": APISERVICE},
             "spec": spec}
-
-
-def wait_available(kube, timeout: float = 30.0) -> None:
-    import time
-    deadline = time.monotonic() + timeout
-    while True:
-        conds = kube.request("GET", f"/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}").get(
-            "status", {}).get("conditions") or []
-        if any(c.get("type") == "Available" and c.get("status") == "True" for c in conds):
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"APIService {APISERVICE} not Available after {timeout:.0f}s: {conds}")
-        time.sleep(0.2)

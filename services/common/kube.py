@@ -54,15 +54,23 @@ def _error_of(status: int, body: bytes) -> grpc.aio.AioRpcError:
     return error(code, message)
 
 
+# `--kubeconfig in-cluster`: a pod's own service account (its token and the cluster's CA, mounted by the
+# kubelet), as KubeVirt's components talk to their cluster.
+IN_CLUSTER = "in-cluster"
+
+
 def api_client(kubeconfig: str | None = None, component: str = "cli", pool: int = 0):
-    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account), with
+    """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account, also
+    when `kubeconfig` is IN_CLUSTER), with
     `pool` connections if given, that names its component in the User-Agent (`virtmesh-controller/0.1.0`), as KubeVirt's components do:
     the apiserver's audit log and metrics then tell who wrote what."""
     from kubernetes import client, config
     cfg = client.Configuration()
     if pool:
         cfg.connection_pool_maxsize = pool   # as many connections as threads calling at once
-    if kubeconfig or not _in_cluster():
+    if kubeconfig == IN_CLUSTER:
+        config.load_incluster_config(client_configuration=cfg)
+    elif kubeconfig or not _in_cluster():
         config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
     else:
         config.load_incluster_config(client_configuration=cfg)

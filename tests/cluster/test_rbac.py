@@ -142,7 +142,9 @@ def test_user_roles_cover_every_kind_of_ours_and_aggregate():
 def test_each_workload_runs_as_its_own_account_bound_to_its_role():
     with open(os.path.join(BASE, "kustomization.yaml")) as f:
         kustomization = yaml.safe_load(f)
-    assert "rbac.yaml" in kustomization["resources"] and kustomization["namespace"] == NAMESPACE
+    assert "rbac.yaml" in kustomization["resources"]
+    transformer = yaml.safe_load(kustomization["transformers"][0])   # the namespace of what names none
+    assert transformer["kind"] == "NamespaceTransformer" and transformer["metadata"]["namespace"] == NAMESPACE
     docs = load("rbac.yaml")
     accounts = {d["metadata"]["name"] for d in docs if d["kind"] == "ServiceAccount"}
     bindings = {d["roleRef"]["name"]: d["subjects"] for d in docs if d["kind"] == "ClusterRoleBinding"}
