@@ -236,6 +236,10 @@ def pod_affinity_term(term, path: str, causes: Causes) -> None:
         label_selector(term.labelSelector, f"{path}.labelSelector", causes)
     if term.HasField("namespaceSelector"):
         label_selector(term.namespaceSelector, f"{path}.namespaceSelector", causes)
+        if term.namespaceSelector.matchLabels or term.namespaceSelector.matchExpressions:
+            causes.add(f"{path}.namespaceSelector", not_supported(
+                "selecting namespaces by label", "the scheduler reads no Namespace objects; list them in "
+                                                 "namespaces, or {} for all"))
     for ns in term.namespaces:
         if len(ns) > 63 or not _DNS1123_LABEL.match(ns):
             causes.add(f"{path}.namespace", f'Invalid value: "{ns}": a lowercase RFC 1123 label must consist of '

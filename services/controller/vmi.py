@@ -79,7 +79,9 @@ class VMIController:
         if not out.status.phase:   # a Scheduling VMI stays so: back to Pending would add two transitions a pass
             vmstate.set_phase(out, vmstate.PENDING)
         vmstate.set_phase(out, vmstate.SCHEDULING)
-        decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi))
+        placed = [v for v in self.vmis.items() if v.status.nodeName and not vmstate.is_final(v)
+                  and v.metadata.uid != vmi.metadata.uid]
+        decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi), placed)
         if not decision.node:
             vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", "Unschedulable", decision.message)
             if out.status != vmi.status:
@@ -95,5 +97,6 @@ class VMIController:
             out = await self.api.update_with_status(out, tp)
         else:
             out = await self.api.update_status(out, tp)
-        log.info("scheduled VMI %s/%s to node %s", out.metadata.namespace, out.metadata.name, decision.node)
+        log.info("scheduled VMI %s/%s to node %s%s", out.metadata.namespace, out.metadata.name, decision.node,
+                 f" (priorityClassName {out.spec.priorityClassName})" if out.spec.priorityClassName else "")
         return out

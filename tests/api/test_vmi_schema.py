@@ -129,7 +129,8 @@ def test_every_unsupported_feature_is_refused_at_once_each_naming_its_field(reso
         "spec.volumes[6].cloudInitConfigDrive.secretRef", "spec.volumes[6].cloudInitConfigDrive.networkDataSecretRef",
         "spec.volumes[7].sysprep", "spec.volumes[8].ephemeral", "spec.volumes[9].configMap", "spec.volumes[10].secret",
         "spec.volumes[11].downwardAPI", "spec.volumes[12].serviceAccount", "spec.volumes[13].downwardMetrics",
-        "spec.volumes[14].memoryDump", "spec.domain.devices.watchdog.diag288"}
+        "spec.volumes[14].memoryDump", "spec.domain.devices.watchdog.diag288",
+        "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaceSelector"}
     assert got["spec.domain.devices.gpus"] == [
         "Unsupported value: not supported: GPUs (no node has a GPU to pass through)"]
     # Features behind KubeVirt's gates are refused with KubeVirt's texts while the gates are off.
