@@ -97,6 +97,11 @@ HOOKS = (
     Hook("kubevirt-create-validator.kubevirt.io", proto.KUBEVIRT, ("CREATE",), "/kubevirt-validate-create", False),
     Hook("kubevirt-update-validator.kubevirt.io", proto.KUBEVIRT, ("UPDATE",), "/kubevirt-validate-update", False,
          spec_updates_only=True),
+    # Live migration (services/api/migration.py): the selector label and finalizer, then KubeVirt's admitters.
+    Hook("migrations-mutator.kubevirt.io", proto.VMIM, ("CREATE",), "/migration-mutate-create", True),
+    Hook("migration-create-validator.kubevirt.io", proto.VMIM, ("CREATE",), "/migration-validate-create", False),
+    Hook("migration-update-validator.kubevirt.io", proto.VMIM, ("UPDATE",), "/migration-validate-update", False,
+         spec_updates_only=True),
 )
 PATHS = {h.path: h for h in HOOKS}
 

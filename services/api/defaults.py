@@ -157,6 +157,10 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         storage_spec(kind, res.spec)
         res.status.phase = "Pending"
         res.status.progress = "N/A"
+    elif kind == proto.VMIM:
+        res.ClearField("status")  # a status subresource (KubeVirt's CRD)
+        from services.api import migration
+        migration.default(res)
 
 
 def storage_spec(kind: int, spec) -> None:

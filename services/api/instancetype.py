@@ -12,7 +12,7 @@ create admitter). These checks read the store, which validation.py never does.
 """
 from __future__ import annotations
 
-from services.api import store, validation
+from services.api import migration, store, validation
 from services.api.errors import Invalid
 from services.common import instancetype as it
 from services.common import kvconfig, proto, quantity
@@ -374,6 +374,8 @@ def validate(obj: proto.api.Object, db, machine_limits=None, old=None) -> None:
         preference_spec(kind, res.spec)
     elif kind == proto.KUBEVIRT:
         kubevirt(res, db)
+    elif kind == proto.VMIM:
+        migration.validate(res, db, old)
     validation.validate(obj, machine_limits)
 
 

@@ -230,6 +230,12 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
             self.r.update(proto.wrap(fast))
         return proto.api.SubresourceResponse(message="restart requested")
 
+    @grpc_errors
+    async def Migrate(self, request, context):
+        """virtctl migrate: a VirtualMachineInstanceMigration for the VM's running VMI (services/api/migration.py)."""
+        from services.api import migration
+        return migration.migrate_vm(self.r, request)
+
     # ------------------------------------------------------------------ addvolume / removevolume
 
     def _claim(self, namespace: str, source) -> None:

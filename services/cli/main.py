@@ -452,6 +452,9 @@ def parser() -> argparse.ArgumentParser:
     co.add_argument("--no-stdin", action="store_true", help="only print what the guest writes, from the start")
     co.add_argument("--timeout", type=float, default=None, help="stop after S seconds")
     co.set_defaults(func=cmd_console)
+
+    from services.cli import migrate
+    migrate.add_parsers(sub, ns)
     return p
 
 

@@ -134,7 +134,7 @@ def resource_attributes(method: str, request) -> dict | None:
             attrs["subresource"] = "status"
         return attrs
     if service == "virtmesh.v1.Subresources":
-        if call in ("Start", "Stop", "Restart"):
+        if call in ("Start", "Stop", "Restart", "Migrate"):
             resource = "virtualmachines"
         elif call in ("AddVolume", "RemoveVolume"):
             resource = "virtualmachines" if request.kind == proto.VM else "virtualmachineinstances"

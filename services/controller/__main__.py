@@ -17,6 +17,7 @@ from services.controller import leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes
 from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
+from services.controller.migration import MigrationController
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
@@ -38,12 +39,19 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         transitions.seen(key, vmis.get(key))
         queues["vmi"].add(key)
         queues["vm"].add(key)  # a VM and its VMI share the key
+        for k in migration.keys_for_vmi(key):  # its live migrations follow what the nodes report
+            queues["migration"].add(k)
 
     def on_node(key):
         queues["node"].add(key)
         for vmi in vmis.items():  # capacity/labels changed: retry what could not be placed
             if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING):
                 queues["vmi"].add(proto.key(vmi))
+        for k in migration.waiting_keys():  # and migrations waiting for a target node
+            queues["migration"].add(k)
+
+    def on_vmim(key):
+        queues["migration"].add(key)
 
     def on_storage(key):  # a DataVolume and the claim it owns share the key
         queues["dv"].add(key)
@@ -55,10 +63,12 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     pvcs = api.informer(proto.PVC, on_storage)
     vmis = api.informer(proto.VMI, on_vmi)
     nodes = api.informer(proto.NODE, on_node)
+    vmims = api.informer(proto.VMIM, on_vmim)
     # Instance types, preferences, their ControllerRevisions and the KubeVirt object (the VM controller's).
     instancetypes = Instancetypes(api, vms, on_vm)
     volumes = DataVolumes(api, dvs, pvcs)
-    informers = (vms, vmis, nodes, dvs, pvcs, *instancetypes.informers.values())
+    informers = (vms, vmis, nodes, dvs, pvcs, vmims, *instancetypes.informers.values())
+    migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT])
     api.track(*informers)
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile, vms.traceparent),
@@ -68,6 +78,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
+    queues["migration"] = migration.queue = workqueue.WorkQueue("migration", migration.reconcile, workers=4)
 
     server = None
     if health_socket:
@@ -75,7 +86,8 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         server.listen_unix(health_socket)
         await server.start()
     if args is not None and args.metrics_port is not None:
-        REGISTRY.register(ControllerCollector(vms, vmis, lookup=InformerLookup(instancetypes.informers)))
+        REGISTRY.register(ControllerCollector(vms, vmis, migrations=vmims.items,
+                                              lookup=InformerLookup(instancetypes.informers)))
         metrics.serve(args, "controller", run_dir, renewer)
     tasks = [asyncio.create_task(i.run()) for i in informers]
     await asyncio.gather(*(i.synced.wait() for i in informers))

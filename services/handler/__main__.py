@@ -17,6 +17,7 @@ from services.common import (authz, client, grpcclient, grpcserver, logs, meshtl
                              volumes, workqueue)
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
+from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.claims import ClaimProvisioner
@@ -44,6 +45,7 @@ async def run(args) -> None:
         key = controller.key_for_uid(uid)
         if key is not None:
             queue.add(key)
+        migrations.on_launcher(uid)
 
     def on_claim(key):
         claim_queue.add(key)
@@ -66,7 +68,10 @@ async def run(args) -> None:
     launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote, node=args.node_name)
     # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
     tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
-    controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner)
+    # Live migration: any node is a source; one with a migration address also receives (its own informer).
+    migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
+    target_vmis = migrations.target_informer()
+    controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
 
@@ -79,18 +84,32 @@ async def run(args) -> None:
             address = f"{args.advertise}:{address.rsplit(':', 1)[1]}"
     await server.start()
     server.stop_on_signals()
+    # SCSI persistent reservation: KubeVirt's pr-helper container, there when its feature gate is on.
+    from services.common import hostpaths
+    from services.handler import prhelper
+    pr_helper = None
+    if prhelper.wanted(hostpaths.feature_gates()):
+        pr_helper = prhelper.PrHelper(data.pr_helper_socket)
+        await pr_helper.start()
+        controller.pr_helper = pr_helper
     if args.metrics_port is not None:
         REGISTRY.register(DomainStatsCollector(asyncio.get_running_loop(), vmis, launchers, args.node_name))
         metrics.serve(args, "handler", data.run, renewer)
 
     launchers.discover()
     registered = asyncio.Event()
+    node_labels = {MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
-                                                   kubelet=not args.kubeconfig).run(registered)),
+                                           kubelet=not args.kubeconfig, extra_labels=node_labels).run(registered)),
              asyncio.create_task(vmis.run()), asyncio.create_task(claims.run())]
+    if target_vmis is not None:
+        tasks.append(asyncio.create_task(target_vmis.run()))
     await vmis.synced.wait()
     await claims.synced.wait()
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run())]
+    if target_vmis is not None:
+        await target_vmis.synced.wait()
+        tasks.append(asyncio.create_task(migrations.queue.run()))
     log.info("node %s: handler serving on %s, libvirt %s, %d VMI(s) here", args.node_name, address,
              args.libvirt_uri, len(vmis.cache))
 
@@ -108,6 +127,8 @@ async def run(args) -> None:
         t.cancel()
     if zygote is not None:
         zygote.stop()
+    if pr_helper is not None:
+        await pr_helper.stop()
     await api.close()
     await tracing.drain()
     tracing.shutdown()
@@ -126,6 +147,9 @@ def main(argv=None) -> None:
     p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto",
                    help="KubeVirt's useEmulation: auto picks kvm only when it really works")
+    p.add_argument("--migration-address", default=os.environ.get("VIRTMESH_MIGRATION_ADDRESS"),
+                   help="this node receives live migrations: the address where its libvirtd (TCP, port 16509) and "
+                   "QEMU's migration ports are reachable from the other nodes' libvirtd")
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")

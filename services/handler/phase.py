@@ -31,4 +31,6 @@ def vmi_phase(domain, current_phase: str, acpi_enabled: bool = True) -> str:
 
 
 def paused_by_user(domain) -> bool:
-    return domain is not None and domain.exists and domain.state == "Paused" and domain.reason != "StartingUp"
+    """Paused, but not by QEMU starting up or by a live migration's last phase."""
+    return domain is not None and domain.exists and domain.state == "Paused" and \
+        domain.reason not in ("StartingUp", "Migration", "PostcopyPaused")

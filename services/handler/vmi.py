@@ -12,7 +12,7 @@ import grpc
 
 from services.common import proto, timeutil, tracing, vmstate
 from services.common import network
-from services.handler import netplumbing, phase, tpmstate, volumestatus
+from services.handler import migration, netplumbing, phase, tpmstate, volumestatus
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,13 @@ def interfaces_status(vmi, dom) -> list:
 
 
 class VMIController:
+    pr_helper = None   # the node's qemu-pr-helper (prhelper.PrHelper) when PersistentReservation is on
+
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
-                 tpm_states: tpmstate.TpmStates | None = None, claims=None):
+                 tpm_states: tpmstate.TpmStates | None = None, claims=None,
+                 migrations: migration.Migrations | None = None):
         self.api, self.vmis, self.launchers = api, vmis, launchers
+        self.migrations = migrations  # live migration's source side (handler/migration.py)
         self.tpm_states = tpm_states
         self.claims = claims          # claims.ClaimProvisioner: the PVCs this node provisions
         self.emulation = emulation
@@ -108,6 +112,8 @@ class VMIController:
             self._synced(h, vmi, vols, resp)
         elif h.extra.get("synced_for") != self._sync_key(vmi, vols):
             return await self._resync(vmi, h, tp, vols)
+        if self.migrations is not None:
+            vmi = await self.migrations.source_sync(vmi, h, tp)
         return await self._update_status(vmi, h, tp, vols)
 
     async def _resync(self, vmi, h, tp, vols):
@@ -132,7 +138,13 @@ class VMIController:
 
     def _request(self, vmi, vols) -> L.VMIRequest:
         return L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation),
-                            volumePaths=vols.paths)
+                            volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi))
+
+    def _pr_helper_socket(self, vmi) -> str:
+        """The node's qemu-pr-helper for a VMI with a reserved LUN ("" without one, or without a helper:
+        the launcher then refuses the LUN naming the feature gate)."""
+        from services.handler.prhelper import has_reservation
+        return self.pr_helper.socket if self.pr_helper is not None and has_reservation(vmi) else ""
 
     @staticmethod
     def _sync_key(vmi, vols):
@@ -172,8 +184,11 @@ class VMIController:
         del out.status.volumeStatus[:]
         out.status.volumeStatus.extend(vols.statuses)
         dom = h.domain
+        if migration.domain_left(dom):
+            return None  # migrated away: the target node owns the VMI's status from now on
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:
+            migration.set_live_migratable(out)
             owner = tpmstate.owner_of(vmi, dom.uuid)
             if owner is not None and self.tpm_states is not None:
                 self.tpm_states.remember(owner)  # the domain's UUID names swtpm's state directory
@@ -285,12 +300,16 @@ class VMIController:
         """Launchers whose VMI no longer exists here (deleted while the handler was down), and
         persistent TPM state whose VM (or standalone VMI) is gone."""
         live = {v.metadata.uid for v in self.vmis.items()}
+        if self.migrations is not None:
+            live |= self.migrations.protected_uids()  # receiving VMIs not on this node yet
         for uid in [u for u in self.launchers.by_uid if u not in live]:
             log.info("launcher for VMI uid %s has no VMI any more; deleting it", uid)
             await self._delete_launcher(self.launchers.by_uid[uid])
         # VM directories (logs, domain XML, NVRAM, scratch disks) of VMIs gone while we were away or
         # before this sweep existed. Computed afresh, with no await in between: `live` is current.
         live = {v.metadata.uid for v in self.vmis.items()}
+        if self.migrations is not None:
+            live |= self.migrations.protected_uids()  # receiving VMIs not on this node yet
         for uid in self.launchers.stale_vm_dirs(live):
             await self._remove_vm_dir(uid, None)
         if self.tpm_states is not None:

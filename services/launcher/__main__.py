@@ -13,6 +13,7 @@ import os
 import signal
 
 from services.common import authz, grpcserver, launcherlock, logs, paths, proto, tracing
+from services.launcher.migration import Migration
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
@@ -23,8 +24,10 @@ async def serve(args) -> None:
     vm_dir = data.vm_dir(args.uid)
     os.makedirs(vm_dir, exist_ok=True)
     launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
-    server = grpcserver.Server(["virtmesh.v1.Cmd"], authz.services_only)  # a root-only unix socket
+    server = grpcserver.Server(["virtmesh.v1.Cmd", "virtmesh.v1.LauncherMigration"],
+                               authz.services_only)  # a root-only unix socket
     server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
+    server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, Migration(launcher))
     sock = data.launcher_socket(args.uid)
     server.listen_unix(sock)
     await server.start()

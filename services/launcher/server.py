@@ -36,6 +36,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.hv = virt.Hypervisor(uri, self.domain_name, on_event=self._libvirt_event, owner_uid=uid)
         self.domain_type = virt.domain_type(emulation, uri)
         self.domain = L.Domain(name=self.domain_name, exists=False, domainType=self.domain_type)
+        self.migration = proto.lmigration.MigrationMetadata()  # the last live migration (migration.py)
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -76,6 +77,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         new = L.Domain(name=self.domain_name, exists=st.exists, state=st.state, reason=st.reason,
                        domainType=self.domain.domainType, machineType=self.domain.machineType,
                        uuid=self.domain.uuid, revision=self.domain.revision)
+        new.migration.CopyFrom(self.migration)
         if st.exists and not st.xml:  # a quiet poll: the devices as last read
             new.interfaces.extend(self.domain.interfaces)
             new.disks.extend(self.domain.disks)
@@ -119,7 +121,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             with tracing.step("launcher.convert"):
                 ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
                                       serial_socket=self.serial_socket, serial_log=self.serial_log,
-                                      nvram_dir=self.vm_dir)
+                                      nvram_dir=self.vm_dir, pr_helper_socket=request.prHelperSocket or None)
                 dom = convert.convert(vmi, ctx)
                 xml = dom.to_xml()
         except storage.ImagePullError as e:

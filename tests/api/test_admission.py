@@ -427,6 +427,10 @@ def test_webhook_configurations():
             base + "/virtualmachineclusterpreferences-validate",
         "kubevirt-create-validator.kubevirt.io": base + "/kubevirt-validate-create",
         "kubevirt-update-validator.kubevirt.io": base + "/kubevirt-validate-update",
+        # KubeVirt's migration mutator and admitters
+        "migrations-mutator.kubevirt.io": base + "/migration-mutate-create",
+        "migration-create-validator.kubevirt.io": base + "/migration-validate-create",
+        "migration-update-validator.kubevirt.io": base + "/migration-validate-update",
     }
     for w in mut["webhooks"] + val["webhooks"]:
         assert (w["admissionReviewVersions"], w["sideEffects"], w["failurePolicy"], w["timeoutSeconds"]) == \

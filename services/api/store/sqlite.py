@@ -425,16 +425,27 @@ class Store:
 
     async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
         """(type, object, resourceVersion) events, objects as ADDED first when `resource_version` is ""
-        or "0", then the committed history; BOOKMARKs (object None) say how far the stream is synced."""
+        or "0", then the committed history; BOOKMARKs (object None) say how far the stream is synced.
+
+        A watch of one node's VMIs is told when one stops matching (it moved to another node: a live
+        migration), as Kubernetes' watch cache tells a field-selector watch: DELETED with the object as
+        it now is. The keys it sent are tracked from its start; a resumed watch cannot know what matched
+        before it, so until it has caught up every event of another node passes as DELETED too (one for
+        an object the client never had is a no-op for it)."""
+        sent: set[tuple[str, str]] = set()
+        catching_up = False
         if resource_version in ("", "0"):
             items, rev = self.list(kind, namespace)
             for o in items:
                 if _on_node(o, node_name):
-                    yield "ADDED", o, proto.inner(o).metadata.resourceVersion
+                    md = proto.inner(o).metadata
+                    sent.add((md.namespace, md.name))
+                    yield "ADDED", o, md.resourceVersion
         else:
             if not resource_version.isdigit():
                 raise ValueError(f'resourceVersion: Invalid value: "{resource_version}"')
             rev = int(resource_version)
+            catching_up = bool(node_name)
         # A bookmark right away tells the client the revision it is now synced to.
         yield "BOOKMARK", None, str(max(rev, 0))
         while True:
@@ -442,10 +453,21 @@ class Store:
             for ev in events:
                 rev = ev.revision
                 md = proto.inner(ev.object).metadata
-                if (not namespace or md.namespace == namespace) and _on_node(ev.object, node_name):
+                if namespace and md.namespace != namespace:
+                    continue
+                key = (md.namespace, md.name)
+                if _on_node(ev.object, node_name):
+                    if ev.type == "DELETED":
+                        sent.discard(key)
+                    else:
+                        sent.add(key)
                     yield ev.type, ev.object, str(rev)
+                elif node_name and (key in sent or catching_up):
+                    sent.discard(key)
+                    yield "DELETED", ev.object, str(rev)
             if events:
                 continue
+            catching_up = False
             if not await self.changes.wait(BOOKMARK_SECONDS):
                 # Quiet: tell the client how far it is synced, so a resume starts there.
                 if not self.events_since(rev, kind, limit=1):

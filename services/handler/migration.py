@@ -1,0 +1,355 @@
+"""The node's side of live migration (virt-handler's MigrationSourceController and
+MigrationTargetController, and the LiveMigratable condition of its VirtualMachineController).
+
+Source (the VMI's node; called from VMIController for its VMIs): once the target has published its
+address, the VMI's launcher runs the migration (LauncherMigration.MigrateVirtualMachine with the options
+of migrationState.migrationConfiguration); an abort request cancels libvirt's job; what the launcher
+reports (start, mode, failure with its reason and abort status) goes into the VMI's migrationState.
+A domain that left (Shutoff, Migrated) keeps the VMI's phase: the target owns it from then on.
+
+Target (a node started with a migration address; its own informer over every VMI, acting on those
+labelled kubevirt.io/migrationTargetNodeName=<this node>): starts a receiving launcher for the VMI
+(targetPod: Scheduled), prepares it (SyncMigrationTarget) and publishes targetNodeAddress with the
+launcher's directory (TargetReady), reports the domain's arrival (targetNodeDomainDetected) and, once it
+runs here, moves the VMI (status.nodeName, completed, endTimestamp: KubeVirt's ackMigrationCompletion)
+and drops the label. A migration that failed or was taken over leaves nothing here: the receiving
+launcher (and any half-arrived domain) goes. A receiving launcher that dies mid-way asks the source to
+abort (KubeVirt fails a migration whose target pod went down), and a new launcher watches the domain.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from services.common import migrations, network, proto, timeutil, vmstate, workqueue
+from services.common.volumes import claim_name
+
+log = logging.getLogger(__name__)
+LM = proto.lmigration
+L = proto.launcher
+LAUNCHER_READY_TIMEOUT = 60.0
+TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
+MIGRATION_TARGET_LABEL = "virtmesh.io/migration-target"   # on a Node whose handler receives migrations
+
+
+# ------------------------------------------------------------------------------ LiveMigratable
+
+def _non_shared_pvc(claim: str) -> str:
+    return (f"cannot migrate VMI: PVC {claim} is not shared, live migration requires that all PVCs must be "
+            f"shared (using ReadWriteMany access mode)")
+
+
+def migratable(vmi) -> tuple[str, str, str]:
+    """(reason, message, method) for the LiveMigratable condition (KubeVirt's
+    calculateLiveMigrationCondition): reason "" means migratable; method is BlockMigration when local
+    disks (container disks, empty disks, cloud-init) go along, else LiveMigration. Interfaces are judged
+    first, volumes last, as in KubeVirt."""
+    ifaces = {i.name: i for i in vmi.spec.domain.devices.interfaces}
+    for net in vmi.spec.networks:
+        iface = ifaces.get(net.name)
+        if iface is None or network.binding(iface) != "bridge" or iface.state == "absent":
+            continue
+        if network.is_default_network(net) and migrations.ALLOW_POD_BRIDGE_ANNOTATION not in vmi.metadata.annotations:
+            return (migrations.REASON_INTERFACE,
+                    "cannot migrate VMI which does not use masquerade, bridge with "
+                    f"{migrations.ALLOW_POD_BRIDGE_ANNOTATION} VM annotation or a migratable plugin to connect "
+                    "to the pod network", "")
+        # Virtmesh: a bridge binding is a tap on a node bridge, which the target has no twin of.
+        return (migrations.REASON_INTERFACE,
+                f"cannot migrate VMI: interface {iface.name} is bound to a tap on this node's bridge", "")
+    statuses = {s.name: s for s in vmi.status.volumeStatus}
+    readonly = {d.name for d in vmi.spec.domain.devices.disks
+                if d.HasField("cdrom") and (not d.cdrom.HasField("readonly") or d.cdrom.readonly)}
+    block = False
+    for vol in vmi.spec.volumes:
+        claim = claim_name(vol)
+        if claim is not None:
+            st = statuses.get(vol.name)
+            if st is None or not st.HasField("persistentVolumeClaimInfo"):
+                return (migrations.REASON_DISKS,
+                        f"cannot migrate VMI: Unable to determine if PVC {claim} is shared, live migration "
+                        f"requires that all PVCs must be shared (using ReadWriteMany access mode)", "")
+            if "ReadWriteMany" not in st.persistentVolumeClaimInfo.accessModes:
+                return migrations.REASON_DISKS, _non_shared_pvc(claim), ""
+            # Virtmesh's claims are files on the node that provisioned them, whatever the access mode.
+            return (migrations.REASON_DISKS, f"cannot migrate VMI: PVC {claim} is a node-local image: this mesh "
+                    f"has no shared storage", "")
+        if vol.HasField("hostDisk"):
+            if not (vol.hostDisk.HasField("shared") and vol.hostDisk.shared):
+                return migrations.REASON_DISKS, "cannot migrate VMI with non-shared HostDisk", ""
+            continue
+        if vol.name in readonly:
+            continue
+        if vol.HasField("containerDisk") or vol.HasField("emptyDisk") or vol.HasField("cloudInitNoCloud"):
+            block = True
+    return "", "", migrations.BLOCK_MIGRATION if block else migrations.LIVE_MIGRATION
+
+
+def set_live_migratable(out) -> None:
+    """The VMI's LiveMigratable condition and migrationMethod (on `out`, a status being written)."""
+    reason, message, method = migratable(out)
+    if reason:
+        vmstate.set_condition(out, migrations.LIVE_MIGRATABLE, "False", reason, message)
+    else:
+        vmstate.set_condition(out, migrations.LIVE_MIGRATABLE, "True")
+        out.status.migrationMethod = method
+
+
+def options_of(config) -> LM.MigrationOptions:
+    """migrationState.migrationConfiguration -> the launcher's options (KubeVirt's migrateVMI)."""
+    disruption = config.allowWorkloadDisruption if config.HasField("allowWorkloadDisruption") \
+        else config.allowPostCopy
+    return LM.MigrationOptions(bandwidth=config.bandwidthPerMigration, progressTimeout=config.progressTimeout,
+                               completionTimeoutPerGiB=config.completionTimeoutPerGiB,
+                               unsafeMigration=config.unsafeMigrationOverride,
+                               allowAutoConverge=config.allowAutoConverge, allowPostCopy=config.allowPostCopy,
+                               allowWorkloadDisruption=disruption)
+
+
+def lstub(h):
+    """The launcher's LauncherMigration service, on the channel the handler already has to it."""
+    stub = h.extra.get("migration_stub")
+    if stub is None:
+        stub = h.extra["migration_stub"] = proto.lmigration_grpc.LauncherMigrationStub(h.channel)
+    return stub
+
+
+def domain_left(dom) -> bool:
+    """The source domain after a successful migration (Shutoff, reason Migrated)."""
+    return dom is not None and dom.exists and dom.state == "Shutoff" and dom.reason == "Migrated"
+
+
+def _active(dom) -> bool:
+    """KubeVirt's domainIsActiveOnTarget: running, or paused by the user."""
+    return dom is not None and dom.exists and (dom.state == "Running" or (
+        dom.state == "Paused" and dom.reason == "User"))
+
+
+class Migrations:
+    def __init__(self, api, launchers, node: str, address: str = ""):
+        self.api, self.launchers, self.node, self.address = api, launchers, node, address
+        self.vmis = None                       # every VMI (the target's informer), with an address only
+        self.queue: workqueue.WorkQueue | None = None
+        self.receiving: dict[str, str] = {}    # VMI uid -> the migration uid its receiving launcher is for
+        self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
+        self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
+
+    # ------------------------------------------------------------------ wiring (handler __main__)
+
+    def target_informer(self):
+        """The informer and queue of the target side (nothing without a migration address)."""
+        if not self.address:
+            return None
+        self.vmis = self.api.informer(proto.VMI, self._on_vmi)
+        self.queue = workqueue.WorkQueue("handler-migration-target", self.reconcile_target, workers=4)
+        return self.vmis
+
+    def _on_vmi(self, key: str) -> None:
+        vmi = self.vmis.get(key)
+        if vmi is not None and migrations.is_target(vmi, self.node):
+            self.keys[key] = vmi.metadata.uid
+            self.queue.add(key)
+        elif key in self.keys:
+            self.queue.add(key)
+
+    def on_launcher(self, uid: str) -> None:
+        """A launcher's domain changed: a receiving one's VMI is looked at again."""
+        if uid in self.receiving and self.queue is not None:
+            for key, u in self.keys.items():
+                if u == uid:
+                    self.queue.add(key)
+
+    def protected_uids(self) -> set[str]:
+        """Launchers the orphan sweep must leave alone: they receive VMIs not (yet) on this node."""
+        return set(self.receiving)
+
+    # ------------------------------------------------------------------ source (VMIController calls)
+
+    async def source_sync(self, vmi, h, tp: str = ""):
+        """A pass over a VMI of this node while it migrates away: report what the launcher saw, then
+        start or cancel. Returns the VMI as it now is (written when the state changed)."""
+        st = migrations.state_of(vmi)
+        if st is None or not st.migrationUid or st.sourceNode != self.node or st.completed \
+                or (st.failed and st.endTimestamp) or h is None or h.domain is None:
+            return vmi
+        meta = h.domain.migration if h.domain.migration.uid == st.migrationUid else None
+        out = proto.copy(vmi)
+        s = out.status.migrationState
+        if meta is not None and meta.startTimestamp:
+            s.startTimestamp = s.startTimestamp or meta.startTimestamp
+            s.mode = meta.mode or s.mode
+            s.abortStatus = meta.abortStatus
+            if meta.failed:   # KubeVirt's setMigrationProgressStatus
+                s.failed = True
+                s.endTimestamp = meta.endTimestamp or s.endTimestamp
+                s.failureReason = s.failureReason or meta.failureReason
+            elif meta.abortStatus == migrations.ABORT_SUCCEEDED:
+                s.endTimestamp = meta.endTimestamp or s.endTimestamp
+        elif st.abortRequested:
+            # Cancelled before it started here: nothing to abort, it ends now.
+            s.failed, s.abortStatus = True, migrations.ABORT_SUCCEEDED
+            s.endTimestamp = s.endTimestamp or timeutil.now()
+            s.failureReason = s.failureReason or "Live migration aborted before it started"
+        if out.status != vmi.status:
+            vmi = await self.api.update_status(out, tp)
+            st = vmi.status.migrationState
+            if st.failed:
+                log.warning("VMI %s/%s: migration %s failed: %s", vmi.metadata.namespace, vmi.metadata.name,
+                            st.migrationUid, st.failureReason)
+        if st.failed or domain_left(h.domain):
+            return vmi
+        if st.abortRequested:
+            if meta is not None and meta.startTimestamp and not meta.endTimestamp \
+                    and meta.abortStatus not in (migrations.ABORTING, migrations.ABORT_SUCCEEDED):
+                resp = await lstub(h).CancelVirtualMachineMigration(
+                    LM.CancelMigrationRequest(migrationUid=st.migrationUid), timeout=30)
+                log.info("VMI %s/%s: cancelling migration %s: %s", vmi.metadata.namespace, vmi.metadata.name,
+                         st.migrationUid, resp.message)
+            return vmi
+        if st.targetNodeAddress and meta is None and h.domain.exists and h.domain.state in ("Running", "Paused"):
+            resp = await lstub(h).MigrateVirtualMachine(LM.MigrateVirtualMachineRequest(
+                vmi=vmi, options=options_of(st.migrationConfiguration)), timeout=30)
+            if not resp.success:
+                raise RuntimeError(f"migrating VMI {proto.key(vmi)}: {resp.message}")
+            log.info("VMI %s/%s: migration %s to node %s (%s)", vmi.metadata.namespace, vmi.metadata.name,
+                     st.migrationUid, st.targetNode, st.targetNodeAddress)
+        return vmi
+
+    # ------------------------------------------------------------------ target
+
+    async def reconcile_target(self, key: str):
+        vmi = self.vmis.get(key)
+        if vmi is None or vmi.metadata.uid != self.keys.get(key, vmi.metadata.uid):
+            uid = self.keys.pop(key, None)
+            if uid is not None:
+                await self._release(uid)
+            if vmi is None:
+                return None
+        uid = vmi.metadata.uid
+        st = migrations.state_of(vmi)
+        if vmi.status.nodeName == self.node:
+            # Ours now: the node's VMIController owns the VMI and its launcher.
+            self.receiving.pop(uid, None)
+            if migrations.is_target(vmi, self.node):
+                await self._unlabel(vmi)
+            else:
+                self.keys.pop(key, None)
+            return None
+        mine = migrations.is_target(vmi, self.node) and st is not None and bool(st.migrationUid) \
+            and st.targetNode == self.node
+        if not mine:
+            if uid in self.receiving:
+                await self._release(uid)
+            self.keys.pop(key, None)
+            return None
+        if vmi.metadata.deletionTimestamp or vmstate.is_final(vmi) or st.failed or st.completed \
+                or (self.receiving.get(uid) not in (None, st.migrationUid)):
+            await self._release(uid)
+            await self._unlabel(vmi)
+            return None
+        h = self.launchers.get(uid)
+        if h is not None and h.dead:
+            h = await self._launcher_died(vmi, h)
+            if h is None:
+                return None
+        if h is None:
+            h = await self.launchers.spawn(vmi)
+            self.receiving[uid] = st.migrationUid
+            log.info("VMI %s/%s: receiving launcher for migration %s", vmi.metadata.namespace, vmi.metadata.name,
+                     st.migrationUid)
+        out = proto.copy(vmi)
+        s = out.status.migrationState
+        if not st.targetPod:
+            why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
+            if why:
+                raise RuntimeError(f"the receiving launcher is {why}")
+            s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
+        if not st.targetNodeAddress and not st.abortRequested:
+            resp = await lstub(h).SyncMigrationTarget(LM.SyncMigrationTargetRequest(vmi=vmi), timeout=120)
+            if not resp.success:
+                s.abortRequested = True
+                s.failureReason = s.failureReason or f"preparing the migration target failed: {resp.message}"
+            else:
+                s.targetNodeAddress = self.address
+                s.targetLauncherDirectory = resp.directory
+        dom = h.domain
+        if dom is not None and dom.exists and dom.state not in ("Shutoff", "Crashed"):
+            s.targetNodeDomainDetected = True
+        if _active(dom) and not st.abortRequested:
+            return await self._ack(vmi, out)
+        if out.status != vmi.status:
+            self._observe(await self.api.update_status(out))
+        return None
+
+    async def _ack(self, vmi, out):
+        """KubeVirt's ackMigrationCompletion + finalizeMigration: the VMI runs here now."""
+        s = out.status.migrationState
+        now = timeutil.now()
+        s.targetNodeDomainDetected = True
+        s.targetNodeDomainReadyTimestamp = s.targetNodeDomainReadyTimestamp or now
+        s.endTimestamp = s.endTimestamp or now
+        s.startTimestamp = s.startTimestamp or now
+        s.completed = True
+        out.status.nodeName = self.node
+        out.status.ClearField("evacuationNodeName")
+        written = await self.api.update_status(out)
+        self._observe(written)
+        self.receiving.pop(vmi.metadata.uid, None)
+        log.info("VMI %s/%s migrated to this node (migration %s)", vmi.metadata.namespace, vmi.metadata.name,
+                 s.migrationUid)
+        await self._unlabel(written)
+        return None
+
+    async def _launcher_died(self, vmi, h):
+        """The receiving launcher exited mid-way: the migration fails (the source aborts libvirt's job), and
+        a new launcher watches what the domain does meanwhile (it may have arrived: then it is acked)."""
+        st = vmi.status.migrationState
+        if not st.abortRequested:
+            out = proto.copy(vmi)
+            out.status.migrationState.abortRequested = True
+            out.status.migrationState.failureReason = st.failureReason or TARGET_LAUNCHER_EXITED
+            self._observe(await self.api.update_status(out))
+            log.warning("VMI %s/%s: %s; asking the source to abort", vmi.metadata.namespace, vmi.metadata.name,
+                        TARGET_LAUNCHER_EXITED)
+        await self.launchers.forget(h.uid)
+        if st.migrationUid in self._spawned_again:
+            return None
+        self._spawned_again.add(st.migrationUid)
+        h = await self.launchers.spawn(vmi)
+        self.receiving[vmi.metadata.uid] = st.migrationUid
+        return h
+
+    async def _release(self, uid: str) -> None:
+        """The receiving launcher of a migration that is over without us: it and any domain it has go."""
+        self.receiving.pop(uid, None)
+        h = self.launchers.get(uid)
+        if h is None:
+            return
+        log.info("VMI uid %s: releasing the receiving launcher", uid)
+        if h.alive():
+            try:
+                await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
+                await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
+            except grpc.aio.AioRpcError as e:
+                log.warning("releasing launcher %d: %s", h.pid, e.details())
+            await self.launchers.wait_exit(h, 10)
+        await self.launchers.forget(uid)
+        try:
+            await asyncio.to_thread(self.launchers.data.remove_vm_dir, uid)
+        except OSError as e:
+            log.warning("VMI uid %s: removing the receiving launcher's directory: %s", uid, e)
+
+    async def _unlabel(self, vmi) -> None:
+        if migrations.MIGRATION_TARGET_NODE_LABEL not in vmi.metadata.labels:
+            return
+        out = proto.copy(vmi)
+        del out.metadata.labels[migrations.MIGRATION_TARGET_NODE_LABEL]
+        self._observe(await self.api.update(out))
+
+    def _observe(self, written) -> None:
+        """Our write goes into the target informer's cache at once (the api client feeds only the
+        node's own VMI informer)."""
+        if self.vmis is not None and written is not None:
+            self.vmis.observe(proto.wrap(written))
