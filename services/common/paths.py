@@ -122,6 +122,11 @@ class DataDir:
         return os.path.join(self.root, "pki")
 
     @property
+    def pr_helper_socket(self) -> str:
+        """The node's qemu-pr-helper (handler/prhelper.py; KubeVirt's /var/run/kubevirt/daemons/pr/pr-helper.sock)."""
+        return os.path.join(self.run, "pr", "pr-helper.sock")
+
+    @property
     def api_read_socket(self) -> str:
         """The api's read-only socket, when the operator lets others read (api --readers)."""
         return os.path.join(self.run, "api-read.sock")

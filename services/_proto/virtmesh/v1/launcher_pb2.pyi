@@ -15,7 +15,7 @@ class VirtualMachineOptions(_message.Message):
     def __init__(self, emulation: _Optional[str] = ...) -> None: ...
 
 class VMIRequest(_message.Message):
-    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths")
+    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket")
     class VolumePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,11 +27,13 @@ class VMIRequest(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     GRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
+    PRHELPERSOCKET_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     options: VirtualMachineOptions
     gracePeriodSeconds: int
     volumePaths: _containers.ScalarMap[str, str]
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    prHelperSocket: str
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ...) -> None: ...
 
 class Response(_message.Message):
     __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain")
