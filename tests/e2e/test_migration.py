@@ -1,0 +1,297 @@
+"""Live migration of real guests between two libvirt nodes on this machine (tools/host.sh node, each
+node a libvirtd in its own namespaces, TCP between them over a veth): back and forth without a reboot,
+the console on the new node, nothing left on the old one; a target that fails mid-way (its QEMU or its
+receiving launcher killed) ends the migration Failed with the guest still running on the source, and
+the next migration succeeds."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+
+import grpc
+import pytest
+
+from services.common import proto
+
+from e2e.conftest import GUESTS
+from migration_nodes import MigrationMesh, Nodes, prerequisites
+
+pytestmark = pytest.mark.e2e
+
+NS = "e2e"
+VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {{name: {name}, namespace: e2e}}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        cpu: {{cores: 1}}
+        memory: {{guest: {memory}}}
+        devices: {{autoattachSerialConsole: true}}
+        firmware:
+          kernelBoot:
+            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker={marker}"
+            container: {{image: "{guests}/amd64", kernelPath: /kernel, initrdPath: /initrd.img}}
+"""
+KUBEVIRT = """
+apiVersion: kubevirt.io/v1
+kind: KubeVirt
+metadata: {{name: kubevirt, namespace: kubevirt}}
+spec:
+  configuration:
+    migrations: {migrations}
+"""
+TICK = re.compile(r"VIRTMESH-TICK (\d+)")
+
+
+def ticks(text: str) -> list[int]:
+    return [int(n) for n in TICK.findall(text)]
+
+
+@pytest.fixture(scope="module")
+def two_nodes(host_ready):
+    why = prerequisites()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"e2e prerequisite missing in CI: {why}")
+        pytest.skip(why)
+    nodes = Nodes({"A": "192.0.2.1", "B": "192.0.2.2"})
+    try:
+        mm = MigrationMesh(nodes)
+        try:
+            yield mm
+        finally:
+            mm.close()
+    finally:
+        nodes.close()
+
+
+class Console:
+    """The VMI's console through the api (node by node as the VMI moves): everything the guest wrote
+    from the start of the current node's log, plus what we type."""
+
+    def __init__(self, mm: MigrationMesh, name: str):
+        ch = grpc.insecure_channel(f"unix://{mm.mesh.data_dir}/run/api.sock")
+        self.stub = proto.api_grpc.SubresourcesStub(ch)
+        self.name = name
+        self.out = b""
+        self.done = threading.Event()
+        self.keys: list[bytes] = []
+        self._wake = threading.Event()
+
+    def follow(self) -> "Console":
+        """Read in the background until the stream ends (the domain left this node) or close()."""
+        def requests():
+            yield proto.api.ConsoleRequest(namespace=NS, name=self.name, fromStart=True)
+            while not self.done.is_set():
+                self._wake.wait(0.2)
+                self._wake.clear()
+                while self.keys:
+                    yield proto.api.ConsoleRequest(data=self.keys.pop(0))
+
+        def run():
+            try:
+                self.call = self.stub.Console(requests())
+                for chunk in self.call:
+                    self.out += chunk.data
+            except grpc.RpcError:
+                pass
+            finally:
+                self.done.set()
+        threading.Thread(target=run, daemon=True).start()
+        return self
+
+    def type(self, text: str) -> None:
+        self.keys.append(text.encode())
+        self._wake.set()
+
+    def close(self) -> None:
+        self.done.set()
+        if hasattr(self, "call"):
+            self.call.cancel()
+
+    @property
+    def text(self) -> str:
+        return self.out.decode(errors="replace")
+
+
+def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> dict:
+    m = mm.mesh
+    m.cli("apply", "-f", "-", input=VM.format(name=name, marker=marker, memory=memory, guests=GUESTS))
+    m.wait_for(lambda: m.vmi_phase(name, NS) == "Running", 90, f"{name} Running")
+    vmi = m.get("vmi", name, NS)
+    node = vmi["status"]["nodeName"]
+    uid = vmi["metadata"]["uid"]
+    m.wait_for(lambda: f"VIRTMESH-READY {marker}" in mm.serial_log(node, uid) and ticks(mm.serial_log(node, uid)),
+               60, f"{name} ready")
+    return vmi
+
+
+def migrations_of(m, name: str) -> list[dict]:
+    out = m.cli("get", "vmim", "-n", NS, "-o", "json").stdout
+    import json
+    items = json.loads(out)
+    items = items.get("items", [items]) if isinstance(items, dict) else items
+    return [x for x in items if x.get("spec", {}).get("vmiName") == name]
+
+
+def latest(m, name: str) -> dict:
+    return max(migrations_of(m, name), key=lambda x: (x["metadata"]["creationTimestamp"], x["metadata"]["name"]))
+
+
+def migrate(m, name: str) -> dict:
+    """`virtmesh migrate` and the migration it made (the newest of the VMI's)."""
+    before = {x["metadata"]["name"] for x in migrations_of(m, name)}
+    r = m.cli("migrate", name, "-n", NS)
+    assert r.stdout.strip() == f"VM {name} was scheduled to migrate"
+    return m.wait_for(lambda: next((x for x in migrations_of(m, name) if x["metadata"]["name"] not in before), None),
+                      10, "the migration object")
+
+
+def wait_phase(mm: MigrationMesh, name: str, mig: str, phases, timeout=60) -> dict:
+    m = mm.mesh
+
+    def done():
+        x = next((x for x in migrations_of(m, name) if x["metadata"]["name"] == mig), None)
+        return x if x and x.get("status", {}).get("phase") in phases else None
+    try:
+        return m.wait_for(done, timeout, f"migration {mig} {phases}", interval=0.2)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{mm.logs_tail()}") from None
+
+
+def set_migrations(m, migrations: str) -> None:
+    m.cli("apply", "-f", "-", input=KUBEVIRT.format(migrations=migrations))
+
+
+def test_a_guest_migrates_back_and_forth_without_a_reboot(two_nodes):
+    mm = two_nodes
+    m = mm.mesh
+    vmi = boot(mm, "hop", "hop1")
+    uid = vmi["metadata"]["uid"]
+    assert next(c for c in vmi["status"]["conditions"] if c["type"] == "LiveMigratable")["status"] == "True"
+    assert vmi["status"]["migrationMethod"] == "LiveMigration"
+    seen: list[int] = []
+    for hop in range(2):
+        source = m.get("vmi", "hop", NS)["status"]["nodeName"]
+        target = "node02" if source == "node01" else "node01"
+        console = Console(mm, "hop").follow()
+        m.wait_for(lambda: ticks(console.text), 20, "console output on the source")
+        source_qemu = mm.qemu_pid(source, "e2e_hop")
+        assert source_qemu
+        mig = migrate(m, "hop")
+        done = wait_phase(mm, "hop", mig["metadata"]["name"], ("Succeeded", "Failed"))
+        assert done["status"]["phase"] == "Succeeded", done
+        phases = [t["phase"] for t in done["status"]["phaseTransitionTimestamps"]]
+        assert phases == ["Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running",
+                          "Succeeded"]
+        # The source's console stream ends when its domain leaves; what it saw ends at TICK n.
+        m.wait_for(console.done.is_set, 20, "the source's console stream to end")
+        before = ticks(console.text)
+        # The VMI: on the target, its migrationState KubeVirt's.
+        v = m.get("vmi", "hop", NS)
+        st = v["status"]["migrationState"]
+        assert v["status"]["nodeName"] == target and v["metadata"]["labels"]["kubevirt.io/nodeName"] == target
+        assert "kubevirt.io/migrationTargetNodeName" not in v["metadata"]["labels"]
+        assert (st["sourceNode"], st["targetNode"], st["migrationUid"]) == (source, target, mig["metadata"]["uid"])
+        assert st["completed"] is True and not st.get("failed") and st["mode"] == "PreCopy"
+        assert st["startTimestamp"] <= st["endTimestamp"] and st["targetNodeDomainDetected"] is True
+        assert st["targetNodeAddress"] == mm.nodes.addresses[mm.node_of[target]]
+        assert done["status"]["migrationState"]["migrationUid"] == mig["metadata"]["uid"]
+        assert "kubevirt.io/migrationJobFinalize" not in done["metadata"].get("finalizers", [])
+        # The guest runs on: the target's log goes on from the next TICK, and it did not boot again.
+        m.wait_for(lambda: len(ticks(mm.serial_log(target, uid))) >= 3, 20, "ticks on the target")
+        after_text = mm.serial_log(target, uid)
+        after = ticks(after_text)
+        assert "VIRTMESH-READY" not in after_text, "the guest booted again on the target"
+        assert before and after and after[0] <= before[-1] + 1, (before[-3:], after[:3])
+        joined = sorted(set(before) | set(after))
+        assert joined == list(range(joined[0], joined[-1] + 1)), "a TICK went missing"
+        assert not seen or joined[0] <= seen[-1] + 1
+        seen = joined
+        # Nothing of it is left on the source: no domain, no QEMU, no launcher.
+        m.wait_for(lambda: "e2e_hop" not in mm.domains(source) and not mm.qemu_pid(source, "e2e_hop")
+                   and not mm.launcher_pid(source, uid), 30, "the source cleaned up")
+        assert not os.path.exists(f"/proc/{source_qemu}")
+        # The console works on the new node: what we type reaches the guest's shell there.
+        console = Console(mm, "hop").follow()
+        console.type(f"echo MIGRATED-$((40+{hop}))\n")
+        m.wait_for(lambda: f"MIGRATED-{40 + hop}" in console.text, 20, "the guest's answer on the new node")
+        console.close()
+    assert seen[-1] - seen[0] >= 6, seen
+    m.cli("delete", "vm", "hop", "-n", NS)
+    m.wait_for(lambda: m.get("vmi", "hop", NS) is None, 60, "VMI gone")
+    assert not mm.domains("node01") and not mm.domains("node02")
+
+
+def _throttled(mm: MigrationMesh, name: str, uid: str):
+    """Start a migration at 8 MiB/s (128 MiB take ~8 s) and wait until the target's QEMU receives."""
+    m = mm.mesh
+    set_migrations(m, "{bandwidthPerMigration: 8Mi}")
+    source = m.get("vmi", name, NS)["status"]["nodeName"]
+    target = "node02" if source == "node01" else "node01"
+    mig = migrate(m, name)
+    wait_phase(mm, name, mig["metadata"]["name"], ("Running",), 30)
+    m.wait_for(lambda: mm.qemu_pid(target, f"e2e_{name}"), 30, "the target's QEMU")
+    time.sleep(1.5)   # mid-way: some MiB are over
+    return mig, source, target
+
+
+def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_nodes):
+    mm = two_nodes
+    m = mm.mesh
+    vmi = boot(mm, "fail", "fail1")
+    uid = vmi["metadata"]["uid"]
+    try:
+        for what in ("qemu", "launcher", "cancel"):
+            mig, source, target = _throttled(mm, "fail", uid)
+            source_qemu = mm.qemu_pid(source, "e2e_fail")
+            if what == "qemu":
+                os.kill(mm.qemu_pid(target, "e2e_fail"), signal.SIGKILL)
+            elif what == "launcher":
+                os.kill(mm.launcher_pid(target, uid), signal.SIGKILL)
+            else:   # virtctl migrate-cancel: the running migration is deleted, which aborts it
+                r = m.cli("migrate-cancel", "fail", "-n", NS)
+                assert r.stdout.strip() == "VM fail was scheduled to migrate-cancel"
+            if what == "cancel":
+                # Its finalizer held it until it failed; then it goes.
+                m.wait_for(lambda: not any(x["metadata"]["uid"] == mig["metadata"]["uid"]
+                                           for x in migrations_of(m, "fail")), 60, "the cancelled migration gone")
+                r = m.cli("migrate-cancel", "fail", "-n", NS, check=False)
+                assert r.returncode == 1 and "Found no migration to cancel for fail" in r.stderr
+            else:
+                done = wait_phase(mm, "fail", mig["metadata"]["name"], ("Succeeded", "Failed"))
+                assert done["status"]["phase"] == "Failed", (what, done)
+            v = m.get("vmi", "fail", NS)
+            st = v["status"]["migrationState"]
+            assert st["migrationUid"] == mig["metadata"]["uid"]
+            if what == "cancel":
+                assert st["abortRequested"] is True and st["abortStatus"] == "Succeeded", st
+            assert v["status"]["phase"] == "Running" and v["status"]["nodeName"] == source, what
+            assert st["failed"] is True and st["failureReason"] and st.get("endTimestamp"), st
+            if what == "launcher":
+                assert "receiving virt-launcher" in st["failureReason"] and st["abortStatus"] == "Succeeded", st
+            # The guest keeps running on the source, in the same QEMU; the target keeps nothing.
+            assert mm.qemu_pid(source, "e2e_fail") == source_qemu
+            n = ticks(mm.serial_log(source, uid))[-1]
+            m.wait_for(lambda: ticks(mm.serial_log(source, uid))[-1] >= n + 2, 20, "ticks on the source")
+            m.wait_for(lambda: "e2e_fail" not in mm.domains(target) and not mm.launcher_pid(target, uid), 30,
+                       "the target cleaned up")
+            assert "kubevirt.io/migrationTargetNodeName" not in m.get("vmi", "fail", NS)["metadata"]["labels"]
+        # Unthrottled, the next one succeeds.
+        set_migrations(m, "{}")
+        mig = migrate(m, "fail")
+        done = wait_phase(mm, "fail", mig["metadata"]["name"], ("Succeeded", "Failed"))
+        assert done["status"]["phase"] == "Succeeded", done
+        assert m.get("vmi", "fail", NS)["status"]["nodeName"] != source
+    finally:
+        set_migrations(m, "{}")
+        m.cli("delete", "vm", "fail", "-n", NS, check=False)
+        m.wait_for(lambda: m.get("vmi", "fail", NS) is None, 60, "VMI gone")

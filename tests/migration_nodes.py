@@ -1,0 +1,166 @@
+"""Several libvirt nodes on this machine and a mesh over them, for live migration (tests and bench).
+
+`Nodes` drives `tools/host.sh node` (each node a libvirtd in its own namespaces with an address on veths
+to the others); `MigrationMesh` runs `virtmesh up` on the first node (api, controller, its handler) and
+one more handler per further node, each with its own data dir and `--migration-address`, all against the
+first node's api. Everything is stopped and removed by `close()`.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from harness import ROOT, Mesh, short_tmpdir
+
+HOST_SH = os.path.join(ROOT, "tools", "host.sh")
+
+
+def prerequisites() -> str:
+    """Why nodes cannot run here ("" when they can)."""
+    for tool in ("unshare", "nsenter", "ip", "virsh"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    if os.geteuid() != 0:
+        return "nodes need root (namespaces, libvirtd)"
+    return ""
+
+
+class Nodes:
+    def __init__(self, names_addresses: dict[str, str]):
+        self.dir = short_tmpdir("vmnodes-")
+        self.env = dict(os.environ, VIRTMESH_NODES=self.dir)
+        self.addresses = dict(names_addresses)
+        self.uris: dict[str, str] = {}
+        try:
+            for name, addr in self.addresses.items():
+                self.uris[name] = self._host("start", name, addr).strip().splitlines()[-1]
+            names = list(self.addresses)
+            for i, a in enumerate(names):
+                for b in names[i + 1:]:
+                    self._host("link", a, b)
+        except BaseException:
+            self.close()
+            raise
+
+    def _host(self, *args: str) -> str:
+        r = subprocess.run(["bash", HOST_SH, "node", *args], env=self.env, capture_output=True, text=True,
+                           timeout=120, stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise RuntimeError(f"host.sh node {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout
+
+    def run_dir(self, name: str) -> str:
+        """The node's /run/libvirt (QEMU's pid files are in qemu/<domain>.pid)."""
+        return os.path.join(self.dir, name, "run", "libvirt")
+
+    def qemu_pid(self, name: str, domain: str) -> int:
+        try:
+            with open(os.path.join(self.run_dir(name), "qemu", f"{domain}.pid")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            return 0
+        return pid if os.path.exists(f"/proc/{pid}") else 0
+
+    def domains(self, name: str) -> list[str]:
+        r = subprocess.run(["virsh", "-c", self.uris[name], "list", "--name"], capture_output=True, text=True)
+        return r.stdout.split()
+
+    def close(self) -> None:
+        for name in self.addresses:
+            try:
+                self._host("stop", name)
+            except (RuntimeError, subprocess.TimeoutExpired):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class MigrationMesh:
+    """`virtmesh up` on the first node (node01) plus a handler per further node (node02, …)."""
+
+    def __init__(self, nodes: Nodes, extra_env: dict | None = None):
+        self.nodes = nodes
+        self.node_of: dict[str, str] = {}           # mesh node name -> libvirt node name
+        self.data_dirs: dict[str, str] = {}
+        self.handlers: dict[str, subprocess.Popen] = {}
+        names = list(nodes.addresses)
+        first = names[0]
+        d = short_tmpdir("vmmig-")
+        self.data_dirs["node01"], self.node_of["node01"] = d, first
+        env = {"VIRTMESH_MIGRATION_ADDRESS": nodes.addresses[first], **(extra_env or {})}
+        try:
+            self.mesh = Mesh(d, nodes.uris[first], env=env)
+            for i, name in enumerate(names[1:], start=2):
+                self._handler(f"node{i:02d}", name, extra_env)
+        except BaseException:
+            self.close()
+            raise
+
+    def _handler(self, node: str, libvirt_node: str, extra_env) -> None:
+        d = short_tmpdir(f"vmmig-{node}-")
+        self.data_dirs[node], self.node_of[node] = d, libvirt_node
+        log = open(os.path.join(d, "handler.log"), "ab")
+        env = dict(self.mesh.env, **(extra_env or {}))
+        self.handlers[node] = subprocess.Popen(
+            [sys.executable, "-m", "services.handler", "--data-dir", d, "--node-name", node,
+             "--api", f"unix://{self.mesh.data_dir}/run/api.sock", "--libvirt-uri", self.nodes.uris[libvirt_node],
+             "--migration-address", self.nodes.addresses[libvirt_node]],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        log.close()
+        self.mesh.wait_for(lambda: self.mesh.node_ready(node), 60, f"{node} registered")
+
+    def qemu_pid(self, node: str, domain: str) -> int:
+        return self.nodes.qemu_pid(self.node_of[node], domain)
+
+    def domains(self, node: str) -> list[str]:
+        return self.nodes.domains(self.node_of[node])
+
+    def launcher_pid(self, node: str, uid: str) -> int:
+        try:
+            with open(os.path.join(self.data_dirs[node], "run", f"l-{uid}.pid")) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            return 0
+        return pid if os.path.exists(f"/proc/{pid}") else 0
+
+    def serial_log(self, node: str, uid: str) -> str:
+        try:
+            with open(os.path.join(self.data_dirs[node], "vms", uid, "serial0.log"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def logs_tail(self, n: int = 30) -> str:
+        out = [self.mesh.logs_tail(n)]
+        for node in self.handlers:
+            p = os.path.join(self.data_dirs[node], "handler.log")
+            if os.path.exists(p):
+                out.append(f"--- {node} handler.log ---\n" + "".join(open(p).readlines()[-n:]))
+        return "\n".join(out)
+
+    def close(self) -> None:
+        for proc in self.handlers.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        for node, d in self.data_dirs.items():
+            if node == "node01":
+                continue
+            for pidfile in glob.glob(os.path.join(d, "run", "l-*.pid")):   # launchers outlive their handler
+                try:
+                    os.kill(int(open(pidfile).read()), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+        if getattr(self, "mesh", None) is not None:
+            self.mesh.stop()
+        time.sleep(0.2)
+        for d in self.data_dirs.values():
+            shutil.rmtree(d, ignore_errors=True)
