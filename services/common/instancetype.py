@@ -185,7 +185,6 @@ def conflicts_text(conflicts: list[Conflict]) -> str:
 # Fields whose VMI counterpart no node of this mesh can provide (services/api/vmispec.py refuses them
 # on VMIs too): refused when the object is written. When the mesh gains one, apply it below and drop it.
 INSTANCETYPE_UNSUPPORTED = {
-    "schedulerName": "a scheduler name (one scheduler places every VMI)",
     "cpu.numa": "guest NUMA mapping",
     "cpu.realtime": "realtime vCPUs",
     "cpu.isolateEmulatorThread": "emulator-thread isolation",
@@ -376,6 +375,11 @@ def apply(base: str, it, pref, spec, meta) -> list[Conflict]:
                 spec.nodeSelector.update(it.nodeSelector)
         conflicts += _apply_cpu(base, it, pref, spec)
         conflicts += _apply_memory(base, it, spec)
+        if it.schedulerName:                  # applySchedulerName (the VMI's admission judges the name)
+            if spec.schedulerName:
+                conflicts.append(Conflict(f"{base}.schedulerName"))
+            else:
+                spec.schedulerName = it.schedulerName
         if it.HasField("ioThreadsPolicy"):   # applyIOThreadPolicy
             if spec.domain.HasField("ioThreadsPolicy"):
                 conflicts.append(Conflict(f"{base}.domain.ioThreadsPolicy"))

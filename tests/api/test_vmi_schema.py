@@ -402,15 +402,16 @@ def test_preferences_fill_the_new_fields_only_where_the_vmi_is_silent():
     assert [d.HasField("dedicatedIOThread") for d in devs.disks] == [True, False]
     assert all(d.blockSize.custom.physical == 4096 for d in devs.disks)
 
-    itype = manifest.parse({"cpu": {"guest": 2}, "memory": {"guest": "1Gi"}, "ioThreadsPolicy": "auto"},
-                           proto.itype.VirtualMachineInstancetypeSpec)
+    itype = manifest.parse({"cpu": {"guest": 2}, "memory": {"guest": "1Gi"}, "ioThreadsPolicy": "auto",
+                            "schedulerName": "default-scheduler"}, proto.itype.VirtualMachineInstancetypeSpec)
     assert it.unsupported(proto.CLUSTER_INSTANCETYPE, itype) == []
-    for own, conflicts in ((None, []), ("shared", ["spec.domain.ioThreadsPolicy"])):
-        spec = proto.kv.VirtualMachineInstanceSpec()
-        if own:
-            spec.domain.ioThreadsPolicy = own
-        assert [c.path for c in it.apply("spec", itype, None, spec, proto.kv.ObjectMeta())] == conflicts
-        assert spec.domain.ioThreadsPolicy == own or "auto"
+    spec = proto.kv.VirtualMachineInstanceSpec()
+    assert it.apply("spec", itype, None, spec, proto.kv.ObjectMeta()) == []
+    assert (spec.domain.ioThreadsPolicy, spec.schedulerName) == ("auto", "default-scheduler")
+    spec = proto.kv.VirtualMachineInstanceSpec(schedulerName="mine")
+    spec.domain.ioThreadsPolicy = "shared"
+    assert [c.path for c in it.apply("spec", itype, None, spec, proto.kv.ObjectMeta())] == [
+        "spec.schedulerName", "spec.domain.ioThreadsPolicy"]
 
 
 async def test_no_volume_hotplug_into_a_vmi_with_hotplug_disabled(api_server):
