@@ -107,6 +107,9 @@ def test_watchdog_sound_panic_and_video():
         'spec.domain.devices.panicDevices[0].model: "pvpanic" is no panic device libvirt has on amd64')
     assert error_of(vmi(devices={"video": {"type": "vga"}, "autoattachGraphicsDevice": False})).startswith(
         "spec.domain.devices.video: Video configuration is not allowed")
+    # a video type without autoattachGraphicsDevice asks for the display
+    root = xml_of(vmi(devices={"video": {"type": "virtio"}}))
+    assert root.find("devices/video/model").get("type") == "virtio" and root.find("devices/graphics") is not None
 
 
 def test_chassis_goes_to_smbios():
