@@ -363,7 +363,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a host directory manifests may name (images, hostDisk, file:// imports); repeatable; "
                     "default: the guest image cache only (env VIRTMESH_HOST_PATHS, ':'-separated)")
     up.add_argument("--feature-gates", metavar="GATES",
-                    help="comma-separated feature gates, e.g. HostDisk (env VIRTMESH_FEATURE_GATES)")
+                    help="comma-separated feature gates: HostDisk, PersistentReservation, VideoConfig, "
+                    "PanicDevices (env VIRTMESH_FEATURE_GATES)")
     up.add_argument("--import-allow-internal", action="store_true",
                     help="DataVolume imports may fetch from loopback/link-local addresses "
                     "(env VIRTMESH_IMPORT_ALLOW_INTERNAL=1)")
