@@ -121,13 +121,16 @@ def next_phase(m, vmi) -> str:
         return ""
     if st.failed:
         return M.FAILED
-    if ph == M.SCHEDULING and st.targetPod:
+    # A later report implies the earlier ones (a pass may see several at once).
+    started = bool(st.startTimestamp) or st.completed
+    ready = bool(st.targetNodeAddress) or started
+    if ph == M.SCHEDULING and (st.targetPod or ready):
         return M.SCHEDULED
     if ph == M.SCHEDULED and st.targetNode:
         return M.PREPARING_TARGET
-    if ph == M.PREPARING_TARGET and st.targetNode and st.targetNodeAddress:
+    if ph == M.PREPARING_TARGET and st.targetNode and ready:
         return M.TARGET_READY
-    if ph == M.TARGET_READY and st.startTimestamp:
+    if ph == M.TARGET_READY and started:
         return M.RUNNING
     if ph == M.RUNNING and st.completed:
         return M.SUCCEEDED
