@@ -9,10 +9,13 @@ import os
 import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
+from services.common import manifest, proto
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
 from services.launcher.storage import DiskSource
+from test_domxml_golden import CASES
 from test_domxml_rules import ctx, error_of, vmi, xml_of
 
 WINDOWS_CLOCK = {"utc": {"offsetSeconds": 3600},
@@ -191,3 +194,27 @@ def test_arm64_refuses_pc_features(features):
     name = next(iter(features))
     assert error_of(vmi("arm64", features=features)).startswith(f"spec.domain.features.{name}: there is no {name} "
                                                                  "on arm64")
+
+
+def test_the_windows_legacy_domain_starts_on_the_test_driver():
+    """The golden Windows XP-style domain (test_domxml_golden.py) defines and starts on libvirt's test
+    driver (real QEMU: tests/e2e/test_legacy_guests.py)."""
+    libvirt = pytest.importorskip("libvirt")
+    text, make_ctx = CASES["amd64_windows_legacy"]
+    v = manifest.parse(yaml.safe_load(text), proto.kv.VirtualMachineInstance)
+    ctx = make_ctx()
+    ctx.domain_type = "test"
+    root = ET.fromstring(convert.convert(v, ctx).to_xml())
+    root.find("name").text = "legacy-start-check"
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.defineXML(ET.tostring(root, encoding="unicode"))
+        dom.create()
+        assert dom.isActive()
+        live = m.Domain.from_xml(dom.XMLDesc(0))
+        assert [(d.target_bus, d.device) for d in live.devices.disks] == [("sata", "disk"), ("sata", "cdrom")]
+        assert live.interface_by_alias("ua-default").model == "e1000"
+        dom.destroy()
+        dom.undefine()
+    finally:
+        conn.close()
