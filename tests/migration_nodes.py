@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from harness import ROOT, Mesh, short_tmpdir
+from harness import ROOT, Mesh, scrape_metrics, short_tmpdir
 
 HOST_SH = os.path.join(ROOT, "tools", "host.sh")
 
@@ -108,7 +108,8 @@ class MigrationMesh:
         self.handlers[node] = subprocess.Popen(
             [sys.executable, "-m", "services.handler", "--data-dir", d, "--node-name", node,
              "--api", f"unix://{self.mesh.data_dir}/run/api.sock", "--libvirt-uri", self.nodes.uris[libvirt_node],
-             "--migration-address", self.nodes.addresses[libvirt_node]],
+             "--migration-address", self.nodes.addresses[libvirt_node],
+             "--metrics-port", "0", "--metrics-address", "127.0.0.1"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
         log.close()
@@ -116,6 +117,10 @@ class MigrationMesh:
 
     def qemu_pid(self, node: str, domain: str) -> int:
         return self.nodes.qemu_pid(self.node_of[node], domain)
+
+    def scrape(self, node: str, service: str = "handler") -> str:
+        """A service's /metrics: node01's api/controller/handler, or another node's handler."""
+        return scrape_metrics(self.data_dirs[node], service)
 
     def domains(self, node: str) -> list[str]:
         return self.nodes.domains(self.node_of[node])

@@ -149,10 +149,19 @@ def vmi_info_labels(vmi, lookup: Lookup) -> list[str]:
         _vmi_ref(vmi, PREFERENCE_ANNOTATIONS, lookup.preference),
         # guest_os_*: KubeVirt reads them from the guest agent (status.guestOSInfo), which we lack.
         "", vmi.status.machine.type if vmi.status.HasField("machine") else "", "", "", "",
-        "true",  # evictable: no live migration yet, so no LiveMigrate eviction strategy can be unmet
+        "true" if evictable(vmi) else "false",
         "true" if "kubevirt.io/outdatedLauncherImage" in vmi.metadata.labels else "false",
         f"virt-launcher-{vmi.metadata.name}" if vmi.status.phase == "Running" else "",
     ]
+
+
+def evictable(vmi) -> bool:
+    """KubeVirt's isVMEvictable (conservative, as it feeds an alert): a VMI that must live-migrate on
+    eviction (LiveMigrate) is evictable only once its LiveMigratable condition says True."""
+    if vmi.spec.evictionStrategy != "LiveMigrate":
+        return True
+    c = next((c for c in vmi.status.conditions if c.type == "LiveMigratable"), None)
+    return c is not None and c.status == "True"
 
 
 def vm_info_labels(vm, lookup: Lookup) -> list[str]:

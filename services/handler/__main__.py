@@ -17,7 +17,7 @@ from services.common import (authz, client, grpcclient, grpcserver, logs, meshtl
                              volumes, workqueue)
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
-from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations
+from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations, MigrationStatsCollector
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.claims import ClaimProvisioner
@@ -94,6 +94,7 @@ async def run(args) -> None:
         controller.pr_helper = pr_helper
     if args.metrics_port is not None:
         REGISTRY.register(DomainStatsCollector(asyncio.get_running_loop(), vmis, launchers, args.node_name))
+        REGISTRY.register(MigrationStatsCollector(vmis, launchers, args.node_name))
         metrics.serve(args, "handler", data.run, renewer)
 
     launchers.discover()

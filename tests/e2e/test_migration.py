@@ -14,7 +14,7 @@ import time
 import grpc
 import pytest
 
-from services.common import proto
+from services.common import manifest, proto
 
 from e2e.conftest import GUESTS
 from migration_nodes import MigrationMesh, Nodes, prerequisites
@@ -49,6 +49,17 @@ spec:
     migrations: {migrations}
 """
 TICK = re.compile(r"VIRTMESH-TICK (\d+)")
+
+
+def samples(text: str) -> list:
+    from prometheus_client.parser import text_string_to_metric_families
+    return [s for fam in text_string_to_metric_families(text) for s in fam.samples]
+
+
+def value(got, metric: str, **labels):
+    """The sum of the samples called `metric` whose labels include `labels` (None: no such sample)."""
+    vals = [s.value for s in got if s.name == metric and all(s.labels.get(k) == v for k, v in labels.items())]
+    return sum(vals) if vals else None
 
 
 def ticks(text: str) -> list[int]:
@@ -135,10 +146,10 @@ def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> di
 
 
 def migrations_of(m, name: str) -> list[dict]:
-    out = m.cli("get", "vmim", "-n", NS, "-o", "json").stdout
-    import json
-    items = json.loads(out)
-    items = items.get("items", [items]) if isinstance(items, dict) else items
+    """The VMI's migrations as `get -o json` prints them (through the api, not a CLI process per poll)."""
+    with grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock") as ch:
+        got = proto.api_grpc.ResourcesStub(ch).List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10)
+    items = [manifest.to_dict(proto.inner(o)) for o in got.items]
     return [x for x in items if x.get("spec", {}).get("vmiName") == name]
 
 
@@ -258,6 +269,16 @@ def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_
             elif what == "launcher":
                 os.kill(mm.launcher_pid(target, uid), signal.SIGKILL)
             else:   # virtctl migrate-cancel: the running migration is deleted, which aborts it
+                # Meanwhile the metrics show it: KubeVirt's names and labels.
+                c = samples(mm.scrape("node01", "controller"))
+                assert value(c, "kubevirt_vmi_migrations_in_running_phase") == 1
+                assert value(c, "kubevirt_vmi_migrations_in_pending_phase") == 0
+                h = samples(mm.scrape(source))
+                labels = dict(namespace=NS, name="fail", node=source)
+                assert value(h, "kubevirt_vmi_migration_data_processed_bytes", **labels) > 8 * 2 ** 20
+                assert value(h, "kubevirt_vmi_migration_data_total_bytes", **labels) >= 128 * 2 ** 20
+                assert value(h, "kubevirt_vmi_migration_data_remaining_bytes", **labels) > 0
+                assert value(h, "kubevirt_vmi_migration_disk_transfer_rate_bytes", **labels) > 0
                 r = m.cli("migrate-cancel", "fail", "-n", NS)
                 assert r.stdout.strip() == "VM fail was scheduled to migrate-cancel"
             if what == "cancel":
@@ -291,6 +312,12 @@ def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_
         done = wait_phase(mm, "fail", mig["metadata"]["name"], ("Succeeded", "Failed"))
         assert done["status"]["phase"] == "Succeeded", done
         assert m.get("vmi", "fail", NS)["status"]["nodeName"] != source
+        c = samples(mm.scrape("node01", "controller"))
+        assert value(c, "kubevirt_vmi_migration_succeeded", vmi="fail", vmim=mig["metadata"]["name"],
+                     namespace=NS) == 1
+        assert value(c, "kubevirt_vmi_migration_failed", vmi="fail", namespace=NS) == 2   # the cancelled one went
+        assert value(c, "kubevirt_vmi_migration_phase_transition_time_from_creation_seconds_count",
+                     phase="Succeeded") >= 1
     finally:
         set_migrations(m, "{}")
         m.cli("delete", "vm", "fail", "-n", NS, check=False)
