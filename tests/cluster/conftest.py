@@ -68,7 +68,13 @@ status:
   allocatable: {{cpu: "2", memory: 24Gi, pods: "110"}}
   conditions: [{{type: Ready, status: "True", reason: KubeletReady, message: kubelet is posting ready status}}]
 """)[0]
-        self.kube.request("POST", "/api/v1/nodes", body=node)
+        created = self.kube.request("POST", "/api/v1/nodes", body=node)
+        # The apiserver's TaintNodesByCondition admission taints a new Node not-ready; the node lifecycle
+        # controller (kube-controller-manager, not run here) lifts the taint once the node is Ready.
+        taints = [t for t in created.get("spec", {}).get("taints", []) if t["key"] != "node.kubernetes.io/not-ready"]
+        if taints != created.get("spec", {}).get("taints", []):
+            self.kube.request("PATCH", f"/api/v1/nodes/{name}", body={"spec": {"taints": taints or None}},
+                              content_type="application/merge-patch+json")
 
     def user_kubeconfig(self, user: str, groups: tuple[str, ...] = ()) -> str:
         """A kubeconfig for `user` in `groups` on this plane (a client certificate from its CA)."""

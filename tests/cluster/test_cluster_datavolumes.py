@@ -1,7 +1,8 @@
 """dataVolumeTemplates in cluster mode (issue 14, item 3): the VM CRD takes them, the api's webhook refuses
 a bad template with KubeVirt's cause, and a VM applied with kubectl gets a real cdi.kubevirt.io
 DataVolume owned by it, shows Provisioning while the node imports over HTTP, runs on libvirt's test
-driver, and takes its DataVolume and claim along when deleted (no garbage collector runs here)."""
+driver, and takes its DataVolume and claim along when deleted (no garbage collector runs here); what
+`virtmesh create vm` prints applies with kubectl as it is."""
 from __future__ import annotations
 
 import json
@@ -90,5 +91,15 @@ def test_a_vm_makes_its_datavolume_waits_runs_and_takes_it_along(importing_mesh,
         cp.kubectl("delete", "vm", "kdv")
         m.wait_for(lambda: cp.kubectl("get", "dv", "kdv-disk", check=False).returncode != 0, 60, "DataVolume deleted")
         m.wait_for(lambda: cp.kubectl("get", "pvc", "kdv-disk", check=False).returncode != 0, 60, "claim deleted")
+
+        # What `virtmesh create vm` prints (virtctl's manifest, creationTimestamp: null and all) goes straight
+        # into kubectl: the CRD takes it, and the VM runs on its imported volume.
+        made = m.cli("create", "vm", "--name=made", "--memory=64Mi", "--termination-grace-period=0",
+                     f"--volume-import=type:http,url:{url},size:8Mi,name:made-disk").stdout
+        assert "vm.kubevirt.io/made created" in cp.kubectl("apply", "-f", "-", input=made).stdout.replace(
+            "virtualmachine.", "vm.")
+        m.wait_for(lambda: m.vm_status("made") == "Running", 60, "the created VM Running")
+        cp.kubectl("delete", "vm", "made")
+        m.wait_for(lambda: cp.kubectl("get", "dv", "made-disk", check=False).returncode != 0, 60, "its DataVolume gone")
     finally:
         images.close()
