@@ -30,11 +30,13 @@ def vmi(name="v", labels=None, node_name="", namespace="default", **spec):
     return v
 
 
-NODES = [node("n1", "a", disk="ssd", cores="8"), node("n2", "a", cores="16"), node("n3", "b", cores="32")]
+def three_nodes():
+    """n1, n2 in zone a, n3 in zone b — made per use: a heartbeat older than 30 s is a node not ready."""
+    return [node("n1", "a", disk="ssd", cores="8"), node("n2", "a", cores="16"), node("n3", "b", cores="32")]
 
 
-def choose(v, nodes=NODES, load=None, others=()):
-    return scheduler.choose(v, nodes, load or {}, others=others)
+def choose(v, nodes=None, load=None, others=()):
+    return scheduler.choose(v, three_nodes() if nodes is None else nodes, load or {}, others=others)
 
 
 def required(*terms):
@@ -97,12 +99,12 @@ def test_required_pod_anti_affinity_spreads_replicas_and_is_symmetric():
         {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "db"}}}]}}
     placed = [vmi("db0", {"app": "db"}, "n1", affinity=anti), vmi("db1", {"app": "db"}, "n2", affinity=anti)]
     assert choose(vmi("db2", {"app": "db"}, affinity=anti), others=placed).node == "n3"
-    assert choose(vmi("db2", {"app": "db"}, affinity=anti), NODES[:2], others=placed).message == (
+    assert choose(vmi("db2", {"app": "db"}, affinity=anti), three_nodes()[:2], others=placed).message == (
         "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.")
     # another namespace's VMIs do not count (the term's namespaces default to the VMI's own)
-    assert choose(vmi("db2", {"app": "db"}, namespace="other", affinity=anti), NODES[:2], others=placed).node
+    assert choose(vmi("db2", {"app": "db"}, namespace="other", affinity=anti), three_nodes()[:2], others=placed).node
     # a VMI without anti-affinity still may not land beside one whose anti-affinity selects it
-    assert choose(vmi("web", {"app": "db"}), NODES[:2], others=placed).node == ""
+    assert choose(vmi("web", {"app": "db"}), three_nodes()[:2], others=placed).node == ""
 
 
 def test_required_pod_affinity_by_zone_and_the_first_pod_rule():
@@ -110,7 +112,7 @@ def test_required_pod_affinity_by_zone_and_the_first_pod_rule():
         {"topologyKey": "zone", "labelSelector": {"matchLabels": {"app": "cache"}}}]}}
     cache = vmi("cache", {"app": "cache"}, "n3")
     assert choose(vmi("web", {"app": "web"}, affinity=aff), others=[cache]).node == "n3"
-    d = choose(vmi("web", {"app": "web"}, affinity=aff), NODES[:2], others=[cache])
+    d = choose(vmi("web", {"app": "web"}, affinity=aff), three_nodes()[:2], others=[cache])
     assert d.message == "0/2 nodes are available: 2 node(s) didn't match pod affinity rules."
     # no cache anywhere: a VMI that is itself a cache may go first; a web VMI may not
     assert choose(vmi("c0", {"app": "cache"}, affinity=aff)).node
@@ -127,7 +129,7 @@ def test_preferred_pod_affinity_and_anti_affinity_score():
         {"weight": 100, "podAffinityTerm": {"topologyKey": "zone", "labelSelector": {"matchLabels": {"app": "db"}}}}]}}
     placed = [vmi("db0", {"app": "db"}, "n1")]
     assert choose(vmi("db1", {"app": "db"}, affinity=pref), load={"n3": 5}, others=placed).node == "n3"
-    assert choose(vmi("db1", {"app": "db"}, affinity=pref), NODES[:2], others=placed).node in ("n1", "n2")
+    assert choose(vmi("db1", {"app": "db"}, affinity=pref), three_nodes()[:2], others=placed).node in ("n1", "n2")
 
 
 def test_topology_spread():
@@ -135,12 +137,12 @@ def test_topology_spread():
                "labelSelector": {"matchLabels": {"app": "db"}}}]
     placed = [vmi("db0", {"app": "db"}, "n1"), vmi("db1", {"app": "db"}, "n2")]
     assert choose(vmi("db2", {"app": "db"}, topologySpreadConstraints=spread), others=placed).node == "n3"
-    d = choose(vmi("db2", {"app": "db"}, topologySpreadConstraints=spread), NODES[:2] + [node("n4")], others=placed)
+    d = choose(vmi("db2", {"app": "db"}, topologySpreadConstraints=spread), three_nodes()[:2] + [node("n4")], others=placed)
     # n4 has no zone (never a candidate); zone a is the only domain, hence its own minimum: skew 1, allowed
     assert d.node in ("n1", "n2")
     # minDomains: fewer domains than asked counts the minimum as 0
     spread[0]["minDomains"] = 3
-    d = choose(vmi("db2", {"app": "db"}, topologySpreadConstraints=spread), NODES[:2], others=placed)
+    d = choose(vmi("db2", {"app": "db"}, topologySpreadConstraints=spread), three_nodes()[:2], others=placed)
     assert d.message == "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints."
     soft = [{**spread[0], "whenUnsatisfiable": "ScheduleAnyway"}]
     del soft[0]["minDomains"]
@@ -179,7 +181,7 @@ async def test_the_vmi_controller_hands_the_scheduler_the_placed_vmis():
     vmstate.set_phase(done, vmstate.SUCCEEDED)   # a finished VMI holds no place
     new = vmi("db1", {"app": "db"}, affinity=anti, priorityClassName="high")
     api = Api()
-    c = VMIController(api, Cache([]), Cache([running, done, new]), Cache(NODES))
+    c = VMIController(api, Cache([]), Cache([running, done, new]), Cache(three_nodes()))
     await c.reconcile("default/db1")
     assert api.written.status.nodeName == "n3"
     assert api.written.spec.priorityClassName == "high"   # recorded on the VMI
