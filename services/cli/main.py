@@ -11,6 +11,7 @@ import tempfile
 
 import grpc
 
+from services.cli import kubectl
 from services.common import grpcclient, kube, manifest, meshtls, paths, proto
 
 def _names(kind: int) -> list[str]:
@@ -26,8 +27,7 @@ RESOURCES = {word: kind for kind in proto.KINDS for word in _names(kind)}
 CACHE_MODES = ("none", "writethrough", "writeback")
 
 
-class CLIError(Exception):
-    pass
+CLIError = kubectl.CLIError   # one error type for every verb
 
 
 def _kind(word: str) -> int:
@@ -111,6 +111,13 @@ class KubeResources:
     def UpdateStatus(self, request, timeout=None):  # noqa: N802
         return self.kube.update(request.object, None, True)
 
+    def Watch(self, request, timeout=None):  # noqa: N802
+        """The apiserver's watch as the door's WatchEvents (bookmarks left out)."""
+        ns = self._ns(request.kind, request.namespace) if request.namespace else ""
+        for type_, obj, rev in self.kube.watch_events(request.kind, request.resourceVersion, ns, request.nodeName):
+            if obj is not None:
+                yield proto.api.WatchEvent(type=type_, object=obj, resourceVersion=rev)
+
     def Delete(self, request, timeout=None):  # noqa: N802
         ref = request.ref
         res = proto.message_class(ref.kind)()
@@ -126,19 +133,19 @@ def _namespace(args, kind: int) -> str:
 # ---------------------------------------------------------------------- verbs
 
 def cmd_apply(args, api: Api) -> None:
-    text = sys.stdin.read() if args.filename == "-" else _read(args.filename)
-    docs = manifest.load_documents(text)
-    objs = []
-    for i, doc in enumerate(docs):
-        try:
-            obj = manifest.to_object(doc)
-        except manifest.ManifestError as e:
-            where = f" (document {i + 1})" if len(docs) > 1 else ""
-            raise CLIError(f"error validating {args.filename}{where}: {e}") from None
-        res = proto.inner(obj)
-        if args.namespace and proto.namespaced(proto.kind_of(obj)) and not res.metadata.namespace:
-            res.metadata.namespace = args.namespace
-        objs.append(obj)
+    objs = []   # every document of every file is checked before anything is written
+    for path in kubectl.apply_files(args):
+        docs = manifest.load_documents(_read(path))
+        for i, doc in enumerate(docs):
+            try:
+                obj = manifest.to_object(doc)
+            except manifest.ManifestError as e:
+                where = f" (document {i + 1})" if len(docs) > 1 else ""
+                raise CLIError(f"error validating {path}{where}: {e}") from None
+            res = proto.inner(obj)
+            if args.namespace and proto.namespaced(proto.kind_of(obj)) and not res.metadata.namespace:
+                res.metadata.namespace = args.namespace
+            objs.append(obj)
     for obj in objs:
         kind, res = proto.kind_of(obj), proto.inner(obj)
         name = res.metadata.name
@@ -166,47 +173,13 @@ def cmd_apply(args, api: Api) -> None:
 
 
 def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
     try:
         with open(path) as f:
             return f.read()
     except OSError as e:
         raise CLIError(f"cannot read {path}: {e.strerror}") from None
-
-
-def cmd_get(args, api: Api) -> None:
-    from services.cli import output
-    kind = _kind(args.resource)
-    ns = _namespace(args, kind)
-    if args.name:
-        obj = api.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, ns, args.name)), timeout=30)
-        items = [proto.inner(obj)]
-    else:
-        lst = api.resources.List(proto.api.ListRequest(kind=kind, namespace="" if args.all_namespaces else ns),
-                                 timeout=30)
-        items = [proto.inner(o) for o in lst.items]
-        if not items and args.output in (None, "wide"):
-            where = "" if args.all_namespaces or not proto.namespaced(kind) else f" in {ns} namespace"
-            print(f"No resources found{where}.", file=sys.stderr)
-            return
-    print(output.render(kind, items, args.output or "table", bool(args.name), args.all_namespaces))
-
-
-def cmd_delete(args, api: Api) -> None:
-    targets = []
-    if args.filename:
-        for doc in manifest.load_documents(sys.stdin.read() if args.filename == "-" else _read(args.filename)):
-            obj = manifest.to_object(doc)
-            res = proto.inner(obj)
-            kind = proto.kind_of(obj)
-            targets.append((kind, res.metadata.namespace or _namespace(args, kind), res.metadata.name))
-    else:
-        if not args.resource or not args.names:
-            raise CLIError("delete needs RESOURCE NAME... or -f FILE")
-        kind = _kind(args.resource)
-        targets = [(kind, _namespace(args, kind), n) for n in args.names]
-    for kind, ns, name in targets:
-        api.resources.Delete(proto.api.DeleteRequest(ref=proto.ref(kind, ns, name)), timeout=30)
-        print(f'{proto.KINDS[kind].printed_name} "{name}" deleted')
 
 
 def _sub_request(args) -> proto.api.SubresourceRequest:
@@ -330,10 +303,23 @@ def parser() -> argparse.ArgumentParser:
                    "env VIRTMESH_CERTS; default: the data dir's admin certificate)")
     p.add_argument("--kubeconfig", help="a cluster's kubeconfig: objects live in its kube-apiserver "
                    "(env KUBECONFIG; `up` takes only the flag, so a cluster is never joined by accident)")
+    p.add_argument("-n", "--namespace", default=None)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # kubectl takes its global options before or after the verb: every verb takes them too (without a
+    # default of its own, so one given before the verb stands).
+    add_parser = sub.add_parser
+
+    def add_parser_with_globals(name, **kw):
+        sp = add_parser(name, **kw)
+        for flags, dest in ((("--data-dir",), "data_dir"), (("--api",), "api"), (("--certs",), "certs"),
+                            (("--kubeconfig",), "kubeconfig")):
+            if name != "up" or dest != "kubeconfig":   # up has its own --kubeconfig
+                sp.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return sp
+    sub.add_parser = add_parser_with_globals
 
     def ns(sp):
-        sp.add_argument("-n", "--namespace", default=None)
+        sp.add_argument("-n", "--namespace", default=argparse.SUPPRESS)
 
     up = sub.add_parser("up", help="run the whole mesh locally in the foreground")
     up.add_argument("--node-name", help="this node's name (default: hostname)")
@@ -384,25 +370,78 @@ def parser() -> argparse.ArgumentParser:
     ci.add_argument("--days", type=int, default=365)
     ci.set_defaults(func=cmd_certs_issue, needs_api=False)
 
-    ap = sub.add_parser("apply", help="create or update resources from a file (- for stdin)")
-    ap.add_argument("-f", "--filename", required=True)
+    ap = sub.add_parser("apply", help="create or update resources from files or directories (- for stdin)")
+    ap.add_argument("-f", "--filename", required=True, action="append", help="a file, a directory or -; repeatable")
     ns(ap)
     ap.set_defaults(func=cmd_apply)
 
-    get = sub.add_parser("get", help="show vm|vmi|node|pvc|dv")
+    def selector_flag(sp):
+        sp.add_argument("-l", "--selector", help="label selector: key=value[,key=value]")
+
+    get = sub.add_parser("get", help="show vm|vmi|node|pvc|dv|… (several: vm,vmi)")
     get.add_argument("resource")
     get.add_argument("name", nargs="?")
     ns(get)
+    selector_flag(get)
     get.add_argument("-A", "--all-namespaces", action="store_true")
-    get.add_argument("-o", "--output", choices=["json", "yaml", "wide", "name"])
-    get.set_defaults(func=cmd_get)
+    get.add_argument("-o", "--output", help="json|yaml|wide|name|jsonpath=TEMPLATE|custom-columns=SPEC")
+    get.add_argument("-w", "--watch", action="store_true", help="after listing, print each change")
+    get.add_argument("--request-timeout", type=float, default=0, help="stop watching after S seconds")
+    get.set_defaults(func=lambda args, api: kubectl.cmd_get(args, api, RESOURCES))
 
-    de = sub.add_parser("delete", help="delete resources by name or from a file")
+    dsc = sub.add_parser("describe", help="show an object's details")
+    dsc.add_argument("resource")
+    dsc.add_argument("name", nargs="?")
+    ns(dsc)
+    selector_flag(dsc)
+    dsc.set_defaults(func=lambda args, api: kubectl.cmd_describe(args, api, RESOURCES))
+
+    de = sub.add_parser("delete", help="delete resources by name, selector or file")
     de.add_argument("resource", nargs="?")
     de.add_argument("names", nargs="*")
-    de.add_argument("-f", "--filename")
+    de.add_argument("-f", "--filename", action="append")
     ns(de)
-    de.set_defaults(func=cmd_delete)
+    selector_flag(de)
+    de.add_argument("--all", action="store_true", help="every object of the kind in the namespace")
+    de.add_argument("--ignore-not-found", action="store_true")
+    de.add_argument("--wait", nargs="?", const=True, default=False, type=_flag,
+                    help="--wait[=true|false]: wait until the objects are gone (default false: kubectl waits, "
+                    "but a VM's deletion waits on its node, which may be the one that is down)")
+    de.add_argument("--timeout", type=float, default=0)
+    de.set_defaults(func=lambda args, api: kubectl.cmd_delete(args, api, RESOURCES, _read))
+
+    wt = sub.add_parser("wait", help="wait for a condition on objects (kubectl wait)")
+    wt.add_argument("target", help="KIND/NAME, or KIND with -l or --all")
+    wt.add_argument("name", nargs="?")
+    wt.add_argument("--for", dest="for_", required=True,
+                    help="condition=NAME[=STATUS] | jsonpath='{.path}'=VALUE | delete")
+    wt.add_argument("--timeout", type=_duration, default=30.0, help="e.g. 60s, 2m (default 30s)")
+    wt.add_argument("--all", action="store_true")
+    ns(wt)
+    selector_flag(wt)
+    wt.set_defaults(func=lambda args, api: kubectl.cmd_wait(args, api, RESOURCES))
+
+    pa = sub.add_parser("patch", help="change an object with a merge or JSON patch")
+    pa.add_argument("resource")
+    pa.add_argument("name")
+    pa.add_argument("-p", "--patch", required=True)
+    pa.add_argument("--type", choices=["merge", "json"], default="merge")
+    ns(pa)
+    pa.set_defaults(func=lambda args, api: kubectl.cmd_patch(args, api, RESOURCES))
+
+    ed = sub.add_parser("edit", help="edit an object in $EDITOR (KUBE_EDITOR, EDITOR, vi)")
+    ed.add_argument("resource")
+    ed.add_argument("name")
+    ns(ed)
+    ed.set_defaults(func=lambda args, api: kubectl.cmd_edit(args, api, RESOURCES))
+
+    ve = sub.add_parser("version", help="the client's and the mesh's versions")
+    ve.add_argument("--client", action="store_true", help="the client's only")
+    ve.set_defaults(func=lambda args, api: kubectl.cmd_version(args, None if args.client else api))
+
+    cp = sub.add_parser("completion", help="a shell completion script: source <(virtmesh completion bash)")
+    cp.add_argument("shell", choices=["bash", "zsh"])
+    cp.set_defaults(func=lambda args, api: print(kubectl.completion(args.shell, p), end=""), needs_api=False)
 
     for verb, text in (("start", "start a VM"), ("stop", "stop a VM"), ("restart", "restart a VM")):
         sp = sub.add_parser(verb, help=text)
@@ -457,6 +496,24 @@ def parser() -> argparse.ArgumentParser:
     from services.cli import migrate
     migrate.add_parsers(sub, ns)
     return p
+
+
+def _flag(text: str) -> bool:
+    """kubectl's --flag=true|false."""
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
+def _duration(text: str) -> float:
+    """kubectl's durations: 30s, 2m, 1h, or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1:] in units else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}") from None
 
 
 def main(argv=None) -> int:
