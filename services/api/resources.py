@@ -145,9 +145,9 @@ class Resources:
         request) use `claim`, or "". A VM that makes the claim from its own dataVolumeTemplates does not
         hold it (it makes it again, as KubeVirt's VM controller does); its running VMI does."""
         for vm_obj in self.db.list(proto.VM, namespace)[0]:
+            vm = proto.inner(vm_obj)
             if any(t.metadata.name == claim for t in vm.spec.dataVolumeTemplates):
                 continue
-            vm = proto.inner(vm_obj)
             used = [claim_name(v) for v in vm.spec.template.spec.volumes]
             used += [claim_name(r.addVolumeOptions.volumeSource) for r in vm.status.volumeRequests
                      if r.HasField("addVolumeOptions")]
