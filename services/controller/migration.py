@@ -247,7 +247,7 @@ class MigrationController:
             await self.api.update(vmi_out)
         while (nxt := next_phase(out, vmi)) and set_phase(out, nxt):
             pass
-        if out.status.phase in (M.SCHEDULING, M.SCHEDULED):
+        if out.status.phase == M.SCHEDULING:
             # The receiving launcher never came up (KubeVirt's catch-all for a target pod stuck pending).
             timeout = _annotation_seconds(m, PENDING_TIMEOUT_ANNOTATION, CATCH_ALL_TIMEOUT)
             left = timeout - _since(out, M.SCHEDULING)

@@ -322,3 +322,109 @@ def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_
         set_migrations(m, "{}")
         m.cli("delete", "vm", "fail", "-n", NS, check=False)
         m.wait_for(lambda: m.get("vmi", "fail", NS) is None, 60, "VMI gone")
+
+
+# ---------------------------------------------------------------- many at once: the limits and the queue
+
+RUNNING_PHASES = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
+TARGET_TIMEOUT = 15  # kubevirt.io/migrationPendingPodTimeoutSeconds: admitted, the target must be up by then
+
+
+def phase_seconds(mig: dict, a: str, b: str) -> float:
+    from services.common import timeutil
+    at = {t["phase"]: timeutil.parse(t["phaseTransitionTimestamp"]) for t in mig["status"]["phaseTransitionTimestamps"]}
+    return (at[b] - at[a]).total_seconds()
+
+
+@pytest.fixture(scope="module")
+def three_nodes(host_ready):
+    why = prerequisites()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"e2e prerequisite missing in CI: {why}")
+        pytest.skip(why)
+    nodes = Nodes({"A": "192.0.2.1", "B": "192.0.2.2", "C": "192.0.2.3"})
+    try:
+        mm = MigrationMesh(nodes)
+        try:
+            yield mm
+        finally:
+            mm.close()
+    finally:
+        nodes.close()
+
+
+@pytest.mark.timeout(1200)
+def test_twenty_at_once_keep_the_limits_and_all_succeed(three_nodes):
+    """20 migrations requested together over three nodes: never more than parallelMigrationsPerCluster (5)
+    run, never more than parallelOutboundMigrationsPerNode (2) leave one node, the rest wait in the queue
+    (a 15 s timeout for the target to come up, on each, does not touch them while they wait) and every one
+    succeeds."""
+    mm = three_nodes
+    m = mm.mesh
+    names = [f"q{i:02d}" for i in range(20)]
+    t0 = time.monotonic()
+    m.cli("apply", "-f", "-", input="---".join(VM.format(name=n, marker=n, memory="128Mi", guests=GUESTS)
+                                               for n in names))
+    m.wait_for(lambda: sum(m.vmi_phase(n, NS) == "Running" for n in names) == 20, 480, "20 VMIs Running",
+               interval=1)
+    placed = {n: m.get("vmi", n, NS)["status"]["nodeName"] for n in names}
+    print(f"20 VMIs Running after {time.monotonic() - t0:.0f} s")
+    assert len(set(placed.values())) == 3, placed
+    ch = grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock")
+    stub = proto.api_grpc.ResourcesStub(ch)
+    samples_seen: list[tuple[int, int]] = []      # (running in the cluster, most leaving one node)
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            ms = [o.virtualMachineInstanceMigration for o in
+                  stub.List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10).items]
+            running = [x for x in ms if x.status.phase in RUNNING_PHASES]
+            per_node: dict[str, int] = {}
+            for x in running:
+                src = placed[x.spec.vmiName]
+                per_node[src] = per_node.get(src, 0) + 1
+            samples_seen.append((len(running), max(per_node.values(), default=0)))
+            time.sleep(0.05)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        for n in names:   # as fast as the api takes them
+            mig = proto.migration.VirtualMachineInstanceMigration()
+            mig.metadata.name, mig.metadata.namespace, mig.spec.vmiName = f"mig-{n}", NS, n
+            mig.metadata.annotations["kubevirt.io/migrationPendingPodTimeoutSeconds"] = str(TARGET_TIMEOUT)
+            stub.Create(proto.api.CreateRequest(object=proto.wrap(mig)), timeout=10)
+        c = samples(mm.scrape("node01", "controller"))
+        assert value(c, "kubevirt_vmi_migrations_in_pending_phase") + \
+            value(c, "kubevirt_vmi_migrations_in_unset_phase") >= 10     # the queue, visible
+        start = time.monotonic()
+        m.wait_for(lambda: all(x.get("status", {}).get("phase") in ("Succeeded", "Failed")
+                               for x in migrations_of_all(m)) and len(migrations_of_all(m)) == 20, 600,
+                   "20 migrations final", interval=1)
+        took = time.monotonic() - start
+    finally:
+        stop.set()
+        sampler.join(10)
+    final = {x["spec"]["vmiName"]: x["status"]["phase"] for x in migrations_of_all(m)}
+    waited = max(phase_seconds(x, "Pending", "Scheduling") for x in migrations_of_all(m) if x["status"]["phase"]
+                 == "Succeeded")
+    print(f"20 migrations in {took:.1f} s, {len(samples_seen)} samples, the longest wait in the queue {waited:.0f} s,"
+          f" at most {max(s[0] for s in samples_seen)} running")
+    failed = {x["spec"]["vmiName"]: x["status"].get("migrationState", {}).get("failureReason", "?")
+              for x in migrations_of_all(m) if x["status"]["phase"] != "Succeeded"}
+    assert not failed, failed
+    assert max(s[0] for s in samples_seen) == 5, samples_seen     # the cluster limit held, and was reached
+    assert max(s[1] for s in samples_seen) == 2, samples_seen     # so did the per-node limit
+    assert waited > TARGET_TIMEOUT, waited      # queued longer than the timeout, and no harm done
+    for n in names:
+        v = m.get("vmi", n, NS)
+        assert v["status"]["phase"] == "Running" and v["status"]["nodeName"] != placed[n]
+    m.cli("delete", "vm", *names, "-n", NS)
+    m.wait_for(lambda: not any(m.get("vmi", n, NS) for n in names), 120, "VMIs gone", interval=1)
+
+
+def migrations_of_all(m) -> list[dict]:
+    with grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock") as ch:
+        got = proto.api_grpc.ResourcesStub(ch).List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10)
+    return [manifest.to_dict(proto.inner(o)) for o in got.items]
