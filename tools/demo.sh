@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh --arch amd64
-export VIRTMESH_DATA_DIR="${VIRTMESH_DATA_DIR:-/var/lib/virtmesh-demo}"
+# The default data dir (/var/lib/virtmesh): the README's commands, typed in another shell, reach this mesh.
 vm() { .venv/bin/virtmesh "$@"; }
 
 .venv/bin/virtmesh up &   # not through vm(): $! must be the mesh itself, so the trap can stop it
@@ -23,8 +23,8 @@ for _ in $(seq 300); do
 done
 vm get vmis
 echo "--- console of VMI demo (from its first byte) ---"
-vm console demo --no-stdin --timeout 120 | sed '/VIRTMESH-READY/q'
-echo "--- the demo VM is up. Try: VIRTMESH_DATA_DIR=$VIRTMESH_DATA_DIR .venv/bin/virtmesh console demo"
+vm console demo --no-stdin --stop-after 120 | sed '/VIRTMESH-READY/q'
+echo "--- the demo VM is up. In another shell try: virtmesh get vms; virtmesh console demo"
 if [ -n "${DEMO_ONCE:-}" ]; then
   exit 0
 fi

@@ -14,3 +14,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[libvirt${VIRTMESH_EXTRAS-,dev}]"
+# `virtmesh` on PATH, as the README types it.
+if [ -w /usr/local/bin ]; then
+  ln -sfn "$PWD/.venv/bin/virtmesh" /usr/local/bin/virtmesh
+fi

@@ -64,7 +64,7 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
         if raw:
             tty.setraw(fd)
         threading.Thread(target=reader, daemon=True).start()
-        return _stream(stub, requests_gen(), out, timeout, call_holder)
+        return _stream(stub, requests_gen(), out, timeout, call_holder, stop)
     finally:
         stop.set()
         if raw:
@@ -72,10 +72,12 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
             print("", file=sys.stderr)
 
 
-def _stream(stub, requests, out, timeout, holder=None) -> int:
+def _stream(stub, requests, out, timeout, holder=None, stop=None) -> int:
     call = stub.Console(requests, timeout=timeout)
     if holder is not None:
         holder["call"] = call
+    if stop is not None and stop.is_set():   # stdin ended (or ^]) before the call existed
+        call.cancel()
     try:
         for chunk in call:
             out.write(chunk.data)

@@ -245,7 +245,7 @@ def _jsonpath_met(doc: dict, spec: str) -> bool:
 
 
 def cmd_wait(args, api, resources: dict) -> int:
-    """kubectl wait --for=condition=C[=S] | --for=jsonpath='{.path}'=V | --for=delete, per object."""
+    """kubectl wait --for=condition=C[=S] | --for=jsonpath='{.path}'=V | --for=create | --for=delete, per object."""
     kind_word, _, name = args.target.partition("/")
     if not name and args.name:
         name = args.name
@@ -256,6 +256,8 @@ def cmd_wait(args, api, resources: dict) -> int:
         met = lambda doc: _condition_met(doc, cond[len("condition="):])  # noqa: E731
     elif cond.startswith("jsonpath="):
         met = lambda doc: _jsonpath_met(doc, cond[len("jsonpath="):])  # noqa: E731
+    elif cond == "create":
+        met = lambda doc: True  # noqa: E731 - it exists
     elif cond != "delete":
         raise CLIError(f"unrecognized condition: {cond!r}")
     names = [name] if name else [r.metadata.name for r in list_objects(api, kind, ns, selector(args.selector))[0]]
@@ -271,9 +273,9 @@ def cmd_wait(args, api, resources: dict) -> int:
             except grpc.RpcError as e:
                 if e.code() != grpc.StatusCode.NOT_FOUND:
                     raise
-                if cond != "delete":
+                if cond not in ("delete", "create"):
                     raise CLIError(f'{printed} "{n}" not found') from None
-                done = True
+                done = cond == "delete"
             if done:
                 print(f"{printed}/{n} {'deleted' if cond == 'delete' else 'condition met'}")
                 break
@@ -335,18 +337,17 @@ def _merge_patch(doc, patch):
 
 
 def _store(api, kind: int, before, doc: dict, printed: str) -> str:
-    """Write `doc` (the whole object as edited) over `before`; kubectl's word for what happened."""
+    """Write `doc` (the whole object as edited) over `before`; kubectl's word for what happened. As
+    with a status subresource, only metadata and spec are written: status is its controllers'."""
     obj = manifest.to_object(doc)
     if proto.kind_of(obj) != kind:
         raise CLIError("the kind of an object cannot be changed")
     res = proto.inner(obj)
     res.metadata.resourceVersion = res.metadata.resourceVersion or before.metadata.resourceVersion
-    if res == before:
-        return f"{printed}/{res.metadata.name} {'patched (no change)'}"
+    same_spec = "spec" not in res.DESCRIPTOR.fields_by_name or res.spec == before.spec
+    if res.metadata == before.metadata and same_spec:
+        return f"{printed}/{res.metadata.name} patched (no change)"
     api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(res)), timeout=30)
-    if res.HasField("status") and res.status != before.status:
-        api.resources.UpdateStatus(proto.api.UpdateRequest(object=proto.wrap(
-            get_object(api, kind, before.metadata.namespace, before.metadata.name))), timeout=30)
     return f"{printed}/{res.metadata.name}"
 
 

@@ -8,6 +8,7 @@ import os
 import pwd
 import sys
 import tempfile
+import time
 
 import grpc
 
@@ -253,8 +254,25 @@ def cmd_removevolume(args, api: Api) -> None:
 
 
 def cmd_console(args, api: Api) -> int:
+    """virtctl console: wait (up to --timeout minutes) for the VMI to run, then connect."""
     from services.cli import console
-    return console.run(api.sub, args.namespace or "default", args.name, args.no_stdin, args.timeout)
+    ns = args.namespace or "default"
+    deadline = time.monotonic() + args.timeout * 60
+    while True:
+        try:
+            vmi = proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, ns, args.name)),
+                                                timeout=30))
+            if vmi.status.phase == "Running":
+                break
+            why = f"phase is {vmi.status.phase or 'Pending'} instead of Running"
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+            why = f'virtualmachineinstance.kubevirt.io "{args.name}" not found'
+        if time.monotonic() > deadline:
+            raise CLIError(f"Unable to connect to VirtualMachineInstance because {why}")
+        time.sleep(0.5)
+    return console.run(api.sub, ns, args.name, args.no_stdin, args.stop_after)
 
 
 def cmd_certs_issue(args, api=None) -> None:
@@ -414,7 +432,7 @@ def parser() -> argparse.ArgumentParser:
     wt.add_argument("target", help="KIND/NAME, or KIND with -l or --all")
     wt.add_argument("name", nargs="?")
     wt.add_argument("--for", dest="for_", required=True,
-                    help="condition=NAME[=STATUS] | jsonpath='{.path}'=VALUE | delete")
+                    help="condition=NAME[=STATUS] | jsonpath='{.path}'=VALUE | create | delete")
     wt.add_argument("--timeout", type=_duration, default=30.0, help="e.g. 60s, 2m (default 30s)")
     wt.add_argument("--all", action="store_true")
     ns(wt)
@@ -490,7 +508,9 @@ def parser() -> argparse.ArgumentParser:
     co.add_argument("name")
     ns(co)
     co.add_argument("--no-stdin", action="store_true", help="only print what the guest writes, from the start")
-    co.add_argument("--timeout", type=float, default=None, help="stop after S seconds")
+    co.add_argument("--timeout", type=float, default=5,
+                    help="minutes to wait for the VMI to run before connecting (virtctl's; default 5)")
+    co.add_argument("--stop-after", type=float, default=None, metavar="S", help="leave after S seconds")
     co.set_defaults(func=cmd_console)
 
     from services.cli import migrate

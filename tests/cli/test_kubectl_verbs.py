@@ -125,7 +125,9 @@ def test_wait_for_conditions_jsonpath_and_deletion(mesh):
     assert never.returncode != 0 and "timed out waiting for the condition on virtualmachineinstance" in never.stderr
     missing = mesh.cli("wait", "vm/nope", "--for=condition=Ready", "--timeout", "1s", check=False)
     assert missing.returncode != 0 and '"nope" not found' in missing.stderr
-    mesh.cli("delete", "vm", "w1", "--wait=false")
+    mesh.cli("apply", "-f", "-", input=vm_manifest("w2"))
+    assert "condition met" in mesh.cli("wait", "vmi/w2", "--for=create", "--timeout", "60s").stdout
+    mesh.cli("delete", "vm", "w1", "w2", "--wait=false")
     r = mesh.cli("wait", "vmi/w1", "--for=delete", "--timeout", "60s")
     assert "deleted" in r.stdout
 
@@ -151,6 +153,20 @@ def test_patch_merge_and_json_and_refusals(mesh):
     mesh.cli("delete", "vm", "p1", "--wait")
 
 
+def settle(m, name: str, quiet: float = 1.5, timeout: float = 30) -> None:
+    """Until the VM's resourceVersion stays the same for `quiet` seconds (nobody else is writing it)."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        rv = m.get("vm", name)["metadata"]["resourceVersion"]
+        if rv != last:
+            last, since = rv, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"vm {name} kept changing")
+
+
 def _editor(tmp: str, script: str) -> dict:
     path = os.path.join(tmp, "editor.sh")
     with open(path, "w") as f:
@@ -162,8 +178,9 @@ def _editor(tmp: str, script: str) -> dict:
 def test_edit_stores_what_the_editor_wrote_and_refuses_a_stale_edit(mesh):
     tmp = short_tmpdir("vmkctl-edit-")
     mesh.cli("apply", "-f", "-", input=vm_manifest("e1", "Halted"))
-    # (kubectl edit races the object's other writers the same way: wait for the controller's first status)
+    # (kubectl edit races the object's other writers the same way: let the controller's writes settle)
     mesh.cli("wait", "vm/e1", "--for=jsonpath={.status.printableStatus}=Stopped", "--timeout", "30s")
+    settle(mesh, "e1")
     env = dict(mesh.env, **_editor(tmp, """
         sed -i 's/runStrategy: Halted/runStrategy: Manual/' "$1"
     """))
@@ -171,7 +188,7 @@ def test_edit_stores_what_the_editor_wrote_and_refuses_a_stale_edit(mesh):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "virtualmachine.kubevirt.io/e1 edited", r.stderr
     assert mesh.get("vm", "e1")["spec"]["runStrategy"] == "Manual"
-    time.sleep(1)   # the controller's answer to the new run strategy
+    settle(mesh, "e1")   # the controller's answer to the new run strategy
     # Someone else changes the VM while the editor is open: the edit is refused, nothing is lost.
     env = dict(mesh.env, **_editor(tmp, f"""
         {sys.executable} -m services.cli patch vm e1 -p '{{"metadata": {{"labels": {{"by": "other"}}}}}}' >/dev/null
@@ -225,3 +242,14 @@ def test_jsonpath_units():
     assert jsonpath.render("{..name}", doc) == "a b"
     with pytest.raises(jsonpath.JSONPathError):
         jsonpath.render("{range .items[*]}{.x}", doc)
+
+
+def test_console_waits_for_the_vmi_like_virtctl(mesh):
+    mesh.cli("apply", "-f", "-", input=vm_manifest("c1"))
+    r = mesh.cli("console", "c1", "--no-stdin", "--stop-after", "1")   # right after apply: it waits
+    assert r.returncode == 0
+    assert running(mesh, "c1")
+    r = mesh.cli("console", "nothere", "--timeout", "0.02", check=False)   # minutes, as virtctl's
+    assert r.returncode != 0 and 'Unable to connect to VirtualMachineInstance because ' \
+        'virtualmachineinstance.kubevirt.io "nothere" not found' in r.stderr
+    mesh.cli("delete", "vm", "c1", "--wait")

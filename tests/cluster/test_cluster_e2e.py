@@ -39,7 +39,7 @@ def test_demo_vm_on_the_cluster(control_plane, host_ready):
         mine = m.cli("get", "vms").stdout.splitlines()
         assert mine[1].split()[0] == "demo" and mine[1].split()[2:] == ["Running", "True"]
         # The console through the mesh's subresource, as virtctl would read it.
-        out = m.cli("console", "demo", "--no-stdin", "--timeout", "3", timeout=60).stdout
+        out = m.cli("console", "demo", "--no-stdin", "--stop-after", "3", timeout=60).stdout
         assert "VIRTMESH" in out
         # And as virtctl reads it: KubeVirt's console subresource, a websocket through the kube-apiserver.
         ws = console_socket(cp, "default", "demo")

@@ -57,7 +57,7 @@ def vm_yaml(name, marker, arch="amd64", kernel="kernel", cpu=None, devices=None,
 
 
 def console_text(m, name, seconds=3):
-    return m.cli("console", name, "-n", NS, "--no-stdin", "--timeout", str(seconds), check=False,
+    return m.cli("console", name, "-n", NS, "--no-stdin", "--stop-after", str(seconds), check=False,
                  timeout=seconds + 30).stdout
 
 

@@ -43,7 +43,7 @@ def manifest(name, marker, strategy="Always", grace=10):
 
 
 def console(mesh, name, seconds):
-    r = mesh.cli("console", name, "-n", "e2e", "--no-stdin", "--timeout", str(seconds), check=False,
+    r = mesh.cli("console", name, "-n", "e2e", "--no-stdin", "--stop-after", str(seconds), check=False,
                  timeout=seconds + 30)
     return r.stdout
 

@@ -122,7 +122,7 @@ def test_certificate_holders_are_authorised_by_their_group(tls_mesh):
     # … and may change nothing: create, delete, stop, pause, console.
     for verb, stdin in ((["apply", "-f", "-"], VM.format(name="sec2", strategy="Always")),
                         (["delete", "vm", "sec"], None), (["stop", "sec"], None), (["pause", "vmi", "sec"], None),
-                        (["console", "sec", "--no-stdin", "--timeout", "2"], None)):
+                        (["console", "sec", "--no-stdin", "--stop-after", "2"], None)):
         r = tls_mesh.cli(*alice, *verb, input=stdin, check=False)
         assert r.returncode != 0 and "Forbidden" in r.stderr and 'user "alice"' in r.stderr, (verb, r.stderr)
         assert "Traceback" not in r.stderr
@@ -202,7 +202,7 @@ def test_an_unprivileged_user_reads_through_the_read_socket_and_changes_nothing(
     assert r.stdout.strip() == "virtualmachine.kubevirt.io/mine"
     for verb, stdin in ((["apply", "-f", "-"], VM.format(name="theirs", strategy="Always")),
                         (["delete", "vm", "mine"], None), (["stop", "mine"], None),
-                        (["console", "mine", "--no-stdin", "--timeout", "2"], None)):
+                        (["console", "mine", "--no-stdin", "--stop-after", "2"], None)):
         r = _as_nobody(group_mesh, *verb, input=stdin)
         assert r.returncode != 0 and "Forbidden" in r.stderr and "only reads" in r.stderr, (verb, r.stderr)
         assert "Traceback" not in r.stderr
