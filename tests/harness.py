@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +63,25 @@ def scrape_metrics(data_dir: str, service: str) -> str:
     ctx = meshtls.MeshPKI(os.path.join(data_dir, "pki")).ensure("admin", (meshtls.ADMINS_GROUP,)).client_ssl_context()
     ctx.check_hostname = False  # the services' names are in the certificates, not 127.0.0.1
     return urllib.request.urlopen(f"https://127.0.0.1:{port}/metrics", timeout=10, context=ctx).read().decode()
+
+
+@contextlib.contextmanager
+def small_tmpfs(prefix: str, size: str):
+    """A tmpfs of `size` (e.g. "2m") mounted on a fresh directory, for tests of a full disk; skips the
+    test where mounting is not allowed (not root)."""
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root")
+    d = short_tmpdir(prefix)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", d], capture_output=True)
+    if r.returncode != 0:
+        os.rmdir(d)
+        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", d])
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def short_tmpdir(prefix: str) -> str:

@@ -2,13 +2,12 @@
 half; once the disk has room the log says how many were lost, and every line is whole."""
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from harness import ROOT, short_tmpdir
+from harness import ROOT, small_tmpfs
 
 SERVICE = r"""
 import logging, os, sys
@@ -34,16 +33,8 @@ log.info("after")
 
 @pytest.fixture
 def small_fs():
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
-    d = short_tmpdir("vmlogfull-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", d], capture_output=True)
-    if r.returncode != 0:
-        os.rmdir(d)
-        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
-    yield d
-    subprocess.run(["umount", "-l", d])
-    shutil.rmtree(d, ignore_errors=True)
+    with small_tmpfs("vmlogfull-", "1m") as d:
+        yield d
 
 
 def test_a_full_disk_loses_whole_records_and_says_how_many(small_fs):

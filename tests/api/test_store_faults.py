@@ -16,7 +16,7 @@ from services.api import errors, store
 from services.api.resources import Resources, ResourcesServicer
 from services.common import authz, grpcserver, proto
 
-from harness import short_tmpdir
+from harness import small_tmpfs, short_tmpdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -48,16 +48,8 @@ def _consistent(db: store.Store) -> None:
 
 @pytest.fixture
 def small_fs():
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs root")
-    d = short_tmpdir("vmfull-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", d], capture_output=True)
-    if r.returncode != 0:
-        os.rmdir(d)
-        pytest.skip(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
-    yield d
-    subprocess.run(["umount", "-l", d])
-    shutil.rmtree(d, ignore_errors=True)
+    with small_tmpfs("vmfull-", "2m") as d:
+        yield d
 
 
 async def test_disk_full_is_resource_exhausted_deletes_work_and_writes_recover(small_fs):
