@@ -2,7 +2,7 @@
 (an APIService), so that `kubectl`, virtctl and any Kubernetes client reach start/stop/restart,
 pause/unpause and add/removevolume at KubeVirt's paths with their Kubernetes credentials:
 
-    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachines/NAME/{start,stop,restart,addvolume,removevolume}
+    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachines/NAME/{start,stop,restart,addvolume,removevolume,migrate}
     PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachineinstances/NAME/{pause,unpause,addvolume,removevolume}
     GET /apis/subresources.kubevirt.io/v1/{version,healthz}   and the group's discovery documents
 
@@ -43,7 +43,7 @@ _ROUTE = re.compile(rf"^{re.escape(PREFIX)}/namespaces/([^/]+)/(virtualmachines|
 CALLS = {
     ("virtualmachines", "start"): "Start", ("virtualmachines", "stop"): "Stop",
     ("virtualmachines", "restart"): "Restart", ("virtualmachines", "addvolume"): "AddVolume",
-    ("virtualmachines", "removevolume"): "RemoveVolume",
+    ("virtualmachines", "removevolume"): "RemoveVolume", ("virtualmachines", "migrate"): "Migrate",
     ("virtualmachineinstances", "pause"): "Pause", ("virtualmachineinstances", "unpause"): "Unpause",
     ("virtualmachineinstances", "addvolume"): "AddVolume",
     ("virtualmachineinstances", "removevolume"): "RemoveVolume",
@@ -109,6 +109,10 @@ class Caller:
 def _request(call: str, resource: str, namespace: str, name: str, body: dict):
     """The Subresources request for KubeVirt's options body (StartOptions, StopOptions …)."""
     dry_run = bool(body.get("dryRun"))
+    if call == "Migrate":   # KubeVirt's MigrateOptions: dryRun, addedNodeSelector
+        req = proto.api.MigrateRequest(namespace=namespace, name=name)
+        json_format.ParseDict(body, req.options)
+        return req
     if call in ("AddVolume", "RemoveVolume"):
         req = proto.api.VolumeRequest(kind=proto.VM if resource == "virtualmachines" else proto.VMI,
                                       namespace=namespace, name=name)

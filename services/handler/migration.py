@@ -117,8 +117,13 @@ def lstub(h):
 
 
 def domain_left(dom) -> bool:
-    """The source domain after a successful migration (Shutoff, reason Migrated)."""
-    return dom is not None and dom.exists and dom.state == "Shutoff" and dom.reason == "Migrated"
+    """The source domain after a successful migration: Shutoff (Migrated), or gone once its launcher let
+    go of it (its migration completed)."""
+    if dom is None:
+        return False
+    if dom.exists:
+        return dom.state == "Shutoff" and dom.reason == "Migrated"
+    return dom.migration.completed
 
 
 def _active(dom) -> bool:
@@ -135,6 +140,7 @@ class Migrations:
         self.receiving: dict[str, str] = {}    # VMI uid -> the migration uid its receiving launcher is for
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
+        self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
 
     # ------------------------------------------------------------------ wiring (handler __main__)
 
@@ -160,6 +166,24 @@ class Migrations:
             for key, u in self.keys.items():
                 if u == uid:
                     self.queue.add(key)
+
+    def departed(self, vmi) -> bool:
+        """The VMI's domain migrated away from this node and its launcher is gone: until the target
+        acks, the VMI is nobody's here (its node's controller must not take the missing launcher for
+        a crash)."""
+        st = migrations.state_of(vmi)
+        return st is not None and self.left.get(vmi.metadata.uid) == st.migrationUid and st.sourceNode == self.node
+
+    async def source_left(self, vmi, h) -> None:
+        """The domain left (its migration completed): its launcher goes now, as a source pod completes —
+        the VMI may come back here soon, and the next launcher of its uid must be a new one."""
+        st = migrations.state_of(vmi)
+        if st is None or self.left.get(vmi.metadata.uid) == st.migrationUid:
+            return
+        self.left[vmi.metadata.uid] = st.migrationUid
+        log.info("VMI %s/%s: its domain left for node %s; the launcher goes", vmi.metadata.namespace,
+                 vmi.metadata.name, st.targetNode)
+        await self._stop(h)
 
     def protected_uids(self) -> set[str]:
         """Launchers the orphan sweep must leave alone: they receive VMIs not (yet) on this node."""
@@ -250,11 +274,15 @@ class Migrations:
             await self._unlabel(vmi)
             return None
         h = self.launchers.get(uid)
+        if h is not None and self.receiving.get(uid) != st.migrationUid:
+            return 0.2   # the launcher this VMI had here before (it left from here) is still on its way out
         if h is not None and h.dead:
             h = await self._launcher_died(vmi, h)
             if h is None:
                 return None
         if h is None:
+            if self.launchers.pid_file_alive(uid):
+                return 0.2   # likewise, one this handler no longer follows
             h = await self.launchers.spawn(vmi)
             self.receiving[uid] = st.migrationUid
             log.info("VMI %s/%s: receiving launcher for migration %s", vmi.metadata.namespace, vmi.metadata.name,
@@ -328,18 +356,22 @@ class Migrations:
         if h is None:
             return
         log.info("VMI uid %s: releasing the receiving launcher", uid)
+        await self._stop(h)
+        try:
+            await asyncio.to_thread(self.launchers.data.remove_vm_dir, uid)
+        except OSError as e:
+            log.warning("VMI uid %s: removing the receiving launcher's directory: %s", uid, e)
+
+    async def _stop(self, h) -> None:
+        """Kill and undefine the launcher's domain (if it still has one) and let the launcher exit."""
         if h.alive():
             try:
                 await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
                 await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
             except grpc.aio.AioRpcError as e:
-                log.warning("releasing launcher %d: %s", h.pid, e.details())
+                log.warning("stopping launcher %d: %s", h.pid, e.details())
             await self.launchers.wait_exit(h, 10)
-        await self.launchers.forget(uid)
-        try:
-            await asyncio.to_thread(self.launchers.data.remove_vm_dir, uid)
-        except OSError as e:
-            log.warning("VMI uid %s: removing the receiving launcher's directory: %s", uid, e)
+        await self.launchers.forget(h.uid)
 
     async def _unlabel(self, vmi) -> None:
         if migrations.MIGRATION_TARGET_NODE_LABEL not in vmi.metadata.labels:

@@ -67,6 +67,8 @@ class VMIController:
         h = self.launchers.get(uid)
         if vmi.metadata.deletionTimestamp:
             return await self._teardown(vmi, h, tp)
+        if self.migrations is not None and self.migrations.departed(vmi):
+            return None   # its domain migrated away: the target acks, and the VMI leaves this node
         ph = vmi.status.phase
         if vmstate.is_final(vmi):
             if h is not None:
@@ -112,8 +114,6 @@ class VMIController:
             self._synced(h, vmi, vols, resp)
         elif h.extra.get("synced_for") != self._sync_key(vmi, vols):
             return await self._resync(vmi, h, tp, vols)
-        if self.migrations is not None:
-            vmi = await self.migrations.source_sync(vmi, h, tp)
         return await self._update_status(vmi, h, tp, vols)
 
     async def _resync(self, vmi, h, tp, vols):
@@ -180,11 +180,15 @@ class VMIController:
             await self.api.update_status(out, tp)
 
     async def _update_status(self, vmi, h, tp, vols, sync_error=None):
+        if self.migrations is not None:   # a migration leaving this node: start, cancel, report it
+            vmi = await self.migrations.source_sync(vmi, h, tp)
         out = proto.copy(vmi)
         del out.status.volumeStatus[:]
         out.status.volumeStatus.extend(vols.statuses)
         dom = h.domain
         if migration.domain_left(dom):
+            if self.migrations is not None:
+                await self.migrations.source_left(vmi, h)
             return None  # migrated away: the target node owns the VMI's status from now on
         new_phase = phase.vmi_phase(dom, vmi.status.phase)
         if dom is not None and dom.exists:

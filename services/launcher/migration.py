@@ -269,6 +269,13 @@ class Migration:
         except lv.libvirtError:
             pass
         log.info("migration %s completed (downtime %d ms)", self.meta.uid, self.meta.downtimeMs)
+        # The definition libvirt leaves here (Shutoff, Migrated) goes now, and the launcher lets go of the
+        # name: the VMI may come back to this node soon, and that domain is its next launcher's.
+        try:
+            await asyncio.to_thread(self.l.hv.undefine)
+        except virt.VirtError as e:
+            log.warning("undefining the migrated domain: %s", e)
+        self.l.hv.released = True
         self._result(False)
 
     def _stats(self, stats: dict) -> None:

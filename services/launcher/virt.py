@@ -128,6 +128,9 @@ class Hypervisor:
         self.owner_uid = owner_uid
         self._conn = None
         self._removed: dict[str, threading.Event] = {}  # alias -> set by DEVICE_REMOVED
+        # Set once our domain has migrated away (launcher/migration.py): a domain of this name and owner
+        # here later is another launcher's (the VMI migrating back), never ours to stop or undefine.
+        self.released = False
 
     def connect(self):
         if self._conn is not None:
@@ -177,7 +180,9 @@ class Hypervisor:
         return (uid.text or "") if uid is not None else ""
 
     def _domain(self):
-        """Our domain, or None (absent, or another VMI's domain of the same name)."""
+        """Our domain, or None (absent, or another VMI's domain of the same name, or ours migrated away)."""
+        if self.released:
+            return None
         dom = self._lookup()
         if dom is None or not self.owner_uid:
             return dom
