@@ -102,6 +102,8 @@ HOOKS = (
     Hook("migration-create-validator.kubevirt.io", proto.VMIM, ("CREATE",), "/migration-validate-create", False),
     Hook("migration-update-validator.kubevirt.io", proto.VMIM, ("UPDATE",), "/migration-validate-update", False,
          spec_updates_only=True),
+    Hook("migration-policy-validator.kubevirt.io", proto.MIGRATION_POLICY, ("CREATE", "UPDATE"),
+         "/migration-policy-validate-create", False),
 )
 PATHS = {h.path: h for h in HOOKS}
 

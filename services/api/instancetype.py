@@ -376,6 +376,8 @@ def validate(obj: proto.api.Object, db, machine_limits=None, old=None) -> None:
         kubevirt(res, db)
     elif kind == proto.VMIM:
         migration.validate(res, db, old)
+    elif kind == proto.MIGRATION_POLICY:
+        migration.validate_policy(res)
     validation.validate(obj, machine_limits)
 
 

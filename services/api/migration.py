@@ -80,3 +80,20 @@ def migrate_vm(resources, request) -> proto.api.SubresourceResponse:
         return proto.api.SubresourceResponse(message=f"dry run: migration of VMI {request.name} admitted")
     created = proto.inner(resources.create(obj))
     return proto.api.SubresourceResponse(message=created.metadata.name)
+
+
+def validate_policy(p) -> None:
+    """KubeVirt's MigrationPolicyAdmitter: no negative completionTimeoutPerGiB or bandwidthPerMigration."""
+    from services.common import quantity
+    causes = []
+    if p.spec.HasField("completionTimeoutPerGiB") and p.spec.completionTimeoutPerGiB < 0:
+        causes.append(("spec.completionTimeoutPerGiB", "must not be negative"))
+    if p.spec.HasField("bandwidthPerMigration"):
+        try:
+            if quantity.parse(p.spec.bandwidthPerMigration) < 0:
+                causes.append(("spec.bandwidthPerMigration", "must not be negative"))
+        except ValueError:
+            causes.append(("spec.bandwidthPerMigration", "quantities must match the regular expression "
+                           "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"))
+    if causes:
+        raise Invalid("; ".join(f"{f}: {m}" for f, m in causes), causes=tuple(causes))

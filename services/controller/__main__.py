@@ -64,11 +64,12 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     vmis = api.informer(proto.VMI, on_vmi)
     nodes = api.informer(proto.NODE, on_node)
     vmims = api.informer(proto.VMIM, on_vmim)
+    policies = api.informer(proto.MIGRATION_POLICY, lambda key: None)   # read at each hand-off
     # Instance types, preferences, their ControllerRevisions and the KubeVirt object (the VM controller's).
     instancetypes = Instancetypes(api, vms, on_vm)
     volumes = DataVolumes(api, dvs, pvcs)
-    informers = (vms, vmis, nodes, dvs, pvcs, vmims, *instancetypes.informers.values())
-    migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT])
+    informers = (vms, vmis, nodes, dvs, pvcs, vmims, policies, *instancetypes.informers.values())
+    migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT], policies)
     api.track(*informers)
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile, vms.traceparent),

@@ -334,13 +334,20 @@ class MigrationController:
 
     async def _hand_off(self, m, vmi, node: str, config) -> None:
         """KubeVirt's handleTargetPodHandoff: the VMI's migrationState names this migration and its nodes,
-        then the label that makes the target's handler act."""
+        the settings it runs with (the cluster's, or a matching MigrationPolicy's over them), then the label
+        that makes the target's handler act."""
         out = proto.copy(vmi)
         st = out.status.migrationState
         st.Clear()
         st.migrationUid = m.metadata.uid
         st.sourceNode = vmi.status.nodeName
         st.targetNode = node
+        config = proto.copy(config)
+        if self.policies is not None:
+            policy = match_policy(self.policies.items(), dict(vmi.metadata.labels),
+                                  await self._namespace_labels(vmi.metadata.namespace))
+            if policy is not None and apply_policy(policy, config):
+                st.migrationPolicyName = policy.metadata.name
         st.migrationConfiguration.CopyFrom(config)
         st.migrationNetworkType = "Pod"
         written = await self.api.update_status(out)
@@ -349,6 +356,18 @@ class MigrationController:
         await self.api.update(written)
         log.info("migration %s/%s: VMI %s from node %s to node %s", m.metadata.namespace, m.metadata.name,
                  vmi.metadata.name, st.sourceNode, node)
+
+    async def _namespace_labels(self, namespace: str) -> dict:
+        """The namespace's labels: the cluster's Namespace object, or (standalone, where namespaces are
+        only names) the one label Kubernetes gives every namespace."""
+        kube = getattr(self.api, "kube", None)
+        if kube is not None:
+            try:
+                doc = await asyncio.to_thread(kube.request, "GET", f"/api/v1/namespaces/{namespace}")
+                return dict(doc.get("metadata", {}).get("labels") or {})
+            except Exception as e:  # noqa: BLE001 - no namespace read: match on its name alone
+                log.warning("namespace %s: %s", namespace, e)
+        return {NAMESPACE_NAME_LABEL: namespace}
 
     async def _vmi_gone(self, m):
         if not M.is_final(m):
@@ -404,3 +423,56 @@ class MigrationController:
         if stamp and new.metadata.creationTimestamp:
             seconds = (timeutil.parse(stamp) - timeutil.parse(new.metadata.creationTimestamp)).total_seconds()
             PHASE_TRANSITION_FROM_CREATION.labels(new.status.phase).observe(max(seconds, 0.0))
+
+
+# ------------------------------------------------------------------------------ migration policies
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"   # the label Kubernetes gives every namespace
+
+
+def _count(selector, labels, score: list) -> bool:
+    """KubeVirt's countLabelsHelper: every selector label must match; matches are counted."""
+    for k, v in selector.items():
+        if labels.get(k) != v:
+            return False
+        score[0] += 1
+    return True
+
+
+def match_policy(policies, vmi_labels: dict, namespace_labels: dict):
+    """KubeVirt's matchPolicy: the policy whose selectors all match the VMI's and its namespace's labels
+    with the most labels (VMI labels break a tie), then the first name in lexicographic order; None if no
+    policy matches. A policy without selectors matches nothing; as in KubeVirt, selectors are checked only
+    when the VMI has labels at all (every VMI a VM starts has some: kubevirt.io/nodeName)."""
+    best, best_score = [], (-1, -1)
+    for p in policies:
+        if not p.spec.HasField("selectors"):
+            continue
+        sel = p.spec.selectors
+        vmi_n, ns_n = [0], [0]
+        if sel.virtualMachineInstanceSelector and vmi_labels and \
+                not _count(sel.virtualMachineInstanceSelector, vmi_labels, vmi_n):
+            continue
+        if sel.namespaceSelector and vmi_labels and not _count(sel.namespaceSelector, namespace_labels, ns_n):
+            continue
+        score = (vmi_n[0] + ns_n[0], vmi_n[0])
+        if score > best_score:
+            best, best_score = [p], score
+        elif score == best_score:
+            best.append(p)
+    return min(best, key=lambda p: p.metadata.name) if best else None
+
+
+def apply_policy(policy, config) -> bool:
+    """KubeVirt's GetMigrationConfByPolicy: the policy's settings override the cluster's; without its own
+    allowWorkloadDisruption it follows the policy's allowPostCopy. Returns whether anything was set."""
+    spec = policy.spec
+    changed = False
+    for name in ("allowAutoConverge", "bandwidthPerMigration", "completionTimeoutPerGiB", "allowPostCopy",
+                 "allowWorkloadDisruption"):
+        if spec.HasField(name):
+            setattr(config, name, getattr(spec, name))
+            changed = True
+    if not spec.HasField("allowWorkloadDisruption") and spec.HasField("allowPostCopy"):
+        config.allowWorkloadDisruption = spec.allowPostCopy
+    return changed

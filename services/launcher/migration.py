@@ -219,6 +219,7 @@ class Migration:
             self._result(True, f"Live migration failed {e}")
             return
         log.info("migrating domain %s to %s (flags %#x)", self.l.domain_name, uri, flags)
+        started = time.monotonic()
         call = asyncio.ensure_future(asyncio.to_thread(dom.migrateToURI3, uri, params, flags))
         acceptable = options.completionTimeoutPerGiB * data_size_gib(vmi, local_bytes)
         monitor = Monitor(options.progressTimeout, acceptable, options.allowWorkloadDisruption,
@@ -268,7 +269,8 @@ class Migration:
             self.meta.timeElapsedMs = int(done.get("time_elapsed", 0))
         except lv.libvirtError:
             pass
-        log.info("migration %s completed (downtime %d ms)", self.meta.uid, self.meta.downtimeMs)
+        log.info("migration %s completed in %.2f s (libvirt's job %d ms, downtime %d ms)", self.meta.uid,
+                 time.monotonic() - started, self.meta.timeElapsedMs, self.meta.downtimeMs)
         # The definition libvirt leaves here (Shutoff, Migrated) goes now, and the launcher lets go of the
         # name: the VMI may come back to this node soon, and that domain is its next launcher's.
         try:

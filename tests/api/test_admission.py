@@ -431,6 +431,7 @@ def test_webhook_configurations():
         "migrations-mutator.kubevirt.io": base + "/migration-mutate-create",
         "migration-create-validator.kubevirt.io": base + "/migration-validate-create",
         "migration-update-validator.kubevirt.io": base + "/migration-validate-update",
+        "migration-policy-validator.kubevirt.io": base + "/migration-policy-validate-create",
     }
     for w in mut["webhooks"] + val["webhooks"]:
         assert (w["admissionReviewVersions"], w["sideEffects"], w["failurePolicy"], w["timeoutSeconds"]) == \
@@ -442,6 +443,9 @@ def test_webhook_configurations():
                 (["cdi.kubevirt.io"], ["v1beta1"], ["datavolumes"])
         elif "instancetype.kubevirt.io" in w["name"]:   # v1beta1 alone is served
             assert rule["apiGroups"] == ["instancetype.kubevirt.io"] and rule["apiVersions"] == ["v1beta1"]
+        elif w["name"].startswith("migration-policy"):   # migrations.kubevirt.io, v1alpha1 its only version
+            assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == \
+                (["migrations.kubevirt.io"], ["v1alpha1"], ["migrationpolicies"])
         elif w["name"].startswith("kubevirt-"):
             assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == (["kubevirt.io"], ["v1"], ["kubevirts"])
         else:

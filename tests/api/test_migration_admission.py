@@ -138,3 +138,17 @@ async def test_a_node_watch_is_told_when_a_vmi_leaves_its_node(api_server):
             if typ != "BOOKMARK":
                 return typ, proto.inner(obj).status.nodeName
     assert await asyncio.wait_for(resumed(), 5) == ("DELETED", "node02")
+
+
+async def test_a_migration_policy_with_negative_settings_is_refused(api_server):
+    p = proto.migration.MigrationPolicy()
+    p.metadata.name = "bad"
+    p.spec.selectors.virtualMachineInstanceSelector["app"] = "db"
+    p.spec.completionTimeoutPerGiB = -1
+    p.spec.bandwidthPerMigration = "-5Mi"
+    await refused(api_server.stub.Create(proto.api.CreateRequest(object=proto.wrap(p))),
+                  "spec.completionTimeoutPerGiB: must not be negative; spec.bandwidthPerMigration: must not be negative")
+    p.spec.completionTimeoutPerGiB, p.spec.bandwidthPerMigration = 0, "64Mi"
+    made = (await api_server.stub.Create(proto.api.CreateRequest(object=proto.wrap(p)))).migrationPolicy
+    assert (made.apiVersion, made.kind, made.metadata.namespace) == ("migrations.kubevirt.io/v1alpha1",
+                                                                     "MigrationPolicy", "")

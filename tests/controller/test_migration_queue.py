@@ -252,3 +252,70 @@ async def test_no_target_node_keeps_it_scheduling_until_the_unschedulable_timeou
     await until(lambda: m.phase("ms") == M.SCHEDULING, 10)
     assert not m.vmis.get("default/solo").status.HasField("migrationState")
     await until(lambda: m.phase("ms") == M.FAILED, 10)
+
+
+# ---------------------------------------------------------------- MigrationPolicy
+
+def policy(name: str, vmi=None, ns=None, **spec):
+    p = proto.migration.MigrationPolicy()
+    p.metadata.name = name
+    if vmi is not None or ns is not None:
+        p.spec.selectors.SetInParent()
+        p.spec.selectors.virtualMachineInstanceSelector.update(vmi or {})
+        p.spec.selectors.namespaceSelector.update(ns or {})
+    for k, v in spec.items():
+        setattr(p.spec, k, v)
+    return p
+
+
+def test_the_most_detailed_policy_wins_then_vmi_labels_then_the_name():
+    labels = {"app": "db", "tier": "gold"}
+    ns = {C.NAMESPACE_NAME_LABEL: "prod", "team": "a"}
+    ps = [policy("none"),                                           # no selectors: matches nothing
+          policy("wide", vmi={"app": "db"}),
+          policy("narrow", vmi={"app": "db", "tier": "gold"}),
+          policy("nsonly", ns={"team": "a", C.NAMESPACE_NAME_LABEL: "prod"}),
+          policy("miss", vmi={"app": "web"})]
+    assert C.match_policy(ps, labels, ns).metadata.name == "narrow"   # 2 = 2: the VMI's labels count more
+    assert C.match_policy(ps[:2] + ps[3:], labels, ns).metadata.name == "nsonly"   # 2 > 1
+    tie = [policy("b", vmi={"app": "db"}), policy("a", vmi={"tier": "gold"})]
+    assert C.match_policy(tie, labels, ns).metadata.name == "a"
+    assert C.match_policy([policy("miss", vmi={"app": "web"})], labels, ns) is None
+
+
+def test_a_policy_overrides_the_cluster_settings():
+    cfg = proto.migrationstate.MigrationConfiguration(bandwidthPerMigration="0Mi", completionTimeoutPerGiB=150,
+                                                      allowPostCopy=False, allowWorkloadDisruption=False)
+    assert C.apply_policy(policy("p", vmi={}, bandwidthPerMigration="64Mi", allowPostCopy=True), cfg)
+    assert (cfg.bandwidthPerMigration, cfg.completionTimeoutPerGiB, cfg.allowPostCopy,
+            cfg.allowWorkloadDisruption) == ("64Mi", 150, True, True)   # disruption follows post-copy
+    assert not C.apply_policy(policy("q", vmi={}), proto.migrationstate.MigrationConfiguration())
+
+
+async def test_the_hand_off_carries_the_matching_policy(api_server):
+    m = Mesh(api_server)
+    await m.start()
+    try:
+        m.ctl.policies = m.api.informer(proto.MIGRATION_POLICY, lambda k: None)
+        m.api.track(m.ctl.policies)
+        m.tasks.append(asyncio.create_task(m.ctl.policies.run()))
+        await m.ctl.policies.synced.wait()
+        await m.api.create(policy("slow", vmi={"app": "db"}, ns={C.NAMESPACE_NAME_LABEL: "default"},
+                                  bandwidthPerMigration="16Mi", completionTimeoutPerGiB=300))
+        await until(lambda: m.ctl.policies.items(), 5)
+        for name, labels in (("db", {"app": "db"}), ("other", {"app": "web"})):
+            vmi = proto.copy(await m.running_vmi(name, "node01"))
+            vmi.metadata.labels.update(labels)
+            await m.api.update(vmi)
+        await m.migrate("mdb", "db")
+        await m.migrate("mother", "other")
+        await until(lambda: all(M.in_flight(m.vmis.get(f"default/{v}")) for v in ("db", "other")
+                                if m.vmis.get(f"default/{v}") is not None), 10)
+        st = m.vmis.get("default/db").status.migrationState
+        assert (st.migrationPolicyName, st.migrationConfiguration.bandwidthPerMigration,
+                st.migrationConfiguration.completionTimeoutPerGiB) == ("slow", "16Mi", 300)
+        other = m.vmis.get("default/other").status.migrationState
+        assert not other.HasField("migrationPolicyName")
+        assert other.migrationConfiguration.bandwidthPerMigration == "0Mi"     # the cluster's default
+    finally:
+        await m.stop()
