@@ -1,7 +1,8 @@
 """`virtmesh migrate VM` and `virtmesh migrate-cancel VM`, as virtctl's (pkg/virtctl/vm/migrate.go,
 migrate_cancel.go): migrate calls the VM's migrate subresource, which makes a
 VirtualMachineInstanceMigration for its running VMI; migrate-cancel deletes the VMI's migration that
-is not final yet (the controller then aborts it)."""
+is not final yet (the controller then aborts it). `virtmesh drain NODE` / `uncordon NODE`: kubectl's,
+for the VMIs on a node (evictions decided as KubeVirt's pod-eviction admitter does)."""
 from __future__ import annotations
 
 import grpc
@@ -58,6 +59,73 @@ def cmd_migrate_cancel(args, api) -> None:
     raise CLIError(f"Found no migration to cancel for {args.name}")
 
 
+def _node(api, name: str):
+    return proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.NODE, "", name)), timeout=30))
+
+
+def _cordon(api, name: str, unschedulable: bool) -> str:
+    node = _node(api, name)
+    word = "cordoned" if unschedulable else "uncordoned"
+    if node.spec.unschedulable == unschedulable:
+        return f"node/{name} already {word}"
+    node.spec.unschedulable = unschedulable
+    api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(node)), timeout=30)
+    return f"node/{name} {word}"
+
+
+def cmd_uncordon(args, api) -> None:
+    print(_cordon(api, args.node, False))
+
+
+def cmd_drain(args, api) -> None:
+    """kubectl drain for VMIs: cordon the node, then evict every VMI on it as KubeVirt's pod-eviction
+    admitter decides — LiveMigrate (or LiveMigrateIfPossible when migratable, or External) marks it for
+    evacuation (status.evacuationNodeName; the controller migrates it away), anything else stops it (its
+    VM, if it runs always, starts it again elsewhere) — and wait until the node is empty."""
+    import time
+
+    from services.cli.main import CLIError
+    from services.common import kvconfig
+    print(_cordon(api, args.node, True))
+    kvs = api.resources.List(proto.api.ListRequest(kind=proto.KUBEVIRT), timeout=30).items
+    default = kvconfig.ClusterConfig.of([proto.inner(o) for o in kvs]).eviction_strategy()
+    deadline = time.monotonic() + args.timeout
+    said: dict[str, str] = {}
+    while True:
+        vmis = [proto.inner(o) for o in api.resources.List(
+            proto.api.ListRequest(kind=proto.VMI, nodeName=args.node), timeout=30).items]
+        vmis = [v for v in vmis if v.status.nodeName == args.node and v.status.phase not in ("Succeeded", "Failed")]
+        if not vmis:
+            print(f"node/{args.node} drained")
+            return
+        if time.monotonic() > deadline:
+            left = ", ".join(f"{v.metadata.namespace}/{v.metadata.name}" for v in vmis)
+            raise CLIError(f"drain did not complete within {args.timeout:.0f}s: still on node {args.node}: {left}")
+        for v in vmis:
+            where = f"{v.metadata.namespace}/{v.metadata.name}"
+            action, message = migrations.eviction(v, migrations.eviction_strategy(v, default), args.node)
+            if action == "stop" and not v.metadata.deletionTimestamp:
+                print(f"evicting vmi {where}")
+                api.resources.Delete(proto.api.DeleteRequest(ref=proto.ref(proto.VMI, v.metadata.namespace,
+                                                                            v.metadata.name)), timeout=30)
+                print(f"vmi/{v.metadata.name} evicted")
+            elif action == "evacuate":
+                print(f"evicting vmi {where}")
+                v.status.evacuationNodeName = args.node
+                try:
+                    api.resources.UpdateStatus(proto.api.UpdateRequest(object=proto.wrap(v)), timeout=30)
+                except grpc.RpcError as e:
+                    if e.code() != grpc.StatusCode.ABORTED:   # changed meanwhile: the next pass sees it again
+                        raise
+                    continue
+                message = f"Eviction triggered evacuation of VMI \"{where}\""
+            if action in ("evacuate", "refuse") and said.get(where) != message:
+                said[where] = message
+                print(f'error when evicting vmis/"{v.metadata.name}" -n "{v.metadata.namespace}" '
+                      f'(will retry after 5s): {message}')
+        time.sleep(1)
+
+
 def add_parsers(sub, ns) -> None:
     """The two verbs on `virtmesh`'s subcommand parser (`ns` adds -n/--namespace)."""
     mg = sub.add_parser("migrate", help="live-migrate a VM's instance to another node")
@@ -71,3 +139,11 @@ def add_parsers(sub, ns) -> None:
     mc.add_argument("name", metavar="VM")
     ns(mc)
     mc.set_defaults(func=cmd_migrate_cancel)
+    dr = sub.add_parser("drain", help="cordon a node and move its VMIs away (live migration where their "
+                        "evictionStrategy says so), waiting until it is empty")
+    dr.add_argument("node")
+    dr.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the node to empty")
+    dr.set_defaults(func=cmd_drain)
+    uc = sub.add_parser("uncordon", help="let VMIs be scheduled to a node again")
+    uc.add_argument("node")
+    uc.set_defaults(func=cmd_uncordon)

@@ -58,6 +58,10 @@ class ClusterConfig:
     def enabled(self, gate: str) -> bool:
         return gate in self.feature_gates()
 
+    def eviction_strategy(self) -> str:
+        """spec.configuration.evictionStrategy: the cluster-wide default for VMIs that set none ("" = none)."""
+        return self._config.evictionStrategy
+
     def migrations(self):
         """spec.configuration.migrations with KubeVirt's default for every field left unset."""
         out = proto.migrationstate.MigrationConfiguration(**MIGRATION_DEFAULTS)

@@ -81,3 +81,46 @@ def is_source(vmi, node: str) -> bool:
 
 def is_target(vmi, node: str) -> bool:
     return vmi.metadata.labels.get(MIGRATION_TARGET_NODE_LABEL) == node
+
+
+# ---------------------------------------------------------------- eviction (node drain)
+
+LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE, EXTERNAL, NO_EVICTION = "LiveMigrate", "LiveMigrateIfPossible", "External", "None"
+EVACUATION_GENERATE_NAME = "kubevirt-evacuation-"
+
+
+def is_migratable(vmi) -> bool:
+    return any(c.type == LIVE_MIGRATABLE and c.status == "True" for c in vmi.status.conditions)
+
+
+def eviction_strategy(vmi, cluster_default: str = "") -> str:
+    """KubeVirt's VMIEvictionStrategy: the VMI's own, else the cluster's (KubeVirt's evictionStrategy)."""
+    return vmi.spec.evictionStrategy or cluster_default or NO_EVICTION
+
+
+def migratable_on_eviction(vmi, strategy: str) -> bool:
+    """KubeVirt's VMIMigratableOnEviction."""
+    return strategy == LIVE_MIGRATE or (strategy == LIVE_MIGRATE_IF_POSSIBLE and is_migratable(vmi))
+
+
+def eviction(vmi, strategy: str, node: str) -> tuple[str, str]:
+    """What evicting the VMI's launcher from `node` does (KubeVirt's pod-eviction admitter): ("evacuate",
+    message) marks it for a live migration (status.evacuationNodeName; the eviction itself is refused, 429),
+    ("refuse", message) refuses it, ("stop", "") lets it go: the VMI shuts down."""
+    marked = False
+    if strategy == LIVE_MIGRATE:
+        if not is_migratable(vmi):
+            return "refuse", f"VMI {vmi.metadata.name} is configured with an eviction strategy but is not live-migratable"
+        marked = True
+    elif strategy == LIVE_MIGRATE_IF_POSSIBLE:
+        marked = is_migratable(vmi)
+    elif strategy == EXTERNAL:
+        marked = True
+    if not marked:
+        return "stop", ""
+    text = f'Eviction triggered evacuation of VMI "{vmi.metadata.namespace}/{vmi.metadata.name}"'
+    if vmi.status.evacuationNodeName:
+        return "refuse", "Evacuation in progress: " + text
+    if vmi.status.nodeName != node:
+        return "refuse", "Eviction request for target Pod"
+    return "evacuate", text

@@ -17,7 +17,7 @@ from services.controller import leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes
 from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
-from services.controller.migration import MigrationController
+from services.controller.migration import Evacuations, MigrationController
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
@@ -41,6 +41,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         queues["vm"].add(key)  # a VM and its VMI share the key
         for k in migration.keys_for_vmi(key):  # its live migrations follow what the nodes report
             queues["migration"].add(k)
+        queues["evacuation"].add(key)
 
     def on_node(key):
         queues["node"].add(key)
@@ -49,9 +50,15 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
                 queues["vmi"].add(proto.key(vmi))
         for k in migration.waiting_keys():  # and migrations waiting for a target node
             queues["migration"].add(k)
+        for vmi in vmis.items():  # a drain taint evacuates the node's VMIs
+            if vmi.status.nodeName == key:
+                queues["evacuation"].add(proto.key(vmi))
 
     def on_vmim(key):
         queues["migration"].add(key)
+        m = vmims.get(key)
+        if m is not None and m.status.phase == "Failed":   # a failed evacuation is tried again, later
+            queues["evacuation"].add(f"{m.metadata.namespace}/{m.spec.vmiName}")
 
     def on_storage(key):  # a DataVolume and the claim it owns share the key
         queues["dv"].add(key)
@@ -80,6 +87,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
     queues["migration"] = migration.queue = workqueue.WorkQueue("migration", migration.reconcile, workers=4)
+    queues["evacuation"] = workqueue.WorkQueue("evacuation", Evacuations(migration).reconcile, workers=2)
 
     server = None
     if health_socket:

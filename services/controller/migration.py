@@ -218,11 +218,15 @@ class MigrationController:
             set_phase(out, M.FAILED)   # "Migration failed vmi shutdown during migration."
             return None
         if ph == M.UNSET:
-            if self._can_migrate(m, vmi):
-                set_phase(out, M.PENDING)
-            else:   # "VMI is not eligible for migration because another migration job is in progress."
+            if not self._can_migrate(m, vmi):
+                # "VMI is not eligible for migration because another migration job is in progress."
                 set_phase(out, M.FAILED)
-            return None
+                return None
+            set_phase(out, M.PENDING)
+            if deleting:
+                set_phase(out, M.FAILED)
+                return None
+            return await self._admit(m, out, vmi)   # accepted and, if a slot is free, started: one write
         if deleting and not vmstate.has_condition(out, M.ABORT_REQUESTED):
             vmstate.set_condition(out, M.ABORT_REQUESTED, "True")
         if not off:
@@ -282,7 +286,7 @@ class MigrationController:
             vmis = {k: self._vmi(x) for x in items for k in [proto.key(x)]}
             running = [x for x in items if x.metadata.uid != m.metadata.uid and occupies_slot(x, vmis[proto.key(x)])]
             # Admitted-but-unplaced ones (Scheduling without a hand-off) hold their slot too.
-            waiting = [x for x in items if x.status.phase == M.PENDING and vmis[proto.key(x)] is not None
+            waiting = [x for x in items if x.status.phase in (M.UNSET, M.PENDING) and vmis[proto.key(x)] is not None
                        and vmis[proto.key(x)].status.phase == vmstate.RUNNING
                        and not handed_off(x, vmis[proto.key(x)])]
             if m.status.phase == M.SCHEDULING:
@@ -476,3 +480,59 @@ def apply_policy(policy, config) -> bool:
     if not spec.HasField("allowWorkloadDisruption") and spec.HasField("allowPostCopy"):
         config.allowWorkloadDisruption = spec.allowPostCopy
     return changed
+
+
+# ------------------------------------------------------------------------------ evacuation (node drain)
+
+EVACUATION_BACKOFF = (20, 40, 80, 160, 320)   # seconds after a failed evacuation before the next try
+
+
+def has_drain_taint(node, key: str) -> bool:
+    return node is not None and any(t.key == key and t.effect == "NoSchedule" for t in node.spec.taints)
+
+
+class Evacuations:
+    """KubeVirt's evacuation controller: a VMI marked for eviction (status.evacuationNodeName, set when its
+    launcher is evicted from a draining node) or on a node with the drain taint (nodeDrainTaintKey,
+    NoSchedule) gets a migration (kubevirt-evacuation-*, annotated kubevirt.io/evacuationMigration: the
+    node), which the queue starts before user requests. A VMI that cannot migrate stays (the eviction
+    refused it); one whose last evacuation failed waits a growing backoff."""
+
+    def __init__(self, controller: MigrationController):
+        self.c = controller
+
+    async def reconcile(self, key: str):
+        c = self.c
+        vmi = c.vmis.get(key)
+        if vmi is None or vmstate.is_final(vmi) or vmi.metadata.deletionTimestamp \
+                or vmi.status.phase != vmstate.RUNNING:
+            return None
+        node = vmi.status.nodeName
+        marked = vmi.status.evacuationNodeName == node and bool(node)
+        node_obj = c.nodes.get(node)
+        if not marked and (node_obj is None or not node_obj.spec.taints):
+            return None   # the common case, decided without the configuration
+        config = kvconfig.ClusterConfig.of(c.kubevirts.items())
+        if not (marked or has_drain_taint(node_obj, config.migrations().nodeDrainTaintKey)):
+            return None
+        if not M.migratable_on_eviction(vmi, M.eviction_strategy(vmi, config.eviction_strategy())) \
+                or not M.is_migratable(vmi):
+            return None
+        mine = [m for m in c.vmims.items() if m.metadata.namespace == vmi.metadata.namespace
+                and m.spec.vmiName == vmi.metadata.name]
+        if any(not M.is_final(m) for m in mine):
+            return None   # already migrating
+        failed = sorted((m for m in mine if m.status.phase == M.FAILED and M.EVACUATION_ANNOTATION in
+                         m.metadata.annotations), key=lambda m: m.metadata.creationTimestamp)
+        if failed:
+            wait = EVACUATION_BACKOFF[min(len(failed), len(EVACUATION_BACKOFF)) - 1] - _since(failed[-1], M.FAILED)
+            if wait > 0:
+                return wait
+        m = proto.migration.VirtualMachineInstanceMigration()
+        m.metadata.namespace = vmi.metadata.namespace
+        m.metadata.generateName = M.EVACUATION_GENERATE_NAME
+        m.metadata.annotations[M.EVACUATION_ANNOTATION] = node
+        m.spec.vmiName = vmi.metadata.name
+        made = await c.api.create(m)
+        log.info("evacuating VMI %s off node %s: migration %s", key, node, made.metadata.name)
+        return None

@@ -319,3 +319,28 @@ async def test_the_hand_off_carries_the_matching_policy(api_server):
         assert other.migrationConfiguration.bandwidthPerMigration == "0Mi"     # the cluster's default
     finally:
         await m.stop()
+
+
+async def test_the_drain_taint_evacuates_live_migrate_vmis_only(cmesh):
+    m = cmesh
+    n = proto.copy(m.nodes.get("node01"))
+    n.spec.taints.add(key="kubevirt.io/drain", effect="NoSchedule")
+    await m.api.update(n)
+    for name, strategy in (("lm", "LiveMigrate"), ("none", "")):
+        vmi = proto.copy(await m.running_vmi(name, "node01"))
+        vmi.spec.evictionStrategy = strategy
+        vmi = proto.copy(await m.api.update(vmi))
+        vmstate.set_condition(vmi, M.LIVE_MIGRATABLE, "True")
+        await m.api.update_status(vmi)
+    await until(lambda: m.nodes.get("node01").spec.taints and m.vmis.get("default/none") is not None
+                and vmstate.has_condition(m.vmis.get("default/none"), M.LIVE_MIGRATABLE), 5)
+    ev = C.Evacuations(m.ctl)
+    for key in ("default/lm", "default/none"):
+        await ev.reconcile(key)
+    await until(lambda: len(m.vmims.items()) == 1, 5)
+    made, = m.vmims.items()
+    assert made.spec.vmiName == "lm" and made.metadata.name.startswith("kubevirt-evacuation-")
+    assert made.metadata.annotations[M.EVACUATION_ANNOTATION] == "node01"
+    await ev.reconcile("default/lm")          # one at a time: it is already migrating
+    await asyncio.sleep(0.3)
+    assert len(m.vmims.items()) == 1

@@ -406,7 +406,6 @@ def test_twenty_at_once_keep_the_limits_and_all_succeed(three_nodes):
     finally:
         stop.set()
         sampler.join(10)
-    final = {x["spec"]["vmiName"]: x["status"]["phase"] for x in migrations_of_all(m)}
     waited = max(phase_seconds(x, "Pending", "Scheduling") for x in migrations_of_all(m) if x["status"]["phase"]
                  == "Succeeded")
     print(f"20 migrations in {took:.1f} s, {len(samples_seen)} samples, the longest wait in the queue {waited:.0f} s,"
@@ -428,3 +427,54 @@ def migrations_of_all(m) -> list[dict]:
     with grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock") as ch:
         got = proto.api_grpc.ResourcesStub(ch).List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10)
     return [manifest.to_dict(proto.inner(o)) for o in got.items]
+
+
+# ---------------------------------------------------------------- drain
+
+def test_drain_migrates_live_migrate_vmis_and_stops_the_others(two_nodes):
+    """virtmesh drain NODE: cordoned; a VMI with evictionStrategy LiveMigrate is evacuated by a live migration
+    (kubevirt-evacuation-*, no reboot); one without is stopped, and its VM's next VMI cannot come back
+    until the node is uncordoned."""
+    mm = two_nodes
+    m = mm.mesh
+    m.cli("apply", "-f", "-", input=VM.format(name="keep", marker="keep1", memory="128Mi", guests=GUESTS)
+          .replace("      terminationGracePeriodSeconds: 0\n",
+                   "      terminationGracePeriodSeconds: 0\n      evictionStrategy: LiveMigrate\n"))
+    m.wait_for(lambda: m.vmi_phase("keep", NS) == "Running", 90, "keep Running")
+    keep = m.get("vmi", "keep", NS)
+    node = keep["status"]["nodeName"]
+    other = "node02" if node == "node01" else "node01"
+    m.cli("apply", "-f", "-", input=VM.format(name="plain", marker="plain1", memory="128Mi", guests=GUESTS)
+          .replace("      terminationGracePeriodSeconds: 0\n",
+                   f"      terminationGracePeriodSeconds: 0\n      nodeSelector: {{kubernetes.io/hostname: {node}}}\n"))
+    m.wait_for(lambda: m.vmi_phase("plain", NS) == "Running", 90, "plain Running")
+    plain_uid = m.get("vmi", "plain", NS)["metadata"]["uid"]
+    m.wait_for(lambda: ticks(mm.serial_log(node, keep["metadata"]["uid"])), 60, "keep's guest ticking")
+    try:
+        r = m.cli("drain", node, "--timeout", "120", timeout=180)
+        out = r.stdout
+        assert f"node/{node} cordoned" in out and f"node/{node} drained" in out, out
+        assert f"evicting vmi {NS}/keep" in out and 'Eviction triggered evacuation of VMI "e2e/keep"' in out, out
+        assert f"evicting vmi {NS}/plain" in out and "vmi/plain evicted" in out, out
+        assert m.get("node", node)["spec"]["unschedulable"] is True
+        v = m.get("vmi", "keep", NS)
+        assert v["status"]["nodeName"] == other and v["status"]["phase"] == "Running"
+        assert "evacuationNodeName" not in v["status"] and v["status"]["migrationState"]["completed"] is True
+        evac = latest(m, "keep")
+        assert evac["metadata"]["name"].startswith("kubevirt-evacuation-")
+        assert evac["metadata"]["annotations"]["kubevirt.io/evacuationMigration"] == node
+        assert evac["status"]["phase"] == "Succeeded"
+        assert "VIRTMESH-READY" not in mm.serial_log(other, v["metadata"]["uid"])      # no reboot
+        # plain was stopped; its VM's next VMI waits for the cordoned node it is pinned to.
+        m.wait_for(lambda: (m.get("vmi", "plain", NS) or {}).get("metadata", {}).get("uid") not in (None, plain_uid),
+                   60, "plain's next VMI")
+        assert m.vmi_phase("plain", NS) in ("Pending", "Scheduling")
+        assert "e2e_plain" not in mm.domains(node) and "e2e_keep" not in mm.domains(node)
+        r = m.cli("uncordon", node)
+        assert r.stdout.strip() == f"node/{node} uncordoned"
+        m.wait_for(lambda: m.vmi_phase("plain", NS) == "Running", 90, "plain Running again")
+        assert m.get("vmi", "plain", NS)["status"]["nodeName"] == node
+    finally:
+        m.cli("uncordon", node, check=False)
+        m.cli("delete", "vm", "keep", "plain", "-n", NS, check=False)
+        m.wait_for(lambda: m.get("vmi", "keep", NS) is None and m.get("vmi", "plain", NS) is None, 60, "VMIs gone")

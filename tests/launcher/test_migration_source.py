@@ -141,3 +141,23 @@ def test_migration_options_from_the_configuration():
     assert opts.allowPostCopy and opts.allowWorkloadDisruption     # follows allowPostCopy when unset
     cfg.allowWorkloadDisruption = False
     assert not hm.options_of(cfg).allowWorkloadDisruption
+
+
+def test_evictions_as_kubevirts_pod_eviction_admitter():
+    def vmi(strategy="", migratable=True, evacuating="", node="n1"):
+        v = vmi_of({"evictionStrategy": strategy} if strategy else {})
+        v.metadata.namespace, v.status.nodeName, v.status.evacuationNodeName = "ns", node, evacuating
+        v.status.conditions.add(type="LiveMigratable", status="True" if migratable else "False")
+        return v
+    ev = 'Eviction triggered evacuation of VMI "ns/v"'
+    assert M.eviction(vmi("LiveMigrate"), "LiveMigrate", "n1") == ("evacuate", ev)
+    assert M.eviction(vmi("LiveMigrate", migratable=False), "LiveMigrate", "n1") == (
+        "refuse", "VMI v is configured with an eviction strategy but is not live-migratable")
+    assert M.eviction(vmi(evacuating="n1"), "LiveMigrate", "n1") == ("refuse", "Evacuation in progress: " + ev)
+    assert M.eviction(vmi(), "LiveMigrate", "n2") == ("refuse", "Eviction request for target Pod")
+    assert M.eviction(vmi(migratable=False), "LiveMigrateIfPossible", "n1") == ("stop", "")
+    assert M.eviction(vmi(), "LiveMigrateIfPossible", "n1")[0] == "evacuate"
+    assert M.eviction(vmi(migratable=False), "External", "n1")[0] == "evacuate"
+    assert M.eviction(vmi(), "None", "n1") == ("stop", "")
+    assert M.eviction_strategy(vmi(), "LiveMigrate") == "LiveMigrate"            # the cluster's default
+    assert M.eviction_strategy(vmi("None"), "LiveMigrate") == "None"             # the VMI's own wins
