@@ -1,0 +1,354 @@
+"""Live migration benchmark: the mesh's migration of a real guest beside bare libvirt's, same run.
+
+    python bench/migration.py [--rounds 4] [--sizes 128Mi,512Mi]
+
+Two libvirt nodes on this machine (tools/host.sh node), a mesh over them (virtmesh up on one, a handler
+on the other; tests/migration_nodes.py). For each guest size a VM boots through the mesh and a twin
+domain is defined straight in libvirt from the mesh's own domain XML (renamed, its files in a directory of
+the benchmark's), and both start a 50 Hz heartbeat on their serial console (`echo HB; usleep 20000`).
+Then, alternately (this machine's speed drifts), the mesh's VM migrates to the other node and back and
+the twin does the same with bare libvirt, the launcher's very call (virDomainMigrateToURI3, LIVE |
+PEER2PEER | PERSIST_DEST | UNSAFE, the migratable XML with its paths moved).
+
+Reported per size, medians (min-max) over the rounds:
+- wall: mesh = the VirtualMachineInstanceMigration created -> Succeeded, as its user sees it (admission,
+  controller, target launcher, libvirt's migration, the target's ack); bare = the libvirt call.
+- libvirt: the migration job's own elapsed time and downtime (the target's completed job statistics).
+- heartbeat gap: the longest silence of the console heartbeat across the move, read from the two
+  nodes' serial logs every 2 ms (what the guest's downtime looks like from outside; 20 ms resolution).
+The mesh's overhead is wall(mesh) / wall(bare) - 1 (target: <= 10 %).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+import grpc  # noqa: E402
+import libvirt  # noqa: E402
+
+from migration_nodes import MigrationMesh, Nodes  # noqa: E402
+from services.common import proto  # noqa: E402
+from services.launcher import migration as lm  # noqa: E402
+
+GUESTS = os.environ.get("VIRTMESH_GUEST_DIR", "/var/cache/virtmesh/guests")
+NS = "bench"
+HEARTBEAT = "while :; do echo HB; usleep 20000; done &\n"
+VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {{name: {name}, namespace: bench}}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        cpu: {{cores: 1}}
+        memory: {{guest: {memory}}}
+        devices: {{autoattachSerialConsole: true}}
+        firmware:
+          kernelBoot:
+            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker={name}"
+            container: {{image: "{guests}/amd64", kernelPath: /kernel, initrdPath: /initrd.img}}
+"""
+
+
+class LogWatch:
+    """When each heartbeat line appears in any of the files (polled every 2 ms)."""
+
+    def __init__(self, paths):
+        self.paths = paths
+        self.offsets = {p: 0 for p in paths}
+        self.arrivals: list[float] = []
+        self.stop = threading.Event()
+        for p in paths:   # only what comes from now on
+            self.offsets[p] = os.path.getsize(p) if os.path.exists(p) else 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop.is_set():
+            for p in self.paths:
+                try:
+                    with open(p, "rb") as f:
+                        f.seek(self.offsets[p])
+                        data = f.read()
+                except OSError:
+                    continue
+                if data:
+                    self.offsets[p] += len(data)
+                    now = time.monotonic()
+                    self.arrivals += [now] * data.count(b"HB\r\n")   # the console ends lines with CRLF
+            time.sleep(0.002)
+
+    def gap(self) -> float:
+        self.stop.set()
+        self.thread.join(2)
+        a = self.arrivals
+        return max((b - x for x, b in zip(a, a[1:])), default=float("nan"))
+
+
+class RunningOn:
+    """When the domain first runs on the target (polled every 5 ms on a connection of its own): the moment
+    the guest is back, for the mesh and for bare libvirt alike."""
+
+    def __init__(self, uri: str, name: str, t0: float):
+        self.at = float("nan")
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(uri, name, t0), daemon=True)
+        self.thread.start()
+
+    def _run(self, uri: str, name: str, t0: float) -> None:
+        conn = libvirt.open(uri)
+        try:
+            while not self.stop.is_set():
+                try:
+                    if conn.lookupByName(name).state()[0] == libvirt.VIR_DOMAIN_RUNNING:
+                        self.at = time.monotonic() - t0
+                        return
+                except libvirt.libvirtError:
+                    pass
+                time.sleep(0.005)
+        finally:
+            conn.close()
+
+    def seconds(self) -> float:
+        self.thread.join(30)
+        self.stop.set()
+        return self.at
+
+
+def completed_job(uri: str, name: str) -> tuple[float, float]:
+    """(elapsed ms, downtime ms) of the migration the domain last arrived with, from the target."""
+    conn = libvirt.open(uri)
+    try:
+        stats = conn.lookupByName(name).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+        return float(stats.get("time_elapsed", 0)), float(stats.get("downtime", 0))
+    finally:
+        conn.close()
+
+
+def console_type(mm: MigrationMesh, name: str, text: str) -> None:
+    ch = grpc.insecure_channel(f"unix://{mm.mesh.data_dir}/run/api.sock")
+    stub = proto.api_grpc.SubresourcesStub(ch)
+
+    def reqs():
+        yield proto.api.ConsoleRequest(namespace=NS, name=name)
+        yield proto.api.ConsoleRequest(data=text.encode())
+        time.sleep(1.0)
+    call = stub.Console(reqs())
+    try:
+        for _ in call:
+            pass
+    except grpc.RpcError:
+        pass
+    ch.close()
+
+
+class MeshGuest:
+    def __init__(self, mm: MigrationMesh, size: str):
+        self.mm, self.name = mm, f"m{size.lower()}"
+        m = mm.mesh
+        m.cli("apply", "-f", "-", input=VM.format(name=self.name, memory=size, guests=GUESTS))
+        m.wait_for(lambda: m.vmi_phase(self.name, NS) == "Running", 120, "mesh VM Running")
+        self.uid = m.get("vmi", self.name, NS)["metadata"]["uid"]
+        m.wait_for(lambda: "VIRTMESH-TICK" in mm.serial_log(self.node(), self.uid), 90, "mesh guest ready")
+        threading.Thread(target=console_type, args=(mm, self.name, HEARTBEAT), daemon=True).start()
+        m.wait_for(lambda: "HB" in mm.serial_log(self.node(), self.uid), 30, "mesh heartbeat")
+        self.stub = proto.api_grpc.ResourcesStub(grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock"))
+
+    def node(self) -> str:
+        return self.mm.mesh.get("vmi", self.name, NS)["status"]["nodeName"]
+
+    def domain_xml(self) -> str:
+        conn = libvirt.open(self.mm.nodes.uris[self.mm.node_of[self.node()]])
+        try:
+            return conn.lookupByName(f"{NS}_{self.name}").XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+        finally:
+            conn.close()
+
+    def migrate(self) -> dict:
+        source = self.node()
+        target = "node02" if source == "node01" else "node01"
+        logs = [os.path.join(self.mm.data_dirs[n], "vms", self.uid, "serial0.log") for n in (source, target)]
+        watch = LogWatch(logs)
+        time.sleep(0.3)
+        mig = proto.migration.VirtualMachineInstanceMigration()
+        mig.metadata.namespace, mig.metadata.generateName, mig.spec.vmiName = NS, "bench-", self.name
+        t0 = time.monotonic()
+        running = RunningOn(self.mm.nodes.uris[self.mm.node_of[target]], f"{NS}_{self.name}", t0)
+        made = self.stub.Create(proto.api.CreateRequest(object=proto.wrap(mig)), timeout=10)
+        name = made.virtualMachineInstanceMigration.metadata.name
+        while True:
+            got = self.stub.Get(proto.api.GetRequest(ref=proto.ref(proto.VMIM, NS, name)), timeout=10)
+            phase = got.virtualMachineInstanceMigration.status.phase
+            if phase in ("Succeeded", "Failed"):
+                break
+            time.sleep(0.005)
+        wall = time.monotonic() - t0
+        if phase != "Succeeded":
+            raise RuntimeError(f"mesh migration {name} {phase}")
+        time.sleep(0.3)
+        elapsed, downtime = completed_job(self.mm.nodes.uris[self.mm.node_of[target]], f"{NS}_{self.name}")
+        return {"wall": wall, "target": running.seconds(), "elapsed": elapsed / 1000, "downtime": downtime / 1000,
+                "gap": watch.gap()}
+
+
+class BareGuest:
+    """The mesh guest's domain, defined straight in libvirt (another name and UUID, its own files)."""
+
+    def __init__(self, mm: MigrationMesh, xml: str, src_dir: str, size: str):
+        self.mm = mm
+        self.name = f"bare_{size.lower()}"
+        self.dirs = {n: os.path.join(mm.nodes.dir, f"bare-{size}-{n}") for n in mm.nodes.addresses}
+        for d in self.dirs.values():
+            os.makedirs(d, exist_ok=True)
+        root = ET.fromstring(lm.rewrite_paths(xml, src_dir, self.dirs["A"]))
+        root.find("name").text = self.name
+        root.find("uuid").text = new_uuid = str(uuid.uuid4())
+        for entry in root.iter("entry"):   # SMBIOS carries the UUID too
+            if entry.get("name") == "uuid":
+                entry.text = new_uuid
+        md = root.find("metadata")
+        if md is not None:
+            root.remove(md)
+        self.where = "A"
+        conn = libvirt.open(mm.nodes.uris["A"])
+        try:
+            conn.createXML(ET.tostring(root, encoding="unicode"), 0)
+        finally:
+            conn.close()
+        self._wait("VIRTMESH-TICK", 90)
+        sock = root.find("devices/serial/source").get("path")
+        self._type(sock, HEARTBEAT)
+        self._wait("HB", 30)
+
+    def log(self, node: str) -> str:
+        return os.path.join(self.dirs[node], "serial0.log")
+
+    def _wait(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(self.log(self.where)) and text in open(self.log(self.where), errors="replace").read():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"bare guest: no {text!r} within {timeout}s")
+
+    @staticmethod
+    def _type(sock: str, text: str) -> None:
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.sendall(text.encode())
+        time.sleep(1.0)   # the guest reads it while we hold the socket open
+        s.close()
+
+    def migrate(self) -> dict:
+        src, dst = self.where, ("B" if self.where == "A" else "A")
+        watch = LogWatch([self.log(src), self.log(dst)])
+        time.sleep(0.3)
+        conn = libvirt.open(self.mm.nodes.uris[src])
+        try:
+            dom = conn.lookupByName(self.name)
+            xml = lm.rewrite_paths(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE), self.dirs[src], self.dirs[dst])
+            uri, data_uri = lm.target_uris(self.mm.nodes.addresses[dst])
+            params = {libvirt.VIR_MIGRATE_PARAM_URI: data_uri, libvirt.VIR_MIGRATE_PARAM_DEST_XML: xml,
+                      libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
+            flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST
+                     | libvirt.VIR_MIGRATE_UNSAFE)
+            t0 = time.monotonic()
+            running = RunningOn(self.mm.nodes.uris[dst], self.name, t0)
+            dom.migrateToURI3(uri, params, flags)
+            wall = time.monotonic() - t0
+        finally:
+            conn.close()
+        self.where = dst
+        time.sleep(0.3)
+        elapsed, downtime = completed_job(self.mm.nodes.uris[dst], self.name)
+        return {"wall": wall, "target": running.seconds(), "elapsed": elapsed / 1000, "downtime": downtime / 1000,
+                "gap": watch.gap()}
+
+    def close(self) -> None:
+        for n in self.mm.nodes.addresses:
+            try:
+                conn = libvirt.open(self.mm.nodes.uris[n])
+                for d in conn.listAllDomains():
+                    if d.name() == self.name:
+                        if d.isActive():
+                            d.destroy()
+                        if d.isPersistent():
+                            d.undefine()
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+
+
+def summary(values: list[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str:
+    v = [x * scale for x in values]
+    return f"{fmt.format(statistics.median(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python bench/migration.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=4, help="migrations of each kind per size (one way each)")
+    p.add_argument("--sizes", default="128Mi,512Mi")
+    args = p.parse_args(argv)
+    libvirt.registerErrorHandler(lambda _c, _e: None, None)
+    nodes = Nodes({"A": "192.0.2.1", "B": "192.0.2.2"})
+    rows = []
+    try:
+        mm = MigrationMesh(nodes)
+        try:
+            for size in args.sizes.split(","):
+                mesh = MeshGuest(mm, size)
+                if mm.node_of[mesh.node()] != "A":
+                    mesh.migrate()   # the twin starts on A: let the mesh's guest start from A too
+                bare = BareGuest(mm, mesh.domain_xml(), os.path.join(mm.data_dirs[mesh.node()], "vms", mesh.uid),
+                                 size)
+                got = {"mesh": [], "bare": []}
+                try:
+                    for _ in range(args.rounds):
+                        got["mesh"].append(mesh.migrate())
+                        got["bare"].append(bare.migrate())
+                finally:
+                    bare.close()
+                    mm.mesh.cli("delete", "vm", mesh.name, "-n", NS, check=False)
+                    mm.mesh.wait_for(lambda: mm.mesh.get("vmi", mesh.name, NS) is None, 60, "mesh VM gone")
+                rows.append((size, got))
+        finally:
+            mm.close()
+    finally:
+        nodes.close()
+    print(f"\nlive migration between two libvirt nodes on this machine, {args.rounds} one-way migrations each, "
+          "median (min-max):")
+    print(f"{'guest':>6} {'who':>4} {'runs on target s':>18} {'wall s':>18} {'libvirt job s':>18} {'downtime ms':>16} "
+          f"{'heartbeat gap ms':>18}")
+    for size, got in rows:
+        for who in ("mesh", "bare"):
+            r = got[who]
+            print(f"{size:>6} {who:>4} {summary([x['target'] for x in r]):>18} {summary([x['wall'] for x in r]):>18} "
+                  f"{summary([x['elapsed'] for x in r]):>18} "
+                  f"{summary([x['downtime'] for x in r], 1000, '{:.0f}'):>16} "
+                  f"{summary([x['gap'] for x in r], 1000, '{:.0f}'):>18}")
+        for what, key in (("until the guest runs on the target", "target"), ("wall", "wall")):
+            mesh_t = statistics.median(x[key] for x in got["mesh"])
+            bare_t = statistics.median(x[key] for x in got["bare"])
+            print(f"{size:>6} mesh / bare, {what}: {mesh_t / bare_t:.2f} ({(mesh_t / bare_t - 1) * 100:+.0f} %)")
+    return 0
+
+
+if __name__ == "__main__":
+    shutil.which("virsh") or sys.exit("virsh not found: run tools/host.sh install")
+    sys.exit(main())
