@@ -5,6 +5,7 @@ guest's output is printed from its first byte until --timeout passes or the gues
 """
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import select
@@ -73,6 +74,10 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
 
 
 def _stream(stub, requests, out, timeout, holder=None, stop=None) -> int:
+    # No cyclic garbage collection while the stream runs: a collection that happens while gRPC holds a
+    # call's lock can run a gRPC _Rendezvous.__del__ that waits for that same lock (seen here: the
+    # console hung in Condition.__enter__ under _Rendezvous.__del__ after ^]/EOF). The CLI is short-lived.
+    gc.disable()
     call = stub.Console(requests, timeout=timeout)
     if holder is not None:
         holder["call"] = call
