@@ -36,12 +36,20 @@ def _kube_pki():
 class ControlPlane:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="vmkube-", dir="/tmp")
-        self.env = dict(os.environ, VIRTMESH_KUBE_DIR=self.dir, VIRTMESH_KUBE_PORT=str(_free_port()),
-                        VIRTMESH_ETCD_PORT=str(_free_port()))
-        r = subprocess.run(["bash", "tools/kube.sh", "start"], cwd=ROOT, env=self.env, capture_output=True,
-                           text=True, timeout=3600)
-        if r.returncode != 0:
-            raise RuntimeError(f"tools/kube.sh start failed: {r.stderr[-3000:]}")
+        # A free port is free only until someone else binds it (other tests start servers meanwhile):
+        # when the plane could not bind its ports, try again with others.
+        for attempt in range(3):
+            self.env = dict(os.environ, VIRTMESH_KUBE_DIR=self.dir, VIRTMESH_KUBE_PORT=str(_free_port()),
+                            VIRTMESH_ETCD_PORT=str(_free_port()))
+            r = subprocess.run(["bash", "tools/kube.sh", "start"], cwd=ROOT, env=self.env, capture_output=True,
+                               text=True, timeout=3600)
+            if r.returncode == 0:
+                break
+            logs = "".join(open(os.path.join(self.dir, f)).read() for f in ("apiserver.log", "etcd.log")
+                           if os.path.exists(os.path.join(self.dir, f)))
+            if "address already in use" not in logs or attempt == 2:
+                raise RuntimeError(f"tools/kube.sh start failed: {r.stderr[-3000:]}")
+            subprocess.run(["bash", "tools/kube.sh", "stop"], cwd=ROOT, env=self.env, capture_output=True, timeout=60)
         self.kubeconfig = os.path.join(self.dir, "kubeconfig")
         self.bin = subprocess.run(["bash", "tools/kube.sh", "bin"], cwd=ROOT, env=self.env, capture_output=True,
                                   text=True, check=True).stdout.strip()
