@@ -225,8 +225,8 @@ class BareGuest:
             root.remove(md)
         self.where = "A"
         conn = libvirt.open(mm.nodes.uris["A"])
-        try:
-            conn.createXML(ET.tostring(root, encoding="unicode"), 0)
+        try:   # defined, then started: as the launcher starts the mesh's (virt.Hypervisor.define_and_start)
+            conn.defineXML(ET.tostring(root, encoding="unicode")).create()
         finally:
             conn.close()
         self._wait("VIRTMESH-TICK", 90)

@@ -8,8 +8,9 @@
 #
 # Extra libvirt nodes on this machine (live migration between them; ../shared notes' design 2):
 #   tools/host.sh node start NAME ADDR   a libvirtd + virtlogd of its own in private mount, network and
-#                                        UTS namespaces, listening on TCP (no auth) at ADDR (an IPv4 address)
-#                                        in its own network namespace only; prints its libvirt URI
+#                                        UTS namespaces, listening on TCP (no auth) in its own network
+#                                        namespace only, ADDR (IPv4) its address there (`link` puts it on
+#                                        the veths) and QEMU's migration host; prints its libvirt URI
 #   tools/host.sh node link NAME1 NAME2  a veth pair between two nodes' namespaces, each end with its
 #                                        node's address (/32) and a route to the other's
 #   tools/host.sh node uri NAME          the node's libvirt URI for clients on this machine (a unix socket)

@@ -32,6 +32,7 @@ L = proto.launcher
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 MIGRATION_TARGET_LABEL = "virtmesh.io/migration-target"   # on a Node whose handler receives migrations
+DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
 
 
 # ------------------------------------------------------------------------------ LiveMigratable
@@ -141,6 +142,7 @@ class Migrations:
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
+        self._detected_at: dict[str, float] = {}   # migration uid -> when its domain was first seen here
 
     # ------------------------------------------------------------------ wiring (handler __main__)
 
@@ -303,10 +305,18 @@ class Migrations:
                 s.targetNodeAddress = self.address
                 s.targetLauncherDirectory = resp.directory
         dom = h.domain
-        if dom is not None and dom.exists and dom.state not in ("Shutoff", "Crashed"):
-            s.targetNodeDomainDetected = True
         if _active(dom) and not st.abortRequested:
             return await self._ack(vmi, out)
+        detected = dom is not None and dom.exists and dom.state not in ("Shutoff", "Crashed")
+        if detected and not st.targetNodeDomainDetected and out.status == vmi.status:
+            # The domain is arriving. Alone, that is reported only if the migration takes a while: a write
+            # now would wake every service just as libvirt needs the CPU (most migrations end first).
+            seen = self._detected_at.setdefault(st.migrationUid, asyncio.get_running_loop().time())
+            again = DETECTED_REPORT_SECONDS - (asyncio.get_running_loop().time() - seen)
+            if again > 0:
+                return again
+        if detected:
+            s.targetNodeDomainDetected = True
         if out.status != vmi.status:
             self._observe(await self.api.update_status(out))
         return None
@@ -325,6 +335,7 @@ class Migrations:
         written = await self.api.update_status(out)
         self._observe(written)
         self.receiving.pop(vmi.metadata.uid, None)
+        self._detected_at.pop(s.migrationUid, None)
         log.info("VMI %s/%s migrated to this node (migration %s)", vmi.metadata.namespace, vmi.metadata.name,
                  s.migrationUid)
         await self._unlabel(written)

@@ -34,6 +34,9 @@ from services.launcher import storage, virt
 log = logging.getLogger(__name__)
 LM = proto.lmigration
 MONITOR_SECONDS = 0.4          # KubeVirt's monitorSleepPeriodMS
+# Job statistics go to the handler (its /metrics) at most this often: each publish wakes the handler, and
+# a short migration is better off without that CPU on a busy node (bench/migration.py).
+STATS_SECONDS = 2.0
 LIBVIRT_PORT = 16509           # libvirtd's TCP port (listen_tcp) on the target node
 NOT_MIGRATING = "failed to cancel migration - vmi is not migrating"   # KubeVirt's CancelMigrationFailedVmiNotMigratingErr
 # libvirt's virDomainJobType
@@ -95,6 +98,7 @@ class Migration:
         self.meta = LM.MigrationMetadata()   # the last migration this domain took part in
         self.task: Optional[asyncio.Task] = None
         self._abort = asyncio.Event()
+        self._stats_at = 0.0
 
     # ------------------------------------------------------------------ reporting
 
@@ -288,7 +292,9 @@ class Migration:
         if new != old:
             (m.dataTotalBytes, m.dataProcessedBytes, m.dataRemainingBytes, m.memDirtyRateBytes,
              m.memoryBps) = new
-            self._publish()
+            if time.monotonic() - self._stats_at >= STATS_SECONDS:
+                self._stats_at = time.monotonic()
+                self._publish()
 
     @staticmethod
     async def _call_quietly(fn, *args) -> bool:

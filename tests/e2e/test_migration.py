@@ -273,9 +273,11 @@ def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_
                 c = samples(mm.scrape("node01", "controller"))
                 assert value(c, "kubevirt_vmi_migrations_in_running_phase") == 1
                 assert value(c, "kubevirt_vmi_migrations_in_pending_phase") == 0
-                h = samples(mm.scrape(source))
                 labels = dict(namespace=NS, name="fail", node=source)
-                assert value(h, "kubevirt_vmi_migration_data_processed_bytes", **labels) > 8 * 2 ** 20
+                m.wait_for(lambda: (value(samples(mm.scrape(source)), "kubevirt_vmi_migration_data_processed_bytes",
+                                          **labels) or 0) > 8 * 2 ** 20, 10, "the migration's progress in /metrics",
+                           interval=0.5)
+                h = samples(mm.scrape(source))
                 assert value(h, "kubevirt_vmi_migration_data_total_bytes", **labels) >= 128 * 2 ** 20
                 assert value(h, "kubevirt_vmi_migration_data_remaining_bytes", **labels) > 0
                 assert value(h, "kubevirt_vmi_migration_disk_transfer_rate_bytes", **labels) > 0
