@@ -142,6 +142,20 @@ class _Handler(https.Handler):
                 extra.setdefault(key[len("x-remote-extra-"):].lower(), []).append(value)
         return Caller(user, groups, extra) if user else None
 
+    def _authorized(self, caller: Caller, attrs: dict) -> bool:
+        """A SubjectAccessReview of `attrs` for the caller; when refused (or not askable) the answer
+        is sent here (403 with the apiserver's words, or 503)."""
+        try:
+            refusal = authz.review(self.server.kube, caller.user, caller.groups, attrs, caller.extra or None)
+        except grpc.RpcError as e:
+            self._reply(503, status(503, "ServiceUnavailable", f"cannot authorize: {e.details()}"))
+            return False
+        if refusal:
+            self._reply(403, status(403, "Forbidden", refusal, {
+                "name": attrs["name"], "group": GROUP, "kind": f"{attrs['resource']}/{attrs['subresource']}"}))
+            return False
+        return True
+
     def _reply(self, code: int, doc: dict | None = None) -> None:
         self.send_json(code, json.dumps(doc).encode() if doc is not None else b"")
 
@@ -170,13 +184,8 @@ class _Handler(https.Handler):
         attrs = {"verb": "get", "group": GROUP, "resource": "virtualmachineinstances", "subresource": "console",
                  "namespace": namespace, "name": name}
         details = {"name": name, "group": "kubevirt.io", "kind": "virtualmachineinstance"}
-        try:
-            refusal = authz.review(self.server.kube, caller.user, caller.groups, attrs, caller.extra or None)
-        except grpc.RpcError as e:
-            return self._reply(503, status(503, "ServiceUnavailable", f"cannot authorize: {e.details()}"))
-        if refusal:
-            return self._reply(403, status(403, "Forbidden", refusal, {"name": name, "group": GROUP,
-                                                                        "kind": "virtualmachineinstances/console"}))
+        if not self._authorized(caller, attrs):
+            return
 
         async def target():
             return self.server.subresources.console_target(namespace, name)
@@ -204,13 +213,8 @@ class _Handler(https.Handler):
         details = {"name": name, "group": "kubevirt.io", "kind": kind}
         attrs = {"verb": "update", "group": GROUP, "resource": resource, "subresource": sub,
                  "namespace": namespace, "name": name}
-        try:
-            refusal = authz.review(self.server.kube, caller.user, caller.groups, attrs, caller.extra or None)
-        except grpc.RpcError as e:
-            return self._reply(503, status(503, "ServiceUnavailable", f"cannot authorize: {e.details()}"))
-        if refusal:
-            return self._reply(403, status(403, "Forbidden", refusal, {"name": name, "group": GROUP,
-                                                                        "kind": f"{resource}/{sub}"}))
+        if not self._authorized(caller, attrs):
+            return
         try:
             body = json.loads(raw) if raw.strip() else {}
             if not isinstance(body, dict):
