@@ -87,7 +87,6 @@ class Resources:
         `old`: the stored resource an update replaces."""
         instancetype.validate(obj, self.db, machine_limits, old)
 
-
     def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
         """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
         kind = _check_kind(obj)

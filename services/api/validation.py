@@ -326,7 +326,6 @@ def run_strategy(spec) -> None:
                       + ", ".join(f'"{s}"' for s in RUN_STRATEGIES))
 
 
-
 def size(obj: proto.api.Object) -> None:
     """Kubernetes' (etcd's) limit on a stored object, naming the field that weighs most."""
     n = obj.ByteSize()
