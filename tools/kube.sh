@@ -61,6 +61,7 @@ package k8sbin
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 EOF
@@ -84,8 +85,42 @@ import _ "go.etcd.io/etcd/server/v3"
 EOF
 }
 
+k8s_ldflags() { # /version reports the release, not v0.0.0-master
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local vpkg ldflags=""
+  for vpkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $vpkg.gitVersion=$K8S_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor"
+    ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  echo "$ldflags"
+}
+
+find_go() {
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+    PATH=/usr/local/go/bin:$PATH   # a non-login shell (CI) may not have Go's own directory on PATH
+  fi
+  command -v go >/dev/null || { log "Go 1.26 is needed to build the control plane"; exit 1; }
+}
+
+# The scheduler binds virt-launcher pods (cluster mode's launcher pods); built from the same module,
+# into the same version-keyed bin, on its own so an existing cache only adds it.
+build_scheduler() {
+  [ -x "$BIN/kube-scheduler" ] && return 0
+  find_go
+  local work=$CACHE_ROOT/src-$K8S_VERSION-$ETCD_VERSION start=$SECONDS
+  mkdir -p "$work/k8s"
+  log "building kube-scheduler $K8S_VERSION into $BIN (once per machine)"
+  write_k8s_module "$work/k8s"
+  (cd "$work/k8s" && go mod tidy &&
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $(k8s_ldflags)" -o "$BIN/kube-scheduler.partial" \
+      k8s.io/kubernetes/cmd/kube-scheduler)
+  mv "$BIN/kube-scheduler.partial" "$BIN/kube-scheduler"
+  log "kube-scheduler built in $((SECONDS - start)) s"
+}
+
 build() {
   if [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/etcd" ] && [ -x "$BIN/kubectl" ]; then
+    build_scheduler
     return 0
   fi
   if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
@@ -114,6 +149,7 @@ build() {
   fi
   rm -rf "$BIN" && mv "$BIN.partial" "$BIN"
   log "built in $((SECONDS - start)) s"
+  build_scheduler
 }
 
 # --- run ---------------------------------------------------------------------------------------
