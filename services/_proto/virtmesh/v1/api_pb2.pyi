@@ -222,3 +222,23 @@ class MigrateRequest(_message.Message):
     name: str
     options: _migration_pb2.MigrateOptions
     def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., options: _Optional[_Union[_migration_pb2.MigrateOptions, _Mapping]] = ...) -> None: ...
+
+class PortForwardRequest(_message.Message):
+    __slots__ = ("namespace", "name", "port", "protocol", "data")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    name: str
+    port: int
+    protocol: str
+    data: bytes
+    def __init__(self, namespace: _Optional[str] = ..., name: _Optional[str] = ..., port: _Optional[int] = ..., protocol: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class StreamData(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

@@ -411,6 +411,21 @@ class SubresourcesStub:
                 request_serializer=virtmesh_dot_v1_dot_api__pb2.ConsoleRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_api__pb2.ConsoleData.FromString,
                 _registered_method=True)
+        self.PortForward = channel.stream_stream(
+                '/virtmesh.v1.Subresources/PortForward',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.StreamData.FromString,
+                _registered_method=True)
+        self.VNC = channel.stream_stream(
+                '/virtmesh.v1.Subresources/VNC',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.StreamData.FromString,
+                _registered_method=True)
+        self.SoftReboot = channel.unary_unary(
+                '/virtmesh.v1.Subresources/SoftReboot',
+                request_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
+                _registered_method=True)
 
 
 class SubresourcesServicer:
@@ -472,6 +487,24 @@ class SubresourcesServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PortForward(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VNC(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SoftReboot(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SubresourcesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -519,6 +552,21 @@ def add_SubresourcesServicer_to_server(servicer, server):
                     servicer.Console,
                     request_deserializer=virtmesh_dot_v1_dot_api__pb2.ConsoleRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_api__pb2.ConsoleData.SerializeToString,
+            ),
+            'PortForward': grpc.stream_stream_rpc_method_handler(
+                    servicer.PortForward,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.StreamData.SerializeToString,
+            ),
+            'VNC': grpc.stream_stream_rpc_method_handler(
+                    servicer.VNC,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.StreamData.SerializeToString,
+            ),
+            'SoftReboot': grpc.unary_unary_rpc_method_handler(
+                    servicer.SoftReboot,
+                    request_deserializer=virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -764,6 +812,87 @@ class Subresources:
             '/virtmesh.v1.Subresources/Console',
             virtmesh_dot_v1_dot_api__pb2.ConsoleRequest.SerializeToString,
             virtmesh_dot_v1_dot_api__pb2.ConsoleData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PortForward(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/virtmesh.v1.Subresources/PortForward',
+            virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.StreamData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VNC(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/virtmesh.v1.Subresources/VNC',
+            virtmesh_dot_v1_dot_api__pb2.PortForwardRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.StreamData.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SoftReboot(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Subresources/SoftReboot',
+            virtmesh_dot_v1_dot_api__pb2.SubresourceRequest.SerializeToString,
+            virtmesh_dot_v1_dot_api__pb2.SubresourceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from services._proto.virtmesh.v1 import api_pb2 as virtmesh_dot_v1_dot_api__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19virtmesh/v1/handler.proto\x12\x0bvirtmesh.v1\x1a\x15virtmesh/v1/api.proto2\xe9\x01\n\x07Handler\x12J\n\x05Pause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Unpause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12\x44\n\x07\x43onsole\x12\x1b.virtmesh.v1.ConsoleRequest\x1a\x18.virtmesh.v1.ConsoleData(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19virtmesh/v1/handler.proto\x12\x0bvirtmesh.v1\x1a\x15virtmesh/v1/api.proto2\xcc\x03\n\x07Handler\x12J\n\x05Pause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Unpause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12\x44\n\x07\x43onsole\x12\x1b.virtmesh.v1.ConsoleRequest\x1a\x18.virtmesh.v1.ConsoleData(\x01\x30\x01\x12K\n\x0bPortForward\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12\x43\n\x03VNC\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12O\n\nSoftReboot\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'virtmesh.v1.handler_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_HANDLER']._serialized_start=66
-  _globals['_HANDLER']._serialized_end=299
+  _globals['_HANDLER']._serialized_end=526
 # @@protoc_insertion_point(module_scope)

@@ -227,3 +227,15 @@ class ConsoleInput(_message.Message):
     data: bytes
     fromStart: bool
     def __init__(self, data: _Optional[bytes] = ..., fromStart: _Optional[bool] = ...) -> None: ...
+
+class ForwardInput(_message.Message):
+    __slots__ = ("port", "protocol", "vnc", "data")
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    VNC_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    port: int
+    protocol: str
+    vnc: bool
+    data: bytes
+    def __init__(self, port: _Optional[int] = ..., protocol: _Optional[str] = ..., vnc: _Optional[bool] = ..., data: _Optional[bytes] = ...) -> None: ...

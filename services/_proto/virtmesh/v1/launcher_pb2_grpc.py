@@ -94,6 +94,16 @@ class CmdStub:
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleInput.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.FromString,
                 _registered_method=True)
+        self.Forward = channel.stream_stream(
+                '/virtmesh.v1.Cmd/Forward',
+                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.ForwardInput.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.FromString,
+                _registered_method=True)
+        self.SoftRebootVirtualMachine = channel.unary_unary(
+                '/virtmesh.v1.Cmd/SoftRebootVirtualMachine',
+                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
+                _registered_method=True)
 
 
 class CmdServicer:
@@ -173,6 +183,19 @@ class CmdServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Forward(self, request_iterator, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SoftRebootVirtualMachine(self, request, context):
+        """ACPI reboot (the power button, then a reset instead of power-off), KubeVirt's SoftRebootVMI.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CmdServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -235,6 +258,16 @@ def add_CmdServicer_to_server(servicer, server):
                     servicer.Console,
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleInput.FromString,
                     response_serializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.SerializeToString,
+            ),
+            'Forward': grpc.stream_stream_rpc_method_handler(
+                    servicer.Forward,
+                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.ForwardInput.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.SerializeToString,
+            ),
+            'SoftRebootVirtualMachine': grpc.unary_unary_rpc_method_handler(
+                    servicer.SoftRebootVirtualMachine,
+                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.Response.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -561,6 +594,60 @@ class Cmd:
             '/virtmesh.v1.Cmd/Console',
             virtmesh_dot_v1_dot_launcher__pb2.ConsoleInput.SerializeToString,
             virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forward(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/virtmesh.v1.Cmd/Forward',
+            virtmesh_dot_v1_dot_launcher__pb2.ForwardInput.SerializeToString,
+            virtmesh_dot_v1_dot_launcher__pb2.ConsoleChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SoftRebootVirtualMachine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Cmd/SoftRebootVirtualMachine',
+            virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.SerializeToString,
+            virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
             options,
             channel_credentials,
             insecure,
