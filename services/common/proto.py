@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
+from services._proto.kubevirt.v1 import events_pb2 as events  # noqa: F401
 from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401
 from services._proto.kubevirt.v1 import migration_pb2 as migration  # noqa: F401
@@ -22,6 +23,7 @@ INSTANCETYPE, CLUSTER_INSTANCETYPE = api.VIRTUAL_MACHINE_INSTANCETYPE, api.VIRTU
 PREFERENCE, CLUSTER_PREFERENCE = api.VIRTUAL_MACHINE_PREFERENCE, api.VIRTUAL_MACHINE_CLUSTER_PREFERENCE
 CONTROLLER_REVISION, KUBEVIRT = api.CONTROLLER_REVISION, api.KUBEVIRT
 VMIM, MIGRATION_POLICY = api.VIRTUAL_MACHINE_INSTANCE_MIGRATION, api.MIGRATION_POLICY
+EVENT = api.EVENT
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,9 @@ KINDS: dict[int, KindInfo] = {
                    printer_columns=(PrinterColumn("Phase", ".status.phase"), PrinterColumn("VMI", ".spec.vmiName"))),
     MIGRATION_POLICY: KindInfo("migrationPolicy", "migrations.kubevirt.io", "v1alpha1", "MigrationPolicy",
                                "migrationpolicies", False, status_subresource=True),
+    # core/v1 Events (Kubernetes' own kind, no CRD): what the controller and handler record
+    # (services/common/events.py); no spec, no status, written whole.
+    EVENT: KindInfo("event", "", "v1", "Event", "events", True, ("ev",), ours=False),
 }
 KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}
