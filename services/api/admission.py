@@ -104,6 +104,11 @@ HOOKS = (
          spec_updates_only=True),
     Hook("migration-policy-validator.kubevirt.io", proto.MIGRATION_POLICY, ("CREATE", "UPDATE"),
          "/migration-policy-validate-create", False),
+    # Snapshots and restores (services/api/snapshot.py): KubeVirt's VMSnapshotAdmitter and VMRestoreAdmitter.
+    Hook("virtualmachinesnapshot-validator.snapshot.kubevirt.io", proto.VMSNAPSHOT, ("CREATE", "UPDATE"),
+         "/virtualmachinesnapshots-validate", False, spec_updates_only=True),
+    Hook("virtualmachinerestore-validator.snapshot.kubevirt.io", proto.VMRESTORE, ("CREATE", "UPDATE"),
+         "/virtualmachinerestores-validate", False, spec_updates_only=True),
 )
 PATHS = {h.path: h for h in HOOKS}
 

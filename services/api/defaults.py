@@ -157,6 +157,8 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         storage_spec(kind, res.spec)
         res.status.phase = "Pending"
         res.status.progress = "N/A"
+    elif kind in (proto.VMSNAPSHOT, proto.VMSNAPSHOT_CONTENT, proto.VMRESTORE):
+        res.ClearField("status")  # status subresources (KubeVirt's CRDs)
     elif kind == proto.VMIM:
         res.ClearField("status")  # a status subresource (KubeVirt's CRD)
         from services.api import migration

@@ -378,7 +378,15 @@ def validate(obj: proto.api.Object, db, machine_limits=None, old=None) -> None:
         migration.validate(res, db, old)
     elif kind == proto.MIGRATION_POLICY:
         migration.validate_policy(res)
-    validation.validate(obj, machine_limits)
+    elif kind in (proto.VMSNAPSHOT, proto.VMSNAPSHOT_CONTENT, proto.VMRESTORE):
+        from services.api import snapshot
+        snapshot.validate(kind, res, db, old)
+    validation.validate(obj, machine_limits, gates(db))
+
+
+def gates(db) -> kvconfig.Gates:
+    """The feature gates in effect, from the mesh's KubeVirt object (read when a check needs one)."""
+    return kvconfig.Gates(lambda: [proto.inner(o) for o in db.list(proto.KUBEVIRT)[0]])
 
 
 def mutate(obj: proto.api.Object, db) -> None:

@@ -9,6 +9,7 @@ from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401
 from services._proto.kubevirt.v1 import migration_pb2 as migration  # noqa: F401
 from services._proto.kubevirt.v1 import migrationstate_pb2 as migrationstate  # noqa: F401
+from services._proto.kubevirt.v1 import snapshot_pb2 as snapshot  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2 as api  # noqa: F401
 from services._proto.virtmesh.v1 import api_pb2_grpc as api_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import handler_pb2_grpc as handler_grpc  # noqa: F401
@@ -24,6 +25,8 @@ PREFERENCE, CLUSTER_PREFERENCE = api.VIRTUAL_MACHINE_PREFERENCE, api.VIRTUAL_MAC
 CONTROLLER_REVISION, KUBEVIRT = api.CONTROLLER_REVISION, api.KUBEVIRT
 VMIM, MIGRATION_POLICY = api.VIRTUAL_MACHINE_INSTANCE_MIGRATION, api.MIGRATION_POLICY
 EVENT = api.EVENT
+VMSNAPSHOT, VMSNAPSHOT_CONTENT = api.VIRTUAL_MACHINE_SNAPSHOT, api.VIRTUAL_MACHINE_SNAPSHOT_CONTENT
+VMRESTORE = api.VIRTUAL_MACHINE_RESTORE
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,31 @@ KINDS: dict[int, KindInfo] = {
                    printer_columns=(PrinterColumn("Phase", ".status.phase"), PrinterColumn("VMI", ".spec.vmiName"))),
     MIGRATION_POLICY: KindInfo("migrationPolicy", "migrations.kubevirt.io", "v1alpha1", "MigrationPolicy",
                                "migrationpolicies", False, status_subresource=True),
+    # snapshot.kubevirt.io: KubeVirt 1.6's CRDs (v1beta1 stored, v1alpha1 still served; status subresources).
+    VMSNAPSHOT: KindInfo("virtualMachineSnapshot", "snapshot.kubevirt.io", "v1beta1", "VirtualMachineSnapshot",
+                         "virtualmachinesnapshots", True, ("vmsnapshot", "vmsnapshots"), ("all",),
+                         status_subresource=True, served_versions=("v1alpha1",),
+                         printer_columns=(PrinterColumn("SourceKind", ".spec.source.kind"),
+                                          PrinterColumn("SourceName", ".spec.source.name"),
+                                          PrinterColumn("Phase", ".status.phase"),
+                                          PrinterColumn("ReadyToUse", ".status.readyToUse", "boolean"),
+                                          PrinterColumn("CreationTime", ".status.creationTime", "date"),
+                                          PrinterColumn("Error", ".status.error.message"))),
+    VMSNAPSHOT_CONTENT: KindInfo("virtualMachineSnapshotContent", "snapshot.kubevirt.io", "v1beta1",
+                                 "VirtualMachineSnapshotContent", "virtualmachinesnapshotcontents", True,
+                                 ("vmsnapshotcontent", "vmsnapshotcontents"), ("all",), status_subresource=True,
+                                 served_versions=("v1alpha1",),
+                                 printer_columns=(PrinterColumn("ReadyToUse", ".status.readyToUse", "boolean"),
+                                                  PrinterColumn("CreationTime", ".status.creationTime", "date"),
+                                                  PrinterColumn("Error", ".status.error.message"))),
+    VMRESTORE: KindInfo("virtualMachineRestore", "snapshot.kubevirt.io", "v1beta1", "VirtualMachineRestore",
+                        "virtualmachinerestores", True, ("vmrestore", "vmrestores"), ("all",),
+                        status_subresource=True, served_versions=("v1alpha1",),
+                        printer_columns=(PrinterColumn("TargetKind", ".spec.target.kind"),
+                                         PrinterColumn("TargetName", ".spec.target.name"),
+                                         PrinterColumn("Complete", ".status.complete", "boolean"),
+                                         PrinterColumn("RestoreTime", ".status.restoreTime", "date"),
+                                         PrinterColumn("Error", ".status.error.message"))),
     # core/v1 Events (Kubernetes' own kind, no CRD): what the controller and handler record
     # (services/common/events.py); no spec, no status, written whole.
     EVENT: KindInfo("event", "", "v1", "Event", "events", True, ("ev",), ours=False),

@@ -432,6 +432,9 @@ def test_webhook_configurations():
         "migration-create-validator.kubevirt.io": base + "/migration-validate-create",
         "migration-update-validator.kubevirt.io": base + "/migration-validate-update",
         "migration-policy-validator.kubevirt.io": base + "/migration-policy-validate-create",
+        # KubeVirt's snapshot and restore admitters
+        "virtualmachinesnapshot-validator.snapshot.kubevirt.io": base + "/virtualmachinesnapshots-validate",
+        "virtualmachinerestore-validator.snapshot.kubevirt.io": base + "/virtualmachinerestores-validate",
     }
     for w in mut["webhooks"] + val["webhooks"]:
         assert (w["admissionReviewVersions"], w["sideEffects"], w["failurePolicy"], w["timeoutSeconds"]) == \
@@ -446,6 +449,8 @@ def test_webhook_configurations():
         elif w["name"].startswith("migration-policy"):   # migrations.kubevirt.io, v1alpha1 its only version
             assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == \
                 (["migrations.kubevirt.io"], ["v1alpha1"], ["migrationpolicies"])
+        elif w["name"].endswith(".snapshot.kubevirt.io"):
+            assert (rule["apiGroups"], rule["apiVersions"]) == (["snapshot.kubevirt.io"], ["v1beta1", "v1alpha1"])
         elif w["name"].startswith("kubevirt-"):
             assert (rule["apiGroups"], rule["apiVersions"], rule["resources"]) == (["kubevirt.io"], ["v1"], ["kubevirts"])
         else:

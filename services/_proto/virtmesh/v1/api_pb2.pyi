@@ -2,6 +2,7 @@ from services._proto.kubevirt.v1 import events_pb2 as _events_pb2
 from services._proto.kubevirt.v1 import instancetype_pb2 as _instancetype_pb2
 from services._proto.kubevirt.v1 import kubevirt_pb2 as _kubevirt_pb2
 from services._proto.kubevirt.v1 import migration_pb2 as _migration_pb2
+from services._proto.kubevirt.v1 import snapshot_pb2 as _snapshot_pb2
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -28,6 +29,9 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KUBEVIRT: _ClassVar[Kind]
     VIRTUAL_MACHINE_INSTANCE_MIGRATION: _ClassVar[Kind]
     MIGRATION_POLICY: _ClassVar[Kind]
+    VIRTUAL_MACHINE_SNAPSHOT: _ClassVar[Kind]
+    VIRTUAL_MACHINE_SNAPSHOT_CONTENT: _ClassVar[Kind]
+    VIRTUAL_MACHINE_RESTORE: _ClassVar[Kind]
     EVENT: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 VIRTUAL_MACHINE: Kind
@@ -43,10 +47,13 @@ CONTROLLER_REVISION: Kind
 KUBEVIRT: Kind
 VIRTUAL_MACHINE_INSTANCE_MIGRATION: Kind
 MIGRATION_POLICY: Kind
+VIRTUAL_MACHINE_SNAPSHOT: Kind
+VIRTUAL_MACHINE_SNAPSHOT_CONTENT: Kind
+VIRTUAL_MACHINE_RESTORE: Kind
 EVENT: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "event", "traceparent")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "virtualMachineSnapshot", "virtualMachineSnapshotContent", "virtualMachineRestore", "event", "traceparent")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +67,9 @@ class Object(_message.Message):
     KUBEVIRT_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCEMIGRATION_FIELD_NUMBER: _ClassVar[int]
     MIGRATIONPOLICY_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINESNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINESNAPSHOTCONTENT_FIELD_NUMBER: _ClassVar[int]
+    VIRTUALMACHINERESTORE_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
@@ -75,9 +85,12 @@ class Object(_message.Message):
     kubeVirt: _kubevirt_pb2.KubeVirt
     virtualMachineInstanceMigration: _migration_pb2.VirtualMachineInstanceMigration
     migrationPolicy: _migration_pb2.MigrationPolicy
+    virtualMachineSnapshot: _snapshot_pb2.VirtualMachineSnapshot
+    virtualMachineSnapshotContent: _snapshot_pb2.VirtualMachineSnapshotContent
+    virtualMachineRestore: _snapshot_pb2.VirtualMachineRestore
     event: _events_pb2.Event
     traceparent: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., virtualMachineSnapshot: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshot, _Mapping]] = ..., virtualMachineSnapshotContent: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshotContent, _Mapping]] = ..., virtualMachineRestore: _Optional[_Union[_snapshot_pb2.VirtualMachineRestore, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")
