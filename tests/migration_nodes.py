@@ -148,6 +148,23 @@ class MigrationMesh:
                 out.append(f"--- {node} handler.log ---\n" + "".join(open(p).readlines()[-n:]))
         return "\n".join(out)
 
+    def logs_about(self, words, limit: int = 200) -> str:
+        """Every log line, of every service and launcher on every node, that names one of `words` (what a
+        failed assertion shows: CI keeps no data dirs)."""
+        out = []
+        for node, d in self.data_dirs.items():
+            for path in sorted(glob.glob(os.path.join(d, "**", "*.log"), recursive=True)):
+                if path.endswith("serial0.log"):
+                    continue
+                try:
+                    lines = open(path, errors="replace").readlines()
+                except OSError:
+                    continue
+                hits = [ln for ln in lines if any(w in ln for w in words)]
+                if hits:
+                    out.append(f"--- {node} {os.path.relpath(path, d)} ---\n" + "".join(hits[-limit:]))
+        return "\n".join(out)
+
     def close(self) -> None:
         for proc in self.handlers.values():
             if proc.poll() is None:

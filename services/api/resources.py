@@ -133,7 +133,7 @@ class Resources:
                 if kind == proto.VM:
                     instancetype.matcher_update(stored.spec, result.spec)
             else:
-                validation.validate(result_obj, None)
+                validation.validate(result_obj, None, instancetype.gates(self.db))
         tp = tracing.current_traceparent() or obj.traceparent
         if tp:
             result_obj.traceparent = tp

@@ -12,9 +12,10 @@ import logging
 import grpc
 from prometheus_client import Gauge
 
-from services.api import store, validation
+from services.api import instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
+from services.api.streams import StreamSubresources
 from services.common import grpcclient, meshtls, proto, vmstate
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
@@ -285,7 +286,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
                 volume_request = proto.kv.VirtualMachineVolumeRequest(
                     removeVolumeOptions=proto.kv.RemoveVolumeOptions(name=found))
             apply_volume_request(new.spec, volume_request)
-            validation.vmi_spec(new.spec, "spec")
+            validation.vmi_spec(new.spec, "spec", gates=instancetype.gates(self.r.db))
             if not dry_run:
                 self.r.update(proto.wrap(new))  # optimistic: the VMI's resourceVersion must still match
             return "VMI"
@@ -318,7 +319,7 @@ class Subresources(proto.api_grpc.SubresourcesServicer):
         simulated = proto.copy(template)
         for r in requests:
             apply_volume_request(simulated, r)
-        validation.vmi_spec(simulated, "spec.template.spec")
+        validation.vmi_spec(simulated, "spec.template.spec", gates=instancetype.gates(self.r.db))
         new = proto.copy(vm)
         del new.status.volumeRequests[:]
         new.status.volumeRequests.extend(requests)

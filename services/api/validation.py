@@ -6,7 +6,7 @@ import re
 from services.api import vmispec
 from services.api.errors import Invalid
 from services.common import arch as common_arch
-from services.common import hostpaths, machines, network, proto, quantity
+from services.common import hostpaths, kvconfig, machines, network, proto, quantity
 from services.common.volumes import claim_name
 
 RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
@@ -102,7 +102,8 @@ def _quantity(value: str, path: str, positive: bool = True, maximum: int = 0, un
     return int(q)
 
 
-def vmi_spec(spec, path: str, machine_limits=None) -> None:
+def vmi_spec(spec, path: str, machine_limits=None, gates=None) -> None:
+    """`gates`: the feature gates in effect (kvconfig; None: the operator's only, no KubeVirt object)."""
     dom = spec.domain
     d = f"{path}.domain"
     for field, items in ((f"{d}.devices.disks", dom.devices.disks),
@@ -234,7 +235,11 @@ def vmi_spec(spec, path: str, machine_limits=None) -> None:
         arm64(spec, path)
     cpu(spec, path, machine_limits)
     # The rest of KubeVirt's schema: checked, or refused as not supported, every cause at once.
-    vmispec.admit(spec, path, spec.architecture or common_arch.host_arch())
+    vmispec.admit(spec, path, spec.architecture or common_arch.host_arch(), _gates(gates))
+
+
+def _gates(gates):
+    return kvconfig.ClusterConfig().gates() if gates is None else gates
 
 
 def interface_state(iface, net, path: str) -> None:
@@ -305,7 +310,7 @@ def cpu(spec, path: str, machine_limits=None) -> None:
                       "offering it")
 
 
-def vm(res, machine_limits=None) -> None:
+def vm(res, machine_limits=None, gates=None) -> None:
     spec = res.spec
     run_strategy(spec)
     if not spec.HasField("template"):
@@ -313,7 +318,7 @@ def vm(res, machine_limits=None) -> None:
     # The template's labels and annotations become the VMI's: judged here, not when the controller
     # creates the VMI (refused then, on every sync, with the VM accepted).
     labels_annotations(spec.template.metadata, "spec.template.metadata")
-    vmi_spec(spec.template.spec, "spec.template.spec", machine_limits)
+    vmi_spec(spec.template.spec, "spec.template.spec", machine_limits, gates)
     vmispec.vm_spec(spec)
     data_volume_templates(res)
 
@@ -375,8 +380,9 @@ def text(msg, path: str) -> None:
             text(v, p)
 
 
-def validate(obj: proto.api.Object, machine_limits=None) -> None:
-    """`machine_limits(machine) -> max vCPUs` (0 unknown); None skips the vCPU-limit check."""
+def validate(obj: proto.api.Object, machine_limits=None, gates=None) -> None:
+    """`machine_limits(machine) -> max vCPUs` (0 unknown); None skips the vCPU-limit check. `gates`: the
+    feature gates in effect (kvconfig.Gates; None: the operator's only, as if no KubeVirt object)."""
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
     size(obj)
@@ -384,14 +390,17 @@ def validate(obj: proto.api.Object, machine_limits=None) -> None:
     if kind in (proto.VM, proto.VMI):
         text(res.spec, "spec")
     if kind == proto.VM:
-        vm(res, machine_limits)
+        vm(res, machine_limits, gates)
     elif kind == proto.VMI:
-        vmi_spec(res.spec, "spec", machine_limits)
+        vmi_spec(res.spec, "spec", machine_limits, gates)
     elif kind == proto.PVC:
         pvc(res)
     elif kind == proto.DV:
         data_volume(res)
-    hostpaths.admit(obj, Invalid)   # host paths and import sources a manifest may name
+    elif kind == proto.EVENT:
+        from services.api import events   # its own module: the api side of core/v1 Events
+        events.validate(res)
+    hostpaths.admit(obj, _gates(gates), Invalid)   # host paths and import sources a manifest may name
 
 
 # ---------------------------------------------------------------- storage: PersistentVolumeClaim, DataVolume

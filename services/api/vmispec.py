@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.api.errors import Invalid
-from services.common import domain, hostpaths
+from services.common import domain
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -577,9 +577,9 @@ def io_threads(spec, path: str, causes: Causes) -> None:
 
 # ---------------------------------------------------------------- entry points
 
-def admit(spec, path: str, arch: str, gates: set[str] | None = None) -> None:
-    """Every cause the spec at `path` (`spec`, or `spec.template.spec` on a VM) has, at once."""
-    gates = hostpaths.feature_gates() if gates is None else gates
+def admit(spec, path: str, arch: str, gates) -> None:
+    """Every cause the spec at `path` (`spec`, or `spec.template.spec` on a VM) has, at once. `gates`: the
+    feature gates in effect (kvconfig)."""
     causes = Causes()
     unsupported(spec, path, causes)
     scheduling(spec, path, causes)

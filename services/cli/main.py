@@ -357,6 +357,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--webhook-client-ca", metavar="FILE",
                     help="with --kubeconfig: the admission webhooks serve only the kube-apiserver's webhook "
                     "client certificate, signed by this CA")
+    up.add_argument("--launcher-pods", metavar="PODS_DIR",
+                    help="with --kubeconfig: launchers run in virt-launcher pods (placed by the kube-scheduler, run by "
+                    "the node's kubelet, whose pod directory is PODS_DIR) instead of being forked by the handler")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
@@ -367,8 +370,8 @@ def parser() -> argparse.ArgumentParser:
                     help="a host directory manifests may name (images, hostDisk, file:// imports); repeatable; "
                     "default: the guest image cache only (env VIRTMESH_HOST_PATHS, ':'-separated)")
     up.add_argument("--feature-gates", metavar="GATES",
-                    help="comma-separated feature gates: HostDisk, PersistentReservation, VideoConfig, "
-                    "PanicDevices (env VIRTMESH_FEATURE_GATES)")
+                    help="comma-separated feature gates enabled whatever the KubeVirt object says: HostDisk, "
+                    "PersistentReservation, VideoConfig, PanicDevices (env VIRTMESH_FEATURE_GATES)")
     up.add_argument("--import-allow-internal", action="store_true",
                     help="DataVolume imports may fetch from loopback/link-local addresses "
                     "(env VIRTMESH_IMPORT_ALLOW_INTERNAL=1)")
@@ -402,6 +405,7 @@ def parser() -> argparse.ArgumentParser:
     ns(get)
     selector_flag(get)
     get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("--field-selector", help="field selector: path=value[,path!=value] (events: involvedObject.name=…)")
     get.add_argument("-o", "--output", help="json|yaml|wide|name|jsonpath=TEMPLATE|custom-columns=SPEC")
     get.add_argument("-w", "--watch", action="store_true", help="after listing, print each change")
     get.add_argument("--request-timeout", type=float, default=0, help="stop watching after S seconds")

@@ -124,6 +124,11 @@ class Supervisor:
             "handler": [sys.executable, "-m", "services.handler", *common, "--node-name", node,
                         "--libvirt-uri", args.libvirt_uri, "--emulation", args.emulation],
         }
+        if getattr(args, "launcher_pods", None):   # the launchers' pods carry the node's settings
+            self.specs["controller"] += ["--launcher-pods", "--launcher-data-dir", self.data.root,
+                                         "--launcher-libvirt-uri", args.libvirt_uri,
+                                         "--launcher-emulation", args.emulation]
+            self.specs["handler"] += ["--launcher-pods", "--pods-dir", os.path.abspath(args.launcher_pods)]
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
 

@@ -61,7 +61,7 @@ IO_THREADS_SUPPLEMENTAL = "supplementalPool"   # per-queue mapping: libvirt 10.0
 AUTO_INPUT = ("tablet", "usb")                 # the input autoattachInputDevice adds (type, bus)
 AUTO_INPUT_NAME = "default-0"
 
-# Feature gates KubeVirt 1.6 puts these behind (the api reads VIRTMESH_FEATURE_GATES, hostpaths.py).
+# Feature gates KubeVirt 1.6 puts these behind (the gates in effect: kvconfig.ClusterConfig.gates()).
 PERSISTENT_RESERVATION_GATE = "PersistentReservation"
 VIDEO_CONFIG_GATE = "VideoConfig"
 PANIC_DEVICES_GATE = "PanicDevices"

@@ -8,7 +8,8 @@ children inherit them, launchers included):
 
 - `VIRTMESH_HOST_PATHS`: the allowed host directories, separated by ':'. Default: the guest image
   cache only (`$VIRTMESH_GUEST_DIR`, else /var/cache/virtmesh/guests, as tools/build_guest.py).
-- `VIRTMESH_FEATURE_GATES`: comma-separated; `HostDisk` allows hostDisk volumes (off by default).
+- `VIRTMESH_FEATURE_GATES`: comma-separated gates enabled for the whole mesh, besides those the
+  `KubeVirt` object enables (`kvconfig.ClusterConfig.gates()`); `HostDisk` allows hostDisk volumes.
 - `VIRTMESH_IMPORT_ALLOW_INTERNAL=1`: DataVolume imports may fetch from loopback, link-local and
   unspecified addresses (off by default).
 
@@ -51,10 +52,6 @@ def allowed_dirs() -> list[str]:
 
 def feature_gates() -> set[str]:
     return {g.strip() for g in os.environ.get(ENV_FEATURE_GATES, "").split(",") if g.strip()}
-
-
-def host_disk_enabled() -> bool:
-    return HOST_DISK_GATE in feature_gates()
 
 
 def internal_imports_allowed() -> bool:
@@ -205,11 +202,12 @@ def resolve_checked(host: str, port: int, field: str = "spec.source.http.url", u
 
 # ---------------------------------------------------------------- admission
 
-def admit_vmi_spec(spec, path: str) -> None:
+def admit_vmi_spec(spec, path: str, gates) -> None:
+    """`gates`: the feature gates in effect (kvconfig)."""
     for i, v in enumerate(spec.volumes):
         vp = f"{path}.volumes[{i}]"
         if v.HasField("hostDisk"):
-            if not host_disk_enabled():
+            if HOST_DISK_GATE not in gates:
                 raise HostPathError(f"{vp}: HostDisk feature gate is not enabled")
             if v.hostDisk.path:
                 check_path(v.hostDisk.path, f"{vp}.hostDisk.path")
@@ -225,20 +223,20 @@ def admit_vmi_spec(spec, path: str) -> None:
             _relative_ok(c.initrdPath, f"{kp}.initrdPath")
 
 
-def admit(obj, error=HostPathError) -> None:
+def admit(obj, gates, error=HostPathError) -> None:
     """Admission (create and update) of an api Object: refuse the host paths and import sources
-    above with `error` (the api's Invalid), naming the field."""
+    above with `error` (the api's Invalid), naming the field. `gates`: the feature gates in effect."""
     from services.common import proto
     kind, res = proto.kind_of(obj), proto.inner(obj)
     try:
         if kind == proto.VM:
             if res.spec.HasField("template"):
-                admit_vmi_spec(res.spec.template.spec, "spec.template.spec")
+                admit_vmi_spec(res.spec.template.spec, "spec.template.spec", gates)
             for i, t in enumerate(res.spec.dataVolumeTemplates):   # the DataVolumes the VM will make
                 if t.spec.source.HasField("http") and t.spec.source.http.url:
                     check_import_url(t.spec.source.http.url, f"spec.dataVolumeTemplates[{i}].spec.source.http.url")
         elif kind == proto.VMI:
-            admit_vmi_spec(res.spec, "spec")
+            admit_vmi_spec(res.spec, "spec", gates)
         elif kind == proto.DV and res.spec.source.HasField("http") and res.spec.source.http.url:
             check_import_url(res.spec.source.http.url)
         elif kind == proto.PVC and res.metadata.annotations.get(IMPORT_ENDPOINT):

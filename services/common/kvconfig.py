@@ -5,14 +5,15 @@ that watch the kind see the new values at once.
 
     config = kvconfig.ClusterConfig.of(kubevirt_objects)   # none: every default
     config.reference_policy()                              # "reference" | "expand" | "expandAll"
-    config.feature_gates(); config.enabled("HostDisk")
+    config.gates()                                         # feature gates in effect (object + operator's)
+    kvconfig.Gates(load)                                   # the same, read only when a check asks
     config.migrations()                                    # MigrationConfiguration, defaults filled in
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
-from services.common import proto
+from services.common import hostpaths, proto
 
 # KubeVirt's InstancetypeReferencePolicy values (GA in 1.6); the first is the default.
 REFERENCE, EXPAND, EXPAND_ALL = "reference", "expand", "expandAll"
@@ -55,8 +56,10 @@ class ClusterConfig:
     def feature_gates(self) -> tuple[str, ...]:
         return tuple(self._config.developerConfiguration.featureGates)
 
-    def enabled(self, gate: str) -> bool:
-        return gate in self.feature_gates()
+    def gates(self) -> frozenset[str]:
+        """The feature gates in effect: the object's developerConfiguration.featureGates, plus those the
+        operator enabled for every service (`virtmesh up --feature-gates`, VIRTMESH_FEATURE_GATES)."""
+        return frozenset(self.feature_gates()) | hostpaths.feature_gates()
 
     def eviction_strategy(self) -> str:
         """spec.configuration.evictionStrategy: the cluster-wide default for VMIs that set none ("" = none)."""
@@ -67,3 +70,17 @@ class ClusterConfig:
         out = proto.migrationstate.MigrationConfiguration(**MIGRATION_DEFAULTS)
         out.MergeFrom(self._config.migrations)
         return out
+
+
+class Gates:
+    """The gates in effect as a set that reads the KubeVirt objects (`load()`) only when asked: admission
+    of a spec that uses no gated feature costs no read (in cluster mode, a request to the apiserver)."""
+
+    def __init__(self, load: Callable[[], Iterable]):
+        self._load = load
+        self._gates: frozenset[str] | None = None
+
+    def __contains__(self, gate: str) -> bool:
+        if self._gates is None:
+            self._gates = ClusterConfig.of(self._load()).gates()
+        return gate in self._gates

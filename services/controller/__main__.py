@@ -11,9 +11,9 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
+from services.common import (authz, client, events, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
                              vmstate, workqueue)
-from services.controller import leadership
+from services.controller import launcherpod, leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes
 from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
@@ -29,6 +29,7 @@ log = logging.getLogger("services.controller")
 async def run(api_target: str, health_socket: str | None = None, args=None, run_dir: str | None = None,
               kubeconfig: str | None = None, renewer: meshtls.Renewer | None = None) -> None:
     api = client.connect(api_target, kubeconfig, "controller")
+    events.attach(api)   # the Events its controllers record, written in the background
     queues: dict[str, workqueue.WorkQueue] = {}
     transitions = PhaseTransitions()
 
@@ -78,11 +79,12 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     informers = (vms, vmis, nodes, dvs, pvcs, vmims, policies, *instancetypes.informers.values())
     migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT], policies)
     api.track(*informers)
+    pods = launcherpod.setup(args, api, instancetypes.informers[proto.KUBEVIRT], lambda key: queues["vmi"].add(key))
     queues["vm"] = workqueue.WorkQueue(
         "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile, vms.traceparent),
         workers=8)
     queues["vmi"] = workqueue.WorkQueue(
-        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs).reconcile, vmis.traceparent),
+        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs, pods).reconcile, vmis.traceparent),
         workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
@@ -99,6 +101,9 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
                                               lookup=InformerLookup(instancetypes.informers)))
         metrics.serve(args, "controller", run_dir, renewer)
     tasks = [asyncio.create_task(i.run()) for i in informers]
+    if pods is not None:
+        tasks.append(asyncio.create_task(pods.pods.run()))
+        await pods.pods.synced.wait()
     await asyncio.gather(*(i.synced.wait() for i in informers))
     log.info("caches synced (%d VMs, %d VMIs, %d nodes); reconciling", len(vms.cache), len(vmis.cache),
              len(nodes.cache))
@@ -117,6 +122,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         t.cancel()
     if server:
         await server.server.stop(1)
+    await events.flush(api)
     await api.close()
     tracing.shutdown()
 
@@ -131,6 +137,7 @@ def main(argv=None) -> None:
     metrics.add_flags(p)
     meshtls.add_flags(p)
     leadership.add_flags(p)
+    launcherpod.add_flags(p)
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("controller", args.log_level)

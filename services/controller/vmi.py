@@ -19,8 +19,9 @@ def _copy(msg):
 
 
 class VMIController:
-    def __init__(self, api, vms, vmis, nodes, pvcs=None):
+    def __init__(self, api, vms, vmis, nodes, pvcs=None, pods=None):
         self.api, self.vms, self.vmis, self.nodes = api, vms, vmis, nodes
+        self.pods = pods   # launcherpod.LauncherPods: launcher pods and the kube-scheduler place VMIs
         self.pvcs = pvcs   # local claims are bound to the node that provisioned them
 
     def _volume_nodes(self, vmi) -> frozenset[str]:
@@ -42,9 +43,13 @@ class VMIController:
 
     async def reconcile(self, key: str):
         vmi = self.vmis.get(key)
+        if self.pods is not None:
+            await self.pods.orphans(key, vmi)
         if vmi is None:
             return None
         tp = self.vmis.traceparent.get(key, "")
+        if self.pods is not None:
+            vmi = await self.pods.reconcile(vmi, tp)
         if vmi.metadata.deletionTimestamp:
             return await self._release_unowned(vmi, tp)
         owner = vmstate.owner_uid(vmi)
@@ -55,7 +60,7 @@ class VMIController:
                 await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name,
                                       uid=vmi.metadata.uid)
                 return None
-        if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING):
+        if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING) and self.pods is None:
             vmi = await self._schedule(vmi, tp)
         node = vmi.status.nodeName
         if node and vmi.metadata.labels.get(NODE_NAME_LABEL) != node:

@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
                              volumes, workqueue)
+from services.handler import launcherpods
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations, MigrationStatsCollector
@@ -60,12 +61,13 @@ async def run(args) -> None:
     provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
     claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
     zygote = None
-    if not args.no_zygote:
+    if not args.no_zygote and not args.launcher_pods:
         zygote = Zygote(os.path.join(data.run, f"zygote-{args.node_name}.sock"),
                         os.path.join(data.logs, f"zygote-{args.node_name}.log"),
                         data.root, args.libvirt_uri, args.emulation)
         zygote.start()
-    launchers = Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote, node=args.node_name)
+    launchers = launcherpods.make(args, api, data, on_launcher, args.node_name) or \
+        Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote, node=args.node_name)
     # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
     tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
     # Live migration: any node is a source; one with a migration address also receives (its own informer).
@@ -105,6 +107,9 @@ async def run(args) -> None:
              asyncio.create_task(vmis.run()), asyncio.create_task(claims.run())]
     if target_vmis is not None:
         tasks.append(asyncio.create_task(target_vmis.run()))
+    if args.launcher_pods:   # the node's launcher pods, known before any VMI is worked on
+        tasks.append(asyncio.create_task(launchers.pods.run()))
+        await launchers.pods.synced.wait()
     await vmis.synced.wait()
     await claims.synced.wait()
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run())]
@@ -154,6 +159,7 @@ def main(argv=None) -> None:
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
+    launcherpods.add_flags(p)
     metrics.add_flags(p)
     meshtls.add_flags(p)
     args = p.parse_args(argv)

@@ -23,7 +23,7 @@ import logging
 
 import grpc
 
-from services.common import migrations, network, proto, timeutil, vmstate, workqueue
+from services.common import kvconfig, migrations, network, proto, timeutil, vmstate, workqueue
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -134,6 +134,8 @@ def _active(dom) -> bool:
 
 
 class Migrations:
+    feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
+
     def __init__(self, api, launchers, node: str, address: str = ""):
         self.api, self.launchers, self.node, self.address = api, launchers, node, address
         self.vmis = None                       # every VMI (the target's informer), with an address only
@@ -297,7 +299,8 @@ class Migrations:
                 raise RuntimeError(f"the receiving launcher is {why}")
             s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
         if not st.targetNodeAddress and not st.abortRequested:
-            resp = await lstub(h).SyncMigrationTarget(LM.SyncMigrationTargetRequest(vmi=vmi), timeout=120)
+            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()))
+            resp = await lstub(h).SyncMigrationTarget(request, timeout=120)
             if not resp.success:
                 s.abortRequested = True
                 s.failureReason = s.failureReason or f"preparing the migration target failed: {resp.message}"

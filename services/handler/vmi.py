@@ -10,8 +10,8 @@ import signal
 
 import grpc
 
-from services.common import proto, timeutil, tracing, vmstate
-from services.common import network
+from services.common import kvconfig, proto, timeutil, tracing, vmstate
+from services.common import events, network
 from services.handler import migration, netplumbing, phase, tpmstate, volumestatus
 from services.handler.launchers import Launchers
 
@@ -43,6 +43,7 @@ def interfaces_status(vmi, dom) -> list:
 
 class VMIController:
     pr_helper = None   # the node's qemu-pr-helper (prhelper.PrHelper) when PersistentReservation is on
+    feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
 
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
                  tpm_states: tpmstate.TpmStates | None = None, claims=None,
@@ -137,7 +138,8 @@ class VMIController:
         return await self._update_status(vmi, h, tp, self._volumes(vmi, h), sync_error="")
 
     def _request(self, vmi, vols) -> L.VMIRequest:
-        return L.VMIRequest(vmi=vmi, options=L.VirtualMachineOptions(emulation=self.emulation),
+        options = L.VirtualMachineOptions(emulation=self.emulation, featureGates=sorted(self.feature_gates()))
+        return L.VMIRequest(vmi=vmi, options=options,
                             volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi))
 
     def _pr_helper_socket(self, vmi) -> str:

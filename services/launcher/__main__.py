@@ -28,7 +28,11 @@ async def serve(args) -> None:
                                authz.services_only)  # a root-only unix socket
     server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
     server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, Migration(launcher))
+    # In a launcher pod the socket is in the pod's `sockets` volume, where the node's handler finds it.
     sock = data.launcher_socket(args.uid)
+    if args.socket_dir:
+        from services.common.launcherpods import SOCKET_NAME   # cluster-only: no kube imports for forked launchers
+        sock = os.path.join(args.socket_dir, SOCKET_NAME)
     server.listen_unix(sock)
     await server.start()
     watcher = asyncio.create_task(launcher.watch_domain())
@@ -62,6 +66,8 @@ def main(argv=None) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--libvirt-uri", default=os.environ.get("VIRTMESH_LIBVIRT_URI", "qemu:///system"))
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
+    p.add_argument("--socket-dir", help="serve in this directory (a launcher pod's sockets volume) instead of "
+                   "the data dir's run/")
     p.add_argument("--log-level")
     args = p.parse_args(argv)
     paths.private_umask()  # what this service creates under the data dir is root's only

@@ -163,7 +163,8 @@ class Migration:
         boots from (checked here too), this launcher's directory."""
         vmi = request.vmi
         try:
-            await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths))
+            await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths),
+                                    set(request.featureGates))
             await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
         except (storage.VolumeError, ValueError) as e:
             return LM.MigrationResponse(success=False, message=str(e))

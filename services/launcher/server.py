@@ -115,12 +115,13 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             # Each step is its own span when it takes time (tracing.step); an exception leaving one is recorded on it.
             with tracing.step("launcher.prepareVolumes"):
                 volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir,
-                                                  dict(request.volumePaths))
+                                                  dict(request.volumePaths), set(request.options.featureGates))
             with tracing.step("launcher.resolveKernelBoot"):
                 kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
             with tracing.step("launcher.convert"):
                 ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
                                       serial_socket=self.serial_socket, serial_log=self.serial_log,
+                                      vnc_socket=self.vnc_socket,
                                       nvram_dir=self.vm_dir, pr_helper_socket=request.prHelperSocket or None)
                 dom = convert.convert(vmi, ctx)
                 xml = dom.to_xml()

@@ -181,11 +181,11 @@ def _container_disk(vol, where: str, vm_dir: str) -> DiskSource:
     return _source(copy, fmt)
 
 
-def _host_disk(vol, where: str) -> DiskSource:
+def _host_disk(vol, where: str, gates) -> DiskSource:
     hd = vol.hostDisk
     if not hd.path:
         raise VolumeError(f"{where}.hostDisk.path: Required value")
-    if not hostpaths.host_disk_enabled():
+    if hostpaths.HOST_DISK_GATE not in gates:
         raise VolumeError(f"{where}: HostDisk feature gate is not enabled")
     # Absolute, normalised, inside an allowed directory with symlinks resolved: DiskOrCreate never
     # creates a file elsewhere (a relative path would land in the daemon's working directory).
@@ -244,13 +244,14 @@ _NOT_YET = {
 }
 
 
-def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None) -> Optional[DiskSource]:
+def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=()) -> Optional[DiskSource]:
+    """`gates`: the feature gates in effect, as the handler passed them."""
     where = f"spec.volumes[{index}]"
     kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
     if kind == "containerDisk":
         return _container_disk(vol, where, vm_dir)
     if kind == "hostDisk":
-        return _host_disk(vol, where)
+        return _host_disk(vol, where, gates)
     if kind == "emptyDisk":
         return _empty_disk(vol, where, vm_dir)
     if kind in ("persistentVolumeClaim", "dataVolume"):
@@ -261,14 +262,14 @@ def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None) -> Optional[
     raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
 
 
-def prepare_volumes(vmi, vm_dir: str, volume_paths=None) -> dict[str, DiskSource]:
+def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=()) -> dict[str, DiskSource]:
     """Volume name -> resolved source, for every volume a disk uses (hotpluggable volumes the node
     has not mounted yet are left out)."""
     used = {d.name for d in vmi.spec.domain.devices.disks}
     out: dict[str, DiskSource] = {}
     for i, vol in enumerate(vmi.spec.volumes):
         if vol.name in used:
-            src = prepare_volume(vol, i, vm_dir, volume_paths)
+            src = prepare_volume(vol, i, vm_dir, volume_paths, gates)
             if src is not None:
                 out[vol.name] = src
     return out

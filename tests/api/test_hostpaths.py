@@ -8,7 +8,7 @@ import os
 import grpc
 import pytest
 
-from services.common import hostpaths, manifest, proto
+from services.common import hostpaths, kvconfig, manifest, proto
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_default_is_the_guest_image_cache_only(monkeypatch):
     monkeypatch.delenv(hostpaths.ENV_HOST_PATHS, raising=False)
     monkeypatch.delenv("VIRTMESH_GUEST_DIR", raising=False)
     assert hostpaths.allowed_dirs() == [os.path.realpath("/var/cache/virtmesh/guests")]
-    assert not hostpaths.host_disk_enabled() and not hostpaths.internal_imports_allowed()
+    assert hostpaths.HOST_DISK_GATE not in kvconfig.ClusterConfig().gates() and not hostpaths.internal_imports_allowed()
     with pytest.raises(hostpaths.HostPathError, match="^f: Forbidden"):
         hostpaths.check_path("/etc/shadow", "f")
 

@@ -414,6 +414,9 @@ def test_twenty_at_once_keep_the_limits_and_all_succeed(three_nodes):
           f" at most {max(s[0] for s in samples_seen)} running")
     failed = {x["spec"]["vmiName"]: x["status"].get("migrationState", {}).get("failureReason", "?")
               for x in migrations_of_all(m) if x["status"]["phase"] != "Succeeded"}
+    if failed:
+        uids = [m.get("vmi", n, NS)["metadata"]["uid"] for n in failed]
+        print(mm.logs_about([*failed, *uids]))
     assert not failed, failed
     assert max(s[0] for s in samples_seen) == 5, samples_seen     # the cluster limit held, and was reached
     assert max(s[1] for s in samples_seen) == 2, samples_seen     # so did the per-node limit

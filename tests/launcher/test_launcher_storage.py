@@ -19,9 +19,11 @@ needs_qemu_img = pytest.mark.skipif(not HAVE_QEMU_IMG, reason="qemu-img is not i
 
 @pytest.fixture(autouse=True)
 def operator_allows_tmp_path(tmp_path, monkeypatch):
-    """These tests use images and host disks under tmp_path: the operator allows it, and hostDisk."""
+    """These tests use images and host disks under tmp_path: the operator allows it."""
     monkeypatch.setenv(hostpaths.ENV_HOST_PATHS, str(tmp_path))
-    monkeypatch.setenv(hostpaths.ENV_FEATURE_GATES, hostpaths.HOST_DISK_GATE)
+
+
+GATES = {hostpaths.HOST_DISK_GATE}   # what the handler passes when the KubeVirt object enables hostDisk
 
 
 def vmi(volumes, disks=None, firmware=None):
@@ -135,11 +137,11 @@ def test_missing_image_is_err_image_pull(tmp_path):
 
 def test_host_disk_existing_and_missing(tmp_path):
     image = raw_image(tmp_path / "disk.img")
-    src = storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": image, "type": "Disk"}}]), str(tmp_path))["d"]
+    src = storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": image, "type": "Disk"}}]), str(tmp_path), gates=GATES)["d"]
     assert (src.path, src.format, src.type, src.direct_io) == (image, "raw", "file", True)
     missing = str(tmp_path / "missing.img")
     with pytest.raises(VolumeError) as e:
-        storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": missing, "type": "Disk"}}]), str(tmp_path))
+        storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": missing, "type": "Disk"}}]), str(tmp_path), gates=GATES)
     assert str(e.value).startswith(f'spec.volumes[0].hostDisk.path: "{missing}" does not exist on the node')
     assert not isinstance(e.value, ImagePullError)
 
@@ -147,17 +149,17 @@ def test_host_disk_existing_and_missing(tmp_path):
 def test_host_disk_or_create_makes_a_sparse_file(tmp_path):
     path = tmp_path / "sub" / "new.img"
     v = vmi([{"name": "d", "hostDisk": {"path": str(path), "type": "DiskOrCreate", "capacity": "10Mi"}}])
-    src = storage.prepare_volumes(v, str(tmp_path))["d"]
+    src = storage.prepare_volumes(v, str(tmp_path), gates=GATES)["d"]
     assert src.path == str(path) and src.format == "raw"
     st = os.stat(path)
     assert st.st_size == 10 << 20 and st.st_blocks * 512 < st.st_size  # sparse
     with open(path, "r+b") as f:
         f.write(b"data")
-    storage.prepare_volumes(v, str(tmp_path))  # exists now: left alone
+    storage.prepare_volumes(v, str(tmp_path), gates=GATES)  # exists now: left alone
     assert open(path, "rb").read(4) == b"data"
     v = vmi([{"name": "d", "hostDisk": {"path": str(tmp_path / "x.img"), "type": "DiskOrCreate"}}])
     with pytest.raises(VolumeError, match=r"^spec.volumes\[0\].hostDisk.capacity: Required value"):
-        storage.prepare_volumes(v, str(tmp_path))
+        storage.prepare_volumes(v, str(tmp_path), gates=GATES)
 
 
 def test_empty_disk_is_created_once(tmp_path):
@@ -261,7 +263,7 @@ def test_prepared_volumes_feed_the_converter(tmp_path, libvirt_validate):
             disks=[{"name": "root", "disk": {"bus": "virtio"}}, {"name": "scratch", "disk": {"bus": "scsi"}},
                    {"name": "host", "disk": {"bus": "sata"}}])
     vm_dir = str(tmp_path / "vm")
-    ctx = convert.Context("qemu", storage.prepare_volumes(v, vm_dir), check_firmware=False)
+    ctx = convert.Context("qemu", storage.prepare_volumes(v, vm_dir, gates=GATES), check_firmware=False)
     dom = convert.convert(v, ctx)
     got = [(d.source, d.driver.type, d.driver.cache, d.target_dev) for d in dom.devices.disks]
     assert got == [(f"{vm_dir}/container-disks/root.qcow2", "qcow2", "none", "vda"),
@@ -291,19 +293,18 @@ def test_images_outside_the_allowed_directories_never_become_backing_files(tmp_p
 def test_host_disks_need_the_gate_and_an_allowed_directory(tmp_path, monkeypatch):
     hd = {"name": "d", "hostDisk": {"path": "/etc/passwd", "type": "Disk"}}
     with pytest.raises(VolumeError, match=r'^spec.volumes\[0\].hostDisk.path: Forbidden: "/etc/passwd"'):
-        storage.prepare_volumes(vmi([hd]), str(tmp_path))
+        storage.prepare_volumes(vmi([hd]), str(tmp_path), gates=GATES)
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
         for path in ("rel.img", "/tmp/virtmesh-hostdisk-test.img", f"{tmp_path}/../escape.img"):
             v = vmi([{"name": "d", "hostDisk": {"path": path, "type": "DiskOrCreate", "capacity": "1Mi"}}])
             with pytest.raises(VolumeError, match=r"^spec.volumes\[0\].hostDisk.path: "):
-                storage.prepare_volumes(v, str(tmp_path))
+                storage.prepare_volumes(v, str(tmp_path), gates=GATES)
         assert not os.path.exists(tmp_path / "rel.img") and not os.path.exists("/tmp/virtmesh-hostdisk-test.img")
         assert not os.path.exists(tmp_path.parent / "escape.img")
     finally:
         os.chdir(cwd)
-    monkeypatch.delenv(hostpaths.ENV_FEATURE_GATES)
     with pytest.raises(VolumeError, match=r"^spec.volumes\[0\]: HostDisk feature gate is not enabled"):
         storage.prepare_volumes(vmi([{"name": "d", "hostDisk": {"path": raw_image(tmp_path / "ok.img"),
                                                                 "type": "Disk"}}]), str(tmp_path))

@@ -9,10 +9,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class VirtualMachineOptions(_message.Message):
-    __slots__ = ("emulation",)
+    __slots__ = ("emulation", "featureGates")
     EMULATION_FIELD_NUMBER: _ClassVar[int]
+    FEATUREGATES_FIELD_NUMBER: _ClassVar[int]
     emulation: str
-    def __init__(self, emulation: _Optional[str] = ...) -> None: ...
+    featureGates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, emulation: _Optional[str] = ..., featureGates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VMIRequest(_message.Message):
     __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket")
@@ -239,3 +241,15 @@ class ForwardInput(_message.Message):
     vnc: bool
     data: bytes
     def __init__(self, port: _Optional[int] = ..., protocol: _Optional[str] = ..., vnc: _Optional[bool] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class CopyDiskRequest(_message.Message):
+    __slots__ = ("source", "destination", "format", "timeoutSeconds")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUTSECONDS_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    destination: str
+    format: str
+    timeoutSeconds: int
+    def __init__(self, source: _Optional[str] = ..., destination: _Optional[str] = ..., format: _Optional[str] = ..., timeoutSeconds: _Optional[int] = ...) -> None: ...

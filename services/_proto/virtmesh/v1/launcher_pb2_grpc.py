@@ -79,6 +79,11 @@ class CmdStub:
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
                 _registered_method=True)
+        self.CopyDisk = channel.unary_unary(
+                '/virtmesh.v1.Cmd/CopyDisk',
+                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.CopyDiskRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
+                _registered_method=True)
         self.GetDomainStats = channel.unary_unary(
                 '/virtmesh.v1.Cmd/GetDomainStats',
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
@@ -164,6 +169,12 @@ class CmdServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CopyDisk(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetDomainStats(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -243,6 +254,11 @@ def add_CmdServicer_to_server(servicer, server):
                     servicer.GetDomain,
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.SerializeToString,
+            ),
+            'CopyDisk': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyDisk,
+                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.CopyDiskRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.Response.SerializeToString,
             ),
             'GetDomainStats': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDomainStats,
@@ -513,6 +529,33 @@ class Cmd:
             '/virtmesh.v1.Cmd/GetDomain',
             virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
             virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyDisk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.Cmd/CopyDisk',
+            virtmesh_dot_v1_dot_launcher__pb2.CopyDiskRequest.SerializeToString,
+            virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,7 +2,7 @@ from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -68,7 +68,7 @@ class MigrateVirtualMachineRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ...) -> None: ...
 
 class SyncMigrationTargetRequest(_message.Message):
-    __slots__ = ("vmi", "volumePaths")
+    __slots__ = ("vmi", "volumePaths", "featureGates")
     class VolumePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -78,9 +78,11 @@ class SyncMigrationTargetRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     VMI_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
+    FEATUREGATES_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     volumePaths: _containers.ScalarMap[str, str]
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    featureGates: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., featureGates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CancelMigrationRequest(_message.Message):
     __slots__ = ("migrationUid",)
