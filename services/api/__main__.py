@@ -12,6 +12,7 @@ import logging
 import os
 
 from services.api import admission, aggregated, store
+from services.api import events as api_events
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
 from services.common import authz, grpcclient, grpcserver, kube, logs, meshtls, metrics, paths, proto, tracing
@@ -73,7 +74,11 @@ async def serve(args) -> None:
     server.stop_on_signals()
     metrics.serve(args, "api", data.run, renewer)
     log.info("serving on %s (%s)", ", ".join(addresses), where)
+    # Events expire: the kube-apiserver does it (--event-ttl); standalone, the api collects them.
+    expiry = None if args.kubeconfig else asyncio.create_task(api_events.collector(db))
     await server.wait()
+    if expiry is not None:
+        expiry.cancel()
     if readers is not None:
         await readers.server.stop(grace=1)
     if webhooks is not None:

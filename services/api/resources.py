@@ -119,6 +119,15 @@ class Resources:
             del md.ownerReferences[:]
             md.ownerReferences.extend(new.metadata.ownerReferences)
             spec_changed = False
+            if "spec" not in result.DESCRIPTOR.fields_by_name:
+                # No spec (an Event): all but the server's metadata is the writer's, stored whole as
+                # Kubernetes stores such kinds.
+                md_kept, api_version, kind_name = proto.copy(md), result.apiVersion, result.kind
+                result.CopyFrom(new)
+                result.metadata.CopyFrom(md_kept)
+                result.apiVersion, result.kind = api_version, kind_name
+                validation.validate(result_obj, None)
+                return self.db.update(result_obj, expect, status=False)
             if kind in (proto.PVC, proto.DV):
                 defaults.storage_spec(kind, new.spec)
             if kind != proto.NODE or new.HasField("spec"):

@@ -47,6 +47,46 @@ def selector(text: str | None) -> dict[str, str]:
     return out
 
 
+# Fields a --field-selector may name (the apiserver's field label conversions): every kind's name and
+# namespace; an Event's involvedObject, reason, type, source and reporting component.
+_FIELDS = ("metadata.name", "metadata.namespace")
+_EVENT_FIELDS = ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                 "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                 "reason", "reportingComponent", "source", "type")
+
+
+def field_selector(text: str | None, kind: int) -> list[tuple[str, bool, str]]:
+    """`--field-selector a.b=v,c!=w` -> (path, equal, value) terms, refused as the apiserver refuses them."""
+    out = []
+    allowed = _FIELDS + (_EVENT_FIELDS if kind == proto.EVENT else proto.KINDS[kind].selectable_fields)
+    for term in (text or "").split(","):
+        if not term.strip():
+            continue
+        m = re.match(r"^\s*([^!=\s]+)\s*(!=|==|=)\s*(.*?)\s*$", term)
+        if m is None:
+            raise CLIError(f"invalid selector: {term!r}: expected field=value, field==value or field!=value")
+        path, op, value = m.groups()
+        if path not in allowed:
+            raise CLIError(f'field label not supported: {path} (supported: {", ".join(allowed)})')
+        out.append((path, op != "!=", value))
+    return out
+
+
+def _field(doc: dict, path: str) -> str:
+    if path == "source":   # an Event's source is its component
+        path = "source.component"
+    value = doc
+    for step in path.split("."):
+        value = value.get(step, "") if isinstance(value, dict) else ""
+    return "" if isinstance(value, (dict, list)) else str(value)
+
+
+def select_fields(items, terms) -> list:
+    if not terms:
+        return list(items)
+    return [r for r in items if all((_field(manifest.to_dict(r), p) == v) == eq for p, eq, v in terms)]
+
+
 def namespace_of(args, kind: int) -> str:
     return (args.namespace or "default") if proto.namespaced(kind) else ""
 
@@ -107,6 +147,7 @@ def cmd_get(args, api, resources: dict) -> int:
             items, rev = [get_object(api, kind, namespace_of(args, kind), args.name)], ""
         else:
             items, rev = list_objects(api, kind, ns, labels)
+            items = select_fields(items, field_selector(getattr(args, "field_selector", None), kind))
         if not items and not args.name and len(ks) == 1 and args.output in (None, "wide") and not args.watch:
             where = "" if args.all_namespaces or not proto.namespaced(kind) else f" in {ns} namespace"
             print(f"No resources found{where}.", file=sys.stderr)
@@ -181,7 +222,7 @@ def _describe_doc(doc, indent: int = 0) -> list[str]:
     return lines
 
 
-def describe(kind: int, res) -> str:
+def describe(kind: int, res, events: list | None = ()) -> str:
     """kubectl describe's shape: metadata first, then the spec and the status (conditions as a table)."""
     info = proto.KINDS[kind]
     doc = manifest.to_dict(res)
@@ -211,8 +252,32 @@ def describe(kind: int, res) -> str:
             [c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", "")] for c in conditions]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines += ["  " + "   ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
-    lines.append("Events:       <none>")
+    lines += describe_events(events)
     return "\n".join(lines)
+
+
+def events_of(api, kind: int, res) -> list:
+    """The Events about `res` (kubectl describe's search: its namespace, kind, name and uid)."""
+    md = res.metadata
+    items, _ = list_objects(api, proto.EVENT, md.namespace or "default", {})
+    o_kind = proto.KINDS[kind].kind
+    return [e for e in items if e.involvedObject.kind == o_kind and e.involvedObject.name == md.name
+            and e.involvedObject.namespace == md.namespace and e.involvedObject.uid in ("", md.uid)]
+
+
+def describe_events(events) -> list[str]:
+    """kubectl's Events table: Type, Reason, Age ("LAST (xN over FIRST)" for a repeated one), From, Message."""
+    if events is None:
+        return []
+    if not events:
+        return ["Events:       <none>"]
+    rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
+    for e in output.sort_events(events):
+        first = output.age(e.firstTimestamp or e.eventTime)
+        when = f"{output.age(e.lastTimestamp)} (x{e.count} over {first})" if e.count > 1 else first
+        rows.append([e.type, e.reason, when, e.source.component or e.reportingComponent, e.message.strip()])
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return ["Events:"] + ["  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def cmd_describe(args, api, resources: dict) -> int:
@@ -221,7 +286,7 @@ def cmd_describe(args, api, resources: dict) -> int:
         items = [get_object(api, kind, namespace_of(args, kind), args.name)]
     else:
         items, _ = list_objects(api, kind, namespace_of(args, kind), selector(args.selector))
-    print("\n\n".join(describe(kind, r) for r in items))
+    print("\n\n".join(describe(kind, r, events_of(api, kind, r) if kind != proto.EVENT else None) for r in items))
     return 0
 
 

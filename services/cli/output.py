@@ -54,6 +54,8 @@ def row(kind: int, res, wide: bool) -> list[str]:
     if kind == proto.DV:
         return [md.name, res.status.phase, res.status.progress, str(res.status.restartCount),
                 age(md.creationTimestamp)]
+    if kind == proto.EVENT:
+        return event_row(res, wide)
     ready = "Ready" if any(c.type == "Ready" and c.status == "True" for c in res.status.conditions) else "NotReady"
     if md.labels.get("kubevirt.io/schedulable") != "true":
         ready += ",SchedulingDisabled"
@@ -69,7 +71,31 @@ HEADERS = {
     proto.NODE: (["NAME", "STATUS", "AGE"], ["ARCH", "KERNEL-VERSION"]),
     proto.PVC: (["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "AGE"], ["VOLUMEMODE"]),
     proto.DV: (["NAME", "PHASE", "PROGRESS", "RESTARTS", "AGE"], []),
+    # kubectl's columns for core/v1 Events (printEvent); -o wide moves LAST SEEN .. OBJECT and adds these
+    proto.EVENT: (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+                  ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"]),
 }
+
+
+def event_row(ev, wide: bool) -> list[str]:
+    """kubectl's printEvent: ages of the last and first sighting, kind/name of the object, the count."""
+    first = age(ev.firstTimestamp or ev.eventTime)
+    last = age(ev.lastTimestamp) if ev.lastTimestamp else first
+    count = ev.count or 1
+    if ev.HasField("series"):
+        last, count = age(ev.series.lastObservedTime), ev.series.count
+    o = ev.involvedObject
+    target = f"{o.kind.lower()}/{o.name}" if o.name else o.kind.lower()
+    cols = [last, ev.type, ev.reason, target]
+    if wide:
+        source = ", ".join(p for p in (ev.source.component or ev.reportingComponent, ev.source.host) if p)
+        return cols + [o.fieldPath, source, ev.message.strip(), first, str(count), ev.metadata.name]
+    return cols + [ev.message.strip()]
+
+
+def sort_events(items) -> list:
+    """Oldest sighting first, as kubectl sorts events (SortableEvents: by lastTimestamp)."""
+    return sorted(items, key=lambda e: (e.lastTimestamp or e.eventTime or e.firstTimestamp, e.metadata.name))
 
 
 def _column(res, col: proto.PrinterColumn) -> str:
@@ -89,9 +115,13 @@ def _generic(kind: int) -> tuple[list[str], list[proto.PrinterColumn]]:
 
 
 def table(kind: int, items, wide: bool, all_namespaces: bool) -> str:
+    if kind == proto.EVENT:
+        items = sort_events(items)
     if kind in HEADERS:
         head, extra = HEADERS[kind]
         head = head + (extra if wide else [])
+        if kind == proto.EVENT and wide:   # wide puts MESSAGE after SOURCE, as kubectl does
+            head = head[:4] + extra[:2] + [head[4]] + extra[2:]
         rows = [row(kind, r, wide) for r in items]
     else:
         head, cols = _generic(kind)

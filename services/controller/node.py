@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from services.common import timeutil
+from services.common import events, timeutil
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 class NodeController:
     def __init__(self, api, nodes):
         self.api, self.nodes = api, nodes
+        self.recorder = events.recorder(api, events.NODE_CONTROLLER)
 
     async def reconcile(self, key: str):
         node = self.nodes.get(key)
@@ -29,4 +30,5 @@ class NodeController:
         out.CopyFrom(node)
         out.metadata.labels[scheduler.SCHEDULABLE_LABEL] = "false"
         await self.api.update(out)
+        self.recorder.normal(node, events.NODE_UNRESPONSIVE, "virt-handler is not responsive, marking node as unresponsive")
         return None

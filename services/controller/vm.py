@@ -14,7 +14,7 @@ import uuid
 
 import grpc
 
-from services.common import proto, timeutil, vmstate, volumes
+from services.common import events, proto, timeutil, vmstate, volumes
 from services.controller import nichotplug, vmvolumes
 from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
 from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
@@ -145,6 +145,7 @@ class VMController:
         self.api, self.vms, self.vmis = api, vms, vmis
         self.instancetypes = instancetypes or Instancetypes.disabled()
         self.volumes = volumes   # None: no DataVolume informers (dataVolumeTemplates are not acted on)
+        self.recorder = events.recorder(api, events.VM_CONTROLLER)
 
     async def reconcile(self, key: str):
         vm = self.vms.get(key)
@@ -361,11 +362,31 @@ class VMController:
         log.info("starting VM %s/%s: creating its VMI", vm.metadata.namespace, vm.metadata.name)
         vmi = new_vmi(vm)
         await self.instancetypes.apply_to_vmi(vm, vmi)
-        await self.api.create(vmi, tp)
+        try:
+            await self.api.create(vmi, tp)
+        except Exception as e:
+            self.recorder.warning(vm, events.FAILED_CREATE, f"Error creating virtual machine instance: {_details(e)}")
+            raise
+        self.recorder.normal(vm, events.SUCCESSFUL_CREATE,
+                             f"Started the virtual machine by creating the new virtual machine instance {vmi.metadata.name}")
 
     async def _stop(self, vmi) -> None:
         if vmi.metadata.deletionTimestamp:
             return
         log.info("stopping VMI %s/%s (phase %s)", vmi.metadata.namespace, vmi.metadata.name,
                  vmi.status.phase or "unset")
-        await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
+        vm = self.vms.get(proto.key(vmi))   # a VM and its VMI share the key
+        try:
+            await self.api.delete(proto.VMI, vmi.metadata.namespace, vmi.metadata.name, uid=vmi.metadata.uid)
+        except Exception as e:
+            if vm is not None:
+                self.recorder.warning(vm, events.FAILED_DELETE, f"Error deleting virtual machine instance "
+                                      f"{vmi.metadata.name}: {_details(e)}")
+            raise
+        if vm is not None:   # KubeVirt names the VMI by its uid here
+            self.recorder.normal(vm, events.SUCCESSFUL_DELETE,
+                                 f"Stopped the virtual machine by deleting the virtual machine instance {vmi.metadata.uid}")
+
+
+def _details(e: Exception) -> str:
+    return e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)

@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
                              volumes, workqueue)
 from services.handler import launcherpods
+from services.common import events
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
 from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations, MigrationStatsCollector
@@ -37,6 +38,7 @@ async def run(args) -> None:
                                        args.tls_dir)
     grpcclient.use_identity(renewer.identity)
     api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig, "handler")
+    events.attach(api, host=args.node_name)   # virt-handler records with its node as the source host
     queue: workqueue.WorkQueue
 
     def on_vmi(key):
@@ -135,6 +137,7 @@ async def run(args) -> None:
         zygote.stop()
     if pr_helper is not None:
         await pr_helper.stop()
+    await events.flush(api)
     await api.close()
     await tracing.drain()
     tracing.shutdown()

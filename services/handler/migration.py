@@ -287,8 +287,9 @@ class Migrations:
         if h is None:
             if self.launchers.pid_file_alive(uid):
                 return 0.2   # likewise, one this handler no longer follows
-            h = await self.launchers.spawn(vmi)
+            # Noted before the spawn's await: the orphan sweep must not take the directory spawn makes.
             self.receiving[uid] = st.migrationUid
+            h = await self.launchers.spawn(vmi)
             log.info("VMI %s/%s: receiving launcher for migration %s", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid)
         out = proto.copy(vmi)
@@ -359,9 +360,8 @@ class Migrations:
         if st.migrationUid in self._spawned_again:
             return None
         self._spawned_again.add(st.migrationUid)
-        h = await self.launchers.spawn(vmi)
-        self.receiving[vmi.metadata.uid] = st.migrationUid
-        return h
+        self.receiving[vmi.metadata.uid] = st.migrationUid   # before the await, as in target_sync
+        return await self.launchers.spawn(vmi)
 
     async def _release(self, uid: str) -> None:
         """The receiving launcher of a migration that is over without us: it and any domain it has go."""

@@ -54,6 +54,7 @@ class VMIController:
         self.claims = claims          # claims.ClaimProvisioner: the PVCs this node provisions
         self.emulation = emulation
         self.key_by_uid: dict[str, str] = {}
+        self.recorder = events.recorder(api, events.HANDLER)
 
     def key_for_uid(self, uid: str):
         return self.key_by_uid.get(uid)
@@ -107,11 +108,14 @@ class VMIController:
                 await asyncio.to_thread(netplumbing.setup, vmi)
             except netplumbing.PlumbingError as e:
                 return await self._fail(vmi, tp, "SyncFailed", f"network setup: {e}")
+            defined = h.domain is not None and h.domain.exists
             resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
             if not resp.success:
                 reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
             h.synced = True
+            if not defined:
+                self.recorder.normal(vmi, events.CREATED, events.VMI_DEFINED)
             self._synced(h, vmi, vols, resp)
         elif h.extra.get("synced_for") != self._sync_key(vmi, vols):
             return await self._resync(vmi, h, tp, vols)
@@ -223,6 +227,7 @@ class VMIController:
             if new_phase != vmi.status.phase:
                 log.info("VMI %s/%s: %s -> %s", vmi.metadata.namespace, vmi.metadata.name,
                          vmi.status.phase, new_phase)
+                self._phase_event(vmi, new_phase)
         await self._unplug_taps(vmi, dom)
         return None
 
@@ -237,8 +242,15 @@ class VMIController:
             except netplumbing.PlumbingError as e:
                 log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 
+    def _phase_event(self, vmi, new_phase: str) -> None:
+        """recordPhaseChangeEvent: Started, Stopped (shut down) or Stopped (crashed, a Warning)."""
+        what = events.phase_event(new_phase)
+        if what is not None:
+            self.recorder.event(vmi, *what)
+
     async def _fail(self, vmi, tp, reason: str, message: str):
         log.warning("VMI %s/%s failed: %s: %s", vmi.metadata.namespace, vmi.metadata.name, reason, message)
+        self.recorder.warning(vmi, events.SYNC_FAILED if reason == "SyncFailed" else reason, message)
         tracing.fail_current(f"{reason}: {message}")
         out = proto.copy(vmi)
         vmstate.set_phase(out, vmstate.FAILED)
@@ -247,6 +259,8 @@ class VMIController:
         vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", reason, message)
         vmstate.set_condition(out, vmstate.READY, "False")
         await self.api.update_status(out, tp)
+        if vmi.status.phase != vmstate.FAILED:
+            self._phase_event(vmi, vmstate.FAILED)
         h = self.launchers.get(vmi.metadata.uid)
         if h is not None:
             await self._delete_launcher(h)
@@ -282,16 +296,21 @@ class VMIController:
                     log.info("VMI %s/%s: graceful shutdown (up to %ss)", vmi.metadata.namespace,
                              vmi.metadata.name, grace)
                     await h.stub.ShutdownVirtualMachine(L.VMIRequest(vmi=vmi), timeout=20)
+                    self.recorder.normal(vmi, events.SHUTTING_DOWN, events.VMI_GRACEFUL_SHUTDOWN)
             if loop.time() < h.shutdown_deadline:
                 return min(1.0, h.shutdown_deadline - loop.time())
             log.info("VMI %s/%s: grace period over, killing the domain", vmi.metadata.namespace, vmi.metadata.name)
             await h.stub.KillVirtualMachine(L.VMIRequest(vmi=vmi), timeout=20)
+            self.recorder.normal(vmi, events.DELETED, events.VMI_STOPPING)
             return 0.2
         if h is not None:
             if not vmstate.is_final(vmi) and h.domain is not None:
                 out = proto.copy(vmi)
                 if vmstate.set_phase(out, phase.vmi_phase(h.domain, vmi.status.phase)):
                     vmi = await self.api.update_status(out, tp)
+                    self._phase_event(vmi, vmi.status.phase)
+            if h.alive():
+                self.recorder.normal(vmi, events.DELETED, events.VMI_SIGNAL_DELETION)
             await self._delete_launcher(h)
             await self.launchers.wait_exit(h, 5)
         await self._remove_vm_dir(vmi.metadata.uid, h)
