@@ -74,6 +74,13 @@ def in_flight(vmi) -> bool:
     return st is not None and bool(st.migrationUid) and not st.completed and not st.failed
 
 
+def is_migrating(vmi) -> bool:
+    """KubeVirt's IsMigrating: the migration has started (the source launcher began libvirt's job) and not
+    ended. The VM's printable status says Migrating meanwhile."""
+    st = state_of(vmi)
+    return st is not None and bool(st.startTimestamp) and not st.endTimestamp
+
+
 def is_source(vmi, node: str) -> bool:
     st = state_of(vmi)
     return st is not None and bool(st.migrationUid) and st.sourceNode == node and vmi.status.nodeName == node

@@ -14,7 +14,7 @@ import uuid
 
 import grpc
 
-from services.common import events, proto, timeutil, vmstate, volumes
+from services.common import events, migrations, proto, timeutil, vmstate, volumes
 from services.controller import nichotplug, vmvolumes
 from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
 from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
@@ -89,6 +89,8 @@ def printable_status(vm, vmi, storage=None) -> str:
     live = vmi is not None and not vmstate.is_final(vmi)
     if live and (vmi.metadata.deletionTimestamp or not is_set_to_start(vm, vmi)):
         return "Stopping"
+    if vmi is not None and migrations.is_migrating(vmi):
+        return "Migrating"
     if live and vmstate.has_condition(vmi, vmstate.PAUSED):
         return "Paused"
     if live and vmi.status.phase == vmstate.RUNNING:

@@ -491,3 +491,18 @@ async def test_a_clone_without_a_size_gets_its_sources(api_server):
         claim = c.pvcs.get("default/vm1-root")
         assert claim.spec.resources.requests["storage"] == "32Mi"
         assert claim.metadata.annotations["k8s.io/CloneRequest"] == "default/golden"
+
+
+def test_a_migrating_vmi_prints_migrating_until_it_ends():
+    """KubeVirt's order: Migrating after Terminating and Stopping, before Paused and Running; from the
+    migration's start (the source began) to its end."""
+    live = vmi("Running")
+    live.status.migrationState.migrationUid = "m1"
+    assert vmc.printable_status(vm_of(), live, None) == "Running"        # handed off, not started yet
+    live.status.migrationState.startTimestamp = "2026-12-02T04:00:00Z"
+    assert vmc.printable_status(vm_of(), live, None) == "Migrating"
+    vmstate.set_condition(live, vmstate.PAUSED, "True")
+    assert vmc.printable_status(vm_of(), live, None) == "Migrating"
+    assert vmc.printable_status(vm_of("Halted"), live, None) == "Stopping"
+    live.status.migrationState.endTimestamp = "2026-12-02T04:00:09Z"
+    assert vmc.printable_status(vm_of(), live, None) == "Paused"
