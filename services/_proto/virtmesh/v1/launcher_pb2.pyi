@@ -17,8 +17,15 @@ class VirtualMachineOptions(_message.Message):
     def __init__(self, emulation: _Optional[str] = ..., featureGates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VMIRequest(_message.Message):
-    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket")
+    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket", "imagePaths")
     class VolumePathsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ImagePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -30,12 +37,14 @@ class VMIRequest(_message.Message):
     GRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
     PRHELPERSOCKET_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPATHS_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     options: VirtualMachineOptions
     gracePeriodSeconds: int
     volumePaths: _containers.ScalarMap[str, str]
     prHelperSocket: str
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ...) -> None: ...
+    imagePaths: _containers.ScalarMap[str, str]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ..., imagePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Response(_message.Message):
     __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain")
