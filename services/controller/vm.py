@@ -14,7 +14,7 @@ import uuid
 
 import grpc
 
-from services.common import events, migrations, proto, timeutil, vmstate, volumes
+from services.common import events, images, migrations, proto, timeutil, vmstate, volumes
 from services.controller import nichotplug, vmvolumes
 from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
 from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
@@ -105,8 +105,9 @@ def printable_status(vm, vmi, storage=None) -> str:
         return "Provisioning"
     if storage is not None and is_set_to_start(vm, vmi) and vmvolumes.unbound_claim(vm, storage.get_pvc):
         return "WaitingForVolumeBinding"
-    if vmi is not None and vmi.status.reason in ("ErrImagePull", "ImagePullBackOff"):
-        return vmi.status.reason
+    sync = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED) if vmi is not None else None
+    if sync is not None and sync.status == "False" and sync.reason in (images.ERR_IMAGE_PULL, images.IMAGE_PULL_BACKOFF):
+        return sync.reason   # isVirtualMachineStatusErrImagePull / ImagePullBackOff: the VMI's Synchronized reason
     if live:
         return "Starting"
     crashloop = (vm.status.HasField("startFailure") and vm.status.startFailure.consecutiveFailCount > 0

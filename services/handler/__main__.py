@@ -25,6 +25,7 @@ from services.handler.server import HandlerService
 from services.handler.claims import ClaimProvisioner
 from services.handler.tpmstate import TpmStates
 from services.handler.vmi import VMIController
+from services.handler.images import ImageCache, ImagePulls
 
 log = logging.getLogger("services.handler")
 SWEEP_SECONDS = 5.0
@@ -78,6 +79,9 @@ async def run(args) -> None:
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
+    if not args.launcher_pods:   # launcher pods have their images pulled by the kubelet
+        controller.images = ImagePulls(ImageCache(args.image_cache or os.path.join(data.root, "images"),
+                                                  args.insecure_registry), queue.add, controller.recorder)
 
     server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)
     server.add(proto.handler_grpc.add_HandlerServicer_to_server, HandlerService(vmis, launchers))
@@ -162,6 +166,13 @@ def main(argv=None) -> None:
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
+    p.add_argument("--image-cache", metavar="DIR",
+                   help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
+                   "(default DATA_DIR/images)")
+    p.add_argument("--insecure-registry", action="append", metavar="HOST:PORT",
+                   default=[r for r in os.environ.get("VIRTMESH_INSECURE_REGISTRIES", "").replace(",", " ").split() if r],
+                   help="a registry reached over plain HTTP (or TLS not verified); repeatable "
+                   "(env VIRTMESH_INSECURE_REGISTRIES, comma-separated)")
     launcherpods.add_flags(p)
     metrics.add_flags(p)
     meshtls.add_flags(p)

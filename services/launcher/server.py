@@ -115,9 +115,10 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             # Each step is its own span when it takes time (tracing.step); an exception leaving one is recorded on it.
             with tracing.step("launcher.prepareVolumes"):
                 volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir,
-                                                  dict(request.volumePaths), set(request.options.featureGates))
+                                                  dict(request.volumePaths), set(request.options.featureGates),
+                                                  dict(request.imagePaths))
             with tracing.step("launcher.resolveKernelBoot"):
-                kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
+                kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi, dict(request.imagePaths))
             with tracing.step("launcher.convert"):
                 ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
                                       serial_socket=self.serial_socket, serial_log=self.serial_log,
