@@ -100,11 +100,13 @@ def sort_events(items) -> list:
 
 def _column(res, col: proto.PrinterColumn) -> str:
     """A printer column of a kind without a table of its own: a plain `.a.b` path, or the age."""
-    if col.type == "date":
-        return age(res.metadata.creationTimestamp)
     value = manifest.to_dict(res)
     for step in col.json_path.strip(".").split("."):
         value = value.get(step, "") if isinstance(value, dict) else ""
+    if col.type == "date":   # the age of that time (a snapshot's creationTime, a restore's restoreTime)
+        return age(value) if value or col.json_path == ".metadata.creationTimestamp" else ""
+    if isinstance(value, bool):
+        return "true" if value else "false"   # kubectl prints JSON's booleans
     return str(value)
 
 

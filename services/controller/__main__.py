@@ -19,6 +19,7 @@ from services.controller.instancetype import Instancetypes
 from services.controller.metrics import ControllerCollector, InformerLookup, PhaseTransitions
 from services.controller.migration import Evacuations, MigrationController
 from services.controller.node import NodeController
+from services.controller.snapshot import RestoreController, SnapshotController
 from services.controller.vm import VMController
 from services.controller.vmi import VMIController
 from services.controller.vmvolumes import DataVolumes
@@ -35,6 +36,19 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
 
     def on_vm(key):
         queues["vm"].add(key)
+        on_snapshot_source(key)
+
+    def on_snapshot_source(key):   # a VM or its VMI: the snapshots of it and the restores into it
+        for k in snapshot_ctl.snapshot_keys_of_vm(key):
+            queues["snapshot"].add(k)
+        for k in restore_ctl.restore_keys_of_vm(key):
+            queues["restore"].add(k)
+
+    def on_content(key):
+        queues["snapshot-content"].add(key)
+        k = snapshot_ctl.snapshot_key_of_content(key)
+        if k:
+            queues["snapshot"].add(k)
 
     def on_vmi(key):
         transitions.seen(key, vmis.get(key))
@@ -43,6 +57,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         for k in migration.keys_for_vmi(key):  # its live migrations follow what the nodes report
             queues["migration"].add(k)
         queues["evacuation"].add(key)
+        on_snapshot_source(key)
 
     def on_node(key):
         queues["node"].add(key)
@@ -73,10 +88,16 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     nodes = api.informer(proto.NODE, on_node)
     vmims = api.informer(proto.VMIM, on_vmim)
     policies = api.informer(proto.MIGRATION_POLICY, lambda key: None)   # read at each hand-off
+    vmsnapshots = api.informer(proto.VMSNAPSHOT, lambda key: queues["snapshot"].add(key))
+    contents = api.informer(proto.VMSNAPSHOT_CONTENT, on_content)
+    restores = api.informer(proto.VMRESTORE, lambda key: queues["restore"].add(key))
+    snapshot_ctl = SnapshotController(api, vmsnapshots, contents, restores, vms, vmis, pvcs)
+    restore_ctl = RestoreController(api, restores, vmsnapshots, contents, vms, vmis, pvcs, dvs)
     # Instance types, preferences, their ControllerRevisions and the KubeVirt object (the VM controller's).
     instancetypes = Instancetypes(api, vms, on_vm)
     volumes = DataVolumes(api, dvs, pvcs)
-    informers = (vms, vmis, nodes, dvs, pvcs, vmims, policies, *instancetypes.informers.values())
+    informers = (vms, vmis, nodes, dvs, pvcs, vmims, policies, vmsnapshots, contents, restores,
+                 *instancetypes.informers.values())
     migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT], policies)
     api.track(*informers)
     pods = launcherpod.setup(args, api, instancetypes.informers[proto.KUBEVIRT], lambda key: queues["vmi"].add(key))
@@ -90,6 +111,9 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
     queues["migration"] = migration.queue = workqueue.WorkQueue("migration", migration.reconcile, workers=4)
     queues["evacuation"] = workqueue.WorkQueue("evacuation", Evacuations(migration).reconcile, workers=2)
+    queues["snapshot"] = workqueue.WorkQueue("snapshot", snapshot_ctl.reconcile, workers=2)
+    queues["snapshot-content"] = workqueue.WorkQueue("snapshot-content", snapshot_ctl.reconcile_content, workers=1)
+    queues["restore"] = workqueue.WorkQueue("restore", restore_ctl.reconcile, workers=2)
 
     server = None
     if health_socket:

@@ -23,6 +23,7 @@ from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations, Migra
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.claims import ClaimProvisioner
+from services.handler.snapshot import SnapshotAgent
 from services.handler.tpmstate import TpmStates
 from services.handler.vmi import VMIController
 from services.handler.images import ImageCache, ImagePulls
@@ -60,7 +61,8 @@ async def run(args) -> None:
 
     vmis = api.informer(proto.VMI, on_vmi, node_name=args.node_name)
     claims = api.informer(proto.PVC, on_claim)
-    api.track(vmis, claims)
+    contents = api.informer(proto.VMSNAPSHOT_CONTENT, lambda key: snapshot_queue.add(key))
+    api.track(vmis, claims, contents)
     provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
     claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
     zygote = None
@@ -77,6 +79,9 @@ async def run(args) -> None:
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
+    snapshot_queue = workqueue.WorkQueue(
+        "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
+                                          data.volumes).reconcile, workers=2)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
     if not args.launcher_pods:   # launcher pods have their images pulled by the kubelet
@@ -110,7 +115,7 @@ async def run(args) -> None:
     node_labels = {MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
                                            kubelet=not args.kubeconfig, extra_labels=node_labels).run(registered)),
-             asyncio.create_task(vmis.run()), asyncio.create_task(claims.run())]
+             asyncio.create_task(vmis.run()), asyncio.create_task(claims.run()), asyncio.create_task(contents.run())]
     if target_vmis is not None:
         tasks.append(asyncio.create_task(target_vmis.run()))
     if args.launcher_pods:   # the node's launcher pods, known before any VMI is worked on
@@ -118,7 +123,9 @@ async def run(args) -> None:
         await launchers.pods.synced.wait()
     await vmis.synced.wait()
     await claims.synced.wait()
-    tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run())]
+    await contents.synced.wait()
+    tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run()),
+              asyncio.create_task(snapshot_queue.run())]
     if target_vmis is not None:
         await target_vmis.synced.wait()
         tasks.append(asyncio.create_task(migrations.queue.run()))

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 
-from services.common import proto
+from services.common import proto, snapshots
 from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
                                      PVC_PROTECTION, SELECTED_NODE)
 from services.handler import localvolumes
@@ -71,6 +71,12 @@ class ClaimProvisioner:
             if not clone_from:
                 log.info("claim %s: clone source %s not bound on this node yet", key, ann[CLONE_REQUEST])
                 return 2.0
+        elif ann.get(snapshots.RESTORE_SOURCE):   # a VirtualMachineRestore's claim: from a snapshot's image
+            ns, _, vs = ann[snapshots.RESTORE_SOURCE].rpartition("/")
+            clone_from = snapshots.image_path(self.root, ns or pvc.metadata.namespace, vs)
+            if not os.path.exists(clone_from):
+                log.info("claim %s: snapshot image %s not on this node", key, clone_from)
+                return 5.0
         try:
             await asyncio.to_thread(localvolumes.provision, self.root, pvc, ann.get(DISK_FORMAT, "raw"),
                                     ann.get(IMPORT_ENDPOINT, ""), clone_from)
@@ -83,7 +89,7 @@ class ClaimProvisioner:
                 await self.api.update(out)
             return RETRY_FAILED_SECONDS  # a source may appear later (CDI retries its importer too)
         out = proto.copy(pvc)
-        if ann.get(IMPORT_ENDPOINT) or ann.get(CLONE_REQUEST):
+        if ann.get(IMPORT_ENDPOINT) or ann.get(CLONE_REQUEST) or ann.get(snapshots.RESTORE_SOURCE):
             out.metadata.annotations[POD_PHASE] = "Succeeded"
         out.metadata.annotations.pop(PROVISION_ERROR, None)
         if out.metadata != pvc.metadata:
@@ -99,6 +105,8 @@ class ClaimProvisioner:
     async def _delete(self, pvc, node: str):
         if node and node != self.node:
             return None
+        if any(f != PVC_PROTECTION for f in pvc.metadata.finalizers):
+            return None   # still protected (a snapshot copying it): its finalizer's removal brings it back
         if node == self.node:
             await asyncio.to_thread(localvolumes.remove, self.root, pvc)
         if PVC_PROTECTION in pvc.metadata.finalizers:

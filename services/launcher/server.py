@@ -253,6 +253,15 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         d.xml = st.xml
         return L.DomainResponse(response=_ok(), domain=d)
 
+    async def CopyDisk(self, request, context):
+        from services.launcher import snapshot
+        try:
+            await asyncio.to_thread(snapshot.copy_disk, self.hv, request.source, request.destination,
+                                    request.format or "qcow2", float(request.timeoutSeconds or 3600))
+        except virt.VirtError as e:
+            return L.Response(success=False, message=str(e))
+        return _ok(f"copied {request.source}")
+
     async def GetDomainStats(self, request, context):
         # Hypervisor._domain honours domain ownership (another VMI's domain of this name is not ours).
         stats = await asyncio.to_thread(lambda: domstats.collect(self.hv._domain()))
