@@ -215,6 +215,9 @@ def _describe_doc(doc, indent: int = 0) -> list[str]:
                 lines.append(f"{pad}{key}:{' ' * max(1, 24 - len(pad) - len(key))}{jsonpath.text(v)}")
     else:
         for item in doc:
+            if not isinstance(item, (dict, list)):   # a list of strings (finalizers, access modes)
+                lines.append(f"{pad}  {jsonpath.text(item)}")
+                continue
             sub = _describe_doc(item, indent + 1)
             if sub:
                 sub[0] = pad + "- " + sub[0].lstrip()
