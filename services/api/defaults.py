@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from services.common import arch, domain, machines, proto, quantity, timeutil, volumes
+from services.common import arch, domain, images, machines, proto, quantity, timeutil, volumes
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 DEFAULT_VOLUME_MODE = "Filesystem"
@@ -127,6 +127,7 @@ def vmi_spec(spec, machine_limits=None) -> None:
     cpu_hotplug(spec, limit)
     inputs(spec)
     hyperv(spec)
+    images.set_default_policies(spec)
 
 
 def create(obj: proto.api.Object, machine_limits=None) -> None:

@@ -204,6 +204,7 @@ def resolve_checked(host: str, port: int, field: str = "spec.source.http.url", u
 
 def admit_vmi_spec(spec, path: str, gates) -> None:
     """`gates`: the feature gates in effect (kvconfig)."""
+    from services.common import images   # it builds on this module
     for i, v in enumerate(spec.volumes):
         vp = f"{path}.volumes[{i}]"
         if v.HasField("hostDisk"):
@@ -212,13 +213,18 @@ def admit_vmi_spec(spec, path: str, gates) -> None:
             if v.hostDisk.path:
                 check_path(v.hostDisk.path, f"{vp}.hostDisk.path")
         if v.HasField("containerDisk") and v.containerDisk.image:
-            if check_image(v.containerDisk.image, f"{vp}.containerDisk.image") is not None:
-                _relative_ok(v.containerDisk.path, f"{vp}.containerDisk.path")
+            images.check_policy(v.containerDisk.imagePullPolicy, f"{vp}.containerDisk.imagePullPolicy")
+            images.check(v.containerDisk.image, f"{vp}.containerDisk.image")   # a registry reference
+            check_image(v.containerDisk.image, f"{vp}.containerDisk.image")    # a path on the node
+            _relative_ok(v.containerDisk.path, f"{vp}.containerDisk.path")
     fw = spec.domain.firmware
     if fw.HasField("kernelBoot") and fw.kernelBoot.HasField("container"):
         c = fw.kernelBoot.container
         kp = f"{path}.domain.firmware.kernelBoot.container"
-        if c.image and check_image(c.image, f"{kp}.image") is not None:
+        if c.image:
+            images.check_policy(c.imagePullPolicy, f"{kp}.imagePullPolicy")
+            images.check(c.image, f"{kp}.image")
+            check_image(c.image, f"{kp}.image")
             _relative_ok(c.kernelPath, f"{kp}.kernelPath")
             _relative_ok(c.initrdPath, f"{kp}.initrdPath")
 

@@ -12,6 +12,7 @@ import grpc
 
 from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, network
+from services.common import images as imagerefs
 from services.handler import migration, netplumbing, phase, tpmstate, volumestatus
 from services.handler.launchers import Launchers
 
@@ -43,6 +44,7 @@ def interfaces_status(vmi, dom) -> list:
 
 class VMIController:
     pr_helper = None   # the node's qemu-pr-helper (prhelper.PrHelper) when PersistentReservation is on
+    images = None      # images.ImagePulls: registry images pulled before a launcher starts
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
 
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
@@ -73,9 +75,15 @@ class VMIController:
             return None   # its domain migrated away: the target acks, and the VMI leaves this node
         ph = vmi.status.phase
         if vmstate.is_final(vmi):
+            if self.images is not None:
+                self.images.forget(uid)
             if h is not None:
                 await self._delete_launcher(h)
             return None
+        if ph == vmstate.SCHEDULED and h is None and self.images is not None:
+            wait = await self._pull_images(key, vmi, tp)
+            if wait is not None:
+                return wait   # no launcher while an image is missing (KubeVirt's pod waits in the kubelet)
         if ph == vmstate.SCHEDULED and h is None:
             with tracing.span("launcher.spawn"):
                 h = await self.launchers.spawn(vmi)
@@ -144,7 +152,23 @@ class VMIController:
     def _request(self, vmi, vols) -> L.VMIRequest:
         options = L.VirtualMachineOptions(emulation=self.emulation, featureGates=sorted(self.feature_gates()))
         return L.VMIRequest(vmi=vmi, options=options,
-                            volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi))
+                            volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi),
+                            imagePaths=self.images.paths(vmi) if self.images is not None else {})
+
+    async def _pull_images(self, key, vmi, tp):
+        """None once every registry image of the VMI is on the node, else when to look again; the
+        VMI shows the kubelet's waiting reason as Synchronized=False (KubeVirt's VM printableStatus
+        reads it: ErrImagePull, ImagePullBackOff)."""
+        gate = self.images.gate(key, vmi)
+        out = proto.copy(vmi)
+        if gate.reason:
+            vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", gate.reason, gate.message)
+        elif gate.ready and (c := vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)) is not None \
+                and c.reason in imagerefs.PULL_REASONS:
+            vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
+        if out.status != vmi.status:
+            await self.api.update_status(out, tp)
+        return None if gate.ready else gate.wait
 
     def _pr_helper_socket(self, vmi) -> str:
         """The node's qemu-pr-helper for a VMI with a reserved LUN ("" without one, or without a helper:
@@ -285,6 +309,8 @@ class VMIController:
 
     async def _teardown(self, vmi, h, tp):
         """Deleted VMI: ACPI shutdown, kill after the grace period, clean up, drop our finalizer."""
+        if self.images is not None:
+            self.images.forget(vmi.metadata.uid)
         if h is not None and h.alive() and h.domain is not None and h.domain.exists \
                 and h.domain.state not in ("Shutoff", "Crashed"):
             loop = asyncio.get_running_loop()

@@ -14,8 +14,11 @@ refused the others, and the node does not take the api's word for it.
 - `emptyDisk`: a fresh qcow2 (sparse raw without qemu-img) of `capacity` in the VM's directory.
 - `firmware.kernelBoot.container.image` names a directory; `kernelPath`/`initrdPath` are paths
   inside it.
+- A registry reference in either is pulled and unpacked by the handler (handler/images.py), which
+  passes the directory (`imagePaths`, as KubeVirt's pod has the containerDisk mounted); from there
+  on it is read as a local image directory is.
 
-Anything that would need a registry fails with `ImagePullError` ("ErrImagePull: ..."), which the
+A missing image or a file missing in it fails with `ImagePullError` ("ErrImagePull: ..."), which the
 handler turns into the VMI's ErrImagePull reason. Preparation is idempotent: a re-sync reuses the
 overlays and empty disks it made before (recreating them under a running guest would wipe them).
 """
@@ -67,8 +70,7 @@ def image_path(image: str) -> Optional[str]:
 
 
 def _not_local(image: str) -> ImagePullError:
-    return ImagePullError(f'ErrImagePull: failed to pull image "{image}": standalone mode reads images '
-                          "from the node's filesystem; use an absolute path or file:// URL")
+    return ImagePullError(f'ErrImagePull: image "{image}" has not been pulled to this node')
 
 
 def _allowed(check, *args) -> str:
@@ -78,8 +80,11 @@ def _allowed(check, *args) -> str:
         raise VolumeError(str(e)) from None
 
 
-def _local_image(image: str, field: str) -> str:
-    """The image's path on the node, symlinks resolved, inside an allowed directory."""
+def _local_image(image: str, field: str, image_paths=None) -> str:
+    """The image's path on the node, symlinks resolved, inside an allowed directory; a registry
+    image's is where the handler unpacked it (its own cache, not a host path a manifest names)."""
+    if image_paths and image in image_paths:
+        return os.path.realpath(image_paths[image])
     if image_path(image) is None:
         raise _not_local(image)
     path = _allowed(hostpaths.check_image, os.path.normpath(image_path(image)), field)
@@ -147,9 +152,9 @@ def _source(path: str, fmt: Optional[str] = None, *also: str) -> DiskSource:
 
 # ---------------------------------------------------------------- volume types
 
-def _container_disk(vol, where: str, vm_dir: str) -> DiskSource:
+def _container_disk(vol, where: str, vm_dir: str, image_paths=None) -> DiskSource:
     cd = vol.containerDisk
-    path = _local_image(cd.image, f"{where}.containerDisk.image")
+    path = _local_image(cd.image, f"{where}.containerDisk.image", image_paths)
     if os.path.isdir(path):
         if cd.path:
             path = _allowed(hostpaths.check_inside, path, cd.path, f"{where}.containerDisk.path")
@@ -244,12 +249,14 @@ _NOT_YET = {
 }
 
 
-def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=()) -> Optional[DiskSource]:
-    """`gates`: the feature gates in effect, as the handler passed them."""
+def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=(),
+                   image_paths=None) -> Optional[DiskSource]:
+    """`gates`: the feature gates in effect, as the handler passed them; `image_paths`: registry
+    images the handler unpacked (reference -> directory)."""
     where = f"spec.volumes[{index}]"
     kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
     if kind == "containerDisk":
-        return _container_disk(vol, where, vm_dir)
+        return _container_disk(vol, where, vm_dir, image_paths)
     if kind == "hostDisk":
         return _host_disk(vol, where, gates)
     if kind == "emptyDisk":
@@ -262,26 +269,26 @@ def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=()) ->
     raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
 
 
-def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=()) -> dict[str, DiskSource]:
+def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=(), image_paths=None) -> dict[str, DiskSource]:
     """Volume name -> resolved source, for every volume a disk uses (hotpluggable volumes the node
     has not mounted yet are left out)."""
     used = {d.name for d in vmi.spec.domain.devices.disks}
     out: dict[str, DiskSource] = {}
     for i, vol in enumerate(vmi.spec.volumes):
         if vol.name in used:
-            src = prepare_volume(vol, i, vm_dir, volume_paths, gates)
+            src = prepare_volume(vol, i, vm_dir, volume_paths, gates, image_paths)
             if src is not None:
                 out[vol.name] = src
     return out
 
 
-def resolve_kernel_boot(vmi) -> tuple[Optional[str], Optional[str]]:
+def resolve_kernel_boot(vmi, image_paths=None) -> tuple[Optional[str], Optional[str]]:
     """(kernel, initrd) paths on the node for `firmware.kernelBoot.container`, or (None, None)."""
     fw = vmi.spec.domain.firmware
     if not fw.HasField("kernelBoot") or not fw.kernelBoot.HasField("container"):
         return None, None
     c = fw.kernelBoot.container
-    root = _local_image(c.image, "spec.domain.firmware.kernelBoot.container.image")
+    root = _local_image(c.image, "spec.domain.firmware.kernelBoot.container.image", image_paths)
     if not os.path.isdir(root):
         raise ImagePullError(f'ErrImagePull: image "{c.image}" must be a directory holding the kernel '
                              "and initrd (spec.domain.firmware.kernelBoot.container.image)")

@@ -135,15 +135,16 @@ def test_unschedulable_then_schedulable(mesh):
 
 
 def test_image_that_is_not_on_the_node_fails_clearly(mesh):
+    # A local image file that is not there (a registry image is pulled: tests/integration/test_image_pulls.py).
     text = VM.format(name="pull", strategy="Manual").replace(
         "        devices: {}", "        devices: {disks: [{name: root, disk: {bus: virtio}}]}\n"
-        "      volumes: [{name: root, containerDisk: {image: quay.io/containerdisks/fedora:latest}}]")
+        "      volumes: [{name: root, containerDisk: {image: /var/cache/virtmesh/guests/not-built.img}}]")
     mesh.cli("apply", "-f", "-", input=text)
     mesh.cli("start", "pull")
     mesh.wait_for(lambda: mesh.vmi_phase("pull") == "Failed", 30, "VMI failed")
     vmi = mesh.get("vmi", "pull")
     assert vmi["status"]["reason"] == "ErrImagePull"
-    assert "quay.io/containerdisks/fedora:latest" in vmi["status"]["message"]
+    assert "/var/cache/virtmesh/guests/not-built.img" in vmi["status"]["message"]
     assert mesh.vm_status("pull") == "ErrImagePull"
 
 

@@ -120,8 +120,23 @@ def test_registry_reference_is_err_image_pull(tmp_path):
     v = vmi([{"name": "root", "containerDisk": {"image": "quay.io/containerdisks/fedora:latest"}}])
     with pytest.raises(ImagePullError) as e:
         storage.prepare_volumes(v, str(tmp_path))
-    assert str(e.value) == ('ErrImagePull: failed to pull image "quay.io/containerdisks/fedora:latest": standalone '
-                            "mode reads images from the node's filesystem; use an absolute path or file:// URL")
+    assert str(e.value) == 'ErrImagePull: image "quay.io/containerdisks/fedora:latest" has not been pulled to this node'
+
+
+def test_registry_image_is_read_where_the_handler_unpacked_it(tmp_path):
+    root = tmp_path / "images" / "abc"
+    (root / "disk").mkdir(parents=True)
+    (root / "disk" / "guest.img").write_bytes(b"\0" * 4096)
+    v = vmi([{"name": "root", "containerDisk": {"image": "reg.example:5000/g:1"}}])
+    src = storage.prepare_volumes(v, str(tmp_path / "vm"), image_paths={"reg.example:5000/g:1": str(root)})["root"]
+    assert src.format in ("qcow2", "raw")
+    (root / "boot").mkdir()
+    (root / "boot" / "vmlinuz").write_bytes(b"k")
+    (root / "escape").symlink_to("/etc/passwd")
+    paths = {"reg.example:5000/k:1": str(root)}
+    assert storage.resolve_kernel_boot(kb("reg.example:5000/k:1", initrd=""), paths) == (str(root / "boot" / "vmlinuz"), None)
+    with pytest.raises(VolumeError, match="leaves the image"):
+        storage.resolve_kernel_boot(kb("reg.example:5000/k:1", kernel="/escape", initrd=""), paths)
 
 
 def test_missing_image_is_err_image_pull(tmp_path):
@@ -237,7 +252,7 @@ def test_kernel_boot_directory(tmp_path):
 
 
 def test_kernel_boot_errors(tmp_path):
-    with pytest.raises(ImagePullError, match=r'^ErrImagePull: failed to pull image "quay.io/k:1"'):
+    with pytest.raises(ImagePullError, match=r'^ErrImagePull: image "quay.io/k:1" has not been pulled to this node'):
         storage.resolve_kernel_boot(kb("quay.io/k:1"))
     with pytest.raises(ImagePullError, match=r"not found on node$"):
         storage.resolve_kernel_boot(kb(str(tmp_path / "nope")))

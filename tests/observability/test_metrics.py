@@ -25,7 +25,7 @@ def value(samples, metric: str, **labels):
 
 PULL = VM.format(name="c", strategy="Manual").replace(
     "        devices: {}", "        devices: {disks: [{name: root, disk: {bus: virtio}}]}\n"
-    "      volumes: [{name: root, containerDisk: {image: quay.io/containerdisks/fedora:latest}}]")
+    "      volumes: [{name: root, containerDisk: {image: /var/cache/virtmesh/guests/not-built.img}}]")
 LABELLED = VM.format(name="b", strategy="Always").replace(
     "  template:\n    spec:", "  template:\n    metadata:\n      labels: {app.kubernetes.io/name: web}\n"
     "      annotations: {vm.kubevirt.io/os: fedora}\n    spec:")

@@ -100,7 +100,7 @@ def test_a_failed_start_records_the_error_on_its_spans(traced):
     mesh, receiver = traced
     text = VM.format(name="nopull", strategy="Manual").replace(
         "        devices: {}", "        devices: {disks: [{name: root, disk: {bus: virtio}}]}\n"
-        "      volumes: [{name: root, containerDisk: {image: quay.io/containerdisks/fedora:latest}}]")
+        "      volumes: [{name: root, containerDisk: {image: /var/cache/virtmesh/guests/not-built.img}}]")
     mesh.cli("apply", "-f", "-", input=text)
     mesh.cli("start", "nopull")
     mesh.wait_for(lambda: mesh.vmi_phase("nopull") == "Failed", 30, "VMI Failed")
@@ -115,7 +115,7 @@ def test_a_failed_start_records_the_error_on_its_spans(traced):
     mesh.wait_for(lambda: handler_failed(_trace_of(receiver, pull_error)[0]), 30, "the error spans")
     spans, failed = _trace_of(receiver, pull_error)
     assert "ErrImagePull" in failed.status_message
-    assert any(name == "exception" and "quay.io/containerdisks/fedora:latest" in ev.get("exception.message", "")
+    assert any(name == "exception" and "/var/cache/virtmesh/guests/not-built.img" in ev.get("exception.message", "")
                for name, ev in failed.events)
     # The same trace starts at the user's `virtmesh start` and shows the handler failing the VMI.
     assert any(s.service == "virtmesh-api" and s.name == "/virtmesh.v1.Subresources/Start" for s in spans)

@@ -1,0 +1,381 @@
+"""Registry images on the node: the kubelet's image manager for containerDisks and kernelBoot containers.
+
+KubeVirt's launcher pod gets its containerDisk as a container the kubelet pulled; here the handler
+pulls it before it starts the launcher (a failed pull holds no launcher), with skopeo, into a
+content-addressed cache:
+
+    ROOT/blobs/sha256/<hex>   manifests, configs and layers (skopeo's shared blob directory: a blob
+                              already there is not downloaded again)
+    ROOT/images/<hex>/        the image's file system, unpacked once per manifest digest
+    ROOT/refs/<sha256(ref)>   the manifest digest the reference last resolved to (IfNotPresent reads it)
+
+A VMI waiting for an image stays Scheduled with the Synchronized=False reason the kubelet would give
+its launcher pod's container: ErrImagePull after a failed pull, ImagePullBackOff while it waits to
+try again (10 s doubling to 300 s), ErrImageNeverPull for a missing image with policy Never.
+"""
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from services.common import images as refs
+
+log = logging.getLogger(__name__)
+SKOPEO = "skopeo"
+PULL_TIMEOUT_SECONDS = 1800
+ENV_BACKOFF = "VIRTMESH_IMAGE_PULL_BACKOFF"      # "INITIAL[,MAX]" seconds: tests shorten the kubelet's
+# skopeo checks signatures against a policy; the kubelet verifies none by default, nor do we.
+POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
+LAYER_TYPES = ("application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar+gzip",
+               "application/vnd.docker.image.rootfs.diff.tar.gzip", "application/vnd.docker.image.rootfs.diff.tar")
+WHITEOUT, OPAQUE = ".wh.", ".wh..wh..opq"
+
+
+class PullError(Exception):
+    """A pull that failed; str() is what the VMI's condition shows."""
+
+
+def backoff_from_env() -> tuple[float, float]:
+    """The kubelet's back-off, or ENV_BACKOFF's "INITIAL[,MAX]" seconds."""
+    first, _, most = os.environ.get(ENV_BACKOFF, "").partition(",")
+    initial = float(first) if first else refs.BACKOFF_INITIAL_SECONDS
+    return initial, float(most) if most else max(initial, refs.BACKOFF_MAX_SECONDS)
+
+
+# ---------------------------------------------------------------- the cache
+
+class ImageCache:
+    """Pulls with skopeo and unpacks; blocking calls (run them in a thread)."""
+
+    def __init__(self, root: str, insecure=(), skopeo: str = SKOPEO):
+        self.root = root
+        self.insecure = set(insecure)
+        self.skopeo = skopeo
+        self.blobs = os.path.join(root, "blobs")
+        self.images = os.path.join(root, "images")
+        self.refs = os.path.join(root, "refs")
+        self.tmp = os.path.join(root, "tmp")
+        for d in (self.blobs, self.images, self.refs, self.tmp, os.path.join(root, "locks")):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        self.policy = os.path.join(root, "policy.json")
+        with open(self.policy + ".tmp", "w") as f:
+            json.dump(POLICY, f)
+        os.replace(self.policy + ".tmp", self.policy)
+
+    def image_dir(self, digest: str) -> str:
+        return os.path.join(self.images, refs.digest_hex(digest))
+
+    def lookup(self, ref: refs.Reference) -> Optional[str]:
+        """The unpacked image a reference resolved to before, if it is still here."""
+        try:
+            with open(os.path.join(self.refs, refs.ref_key(ref))) as f:
+                digest = f.read().strip()
+            path = self.image_dir(digest)
+        except (OSError, ValueError):
+            return None
+        return path if os.path.isdir(path) else None
+
+    def pull(self, ref: refs.Reference, progress: Callable[[str], None] | None = None) -> tuple[str, int]:
+        """Copy the image's blobs into the cache (those already there are kept) and unpack it once;
+        (the unpacked directory, how many blobs were downloaded). One pull per reference at a time,
+        also across handlers sharing the cache."""
+        with open(os.path.join(self.root, "locks", refs.ref_key(ref)), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            work = tempfile.mkdtemp(dir=self.tmp)
+            try:
+                return self._pull(ref, work, progress)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+
+    def _pull(self, ref, work, progress):
+        layout = os.path.join(work, "layout")
+        cmd = [self.skopeo, "--policy", self.policy, "copy", "--dest-shared-blob-dir", self.blobs]
+        if ref.registry in self.insecure:
+            cmd.append("--src-tls-verify=false")
+        cmd += [ref.transport, f"oci:{layout}:image"]
+        had = set(os.listdir(os.path.join(self.blobs, "sha256"))) if os.path.isdir(os.path.join(self.blobs, "sha256")) \
+            else set()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, TMPDIR=self.tmp))
+        out_lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:   # "Copying blob sha256:…", "Writing manifest …"
+            line = line.strip()
+            out_lines.append(line)
+            if progress is not None and line:
+                progress(line)
+        try:
+            err = proc.stderr.read() if proc.stderr else ""
+            rc = proc.wait(PULL_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise PullError(f"pulling took longer than {PULL_TIMEOUT_SECONDS}s") from None
+        if rc != 0:
+            raise PullError(_skopeo_error(err or "\n".join(out_lines)))
+        # A blob skopeo found in the shared directory was not downloaded (the config is read again, and
+        # dropped, when the reference had to be resolved at the registry).
+        fetched = len(set(os.listdir(os.path.join(self.blobs, "sha256"))) - had)
+        digest = self._manifest_digest(layout)
+        manifest = self._read_json(digest, layout)
+        dest = self.image_dir(digest)
+        if not os.path.isdir(dest):
+            self._unpack(manifest, layout, dest)
+        key = os.path.join(self.refs, refs.ref_key(ref))
+        with open(key + ".tmp", "w") as f:
+            f.write(digest)
+        os.replace(key + ".tmp", key)
+        return dest, fetched
+
+    @staticmethod
+    def _manifest_digest(layout: str) -> str:
+        with open(os.path.join(layout, "index.json")) as f:
+            index = json.load(f)
+        manifests = index.get("manifests") or []
+        if len(manifests) != 1:
+            raise PullError(f"the copied image has {len(manifests)} manifests, expected one")
+        return manifests[0]["digest"]
+
+    def _blob(self, digest: str, layout: str) -> str:
+        hexd = refs.digest_hex(digest)
+        for base in (self.blobs, os.path.join(layout, "blobs")):
+            p = os.path.join(base, "sha256", hexd)
+            if os.path.exists(p):
+                return p
+        raise PullError(f"blob {digest} is missing after the copy")
+
+    def _read_json(self, digest: str, layout: str) -> dict:
+        with open(self._blob(digest, layout)) as f:
+            return json.load(f)
+
+    def _unpack(self, manifest: dict, layout: str, dest: str) -> None:
+        work = tempfile.mkdtemp(dir=self.tmp)
+        try:
+            root = os.path.join(work, "rootfs")
+            os.mkdir(root, 0o755)
+            for layer in manifest.get("layers") or []:
+                media = layer.get("mediaType", "")
+                if media not in LAYER_TYPES:
+                    raise PullError(f"layer {layer.get('digest')}: unsupported media type {media!r}")
+                apply_layer(self._blob(layer["digest"], layout), root)
+            try:
+                os.rename(root, dest)
+            except OSError:
+                if not os.path.isdir(dest):   # else another handler unpacked the same digest first
+                    raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _skopeo_error(text: str) -> str:
+    """skopeo's last error line, without its `time=… level=fatal msg=` framing."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else "skopeo failed"
+    if 'msg="' in last:
+        last = last.split('msg="', 1)[1].rstrip('"').replace('\\"', '"')
+    return last
+
+
+# ---------------------------------------------------------------- layers
+
+def _clear(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _parent(root: str, parts: list[str]) -> Optional[str]:
+    """The directory for an entry's parent components, made if missing; None if one of them is a
+    symlink (an entry must never be written through a link, wherever it points)."""
+    cur = root
+    for comp in parts:
+        cur = os.path.join(cur, comp)
+        if os.path.islink(cur):
+            return None
+        if not os.path.isdir(cur):
+            _clear(cur)
+            os.mkdir(cur, 0o755)
+    return cur
+
+
+def apply_layer(tar_path: str, root: str) -> None:
+    """Apply one image layer (a tar, gzip'd or not) onto `root`, OCI's way: `.wh.NAME` removes NAME,
+    `.wh..wh..opq` empties its directory. Entries leaving `root`, devices and set-id bits are dropped."""
+    with tarfile.open(tar_path, "r:*") as tf:
+        for m in tf:
+            parts = [p for p in m.name.split("/") if p not in ("", ".")]
+            if not parts or ".." in parts:
+                continue
+            parent = _parent(root, parts[:-1])
+            if parent is None:
+                continue
+            base = parts[-1]
+            target = os.path.join(parent, base)
+            if base == OPAQUE:
+                for name in os.listdir(parent):
+                    _clear(os.path.join(parent, name))
+            elif base.startswith(WHITEOUT):
+                _clear(os.path.join(parent, base[len(WHITEOUT):]))
+            elif m.isdir():
+                if os.path.islink(target) or (os.path.lexists(target) and not os.path.isdir(target)):
+                    _clear(target)
+                os.makedirs(target, 0o755, exist_ok=True)
+                os.chmod(target, (m.mode & 0o777) | 0o700)
+            elif m.isreg():
+                _clear(target)
+                src = tf.extractfile(m)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as out, src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+                os.chmod(target, m.mode & 0o777)
+            elif m.issym():
+                _clear(target)
+                os.symlink(m.linkname, target)   # the launcher resolves links inside the image only
+            elif m.islnk():
+                lparts = [p for p in m.linkname.split("/") if p not in ("", ".")]
+                if not lparts or ".." in lparts:
+                    continue
+                src_dir = _parent(root, lparts[:-1])
+                source = os.path.join(src_dir, lparts[-1]) if src_dir else None
+                if source and os.path.isfile(source) and not os.path.islink(source):
+                    _clear(target)
+                    os.link(source, target)
+            # devices, FIFOs: nothing a disk or a kernel needs
+
+
+# ---------------------------------------------------------------- VMIs waiting for images
+
+@dataclass
+class _Pull:
+    """One image for one VMI: the kubelet's per-container pull state."""
+    task: Optional[asyncio.Task] = None
+    path: str = ""
+    failures: int = 0
+    retry_at: float = 0.0
+    error: str = ""
+    shown_error: bool = False    # ErrImagePull was written once since the last failure
+
+
+@dataclass
+class Gate:
+    """What `ImagePulls.gate` found: the paths when every image is here, else the status to show."""
+    paths: dict
+    ready: bool
+    reason: str = ""
+    message: str = ""
+    wait: float = 0.0
+
+
+class ImagePulls:
+    """Per VMI uid and image: pull in the background, remember failures, back off as the kubelet."""
+
+    def __init__(self, cache: ImageCache, wake: Callable[[str], None], recorder=None,
+                 backoff: tuple[float, float] | None = None):
+        self.cache = cache
+        self.wake = wake                   # re-queues a VMI key when its pull finishes
+        self.recorder = recorder
+        self.initial, self.maximum = backoff or backoff_from_env()
+        self.pulls: dict[tuple[str, str], _Pull] = {}
+
+    def forget(self, uid: str) -> None:
+        for k in [k for k in self.pulls if k[0] == uid]:
+            p = self.pulls.pop(k)
+            if p.task is not None and not p.task.done():
+                p.task.cancel()
+
+    def paths(self, vmi) -> dict:
+        """The images this VMI was given (or, after a handler restart, the cache has for it)."""
+        out = {}
+        for need in refs.registry_images(vmi.spec):
+            p = self.pulls.get((vmi.metadata.uid, need.image))
+            if p is not None and p.path:
+                out[need.image] = p.path
+            else:
+                try:
+                    found = self.cache.lookup(refs.parse(need.image))
+                except refs.ReferenceError:
+                    found = None
+                if found:
+                    out[need.image] = found
+        return out
+
+    def gate(self, key: str, vmi) -> Gate:
+        """Every registry image of the VMI on the node (paths, ready) or why not yet."""
+        uid = vmi.metadata.uid
+        paths, waiting = {}, []
+        now = time.monotonic()
+        for need in refs.registry_images(vmi.spec):
+            p = self.pulls.setdefault((uid, need.image), _Pull())
+            if p.path:
+                paths[need.image] = p.path
+                continue
+            if p.task is not None and not p.task.done():
+                waiting.append((None, "", 1.0))
+                continue
+            try:
+                ref = refs.parse(need.image)
+            except refs.ReferenceError as e:
+                waiting.append((refs.ERR_IMAGE_PULL, f'Failed to pull image "{need.image}": {e}', self.maximum))
+                continue
+            if need.policy != refs.ALWAYS:
+                found = self.cache.lookup(ref)
+                if found:
+                    p.path = paths[need.image] = found
+                    self._event(vmi, "Normal", "Pulled", f'Container image "{need.image}" already present on machine')
+                    continue
+                if need.policy == refs.NEVER:
+                    waiting.append((refs.ERR_IMAGE_NEVER_PULL, f'Container image "{need.image}" is not present '
+                                    "with pull policy of Never", self.initial))
+                    continue
+            if p.error and now < p.retry_at:
+                if not p.shown_error:
+                    p.shown_error = True
+                    waiting.append((refs.ERR_IMAGE_PULL, p.error, min(1.0, p.retry_at - now)))
+                else:
+                    self._event(vmi, "Normal", "BackOff", f'Back-off pulling image "{need.image}"')
+                    waiting.append((refs.IMAGE_PULL_BACKOFF, f'Back-off pulling image "{need.image}"',
+                                    p.retry_at - now))
+                continue
+            p.task = asyncio.get_running_loop().create_task(self._pull(key, vmi, need, ref, p))
+            waiting.append((None, "", 1.0))
+        if not waiting:
+            return Gate(paths, True)
+        shown = next((w for w in waiting if w[0]), None)
+        wait = min(w[2] for w in waiting)
+        if shown is None:
+            return Gate(paths, False, wait=wait)
+        return Gate(paths, False, shown[0], shown[1], wait)
+
+    async def _pull(self, key, vmi, need, ref, p: _Pull) -> None:
+        self._event(vmi, "Normal", "Pulling", f'Pulling image "{need.image}"')
+        started = time.monotonic()
+        try:
+            path, fetched = await asyncio.to_thread(self.cache.pull, ref)
+        except (PullError, OSError, ValueError, tarfile.TarError) as e:
+            p.failures += 1
+            p.error = f'Failed to pull image "{need.image}": {e}'
+            p.retry_at = time.monotonic() + refs.backoff_seconds(p.failures, self.initial, self.maximum)
+            p.shown_error = False
+            log.warning("VMI %s: %s (retry in %.0fs)", key, p.error, p.retry_at - time.monotonic())
+            self._event(vmi, "Warning", "Failed", p.error)
+        else:
+            p.path, p.error, p.failures = path, "", 0
+            took = time.monotonic() - started
+            log.info("VMI %s: pulled %s in %.1fs (%d blob(s) downloaded) -> %s", key, need.image, took, fetched, path)
+            self._event(vmi, "Normal", "Pulled", f'Successfully pulled image "{need.image}" in {took:.3f}s')
+        finally:
+            self.wake(key)
+
+    def _event(self, vmi, type_: str, reason: str, message: str) -> None:
+        if self.recorder is not None:
+            self.recorder.event(vmi, type_, reason, message)

@@ -1,0 +1,157 @@
+"""containerDisks from a registry (issue 18, item 5) on libvirt's test driver: the handler pulls the
+image from a real registry on loopback (docker-registry, plain HTTP: --insecure-registry) with skopeo
+before it starts a launcher; a missing tag leaves the VMI Scheduled with ErrImagePull then
+ImagePullBackOff (also the VM's printableStatus) and it starts once the tag is pushed; a second VMI of
+the same image downloads no layer again. A real guest booting from such an image: tests/e2e/test_registry_disks.py."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import grpc
+import pytest
+
+from harness import Mesh, short_tmpdir
+from registry import Registry, build_image, require_tools
+from services.common import proto
+
+VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {{name: {name}}}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        resources: {{requests: {{memory: 64Mi}}}}
+        devices: {{disks: [{{name: root, disk: {{bus: virtio}}}}]}}
+      volumes: [{{name: root, containerDisk: {{image: "{image}"{policy}}}}}]
+"""
+
+
+def vm(name, image, policy=""):
+    return VM.format(name=name, image=image, policy=f", imagePullPolicy: {policy}" if policy else "")
+
+
+class Recorder:
+    """Every (kind, name, state) a watch of VMIs and VMs shows: a VMI's Synchronized reason and phase,
+    a VM's printableStatus (short-lived states included)."""
+
+    def __init__(self, data_dir):
+        self.seen: list[tuple[str, str, str]] = []
+        ch = grpc.insecure_channel(f"unix://{data_dir}/run/api.sock")
+        stub = proto.api_grpc.ResourcesStub(ch)
+        self.calls = [stub.Watch(proto.api.WatchRequest(kind=k, namespace="default")) for k in (proto.VMI, proto.VM)]
+        for c in self.calls:
+            threading.Thread(target=self._run, args=(c,), daemon=True).start()
+
+    def _note(self, item):
+        if not self.seen or self.seen[-1] != item:
+            self.seen.append(item)
+
+    def _run(self, call):
+        try:
+            for ev in call:
+                if ev.object.HasField("virtualMachineInstance"):
+                    v = ev.object.virtualMachineInstance
+                    for c in v.status.conditions:
+                        if c.type == "Synchronized" and c.status == "False":
+                            self._note(("vmi", v.metadata.name, c.reason))
+                    self._note(("vmi", v.metadata.name, v.status.phase))
+                else:
+                    v = ev.object.virtualMachine
+                    self._note(("vm", v.metadata.name, v.status.printableStatus))
+        except grpc.RpcError:
+            pass
+
+    def states(self, kind, name):
+        return [s for k, n, s in self.seen if k == kind and n == name]
+
+    def stop(self):
+        for c in self.calls:
+            c.cancel()
+
+
+@pytest.fixture
+def registry_mesh(tmp_path):
+    require_tools()
+    reg = Registry()
+    d = short_tmpdir("vmimg-")
+    m = Mesh(d, "test:///default", env={"VIRTMESH_INSECURE_REGISTRIES": reg.host,
+                                        "VIRTMESH_IMAGE_PULL_BACKOFF": "1,2"})
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(os.urandom(1 << 20))
+    layout = build_image(str(tmp_path / "layout"), {"/disk/disk.img": str(disk)})
+    try:
+        yield m, reg, layout
+    finally:
+        m.stop()
+        reg.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_missing_tag_backs_off_then_the_vmi_starts_once_it_is_pushed(registry_mesh):
+    m, reg, layout = registry_mesh
+    rec = Recorder(m.data_dir)
+    image = f"{reg.host}/virtmesh/disk:v1"
+    m.cli("apply", "-f", "-", input=vm("late", image))
+    m.wait_for(lambda: "ImagePullBackOff" in rec.states("vm", "late"), 30, "VM ImagePullBackOff")
+    vmi = m.get("vmi", "late")
+    assert vmi["status"]["phase"] == "Scheduled"
+    assert vmi["spec"]["volumes"][0]["containerDisk"]["imagePullPolicy"] == "IfNotPresent"   # tagged, not latest
+    reasons = [s for s in rec.states("vmi", "late") if s in ("ErrImagePull", "ImagePullBackOff")]
+    assert reasons[:2] == ["ErrImagePull", "ImagePullBackOff"], rec.seen
+    assert rec.states("vm", "late")[-2:] in (["ErrImagePull", "ImagePullBackOff"], ["ImagePullBackOff"]) \
+        or "ErrImagePull" in rec.states("vm", "late"), rec.seen
+    assert m.launcher_pids() == []          # a failed pull holds no launcher
+    cond = [c for c in vmi["status"]["conditions"] if c["type"] == "Synchronized"][0]
+    assert cond["status"] == "False" and image in cond["message"]
+
+    reg.push(layout, "virtmesh/disk", "v1")
+    m.wait_for(lambda: m.vm_status("late") == "Running", 30, "VM Running after the push")
+    vmi = m.get("vmi", "late")
+    assert not [c for c in vmi["status"].get("conditions", []) if c["type"] == "Synchronized"]
+    layer = reg.layers("virtmesh/disk", "v1")[0]
+    assert reg.requests("GET", f"/blobs/{layer}") == 1
+    rec.stop()
+
+
+def test_a_second_vmi_of_the_image_downloads_no_layer_again(registry_mesh):
+    m, reg, layout = registry_mesh
+    reg.push(layout, "virtmesh/disk", "v1")
+    image = f"{reg.host}/virtmesh/disk:v1"
+    layer = reg.layers("virtmesh/disk", "v1")[0]
+    m.cli("apply", "-f", "-", input=vm("first", image))
+    m.wait_for(lambda: m.vm_status("first") == "Running", 30, "first Running")
+    assert reg.requests("GET", f"/blobs/{layer}") == 1
+    manifests = reg.requests("GET", "/manifests/v1")
+    # IfNotPresent (the default for a tag): the registry is not asked at all.
+    m.cli("apply", "-f", "-", input=vm("second", image))
+    m.wait_for(lambda: m.vm_status("second") == "Running", 30, "second Running")
+    assert reg.requests("GET", "/manifests/v1") == manifests
+    # Always: the tag is resolved at the registry again, the layer comes from the cache.
+    m.cli("apply", "-f", "-", input=vm("third", image, "Always"))
+    m.wait_for(lambda: m.vm_status("third") == "Running", 30, "third Running")
+    assert reg.requests("GET", "/manifests/v1") == manifests + 1
+    assert reg.requests("GET", f"/blobs/{layer}") == 1
+    images = os.listdir(os.path.join(m.data_dir, "images", "images"))
+    assert len(images) == 1                   # unpacked once, by manifest digest
+    xml = [open(os.path.join(m.data_dir, "vms", m.get("vmi", n)["metadata"]["uid"], "domain.xml")).read()
+           for n in ("first", "third")]
+    assert all("container-disks/root.qcow2" in x for x in xml)
+    # Never with the image cached starts as well; with an image not cached it waits, never pulling.
+    m.cli("apply", "-f", "-", input=vm("never", f"{reg.host}/virtmesh/disk:absent", "Never"))
+    m.wait_for(lambda: (m.get("vmi", "never") or {}).get("status", {}).get("conditions"), 30, "never's condition")
+    cond = [c for c in m.get("vmi", "never")["status"]["conditions"] if c["type"] == "Synchronized"][0]
+    assert cond["reason"] == "ErrImageNeverPull"
+    assert reg.requests("GET", "/manifests/absent") == 0
+
+
+def test_bad_references_are_refused_at_admission(registry_mesh):
+    m, reg, _ = registry_mesh
+    r = m.cli("apply", "-f", "-", input=vm("bad", f"{reg.host}/Virtmesh/disk:v1", "Sometimes"), check=False)
+    assert r.returncode != 0
+    assert "spec.template.spec.volumes[0].containerDisk.imagePullPolicy: Unsupported value: \"Sometimes\"" in r.stderr
