@@ -100,9 +100,10 @@ class MigrationMesh:
             self.close()
             raise
 
-    def _handler(self, node: str, libvirt_node: str, extra_env) -> None:
-        d = short_tmpdir(f"vmmig-{node}-")
+    def _handler(self, node: str, libvirt_node: str, extra_env, d: str | None = None) -> None:
+        d = d or short_tmpdir(f"vmmig-{node}-")
         self.data_dirs[node], self.node_of[node] = d, libvirt_node
+        self.extra_env = extra_env
         log = open(os.path.join(d, "handler.log"), "ab")
         env = dict(self.mesh.env, **(extra_env or {}))
         self.handlers[node] = subprocess.Popen(
@@ -114,6 +115,23 @@ class MigrationMesh:
             start_new_session=True)
         log.close()
         self.mesh.wait_for(lambda: self.mesh.node_ready(node), 60, f"{node} registered")
+
+    def kill_handler(self, node: str) -> None:
+        """kill -9 the node's handler (its launchers and QEMUs live on). node01's is a child of `virtmesh up`,
+        which starts it again; another node's is started again, on the same data dir, by restart_handler."""
+        if node in self.handlers:
+            self.handlers[node].kill()
+            self.handlers[node].wait(10)
+            return
+        d = self.data_dirs[node]
+        argv = {int(p): _cmdline(int(p)) for p in os.listdir("/proc") if p.isdigit()}
+        pids = [pid for pid, a in argv.items() if a[1:3] == ["-m", "services.handler"] and d in a]
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+
+    def restart_handler(self, node: str) -> None:
+        if node in self.handlers:
+            self._handler(node, self.node_of[node], self.extra_env, self.data_dirs[node])
 
     def qemu_pid(self, node: str, domain: str) -> int:
         return self.nodes.qemu_pid(self.node_of[node], domain)
@@ -186,3 +204,11 @@ class MigrationMesh:
         time.sleep(0.2)
         for d in self.data_dirs.values():
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []

@@ -98,24 +98,29 @@ async def run(args) -> None:
     await server.start()
     server.stop_on_signals()
     # SCSI persistent reservation: KubeVirt's pr-helper container, there when its feature gate is on.
-    from services.common import hostpaths
-    from services.handler import prhelper
     pr_helper = None
-    if prhelper.wanted(hostpaths.feature_gates()):
-        pr_helper = prhelper.PrHelper(data.pr_helper_socket)
-        await pr_helper.start()
-        controller.pr_helper = pr_helper
+
+    def pr_helper_wanted() -> bool:
+        return pr_helper is None and prhelper.wanted(controller.feature_gates())
+
+    async def start_pr_helper():
+        nonlocal pr_helper
+        if pr_helper_wanted():
+            pr_helper = prhelper.PrHelper(data.pr_helper_socket)
+            await pr_helper.start()
+            controller.pr_helper = pr_helper
     if args.metrics_port is not None:
         REGISTRY.register(DomainStatsCollector(asyncio.get_running_loop(), vmis, launchers, args.node_name))
         REGISTRY.register(MigrationStatsCollector(vmis, launchers, args.node_name))
         metrics.serve(args, "handler", data.run, renewer)
 
-    launchers.discover()
+    migrations.receiving.restore(launchers.discover())
     registered = asyncio.Event()
     node_labels = {MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
                                            kubelet=not args.kubeconfig, extra_labels=node_labels).run(registered)),
-             asyncio.create_task(vmis.run()), asyncio.create_task(claims.run()), asyncio.create_task(contents.run())]
+             asyncio.create_task(vmis.run()), asyncio.create_task(claims.run()), asyncio.create_task(contents.run()),
+             asyncio.create_task(kubevirts.run())]
     if target_vmis is not None:
         tasks.append(asyncio.create_task(target_vmis.run()))
     if args.launcher_pods:   # the node's launcher pods, known before any VMI is worked on

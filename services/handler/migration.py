@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import grpc
 
-from services.common import kvconfig, migrations, network, proto, timeutil, vmstate, workqueue
+from services.common import kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,43 @@ def _active(dom) -> bool:
         dom.state == "Paused" and dom.reason == "User"))
 
 
+RECEIVING_FILE = "receiving"   # in the VM's directory: the migration uid its launcher receives for
+
+
+class Receiving(dict):
+    """VMI uid -> the migration uid its receiving launcher is for, also written into the VM's directory: a
+    handler started again (after kill -9) knows which of the launchers it finds are receiving, which the
+    orphan sweep would otherwise take for launchers without a VMI here."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def __setitem__(self, uid: str, migration_uid: str) -> None:
+        if self.get(uid) != migration_uid:
+            path = os.path.join(paths.private_dir(self.data.vm_dir(uid)), RECEIVING_FILE)
+            with open(path + ".tmp", "w") as f:
+                f.write(migration_uid)
+            os.replace(path + ".tmp", path)
+        super().__setitem__(uid, migration_uid)
+
+    def pop(self, uid: str, default=None):
+        try:
+            os.unlink(os.path.join(self.data.vm_dir(uid), RECEIVING_FILE))
+        except (FileNotFoundError, ValueError):
+            pass
+        return super().pop(uid, default)
+
+    def restore(self, uids) -> None:
+        """After discovering the launchers still running: those that were receiving."""
+        for uid in uids:
+            try:
+                with open(os.path.join(self.data.vm_dir(uid), RECEIVING_FILE)) as f:
+                    super().__setitem__(uid, f.read().strip())
+            except (FileNotFoundError, ValueError):
+                pass
+
+
 class Migrations:
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
 
@@ -140,7 +178,7 @@ class Migrations:
         self.api, self.launchers, self.node, self.address = api, launchers, node, address
         self.vmis = None                       # every VMI (the target's informer), with an address only
         self.queue: workqueue.WorkQueue | None = None
-        self.receiving: dict[str, str] = {}    # VMI uid -> the migration uid its receiving launcher is for
+        self.receiving = Receiving(launchers.data)   # VMI uid -> the migration its receiving launcher is for
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here

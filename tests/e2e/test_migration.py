@@ -326,6 +326,38 @@ def test_a_target_that_fails_mid_way_leaves_the_guest_running_on_the_source(two_
         m.wait_for(lambda: m.get("vmi", "fail", NS) is None, 60, "VMI gone")
 
 
+@pytest.mark.parametrize("side", ["source", "target"])
+def test_a_handler_killed_mid_way_catches_up(two_nodes, side):
+    """kill -9 of the source's or the target's handler while libvirt migrates: the launchers carry on, the
+    handler started again finds its launchers (and the one receiving) and the migration succeeds."""
+    mm = two_nodes
+    m = mm.mesh
+    name = f"hk-{side}"
+    vmi = boot(mm, name, name)
+    uid = vmi["metadata"]["uid"]
+    try:
+        mig, source, target = _throttled(mm, name, uid)
+        victim = source if side == "source" else target
+        mm.kill_handler(victim)
+        time.sleep(1)
+        mm.restart_handler(victim)   # node01's comes back by itself (virtmesh up)
+        done = wait_phase(mm, name, mig["metadata"]["name"], ("Succeeded", "Failed"), 90)
+        assert done["status"]["phase"] == "Succeeded", done
+        v = m.get("vmi", name, NS)
+        assert v["status"]["nodeName"] == target and v["status"]["phase"] == "Running"
+        assert v["status"]["migrationState"]["completed"] is True
+        # The guest runs on at the target, not booted again; nothing is left on the source.
+        m.wait_for(lambda: len(ticks(mm.serial_log(target, uid))) >= 3, 30, "ticks on the target")
+        assert "VIRTMESH-READY" not in mm.serial_log(target, uid), "the guest booted again on the target"
+        m.wait_for(lambda: f"e2e_{name}" not in mm.domains(source) and not mm.launcher_pid(source, uid), 30,
+                   "the source cleaned up")
+        assert mm.launcher_pid(target, uid) and mm.qemu_pid(target, f"e2e_{name}")
+    finally:
+        set_migrations(m, "{}")
+        m.cli("delete", "vm", name, "-n", NS, check=False)
+        m.wait_for(lambda: m.get("vmi", name, NS) is None, 60, "VMI gone")
+
+
 # ---------------------------------------------------------------- many at once: the limits and the queue
 
 RUNNING_PHASES = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
