@@ -259,6 +259,12 @@ MATRIX = [
     ("handler", "update", "nodes --subresource=status", False),    # and reports their status
     ("handler", "create", "persistentvolumeclaims", False),
     ("handler", "get", "secrets", False),
+    ("controller", "create", "events", True),    # the Events they record, counted on by a patch
+    ("controller", "patch", "events", True),
+    ("handler", "create", "events", True),
+    ("handler", "patch", "events", True),
+    ("handler", "delete", "events", False),
+    ("api", "create", "events", False),
     ("viewer", "get", "virtualmachines.kubevirt.io", True),
     ("viewer", "list", "virtualmachineinstances.kubevirt.io", True),
     ("viewer", "create", "virtualmachines.kubevirt.io", False),
