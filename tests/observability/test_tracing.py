@@ -119,4 +119,4 @@ def test_a_failed_start_records_the_error_on_its_spans(traced):
                for name, ev in failed.events)
     # The same trace starts at the user's `virtmesh start` and shows the handler failing the VMI.
     assert any(s.service == "virtmesh-api" and s.name == "/virtmesh.v1.Subresources/Start" for s in spans)
-    assert "quay.io/containerdisks/fedora:latest" in handler_failed(spans)[0].status_message
+    assert "/var/cache/virtmesh/guests/not-built.img" in handler_failed(spans)[0].status_message
