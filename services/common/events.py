@@ -63,10 +63,16 @@ VMI_STARTED = "VirtualMachineInstance started."
 VMI_SHUTDOWN = "The VirtualMachineInstance was shut down."
 VMI_CRASHED = "The VirtualMachineInstance crashed."
 VMI_MIGRATING = "VirtualMachineInstance is migrating."
+VMI_ABORTING_MIGRATION = "VirtualMachineInstance is aborting migration."
 VMI_TARGET_PREPARED = "VirtualMachineInstance Migration Target Prepared."
 VMI_STOPPING = "VirtualMachineInstance stopping"
 VMI_GRACEFUL_SHUTDOWN = "Signaled Graceful Shutdown"
 VMI_SIGNAL_DELETION = "Signaled Deletion"
+# What virt-handler's lifecycle REST handlers record once the launcher did it (pkg/virt-handler/rest/lifecycle.go),
+# by the launcher call that does it.
+LIFECYCLE = {"PauseVirtualMachine": (PAUSED, "VirtualMachineInstance paused"),
+             "UnpauseVirtualMachine": (UNPAUSED, "VirtualMachineInstance unpaused"),
+             "SoftRebootVirtualMachine": ("SoftRebooted", "VirtualMachineInstance soft rebooted")}
 
 # client-go's EventCorrelator defaults (tools/record/events_cache.go) and broadcaster's queue.
 LRU_ENTRIES = 4096

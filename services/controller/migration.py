@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Histogram
 
-from services.common import kvconfig, migrations, proto, timeutil, vmstate
+from services.common import events, kvconfig, migrations, proto, timeutil, vmstate
 from services.controller import scheduler
 from services.controller.metrics import PHASE_TRANSITION_BUCKETS
 
@@ -164,6 +164,8 @@ class MigrationController:
         self.start_lock = asyncio.Lock()   # KubeVirt's migrationStartLock: one admission decision at a time
         self.queue = None             # set by __main__: waiting migrations are queued again when a slot frees
         self._unschedulable_said: set[str] = set()
+        self.recorder = events.recorder(api, events.VM_CONTROLLER)   # KubeVirt's migration controller records so
+        self.evacuation_recorder = events.recorder(api, events.EVACUATION_CONTROLLER)
 
     # ------------------------------------------------------------------ events (controller __main__)
 
@@ -205,6 +207,7 @@ class MigrationController:
             self._observe_phase(m, written)
             if M.is_final(written):
                 log.info("migration %s of VMI %s: %s", key, vmi_key(m), written.status.phase)
+                self._final_event(m, written, vmi)
                 self._wake_waiting()
         return again
 
@@ -373,11 +376,30 @@ class MigrationController:
                 log.warning("namespace %s: %s", namespace, e)
         return {NAMESPACE_NAME_LABEL: namespace}
 
+    def _final_event(self, m, written, vmi) -> None:
+        """KubeVirt's events on a migration that ended (pkg/virt-controller/watch/migration, its texts)."""
+        if written.status.phase == M.SUCCEEDED:
+            self.recorder.normal(written, events.SUCCESSFUL_MIGRATION, "Source node reported migration succeeded")
+            return
+        st = M.state_for(vmi, m.metadata.uid)
+        if vmstate.is_final(vmi) or vmi.metadata.deletionTimestamp:
+            why = "Migration failed vmi shutdown during migration."
+        elif st is not None and st.failed:
+            why = "source node reported migration failed"
+        elif m.metadata.deletionTimestamp:
+            why = "Migration failed due to being canceled"
+        elif m.status.phase == M.UNSET:
+            why = "VMI is not eligible for migration because another migration job is in progress."
+        else:
+            why = "VMI's migration state was cleared during the active migration."
+        self.recorder.warning(written, events.FAILED_MIGRATION, why)
+
     async def _vmi_gone(self, m):
         if not M.is_final(m):
             out = proto.copy(m)
             set_phase(out, M.FAILED)      # "Migration failed because vmi does not exist."
             written = await self.api.update_status(out)
+            self.recorder.warning(written, events.FAILED_MIGRATION, "Migration failed because vmi does not exist.")
             self._observe_phase(m, written)
             self._wake_waiting()
             return None
@@ -535,4 +557,5 @@ class Evacuations:
         m.spec.vmiName = vmi.metadata.name
         made = await c.api.create(m)
         log.info("evacuating VMI %s off node %s: migration %s", key, node, made.metadata.name)
+        c.evacuation_recorder.normal(vmi, events.SUCCESSFUL_CREATE, f"Created Migration {made.metadata.name}")
         return None

@@ -25,6 +25,7 @@ import os
 import grpc
 
 from services.common import kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
+from services.common import events
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ class Migrations:
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
         self._detected_at: dict[str, float] = {}   # migration uid -> when its domain was first seen here
+        self.recorder = events.recorder(api, events.HANDLER)
 
     # ------------------------------------------------------------------ wiring (handler __main__)
 
@@ -264,6 +266,8 @@ class Migrations:
             if st.failed:
                 log.warning("VMI %s/%s: migration %s failed: %s", vmi.metadata.namespace, vmi.metadata.name,
                             st.migrationUid, st.failureReason)
+                self.recorder.warning(vmi, events.MIGRATED, f"VirtualMachineInstance migration uid {st.migrationUid} "
+                                      f"failed. reason:{st.failureReason}")
         if st.failed or domain_left(h.domain):
             return vmi
         if st.abortRequested:
@@ -273,6 +277,7 @@ class Migrations:
                     LM.CancelMigrationRequest(migrationUid=st.migrationUid), timeout=30)
                 log.info("VMI %s/%s: cancelling migration %s: %s", vmi.metadata.namespace, vmi.metadata.name,
                          st.migrationUid, resp.message)
+                self.recorder.normal(vmi, events.MIGRATING, events.VMI_ABORTING_MIGRATION)
             return vmi
         if st.targetNodeAddress and meta is None and h.domain.exists and h.domain.state in ("Running", "Paused"):
             resp = await lstub(h).MigrateVirtualMachine(LM.MigrateVirtualMachineRequest(
@@ -281,6 +286,7 @@ class Migrations:
                 raise RuntimeError(f"migrating VMI {proto.key(vmi)}: {resp.message}")
             log.info("VMI %s/%s: migration %s to node %s (%s)", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid, st.targetNode, st.targetNodeAddress)
+            self.recorder.normal(vmi, events.MIGRATING, events.VMI_MIGRATING)
         return vmi
 
     # ------------------------------------------------------------------ target
@@ -346,6 +352,7 @@ class Migrations:
             else:
                 s.targetNodeAddress = self.address
                 s.targetLauncherDirectory = resp.directory
+                self.recorder.normal(vmi, events.PREPARING_TARGET, events.VMI_TARGET_PREPARED)
         dom = h.domain
         if _active(dom) and not st.abortRequested:
             return await self._ack(vmi, out)
@@ -380,6 +387,7 @@ class Migrations:
         self._detected_at.pop(s.migrationUid, None)
         log.info("VMI %s/%s migrated to this node (migration %s)", vmi.metadata.namespace, vmi.metadata.name,
                  s.migrationUid)
+        self.recorder.normal(written, events.MIGRATED, f"The VirtualMachineInstance migrated to node {self.node}.")
         await self._unlabel(written)
         return None
 

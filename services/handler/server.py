@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import grpc
 
-from services.common import proto
+from services.common import events, proto
 from services.handler.launchers import Launchers
 
 L = proto.launcher
 
 
 class HandlerService(proto.handler_grpc.HandlerServicer):
-    def __init__(self, vmis, launchers: Launchers):
+    def __init__(self, vmis, launchers: Launchers, recorder: events.Recorder | None = None):
         self.vmis, self.launchers = vmis, launchers
+        self.recorder = recorder or events.Recorder(None, events.HANDLER)
 
     async def _launcher(self, namespace: str, name: str, context):
         vmi = self.vmis.get(f"{namespace or 'default'}/{name}")
@@ -25,6 +26,9 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         resp = await getattr(h.stub, call)(L.VMIRequest(), timeout=20)
         if not resp.success:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, resp.message)
+        vmi = self.vmis.get(f"{request.namespace or 'default'}/{request.name}")
+        if call in events.LIFECYCLE and vmi is not None:
+            self.recorder.normal(vmi, *events.LIFECYCLE[call])
         return proto.api.SubresourceResponse(message=done)
 
     async def Pause(self, request, context):

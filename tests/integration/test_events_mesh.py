@@ -65,6 +65,17 @@ def test_vm_start_stop_records_kubevirts_events(mesh):
     mesh.wait_for(lambda: any(e["involvedObject"]["uid"] == new_uid and e["reason"] == "Started"
                               for e in events_json(mesh)), 15, "the new VMI's Started")
 
+    # pause and unpause, recorded by the handler once the launcher did them
+    mesh.cli("pause", "vmi", "evvm")
+    mesh.wait_for(lambda: mesh.vm_status("evvm") == "Paused", 30, "VM Paused")
+    mesh.cli("unpause", "vmi", "evvm")
+    mesh.wait_for(lambda: {"Paused", "Unpaused"} <= {e["reason"] for e in events_json(mesh)
+                                                    if e["involvedObject"]["uid"] == new_uid}, 15, "pause events")
+    paused = reasons([e for e in events_json(mesh) if e["involvedObject"]["uid"] == new_uid],
+                     "VirtualMachineInstance", "evvm")
+    assert (paused["Paused"]["message"], paused["Unpaused"]["message"]) == (
+        "VirtualMachineInstance paused", "VirtualMachineInstance unpaused")
+
     # kubectl's table, its short name, a field selector
     table = mesh.cli("get", "ev").stdout.splitlines()
     assert table[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
