@@ -5,6 +5,9 @@ import platform
 
 TO_LIBVIRT = {"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x", "ppc64le": "ppc64le"}
 FROM_LIBVIRT = {v: k for k, v in TO_LIBVIRT.items()}
+# The guest architectures Virtmesh runs (the launcher's designs: launcher/domxml/archs.py); the others are
+# KubeVirt's names, understood and refused.
+GUEST_ARCHS = ("amd64", "arm64")
 DEFAULT_MACHINE = {"amd64": "q35", "arm64": "virt", "s390x": "s390-ccw-virtio", "ppc64le": "pseries"}
 
 

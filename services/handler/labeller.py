@@ -2,10 +2,12 @@
 
 Pure functions over the XML `hostcaps.read()` returns (so the tests feed captured files):
 
-- `machine-type.node.kubevirt.io/<machine>: "true"` for every machine libvirt reports for every
-  guest arch KubeVirt knows (x86_64, aarch64, s390x, ppc64le): aliases (`q35`, `virt`) and
-  versioned names (`pc-q35-7.2`, `virt-7.2`) alike. An x86 node whose QEMU can emulate aarch64
-  therefore also offers `virt` (and the scheduler places arm64 VMs on it).
+- `machine-type.node.kubevirt.io/<machine>: "true"` for every machine libvirt reports for a guest
+  arch Virtmesh runs (amd64, arm64: arch.GUEST_ARCHS) that the api admits for it (KubeVirt's
+  emulated-machine globs, machines.EMULATED_MACHINES): aliases (`q35`, `virt`) and versioned names
+  (`pc-q35-7.2`, `virt-7.2`) alike — not the dozens of 32-bit ARM boards, i440fx or microvm machines
+  QEMU also offers, which no VM here can ask for. An x86 node whose QEMU can emulate aarch64 therefore
+  also offers `virt` (and the scheduler places arm64 VMs on it).
 - amd64/s390x only (KubeVirt's archLabeller: arm64 supports no host-model / named models / host
   features): `cpu-model.node.kubevirt.io/<model>` and `cpu-model-migration.node.kubevirt.io/<model>`
   for usable, non-obsolete models; `cpu-feature.node.kubevirt.io/<feature>` for the host-model
@@ -30,6 +32,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from services.common import arch as common_arch
+from services.common import machines as common_machines
 from services.common.machines import MACHINE_MAX_VCPUS_ANNOTATION, MACHINE_TYPE_LABEL
 from services.handler.hostcaps import HostCaps
 
@@ -95,15 +98,17 @@ def _label(prefix: str, name: str, out: dict[str, str], value: str = "true") -> 
 
 
 def supported_machines(caps_root: ET.Element) -> dict[str, int]:
-    """Machine name -> max vCPUs, over every guest arch KubeVirt knows (getSupportedMachines)."""
+    """Machine name -> max vCPUs, over the guest arches Virtmesh runs (getSupportedMachines), only the
+    machines a VMI of that arch may name."""
     out: dict[str, int] = {}
     for guest in caps_root.findall("guest"):
         a = guest.find("arch")
-        if a is None or a.get("name") not in common_arch.FROM_LIBVIRT:
-            continue  # i686, armv7l, ...: not a KubeVirt architecture
+        arch = common_arch.FROM_LIBVIRT.get(a.get("name", "")) if a is not None else None
+        if arch not in common_arch.GUEST_ARCHS:
+            continue  # i686, armv7l, s390x, ...: no VM here runs on them
         for m in a.findall("machine"):
             name = (m.text or "").strip()
-            if not name:
+            if not name or not common_machines.emulated(arch, name):
                 continue
             try:
                 n = int(m.get("maxCpus", "0"))
