@@ -11,8 +11,8 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from services.common import (authz, client, events, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
-                             vmstate, workqueue)
+from services.common import (authz, client, events, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto,
+                             tracing, vmstate, workqueue)
 from services.controller import launcherpod, leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes

@@ -89,7 +89,8 @@ async def run(args) -> None:
                                                   args.insecure_registry), queue.add, controller.recorder)
 
     server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)
-    server.add(proto.handler_grpc.add_HandlerServicer_to_server, HandlerService(vmis, launchers, events.recorder(api, events.HANDLER)))
+    server.add(proto.handler_grpc.add_HandlerServicer_to_server,
+               HandlerService(vmis, launchers, events.recorder(api, events.HANDLER)))
     address = server.listen_unix(data.handler_socket(args.node_name))
     if args.listen:
         address = server.listen_tcp(args.listen, renewer.identity)
