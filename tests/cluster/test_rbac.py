@@ -259,6 +259,12 @@ MATRIX = [
     ("handler", "update", "nodes --subresource=status", False),    # and reports their status
     ("handler", "create", "persistentvolumeclaims", False),
     ("handler", "get", "secrets", False),
+    ("controller", "create", "pods", True),            # launcher pods (--launcher-pods)
+    ("controller", "delete", "pods", True),
+    ("controller", "update", "pods --subresource=status", False),   # the kubelet's
+    ("handler", "watch", "pods", True),
+    ("handler", "delete", "pods", False),
+    ("handler", "create", "pods", False),
     ("controller", "create", "events", True),    # the Events they record, counted on by a patch
     ("controller", "patch", "events", True),
     ("handler", "create", "events", True),
