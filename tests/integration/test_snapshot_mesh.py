@@ -187,3 +187,36 @@ def test_admission_names_every_cause(mesh):
         assert text in r.stderr, r.stderr
     r = mesh.cli("apply", "-f", "-", input=snapshot("s", "x", failureDeadline="soon"), check=False)
     assert "spec.failureDeadline: time: invalid duration 'soon'" in r.stderr, r.stderr
+
+
+def test_handler_killed_mid_copy_leaves_no_ready_content_nor_a_bad_image(mesh):
+    """kill -9 of the handler while it copies a claim full of data: the content is not ready meanwhile,
+    the half copy is never taken for a whole one, and the copy made after the restart is whole and equal
+    to the claim (qemu-img check, qemu-img compare)."""
+    import signal
+    import time
+    big = claim_vm("big", "big-data").replace("8Mi", "1Gi")
+    mesh.cli("apply", "-f", "-", input=big)
+    mesh.wait_for(lambda: bound(mesh, "big-data"), 30, "claim bound")
+    src = image(mesh, "big-data")
+    with open(src, "r+b") as f, open("/dev/urandom", "rb") as rnd:   # data to copy, not holes
+        for _ in range(1024):
+            f.write(rnd.read(1 << 20))
+    mesh.cli("apply", "-f", "-", input=snapshot("mid", "big"))
+    snaps = os.path.join(mesh.data_dir, "volumes", ".snapshots", "default")
+    part = lambda: [n for n in os.listdir(snaps) if n.endswith(".part")] if os.path.isdir(snaps) else []  # noqa: E731
+    old = mesh.pid_of("handler")
+    mesh.wait_for(part, 60, "the copy under way", interval=0.01)
+    os.kill(old, signal.SIGKILL)
+    time.sleep(0.5)
+    assert not [n for n in os.listdir(snaps) if n.endswith(".qcow2")], "the copy ended before the kill"
+    name = f"vmsnapshot-content-{mesh.get('vmsnapshot', 'mid')['metadata']['uid']}"   # KubeVirt's name
+    assert not mesh.get("vmsnapshotcontent", name).get("status", {}).get("readyToUse")
+    assert not status(mesh, "vmsnapshot", "mid").get("readyToUse")
+    mesh.wait_for(lambda: mesh.pid_of("handler") not in (0, old), 30, "handler restarted")
+    mesh.wait_for(lambda: status(mesh, "vmsnapshot", "mid").get("readyToUse"), 120, "snapshot ready after the restart")
+    vs = mesh.get("vmsnapshotcontent", name)["spec"]["volumeBackups"][0]["volumeSnapshotName"]
+    copy = os.path.join(snaps, f"{vs}.qcow2")
+    subprocess.run(["qemu-img", "check", copy], check=True, capture_output=True)
+    subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", "qcow2", src, copy], check=True, capture_output=True)
+    assert not part()
