@@ -49,3 +49,23 @@ def mesh():
     yield m
     m.stop()
     shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- markers by kind (pyproject.toml lists them)
+
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+_BY_DIRECTORY = {"e2e": "e2e", "cluster": "cluster", "integration": "integration"}
+
+
+def pytest_collection_modifyitems(items):
+    """unit / integration / e2e / cluster from where a test lives and what it starts: a module that
+    runs `virtmesh up` (harness.Mesh) or a test using a mesh fixture is integration at least."""
+    for item in items:
+        if item.get_closest_marker("e2e") or item.get_closest_marker("cluster"):
+            continue   # marked by its module
+        top = os.path.relpath(str(item.fspath), _TESTS).split(os.sep)[0]
+        kind = _BY_DIRECTORY.get(top)
+        if kind is None:
+            starts_mesh = "Mesh" in vars(item.module) or any("mesh" in f for f in item.fixturenames)
+            kind = "integration" if starts_mesh else "unit"
+        item.add_marker(getattr(pytest.mark, kind))

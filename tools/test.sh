@@ -6,4 +6,6 @@ bash tools/setup.sh
 # Cluster mode's tests (tests/cluster) run a real etcd + kube-apiserver, built from their Go modules
 # once per machine into ~/.cache/virtmesh-k8s (minutes cold; nothing when cached).
 bash tools/kube.sh build
+# The architecture's rule first: a service never imports another (pyproject.toml [tool.importlinter]).
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest -q -ra "$@"
