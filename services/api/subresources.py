@@ -98,7 +98,7 @@ def _dry_run(options) -> bool:
     return bool(options.dryRun) and options.dryRun[0] == DRY_RUN_ALL
 
 
-class Subresources(proto.api_grpc.SubresourcesServicer):
+class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     def __init__(self, resources: Resources):
         self.r = resources
         self._channels: dict[tuple, grpc.aio.Channel] = {}

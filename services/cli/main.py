@@ -253,6 +253,16 @@ def cmd_removevolume(args, api: Api) -> None:
     print(resp.message)
 
 
+def cmd_soft_reboot(args, api: Api) -> None:
+    """virtctl soft-reboot: an ACPI reboot of the guest (KubeVirt's texts)."""
+    try:
+        api.sub.SoftReboot(proto.api.SubresourceRequest(namespace=args.namespace or "default", name=args.name),
+                           timeout=30)
+    except grpc.RpcError as e:
+        raise CLIError(f"Error soft rebooting VirtualMachineInstance {args.name}: {e.details()}") from None
+    print(f"VMI {args.name} was scheduled to soft-reboot")
+
+
 def cmd_console(args, api: Api) -> int:
     """virtctl console: wait (up to --timeout minutes) for the VMI to run, then connect."""
     from services.cli import console
@@ -517,8 +527,16 @@ def parser() -> argparse.ArgumentParser:
     co.add_argument("--stop-after", type=float, default=None, metavar="S", help="leave after S seconds")
     co.set_defaults(func=cmd_console)
 
-    from services.cli import migrate
+    sr = sub.add_parser("soft-reboot", help="reboot a VMI's guest through ACPI (the power button)")
+    sr.add_argument("name", metavar="VMI")
+    ns(sr)
+    sr.set_defaults(func=cmd_soft_reboot)
+
+    from services.cli import logs, migrate, portforward, vnc
     migrate.add_parsers(sub, ns)
+    portforward.add_parsers(sub, ns)   # port-forward, ssh, scp
+    vnc.add_parser(sub, ns)
+    logs.add_parser(sub, ns)
     return p
 
 

@@ -104,6 +104,7 @@ def services_only(caller: Caller, method: str, request=None) -> Optional[str]:
 SUBRESOURCES_GROUP = "subresources.kubevirt.io"
 _RESOURCE_VERBS = {"Get": "get", "List": "list", "Watch": "watch", "Create": "create", "Update": "update",
                    "UpdateStatus": "update", "Delete": "delete"}
+STREAM_CALLS = frozenset({"Console", "PortForward", "VNC"})
 REVIEW_TTL = 10.0  # seconds a decision is reused (a burst of calls asks once)
 
 
@@ -138,9 +139,10 @@ def resource_attributes(method: str, request) -> dict | None:
             resource = "virtualmachines"
         elif call in ("AddVolume", "RemoveVolume"):
             resource = "virtualmachines" if request.kind == proto.VM else "virtualmachineinstances"
-        else:  # Pause, Unpause, Console
+        else:  # Pause, Unpause, SoftReboot, Console, PortForward, VNC
             resource = "virtualmachineinstances"
-        return {"verb": "get" if call == "Console" else "update", "group": SUBRESOURCES_GROUP,
+        # KubeVirt's roles: the streams (console, vnc, portforward) are GETs, the rest PUTs.
+        return {"verb": "get" if call in STREAM_CALLS else "update", "group": SUBRESOURCES_GROUP,
                 "resource": resource, "subresource": call.lower(), "namespace": request.namespace or "default",
                 "name": request.name}
     return None

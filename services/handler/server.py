@@ -1,5 +1,8 @@
-"""The handler's own gRPC service: VMI verbs the api proxies to this node (pause, unpause, console)."""
+"""The handler's own gRPC service: VMI verbs the api proxies to this node (pause, unpause, soft reboot,
+console, port-forward, vnc)."""
 from __future__ import annotations
+
+import asyncio
 
 import grpc
 
@@ -52,3 +55,38 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
                 yield proto.api.ConsoleData(data=chunk.data)
         finally:
             call.cancel()
+
+    async def SoftReboot(self, request, context):
+        return await self._act(request, context, "SoftRebootVirtualMachine", "soft rebooted")
+
+    async def _forward(self, request_iterator, context, vnc: bool):
+        first = await request_iterator.__anext__()
+        h = await self._launcher(first.namespace, first.name, context)
+        call = h.stub.Forward()
+
+        async def upstream():   # with the call's write(): see services/api/streams.py
+            try:
+                await call.write(L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data))
+                async for msg in request_iterator:
+                    await call.write(L.ForwardInput(data=msg.data))
+                await call.done_writing()
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                pass
+
+        pump = asyncio.create_task(upstream())
+        try:
+            async for chunk in call:
+                yield proto.api.StreamData(data=chunk.data)
+        except grpc.aio.AioRpcError as e:
+            await context.abort(e.code(), e.details())
+        finally:
+            pump.cancel()
+            call.cancel()
+
+    async def PortForward(self, request_iterator, context):
+        async for data in self._forward(request_iterator, context, False):
+            yield data
+
+    async def VNC(self, request_iterator, context):
+        async for data in self._forward(request_iterator, context, True):
+            yield data

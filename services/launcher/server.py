@@ -13,7 +13,7 @@ import os
 import grpc
 
 from services.common import aio, proto, tracing
-from services.launcher import domstats, hotplug, netsync, storage, virt
+from services.launcher import domstats, forward, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
 
@@ -46,6 +46,9 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.grace_seconds = 30
         self.serial_socket = os.path.join(vm_dir, "serial0.sock")
         self.serial_log = os.path.join(vm_dir, "serial0.log")
+        self.vnc_socket = os.path.join(vm_dir, "vnc.sock")
+        self.vmi = None                        # the last synced VMI: what Forward dials
+        self._forward_lock = asyncio.Lock()
         self._net_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ domain watching
@@ -108,6 +111,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     async def SyncVirtualMachine(self, request, context):
         vmi = request.vmi
+        self.vmi = vmi
         if request.vmi.spec.HasField("terminationGracePeriodSeconds"):
             self.grace_seconds = vmi.spec.terminationGracePeriodSeconds
         tracing.annotate(namespace=self.namespace, name=self.name, uid=self.uid)
@@ -237,6 +241,27 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     async def UnpauseVirtualMachine(self, request, context):
         return await self._act("unpaused", self.hv.unpause)
+
+    async def SoftRebootVirtualMachine(self, request, context):
+        return await self._act("soft rebooted", self.hv.reboot_acpi)
+
+    async def Forward(self, request_iterator, context):
+        """A byte stream to a TCP port of the guest or to its VNC display (forward.py)."""
+        first = await request_iterator.__anext__()
+        try:
+            if first.vnc:
+                reader, writer = await forward.dial_vnc(self.vnc_socket)
+            elif self.vmi is None or not self.domain.exists:
+                raise forward.ForwardError("the VMI is not running here", "FAILED_PRECONDITION")
+            else:
+                reader, writer = await forward.dial(self.hv, self.vmi, first.port, first.protocol,
+                                                    self._forward_lock)
+        except forward.ForwardError as e:
+            await context.abort(getattr(grpc.StatusCode, e.code), str(e))
+        except virt.VirtError as e:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+        async for data in forward.pump(first.data, request_iterator, reader, writer):
+            yield L.ConsoleChunk(data=data)
 
     async def DeleteVirtualMachine(self, request, context):
         resp = await self._act("deleted", self.hv.undefine)

@@ -330,6 +330,26 @@ class Hypervisor:
         finally:
             self._removed.pop(alias, None)
 
+    # -------------------------------------------------------------- soft reboot, slirp forwards
+
+    def reboot_acpi(self) -> None:
+        """ACPI reboot: libvirt presses the power button and resets QEMU when the guest powers off
+        (KubeVirt's SoftRebootVMI without a guest agent: DOMAIN_REBOOT_ACPI_POWER_BTN)."""
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        self._call("reboot", lambda: dom.reboot(libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN))
+
+    def monitor(self, command: str) -> str:
+        """One HMP command on the domain's QEMU monitor (slirp's hostfwd_add/remove, info usernet:
+        libvirt has no API for a user-mode NIC's forwards). Its output; HMP reports errors as text."""
+        import libvirt_qemu
+        dom = self._domain()
+        if dom is None or not dom.isActive():
+            raise VirtError(f"domain {self.name} is not running")
+        return self._call("monitor command", lambda: libvirt_qemu.qemuMonitorCommand(
+            dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP))
+
     def close(self) -> None:
         if self._conn is not None:
             try:

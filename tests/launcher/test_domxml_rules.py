@@ -455,10 +455,12 @@ def test_guest_agent_channel_always():
     assert ch.find("target").attrib == {"type": "virtio", "name": "org.qemu.guest_agent.0"}
 
 
-def test_graphics_only_when_asked():
-    assert xml_of(vmi()).find("devices/graphics") is None
+def test_graphics_unless_refused():
+    """KubeVirt gives every VMI a VNC display unless autoattachGraphicsDevice is false."""
+    assert xml_of(vmi()).find("devices/graphics") is not None
     assert xml_of(vmi(devices={"autoattachGraphicsDevice": False})).find("devices/graphics") is None
-    root = xml_of(vmi(devices={"autoattachGraphicsDevice": True}), vnc_socket="/run/vnc.sock")
+    assert xml_of(vmi(devices={"autoattachGraphicsDevice": False})).find("devices/video") is None
+    root = xml_of(vmi(), vnc_socket="/run/vnc.sock")
     assert root.find("devices/graphics/listen").attrib == {"type": "socket", "socket": "/run/vnc.sock"}
     assert root.find("devices/video/model").get("type") == "vga"
     root = xml_of(vmi("arm64", devices={"autoattachGraphicsDevice": True}))

@@ -480,9 +480,9 @@ class _Converter:
         devs.channels.append(m.Channel(type="unix", source_mode="bind", target_type="virtio",
                                        target_name=GUEST_AGENT_CHANNEL))
 
-        # No display unless asked for (KubeVirt attaches one by default); asking for a video type asks.
+        # A VNC display unless autoattachGraphicsDevice is false, as KubeVirt (virtctl vnc reaches it).
         graphics = (spec_devs.autoattachGraphicsDevice if spec_devs.HasField("autoattachGraphicsDevice")
-                    else spec_devs.HasField("video"))
+                    else True)
         if graphics:
             if self.ctx.vnc_socket:
                 devs.graphics.append(m.Graphics(type="vnc", listen_type="socket", listen_socket=self.ctx.vnc_socket))

@@ -1,0 +1,98 @@
+"""The VMI subresources beyond console: portforward/{port}[/{protocol}], vnc (byte streams proxied to
+the handler of the VMI's node, like the console) and softreboot (KubeVirt's lifecycle.go and
+portforward.go rules and texts)."""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from prometheus_client import Gauge
+
+from services.api import store
+from services.api.errors import RequestConflict, Unavailable, grpc_errors
+from services.common import proto, vmstate
+
+# virt-api's gauges for the two streams (KubeVirt's names).
+PORTFORWARD_ACTIVE = Gauge("kubevirt_portforward_active_tunnels",
+                           "Amount of active portforward tunnels, broken down by namespace and vmi name.",
+                           ["namespace", "vmi"])
+VNC_ACTIVE = Gauge("kubevirt_vnc_active_connections",
+                   "Amount of active VNC connections, broken down by namespace and vmi name.",
+                   ["namespace", "vmi"])
+VMI_PAUSED = "VMI is paused"
+NO_AGENT_NO_ACPI = "VMI neither have the agent connected nor the ACPI feature enabled"
+
+
+def soft_reboot_refusal(vmi) -> str | None:
+    """SoftRebootVMIRequestHandler's validate: running, not paused, an agent or ACPI."""
+    if vmi.status.phase != vmstate.RUNNING:
+        return "VM is not running"
+    paused = vmstate.get_condition(vmi, vmstate.PAUSED)
+    if paused is not None and paused.status == "True":
+        return VMI_PAUSED
+    acpi = vmi.spec.domain.features.acpi
+    if vmstate.get_condition(vmi, "AgentConnected") is None and acpi.HasField("enabled") and not acpi.enabled:
+        return NO_AGENT_NO_ACPI
+    return None
+
+
+async def forward_requests(first, request_iterator, call) -> None:
+    """The client's messages onto `call` with its write(): a call that consumed an async iterator of
+    them reported the node's refusal only once the client's stream ended (seen with a sync client)."""
+    try:
+        await call.write(first)
+        async for msg in request_iterator:
+            await call.write(msg)
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        pass   # the call ended: its own outcome is what the client gets
+
+
+class StreamSubresources:
+    """Mixed into the Subresources servicer (console_target, _vmi, _proxy are its)."""
+
+    @grpc_errors
+    async def SoftReboot(self, request, context):
+        vmi = self._vmi(request)
+        why = soft_reboot_refusal(vmi)
+        if why:
+            raise RequestConflict(why)
+        if request.dryRun:
+            return proto.api.SubresourceResponse(message="dry run")
+        return await self._proxy(vmi, "SoftReboot", request)
+
+    async def _stream(self, request_iterator, context, call: str, gauge):
+        first = await request_iterator.__anext__()
+        try:
+            vmi, stub = self.console_target(first.namespace, first.name)
+            if call == "PortForward" and vmstate.get_condition(vmi, vmstate.PAUSED) is not None:
+                raise RequestConflict(VMI_PAUSED)   # validateVMIForPortForward
+        except store.NotFound as e:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+        except RequestConflict as e:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+        except Unavailable as e:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
+        first.namespace = vmi.metadata.namespace
+        downstream = getattr(stub, call)()
+        pump = asyncio.create_task(forward_requests(first, request_iterator, downstream))
+        active = gauge.labels(vmi.metadata.namespace, vmi.metadata.name)
+        active.inc()
+        try:
+            async for chunk in downstream:
+                yield chunk
+        except grpc.aio.AioRpcError as e:
+            await context.abort(e.code(), e.details())
+        finally:
+            active.dec()
+            pump.cancel()
+            downstream.cancel()
+            await asyncio.sleep(0)
+
+    async def PortForward(self, request_iterator, context):
+        async for chunk in self._stream(request_iterator, context, "PortForward", PORTFORWARD_ACTIVE):
+            yield chunk
+
+    async def VNC(self, request_iterator, context):
+        async for chunk in self._stream(request_iterator, context, "VNC", VNC_ACTIVE):
+            yield chunk
