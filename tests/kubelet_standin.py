@@ -173,9 +173,9 @@ class Kubelet:
     def _remove(self, pod: dict) -> None:
         md = pod["metadata"]
         try:
-            self.api.delete_namespaced_pod(md["name"], md["namespace"], grace_period_seconds=0,
-                                           body=client.V1DeleteOptions(preconditions=client.V1Preconditions(
-                                               uid=md["uid"])))
+            # In the body: with a body, the apiserver reads no options from the query.
+            self.api.delete_namespaced_pod(md["name"], md["namespace"], body=client.V1DeleteOptions(
+                grace_period_seconds=0, preconditions=client.V1Preconditions(uid=md["uid"])))
         except client.ApiException as e:
             if e.status not in (404, 409):
                 log.warning("deleting pod %s/%s: %s", md["namespace"], md["name"], e.reason)

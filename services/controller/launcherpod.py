@@ -243,8 +243,7 @@ class LauncherPods:
 
     async def _fail(self, vmi, tp, message: str):
         out = proto.copy(vmi)
-        vmstate.set_phase(out, vmstate.FAILED)
-        out.status.reason = "PodGone"
+        vmstate.set_phase(out, vmstate.FAILED)   # KubeVirt sets no reason here
         out.status.message = message
         vmstate.set_condition(out, vmstate.READY, "False")
         log.warning("VMI %s: %s; failed", proto.key(vmi), message)
