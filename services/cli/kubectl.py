@@ -241,6 +241,9 @@ def describe(kind: int, res, events: list | None = ()) -> str:
     lines.append(f"Kind:         {info.kind}")
     lines.append("Metadata:")
     lines += _describe_doc({k: v for k, v in md.items() if k not in ("name", "namespace", "labels", "annotations")}, 1)
+    # a kind without spec and status (an Event) has its fields at the top
+    lines += _describe_doc({k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata", "spec",
+                                                                       "status")})
     if doc.get("spec"):
         lines.append("Spec:")
         lines += _describe_doc(doc["spec"], 1)
