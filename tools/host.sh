@@ -39,6 +39,7 @@ PACKAGES=(
   libvirt-dev pkg-config busybox-static cpio iproute2
   syslinux mtools dosfstools libxml2-utils prometheus
   skopeo docker-registry   # containerDisk images from registries (handler/images.py); a registry for its tests
+  openssh-client vncsnapshot   # virtmesh ssh/scp run the system's ssh; the VNC e2e test takes a screenshot
 )
 
 log() { echo "host.sh: $*" >&2; }
