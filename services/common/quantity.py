@@ -1,15 +1,17 @@
-"""Kubernetes resource quantities ("128Mi", "1G", "500m") -> numbers."""
+"""Kubernetes resource quantities ("128Mi", "1G", "500m", "1e3") -> numbers, as apimachinery's
+resource.Quantity reads them: binary (Ki … Ei) and decimal SI suffixes (n, u, m, k, M … E) or a
+decimal exponent; whole numbers (`to_bytes`) round up, away from zero, as Quantity.Value() does."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_UP, Decimal, InvalidOperation
 
 _SUFFIX = {
-    "": 1, "m": Decimal("0.001"),
+    "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"),
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
 }
-_RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+_RE = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
 # Kubernetes: "no quantity may represent a number greater than 2^63-1 in magnitude" (it caps them;
 # we refuse them, naming the field). Checked on the decimal exponent before any arithmetic, so a
 # "1e999999" costs no million-digit integer and no decimal.Overflow.
@@ -40,4 +42,5 @@ def parse(text: str) -> Decimal:
 
 
 def to_bytes(text: str) -> int:
-    return int(parse(text))
+    """The whole number (Quantity.Value()): "1.5" is 2, "100m" is 1, "-1.5" is -2."""
+    return int(parse(text).to_integral_value(rounding=ROUND_UP))
