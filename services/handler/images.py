@@ -33,6 +33,7 @@ from services.common import images as refs
 log = logging.getLogger(__name__)
 SKOPEO = "skopeo"
 PULL_TIMEOUT_SECONDS = 1800
+ERR_IMAGE_PULL_SECONDS = 2.0   # how long a failed pull shows ErrImagePull before ImagePullBackOff
 ENV_BACKOFF = "VIRTMESH_IMAGE_PULL_BACKOFF"      # "INITIAL[,MAX]" seconds: tests shorten the kubelet's
 # skopeo checks signatures against a policy; the kubelet verifies none by default, nor do we.
 POLICY = {"default": [{"type": "insecureAcceptAnything"}]}
@@ -263,7 +264,7 @@ class _Pull:
     failures: int = 0
     retry_at: float = 0.0
     error: str = ""
-    shown_error: bool = False    # ErrImagePull was written once since the last failure
+    failed_at: float = 0.0
 
 
 @dataclass
@@ -338,9 +339,11 @@ class ImagePulls:
                                     "with pull policy of Never", self.initial))
                     continue
             if p.error and now < p.retry_at:
-                if not p.shown_error:
-                    p.shown_error = True
-                    waiting.append((refs.ERR_IMAGE_PULL, p.error, min(1.0, p.retry_at - now)))
+                # ErrImagePull until the next look (the kubelet's next pod sync), then the back-off: our own
+                # status write wakes us at once, so "next" is a while after the failure.
+                until = p.failed_at + min(ERR_IMAGE_PULL_SECONDS, (p.retry_at - p.failed_at) / 2)
+                if now < until:
+                    waiting.append((refs.ERR_IMAGE_PULL, p.error, until - now))
                 else:
                     self._event(vmi, "Normal", "BackOff", f'Back-off pulling image "{need.image}"')
                     waiting.append((refs.IMAGE_PULL_BACKOFF, f'Back-off pulling image "{need.image}"',
@@ -365,7 +368,7 @@ class ImagePulls:
             p.failures += 1
             p.error = f'Failed to pull image "{need.image}": {e}'
             p.retry_at = time.monotonic() + refs.backoff_seconds(p.failures, self.initial, self.maximum)
-            p.shown_error = False
+            p.failed_at = time.monotonic()
             log.warning("VMI %s: %s (retry in %.0fs)", key, p.error, p.retry_at - time.monotonic())
             self._event(vmi, "Warning", "Failed", p.error)
         else:
