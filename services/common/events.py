@@ -246,6 +246,7 @@ class Broadcaster:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0
         self.written = 0
+        self._writing = False   # an event taken off the queue is being written
 
     def recorder(self, component: str) -> "Recorder":
         return Recorder(self, component)
@@ -276,7 +277,11 @@ class Broadcaster:
     async def run(self) -> None:
         while True:
             while self._queue:
-                await self._record(self._queue.popleft())
+                self._writing = True
+                try:
+                    await self._record(self._queue.popleft())
+                finally:
+                    self._writing = False
             self._wake.clear()
             if not self._queue:
                 await self._wake.wait()
@@ -331,9 +336,9 @@ class Broadcaster:
         return await self.api.update(out)
 
     async def flush(self, timeout: float = 10.0) -> None:
-        """Wait until the queue is empty (tests, shutdown)."""
+        """Wait until every queued event is written (or given up on), at most `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        while self._queue and time.monotonic() < deadline:
+        while (self._queue or self._writing) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
 
 
