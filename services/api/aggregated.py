@@ -39,12 +39,16 @@ AUTH_CONFIGMAP = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-
 CONSOLE_PROTOCOL = "plain.kubevirt.io"   # raw serial bytes in binary frames, as virtctl speaks it
 _ROUTE = re.compile(rf"^{re.escape(PREFIX)}/namespaces/([^/]+)/(virtualmachines|virtualmachineinstances)/([^/]+)/"
                     r"([a-z]+)$")
+# KubeVirt's streaming routes besides console: portforward/{port}[/{protocol}] and vnc, on VMs and VMIs
+_STREAM_ROUTE = re.compile(rf"^{re.escape(PREFIX)}/namespaces/([^/]+)/(virtualmachines|virtualmachineinstances)/"
+                           r"([^/]+)/(vnc|portforward/(\d+)(?:/([a-z]+))?)$")
 # (resource, subresource) -> the Subresources call and what its body is
 CALLS = {
     ("virtualmachines", "start"): "Start", ("virtualmachines", "stop"): "Stop",
     ("virtualmachines", "restart"): "Restart", ("virtualmachines", "addvolume"): "AddVolume",
     ("virtualmachines", "removevolume"): "RemoveVolume", ("virtualmachines", "migrate"): "Migrate",
     ("virtualmachineinstances", "pause"): "Pause", ("virtualmachineinstances", "unpause"): "Unpause",
+    ("virtualmachineinstances", "softreboot"): "SoftReboot",
     ("virtualmachineinstances", "addvolume"): "AddVolume",
     ("virtualmachineinstances", "removevolume"): "RemoveVolume",
 }
@@ -73,6 +77,11 @@ def discovery() -> dict:
                   "verbs": ["update"]} for resource, sub in CALLS]
     resources.append({"name": "virtualmachineinstances/console", "singularName": "", "namespaced": True,
                       "kind": "VirtualMachineInstance", "verbs": ["get"]})
+    for resource in ("virtualmachines", "virtualmachineinstances"):
+        for sub in ("portforward", "vnc"):
+            resources.append({"name": f"{resource}/{sub}", "singularName": "", "namespaced": True,
+                              "kind": "VirtualMachine" if resource == "virtualmachines" else "VirtualMachineInstance",
+                              "verbs": ["get"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{GROUP}/{VERSION}",
             "resources": resources}
 
@@ -167,6 +176,9 @@ class _Handler(https.Handler):
         m = _ROUTE.match(path)
         if m and m.group(2) == "virtualmachineinstances" and m.group(4) == "console":
             return self._console(caller, m.group(1), m.group(3))
+        s = _STREAM_ROUTE.match(path)
+        if s:
+            return self._stream(caller, s.group(1), s.group(2), s.group(3), s.group(5), s.group(6))
         if path == PREFIX:
             return self._reply(200, discovery())
         if path == f"/apis/{GROUP}":
@@ -196,6 +208,36 @@ class _Handler(https.Handler):
                             "Unavailable": (503, "ServiceUnavailable")}.get(type(e).__name__, (500, "InternalError"))
             return self._reply(code, status(code, reason, str(e), details))
         console.Bridge(self, stub, vmi).run()
+
+    def _stream(self, caller: Caller, namespace: str, resource: str, name: str, port: str | None,
+                protocol: str | None) -> None:
+        """portforward/{port}[/{protocol}] and vnc: websockets (plain.kubevirt.io) bridged to the VMI's
+        node's PortForward / VNC stream; a VM's are its VMI's."""
+        sub = "portforward" if port else "vnc"
+        attrs = {"verb": "get", "group": GROUP, "resource": resource, "subresource": sub,
+                 "namespace": namespace, "name": name}
+        kind = "virtualmachine" if resource == "virtualmachines" else "virtualmachineinstance"
+        details = {"name": name, "group": "kubevirt.io", "kind": kind}
+        if not self._authorized(caller, attrs):
+            return
+        call = "PortForward" if port else "VNC"
+        if port and (protocol or "tcp") != "tcp":
+            return self._reply(400, status(400, "BadRequest", f"protocol {protocol!r} is not supported: only tcp",
+                                           details))
+
+        async def target():
+            if resource == "virtualmachines":   # the VM must exist; its VMI has its name
+                self.server.subresources.r.get(proto.VM, namespace, name)
+            return self.server.subresources.stream_target(call, namespace, name)
+        try:
+            vmi, stub = asyncio.run_coroutine_threadsafe(target(), self.server.loop).result(timeout=30)
+        except Exception as e:  # noqa: BLE001 - each reason is an answer
+            code, reason = {"NotFound": (404, "NotFound"), "RequestConflict": (409, "Conflict"),
+                            "Unavailable": (503, "ServiceUnavailable")}.get(type(e).__name__, (500, "InternalError"))
+            return self._reply(code, status(code, reason, str(e), details))
+        first = proto.api.PortForwardRequest(namespace=vmi.metadata.namespace, name=vmi.metadata.name,
+                                             port=int(port or 0), protocol=protocol or "tcp")
+        console.Bridge(self, stub, vmi, call, first, lambda data: proto.api.PortForwardRequest(data=data)).run()
 
     def do_PUT(self) -> None:  # noqa: N802
         caller = self._caller()

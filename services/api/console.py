@@ -1,5 +1,6 @@
 """A VMI's serial console as a websocket, the way virtctl speaks to KubeVirt's console subresource:
-subprotocol plain.kubevirt.io, the guest's bytes in binary frames both ways.
+subprotocol plain.kubevirt.io, the guest's bytes in binary frames both ways. The portforward and vnc
+subresources are the same bridge over their own streams (`call`, `first`, `more`).
 
 The websocket protocol is wsproto's (sans-IO); this module moves its bytes. One thread owns the TLS
 socket (OpenSSL connections are not for two threads at once): it waits on the socket and on a
@@ -26,9 +27,14 @@ PROTOCOL = "plain.kubevirt.io"
 
 
 class Bridge:
-    def __init__(self, handler, stub, vmi):
-        """`handler`: the HTTP request handler whose connection upgrades; `stub`: the VMI's handler."""
+    def __init__(self, handler, stub, vmi, call: str = "Console", first=None, more=None):
+        """`handler`: the HTTP request handler whose connection upgrades; `stub`: the VMI's handler;
+        `call` its stream, `first` the stream's first message, `more(data)` the next ones."""
         self.http, self.stub, self.vmi = handler, stub, vmi
+        md = vmi.metadata
+        self.call = call
+        self.first = first or proto.api.ConsoleRequest(namespace=md.namespace, name=md.name)
+        self.more = more or (lambda data: proto.api.ConsoleRequest(data=data))
         self.sock = handler.connection
         self.loop: asyncio.AbstractEventLoop = handler.server.loop
         self.ws = WSConnection(ConnectionType.SERVER)
@@ -59,17 +65,17 @@ class Bridge:
         md = self.vmi.metadata
 
         async def requests():
-            yield proto.api.ConsoleRequest(namespace=md.namespace, name=md.name)
+            yield self.first
             while (data := await self.input.get()) is not None:
-                yield proto.api.ConsoleRequest(data=data)
+                yield self.more(data)
 
-        call = self.stub.Console(requests())
+        call = getattr(self.stub, self.call)(requests())
         try:
             async for chunk in call:
                 self._emit(chunk.data)
         except grpc.aio.AioRpcError as e:
             if e.code() != grpc.StatusCode.CANCELLED:
-                log.info("console of %s/%s: %s", md.namespace, md.name, e.details())
+                log.info("%s of %s/%s: %s", self.call, md.namespace, md.name, e.details())
         finally:
             call.cancel()
             self._emit(None)

@@ -61,12 +61,18 @@ class StreamSubresources:
             return proto.api.SubresourceResponse(message="dry run")
         return await self._proxy(vmi, "SoftReboot", request)
 
+    def stream_target(self, call: str, namespace: str, name: str):
+        """(the VMI, its node's handler) for a PortForward or VNC stream, or why not (store.NotFound,
+        RequestConflict, Unavailable). Call it on the server's event loop."""
+        vmi, stub = self.console_target(namespace, name)
+        if call == "PortForward" and vmstate.get_condition(vmi, vmstate.PAUSED) is not None:
+            raise RequestConflict(VMI_PAUSED)   # validateVMIForPortForward
+        return vmi, stub
+
     async def _stream(self, request_iterator, context, call: str, gauge):
         first = await request_iterator.__anext__()
         try:
-            vmi, stub = self.console_target(first.namespace, first.name)
-            if call == "PortForward" and vmstate.get_condition(vmi, vmstate.PAUSED) is not None:
-                raise RequestConflict(VMI_PAUSED)   # validateVMIForPortForward
+            vmi, stub = self.stream_target(call, first.namespace, first.name)
         except store.NotFound as e:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
         except RequestConflict as e:
