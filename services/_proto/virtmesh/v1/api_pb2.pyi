@@ -53,7 +53,7 @@ VIRTUAL_MACHINE_RESTORE: Kind
 EVENT: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "virtualMachineSnapshot", "virtualMachineSnapshotContent", "virtualMachineRestore", "event", "traceparent")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "virtualMachineSnapshot", "virtualMachineSnapshotContent", "virtualMachineRestore", "event", "traceparent", "tracestate")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,7 @@ class Object(_message.Message):
     VIRTUALMACHINERESTORE_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
     virtualMachineInstance: _types_pb2.VirtualMachineInstance
     node: _types_pb2.Node
@@ -90,7 +91,8 @@ class Object(_message.Message):
     virtualMachineRestore: _snapshot_pb2.VirtualMachineRestore
     event: _events_pb2.Event
     traceparent: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., virtualMachineSnapshot: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshot, _Mapping]] = ..., virtualMachineSnapshotContent: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshotContent, _Mapping]] = ..., virtualMachineRestore: _Optional[_Union[_snapshot_pb2.VirtualMachineRestore, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., traceparent: _Optional[str] = ...) -> None: ...
+    tracestate: str
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., virtualMachineSnapshot: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshot, _Mapping]] = ..., virtualMachineSnapshotContent: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshotContent, _Mapping]] = ..., virtualMachineRestore: _Optional[_Union[_snapshot_pb2.VirtualMachineRestore, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")
