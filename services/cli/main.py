@@ -385,6 +385,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--import-allow-internal", action="store_true",
                     help="DataVolume imports may fetch from loopback/link-local addresses "
                     "(env VIRTMESH_IMPORT_ALLOW_INTERNAL=1)")
+    up.add_argument("--insecure-registry", action="append", metavar="HOST:PORT",
+                    help="a registry the node pulls containerDisk images from over plain HTTP; repeatable "
+                    "(env VIRTMESH_INSECURE_REGISTRIES, comma-separated)")
     up.set_defaults(func=cmd_up, needs_api=False)
 
     certs = sub.add_parser("certs", help="client certificates for the api's TCP door (mutual TLS)")

@@ -24,7 +24,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import hostpaths, launcherlock, paths
+from services.common import hostpaths, images, launcherlock, paths
 
 CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -107,6 +107,8 @@ class Supervisor:
             self.env[hostpaths.ENV_FEATURE_GATES] = args.feature_gates
         if getattr(args, "import_allow_internal", False):
             self.env[hostpaths.ENV_IMPORT_ALLOW_INTERNAL] = "1"
+        if getattr(args, "insecure_registry", None):   # the handler pulls from these over plain HTTP
+            self.env[images.ENV_INSECURE_REGISTRIES] = ",".join(args.insecure_registry)
         api = [sys.executable, "-m", "services.api", *common]
         if args.api_listen:
             api += ["--listen", args.api_listen]

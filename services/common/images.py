@@ -29,6 +29,11 @@ IMAGE_PULL_BACKOFF = "ImagePullBackOff"
 ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
 PULL_REASONS = (ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF, ERR_IMAGE_NEVER_PULL)
 
+# Registries the node reaches over plain HTTP (or TLS unverified): the handler's --insecure-registry,
+# which `virtmesh up` passes on. KubeVirt's own configuration has no such field (a cluster's container
+# runtime decides); CDI's is spec.insecureRegistries of its CDIConfig.
+ENV_INSECURE_REGISTRIES = "VIRTMESH_INSECURE_REGISTRIES"
+
 # The kubelet's image pull back-off: 10 s, doubling, at most 300 s (pkg/kubelet/kubelet.go).
 BACKOFF_INITIAL_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 300.0

@@ -27,6 +27,7 @@ from services.handler.snapshot import SnapshotAgent
 from services.handler.tpmstate import TpmStates
 from services.handler.vmi import VMIController
 from services.handler.images import ImageCache, ImagePulls
+from services.common import images as imagerefs
 
 log = logging.getLogger("services.handler")
 SWEEP_SECONDS = 5.0
@@ -183,7 +184,7 @@ def main(argv=None) -> None:
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")
     p.add_argument("--insecure-registry", action="append", metavar="HOST:PORT",
-                   default=[r for r in os.environ.get("VIRTMESH_INSECURE_REGISTRIES", "").replace(",", " ").split() if r],
+                   default=[r for r in os.environ.get(imagerefs.ENV_INSECURE_REGISTRIES, "").replace(",", " ").split() if r],
                    help="a registry reached over plain HTTP (or TLS not verified); repeatable "
                    "(env VIRTMESH_INSECURE_REGISTRIES, comma-separated)")
     launcherpods.add_flags(p)
