@@ -155,3 +155,35 @@ def test_bad_references_are_refused_at_admission(registry_mesh):
     r = m.cli("apply", "-f", "-", input=vm("bad", f"{reg.host}/Virtmesh/disk:v1", "Sometimes"), check=False)
     assert r.returncode != 0
     assert "spec.template.spec.volumes[0].containerDisk.imagePullPolicy: Unsupported value: \"Sometimes\"" in r.stderr
+
+
+KERNEL_VMI = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachineInstance
+metadata: {{name: kb}}
+spec:
+  terminationGracePeriodSeconds: 0
+  domain:
+    resources: {{requests: {{memory: 64Mi}}}}
+    devices: {{}}
+    firmware:
+      kernelBoot:
+        kernelArgs: console=ttyS0
+        container: {{image: "{image}", kernelPath: /boot/vmlinuz, initrdPath: /boot/initrd.img}}
+"""
+
+
+def test_a_kernel_boot_container_comes_from_the_registry(registry_mesh, tmp_path):
+    m, reg, _ = registry_mesh
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    (tmp_path / "initrd.img").write_bytes(b"initrd")
+    layout = build_image(str(tmp_path / "kb"), {"/boot/vmlinuz": str(tmp_path / "vmlinuz"),
+                                                "/boot/initrd.img": str(tmp_path / "initrd.img")})
+    reg.push(layout, "virtmesh/kernel", "latest")
+    m.cli("apply", "-f", "-", input=KERNEL_VMI.format(image=f"{reg.host}/virtmesh/kernel"))   # no tag: latest
+    m.wait_for(lambda: m.vmi_phase("kb") == "Running", 30, "VMI Running")
+    vmi = m.get("vmi", "kb")
+    xml = open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "domain.xml")).read()
+    unpacked = os.path.join(os.path.realpath(m.data_dir), "images", "images")
+    assert f"<kernel>{unpacked}/" in xml and xml.count(unpacked) == 2   # kernel and initrd, in the cache
+    assert reg.requests("GET", "/manifests/latest") == 1
