@@ -25,8 +25,8 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from services.common import images as refs
 
@@ -76,7 +76,7 @@ class ImageCache:
     def image_dir(self, digest: str) -> str:
         return os.path.join(self.images, refs.digest_hex(digest))
 
-    def lookup(self, ref: refs.Reference) -> Optional[str]:
+    def lookup(self, ref: refs.Reference) -> str | None:
         """The unpacked image a reference resolved to before, if it is still here."""
         try:
             with open(os.path.join(self.refs, refs.ref_key(ref))) as f:
@@ -195,7 +195,7 @@ def _clear(path: str) -> None:
         os.unlink(path)
 
 
-def _parent(root: str, parts: list[str]) -> Optional[str]:
+def _parent(root: str, parts: list[str]) -> str | None:
     """The directory for an entry's parent components, made if missing; None if one of them is a
     symlink (an entry must never be written through a link, wherever it points)."""
     cur = root
@@ -259,12 +259,13 @@ def apply_layer(tar_path: str, root: str) -> None:
 @dataclass
 class _Pull:
     """One image for one VMI: the kubelet's per-container pull state."""
-    task: Optional[asyncio.Task] = None
+    task: asyncio.Task | None = None
     path: str = ""
     failures: int = 0
     retry_at: float = 0.0
     error: str = ""
     failed_at: float = 0.0
+    backoff_noted: bool = False   # the BackOff event of this failure is recorded
 
 
 @dataclass
@@ -335,8 +336,8 @@ class ImagePulls:
                     self._event(vmi, "Normal", "Pulled", f'Container image "{need.image}" already present on machine')
                     continue
                 if need.policy == refs.NEVER:
-                    waiting.append((refs.ERR_IMAGE_NEVER_PULL, f'Container image "{need.image}" is not present '
-                                    "with pull policy of Never", self.initial))
+                    never = f'Container image "{need.image}" is not present with pull policy of Never'
+                    waiting.append((refs.ERR_IMAGE_NEVER_PULL, never, self.initial))
                     continue
             if p.error and now < p.retry_at:
                 # ErrImagePull until the next look (the kubelet's next pod sync), then the back-off: our own
@@ -345,7 +346,9 @@ class ImagePulls:
                 if now < until:
                     waiting.append((refs.ERR_IMAGE_PULL, p.error, until - now))
                 else:
-                    self._event(vmi, "Normal", "BackOff", f'Back-off pulling image "{need.image}"')
+                    if not p.backoff_noted:
+                        p.backoff_noted = True
+                        self._event(vmi, "Normal", "BackOff", f'Back-off pulling image "{need.image}"')
                     waiting.append((refs.IMAGE_PULL_BACKOFF, f'Back-off pulling image "{need.image}"',
                                     p.retry_at - now))
                 continue
@@ -368,7 +371,7 @@ class ImagePulls:
             p.failures += 1
             p.error = f'Failed to pull image "{need.image}": {e}'
             p.retry_at = time.monotonic() + refs.backoff_seconds(p.failures, self.initial, self.maximum)
-            p.failed_at = time.monotonic()
+            p.failed_at, p.backoff_noted = time.monotonic(), False
             log.warning("VMI %s: %s (retry in %.0fs)", key, p.error, p.retry_at - time.monotonic())
             self._event(vmi, "Warning", "Failed", p.error)
         else:
