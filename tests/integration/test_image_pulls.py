@@ -5,6 +5,7 @@ ImagePullBackOff (also the VM's printableStatus) and it starts once the tag is p
 the same image downloads no layer again. A real guest booting from such an image: tests/e2e/test_registry_disks.py."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -116,6 +117,13 @@ def test_a_missing_tag_backs_off_then_the_vmi_starts_once_it_is_pushed(registry_
     assert not [c for c in vmi["status"].get("conditions", []) if c["type"] == "Synchronized"]
     layer = reg.layers("virtmesh/disk", "v1")[0]
     assert reg.requests("GET", f"/blobs/{layer}") == 1
+    # The kubelet's events for the pull, on the VMI.
+    events = json.loads(m.cli("get", "events", "-o", "json").stdout)["items"]
+    reasons = {e["reason"] for e in events if e["involvedObject"]["name"] == "late"
+               and e["involvedObject"]["kind"] == "VirtualMachineInstance"}
+    assert {"Pulling", "Failed", "BackOff", "Pulled"} <= reasons, reasons
+    failed = next(e for e in events if e["reason"] == "Failed" and e["involvedObject"]["name"] == "late")
+    assert failed["type"] == "Warning" and image in failed["message"] and failed["source"]["component"] == "virt-handler"
     rec.stop()
 
 
