@@ -68,10 +68,22 @@ class ImageCache:
         self.tmp = os.path.join(root, "tmp")
         for d in (self.blobs, self.images, self.refs, self.tmp, os.path.join(root, "locks")):
             os.makedirs(d, mode=0o700, exist_ok=True)
+        self._sweep_tmp()
         self.policy = os.path.join(root, "policy.json")
         with open(self.policy + ".tmp", "w") as f:
             json.dump(POLICY, f)
         os.replace(self.policy + ".tmp", self.policy)
+
+    def _sweep_tmp(self, older_than: float = 24 * 3600) -> None:
+        """Work directories a killed pull left (another handler sharing the cache may be using fresh ones)."""
+        now = time.time()
+        for name in os.listdir(self.tmp):
+            path = os.path.join(self.tmp, name)
+            try:
+                if now - os.lstat(path).st_mtime > older_than:
+                    shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+            except OSError:
+                pass
 
     def image_dir(self, digest: str) -> str:
         return os.path.join(self.images, refs.digest_hex(digest))

@@ -219,3 +219,12 @@ def test_pull_failure_reasons_and_backoff(tmp_path):
     assert failing.failures >= 2 and "no-skopeo" in failing.error and woken
     pulls.forget("u1")
     assert not pulls.pulls
+
+
+def test_work_left_by_a_killed_pull_is_swept(tmp_path):
+    stale, fresh = tmp_path / "c" / "tmp" / "stale", tmp_path / "c" / "tmp" / "fresh"
+    stale.mkdir(parents=True)
+    fresh.mkdir()
+    os.utime(stale, (0, 0))
+    node_images.ImageCache(str(tmp_path / "c"))
+    assert not stale.exists() and fresh.exists()
