@@ -236,7 +236,7 @@ MATRIX = [
     ("controller", "delete", "datavolumes.cdi.kubevirt.io", True),
     ("controller", "update", "datavolumes.cdi.kubevirt.io", False),
     ("handler", "create", "datavolumes.cdi.kubevirt.io", False),
-    ("controller", "create", "virtualmachines.kubevirt.io", False),
+    ("controller", "create", "virtualmachines.kubevirt.io", True),    # a restore to a new name
     ("controller", "delete", "virtualmachines.kubevirt.io", False),
     ("controller", "create", "nodes", False),
     ("controller", "delete", "nodes", False),
