@@ -66,7 +66,7 @@ def status(m: Mesh, kind: str, name: str) -> dict:
     return (m.get(kind, name) or {}).get("status", {})
 
 
-def run_size(m: Mesh, gib: int, rounds: int, work: str) -> list[dict]:
+def run_size(m: Mesh, gib: int, rounds: int, work: str, mesh_first: bool = False) -> list[dict]:
     claim = f"c{gib}g"
     m.cli("apply", "-f", "-", input=yaml.safe_dump_all([
         {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": claim},
@@ -83,11 +83,16 @@ def run_size(m: Mesh, gib: int, rounds: int, work: str) -> list[dict]:
     for r in range(rounds):
         bare_copy = os.path.join(work, f"bare-{gib}-{r}.qcow2")
         bare_back = os.path.join(work, f"bare-{gib}-{r}.img")
-        bare_snap = timed(lambda: qemu_img("convert", "-f", "raw", "-O", "qcow2", src, bare_copy))
-        bare_restore = timed(lambda: qemu_img("convert", "-f", "qcow2", "-O", "raw", bare_copy, bare_back))
-        os.remove(bare_back)
-        os.remove(bare_copy)
 
+        def bare() -> tuple[float, float]:
+            snap_s = timed(lambda: qemu_img("convert", "-f", "raw", "-O", "qcow2", src, bare_copy))
+            restore_s = timed(lambda: qemu_img("convert", "-f", "qcow2", "-O", "raw", bare_copy, bare_back))
+            os.remove(bare_back)
+            os.remove(bare_copy)
+            return snap_s, restore_s
+
+        if not mesh_first:
+            bare_snap, bare_restore = bare()
         snap = f"s{gib}g{r}"
 
         def snapshot():
@@ -104,6 +109,8 @@ def run_size(m: Mesh, gib: int, rounds: int, work: str) -> list[dict]:
                 "virtualMachineSnapshotName": snap}))
             m.wait_for(lambda: status(m, "vmrestore", target).get("complete"), 1800, "restore complete", interval=0.05)
         mesh_restore = timed(restore)
+        if mesh_first:
+            bare_snap, bare_restore = bare()
         rows.append({"GiB": gib, "bare_snapshot_s": bare_snap, "mesh_snapshot_s": mesh_snap,
                      "bare_restore_s": bare_restore, "mesh_restore_s": mesh_restore})
         # free the space for the next round
@@ -121,13 +128,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="1,4", help="claim sizes in GiB")
     p.add_argument("-n", type=int, default=1, help="rounds per size")
+    p.add_argument("--mesh-first", action="store_true", help="time the mesh before the bare copy in each round")
     args = p.parse_args()
     d = tempfile.mkdtemp(prefix="vmsnapbench-", dir="/var/tmp")
     m = Mesh(d, "test:///default")
     rows = []
     try:
         for gib in (int(s) for s in args.sizes.split(",")):
-            rows += run_size(m, gib, args.n, d)
+            rows += run_size(m, gib, args.n, d, args.mesh_first)
     finally:
         m.stop()
         shutil.rmtree(d, ignore_errors=True)

@@ -282,6 +282,18 @@ MATRIX = [
     ("installer", "patch", "customresourcedefinitions/virtualmachines.kubevirt.io", True),
     ("installer", "patch", "customresourcedefinitions/widgets.example.com", False),
     ("installer", "create", "virtualmachines.kubevirt.io", False),
+    # Snapshots (issue 17): the controller makes contents, the node's handler fills and empties them.
+    ("api", "list", "virtualmachinerestores.snapshot.kubevirt.io", True),
+    ("controller", "create", "virtualmachinesnapshotcontents.snapshot.kubevirt.io", True),
+    ("controller", "update", "virtualmachinesnapshots.snapshot.kubevirt.io --subresource=status", True),
+    ("controller", "update", "persistentvolumeclaims", True),    # the copy's claim protection
+    ("handler", "update", "virtualmachinesnapshotcontents.snapshot.kubevirt.io --subresource=status", True),
+    ("handler", "create", "virtualmachinesnapshotcontents.snapshot.kubevirt.io", False),
+    ("handler", "update", "virtualmachinesnapshots.snapshot.kubevirt.io", False),
+    ("viewer", "list", "virtualmachinesnapshots.snapshot.kubevirt.io", True),
+    ("viewer", "create", "virtualmachinerestores.snapshot.kubevirt.io", False),
+    ("editor", "create", "virtualmachinerestores.snapshot.kubevirt.io", True),
+    ("editor", "deletecollection", "virtualmachinesnapshots.snapshot.kubevirt.io", False),
 ]
 
 
