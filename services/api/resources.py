@@ -75,7 +75,7 @@ class Resources:
         _check_kind(obj)
         _prune(obj)
         # The request that created the object is the root of what follows from it (tracing.py).
-        obj.traceparent = tracing.current_traceparent() or obj.traceparent
+        tracing.keep(obj)
         limits = self.machine_limits()
         instancetype.mutate(obj, self.db)
         defaults.create(obj, limits)
@@ -143,9 +143,7 @@ class Resources:
                     instancetype.matcher_update(stored.spec, result.spec)
             else:
                 validation.validate(result_obj, None, instancetype.gates(self.db))
-        tp = tracing.current_traceparent() or obj.traceparent
-        if tp:
-            result_obj.traceparent = tp
+        tracing.keep(result_obj, tracing.kept(obj))
         return self.db.update(result_obj, expect, status=status_only)
 
     def claim_user(self, namespace: str, claim: str) -> str:

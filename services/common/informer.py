@@ -18,7 +18,7 @@ from typing import Callable
 
 import grpc
 
-from services.common import kube, proto
+from services.common import kube, proto, tracing
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Informer:
         if self._holds(key, res):
             return
         self.cache[key] = res
-        self.traceparent[key] = obj.traceparent
+        self.traceparent[key] = tracing.kept(obj)
         self.on_change(key)
 
     def _holds(self, key: str, res) -> bool:
@@ -126,7 +126,7 @@ class Informer:
                 self.resource_version = resource_version
                 return  # our own write, observed already
             self.cache[key] = res
-            self.traceparent[key] = obj.traceparent
+            self.traceparent[key] = tracing.kept(obj)
         self.resource_version = resource_version
         self.on_change(key)
 

@@ -24,11 +24,12 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor as FD
 
-from services.common import manifest, proto
+from services.common import manifest, proto, tracing
 
 log = logging.getLogger(__name__)
 
 TRACEPARENT_ANNOTATION = "virtmesh.io/traceparent"   # the standalone store keeps it beside the object
+TRACESTATE_ANNOTATION = "virtmesh.io/tracestate"     # its W3C tracestate, when it has one
 TIMEOUT = 10.0
 WATCH_SECONDS = 300                                    # the apiserver ends a watch after this; we resume
 
@@ -95,10 +96,11 @@ def _in_cluster() -> bool:
 
 def to_object(kind: int, doc: dict) -> proto.api.Object:
     """A Kubernetes object -> api.Object. Fields outside our schema (managedFields, a Node's taints…)
-    are not ours to read; the traceparent annotation becomes the Object's traceparent."""
+    are not ours to read; the trace-context annotations become the Object's traceparent and tracestate."""
     res = proto.message_class(kind)()
     json_format.ParseDict(doc, res, ignore_unknown_fields=True)
-    return proto.wrap(res, res.metadata.annotations.get(TRACEPARENT_ANNOTATION, ""))
+    ann = res.metadata.annotations
+    return proto.wrap(res, tracing.context(ann.get(TRACEPARENT_ANNOTATION, ""), ann.get(TRACESTATE_ANNOTATION, "")))
 
 
 _INT64 = {FD.TYPE_INT64, FD.TYPE_UINT64, FD.TYPE_SINT64, FD.TYPE_FIXED64, FD.TYPE_SFIXED64}
@@ -126,9 +128,21 @@ def to_doc(obj: proto.api.Object) -> dict:
     info = proto.KINDS[proto.kind_of(obj)]
     doc = _numbers(json_format.MessageToDict(res), res.DESCRIPTOR)
     doc["apiVersion"], doc["kind"] = info.api_version, info.kind
-    if obj.traceparent:
-        doc.setdefault("metadata", {}).setdefault("annotations", {})[TRACEPARENT_ANNOTATION] = obj.traceparent
+    _annotate_trace_context(doc.setdefault("metadata", {}), obj)
     return doc
+
+
+def _annotate_trace_context(metadata: dict, obj: proto.api.Object) -> None:
+    """The Object's trace context as annotations; a tracestate belongs to its traceparent, so a new
+    traceparent without one drops the one kept before."""
+    if not obj.traceparent:
+        return
+    annotations = metadata.setdefault("annotations", {})
+    annotations[TRACEPARENT_ANNOTATION] = obj.traceparent
+    if obj.tracestate:
+        annotations[TRACESTATE_ANNOTATION] = obj.tracestate
+    else:
+        annotations.pop(TRACESTATE_ANNOTATION, None)
 
 
 def overlay(doc: dict, msg) -> dict:
@@ -252,8 +266,7 @@ class Kube:
             doc = to_doc(obj)
         else:
             doc = overlay(self.get_raw(kind, md.namespace, md.name), res)
-            if obj.traceparent:
-                doc["metadata"].setdefault("annotations", {})[TRACEPARENT_ANNOTATION] = obj.traceparent
+            _annotate_trace_context(doc["metadata"], obj)
         doc["metadata"]["resourceVersion"] = expect_revision or md.resourceVersion
         if not doc["metadata"]["resourceVersion"]:
             doc["metadata"].pop("resourceVersion")

@@ -17,6 +17,7 @@ from services._proto.virtmesh.v1 import launcher_pb2 as launcher  # noqa: F401
 from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import migration_pb2 as lmigration  # noqa: F401  (launcher migration)
 from services._proto.virtmesh.v1 import migration_pb2_grpc as lmigration_grpc  # noqa: F401
+from services.common import tracing   # (which imports nothing of ours)
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
 PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
@@ -190,8 +191,11 @@ def inner(obj: api.Object):
 
 
 def wrap(resource, traceparent: str = "") -> api.Object:
+    """`traceparent`: the trace context to keep with it (tracing.context: a traceparent, and a
+    tracestate after a space)."""
     field = KINDS[KIND_BY_NAME[resource.DESCRIPTOR.name]].field
-    obj = api.Object(traceparent=traceparent)
+    obj = api.Object()
+    tracing.store(obj, traceparent)
     getattr(obj, field).CopyFrom(resource)
     return obj
 

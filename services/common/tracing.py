@@ -5,14 +5,17 @@ then nothing is installed at all: no provider, no exporter, no gRPC interceptors
 a shared no-op context manager, so the disabled path costs one attribute check.
 
 Spans are recorded by `_Span`, which has the fields of the SDK's ReadableSpan, and handed to the
-SDK's span processor: the SDK configures (sampler, ids, resource), batches and exports them. The
-SDK's own Span, made for arbitrary callers, cost several times ours in every busy service (see
-`_Span`). Launchers load no SDK: the handler sends their spans on (`setup`).
+SDK's span processor: the SDK configures (sampler, ids, resource), batches, encodes and exports
+them with its own OTLP/gRPC exporter, so every OTEL_EXPORTER_OTLP_* setting (endpoint, headers,
+certificates, compression, insecure, timeout) applies to all that leaves a process. The SDK's own
+Span, made for arbitrary callers, cost several times ours in every busy service (see `_Span`).
+Launchers export nothing themselves: their handler does (`setup`).
 
-The trace of a change travels through the stored objects: the api stores the W3C traceparent of
-the request that wrote an object, informers hand it out per key, and reconcilers start their
-spans under it (`span(name, parent=traceparent)`), so api create -> controller -> handler ->
-launcher is one trace although every hop is asynchronous.
+The trace of a change travels through the stored objects: the api keeps the W3C traceparent and
+tracestate of the request that wrote an object with it (`keep`), informers hand them out per key
+(`kept`), and reconcilers start their spans under them (`span(name, parent=kept)`), so api create
+-> controller -> handler -> launcher is one trace although every hop is asynchronous. Between
+services they travel as W3C trace-context metadata, read and written by the API's propagator.
 """
 from __future__ import annotations
 
@@ -21,9 +24,8 @@ import contextvars
 import functools
 import inspect
 import os
-import re
 import time
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import grpc
 
@@ -36,7 +38,6 @@ enabled = False
 _provider = None         # the SDK's TracerProvider: configuration (sampler, ids, resource), processors
 _processor = None        # where finished spans go: the SDK's batch processor, or a launcher's relay buffer
 _relay = None            # launchers: the buffer of finished spans that rides on their replies
-_forwarder = None        # handlers: the channel that forwards launchers' spans to the collector
 
 
 def configured() -> bool:
@@ -48,14 +49,14 @@ def configured() -> bool:
 
 
 def setup(service: str, relay: bool = False) -> bool:
-    """Install the SDK with an OTLP/gRPC batch exporter for `virtmesh-<service>` (idempotent).
+    """Install the SDK with its OTLP/gRPC batch exporter for `virtmesh-<service>` (idempotent).
     Call it before creating gRPC servers or channels, and after any fork (the exporter has a thread).
 
-    `relay` (launchers): no SDK and no exporter at all. Finished spans are encoded into the reply
-    of the launcher's next traced RPC (`Response.traceSpans`), and the handler forwards them to
-    the collector as virtmesh-launcher's. An exporter (a thread, a collector connection, a flush
-    at exit) cost a per-VM process ~15 ms of CPU, several times its few spans; the SDK itself,
-    loaded in the zygote, made every fork slower (bench/tracing.py)."""
+    `relay` (launchers): no provider and no exporter. Finished spans are encoded into the reply of
+    the launcher's next traced RPC (`Response.traceSpans`), and the handler hands them to its own
+    batch processor as virtmesh-launcher's (`_ClientPropagation`). An exporter (a thread, a
+    collector connection, a flush at exit) cost a per-VM process ~15 ms of CPU, several times its
+    few spans (bench/tracing.py)."""
     global enabled, _provider, _processor, _relay, _parts
     if enabled or not configured():
         return enabled
@@ -63,31 +64,21 @@ def setup(service: str, relay: bool = False) -> bool:
         _relay = _processor = _RelayBuffer()
     else:
         from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter,
+        )
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
         _provider = TracerProvider(resource=_resource(service))
-        _processor = BatchSpanProcessor(_exporter())
+        _processor = BatchSpanProcessor(OTLPSpanExporter())
         _provider.add_span_processor(_processor)  # the provider's shutdown() flushes it
         trace.set_tracer_provider(_provider)
-    _parts = _Parts(_provider)
+    _parts = _Parts(_provider, _resource(service))
     enabled = True
     return True
 
 
-def _exporter():
-    """The SDK's OTLP/gRPC exporter (endpoint, headers, TLS, compression, retries from OTEL_*),
-    with our wire encoder in place of its per-field one (otlpwire.py): C parses what it wrote."""
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-    from services.common import otlpwire
-
-    class Exporter(OTLPSpanExporter):
-        def _translate_data(self, data):
-            return ExportTraceServiceRequest.FromString(otlpwire.encode_spans(data))
-    return Exporter()
-
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resource(service: str):
     # Explicit attributes win over OTEL_SERVICE_NAME, which `virtmesh up` would pass to every child.
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -95,7 +86,7 @@ def _resource(service: str):
 
 
 def shutdown() -> None:
-    """Flush pending spans."""
+    """Flush pending spans (the handler's include the launchers' it was handed)."""
     if _provider is not None:
         _provider.shutdown()
 
@@ -110,94 +101,74 @@ class _RelayBuffer:
         self.spans.append(span)
 
     def take(self) -> bytes:
-        """The spans so far as an OTLP ScopeSpans message (the handler adds the resource)."""
+        """The spans so far as a serialized OTLP ExportTraceServiceRequest, by the SDK's encoder."""
         if not self.spans:
             return b""
-        from services.common import otlpwire
-        data = otlpwire.encode_scope_spans(self.spans, SCOPE_NAME)
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+        data = encode_spans(self.spans).SerializeToString()
         self.spans = []
         return data
 
 
-class _Forwarder:
-    """Sends launchers' encoded spans to the collector (OTLP TraceService/Export, raw bytes),
-    gathered for as long as the SDK's batch processor gathers the handler's own spans
-    (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) into one request: serialized
-    ExportTraceServiceRequests concatenate into one (protobuf appends repeated fields), and an RPC
-    per VM start cost the handler more than the spans it carried."""
-    METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-    MAX_BYTES = 1 << 20
-
-    def __init__(self):
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
-        scheme, _, rest = endpoint.rpartition("://")
-        target = rest.split("/", 1)[0]
-        insecure = scheme != "https" or os.environ.get("OTEL_EXPORTER_OTLP_INSECURE", "").lower() == "true"
-        channel = grpc.aio.insecure_channel(target) if insecure else \
-            grpc.aio.secure_channel(target, grpc.ssl_channel_credentials())
-        self.export = channel.unary_unary(self.METHOD)  # bytes in, bytes out
-        self.delay = float(os.environ.get("OTEL_BSP_SCHEDULE_DELAY") or 5000) / 1000
-        self.pending: list[bytes] = []
-        self.size = 0
-        self.timer = None
-        self.tasks: set = set()
-
-    def send(self, data: bytes) -> None:
-        import asyncio
-        self.pending.append(data)
-        self.size += len(data)
-        if self.size >= self.MAX_BYTES:
-            self.flush()
-        elif self.timer is None:
-            self.timer = asyncio.get_running_loop().call_later(self.delay, self.flush)
-
-    def flush(self) -> None:
-        import asyncio
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if not self.pending:
-            return
-        data, self.pending, self.size = b"".join(self.pending), [], 0
-        task = asyncio.get_running_loop().create_task(self._send(data))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def _send(self, data: bytes) -> None:
-        try:
-            await self.export(data, timeout=10)
-        except grpc.aio.AioRpcError as e:  # the collector is best effort, as the SDK's exporter is
-            import logging
-            logging.getLogger(__name__).debug("forwarding launcher spans: %s", e.details())
+def relayed(launcher: str, data: bytes) -> list:
+    """The spans of a launcher's reply (`_RelayBuffer.take`) as the SDK's ReadableSpans, under
+    virtmesh-launcher's resource with the VMI's uid `launcher` as service.instance.id (one launcher
+    per VMI). Links are not read: our spans have none."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.sdk.trace import Event, ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import (
+        SpanContext,
+        SpanKind,
+        Status,
+        StatusCode,
+        TraceFlags,
+        TraceState,
+    )
+    resource = _launcher_resource(launcher)
+    sampled = TraceFlags(TraceFlags.SAMPLED)   # a launcher relays only sampled spans (`_Span.end`)
+    out = []
+    for rs in ExportTraceServiceRequest.FromString(data).resource_spans:
+        for ss in rs.scope_spans:
+            scope = InstrumentationScope(ss.scope.name, ss.scope.version or None, ss.schema_url or None,
+                                         _attributes(ss.scope.attributes) or None)
+            for s in ss.spans:
+                trace_id = int.from_bytes(s.trace_id, "big")
+                state = TraceState.from_header([s.trace_state]) if s.trace_state else None
+                parent = SpanContext(trace_id, int.from_bytes(s.parent_span_id, "big"), bool(s.flags & _IS_REMOTE),
+                                     sampled, state) if s.parent_span_id else None
+                out.append(ReadableSpan(
+                    s.name, SpanContext(trace_id, int.from_bytes(s.span_id, "big"), False, sampled, state), parent,
+                    resource, _attributes(s.attributes),
+                    [Event(e.name, _attributes(e.attributes), e.time_unix_nano) for e in s.events],
+                    kind=SpanKind(s.kind - 1),   # OTLP counts from UNSPECIFIED = 0
+                    status=Status(StatusCode(s.status.code), s.status.message or None),
+                    start_time=s.start_time_unix_nano, end_time=s.end_time_unix_nano, instrumentation_scope=scope))
+    return out
 
 
-async def drain(timeout: float = 5.0) -> None:
-    """Send the launchers' spans still gathered (a stopping handler), then shutdown() may follow."""
-    if _forwarder is not None:
-        import asyncio
-        _forwarder.flush()
-        if _forwarder.tasks:
-            await asyncio.wait(list(_forwarder.tasks), timeout=timeout)
+_IS_REMOTE = 0x200   # OTLP's SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 
 
-def _forward(launcher: str, scope_spans: bytes) -> None:
-    global _forwarder
-    if _forwarder is None:
-        _forwarder = _Forwarder()
-    _forwarder.send(_launcher_request(launcher, scope_spans))
+def _attributes(key_values) -> dict:
+    return {kv.key: _any_value(kv.value) for kv in key_values}
 
 
-def _launcher_request(launcher: str, scope_spans: bytes) -> bytes:
-    """An ExportTraceServiceRequest of a launcher's spans (`_RelayBuffer.take`) under the resource
-    virtmesh-launcher, whose service.instance.id is the VMI's uid: one launcher per VMI."""
-    from services.common import otlpwire
-    return otlpwire.encode_request({**_launcher_resource(), "service.instance.id": launcher}, scope_spans)
+def _any_value(v):
+    which = v.WhichOneof("value")
+    if which == "array_value":
+        return tuple(_any_value(x) for x in v.array_value.values)
+    if which == "kvlist_value":
+        return _attributes(v.kvlist_value.values)
+    return getattr(v, which) if which else None
 
 
-@functools.lru_cache(maxsize=1)
-def _launcher_resource() -> dict:
-    """The attributes of virtmesh-launcher's resource, as the SDK makes a service's."""
-    return dict(_resource("launcher").attributes)
+@functools.lru_cache(maxsize=256)
+def _launcher_resource(launcher: str):
+    from opentelemetry.sdk.resources import Resource
+    return _resource("launcher").merge(Resource({"service.instance.id": launcher}))
 
 
 @functools.lru_cache(maxsize=256)
@@ -261,9 +232,8 @@ def _traced_unary(path: str, method):
     attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
     async def unary(request, context):
-        tp = next((v for k, v in context.invocation_metadata() or () if k == "traceparent"), "")
         # (Not _remote: a caller's traceparent is new with every call, so caching it buys nothing.)
-        sp = _Span(path, _parse(tp), _parts.SERVER, attributes)
+        sp = _Span(path, _extract(context.invocation_metadata() or (), _MetadataGetter), _parts.SERVER, attributes)
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -289,28 +259,30 @@ def _traced_unary(path: str, method):
 
 
 class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
-    """Puts the active span's traceparent in the call's metadata (no client span of its own), and
-    on a channel to a launcher forwards the spans its replies carry. Unary calls only: streams are
-    never traced, and an interceptor on them would wrap every message of every watch."""
+    """Puts the active span's W3C traceparent and tracestate in the call's metadata (no client
+    span of its own), and on a channel to a launcher hands the spans its replies carry to this
+    process's batch processor. Unary calls only: streams are never traced, and an interceptor on
+    them would wrap every message of every watch."""
 
     def __init__(self, launcher: str = ""):
         self.launcher = launcher
 
     @staticmethod
-    def _with_traceparent(details):
-        tp = current_traceparent()
-        if not tp:
+    def _with_trace_context(details):
+        sp = _active()
+        if sp is None:
             return details
-        return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), ("traceparent", tp)))
+        return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), *sp.headers()))
 
     async def intercept_unary_unary(self, continuation, details, request):
         # Reads have no span on the other side, so nothing to carry.
-        call = await continuation(self._with_traceparent(details) if _traced_method(details.method) else details,
+        call = await continuation(self._with_trace_context(details) if _traced_method(details.method) else details,
                                   request)
         if self.launcher:
             spans = getattr(await call, "traceSpans", b"")
             if spans:
-                _forward(self.launcher, spans)
+                for sp in relayed(self.launcher, spans):
+                    _processor.on_end(sp)
         return call
 
 
@@ -327,20 +299,32 @@ class _Span:
     bool), so they need none of its per-attribute checks, limits and locks. An api call's server
     span cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and several times
     either in a busy service, whose caches hold other things (bench/tracing.py). And a launcher
-    records its spans with no SDK loaded at all (`setup`).
+    records its spans with no tracer provider (`setup`).
 
     The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span (a launcher's, with no
     sampler, are not recorded: it acts for the handler's traced calls); every other span follows
     its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An unsampled
     span records nothing but still carries its trace's context on."""
-    __slots__ = ("name", "kind", "context", "parent", "start_time", "end_time", "attributes", "events",
-                 "status", "resource", "instrumentation_scope", "_traceparent")
+    __slots__ = (
+        "_headers",
+        "attributes",
+        "context",
+        "end_time",
+        "events",
+        "instrumentation_scope",
+        "kind",
+        "name",
+        "parent",
+        "resource",
+        "start_time",
+        "status",
+    )
     links = ()
     dropped_attributes = dropped_events = dropped_links = 0
 
-    def __init__(self, name: str, parent, kind, attributes: Optional[dict] = None,
-                 start_time: Optional[int] = None):
-        """`parent`: a _Span of this process, a remote parent's SpanContext (`_remote`), or None."""
+    def __init__(self, name: str, parent, kind, attributes: dict | None = None,
+                 start_time: int | None = None):
+        """`parent`: a _Span of this process, a remote parent's SpanContext (`_extract`), or None."""
         self.name, self.kind = name, kind
         self.attributes = dict(attributes) if attributes else {}
         p = _parts
@@ -357,7 +341,7 @@ class _Span:
         self.start_time, self.end_time = start_time or time.time_ns(), None
         self.events = ()  # (most spans have none: a list once they do)
         self.status, self.resource, self.instrumentation_scope = p.UNSET, p.resource, p.scope
-        self._traceparent = ""
+        self._headers = ()
 
     def get_span_context(self):
         return self.context
@@ -365,11 +349,14 @@ class _Span:
     def is_recording(self) -> bool:
         return self.context.trace_flags.sampled
 
-    def traceparent(self) -> str:
-        if not self._traceparent:  # (a pass's span is carried by each of its calls)
-            c = self.context
-            self._traceparent = f"00-{c.trace_id:032x}-{c.span_id:016x}-{c.trace_flags:02x}"
-        return self._traceparent
+    def headers(self) -> tuple:
+        """Its W3C trace-context headers, ((name, value), ...), as the API's propagator writes them."""
+        if not self._headers:  # (a pass's span is carried by each of its calls)
+            from opentelemetry import trace
+            carrier: dict = {}
+            _w3c().inject(carrier, trace.set_span_in_context(trace.NonRecordingSpan(self.context)))
+            self._headers = tuple(carrier.items())
+        return self._headers
 
     def set_attribute(self, key: str, value) -> None:
         self.attributes[key] = value
@@ -377,7 +364,7 @@ class _Span:
     def set_attributes(self, attributes: dict) -> None:
         self.attributes.update(attributes)
 
-    def add_event(self, name: str, attributes: Optional[dict] = None, timestamp: Optional[int] = None) -> None:
+    def add_event(self, name: str, attributes: dict | None = None, timestamp: int | None = None) -> None:
         self.events = [*self.events, _Event(name, attributes or {}, timestamp or time.time_ns())]
 
     def record_exception(self, exception: BaseException) -> None:
@@ -409,25 +396,25 @@ class _Event(NamedTuple):
 
 class _Parts:
     """What spans need from OpenTelemetry, loaded when tracing is set up (off, nothing is): the
-    API's SpanContext and kinds, and from a service's SDK provider the sampler, the id generator
-    and the resource. A launcher (no provider) draws ids as the SDK's default generator does."""
+    API's SpanContext and kinds, the resource and scope, and from a service's SDK provider the
+    sampler and the id generator. A launcher (no provider) draws ids as the SDK's default
+    generator does."""
 
-    def __init__(self, provider):
+    def __init__(self, provider, resource):
         import random
 
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
         from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
         self.SpanContext, self.TraceFlags = SpanContext, TraceFlags
         self.SERVER, self.INTERNAL = SpanKind.SERVER, SpanKind.INTERNAL
         self.SAMPLED, self.NOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT)
         self.UNSET = Status()
         self.provider = provider
+        self.resource, self.scope = resource, InstrumentationScope(SCOPE_NAME)
         if provider is None:
-            self.resource = self.scope = None
             self.new_trace_id = lambda: random.getrandbits(128) or 1
             self.new_span_id = lambda: random.getrandbits(64) or 1
         else:
-            from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-            self.resource, self.scope = provider.resource, InstrumentationScope(SCOPE_NAME)
             self.new_trace_id = provider.id_generator.generate_trace_id
             self.new_span_id = provider.id_generator.generate_span_id
 
@@ -442,29 +429,73 @@ class _Parts:
 
 
 SCOPE_NAME = "virtmesh"
-_parts: Optional[_Parts] = None
-# A traceparent of version 00, the one our services write (W3C Trace Context).
-_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_parts: _Parts | None = None
 
 
-def _parse(traceparent: str):
-    """The SpanContext of a received or stored traceparent, or None. Parsed here (the SDK's
-    propagator took ~45 us per call in a busy api); other versions than 00 are left to it."""
-    m = _TRACEPARENT.fullmatch(traceparent)
-    if m is None:
-        if not traceparent:
-            return None
-        from opentelemetry import trace
-        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-        ctx = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent}))
-        ctx = ctx.get_span_context()
-    else:
-        ctx = _parts.SpanContext(int(m[1], 16), int(m[2], 16), True, _parts.TraceFlags(int(m[3], 16)))
+@functools.lru_cache(maxsize=1)
+def _w3c():
+    from opentelemetry.trace.propagation.tracecontext import (
+        TraceContextTextMapPropagator,
+    )
+    return TraceContextTextMapPropagator()
+
+
+class _MetadataGetter:
+    """Reads W3C headers from a call's metadata ((key, value) pairs) for the propagator; a
+    tracestate sent as several entries is read as one list, as W3C trace-context says."""
+
+    @staticmethod
+    def get(carrier, key: str):
+        return [v for k, v in carrier if k == key] or None
+
+    @staticmethod
+    def keys(carrier) -> list:
+        return [k for k, _ in carrier]
+
+
+def _extract(carrier, getter=None):
+    """The remote parent's SpanContext in W3C headers (the API's propagator parses them), or None."""
+    from opentelemetry import trace
+    ctx = trace.get_current_span(_w3c().extract(carrier, getter=getter) if getter else _w3c().extract(carrier))
+    ctx = ctx.get_span_context()
     return ctx if ctx.is_valid else None
 
 
-# A stored traceparent's SpanContext: an object's traceparent is read by every pass.
+def _parse(kept_context: str):
+    """The SpanContext of a kept trace context (`kept`), or None."""
+    traceparent, _, tracestate = kept_context.partition(" ")
+    if not traceparent:
+        return None
+    return _extract({"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent})
+
+
+# A stored trace context's SpanContext: an object's is read by every pass.
 _remote = functools.lru_cache(maxsize=4096)(_parse)
+
+
+def context(traceparent: str, tracestate: str = "") -> str:
+    """A trace context as services keep it in memory and pass it to writes (`kept`, `span`):
+    the traceparent, then the tracestate after a space when there is one (W3C traceparents have
+    no spaces)."""
+    return f"{traceparent} {tracestate}" if traceparent and tracestate else traceparent
+
+
+def kept(obj) -> str:
+    """The trace context kept with a stored api.Object."""
+    return context(obj.traceparent, obj.tracestate)
+
+
+def store(obj, kept_context: str) -> None:
+    """Keep `kept_context` with an api.Object (its traceparent and tracestate fields)."""
+    obj.traceparent, _, obj.tracestate = kept_context.partition(" ")
+
+
+def keep(obj, kept_context: str = "") -> None:
+    """Keep with an api.Object written by this request the active span's trace context (the
+    request is the root of what follows from the write), else `kept_context` if given."""
+    ctx = current_context() or kept_context
+    if ctx:
+        store(obj, ctx)
 
 
 # The span new work in this task hangs under (a _Span), and the innermost pending one: a real span
@@ -476,9 +507,9 @@ class _Pending:
     """A span started only if it turns out to be worth one: a reconcile pass's (see `traced`), under
     the stored traceparent `parent`, or a step's (see `step`), under `outer` -- what was active when
     the step began: the current span, or another pending one."""
-    __slots__ = ("name", "parent", "outer", "attributes", "start", "span")
+    __slots__ = ("attributes", "name", "outer", "parent", "span", "start")
 
-    def __init__(self, name: str, attributes: Optional[dict], parent: str = "", outer=None):
+    def __init__(self, name: str, attributes: dict | None, parent: str = "", outer=None):
         self.name, self.parent, self.outer, self.attributes = name, parent, outer, attributes
         self.start = time.time_ns()
         self.span = None
@@ -492,7 +523,7 @@ class _Pending:
         return self.span
 
 
-_pending: contextvars.ContextVar[Optional[_Pending]] = contextvars.ContextVar("virtmesh_pending_span", default=None)
+_pending: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("virtmesh_pending_span", default=None)
 
 
 def _active():
@@ -504,10 +535,16 @@ def _active():
 
 def current_traceparent() -> str:
     """The W3C traceparent of the active span ("" when tracing is off or no span is active)."""
-    if not enabled:
+    return current_context().partition(" ")[0]
+
+
+def current_context() -> str:
+    """The active span's trace context as services keep it (`context`), or ""."""
+    sp = _active() if enabled else None
+    if sp is None:
         return ""
-    sp = _active()
-    return sp.traceparent() if sp is not None else ""
+    h = dict(sp.headers())
+    return context(h.get("traceparent", ""), h.get("tracestate", ""))
 
 
 class _NoSpan:
@@ -533,8 +570,8 @@ NO_SPAN = _NoSpan()
 _NO_SPAN_CM = contextlib.nullcontext(NO_SPAN)
 
 
-def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = None):
-    """A span under the current one, or under `parent` (a stored traceparent) when given.
+def span(name: str, parent: str | None = None, attributes: dict | None = None):
+    """A span under the current one, or under `parent` (a kept trace context) when given.
     Exceptions leaving the block are recorded on it and mark it as an error."""
     if not enabled:
         return _NO_SPAN_CM
@@ -542,7 +579,7 @@ def span(name: str, parent: Optional[str] = None, attributes: Optional[dict] = N
 
 
 @contextlib.contextmanager
-def _span(name: str, parent, attributes: Optional[dict]):
+def _span(name: str, parent, attributes: dict | None):
     sp = _Span(name, parent, _parts.INTERNAL, attributes)
     token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
@@ -559,7 +596,7 @@ def _span(name: str, parent, attributes: Optional[dict]):
 STEP_SPAN_SECONDS = 0.001
 
 
-def step(name: str, attributes: Optional[dict] = None):
+def step(name: str, attributes: dict | None = None):
     """A step of work that is a span of its own if it takes STEP_SPAN_SECONDS or more, fails, or
     has spans (or traced calls) of its own; otherwise it leaves none. On a fast path (the test
     driver) a conversion or a volume check takes microseconds, and a span costs more than the
@@ -570,7 +607,7 @@ def step(name: str, attributes: Optional[dict] = None):
 
 
 @contextlib.contextmanager
-def _step(name: str, attributes: Optional[dict]):
+def _step(name: str, attributes: dict | None):
     p = _Pending(name, attributes, outer=_pending.get() or _current.get())
     token = _pending.set(p)
     try:
@@ -586,7 +623,7 @@ def _step(name: str, attributes: Optional[dict]):
             p.span.end()
 
 
-def fail(sp, message: str, exc: Optional[BaseException] = None) -> None:
+def fail(sp, message: str, exc: BaseException | None = None) -> None:
     """Mark a span failed without raising (errors that travel as values, like Response.success)."""
     if not enabled or not sp.is_recording():
         return
@@ -659,8 +696,8 @@ def prefork(service: str, register=None, servicer_class=None) -> None:
         return
     # One throwaway span through every path warms the lazy ones (the first span of each child
     # cost ~1 ms otherwise); its encoding is dropped.
-    with _span("warm-up", _remote("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-               {"virtmesh.key": "warm"}):
+    tp = (("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ("tracestate", "vm=1"))
+    with _span("warm-up", _extract(tp, _MetadataGetter), {"virtmesh.key": "warm"}):
         with step("warm-up-step"):
             time.sleep(STEP_SPAN_SECONDS)
     _relay.take()

@@ -157,7 +157,6 @@ async def run(args) -> None:
         await pr_helper.stop()
     await events.flush(api)
     await api.close()
-    await tracing.drain()
     tracing.shutdown()
 
 

@@ -65,9 +65,16 @@ def test_traceparent_rides_as_an_annotation_and_int64_as_a_number(control_plane)
     k = control_plane.kube
     obj = vm("store2")
     obj.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    obj.tracestate = "vendor=abc,vm=1"
     back = k.create(obj)
-    assert back.traceparent == obj.traceparent
-    assert proto.inner(back).metadata.annotations[kube.TRACEPARENT_ANNOTATION] == obj.traceparent
+    assert (back.traceparent, back.tracestate) == (obj.traceparent, obj.tracestate)
+    annotations = proto.inner(back).metadata.annotations
+    assert annotations[kube.TRACEPARENT_ANNOTATION] == obj.traceparent
+    assert annotations[kube.TRACESTATE_ANNOTATION] == obj.tracestate
+    # A later write's traceparent without a tracestate: the earlier tracestate is not its.
+    back.traceparent, back.tracestate = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""
+    back = k.update(back)
+    assert back.tracestate == "" and kube.TRACESTATE_ANNOTATION not in proto.inner(back).metadata.annotations
     vmi = proto.kv.VirtualMachineInstance()
     vmi.metadata.name, vmi.metadata.namespace = "store2", "default"
     vmi.spec.domain.memory.guest = "64Mi"

@@ -112,7 +112,7 @@ PREFORK = textwrap.dedent(f"""
     from services.common import tracing
     tracing.prefork("launcher")     # as the launcher zygote does, before forking launchers
     assert tracing.enabled and tracing._relay.take() == b""    # the warm-up span is not sent
-    assert "opentelemetry.sdk" not in sys.modules                # a launcher loads no SDK
+    assert "opentelemetry.exporter.otlp.proto.grpc" not in sys.modules   # a launcher exports nothing itself
     import threading
     started, start = [], threading.Thread.start
     threading.Thread.start = lambda self: (started.append(self.name), start(self))
@@ -123,7 +123,7 @@ PREFORK = textwrap.dedent(f"""
             tracing.setup("launcher", relay=True)   # what a launcher's main does: nothing more
             with tracing.span("root"):              # a launcher acts for the handler's calls only
                 pass
-            with tracing.span("child-%d" % i, parent="{PARENT}"):
+            with tracing.span("child-%d" % i, parent="{PARENT} vm=1"):   # a kept context, with tracestate
                 pass
             os.write(w, tracing._relay.take())
             os._exit(0)
@@ -137,21 +137,20 @@ PREFORK = textwrap.dedent(f"""
 
 
 def test_forked_launchers_relay_their_own_spans_which_the_handler_sends_as_virtmesh_launcher_s(tmp_path):
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
     from services.common import tracing
     out = str(tmp_path / "spans")
     env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1", PYTHONPATH=ROOT, OUT=out)
     subprocess.run([sys.executable, "-c", PREFORK], env=env, cwd=ROOT, check=True, timeout=60)
     spans = []
     for i, uid in enumerate(("uid-a", "uid-b")):
-        # What the handler's interceptor sends on for the launcher of VMI `uid`.
-        req = ExportTraceServiceRequest.FromString(tracing._launcher_request(uid, open(out + str(i), "rb").read()))
-        [rs] = req.resource_spans
-        resource = {a.key: a.value.string_value for a in rs.resource.attributes}
-        assert resource["service.name"] == "virtmesh-launcher" and resource["service.instance.id"] == uid
-        assert [ss.scope.name for ss in rs.scope_spans] == ["virtmesh"]
-        spans += [s for ss in rs.scope_spans for s in ss.spans]
+        # What the handler's interceptor hands its batch processor for the launcher of VMI `uid`.
+        got = tracing.relayed(uid, open(out + str(i), "rb").read())
+        for s in got:
+            assert s.resource.attributes["service.name"] == "virtmesh-launcher"
+            assert s.resource.attributes["service.instance.id"] == uid
+            assert s.instrumentation_scope.name == "virtmesh"
+        spans += got
     assert [s.name for s in spans] == ["child-0", "child-1"]   # each child relays only its own
-    assert spans[0].trace_id == spans[1].trace_id == bytes.fromhex(PARENT.split("-")[1])
-    assert spans[0].span_id != spans[1].span_id
+    assert spans[0].context.trace_id == spans[1].context.trace_id == int(PARENT.split("-")[1], 16)
+    assert spans[0].context.span_id != spans[1].context.span_id
+    assert all(s.context.trace_state.to_header() == "vm=1" and s.parent.is_remote for s in spans)

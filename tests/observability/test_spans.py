@@ -3,6 +3,8 @@ what reaches the collector is what the SDK's own spans would have sent for the s
 sampling follows the provider's sampler at the root and the parent's flag below it."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode
@@ -14,7 +16,7 @@ from opentelemetry.trace import Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from observability.otlp import Keep
-from services.common import tracing
+from services.common import proto, tracing
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 UNSAMPLED_TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"
@@ -29,7 +31,7 @@ def traced(monkeypatch):
         processor = SimpleSpanProcessor(keep)
         provider.add_span_processor(processor)
         for name, value in (("enabled", True), ("_provider", provider), ("_processor", processor),
-                            ("_parts", tracing._Parts(provider))):
+                            ("_parts", tracing._Parts(provider, provider.resource))):
             monkeypatch.setattr(tracing, name, value)
         return provider, keep
     return make
@@ -139,8 +141,6 @@ class _Call:
 
 
 def test_a_served_call_is_a_server_span_under_the_caller_s_traceparent(traced):
-    import asyncio
-
     import grpc
     _, keep = traced()
 
@@ -174,3 +174,71 @@ def test_a_traceparent_is_read_as_the_sdk_s_propagator_reads_it(traced, tracepar
     span = trace.get_current_span(TraceContextTextMapPropagator().extract({"traceparent": traceparent}))
     expected = span.get_span_context() if span.get_span_context().is_valid else None
     assert tracing._parse(traceparent) == expected
+
+
+def test_a_kept_context_is_read_with_its_tracestate_as_the_propagator_reads_them(traced):
+    traced()
+    kept = tracing.context(TP, "vm=1,x=y")
+    assert kept == TP + " vm=1,x=y" and tracing.context(TP) == TP and tracing.context("", "vm=1") == ""
+    ctx = tracing._parse(kept)
+    assert ctx.trace_state.to_header() == "vm=1,x=y" and ctx.is_remote
+    assert tracing._parse(TP + " not a tracestate!").trace_state.to_header() == ""   # an invalid one is dropped
+    obj = proto.api.Object()
+    tracing.store(obj, kept)
+    assert (obj.traceparent, obj.tracestate, tracing.kept(obj)) == (TP, "vm=1,x=y", kept)
+    assert proto.wrap(proto.kv.VirtualMachine(), kept).tracestate == "vm=1,x=y"
+
+
+def test_tracestate_travels_with_traceparent_across_a_service_hop(traced):
+    """A real gRPC hop: the client's interceptor writes the active span's traceparent and
+    tracestate, the served call's span continues them, and an object it writes keeps both."""
+    import grpc
+
+    _, keep = traced()
+    kept_objects = []
+
+    class Resources(proto.api_grpc.ResourcesServicer):
+        async def Create(self, request, context):
+            tracing.keep(request.object)
+            kept_objects.append(request.object)
+            return request.object
+
+    async def main():
+        server = grpc.aio.server()
+        proto.api_grpc.add_ResourcesServicer_to_server(
+            tracing.traced_servicer(proto.api_grpc.add_ResourcesServicer_to_server, Resources()), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}",
+                                                 interceptors=tracing.client_interceptors()) as channel:
+                stub = proto.api_grpc.ResourcesStub(channel)
+                with tracing.span("vm.reconcile", parent=tracing.context(TP, "vm=1,x=y")):
+                    caller = tracing.current_context()
+                    await stub.Create(proto.api.CreateRequest(object=proto.wrap(proto.kv.VirtualMachine())))
+        finally:
+            await server.stop(None)
+        return caller
+
+    caller = asyncio.run(main())
+    served, reconcile = keep.spans
+    assert served.kind == trace.SpanKind.SERVER and served.parent.span_id == reconcile.context.span_id
+    assert served.parent.is_remote and served.context.trace_id == reconcile.context.trace_id
+    assert served.context.trace_state.to_header() == reconcile.context.trace_state.to_header() == "vm=1,x=y"
+    [obj] = kept_objects
+    assert caller.endswith(" vm=1,x=y") and obj.tracestate == "vm=1,x=y"
+    assert obj.traceparent == f"00-{served.context.trace_id:032x}-{served.context.span_id:016x}-01"
+
+
+def test_a_tracestate_sent_as_several_entries_is_read_as_one(traced):
+    _, keep = traced()
+
+    async def Start(request, context):
+        return request
+
+    unary = tracing._traced_unary("/virtmesh.v1.Subresources/Start", Start)
+    call = _Call(TP)
+    call.metadata += (("tracestate", "vm=1"), ("tracestate", "x=y"))
+    asyncio.run(unary("vm-a", call))
+    [sp] = keep.spans
+    assert sp.context.trace_state.to_header() == "vm=1,x=y" and sp.parent.is_remote

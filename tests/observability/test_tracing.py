@@ -120,3 +120,30 @@ def test_a_failed_start_records_the_error_on_its_spans(traced):
     # The same trace starts at the user's `virtmesh start` and shows the handler failing the VMI.
     assert any(s.service == "virtmesh-api" and s.name == "/virtmesh.v1.Subresources/Start" for s in spans)
     assert "/var/cache/virtmesh/guests/not-built.img" in handler_failed(spans)[0].status_message
+
+
+def test_a_tracestate_sent_with_the_request_stays_with_the_trace_through_store_services_and_launcher(traced):
+    """W3C tracestate travels with traceparent: a caller's `virtmesh start` with both, the api
+    keeps both with the VM, and every span of the start (controller, handler, and the launcher's,
+    relayed through its handler) carries the tracestate."""
+    import grpc
+
+    from services.common import paths, proto
+    mesh, receiver = traced
+    mesh.cli("apply", "-f", "-", input=VM.format(name="stated", strategy="Manual"))
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    metadata = (("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"), ("tracestate", "vendor=abc,vm=1"))
+    with grpc.insecure_channel(f"unix://{paths.DataDir(mesh.data_dir).api_socket}") as channel:
+        proto.api_grpc.SubresourcesStub(channel).Start(
+            proto.api.SubresourceRequest(namespace="default", name="stated"), metadata=metadata, timeout=30)
+    mesh.wait_for(lambda: mesh.vm_status("stated") == "Running", 30, "VM Running")
+
+    def spans():
+        return [s for s in receiver.snapshot() if s.trace_id == trace_id]
+
+    def services():
+        return {s.service for s in spans()}
+
+    mesh.wait_for(lambda: services() >= SERVICES, 30, "the start's spans from all four services")
+    assert any(s.service == "virtmesh-launcher" and s.name == "libvirt.defineAndStart" for s in spans())
+    assert {s.trace_state for s in spans()} == {"vendor=abc,vm=1"}
