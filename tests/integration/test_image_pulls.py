@@ -133,16 +133,16 @@ def test_a_second_vmi_of_the_image_downloads_no_layer_again(registry_mesh):
     image = f"{reg.host}/virtmesh/disk:v1"
     layer = reg.layers("virtmesh/disk", "v1")[0]
     m.cli("apply", "-f", "-", input=vm("first", image))
-    m.wait_for(lambda: m.vm_status("first") == "Running", 30, "first Running")
+    m.wait_for(lambda: m.vm_status("first") == "Running", 60, "first Running")
     assert reg.requests("GET", f"/blobs/{layer}") == 1
     manifests = reg.requests("GET", "/manifests/v1")
     # IfNotPresent (the default for a tag): the registry is not asked at all.
     m.cli("apply", "-f", "-", input=vm("second", image))
-    m.wait_for(lambda: m.vm_status("second") == "Running", 30, "second Running")
+    m.wait_for(lambda: m.vm_status("second") == "Running", 60, "second Running")
     assert reg.requests("GET", "/manifests/v1") == manifests
     # Always: the tag is resolved at the registry again, the layer comes from the cache.
     m.cli("apply", "-f", "-", input=vm("third", image, "Always"))
-    m.wait_for(lambda: m.vm_status("third") == "Running", 30, "third Running")
+    m.wait_for(lambda: m.vm_status("third") == "Running", 60, "third Running")
     assert reg.requests("GET", "/manifests/v1") == manifests + 1
     assert reg.requests("GET", f"/blobs/{layer}") == 1
     images = os.listdir(os.path.join(m.data_dir, "images", "images"))
@@ -152,9 +152,12 @@ def test_a_second_vmi_of_the_image_downloads_no_layer_again(registry_mesh):
     assert all("container-disks/root.qcow2" in x for x in xml)
     # Never with the image cached starts as well; with an image not cached it waits, never pulling.
     m.cli("apply", "-f", "-", input=vm("never", f"{reg.host}/virtmesh/disk:absent", "Never"))
-    m.wait_for(lambda: (m.get("vmi", "never") or {}).get("status", {}).get("conditions"), 30, "never's condition")
-    cond = [c for c in m.get("vmi", "never")["status"]["conditions"] if c["type"] == "Synchronized"][0]
-    assert cond["reason"] == "ErrImageNeverPull"
+    def synchronized():
+        conds = (m.get("vmi", "never") or {}).get("status", {}).get("conditions", [])
+        return next((c for c in conds if c["type"] == "Synchronized"), None)
+    cond = m.wait_for(synchronized, 60, "never's Synchronized condition")
+    assert cond["status"] == "False" and cond["reason"] == "ErrImageNeverPull"
+    assert m.get("vmi", "never")["status"]["phase"] == "Scheduled"
     assert reg.requests("GET", "/manifests/absent") == 0
 
 
