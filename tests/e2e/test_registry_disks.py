@@ -67,6 +67,7 @@ def guest_image(host_ready, tmp_path):
     return build_image(str(tmp_path / "layout"), {"/disk/guest.qcow2": str(disk)})
 
 
+@pytest.mark.timeout(900)   # three boots under TCG on a shared machine (236 s alone here)
 def test_vms_boot_from_a_registry_image(guest_image):
     reg = Registry()
     d = short_tmpdir("vmreg-")
