@@ -105,7 +105,7 @@ def launcher_pid(m, uid: str) -> int:
 
 def boot(m, plane, name: str) -> tuple[dict, dict]:
     plane.cp.kubectl("apply", "-f", "-", input=vmi_manifest(name))
-    m.wait_for(lambda: f"VIRTMESH-READY {name}" in serial_log(m, name), 120, f"{name}'s ready line", interval=0.5)
+    m.wait_for(lambda: f"VIRTMESH-READY {name}" in serial_log(m, name), 300, f"{name}'s ready line", interval=0.5)
     vmi = m.get("vmi", name)
     pods = plane.pods(vmi["metadata"]["uid"])
     assert len(pods) == 1, pods
