@@ -47,7 +47,7 @@ def console(m, name, seconds=4):
                  timeout=seconds + 30).stdout
 
 
-def ticking(m, name, timeout=180):
+def ticking(m, name, timeout=300):
     """The guest booted from the image (its ready line in the console log) and runs: the console
     stream shows its heartbeat going on."""
     m.wait_for(lambda: "VIRTMESH-READY none" in serial_log(m, name, NS), timeout, f"{name} booted")
@@ -67,7 +67,7 @@ def guest_image(host_ready, tmp_path):
     return build_image(str(tmp_path / "layout"), {"/disk/guest.qcow2": str(disk)})
 
 
-@pytest.mark.timeout(900)   # three boots under TCG on a shared machine (236 s alone here)
+@pytest.mark.timeout(1200)   # three boots under TCG on a shared machine (236 s alone here)
 def test_vms_boot_from_a_registry_image(guest_image):
     reg = Registry()
     d = short_tmpdir("vmreg-")
