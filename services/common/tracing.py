@@ -4,12 +4,11 @@ Off unless an OTLP endpoint is set (`OTEL_EXPORTER_OTLP_ENDPOINT` or `..._TRACES
 then nothing is installed at all: no provider, no exporter, no gRPC interceptors, and `span()` is
 a shared no-op context manager, so the disabled path costs one attribute check.
 
-Spans are recorded by `_Span`, which has the fields of the SDK's ReadableSpan, and handed to the
-SDK's span processor: the SDK configures (sampler, ids, resource), batches, encodes and exports
-them with its own OTLP/gRPC exporter, so every OTEL_EXPORTER_OTLP_* setting (endpoint, headers,
-certificates, compression, insecure, timeout) applies to all that leaves a process. The SDK's own
-Span, made for arbitrary callers, cost several times ours in every busy service (see `_Span`).
-Launchers export nothing themselves: their handler does (`setup`).
+Spans are the SDK's: it samples, records, batches, encodes and exports them with its own
+OTLP/gRPC exporter, so every OTEL_EXPORTER_OTLP_* setting (endpoint, headers, certificates,
+compression, insecure, timeout) applies to all that leaves a process. What is ours: spans nest by
+our own context variable (a pass's span starts only once it has something to show: `traced`,
+`step`), and launchers export nothing themselves: their handler does (`setup`).
 
 The trace of a change travels through the stored objects: the api keeps the W3C traceparent and
 tracestate of the request that wrote an object with it (`keep`), informers hand them out per key
@@ -25,7 +24,6 @@ import functools
 import inspect
 import os
 import time
-from typing import NamedTuple
 
 import grpc
 
@@ -52,7 +50,7 @@ def setup(service: str, relay: bool = False) -> bool:
     """Install the SDK with its OTLP/gRPC batch exporter for `virtmesh-<service>` (idempotent).
     Call it before creating gRPC servers or channels, and after any fork (the exporter has a thread).
 
-    `relay` (launchers): no provider and no exporter. Finished spans are encoded into the reply of
+    `relay` (launchers): no exporter. Finished spans are encoded into the reply of
     the launcher's next traced RPC (`Response.traceSpans`), and the handler hands them to its own
     batch processor as virtmesh-launcher's (`_ClientPropagation`). An exporter (a thread, a
     collector connection, a flush at exit) cost a per-VM process ~15 ms of CPU, several times its
@@ -60,20 +58,23 @@ def setup(service: str, relay: bool = False) -> bool:
     global enabled, _provider, _processor, _relay, _parts
     if enabled or not configured():
         return enabled
+    from opentelemetry.sdk.trace import TracerProvider
     if relay:
-        _relay = _processor = _RelayBuffer()
+        # Its root spans are not recorded: a launcher acts for the handler's traced calls.
+        from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
+        provider = TracerProvider(resource=_resource(service), sampler=ParentBased(ALWAYS_OFF))
+        _relay = _processor = _relay_buffer()
     else:
         from opentelemetry import trace
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter,
         )
-        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        _provider = TracerProvider(resource=_resource(service))
-        _processor = BatchSpanProcessor(OTLPSpanExporter())
-        _provider.add_span_processor(_processor)  # the provider's shutdown() flushes it
+        provider = _provider = TracerProvider(resource=_resource(service))
+        _processor = BatchSpanProcessor(OTLPSpanExporter())  # the provider's shutdown() flushes it
         trace.set_tracer_provider(_provider)
-    _parts = _Parts(_provider, _resource(service))
+    provider.add_span_processor(_processor)
+    _parts = _Parts(provider)
     enabled = True
     return True
 
@@ -91,27 +92,30 @@ def shutdown() -> None:
         _provider.shutdown()
 
 
-class _RelayBuffer:
-    """A launcher's finished spans, kept until a reply carries them (`take`)."""
+def _relay_buffer():
+    """A launcher's span processor: its finished spans, kept until a reply carries them (`take`)."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import SpanProcessor
 
-    def __init__(self):
-        self.spans: list = []
+    class RelayBuffer(SpanProcessor):
+        def __init__(self):
+            self.spans: list = []
 
-    def on_end(self, span) -> None:
-        self.spans.append(span)
+        def on_end(self, span) -> None:
+            self.spans.append(span)
 
-    def take(self) -> bytes:
-        """The spans so far as a serialized OTLP ExportTraceServiceRequest, by the SDK's encoder."""
-        if not self.spans:
-            return b""
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-        data = encode_spans(self.spans).SerializeToString()
-        self.spans = []
-        return data
+        def take(self) -> bytes:
+            """The spans so far as a serialized OTLP ExportTraceServiceRequest, by the SDK's encoder."""
+            if not self.spans:
+                return b""
+            data = encode_spans(self.spans).SerializeToString()
+            self.spans = []
+            return data
+    return RelayBuffer()
 
 
 def relayed(launcher: str, data: bytes) -> list:
-    """The spans of a launcher's reply (`_RelayBuffer.take`) as the SDK's ReadableSpans, under
+    """The spans of a launcher's reply (its relay buffer's `take`) as the SDK's ReadableSpans, under
     virtmesh-launcher's resource with the VMI's uid `launcher` as service.instance.id (one launcher
     per VMI). Links are not read: our spans have none."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -128,7 +132,7 @@ def relayed(launcher: str, data: bytes) -> list:
         TraceState,
     )
     resource = _launcher_resource(launcher)
-    sampled = TraceFlags(TraceFlags.SAMPLED)   # a launcher relays only sampled spans (`_Span.end`)
+    sampled = TraceFlags(TraceFlags.SAMPLED)   # a launcher relays only sampled spans (the SDK's Span.end)
     out = []
     for rs in ExportTraceServiceRequest.FromString(data).resource_spans:
         for ss in rs.scope_spans:
@@ -233,7 +237,7 @@ def _traced_unary(path: str, method):
 
     async def unary(request, context):
         # (Not _remote: a caller's traceparent is new with every call, so caching it buys nothing.)
-        sp = _Span(path, _extract(context.invocation_metadata() or (), _MetadataGetter), _parts.SERVER, attributes)
+        sp = _start(path, _extract(context.invocation_metadata() or (), _MetadataGetter), _parts.SERVER, attributes)
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -272,7 +276,7 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
         sp = _active()
         if sp is None:
             return details
-        return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), *sp.headers()))
+        return details._replace(metadata=grpc.aio.Metadata(*(details.metadata or ()), *_headers(sp)))
 
     async def intercept_unary_unary(self, continuation, details, request):
         # Reads have no span on the other side, so nothing to carry.
@@ -291,141 +295,36 @@ def client_interceptors(launcher: str = "") -> list:
     return [_ClientPropagation(launcher)] if enabled else []
 
 
-class _Span:
-    """A span as our services record it, with the fields of the SDK's ReadableSpan, so that the
-    SDK's span processor batches it and its OTLP exporter sends it as it is.
-
-    Why not the SDK's Span: ours carry a handful of attributes our own code sets (str, int,
-    bool), so they need none of its per-attribute checks, limits and locks. An api call's server
-    span cost ~55 us to start, annotate and end with the SDK's, ~11 with ours, and several times
-    either in a busy service, whose caches hold other things (bench/tracing.py). And a launcher
-    records its spans with no tracer provider (`setup`).
-
-    The provider's sampler (OTEL_TRACES_SAMPLER) decides for a root span (a launcher's, with no
-    sampler, are not recorded: it acts for the handler's traced calls); every other span follows
-    its parent's sampled flag, as the SDK's default (parentbased_always_on) does. An unsampled
-    span records nothing but still carries its trace's context on."""
-    __slots__ = (
-        "_headers",
-        "attributes",
-        "context",
-        "end_time",
-        "events",
-        "instrumentation_scope",
-        "kind",
-        "name",
-        "parent",
-        "resource",
-        "start_time",
-        "status",
-    )
-    links = ()
-    dropped_attributes = dropped_events = dropped_links = 0
-
-    def __init__(self, name: str, parent, kind, attributes: dict | None = None,
-                 start_time: int | None = None):
-        """`parent`: a _Span of this process, a remote parent's SpanContext (`_extract`), or None."""
-        self.name, self.kind = name, kind
-        self.attributes = dict(attributes) if attributes else {}
-        p = _parts
-        if parent is None:
-            trace_id = p.new_trace_id()
-            sampled, trace_state = p.sample_root(trace_id, name, kind, self.attributes)
-        else:
-            if isinstance(parent, _Span):
-                parent = parent.context
-            trace_id, sampled, trace_state = parent.trace_id, parent.trace_flags.sampled, parent.trace_state
-        self.parent = parent
-        self.context = p.SpanContext(trace_id, p.new_span_id(), False, p.SAMPLED if sampled else p.NOT_SAMPLED,
-                                     trace_state)
-        self.start_time, self.end_time = start_time or time.time_ns(), None
-        self.events = ()  # (most spans have none: a list once they do)
-        self.status, self.resource, self.instrumentation_scope = p.UNSET, p.resource, p.scope
-        self._headers = ()
-
-    def get_span_context(self):
-        return self.context
-
-    def is_recording(self) -> bool:
-        return self.context.trace_flags.sampled
-
-    def headers(self) -> tuple:
-        """Its W3C trace-context headers, ((name, value), ...), as the API's propagator writes them."""
-        if not self._headers:  # (a pass's span is carried by each of its calls)
-            from opentelemetry import trace
-            carrier: dict = {}
-            _w3c().inject(carrier, trace.set_span_in_context(trace.NonRecordingSpan(self.context)))
-            self._headers = tuple(carrier.items())
-        return self._headers
-
-    def set_attribute(self, key: str, value) -> None:
-        self.attributes[key] = value
-
-    def set_attributes(self, attributes: dict) -> None:
-        self.attributes.update(attributes)
-
-    def add_event(self, name: str, attributes: dict | None = None, timestamp: int | None = None) -> None:
-        self.events = [*self.events, _Event(name, attributes or {}, timestamp or time.time_ns())]
-
-    def record_exception(self, exception: BaseException) -> None:
-        """An "exception" event as the SDK's Span records one (OpenTelemetry's exception conventions)."""
-        import traceback
-        t = type(exception)
-        self.add_event("exception", {
-            "exception.type": t.__qualname__ if t.__module__ in ("builtins", "", None) else f"{t.__module__}.{t.__qualname__}",
-            "exception.message": str(exception),
-            "exception.stacktrace": "".join(traceback.format_exception(exception)),
-            "exception.escaped": "False"})
-
-    def set_status(self, status) -> None:
-        self.status = status
-
-    def end(self) -> None:
-        if self.context.trace_flags.sampled:
-            self.end_time = time.time_ns()
-            _processor.on_end(self)
+def _start(name: str, parent, kind, attributes: dict | None = None, start_time: int | None = None):
+    """The SDK's span `name` under `parent`: a span of this process, a remote parent's SpanContext
+    (`_extract`), or None (a root). The provider's sampler decides (OTEL_TRACES_SAMPLER; the
+    default follows the parent's sampled flag); an unsampled span records nothing but still
+    carries its trace's context on."""
+    p = _parts
+    if parent is None:
+        ctx = p.ROOT   # (not the API's current context: our spans nest by _current)
+    else:
+        ctx = p.trace.set_span_in_context(parent if isinstance(parent, p.Span) else p.NonRecordingSpan(parent),
+                                          p.ROOT)
+    return p.tracer.start_span(name, ctx, kind, attributes, start_time=start_time)
 
 
-class _Event(NamedTuple):
-    """A span event, as the SDK's Event reads."""
-    name: str
-    attributes: dict
-    timestamp: int
-    dropped_attributes: int = 0
+def _headers(sp) -> tuple:
+    """The W3C trace-context headers of span `sp`, ((name, value), ...), as the API's propagator writes them."""
+    carrier: dict = {}
+    _w3c().inject(carrier, _parts.trace.set_span_in_context(sp, _parts.ROOT))
+    return tuple(carrier.items())
 
 
 class _Parts:
-    """What spans need from OpenTelemetry, loaded when tracing is set up (off, nothing is): the
-    API's SpanContext and kinds, the resource and scope, and from a service's SDK provider the
-    sampler and the id generator. A launcher (no provider) draws ids as the SDK's default
-    generator does."""
+    """What spans need from OpenTelemetry, loaded when tracing is set up (off, nothing is)."""
 
-    def __init__(self, provider, resource):
-        import random
-
-        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-        from opentelemetry.trace import SpanContext, SpanKind, Status, TraceFlags
-        self.SpanContext, self.TraceFlags = SpanContext, TraceFlags
-        self.SERVER, self.INTERNAL = SpanKind.SERVER, SpanKind.INTERNAL
-        self.SAMPLED, self.NOT_SAMPLED = TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.DEFAULT)
-        self.UNSET = Status()
-        self.provider = provider
-        self.resource, self.scope = resource, InstrumentationScope(SCOPE_NAME)
-        if provider is None:
-            self.new_trace_id = lambda: random.getrandbits(128) or 1
-            self.new_span_id = lambda: random.getrandbits(64) or 1
-        else:
-            self.new_trace_id = provider.id_generator.generate_trace_id
-            self.new_span_id = provider.id_generator.generate_span_id
-
-    def sample_root(self, trace_id: int, name: str, kind, attributes: dict):
-        """(sampled, trace state) of a span with no parent; sampler attributes go into `attributes`."""
-        if self.provider is None:
-            return False, None
-        result = self.provider.sampler.should_sample(None, trace_id, name, kind, attributes)
-        if result.attributes:
-            attributes.update(result.attributes)
-        return result.decision.is_sampled(), result.trace_state
+    def __init__(self, provider):
+        from opentelemetry import trace
+        from opentelemetry.context import Context
+        self.trace, self.Span, self.NonRecordingSpan, self.ROOT = trace, trace.Span, trace.NonRecordingSpan, Context()
+        self.SERVER, self.INTERNAL = trace.SpanKind.SERVER, trace.SpanKind.INTERNAL
+        self.tracer = provider.get_tracer(SCOPE_NAME)
 
 
 SCOPE_NAME = "virtmesh"
@@ -498,7 +397,7 @@ def keep(obj, kept_context: str = "") -> None:
         store(obj, ctx)
 
 
-# The span new work in this task hangs under (a _Span), and the innermost pending one: a real span
+# The span new work in this task hangs under (an SDK span), and the innermost pending one: a real span
 # started under a pending one (`span()`) clears it for its own body.
 _current: contextvars.ContextVar = contextvars.ContextVar("virtmesh_span", default=None)
 
@@ -519,7 +418,7 @@ class _Pending:
         if self.span is None:
             outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
             parent = _remote(self.parent) if outer is None else outer
-            self.span = _Span(self.name, parent, _parts.INTERNAL, self.attributes, start_time=self.start)
+            self.span = _start(self.name, parent, _parts.INTERNAL, self.attributes, start_time=self.start)
         return self.span
 
 
@@ -543,7 +442,7 @@ def current_context() -> str:
     sp = _active() if enabled else None
     if sp is None:
         return ""
-    h = dict(sp.headers())
+    h = dict(_headers(sp))
     return context(h.get("traceparent", ""), h.get("tracestate", ""))
 
 
@@ -580,7 +479,7 @@ def span(name: str, parent: str | None = None, attributes: dict | None = None):
 
 @contextlib.contextmanager
 def _span(name: str, parent, attributes: dict | None):
-    sp = _Span(name, parent, _parts.INTERNAL, attributes)
+    sp = _start(name, parent, _parts.INTERNAL, attributes)
     token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
         yield sp
@@ -686,8 +585,8 @@ def fail_current(message: str) -> None:
 
 def prefork(service: str, register=None, servicer_class=None) -> None:
     """Set up relaying tracing in a forking parent (the launcher zygote), once, for all its
-    children: relay mode has no thread and no connection, so it forks safely, and each child gets
-    its own copy of the span buffer. Set up after the fork, it cost every launcher ~1 ms of CPU,
+    children: relay mode has no exporter (no thread, no connection), so it forks safely, and each
+    child gets its own copy of the span buffer. Set up after the fork, it cost every launcher ~1 ms of CPU,
     most of it page faults on the parent's memory (bench/tracing.py). Span ids stay unique:
     `random`, which they are drawn from, reseeds in every child. With `register` (a generated
     add_*Servicer_to_server) and the class of the servicer each child serves, what

@@ -64,7 +64,7 @@ def test_relayed_spans_are_sent_as_the_launcher_s_own_under_its_vmi_s_instance()
 
 def test_a_relay_buffer_sends_the_sdk_s_encoding_and_then_nothing():
     spans = _launcher_spans()
-    buf = tracing._RelayBuffer()
+    buf = tracing._relay_buffer()
     for s in spans:
         buf.on_end(s)
     assert buf.take() == sdk_encode(spans).SerializeToString()
