@@ -116,6 +116,16 @@ def ticks(m, name: str) -> list[int]:
     return [int(n) for n in TICK.findall(serial_log(m, name))]
 
 
+def stop_up(data_dir: str) -> None:
+    """SIGTERM the `virtmesh up` whose api serves `data_dir` (it stops its services), as Mesh.stop would."""
+    out = subprocess.run(["pgrep", "-f", f"-m services.api --data-dir {data_dir}"], capture_output=True, text=True)
+    for pid in out.stdout.split():
+        try:
+            os.kill(ppid(int(pid)), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+
+
 @pytest.fixture
 def pod_mesh(control_plane, host_ready):
     cp = control_plane
@@ -125,7 +135,11 @@ def pod_mesh(control_plane, host_ready):
     plane = Plane(cp, d)
     m = None
     try:
-        m = ClusterMesh(d, "qemu:///system", cp, extra=("--launcher-pods", plane.pods_dir))
+        try:
+            m = ClusterMesh(d, "qemu:///system", cp, extra=("--launcher-pods", plane.pods_dir))
+        except BaseException:
+            stop_up(d)   # the constructor's wait failed: its `virtmesh up` would outlive the test
+            raise
         yield m, plane
     finally:
         if m is not None:
