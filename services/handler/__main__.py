@@ -13,8 +13,9 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from services.common import (authz, client, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto, tracing,
-                             volumes, workqueue)
+from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, paths, proto,
+                             tracing, volumes, workqueue)
+from services.handler import prhelper
 from services.handler import launcherpods
 from services.common import events
 from services.handler.launchers import Launchers, Zygote
@@ -60,9 +61,16 @@ async def run(args) -> None:
             if vmi.metadata.namespace == ns and any(volumes.claim_name(v) == name for v in vmi.spec.volumes):
                 queue.add(proto.key(vmi))
 
+    def on_kubevirt(_key):
+        # The PersistentReservation gate turned on: the node's qemu-pr-helper starts (KubeVirt's operator
+        # adds the pr-helper container to virt-handler's pods); it stays until the handler stops.
+        if pr_helper_wanted():
+            asyncio.get_running_loop().create_task(start_pr_helper())
+
     vmis = api.informer(proto.VMI, on_vmi, node_name=args.node_name)
     claims = api.informer(proto.PVC, on_claim)
     contents = api.informer(proto.VMSNAPSHOT_CONTENT, lambda key: snapshot_queue.add(key))
+    kubevirts = api.informer(proto.KUBEVIRT, on_kubevirt)
     api.track(vmis, claims, contents)
     provisioner = ClaimProvisioner(api, claims, args.node_name, data.volumes)
     claim_queue = workqueue.WorkQueue("handler-pvc", provisioner.reconcile, workers=2)
@@ -80,6 +88,7 @@ async def run(args) -> None:
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
+    controller.feature_gates = migrations.feature_gates = lambda: kvconfig.ClusterConfig.of(kubevirts.items()).gates()
     snapshot_queue = workqueue.WorkQueue(
         "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
                                           data.volumes).reconcile, workers=2)
@@ -131,6 +140,8 @@ async def run(args) -> None:
     await vmis.synced.wait()
     await claims.synced.wait()
     await contents.synced.wait()
+    await kubevirts.synced.wait()   # the gates in effect are known before a launcher is synced
+    await start_pr_helper()
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run()),
               asyncio.create_task(snapshot_queue.run())]
     if target_vmis is not None:
