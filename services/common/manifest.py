@@ -242,8 +242,34 @@ class _Loader(yaml.SafeLoader):
             self._paths.pop()
 
 
+# libyaml's parser, when PyYAML was built with it: only to find flow collections nested too deep, early.
+_C_PARSER = getattr(yaml, "CSafeLoader", None)
+
+
+def _flow_too_deep(text: str) -> bool:
+    """PyYAML's Python scanner pays, for every token, once per flow collection still open ("{{{{…" of n
+    levels costs n²: seconds for a thousand, before _Loader can count a level). libyaml's event stream
+    answers in milliseconds and stops at the first level too deep; text with few brackets is skipped."""
+    if _C_PARSER is None or text.count("{") + text.count("[") <= MAX_DEPTH:
+        return False
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_C_PARSER):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return True
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as e:
+        return "nesting depth" in str(e)   # libyaml's own limit; other errors: the loader words them
+    return False
+
+
 def load_documents(text: str) -> list[dict]:
     """Multi-document YAML (JSON is YAML); `kind: List` documents are flattened."""
+    if _flow_too_deep(text):
+        raise ManifestError(f"<input>: nested deeper than {MAX_DEPTH} levels")
     try:
         docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as e:

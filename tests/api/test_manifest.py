@@ -92,3 +92,18 @@ def test_invalid_yaml_is_one_line():
     with pytest.raises(manifest.ManifestError) as e:
         manifest.load_documents("a: [1, 2")
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["{" * 5000, "[" * 70 + "]" * 70, "a: " + "[" * 3000, '{"k": ' * 80 + "1" + "}" * 80])
+def test_flow_collections_nested_too_deep_are_refused_before_the_python_scanner(text):
+    """libyaml's event stream finds the level too deep (<input>); PyYAML's own scanner would first pay
+    per token for every open level (seconds for a few thousand) before the loader named a path."""
+    with pytest.raises(manifest.ManifestError, match=rf"^<input>: nested deeper than {manifest.MAX_DEPTH} levels$"):
+        manifest.load_documents(text)
+
+
+def test_flow_collections_within_the_limit_load():
+    doc = manifest.load_documents('{"a": ' * 60 + "1" + "}" * 60)[0]
+    for _ in range(59):
+        doc = doc["a"]
+    assert doc == {"a": 1}
