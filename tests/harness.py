@@ -47,7 +47,7 @@ def halted_vm(name: str):
     return vm
 
 
-async def until(cond, timeout: float = 10) -> None:
+async def until(cond, timeout: float = 30) -> None:
     """Poll `cond` on the event loop until it holds; fail after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not cond():

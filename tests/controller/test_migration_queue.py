@@ -179,13 +179,13 @@ async def test_per_node_limit_queue_order_and_hand_off(cmesh):
     assert [m.phase(x) for x in ("m2", "m3", "evac")] == [M.PENDING] * 3
     # A slot frees: the evacuation goes before the older user requests.
     await m.finish("v0")
-    await until(lambda: m.phase("m0") == M.SUCCEEDED and m.phase("evac") == M.SCHEDULING, 10)
+    await until(lambda: m.phase("m0") == M.SUCCEEDED and m.phase("evac") == M.SCHEDULING, 30)
     assert m.phase("m2") == m.phase("m3") == M.PENDING
     assert m.vmis.get("default/v0").status.nodeName in ("node02", "node03")
-    await until(lambda: M.MIGRATION_FINALIZER not in m.vmims.get("default/m0").metadata.finalizers, 10)
+    await until(lambda: M.MIGRATION_FINALIZER not in m.vmims.get("default/m0").metadata.finalizers, 30)
     assert m.vmims.get("default/m0").status.migrationState.completed      # the VMI's state, kept
     await m.finish("v1", failed=True)
-    await until(lambda: m.phase("m1") == M.FAILED and m.phase("m2") == M.SCHEDULING, 10)
+    await until(lambda: m.phase("m1") == M.FAILED and m.phase("m2") == M.SCHEDULING, 30)
     assert m.phase("m3") == M.PENDING
 
 
@@ -194,7 +194,7 @@ async def test_the_cluster_limit_and_a_raised_limit(cmesh):
     for i in range(9):
         await m.running_vmi(f"c{i}", f"node0{i % 3 + 1}")
         await m.migrate(f"c{i}", f"c{i}")
-    await until(lambda: list(m.phases().values()).count(M.SCHEDULING) == 5, 10)
+    await until(lambda: list(m.phases().values()).count(M.SCHEDULING) == 5, 30)
     await asyncio.sleep(0.5)
     assert list(m.phases().values()).count(M.SCHEDULING) == 5
     per_node: dict[str, int] = {}
@@ -217,18 +217,18 @@ async def test_deleting_cancels_before_and_after_the_hand_off(cmesh):
     await m.migrate("mx", "x")
     await m.migrate("my", "y")
     await m.migrate("mz", "z")
-    await until(lambda: m.phase("mz") == M.PENDING and m.phase("mx") == M.SCHEDULING, 10)
+    await until(lambda: m.phase("mz") == M.PENDING and m.phase("mx") == M.SCHEDULING, 30)
     # Waiting: it just fails (abort condition), loses its finalizer and goes.
     await m.api.delete(proto.VMIM, "default", "mz")
-    await until(lambda: m.vmims.get("default/mz") is None, 10)
+    await until(lambda: m.vmims.get("default/mz") is None, 30)
     assert m.vmis.get("default/z").status.HasField("migrationState") is False
     # Handed off: the VMI is told to abort; the source's failure ends it.
     await m.api.delete(proto.VMIM, "default", "mx")
-    await until(lambda: m.vmis.get("default/x").status.migrationState.abortRequested, 10)
+    await until(lambda: m.vmis.get("default/x").status.migrationState.abortRequested, 30)
     got = m.vmims.get("default/mx")
     assert got.metadata.deletionTimestamp and vmstate.has_condition(got, M.ABORT_REQUESTED)
     await m.finish("x", failed=True)
-    await until(lambda: m.vmims.get("default/mx") is None, 10)
+    await until(lambda: m.vmims.get("default/mx") is None, 30)
 
 
 async def test_a_second_migration_of_a_vmi_in_flight_is_refused(cmesh, api_server):
@@ -249,9 +249,9 @@ async def test_no_target_node_keeps_it_scheduling_until_the_unschedulable_timeou
     vmi.spec.nodeSelector["kubernetes.io/hostname"] = "node01"   # only the source fits
     await m.api.update(vmi)
     await m.migrate("ms", "solo", **{C.UNSCHEDULABLE_TIMEOUT_ANNOTATION: "2"})
-    await until(lambda: m.phase("ms") == M.SCHEDULING, 10)
+    await until(lambda: m.phase("ms") == M.SCHEDULING, 30)
     assert not m.vmis.get("default/solo").status.HasField("migrationState")
-    await until(lambda: m.phase("ms") == M.FAILED, 10)
+    await until(lambda: m.phase("ms") == M.FAILED, 30)
 
 
 # ---------------------------------------------------------------- MigrationPolicy
