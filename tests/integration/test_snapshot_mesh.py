@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
 import yaml
 
 MARK_AT = 1 << 20
@@ -68,6 +69,7 @@ def cond(st: dict, ctype: str) -> dict:
     return next((c for c in st.get("conditions", []) if c["type"] == ctype), {})
 
 
+@pytest.mark.timeout(600)   # a dozen reconcile chains; slow on a loaded 2-core machine
 def test_offline_snapshot_and_restores(mesh):
     mesh.cli("apply", "-f", "-", input=claim_vm("db", "db-data", "RerunOnFailure"))
     mesh.wait_for(lambda: bound(mesh, "db-data"), 30, "claim bound")
@@ -160,12 +162,12 @@ def test_a_disk_that_cannot_be_copied_fails_the_snapshot(mesh):
     mesh.wait_for(lambda: bound(mesh, "bad-data"), 30, "claim bound")
     with open(image(mesh, "bad-data"), "r+b") as f:   # not a qcow2 image any more
         f.write(b"\0" * 512)
-    mesh.cli("apply", "-f", "-", input=snapshot("broken", "bad", failureDeadline="15s"))
+    mesh.cli("apply", "-f", "-", input=snapshot("broken", "bad", failureDeadline="45s"))
     mesh.wait_for(lambda: status(mesh, "vmsnapshot", "broken").get("error"), 30, "the error")
     st = status(mesh, "vmsnapshot", "broken")
     assert "qemu-img convert" in st["error"]["message"] and st["phase"] == "InProgress"
     assert cond(st, "Progressing") == {**cond(st, "Progressing"), "status": "False", "reason": "In error state"}
-    mesh.wait_for(lambda: status(mesh, "vmsnapshot", "broken").get("phase") == "Failed", 40, "failed at the deadline")
+    mesh.wait_for(lambda: status(mesh, "vmsnapshot", "broken").get("phase") == "Failed", 90, "failed at the deadline")
     st = status(mesh, "vmsnapshot", "broken")
     assert cond(st, "Failure")["reason"] == "snapshot deadline exceeded" and not st["readyToUse"]
     # the failed snapshot's unready content goes, and with it the claim's protection
