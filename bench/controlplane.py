@@ -1,6 +1,7 @@
 """Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
 
-    python bench/controlplane.py [-n 200] [--rate R] [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
+    python bench/controlplane.py [-n 200] [--rate R]
+                                 [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
 
 Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
 in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VMI watch and
@@ -228,7 +229,8 @@ def ensure_node(k: kube.Kube, name: str) -> None:
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
         "status": {"capacity": resources, "allocatable": resources, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}]}})
+            {"type": "Ready", "status": "True", "reason": "KubeletReady",
+             "message": "kubelet is posting ready status"}]}})
 
 
 def follow_running_kube(kubeconfig: str, n: int) -> tuple[dict[str, float], threading.Event]:
@@ -313,7 +315,8 @@ class ClusterBenchMesh(BenchMesh):
         cpu = cpu_census(self.dir)
         for part in ("apiserver", "etcd"):
             try:
-                cpu[part] = proc_stat(open(os.path.join(os.path.dirname(self.kubeconfig), f"{part}.pid")).read().strip())[1]
+                pidfile = os.path.join(os.path.dirname(self.kubeconfig), f"{part}.pid")
+                cpu[part] = proc_stat(open(pidfile).read().strip())[1]
             except (OSError, ValueError):
                 pass
         return cpu
@@ -453,7 +456,8 @@ def main() -> None:
               f"p99 {pct(lat, 99) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
               f"mean {statistics.mean(lat) * 1000:.0f} ms")
         print(f"throughput: {len(lat) / wall:.1f} VMs/s ({wall:.1f} s for {len(lat)})")
-        print("CPU per VM start: " + ", ".join(f"{role} {sec / args.n * 1000:.1f} ms" for role, sec in sorted(cpu.items())))
+        print("CPU per VM start: "
+              + ", ".join(f"{role} {sec / args.n * 1000:.1f} ms" for role, sec in sorted(cpu.items())))
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ def main() -> None:
     finally:
         m.stop()
         shutil.rmtree(d, ignore_errors=True)
-    print(f"{'GiB':>4} {'bare snap':>10} {'mesh snap':>10} {'+%':>6} {'bare restore':>13} {'mesh restore':>13} {'+%':>6}")
+    print(f"{'GiB':>4} {'bare snap':>10} {'mesh snap':>10} {'+%':>6} "
+          f"{'bare restore':>13} {'mesh restore':>13} {'+%':>6}")
     for r in rows:
         print(f"{r['GiB']:>4} {r['bare_snapshot_s']:>9.2f}s {r['mesh_snapshot_s']:>9.2f}s "
               f"{100 * (r['mesh_snapshot_s'] / r['bare_snapshot_s'] - 1):>5.0f}% {r['bare_restore_s']:>12.2f}s "

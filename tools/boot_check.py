@@ -54,7 +54,6 @@ def domain_xml(check: str, name: str, files: dict, marker: str, workdir: Path, m
     with open(scratch, "wb") as f:
         f.truncate(1 << 20)
     cmdline = f"{files['cmdline']} virtmesh.marker={marker}"
-    boot = ""
     disks = (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
              f"<source file='{escape(str(scratch))}'/><target dev='vda' bus='virtio'/></disk>")
     sysinfo = ""
@@ -171,7 +170,8 @@ def run_check(check: str, marker: str, timeout: float, memory: int, keep_logs: b
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("checks", nargs="*", metavar="CHECK", help=f"one of {', '.join(CHECKS)} (default: {' '.join(DEFAULT_CHECKS)})")
+    ap.add_argument("checks", nargs="*", metavar="CHECK",
+                    help=f"one of {', '.join(CHECKS)} (default: {' '.join(DEFAULT_CHECKS)})")
     ap.add_argument("--timeout", type=float, default=120, help="seconds per check (default 120)")
     ap.add_argument("--memory", type=int, default=128, help="guest MiB (default 128)")
     ap.add_argument("--keep-logs", action="store_true", help="keep the serial log and domain XML")

@@ -43,7 +43,6 @@ import io
 import json
 import lzma
 import os
-import shutil
 import struct
 import subprocess
 import sys

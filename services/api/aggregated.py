@@ -2,8 +2,10 @@
 (an APIService), so that `kubectl`, virtctl and any Kubernetes client reach start/stop/restart,
 pause/unpause and add/removevolume at KubeVirt's paths with their Kubernetes credentials:
 
-    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachines/NAME/{start,stop,restart,addvolume,removevolume,migrate}
-    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachineinstances/NAME/{pause,unpause,addvolume,removevolume}
+    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachines/NAME/SUB
+        SUB: start, stop, restart, addvolume, removevolume, migrate
+    PUT /apis/subresources.kubevirt.io/v1/namespaces/NS/virtualmachineinstances/NAME/SUB
+        SUB: pause, unpause, addvolume, removevolume
     GET /apis/subresources.kubevirt.io/v1/{version,healthz}   and the group's discovery documents
 
 Who is calling comes from the aggregator: its front-proxy client certificate (checked against the
@@ -249,7 +251,8 @@ class _Handler(https.Handler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         if call is None:
-            return self._reply(404, status(404, "NotFound", f"the server could not find the requested resource ({path})"))
+            return self._reply(404, status(404, "NotFound",
+                                           f"the server could not find the requested resource ({path})"))
         namespace, resource, name, sub = m.group(1), m.group(2), m.group(3), m.group(4)
         kind = "virtualmachine" if resource == "virtualmachines" else "virtualmachineinstance"
         details = {"name": name, "group": "kubevirt.io", "kind": kind}

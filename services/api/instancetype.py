@@ -72,7 +72,8 @@ def preference_spec(kind: int, spec) -> None:
     if cpu.HasField("preferredCPUTopology"):
         t = cpu.preferredCPUTopology
         if t not in it.TOPOLOGIES and t not in it.DEPRECATED_TOPOLOGIES:
-            raise Invalid(f"spec.cpu.preferredCPUTopology: Invalid value: {_shown(t)}: unknown preferredCPUTopology {t}")
+            raise Invalid(f"spec.cpu.preferredCPUTopology: Invalid value: {_shown(t)}: "
+                          f"unknown preferredCPUTopology {t}")
     if it.preferred_topology(spec) == it.SPREAD:
         ratio, across = it.spread_options(spec)
         if across not in it.SPREAD_ACROSS:
@@ -158,7 +159,8 @@ def _matcher(m, path: str, what: str) -> None:
 
 def matcher_update(old_spec, new_spec) -> None:
     """validateMatcherUpdate: a matcher that had a revisionName may not change its name and keep it."""
-    for field, path in (("instancetype", "spec.instancetype.revisionName"), ("preference", "spec.preference.revisionName")):
+    for field, path in (("instancetype", "spec.instancetype.revisionName"),
+                        ("preference", "spec.preference.revisionName")):
         if not (old_spec.HasField(field) and new_spec.HasField(field)):
             continue
         old, new = getattr(old_spec, field), getattr(new_spec, field)

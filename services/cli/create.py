@@ -621,7 +621,8 @@ def add_parser(sub, ns) -> None:
     _flag(vm, "termination-grace-period", _int64, default=180, help="Specify the termination grace period of the VM.")
     _flag(vm, "memory", default="512Mi", help="Specify the memory of the VM.")
     _flag(vm, "instancetype", default="", help="Specify the Instance Type of the VM (NAME, or "
-          "virtualmachineinstancetype/NAME for a namespaced one). Mutually exclusive with instancetype inference flags.")
+          "virtualmachineinstancetype/NAME for a namespaced one). Mutually exclusive with instancetype inference "
+          "flags.")
     _flag(vm, "infer-instancetype", bool, default=True, help="Specify if the Instance Type of the VM should be "
           "inferred from the first boot disk. Mutually exclusive with --infer-instancetype-from.")
     _flag(vm, "infer-instancetype-from", default="", help="Specify the volume to infer the Instance Type of the VM "

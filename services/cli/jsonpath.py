@@ -1,5 +1,6 @@
 """kubectl's JSONPath templates (`-o jsonpath=…`, `wait --for=jsonpath=…`, custom columns), over an
-object as its JSON: `{.status.phase}`, `{.items[*].metadata.name}`, `{.spec.template.spec.domain.devices.disks[0].name}`,
+object as its JSON: `{.status.phase}`, `{.items[*].metadata.name}`,
+`{.spec.template.spec.domain.devices.disks[0].name}`,
 filters `{.status.conditions[?(@.type=="Ready")].status}`, `{range .items[*]}{.metadata.name}{"\\n"}{end}`,
 and literal text between. Written here because kubectl's template language (range/end, quoted
 literals, its filter syntax) is not what the Python JSONPath libraries parse; the subset is what
@@ -54,7 +55,8 @@ def evaluate(path: str, data: Any) -> list[Any]:
                 elif isinstance(value, dict) and field in value:
                     nxt.append(value[field])
             elif index == "*":
-                nxt += list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else []
+                if isinstance(value, (dict, list)):
+                    nxt += list(value.values()) if isinstance(value, dict) else list(value)
             elif key is not None:
                 if isinstance(value, list):
                     nxt += [v for v in value if (str(_get(v, key)) == literal) == (op == "==")]

@@ -90,7 +90,8 @@ def cmd_logs(args, api) -> int:
 
 
 def add_parser(sub, ns) -> None:
-    lg = sub.add_parser("logs", help="a VMI's launcher log (logs vmi NAME) or a service's (logs api|controller|handler)")
+    lg = sub.add_parser("logs",
+                        help="a VMI's launcher log (logs vmi NAME) or a service's (logs api|controller|handler)")
     lg.add_argument("what", metavar="vmi|api|controller|handler")
     lg.add_argument("name", nargs="?", help="the VMI (with vmi)")
     lg.add_argument("-f", "--follow", action="store_true", help="keep printing what is appended")

@@ -418,7 +418,8 @@ def parser() -> argparse.ArgumentParser:
     ns(get)
     selector_flag(get)
     get.add_argument("-A", "--all-namespaces", action="store_true")
-    get.add_argument("--field-selector", help="field selector: path=value[,path!=value] (events: involvedObject.name=…)")
+    get.add_argument("--field-selector",
+                     help="field selector: path=value[,path!=value] (events: involvedObject.name=…)")
     get.add_argument("-o", "--output", help="json|yaml|wide|name|jsonpath=TEMPLATE|custom-columns=SPEC")
     get.add_argument("-w", "--watch", action="store_true", help="after listing, print each change")
     get.add_argument("--request-timeout", type=float, default=0, help="stop watching after S seconds")

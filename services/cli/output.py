@@ -112,7 +112,8 @@ def _column(res, col: proto.PrinterColumn) -> str:
 
 def _generic(kind: int) -> tuple[list[str], list[proto.PrinterColumn]]:
     """kubectl's table for a CRD: NAME and its printer columns (NAME AGE without any)."""
-    cols = list(proto.KINDS[kind].printer_columns) or [proto.PrinterColumn("Age", ".metadata.creationTimestamp", "date")]
+    cols = (list(proto.KINDS[kind].printer_columns)
+            or [proto.PrinterColumn("Age", ".metadata.creationTimestamp", "date")])
     return ["NAME", *(c.name.upper() for c in cols if c.priority == 0)], [c for c in cols if c.priority == 0]
 
 

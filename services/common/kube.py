@@ -63,7 +63,8 @@ IN_CLUSTER = "in-cluster"
 def api_client(kubeconfig: str | None = None, component: str = "cli", pool: int = 0):
     """An official client for `kubeconfig` (or $KUBECONFIG, or the in-cluster service account, also
     when `kubeconfig` is IN_CLUSTER), with
-    `pool` connections if given, that names its component in the User-Agent (`virtmesh-controller/0.1.0`), as KubeVirt's components do:
+    `pool` connections if given, that names its component in the User-Agent (`virtmesh-controller/0.1.0`),
+    as KubeVirt's components do:
     the apiserver's audit log and metrics then tell who wrote what."""
     from kubernetes import client, config
     cfg = client.Configuration()

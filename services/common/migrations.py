@@ -92,7 +92,8 @@ def is_target(vmi, node: str) -> bool:
 
 # ---------------------------------------------------------------- eviction (node drain)
 
-LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE, EXTERNAL, NO_EVICTION = "LiveMigrate", "LiveMigrateIfPossible", "External", "None"
+LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE = "LiveMigrate", "LiveMigrateIfPossible"
+EXTERNAL, NO_EVICTION = "External", "None"
 EVACUATION_GENERATE_NAME = "kubevirt-evacuation-"
 
 
@@ -117,7 +118,8 @@ def eviction(vmi, strategy: str, node: str) -> tuple[str, str]:
     marked = False
     if strategy == LIVE_MIGRATE:
         if not is_migratable(vmi):
-            return "refuse", f"VMI {vmi.metadata.name} is configured with an eviction strategy but is not live-migratable"
+            return "refuse", (f"VMI {vmi.metadata.name} is configured with an eviction strategy but is not "
+                              "live-migratable")
         marked = True
     elif strategy == LIVE_MIGRATE_IF_POSSIBLE:
         marked = is_migratable(vmi)

@@ -92,7 +92,8 @@ def issue(ca: KeyPair, common_name: str, *, hosts: tuple[str, ...] = (),
     """A certificate signed by `ca`: a server's (SANs from `hosts`: DNS names or IPs) and/or a client's
     (Kubernetes reads the user from CN and the groups from O)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+    usages = (([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
+              + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else []))
     b = (_builder(_name(common_name, organizations), ca.cert.subject, key.public_key(), valid)
          .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
          .add_extension(x509.ExtendedKeyUsage(usages), critical=False))

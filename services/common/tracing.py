@@ -365,7 +365,10 @@ def _parse(kept_context: str):
     traceparent, _, tracestate = kept_context.partition(" ")
     if not traceparent:
         return None
-    return _extract({"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent})
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    return _extract(carrier)
 
 
 # A stored trace context's SpanContext: an object's is read by every pass.

@@ -102,10 +102,12 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     api.track(*informers)
     pods = launcherpod.setup(args, api, instancetypes.informers[proto.KUBEVIRT], lambda key: queues["vmi"].add(key))
     queues["vm"] = workqueue.WorkQueue(
-        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile, vms.traceparent),
+        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile,
+                             vms.traceparent),
         workers=8)
     queues["vmi"] = workqueue.WorkQueue(
-        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs, pods).reconcile, vmis.traceparent),
+        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs, pods).reconcile,
+                              vmis.traceparent),
         workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)

@@ -68,8 +68,9 @@ def phase_of(dv, pvc) -> tuple[str, str, str]:
         return "Pending", "N/A", "the claim is being created"
     ann = pvc.metadata.annotations
     if pvc.status.phase == "Bound" and (not filled or ann.get(POD_PHASE) == "Succeeded"):
-        return "Succeeded", "100.0%", f"Successfully {'imported' if verb == 'Import' else 'cloned'} into PVC {pvc.metadata.name}" \
-            if filled else f"PVC {pvc.metadata.name} Bound"
+        done = "imported" if verb == "Import" else "cloned"
+        return "Succeeded", "100.0%", (f"Successfully {done} into PVC {pvc.metadata.name}" if filled
+                                       else f"PVC {pvc.metadata.name} Bound")
     if ann.get(POD_PHASE) == "Failed":
         return "Failed", "N/A", ann.get(PROVISION_ERROR, "")
     if ann.get(SELECTED_NODE):

@@ -30,5 +30,6 @@ class NodeController:
         out.CopyFrom(node)
         out.metadata.labels[scheduler.SCHEDULABLE_LABEL] = "false"
         await self.api.update(out)
-        self.recorder.normal(node, events.NODE_UNRESPONSIVE, "virt-handler is not responsive, marking node as unresponsive")
+        self.recorder.normal(node, events.NODE_UNRESPONSIVE,
+                             "virt-handler is not responsive, marking node as unresponsive")
         return None

@@ -106,7 +106,8 @@ def printable_status(vm, vmi, storage=None) -> str:
     if storage is not None and is_set_to_start(vm, vmi) and vmvolumes.unbound_claim(vm, storage.get_pvc):
         return "WaitingForVolumeBinding"
     sync = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED) if vmi is not None else None
-    if sync is not None and sync.status == "False" and sync.reason in (images.ERR_IMAGE_PULL, images.IMAGE_PULL_BACKOFF):
+    pulling = (images.ERR_IMAGE_PULL, images.IMAGE_PULL_BACKOFF)
+    if sync is not None and sync.status == "False" and sync.reason in pulling:
         return sync.reason   # isVirtualMachineStatusErrImagePull / ImagePullBackOff: the VMI's Synchronized reason
     if live:
         return "Starting"
@@ -207,7 +208,8 @@ class VMController:
 
         status.runStrategy = vmstate.run_strategy(vm)
         status.created = vmi is not None
-        status.ready = vmi is not None and vmi.status.phase == vmstate.RUNNING and not vmstate.has_condition(vmi, vmstate.PAUSED)
+        status.ready = (vmi is not None and vmi.status.phase == vmstate.RUNNING
+                        and not vmstate.has_condition(vmi, vmstate.PAUSED))
         status.printableStatus = printable_status(view, vmi, self.volumes)
         vmstate.set_condition(view, vmstate.READY, "True" if status.ready else "False")
         self._copy_vmi_conditions(view, vmi)
@@ -295,7 +297,8 @@ class VMController:
     def _settle_requests(status, vmi) -> None:
         """Drop state change requests that are done: a stop whose VMI is gone, a start that produced a VMI."""
         reqs = status.stateChangeRequests
-        if reqs and reqs[0].action == "Stop" and (vmi is None or (reqs[0].HasField("uid") and reqs[0].uid != vmi.metadata.uid)):
+        if reqs and reqs[0].action == "Stop" and (
+                vmi is None or (reqs[0].HasField("uid") and reqs[0].uid != vmi.metadata.uid)):
             del reqs[0]
         if reqs and reqs[0].action == "Start" and vmi is not None and not vmstate.is_final(vmi) \
                 and not vmi.metadata.deletionTimestamp:
@@ -371,7 +374,8 @@ class VMController:
             self.recorder.warning(vm, events.FAILED_CREATE, f"Error creating virtual machine instance: {_details(e)}")
             raise
         self.recorder.normal(vm, events.SUCCESSFUL_CREATE,
-                             f"Started the virtual machine by creating the new virtual machine instance {vmi.metadata.name}")
+                             "Started the virtual machine by creating the new virtual machine instance "
+                             f"{vmi.metadata.name}")
 
     async def _stop(self, vmi) -> None:
         if vmi.metadata.deletionTimestamp:
@@ -388,7 +392,8 @@ class VMController:
             raise
         if vm is not None:   # KubeVirt names the VMI by its uid here
             self.recorder.normal(vm, events.SUCCESSFUL_DELETE,
-                                 f"Stopped the virtual machine by deleting the virtual machine instance {vmi.metadata.uid}")
+                                 "Stopped the virtual machine by deleting the virtual machine instance "
+                                 f"{vmi.metadata.uid}")
 
 
 def _details(e: Exception) -> str:

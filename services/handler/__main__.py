@@ -194,7 +194,7 @@ def main(argv=None) -> None:
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")
     p.add_argument("--insecure-registry", action="append", metavar="HOST:PORT",
-                   default=[r for r in os.environ.get(imagerefs.ENV_INSECURE_REGISTRIES, "").replace(",", " ").split() if r],
+                   default=os.environ.get(imagerefs.ENV_INSECURE_REGISTRIES, "").replace(",", " ").split(),
                    help="a registry reached over plain HTTP (or TLS not verified); repeatable "
                    "(env VIRTMESH_INSECURE_REGISTRIES, comma-separated)")
     launcherpods.add_flags(p)

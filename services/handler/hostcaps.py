@@ -87,7 +87,8 @@ def read(uri: str) -> HostCaps:
         try:
             out.domcapabilities = conn.getDomainCapabilities(None, host_arch, machine, virttype, 0)
         except libvirt.libvirtError as e:
-            raise CapsError(f"domain capabilities ({host_arch}/{machine}/{virttype}): {e.get_error_message()}") from None
+            raise CapsError(f"domain capabilities ({host_arch}/{machine}/{virttype}): "
+                            f"{e.get_error_message()}") from None
         cpu = host_model_cpu(out.domcapabilities)
         if host_arch in FEATURE_ARCHES and cpu:
             try:

@@ -52,7 +52,8 @@ def stats_families(items: list[tuple[object, L.DomainStats]], node: str) -> list
         if not st.exists:
             continue
         n, v = vmi_labels(vmi, node)
-        f.add(C, "kubevirt_vmi_cpu_usage_seconds_total", "Total CPU time spent in all modes (sum of both vcpu and hypervisor usage).",
+        f.add(C, "kubevirt_vmi_cpu_usage_seconds_total",
+              "Total CPU time spent in all modes (sum of both vcpu and hypervisor usage).",
               n, v, st.cpuTimeSeconds)
         if st.cpuUserSeconds or st.cpuSystemSeconds:
             f.add(C, "kubevirt_vmi_cpu_user_usage_seconds_total", "Total CPU time spent in user mode.", n, v,
@@ -79,12 +80,15 @@ def stats_families(items: list[tuple[object, L.DomainStats]], node: str) -> list
             ni, vi = n + ["interface"], v + [i.name]
             for name, value, help_ in (
                     ("kubevirt_vmi_network_receive_bytes_total", i.rxBytes, "Total network traffic received in bytes."),
-                    ("kubevirt_vmi_network_transmit_bytes_total", i.txBytes, "Total network traffic transmitted in bytes."),
-                    ("kubevirt_vmi_network_receive_packets_total", i.rxPackets, "Total network traffic received packets."),
+                    ("kubevirt_vmi_network_transmit_bytes_total", i.txBytes,
+                     "Total network traffic transmitted in bytes."),
+                    ("kubevirt_vmi_network_receive_packets_total", i.rxPackets,
+                     "Total network traffic received packets."),
                     ("kubevirt_vmi_network_transmit_packets_total", i.txPackets,
                      "Total network traffic transmitted packets."),
                     ("kubevirt_vmi_network_receive_errors_total", i.rxErrors, "Total network received error packets."),
-                    ("kubevirt_vmi_network_transmit_errors_total", i.txErrors, "Total network transmitted error packets."),
+                    ("kubevirt_vmi_network_transmit_errors_total", i.txErrors,
+                     "Total network transmitted error packets."),
                     ("kubevirt_vmi_network_receive_packets_dropped_total", i.rxDrops,
                      "The total number of rx packets dropped on vNIC interfaces."),
                     ("kubevirt_vmi_network_transmit_packets_dropped_total", i.txDrops,
@@ -93,11 +97,13 @@ def stats_families(items: list[tuple[object, L.DomainStats]], node: str) -> list
         for b in st.blocks:
             nb, vb = n + ["drive"], v + [b.name]
             for name, value, help_ in (
-                    ("kubevirt_vmi_storage_read_traffic_bytes_total", b.readBytes, "Total number of bytes read from storage."),
+                    ("kubevirt_vmi_storage_read_traffic_bytes_total", b.readBytes,
+                     "Total number of bytes read from storage."),
                     ("kubevirt_vmi_storage_write_traffic_bytes_total", b.writeBytes,
                      "Total number of written bytes."),
                     ("kubevirt_vmi_storage_iops_read_total", b.readRequests, "Total number of I/O read operations."),
-                    ("kubevirt_vmi_storage_iops_write_total", b.writeRequests, "Total number of I/O write operations.")):
+                    ("kubevirt_vmi_storage_iops_write_total", b.writeRequests,
+                     "Total number of I/O write operations.")):
                 f.add(C, name, help_, nb, vb, value)
     return list(f.by_name.values())
 

@@ -38,7 +38,8 @@ MONITOR_SECONDS = 0.4          # KubeVirt's monitorSleepPeriodMS
 # a short migration is better off without that CPU on a busy node (bench/migration.py).
 STATS_SECONDS = 2.0
 LIBVIRT_PORT = 16509           # libvirtd's TCP port (listen_tcp) on the target node
-NOT_MIGRATING = "failed to cancel migration - vmi is not migrating"   # KubeVirt's CancelMigrationFailedVmiNotMigratingErr
+# KubeVirt's CancelMigrationFailedVmiNotMigratingErr
+NOT_MIGRATING = "failed to cancel migration - vmi is not migrating"
 # libvirt's virDomainJobType
 JOB_NONE, JOB_BOUNDED, JOB_UNBOUNDED, JOB_COMPLETED, JOB_FAILED, JOB_CANCELLED = range(6)
 

@@ -53,7 +53,7 @@ def test_link_down_updates_the_live_definition():
 def test_link_up_is_explicit():
     (op,) = netsync.plan([nic("default"), nic("masq")], LIVE, set())
     assert (op.action, op.alias) == ("update", "ua-masq")
-    assert [l.get("state") for l in el(op.xml).findall("link")] == ["up"]
+    assert [link.get("state") for link in el(op.xml).findall("link")] == ["up"]
 
 
 def test_hotplug_attaches_the_desired_xml_with_its_link_state():
