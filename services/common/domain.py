@@ -60,6 +60,9 @@ IO_THREADS_POLICIES = ("shared", "auto", "supplementalPool")      # IOThreadsPol
 IO_THREADS_SUPPLEMENTAL = "supplementalPool"   # per-queue mapping: libvirt 10.0's <driver><iothreads>
 AUTO_INPUT = ("tablet", "usb")                 # the input autoattachInputDevice adds (type, bus)
 AUTO_INPUT_NAME = "default-0"
+# The XML namespace of KubeVirt's element in a domain's <metadata> (the VMI's uid and grace period): the
+# launcher writes it, the launcher and the handler read it back.
+METADATA_NS = "http://kubevirt.io"
 
 # Feature gates KubeVirt 1.6 puts these behind (the gates in effect: kvconfig.ClusterConfig.gates()).
 PERSISTENT_RESERVATION_GATE = "PersistentReservation"

@@ -19,12 +19,13 @@ import logging
 import xml.etree.ElementTree as ET
 
 from services.common import grpcclient, launcherlock, proto
+from services.common.domain import METADATA_NS
 from services.common import launcherpods as lp
 from services.handler.launchers import Launcher, Launchers, pid_alive
 
 log = logging.getLogger(__name__)
 POD_WAIT_SECONDS = 60.0
-KUBEVIRT_NS = "http://kubevirt.io"   # the launcher's domain metadata namespace (owner uid)
+KUBEVIRT_NS = METADATA_NS   # the launcher's domain metadata (owner uid)
 
 
 class PodLauncher(Launcher):

@@ -20,6 +20,7 @@ else:
     # libvirt prints every error to stderr by default; we raise VirtError with the message instead.
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
+from services.common.domain import METADATA_NS  # noqa: E402
 from services.common.kvm import kvm_usable  # noqa: E402,F401  (re-exported for callers/tests)
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _start_event_loop() -> None:
         _event_loop_started = True
 
 
-KUBEVIRT_NS = "http://kubevirt.io"
+KUBEVIRT_NS = METADATA_NS
 
 
 class Hypervisor:

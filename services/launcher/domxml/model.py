@@ -13,7 +13,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Optional
 
-KUBEVIRT_NS = "http://kubevirt.io"
+from services.common.domain import METADATA_NS
+
+KUBEVIRT_NS = METADATA_NS
 USER_ALIAS_PREFIX = "ua-"
 
 
