@@ -58,6 +58,7 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
                 inputs.put(None)
                 if "call" in call_holder:
                     call_holder["call"].cancel()
+                _exit_if_stuck(fd, saved)
                 return
             inputs.put(data)
 
@@ -71,6 +72,23 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
         if raw:
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
             print("", file=sys.stderr)
+
+
+LEAVE_SECONDS = 3.0   # after ^] or the end of stdin, how long gRPC may take to end the call
+
+
+def _exit_if_stuck(fd: int, saved) -> None:
+    """The user left: the call was cancelled and the stream should end at once. grpc-python has been
+    seen to hang there now and then (a lock held by the cancelled call, CI's README run): a short-lived
+    CLI then leaves anyway, with the terminal restored."""
+    def leave():
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        sys.stdout.flush()
+        os._exit(0)
+    timer = threading.Timer(LEAVE_SECONDS, leave)
+    timer.daemon = True
+    timer.start()
 
 
 def _stream(stub, requests, out, timeout, holder=None, stop=None) -> int:
