@@ -203,13 +203,20 @@ class _Handler(https.Handler):
 
         async def target():
             return self.server.subresources.console_target(namespace, name)
+        found = self._stream_target(target, details)
+        if found is not None:
+            console.Bridge(self, found[1], found[0]).run()
+
+    def _stream_target(self, target, details):
+        """(the VMI, its node's handler stub) from `target()` run on the server's loop, or None after
+        answering why there is none."""
         try:
-            vmi, stub = asyncio.run_coroutine_threadsafe(target(), self.server.loop).result(timeout=30)
+            return asyncio.run_coroutine_threadsafe(target(), self.server.loop).result(timeout=30)
         except Exception as e:  # noqa: BLE001 - each reason is an answer
             code, reason = {"NotFound": (404, "NotFound"), "RequestConflict": (409, "Conflict"),
                             "Unavailable": (503, "ServiceUnavailable")}.get(type(e).__name__, (500, "InternalError"))
-            return self._reply(code, status(code, reason, str(e), details))
-        console.Bridge(self, stub, vmi).run()
+            self._reply(code, status(code, reason, str(e), details))
+            return None
 
     def _stream(self, caller: Caller, namespace: str, resource: str, name: str, port: str | None,
                 protocol: str | None) -> None:
@@ -231,12 +238,10 @@ class _Handler(https.Handler):
             if resource == "virtualmachines":   # the VM must exist; its VMI has its name
                 self.server.subresources.r.get(proto.VM, namespace, name)
             return self.server.subresources.stream_target(call, namespace, name)
-        try:
-            vmi, stub = asyncio.run_coroutine_threadsafe(target(), self.server.loop).result(timeout=30)
-        except Exception as e:  # noqa: BLE001 - each reason is an answer
-            code, reason = {"NotFound": (404, "NotFound"), "RequestConflict": (409, "Conflict"),
-                            "Unavailable": (503, "ServiceUnavailable")}.get(type(e).__name__, (500, "InternalError"))
-            return self._reply(code, status(code, reason, str(e), details))
+        found = self._stream_target(target, details)
+        if found is None:
+            return
+        vmi, stub = found
         first = proto.api.PortForwardRequest(namespace=vmi.metadata.namespace, name=vmi.metadata.name,
                                              port=int(port or 0), protocol=protocol or "tcp")
         console.Bridge(self, stub, vmi, call, first, lambda data: proto.api.PortForwardRequest(data=data)).run()

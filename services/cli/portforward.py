@@ -121,6 +121,16 @@ def splice(tunnel: Tunnel, chunks, read, write, close_write) -> None:
         tunnel.close()
 
 
+
+def splice_socket(tunnel: Tunnel, chunks, conn: socket.socket) -> None:
+    """splice() between the tunnel and a connected TCP socket, half-closing it when the guest's side ends."""
+    def close_write():
+        try:
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    splice(tunnel, chunks, lambda: conn.recv(65536), conn.sendall, close_write)
+
 def _describe(e: grpc.RpcError) -> str:
     return e.details() or e.code().name
 
@@ -170,14 +180,8 @@ def _accept(api, ln, kind, namespace, name, remote) -> None:
 def _serve(api, conn, kind, namespace, name, remote) -> None:
     print(f"Handling connection for {remote}", flush=True)
     tunnel = Tunnel(api.sub, namespace, name, remote)
-
-    def close_write():
-        try:
-            conn.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
     try:
-        splice(tunnel, tunnel.chunks(), lambda: conn.recv(65536), conn.sendall, close_write)
+        splice_socket(tunnel, tunnel.chunks(), conn)
     except grpc.RpcError as e:
         print(f"error: can't access {kind}/{name}/{namespace} port {remote}: {_describe(e)}", file=sys.stderr,
               flush=True)

@@ -15,7 +15,7 @@ import sys
 import grpc
 
 from services.cli.kubectl import CLIError
-from services.cli.portforward import Tunnel, splice
+from services.cli.portforward import Tunnel, splice_socket
 
 VIEWERS = (("remote-viewer", lambda port: [f"vnc://127.0.0.1:{port}"]),
            ("vncviewer", lambda port: [f"127.0.0.1::{port}"]))
@@ -54,14 +54,8 @@ def cmd_vnc(args, api) -> int:
     finally:
         ln.close()
     conn.sendall(greeting)
-
-    def close_write():
-        try:
-            conn.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
     try:
-        splice(tunnel, chunks, lambda: conn.recv(65536), conn.sendall, close_write)
+        splice_socket(tunnel, chunks, conn)
     except grpc.RpcError as e:
         if e.code() != grpc.StatusCode.CANCELLED:
             raise CLIError(f"error encountered: {e.details()}") from None
