@@ -8,7 +8,7 @@ in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VM
 reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
 
 With --kubeconfig the same burst also runs in cluster mode (`virtmesh up --kubeconfig`, its own data
-dir; the Node is created first if missing, as a kubelet would): VMs are created at that kube-apiserver
+dir; the Node is registered first, as a kubelet would, and made schedulable as the node lifecycle controller would): VMs are created at that kube-apiserver
 (through the api's admission webhooks) and followed with a watch of its VMIs. Both meshes run side by
 side, VMs created in each alternately (as bench/tracing.py does: this machine's speed drifts, and
 side by side both see the same machine; --sequential runs one after the other). Prints both in one
@@ -39,6 +39,9 @@ from services.common import kube, proto  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import kubeaudit  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import kubelet_standin  # noqa: E402 (the kubelet's Node registration)
 
 
 def pct(values, p):
@@ -216,23 +219,6 @@ NAMESPACE = "default"
 # A sitecustomize for the cluster-mode mesh's interpreters: each service's requests to the
 # kube-apiserver carry User-Agent virtmesh-<service>, so the audit log tells which service wrote what
 # (they all authenticate as the same admin, and the client's own agent names no one).
-def ensure_node(k: kube.Kube, name: str) -> None:
-    """What the kubelet registers (as tests/cluster's create_node): the Node with capacity and Ready."""
-    try:
-        k.request("GET", f"/api/v1/nodes/{name}")
-        return
-    except grpc.RpcError as e:
-        if e.code() != grpc.StatusCode.NOT_FOUND:
-            raise
-    resources = {"cpu": "2", "memory": "24Gi", "pods": "110"}
-    k.request("POST", "/api/v1/nodes", body={
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-        "status": {"capacity": resources, "allocatable": resources, "conditions": [
-            {"type": "Ready", "status": "True", "reason": "KubeletReady",
-             "message": "kubelet is posting ready status"}]}})
-
-
 def follow_running_kube(kubeconfig: str, n: int) -> tuple[dict[str, float], threading.Event]:
     """follow_running's twin on the kube-apiserver: a watch of the namespace's VMIs (listed again
     after a 410 or a dropped connection; VMIs already Running then count from that moment)."""
@@ -286,7 +272,7 @@ class ClusterBenchMesh(BenchMesh):
         self.writes: kubeaudit.Writes | None = None
 
     def start(self) -> "ClusterBenchMesh":
-        ensure_node(self.kube, self.node)
+        kubelet_standin.register_node(self.kube.request, self.node)
         self.t_up = time.monotonic()
         log_path = os.path.join(self.dir, "up.log")
         with open(log_path, "ab") as log:

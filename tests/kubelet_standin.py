@@ -35,6 +35,36 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+
+
+def register_node(request, name: str, cpu: str = "2", memory: str = "24Gi") -> None:
+    """What a kubelet and the node lifecycle controller make of a new machine, for a plane that runs
+    neither: the Node with its capacity and a Ready condition (created if missing), then without the
+    not-ready taint that the apiserver's TaintNodesByCondition admission puts on every new Node and the
+    lifecycle controller lifts once the node is Ready. `request` is `services.common.kube.Kube.request`'s
+    shape (method, path, body=, content_type=; gRPC's codes for errors)."""
+    import grpc  # Kube.request's errors are gRPC's codes
+
+    resources = {"cpu": cpu, "memory": memory, "pods": "110"}
+    try:
+        node = request("GET", f"/api/v1/nodes/{name}")
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        node = request("POST", "/api/v1/nodes", body={
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {"capacity": resources, "allocatable": resources, "conditions": [
+                {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                 "message": "kubelet is posting ready status"}]}})
+    taints = node.get("spec", {}).get("taints") or []
+    kept = [t for t in taints if t["key"] != NOT_READY_TAINT]
+    if kept != taints:
+        request("PATCH", f"/api/v1/nodes/{name}", body={"spec": {"taints": kept or None}},
+                content_type="application/merge-patch+json")
+
+
 class Container:
     def __init__(self, pod: dict, proc: subprocess.Popen, started: str):
         self.pod, self.proc, self.started = pod, proc, started

@@ -11,9 +11,10 @@ import tempfile
 
 import pytest
 
+import kubelet_standin
 from harness import ROOT, Mesh, short_tmpdir
 from services.cli.up import install_crds
-from services.common import kube, manifest, proto
+from services.common import kube, proto
 
 NODE = "node01"
 
@@ -66,23 +67,8 @@ class ControlPlane:
         return r
 
     def create_node(self, name: str = NODE) -> None:
-        """What the kubelet registers: the Node with its capacity and a Ready condition."""
-        node = manifest.load_documents(f"""
-apiVersion: v1
-kind: Node
-metadata: {{name: {name}, labels: {{kubernetes.io/hostname: {name}}}}}
-status:
-  capacity: {{cpu: "2", memory: 24Gi, pods: "110"}}
-  allocatable: {{cpu: "2", memory: 24Gi, pods: "110"}}
-  conditions: [{{type: Ready, status: "True", reason: KubeletReady, message: kubelet is posting ready status}}]
-""")[0]
-        created = self.kube.request("POST", "/api/v1/nodes", body=node)
-        # The apiserver's TaintNodesByCondition admission taints a new Node not-ready; the node lifecycle
-        # controller (kube-controller-manager, not run here) lifts the taint once the node is Ready.
-        taints = [t for t in created.get("spec", {}).get("taints", []) if t["key"] != "node.kubernetes.io/not-ready"]
-        if taints != created.get("spec", {}).get("taints", []):
-            self.kube.request("PATCH", f"/api/v1/nodes/{name}", body={"spec": {"taints": taints or None}},
-                              content_type="application/merge-patch+json")
+        """What the kubelet registers (and the node lifecycle controller makes schedulable)."""
+        kubelet_standin.register_node(self.kube.request, name)
 
     def user_kubeconfig(self, user: str, groups: tuple[str, ...] = ()) -> str:
         """A kubeconfig for `user` in `groups` on this plane (a client certificate from its CA)."""
