@@ -1238,7 +1238,14 @@ class VirtualMachineInstanceMachineStatus(_message.Message):
     def __init__(self, type: _Optional[str] = ...) -> None: ...
 
 class VirtualMachineInstanceStatus(_message.Message):
-    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType", "volumeStatus", "migrationState", "migrationMethod", "migrationTransport", "evacuationNodeName")
+    __slots__ = ("phase", "conditions", "nodeName", "reason", "message", "phaseTransitionTimestamps", "interfaces", "machine", "launcherContainerImageVersion", "domainType", "containerImageIDs", "volumeStatus", "migrationState", "migrationMethod", "migrationTransport", "evacuationNodeName")
+    class ContainerImageIDsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     PHASE_FIELD_NUMBER: _ClassVar[int]
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
@@ -1249,6 +1256,7 @@ class VirtualMachineInstanceStatus(_message.Message):
     MACHINE_FIELD_NUMBER: _ClassVar[int]
     LAUNCHERCONTAINERIMAGEVERSION_FIELD_NUMBER: _ClassVar[int]
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTAINERIMAGEIDS_FIELD_NUMBER: _ClassVar[int]
     VOLUMESTATUS_FIELD_NUMBER: _ClassVar[int]
     MIGRATIONSTATE_FIELD_NUMBER: _ClassVar[int]
     MIGRATIONMETHOD_FIELD_NUMBER: _ClassVar[int]
@@ -1264,12 +1272,13 @@ class VirtualMachineInstanceStatus(_message.Message):
     machine: VirtualMachineInstanceMachineStatus
     launcherContainerImageVersion: str
     domainType: str
+    containerImageIDs: _containers.ScalarMap[str, str]
     volumeStatus: _containers.RepeatedCompositeFieldContainer[VolumeStatus]
     migrationState: _migrationstate_pb2.VirtualMachineInstanceMigrationState
     migrationMethod: str
     migrationTransport: str
     evacuationNodeName: str
-    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ..., volumeStatus: _Optional[_Iterable[_Union[VolumeStatus, _Mapping]]] = ..., migrationState: _Optional[_Union[_migrationstate_pb2.VirtualMachineInstanceMigrationState, _Mapping]] = ..., migrationMethod: _Optional[str] = ..., migrationTransport: _Optional[str] = ..., evacuationNodeName: _Optional[str] = ...) -> None: ...
+    def __init__(self, phase: _Optional[str] = ..., conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ..., nodeName: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., phaseTransitionTimestamps: _Optional[_Iterable[_Union[VirtualMachineInstancePhaseTransitionTimestamp, _Mapping]]] = ..., interfaces: _Optional[_Iterable[_Union[VirtualMachineInstanceNetworkInterface, _Mapping]]] = ..., machine: _Optional[_Union[VirtualMachineInstanceMachineStatus, _Mapping]] = ..., launcherContainerImageVersion: _Optional[str] = ..., domainType: _Optional[str] = ..., containerImageIDs: _Optional[_Mapping[str, str]] = ..., volumeStatus: _Optional[_Iterable[_Union[VolumeStatus, _Mapping]]] = ..., migrationState: _Optional[_Union[_migrationstate_pb2.VirtualMachineInstanceMigrationState, _Mapping]] = ..., migrationMethod: _Optional[str] = ..., migrationTransport: _Optional[str] = ..., evacuationNodeName: _Optional[str] = ...) -> None: ...
 
 class HotplugVolumeStatus(_message.Message):
     __slots__ = ("attachPodName", "attachPodUID")

@@ -68,8 +68,15 @@ class MigrateVirtualMachineRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ...) -> None: ...
 
 class SyncMigrationTargetRequest(_message.Message):
-    __slots__ = ("vmi", "volumePaths", "featureGates")
+    __slots__ = ("vmi", "volumePaths", "featureGates", "imagePaths")
     class VolumePathsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class ImagePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -79,10 +86,12 @@ class SyncMigrationTargetRequest(_message.Message):
     VMI_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
     FEATUREGATES_FIELD_NUMBER: _ClassVar[int]
+    IMAGEPATHS_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     volumePaths: _containers.ScalarMap[str, str]
     featureGates: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., featureGates: _Optional[_Iterable[str]] = ...) -> None: ...
+    imagePaths: _containers.ScalarMap[str, str]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., featureGates: _Optional[_Iterable[str]] = ..., imagePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CancelMigrationRequest(_message.Message):
     __slots__ = ("migrationUid",)
