@@ -160,13 +160,15 @@ class Migration:
         return LM.MigrationResponse(success=True, message="abort requested")
 
     async def SyncMigrationTarget(self, request, context):
-        """Prepare this node for the incoming domain: the local disks it will receive into, the kernel it
-        boots from (checked here too), this launcher's directory."""
+        """Prepare this node for the incoming domain: the local disks it will receive into (a container
+        disk's overlay on the same image, which its handler pulled by digest), the kernel it boots from
+        (checked here too), this launcher's directory."""
         vmi = request.vmi
         try:
+            images = dict(request.imagePaths)
             await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths),
-                                    set(request.featureGates))
-            await asyncio.to_thread(storage.resolve_kernel_boot, vmi)
+                                    set(request.featureGates), images)
+            await asyncio.to_thread(storage.resolve_kernel_boot, vmi, images, self.l.vm_dir)
         except (storage.VolumeError, ValueError) as e:
             return LM.MigrationResponse(success=False, message=str(e))
         if vmi.spec.HasField("terminationGracePeriodSeconds"):

@@ -122,7 +122,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                                                   dict(request.volumePaths), set(request.options.featureGates),
                                                   dict(request.imagePaths))
             with tracing.step("launcher.resolveKernelBoot"):
-                kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi, dict(request.imagePaths))
+                kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi, dict(request.imagePaths),
+                                                         self.vm_dir)
             with tracing.step("launcher.convert"):
                 ctx = convert.Context(domain_type=self.domain_type, volumes=volumes, kernel=kernel, initrd=initrd,
                                       serial_socket=self.serial_socket, serial_log=self.serial_log,

@@ -16,7 +16,10 @@ refused the others, and the node does not take the api's word for it.
   inside it.
 - A registry reference in either is pulled and unpacked by the handler (handler/images.py), which
   passes the directory (`imagePaths`, as KubeVirt's pod has the containerDisk mounted); from there
-  on it is read as a local image directory is.
+  on it is read as a local image directory is, but the domain names its files through a link in the
+  VM's own directory (`images/<manifest digest>`): a migrating domain's paths under the launcher's
+  directory become the receiving launcher's, which links the same digest on its node (KubeVirt keeps
+  such a constant path for migrations too).
 
 A missing image or a file missing in it fails with `ImagePullError` ("ErrImagePull: ..."), which the
 handler turns into the VMI's ErrImagePull reason. Preparation is idempotent: a re-sync reuses the
@@ -37,6 +40,7 @@ from services.common import hostpaths, quantity
 
 QCOW2_MAGIC = b"QFI\xfb"
 QEMU_IMG = "qemu-img"
+IMAGES_DIR = "images"   # in the VM's directory: a link to each registry image the domain reads
 
 
 @dataclass
@@ -91,6 +95,23 @@ def _local_image(image: str, field: str, image_paths=None) -> str:
     if not os.path.exists(path):
         raise ImagePullError(f'ErrImagePull: image "{image}" not found on node')
     return path
+
+
+def _as_seen(path: str, image: str, image_paths, vm_dir: Optional[str]) -> str:
+    """`path`, a file of a registry image, as the domain names it: through the link
+    VM_DIR/images/<name of the image's directory> (the handler names it by the manifest digest)."""
+    if not vm_dir or not image_paths or image not in image_paths:
+        return path
+    root = os.path.realpath(image_paths[image])
+    link = os.path.join(vm_dir, IMAGES_DIR, os.path.basename(root))
+    if os.path.realpath(link) != root:
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        tmp = link + ".tmp"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(root, tmp)
+        os.replace(tmp, link)
+    return os.path.join(link, os.path.relpath(path, root))
 
 
 def detect_format(path: str) -> str:
@@ -168,6 +189,7 @@ def _container_disk(vol, where: str, vm_dir: str, image_paths=None) -> DiskSourc
                 raise ImagePullError(f'ErrImagePull: image "{cd.image}" is a directory without exactly one '
                                      f"file under disk/; set {where}.containerDisk.path")
             path = _allowed(hostpaths.check_inside, path, f"disk/{files[0]}", f"{where}.containerDisk.image")
+    path = _as_seen(path, cd.image, image_paths, vm_dir)
     fmt = detect_format(path)
     out_dir = os.path.join(vm_dir, "container-disks")
     os.makedirs(out_dir, exist_ok=True)
@@ -282,8 +304,9 @@ def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=(), image_paths=N
     return out
 
 
-def resolve_kernel_boot(vmi, image_paths=None) -> tuple[Optional[str], Optional[str]]:
-    """(kernel, initrd) paths on the node for `firmware.kernelBoot.container`, or (None, None)."""
+def resolve_kernel_boot(vmi, image_paths=None, vm_dir=None) -> tuple[Optional[str], Optional[str]]:
+    """(kernel, initrd) paths on the node for `firmware.kernelBoot.container`, or (None, None); a
+    registry image's as seen through its link in `vm_dir`."""
     fw = vmi.spec.domain.firmware
     if not fw.HasField("kernelBoot") or not fw.kernelBoot.HasField("container"):
         return None, None
@@ -301,6 +324,6 @@ def resolve_kernel_boot(vmi, image_paths=None) -> tuple[Optional[str], Optional[
         if not os.path.isfile(full):
             raise ImagePullError(f'ErrImagePull: image "{c.image}" has no file "{p}" '
                                  f"(spec.domain.firmware.kernelBoot.container.{what})")
-        return full
+        return _as_seen(full, c.image, image_paths, vm_dir)
 
     return inside(c.kernelPath, "kernelPath"), inside(c.initrdPath, "initrdPath")

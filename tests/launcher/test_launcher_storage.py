@@ -139,6 +139,36 @@ def test_registry_image_is_read_where_the_handler_unpacked_it(tmp_path):
         storage.resolve_kernel_boot(kb("reg.example:5000/k:1", kernel="/escape", initrd=""), paths)
 
 
+@needs_qemu_img
+def test_a_registry_image_is_named_through_a_link_in_the_vms_directory(tmp_path):
+    """The domain reads a registry image at VM_DIR/images/<digest>: a migration moves every path under the
+    source launcher's directory to the receiving one's, whose link names the same digest in its node's cache."""
+    digest = "ab" * 32
+    image = "reg.example:5000/g:1"
+    for node in ("a", "b"):
+        root = tmp_path / node / "cache" / digest
+        (root / "disk").mkdir(parents=True)
+        raw_image(str(root / "disk" / "guest.img"))
+        (root / "boot").mkdir()
+        (root / "boot" / "vmlinuz").write_bytes(b"k")
+        vm = tmp_path / node / "vms" / "u"
+        src = storage.prepare_volumes(vmi([{"name": "root", "containerDisk": {"image": image}}]), str(vm),
+                                      image_paths={image: str(root)})["root"]
+        link = vm / "images" / digest
+        assert os.readlink(link) == str(root)
+        info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", src.path], check=True,
+                                         capture_output=True, text=True).stdout)
+        assert info["backing-filename"] == str(link / "disk" / "guest.img")
+        kernel = storage.resolve_kernel_boot(kb(image, initrd=""), {image: str(root)}, str(vm))
+        assert kernel == (str(link / "boot" / "vmlinuz"), None)
+    # The same image elsewhere on the node (its cache moved): the link follows, the domain's path stays.
+    moved = tmp_path / "a" / "cache2" / digest
+    shutil.copytree(tmp_path / "a" / "cache" / digest, moved)
+    assert storage.resolve_kernel_boot(kb(image, initrd=""), {image: str(moved)}, str(tmp_path / "a" / "vms" / "u")) \
+        == (str(tmp_path / "a" / "vms" / "u" / "images" / digest / "boot" / "vmlinuz"), None)
+    assert os.readlink(tmp_path / "a" / "vms" / "u" / "images" / digest) == str(moved)
+
+
 def test_missing_image_is_err_image_pull(tmp_path):
     missing = str(tmp_path / "nope.img")
     with pytest.raises(ImagePullError) as e:
