@@ -88,6 +88,14 @@ class ImageCache:
     def image_dir(self, digest: str) -> str:
         return os.path.join(self.images, refs.digest_hex(digest))
 
+    def by_digest(self, digest: str) -> str | None:
+        """The image unpacked from that manifest, if it is here (whichever reference pulled it)."""
+        try:
+            path = self.image_dir(digest)
+        except ValueError:
+            return None
+        return path if os.path.isdir(path) else None
+
     def lookup(self, ref: refs.Reference) -> str | None:
         """The unpacked image a reference resolved to before, if it is still here."""
         try:
@@ -268,6 +276,27 @@ def apply_layer(tar_path: str, root: str) -> None:
 
 # ---------------------------------------------------------------- VMIs waiting for images
 
+def image_id(image: str, path: str) -> str:
+    """The reference by digest of a registry image the cache unpacked at `path` (named by its manifest
+    digest): the imageID a kubelet reports for a container, which status.containerImageIDs keeps; ""
+    for a directory not named so."""
+    digest = "sha256:" + os.path.basename(os.path.normpath(path))
+    try:
+        ref = refs.parse(image)
+        refs.digest_hex(digest)
+    except ValueError:
+        return ""
+    return str(refs.Reference(ref.domain, ref.path, digest=digest))
+
+
+def pinned_digest(vmi, image: str) -> str:
+    """The manifest digest the VMI's first node resolved `image` to ("" when none was recorded)."""
+    try:
+        return refs.parse(vmi.status.containerImageIDs.get(image, "")).digest
+    except refs.ReferenceError:
+        return ""
+
+
 @dataclass
 class _Pull:
     """One image for one VMI: the kubelet's per-container pull state."""
@@ -308,11 +337,15 @@ class ImagePulls:
                 p.task.cancel()
 
     def paths(self, vmi) -> dict:
-        """The images this VMI was given (or, after a handler restart, the cache has for it)."""
+        """The images this VMI was given (or, after a handler restart or a migration here, the cache has
+        for it: the digest its first node resolved comes first, status.containerImageIDs)."""
         out = {}
         for need in refs.registry_images(vmi.spec):
             p = self.pulls.get((vmi.metadata.uid, need.image))
-            if p is not None and p.path:
+            pinned = pinned_digest(vmi, need.image)
+            if pinned and self.cache.by_digest(pinned):
+                out[need.image] = self.cache.by_digest(pinned)
+            elif p is not None and p.path:
                 out[need.image] = p.path
             else:
                 try:

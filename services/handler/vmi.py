@@ -14,6 +14,7 @@ from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, network
 from services.common import images as imagerefs
 from services.handler import migration, netplumbing, phase, tpmstate, volumestatus
+from services.handler.images import image_id
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
@@ -166,6 +167,10 @@ class VMIController:
         elif gate.ready and (c := vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)) is not None \
                 and c.reason in imagerefs.PULL_REASONS:
             vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
+        if gate.ready:   # what the images resolved to, once: a migration's target pulls the same
+            for image, path in gate.paths.items():
+                if image not in out.status.containerImageIDs and image_id(image, path):
+                    out.status.containerImageIDs[image] = image_id(image, path)
         if out.status != vmi.status:
             await self.api.update_status(out, tp)
         return None if gate.ready else gate.wait

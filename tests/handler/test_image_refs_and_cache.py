@@ -228,3 +228,26 @@ def test_work_left_by_a_killed_pull_is_swept(tmp_path):
     os.utime(stale, (0, 0))
     node_images.ImageCache(str(tmp_path / "c"))
     assert not stale.exists() and fresh.exists()
+
+
+def test_the_image_a_vmi_started_with_is_the_one_it_keeps(tmp_path):
+    """status.containerImageIDs keeps each registry image by the digest its node resolved (a kubelet's
+    imageID); a node asked for the VMI's images (after a migration here) uses that digest, even when the
+    tag now resolves to another image in its cache."""
+    first, moved = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    cache = node_images.ImageCache(str(tmp_path / "cache"))
+    for d in (first, moved):
+        os.makedirs(cache.image_dir(d))
+    vmi = vmi_of(ONE.replace("POLICY", "IfNotPresent"))
+    assert node_images.image_id("quay.io/x/y:2", cache.image_dir(first)) == "quay.io/x/y@" + first
+    assert node_images.image_id("y:2", cache.image_dir(first)) == "docker.io/library/y@" + first
+    assert node_images.image_id("quay.io/x/y:2", str(tmp_path)) == ""          # not a digest's directory
+    ref = images.parse("quay.io/x/y:2")
+    with open(os.path.join(cache.refs, images.ref_key(ref)), "w") as f:
+        f.write(moved)     # the tag, pulled again here, resolved to another image
+    pulls = node_images.ImagePulls(cache, lambda key: None)
+    assert pulls.paths(vmi) == {"quay.io/x/y:2": cache.image_dir(moved)}
+    vmi.status.containerImageIDs["quay.io/x/y:2"] = "quay.io/x/y@" + first
+    assert node_images.pinned_digest(vmi, "quay.io/x/y:2") == first
+    assert pulls.paths(vmi) == {"quay.io/x/y:2": cache.image_dir(first)}
+    assert cache.by_digest("sha256:" + "3" * 64) is None and cache.by_digest("sha256:../x") is None
