@@ -10,6 +10,7 @@ IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
 CLONE_REQUEST = "k8s.io/CloneRequest"                   # "namespace/name" of the source claim
 POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"        # Succeeded | Failed: the import/clone result
 PROVISION_ERROR = "virtmesh.io/provision-error"
+IMPORT_PROGRESS = "virtmesh.io/import-progress"          # "DONE/TOTAL" bytes downloaded (common/progress.py)
 DISK_FORMAT = "virtmesh.io/disk-format"                 # raw (default) | qcow2
 PVC_PROTECTION = "kubernetes.io/pvc-protection"         # the node removes it once the image is gone
 

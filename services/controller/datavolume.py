@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import grpc
 
-from services.common import proto, vmstate
-from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
-                                     SELECTED_NODE)
+from services.common import progress, proto, vmstate
+from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, IMPORT_PROGRESS, POD_PHASE,
+                                     PROVISION_ERROR, SELECTED_NODE)
 
 PREVIOUS_CLAIM_RETRY_SECONDS = 5.0
 SOURCE_WAIT_SECONDS = 2.0
@@ -61,7 +61,7 @@ def claim_for(dv, size: str = ""):
 
 
 def phase_of(dv, pvc) -> tuple[str, str, str]:
-    """(phase, progress, message) from the owned claim."""
+    """(phase, progress, message) from the owned claim; progress "N/A" until the node reports bytes."""
     filled = dv.spec.source.HasField("http") or dv.spec.source.HasField("pvc")
     verb = "Import" if dv.spec.source.HasField("http") else "Clone"
     if pvc is None:
@@ -74,7 +74,12 @@ def phase_of(dv, pvc) -> tuple[str, str, str]:
     if ann.get(POD_PHASE) == "Failed":
         return "Failed", "N/A", ann.get(PROVISION_ERROR, "")
     if ann.get(SELECTED_NODE):
-        return (f"{verb}InProgress" if filled else "Pending"), "N/A", f"node {ann[SELECTED_NODE]} is provisioning"
+        message = f"node {ann[SELECTED_NODE]} is provisioning"
+        figure = progress.decode(ann.get(IMPORT_PROGRESS, ""))
+        if figure is None:
+            return (f"{verb}InProgress" if filled else "Pending"), "N/A", message
+        # the node's importer reports its bytes: CDI's percent, and the bytes in the message
+        return f"{verb}InProgress", progress.percent(*figure), f"{message}: {progress.describe(*figure)}"
     return "Pending", "N/A", "waiting for a node to provision the claim"
 
 

@@ -13,9 +13,11 @@ import asyncio
 import logging
 import os
 
-from services.common import proto, snapshots
-from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, POD_PHASE, PROVISION_ERROR,
-                                     PVC_PROTECTION, SELECTED_NODE)
+import grpc
+
+from services.common import progress, proto, snapshots
+from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, IMPORT_PROGRESS, POD_PHASE,
+                                     PROVISION_ERROR, PVC_PROTECTION, SELECTED_NODE)
 from services.handler import localvolumes
 
 log = logging.getLogger(__name__)
@@ -77,21 +79,30 @@ class ClaimProvisioner:
             if not os.path.exists(clone_from):
                 log.info("claim %s: snapshot image %s not on this node", key, clone_from)
                 return 5.0
+        report = ImportReport(self.api, pvc, key) if ann.get(IMPORT_ENDPOINT) else None
         try:
             await asyncio.to_thread(localvolumes.provision, self.root, pvc, ann.get(DISK_FORMAT, "raw"),
-                                    ann.get(IMPORT_ENDPOINT, ""), clone_from)
+                                    ann.get(IMPORT_ENDPOINT, ""), clone_from, report.heard if report else None)
         except localvolumes.LocalVolumeError as e:
             log.warning("claim %s: provisioning failed: %s", key, e)
+            pvc = await report.close() if report else pvc
             out = proto.copy(pvc)
             out.metadata.annotations[POD_PHASE] = "Failed"
             out.metadata.annotations[PROVISION_ERROR] = str(e)
+            out.metadata.annotations.pop(IMPORT_PROGRESS, None)
             if out.metadata != pvc.metadata:
                 await self.api.update(out)
             return RETRY_FAILED_SECONDS  # a source may appear later (CDI retries its importer too)
+        except BaseException:
+            if report:
+                await report.close()
+            raise
+        pvc = await report.close() if report else pvc
         out = proto.copy(pvc)
         if ann.get(IMPORT_ENDPOINT) or ann.get(CLONE_REQUEST) or ann.get(snapshots.RESTORE_SOURCE):
             out.metadata.annotations[POD_PHASE] = "Succeeded"
         out.metadata.annotations.pop(PROVISION_ERROR, None)
+        out.metadata.annotations.pop(IMPORT_PROGRESS, None)
         if out.metadata != pvc.metadata:
             out = await self.api.update(out)
         out.status.phase = "Bound"
@@ -114,3 +125,50 @@ class ClaimProvisioner:
             out.metadata.finalizers.remove(PVC_PROTECTION)
             await self.api.update(out)
         return None
+
+
+class ImportReport:
+    """An import's bytes published on its claim (IMPORT_PROGRESS) while the download runs in a
+    thread: the thread only notes the figure (`heard`); a task on the loop writes the newest one at
+    most once a second and per whole percent (progress.Throttle), never once per chunk. The claim's
+    controller turns it into the DataVolume's status.progress, as CDI's does from its importer."""
+
+    def __init__(self, api, pvc, key: str):
+        self.api, self.pvc, self.key = api, pvc, key
+        self.figure: tuple[int, int | None] | None = None
+        self.throttle = progress.Throttle()
+        self.stop = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._publish())
+
+    def heard(self, done: int, total: int | None) -> None:
+        self.figure = (done, total)   # one tuple assignment: read whole by the loop
+
+    async def _publish(self) -> None:
+        written = None
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.stop.wait(), progress.MIN_INTERVAL_SECONDS / 2)
+                return
+            except asyncio.TimeoutError:
+                pass
+            figure = self.figure
+            if figure is None or figure == written or not self.throttle.due(*figure):
+                continue
+            out = proto.copy(self.pvc)
+            out.metadata.annotations[IMPORT_PROGRESS] = progress.encode(*figure)
+            try:
+                self.pvc = await self.api.update(out)
+                written = figure
+            except grpc.aio.AioRpcError as e:   # written meanwhile (a conflict): the newest and go on
+                log.info("claim %s: import progress not written: %s", self.key, e.details())
+                try:
+                    self.pvc = await self.api.get(proto.PVC, self.pvc.metadata.namespace, self.pvc.metadata.name)
+                except grpc.aio.AioRpcError:
+                    pass
+
+    async def close(self):
+        """Stop publishing (a write under way completes); the claim as last written, which the
+        next update must start from."""
+        self.stop.set()
+        await self.task
+        return self.pvc

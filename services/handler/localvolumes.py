@@ -15,6 +15,7 @@ from services.common import hostpaths, quantity
 
 FORMATS = ("raw", "qcow2")
 QEMU_IMG = "qemu-img"
+CHUNK = 1 << 20   # a download's read size (and how often its progress is heard)
 
 
 class LocalVolumeError(Exception):
@@ -96,10 +97,11 @@ def _opener() -> urllib.request.OpenerDirector:
     return o
 
 
-def _fetch(url: str, workdir: str) -> str:
+def _fetch(url: str, workdir: str, progress=None) -> str:
     """A local file to import from: file:// URLs and absolute paths under the operator's allowed
     directories as they are, http(s) downloaded (never from loopback/link-local addresses unless
-    the operator allows it). The node checks again what admission checked."""
+    the operator allows it). The node checks again what admission checked. `progress(done, total)`
+    hears of each chunk downloaded (total: the Content-Length, None without one)."""
     try:
         kind, where = hostpaths.check_import_url(url, resolve=True)
     except hostpaths.HostPathError as e:
@@ -111,7 +113,13 @@ def _fetch(url: str, workdir: str) -> str:
     dest = os.path.join(workdir, "download")
     try:
         with _opener().open(url, timeout=60) as r, open(dest, "wb") as f:
-            shutil.copyfileobj(r, f, 1 << 20)
+            length = r.headers.get("Content-Length", "")
+            total, done = (int(length) if length.isdigit() else None), 0
+            while chunk := r.read(CHUNK):
+                f.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
     except hostpaths.HostPathError as e:
         raise LocalVolumeError(str(e)) from None
     except (OSError, http.client.HTTPException) as e:
@@ -119,10 +127,11 @@ def _fetch(url: str, workdir: str) -> str:
     return dest
 
 
-def provision(root: str, pvc, fmt: str = "raw", source_url: str = "", clone_from: str = "") -> int:
+def provision(root: str, pvc, fmt: str = "raw", source_url: str = "", clone_from: str = "", progress=None) -> int:
     """Create the claim's image (idempotent: an existing image is kept) and return its size.
     Blank (sparse raw / qcow2), imported from a URL, or cloned from another claim's image; an
-    imported image is converted to `fmt` and grown to the requested size, as CDI does."""
+    imported image is converted to `fmt` and grown to the requested size, as CDI does.
+    `progress(done, total)`: the bytes of an import's download (see _fetch)."""
     if fmt not in FORMATS:
         raise LocalVolumeError(f"disk format {fmt!r}: supported: {', '.join(FORMATS)}")
     path = image_path(root, pvc)
@@ -132,7 +141,7 @@ def provision(root: str, pvc, fmt: str = "raw", source_url: str = "", clone_from
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tempfile.TemporaryDirectory(dir=os.path.dirname(path), prefix=".work-") as work:
         part = os.path.join(work, "disk.img")
-        source = _fetch(source_url, work) if source_url else clone_from
+        source = _fetch(source_url, work, progress) if source_url else clone_from
         if source:
             _qemu_img("convert", "-O", fmt, source, part)
             if _virtual_size(part) < size:

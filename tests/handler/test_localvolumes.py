@@ -166,3 +166,69 @@ def test_a_redirect_to_loopback_is_refused(tmp_path):
             with pytest.raises(localvolumes.LocalVolumeError, match="^spec.source.http.url: Forbidden: "):
                 localvolumes.provision(str(tmp_path), pvc(), source_url=f"http://{public}:{outer}/disk.img")
     assert not os.path.exists(localvolumes.image_path(str(tmp_path), pvc()))
+
+
+# ---------------------------------------------------------------- import progress (issue 18, item 6)
+
+class _Big(_Serve):
+    size = 3 * localvolumes.CHUNK + 5
+    length = True
+
+    def do_GET(self):
+        self.send_response(200)
+        if self.length:
+            self.send_header("Content-Length", str(self.size))
+        self.end_headers()
+        self.wfile.write(bytes(self.size))
+
+
+@pytest.mark.parametrize("length", [True, False])
+def test_an_import_reports_its_bytes(tmp_path, monkeypatch, length):
+    monkeypatch.setenv(hostpaths.ENV_IMPORT_ALLOW_INTERNAL, "1")
+    heard = []
+    with http_server("127.0.0.1", type("B", (_Big,), {"length": length})) as port:
+        localvolumes.provision(str(tmp_path), pvc(), source_url=f"http://127.0.0.1:{port}/disk.img",
+                               progress=lambda done, total: heard.append((done, total)))
+    total = _Big.size if length else None
+    assert heard[-1] == (_Big.size, total)
+    assert [d for d, _ in heard] == sorted(d for d, _ in heard) and len(heard) >= 4
+    assert all(t == total for _, t in heard)
+
+
+def test_the_import_report_writes_the_claim_rarely_and_hands_back_the_newest(monkeypatch):
+    """ImportReport: a thousand chunks heard in half a second make one or two claim writes, each
+    on top of the previous one; close() returns the claim as last written."""
+    import asyncio
+
+    from services.common import progress
+    from services.handler import claims
+
+    monkeypatch.setattr(progress, "MIN_INTERVAL_SECONDS", 0.1)
+
+    class Api:   # records the writes; each bumps resourceVersion as a store would
+        def __init__(self):
+            self.writes = []
+
+        async def update(self, obj):
+            assert obj.metadata.resourceVersion == str(len(self.writes))
+            out = proto.copy(obj)
+            out.metadata.resourceVersion = str(len(self.writes) + 1)
+            self.writes.append(out.metadata.annotations[claims.IMPORT_PROGRESS])
+            return out
+
+    async def run():
+        api, claim = Api(), pvc()
+        claim.metadata.resourceVersion = "0"
+        report = claims.ImportReport(api, claim, "ns/c")
+        for i in range(1, 1001):
+            report.heard(i * 1000, 1000 * 1000)
+            if i % 100 == 0:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        last = await report.close()
+        return api.writes, last
+    writes, last = asyncio.run(run())
+    assert 1 <= len(writes) <= 12, writes
+    assert writes[-1] == "1000000/1000000"
+    assert last.metadata.annotations[claims.IMPORT_PROGRESS] == writes[-1]
+    assert last.metadata.resourceVersion == str(len(writes))
