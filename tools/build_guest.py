@@ -10,6 +10,7 @@ host's apt state), and writes into <dir>/<arch>/:
   bzImage     amd64 only: the original vmlinuz (the PVH kernel breaks ACPI with a TPM attached)
   initrd.img  gzip'd newc cpio: busybox, virtio/scsi/ahci/tpm modules, /init, and Debian's dropbear
               SSH server with the libraries it loads (not started: `mkdir -p /etc/dropbear; dropbear -R -p 22`)
+              and OpenSSH's sftp-server where dropbear runs it (what `scp` speaks since OpenSSH 9)
   disk.img    amd64 only: raw BIOS-bootable FAT superfloppy with SYSLINUX booting bzImage+initrd
   stamp.json  written last; lists the files above, the kernel version and the command line
 
@@ -64,8 +65,10 @@ OPTIONAL_MODULES = ["ahci", "tpm_tis", "tpm_crb", "qemu_fw_cfg", "virtio_mmio",
                     # the power button, so an ACPI shutdown (graceful stop) powers the guest off
                     "evdev", "button", "gpio_keys", "gpio_pl061"]
 
-# An SSH server for `virtmesh ssh` tests (dropbear-bin and what it links), and the files it reads.
-SSH_PACKAGES = ["dropbear-bin", "libc6", "libcrypt1", "libtomcrypt1", "libtommath1", "libgmp10", "zlib1g"]
+# An SSH server for `virtmesh ssh` tests (dropbear-bin and what it links), and the files it reads; the
+# SFTP server `virtmesh scp` needs (OpenSSH's scp speaks SFTP; dropbear runs /usr/lib/sftp-server).
+SSH_PACKAGES = ["dropbear-bin", "libc6", "libcrypt1", "libtomcrypt1", "libtommath1", "libgmp10", "zlib1g",
+                "openssh-sftp-server"]
 SSH_LIBS = ["libc.so.6", "libcrypt.so.1", "libtomcrypt.so.1", "libtommath.so.1", "libgmp.so.10", "libz.so.1"]
 LOADER = {"amd64": ("lib64/ld-linux-x86-64.so.2", "x86_64-linux-gnu"),
           "arm64": ("lib/ld-linux-aarch64.so.1", "aarch64-linux-gnu")}
@@ -437,6 +440,7 @@ def ssh_files(rootfs: Path, arch: str) -> dict[str, bytes]:
                 return real
         sys.exit(f"build_guest: {name} is in none of {' '.join(SSH_PACKAGES)}")
     files["usr/sbin/dropbear"] = find("dropbear").read_bytes()
+    files["usr/lib/sftp-server"] = find("sftp-server").read_bytes()
     files[loader] = find(os.path.basename(loader)).read_bytes()
     for lib in SSH_LIBS:
         files[f"lib/{triplet}/{lib}"] = find(lib).read_bytes()
