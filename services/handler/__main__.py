@@ -97,6 +97,7 @@ async def run(args) -> None:
     if not args.launcher_pods:   # launcher pods have their images pulled by the kubelet
         controller.images = ImagePulls(ImageCache(args.image_cache or os.path.join(data.root, "images"),
                                                   args.insecure_registry), queue.add, controller.recorder)
+        migrations.images = controller.images   # a migration's target pulls the VMI's images too
 
     server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)
     server.add(proto.handler_grpc.add_HandlerServicer_to_server,

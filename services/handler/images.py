@@ -356,6 +356,49 @@ class ImagePulls:
                     out[need.image] = found
         return out
 
+    def pinned(self, vmi) -> tuple[dict, list[str]]:
+        """A migration's target: (image -> directory, of those here; the images still to pull), each by the
+        digest the VMI's node resolved (KubeVirt's target pod takes the source pod's image IDs); an image
+        without one recorded by its own reference, as KubeVirt falls back to the tag."""
+        here, missing = {}, []
+        for need in refs.registry_images(vmi.spec):
+            digest = pinned_digest(vmi, need.image)
+            try:
+                found = self.cache.by_digest(digest) if digest else self.cache.lookup(refs.parse(need.image))
+            except refs.ReferenceError:
+                found = None
+            if found:
+                here[need.image] = found
+            else:
+                missing.append(need.image)
+        return here, missing
+
+    async def pull_pinned(self, vmi, image: str) -> str:
+        """Pull `image` as the VMI's node resolved it, now, with the kubelet's events on the VMI and no back-off
+        (a migration's target: a failure fails the migration); the error, or "" once it is here."""
+        digest = pinned_digest(vmi, image)
+        reference = vmi.status.containerImageIDs[image] if digest else image
+        self._event(vmi, "Normal", "Pulling", f'Pulling image "{reference}"')
+        started = time.monotonic()
+        try:
+            try:
+                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(reference))
+            except PullError:
+                if not digest:
+                    raise
+                # A registry's Docker manifest is kept converted to OCI here, under another digest than the
+                # registry's: the tag may still name that image, which the digest then proves.
+                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(image))
+            if digest and os.path.basename(path) != refs.digest_hex(digest):
+                raise PullError(f'"{image}" names another image now, and the registry does not serve {digest}')
+        except (PullError, OSError, ValueError, tarfile.TarError) as e:
+            error = f'Failed to pull image "{reference}": {e}'
+            self._event(vmi, "Warning", "Failed", error)
+            return error
+        self._event(vmi, "Normal", "Pulled",
+                    f'Successfully pulled image "{reference}" in {time.monotonic() - started:.3f}s')
+        return ""
+
     def gate(self, key: str, vmi) -> Gate:
         """Every registry image of the VMI on the node (paths, ready) or why not yet."""
         uid = vmi.metadata.uid

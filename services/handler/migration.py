@@ -8,7 +8,9 @@ reports (start, mode, failure with its reason and abort status) goes into the VM
 A domain that left (Shutoff, Migrated) keeps the VMI's phase: the target owns it from then on.
 
 Target (a node started with a migration address; its own informer over every VMI, acting on those
-labelled kubevirt.io/migrationTargetNodeName=<this node>): starts a receiving launcher for the VMI
+labelled kubevirt.io/migrationTargetNodeName=<this node>): pulls the VMI's registry images by the digests its
+node resolved (status.containerImageIDs; a failed pull fails the migration with its reason, as the
+kubelet's would keep the target pod from starting), starts a receiving launcher for the VMI
 (targetPod: Scheduled), prepares it (SyncMigrationTarget) and publishes targetNodeAddress with the
 launcher's directory (TargetReady), reports the domain's arrival (targetNodeDomainDetected) and, once it
 runs here, moves the VMI (status.nodeName, completed, endTimestamp: KubeVirt's ackMigrationCompletion)
@@ -26,6 +28,7 @@ import grpc
 
 from services.common import kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common import events
+from services.common import images as refs
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -174,6 +177,7 @@ class Receiving(dict):
 
 class Migrations:
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
+    images = None   # the node's images.ImagePulls (None with launcher pods: their kubelet pulls)
 
     def __init__(self, api, launchers, node: str, address: str = ""):
         self.api, self.launchers, self.node, self.address = api, launchers, node, address
@@ -184,6 +188,7 @@ class Migrations:
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
         self._detected_at: dict[str, float] = {}   # migration uid -> when its domain was first seen here
+        self._pulls: dict[str, asyncio.Task] = {}   # migration uid -> pulling its VMI's images here
         self.recorder = events.recorder(api, events.HANDLER)
 
     # ------------------------------------------------------------------ wiring (handler __main__)
@@ -318,6 +323,7 @@ class Migrations:
             return None
         if vmi.metadata.deletionTimestamp or vmstate.is_final(vmi) or st.failed or st.completed \
                 or (self.receiving.get(uid) not in (None, st.migrationUid)):
+            self._pulls.pop(st.migrationUid, None)
             await self._release(uid)
             await self._unlabel(vmi)
             return None
@@ -331,6 +337,18 @@ class Migrations:
         if h is None:
             if self.launchers.pid_file_alive(uid):
                 return 0.2   # likewise, one this handler no longer follows
+            if st.abortRequested:
+                return None   # failed before it had a launcher here: the source ends it
+            error = await self._pull_images(key, vmi, st)
+            if error is not None:
+                if error:
+                    out = proto.copy(vmi)
+                    out.status.migrationState.abortRequested = True
+                    out.status.migrationState.failureReason = st.failureReason or f"{refs.ERR_IMAGE_PULL}: {error}"
+                    self._observe(await self.api.update_status(out))
+                    log.warning("VMI %s/%s: migration %s: %s", vmi.metadata.namespace, vmi.metadata.name,
+                                st.migrationUid, error)
+                return None
             # Noted before the spawn's await: the orphan sweep must not take the directory spawn makes.
             self.receiving[uid] = st.migrationUid
             h = await self.launchers.spawn(vmi)
@@ -344,7 +362,8 @@ class Migrations:
                 raise RuntimeError(f"the receiving launcher is {why}")
             s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
         if not st.targetNodeAddress and not st.abortRequested:
-            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()))
+            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
+                                                    imagePaths=self.images.pinned(vmi)[0] if self.images else {})
             resp = await lstub(h).SyncMigrationTarget(request, timeout=120)
             if not resp.success:
                 s.abortRequested = True
@@ -369,6 +388,32 @@ class Migrations:
         if out.status != vmi.status:
             self._observe(await self.api.update_status(out))
         return None
+
+    async def _pull_images(self, key, vmi, st) -> str | None:
+        """The VMI's registry images on this node before its receiving launcher starts: None once they are
+        here, "" while they are pulled (the VMI's key is looked at again after), else why a pull failed."""
+        if self.images is None:
+            return None
+        task = self._pulls.get(st.migrationUid)
+        if task is not None:
+            if not task.done():
+                return ""
+            del self._pulls[st.migrationUid]
+            if task.result():
+                return task.result()
+        missing = self.images.pinned(vmi)[1]
+        if not missing:
+            return None
+
+        async def pull() -> str:
+            for image in missing:
+                error = await self.images.pull_pinned(vmi, image)
+                if error:
+                    return error
+            return ""
+        task = self._pulls[st.migrationUid] = asyncio.get_running_loop().create_task(pull())
+        task.add_done_callback(lambda _: self.queue.add(key))
+        return ""
 
     async def _ack(self, vmi, out):
         """KubeVirt's ackMigrationCompletion + finalizeMigration: the VMI runs here now."""
