@@ -15,7 +15,8 @@ from services.api import admission, aggregated, store
 from services.api import events as api_events
 from services.api.resources import Resources, ResourcesServicer
 from services.api.subresources import Subresources
-from services.common import authz, grpcclient, grpcserver, kube, logs, meshtls, metrics, paths, proto, tracing
+from services.common import (authz, grpcclient, grpcserver, kube, logs, meshtls, metrics, names, paths, proto,
+                             tracing)
 
 log = logging.getLogger("services.api")
 
@@ -106,7 +107,7 @@ def serve_aggregated(args, data, kube_client, subresources) -> "aggregated.Subre
 
 def _namespace() -> str:
     """The api's own namespace in a pod (deploy/ sets POD_NAMESPACE), else KubeVirt's."""
-    return os.environ.get("POD_NAMESPACE", "kubevirt")
+    return os.environ.get("POD_NAMESPACE", names.KUBEVIRT_NAMESPACE)
 
 
 def _group(name: str | None) -> int | None:

@@ -43,7 +43,7 @@ from cryptography import x509
 
 from services.api import defaults, https, instancetype, validation
 from services.api.errors import Invalid
-from services.common import manifest, pki, proto
+from services.common import manifest, names, pki, proto
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,8 @@ def load_or_create_cert(cert_dir: str, hosts: tuple[str, ...] = SERVING_HOSTS) -
     except Exception:  # noqa: BLE001 - missing, unreadable, or signed by another CA: issue anew
         ok = False
     if not ok:
-        pki.issue(ca, f"{SERVICE_NAME}.kubevirt.svc", hosts=tuple(hosts), server=True).write(cert_dir, "webhook")
+        pki.issue(ca, f"{SERVICE_NAME}.{names.KUBEVIRT_NAMESPACE}.svc", hosts=tuple(hosts),
+                  server=True).write(cert_dir, "webhook")
     return os.path.join(cert_dir, "webhook.crt"), os.path.join(cert_dir, "webhook.key"), ca.cert_pem
 
 
@@ -387,7 +388,7 @@ def _webhook(hook: Hook, client_config: dict) -> dict:
 
 
 def webhook_configurations(ca_bundle: bytes | None = b"", *, url: str | None = None,
-                           namespace: str | None = "kubevirt", service: str = SERVICE_NAME,
+                           namespace: str | None = names.KUBEVIRT_NAMESPACE, service: str = SERVICE_NAME,
                            port: int = SERVICE_PORT) -> tuple[dict, dict]:
     """(MutatingWebhookConfiguration virt-api-mutator, ValidatingWebhookConfiguration virt-api-validator).
 
@@ -413,8 +414,9 @@ def webhook_configurations(ca_bundle: bytes | None = b"", *, url: str | None = N
             config("ValidatingWebhookConfiguration", VALIDATOR, False))
 
 
-def ensure_registered(api_client, ca_bundle: bytes, *, url: str | None = None, namespace: str = "kubevirt",
-                      service: str = SERVICE_NAME, port: int = SERVICE_PORT) -> None:
+def ensure_registered(api_client, ca_bundle: bytes, *, url: str | None = None,
+                      namespace: str = names.KUBEVIRT_NAMESPACE, service: str = SERVICE_NAME,
+                      port: int = SERVICE_PORT) -> None:
     """Create or update both configurations (server-side apply: idempotent, no read-modify-write)."""
     from services.common import kube
     mutating, validating = webhook_configurations(ca_bundle, url=url, namespace=namespace, service=service,
@@ -458,7 +460,7 @@ def wait_effective(api_client, timeout: float = 30.0) -> None:
 
 
 def serve(resources, host: str, port: int, cert_dir: str, api_client=None, *, in_cluster: bool = False,
-          namespace: str = "kubevirt", client_ca: str | None = None) -> AdmissionServer:
+          namespace: str = names.KUBEVIRT_NAMESPACE, client_ca: str | None = None) -> AdmissionServer:
     """Start the server; with `api_client`, register it: by URL (local) or by Service (in_cluster), and
     return once the kube-apiserver calls it."""
     server = AdmissionServer(resources, host, port, cert_dir, client_ca=client_ca).start()

@@ -30,15 +30,14 @@ import grpc
 from google.protobuf import json_format
 
 from services.api import console, https
-from services.common import authz, proto
+from services.common import authz, names, proto
 
 log = logging.getLogger(__name__)
 
-GROUP, VERSION = "subresources.kubevirt.io", "v1"
+GROUP, VERSION = names.SUBRESOURCES_GROUP, "v1"
 PREFIX = f"/apis/{GROUP}/{VERSION}"
 APISERVICE = f"{VERSION}.{GROUP}"
 AUTH_CONFIGMAP = "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication"
-CONSOLE_PROTOCOL = "plain.kubevirt.io"   # raw serial bytes in binary frames, as virtctl speaks it
 _ROUTE = re.compile(rf"^{re.escape(PREFIX)}/namespaces/([^/]+)/(virtualmachines|virtualmachineinstances)/([^/]+)/"
                     r"([a-z]+)$")
 # KubeVirt's streaming routes besides console: portforward/{port}[/{protocol}] and vnc, on VMs and VMIs
@@ -197,7 +196,7 @@ class _Handler(https.Handler):
         """KubeVirt's console: a websocket (plain.kubevirt.io) bridged to the VMI's node's console stream."""
         attrs = {"verb": "get", "group": GROUP, "resource": "virtualmachineinstances", "subresource": "console",
                  "namespace": namespace, "name": name}
-        details = {"name": name, "group": "kubevirt.io", "kind": "virtualmachineinstance"}
+        details = {"name": name, "group": proto.KINDS[proto.VMI].group, "kind": "virtualmachineinstance"}
         if not self._authorized(caller, attrs):
             return
 
@@ -226,7 +225,7 @@ class _Handler(https.Handler):
         attrs = {"verb": "get", "group": GROUP, "resource": resource, "subresource": sub,
                  "namespace": namespace, "name": name}
         kind = "virtualmachine" if resource == "virtualmachines" else "virtualmachineinstance"
-        details = {"name": name, "group": "kubevirt.io", "kind": kind}
+        details = {"name": name, "group": proto.KINDS[proto.VMI].group, "kind": kind}
         if not self._authorized(caller, attrs):
             return
         call = "PortForward" if port else "VNC"
@@ -260,7 +259,7 @@ class _Handler(https.Handler):
                                            f"the server could not find the requested resource ({path})"))
         namespace, resource, name, sub = m.group(1), m.group(2), m.group(3), m.group(4)
         kind = "virtualmachine" if resource == "virtualmachines" else "virtualmachineinstance"
-        details = {"name": name, "group": "kubevirt.io", "kind": kind}
+        details = {"name": name, "group": proto.KINDS[proto.VMI].group, "kind": kind}
         attrs = {"verb": "update", "group": GROUP, "resource": resource, "subresource": sub,
                  "namespace": namespace, "name": name}
         if not self._authorized(caller, attrs):

@@ -20,10 +20,9 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Ping, RejectConnection, Request,
                             TextMessage)
 
-from services.common import proto
+from services.common import names, proto
 
 log = logging.getLogger(__name__)
-PROTOCOL = "plain.kubevirt.io"
 
 
 class Bridge:
@@ -49,10 +48,10 @@ class Bridge:
         self.ws.receive_data((head + "\r\n").encode("latin-1"))
         for event in self.ws.events():
             if isinstance(event, Request):
-                if PROTOCOL not in event.subprotocols:
+                if names.CONSOLE_PROTOCOL not in event.subprotocols:
                     self.sock.sendall(self.ws.send(RejectConnection(status_code=400)))
                     return False
-                self.sock.sendall(self.ws.send(AcceptConnection(subprotocol=PROTOCOL)))
+                self.sock.sendall(self.ws.send(AcceptConnection(subprotocol=names.CONSOLE_PROTOCOL)))
                 return True
         body = b"a websocket upgrade (plain.kubevirt.io) is needed"
         self.sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))

@@ -16,14 +16,13 @@ from services.api import instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
 from services.api.streams import StreamSubresources
-from services.common import grpcclient, meshtls, proto, vmstate
+from services.common import grpcclient, meshtls, names, proto, vmstate
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
                        "Amount of active Console connections, broken down by namespace and vmi name.",
                        ["namespace", "vmi"])
-HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
 VM_NOT_RUNNING = "VM is not running"
 VMI_NOT_RUNNING = "VMI is not running"
 
@@ -123,7 +122,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             node = proto.inner(self.r.get(proto.NODE, "", node_name))
         except store.NotFound:
             raise Unavailable(f'node "{node_name}" is not registered') from None
-        address = node.metadata.annotations.get(HANDLER_ADDRESS_ANNOTATION)
+        address = node.metadata.annotations.get(names.HANDLER_ADDRESS_ANNOTATION)
         if not address:
             raise Unavailable(f'node "{node_name}" has no handler address')
         # Over TCP a renewed certificate of ours opens a new channel (the previous one finishes

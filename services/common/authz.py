@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 import grpc
 
-from services.common import meshtls, proto
+from services.common import meshtls, names, proto
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,6 @@ def services_only(caller: Caller, method: str, request=None) -> Optional[str]:
 
 # ---------------------------------------------------------------------------- cluster mode
 
-SUBRESOURCES_GROUP = "subresources.kubevirt.io"
 _RESOURCE_VERBS = {"Get": "get", "List": "list", "Watch": "watch", "Create": "create", "Update": "update",
                    "UpdateStatus": "update", "Delete": "delete"}
 STREAM_CALLS = frozenset({"Console", "PortForward", "VNC"})
@@ -142,7 +141,7 @@ def resource_attributes(method: str, request) -> dict | None:
         else:  # Pause, Unpause, SoftReboot, Console, PortForward, VNC
             resource = "virtualmachineinstances"
         # KubeVirt's roles: the streams (console, vnc, portforward) are GETs, the rest PUTs.
-        return {"verb": "get" if call in STREAM_CALLS else "update", "group": SUBRESOURCES_GROUP,
+        return {"verb": "get" if call in STREAM_CALLS else "update", "group": names.SUBRESOURCES_GROUP,
                 "resource": resource, "subresource": call.lower(), "namespace": request.namespace or "default",
                 "name": request.name}
     return None

@@ -17,14 +17,13 @@ from typing import Callable
 
 import grpc
 
-from services.common import kube
+from services.common import kube, names
 
 log = logging.getLogger(__name__)
 
 # KubeVirt's labels and annotations on a launcher pod (pkg/virt-controller/services/template.go).
 APP_LABEL = "kubevirt.io"
 LAUNCHER_APP = "virt-launcher"
-CREATED_BY_LABEL = "kubevirt.io/created-by"          # the VMI's uid
 VM_NAME_LABEL = "vm.kubevirt.io/name"                # deprecated name label, still set
 DOMAIN_ANNOTATION = "kubevirt.io/domain"             # the VMI's name
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
@@ -50,7 +49,7 @@ def selector() -> str:
 
 
 def vmi_uid(pod: dict) -> str:
-    return pod.get("metadata", {}).get("labels", {}).get(CREATED_BY_LABEL, "")
+    return pod.get("metadata", {}).get("labels", {}).get(names.CREATED_BY_LABEL, "")
 
 
 def empty_dir(pods_dir: str, pod_uid: str, volume: str) -> str:

@@ -27,7 +27,6 @@ ABORT_REQUESTED = "migrationAbortRequested"
 # Labels, annotations, finalizer (kubevirt.io/api/core/v1/types.go).
 MIGRATION_SELECTOR_LABEL = "kubevirt.io/vmi-name"                 # on the migration: its VMI
 MIGRATION_TARGET_NODE_LABEL = "kubevirt.io/migrationTargetNodeName"   # on the VMI: the target's handler acts
-NODE_NAME_LABEL = "kubevirt.io/nodeName"
 MIGRATION_FINALIZER = "kubevirt.io/migrationJobFinalize"
 EVACUATION_ANNOTATION = "kubevirt.io/evacuationMigration"         # a system-initiated (drain) migration
 ALLOW_POD_BRIDGE_ANNOTATION = "kubevirt.io/allow-pod-bridge-network-live-migration"

@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import json_format
 
 from services.common import launcherpods as lp
-from services.common import proto, quantity, vmstate
+from services.common import names, proto, quantity, vmstate
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,10 @@ def render(vmi, s: Settings, cpu_ratio: int = DEFAULT_CPU_ALLOCATION_RATIO, over
     md, spec = vmi.metadata, vmi.spec
     res, overhead = resources(vmi, cpu_ratio, overhead_ratio)
     labels = dict(md.labels)
-    labels.update({lp.APP_LABEL: lp.LAUNCHER_APP, lp.CREATED_BY_LABEL: md.uid,
+    labels.update({lp.APP_LABEL: lp.LAUNCHER_APP, names.CREATED_BY_LABEL: md.uid,
                    lp.VM_NAME_LABEL: spec.hostname or md.name})
     selector = scheduler.node_selector(vmi)
-    selector[scheduler.SCHEDULABLE_LABEL] = "true"
+    selector[names.SCHEDULABLE_LABEL] = "true"
     grace = spec.terminationGracePeriodSeconds if spec.HasField("terminationGracePeriodSeconds") else 30
     pod_spec = {
         "restartPolicy": "Never",
@@ -165,8 +165,8 @@ def render(vmi, s: Settings, cpu_ratio: int = DEFAULT_CPU_ALLOCATION_RATIO, over
             "generateName": f"virt-launcher-{md.name}-", "namespace": md.namespace, "labels": labels,
             "annotations": {lp.DOMAIN_ANNOTATION: md.name, lp.DEFAULT_CONTAINER_ANNOTATION: lp.COMPUTE_CONTAINER,
                             lp.MIGRATION_TRANSPORT_ANNOTATION: "true", lp.MEMORY_OVERHEAD_ANNOTATION: str(overhead)},
-            "ownerReferences": [{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance", "name": md.name,
-                                 "uid": md.uid, "controller": True, "blockOwnerDeletion": True}],
+            "ownerReferences": [{"apiVersion": proto.KINDS[proto.VMI].api_version, "kind": "VirtualMachineInstance",
+                                 "name": md.name, "uid": md.uid, "controller": True, "blockOwnerDeletion": True}],
         },
         "spec": pod_spec,
     }
@@ -286,7 +286,7 @@ class LauncherPods:
         out.status.nodeName = node
         vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
         vmstate.set_phase(out, vmstate.SCHEDULED)
-        out.metadata.labels["kubevirt.io/nodeName"] = node
+        out.metadata.labels[names.NODE_NAME_LABEL] = node
         out = await self.api.update_with_status(out, tp)
         log.info("VMI %s: its launcher pod %s is bound to node %s", proto.key(vmi), pod["metadata"]["name"], node)
         return out

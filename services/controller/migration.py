@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from prometheus_client import Histogram
 
-from services.common import events, kvconfig, migrations, proto, timeutil, vmstate
+from services.common import events, kvconfig, migrations, names, proto, timeutil, vmstate
 from services.controller import scheduler
 from services.controller.metrics import PHASE_TRANSITION_BUCKETS
 
@@ -44,7 +44,6 @@ CATCH_ALL_TIMEOUT = 15 * 60           # KubeVirt's defaultCatchAllPendingTimeout
 UNSCHEDULABLE_TIMEOUT_ANNOTATION = "kubevirt.io/migrationUnschedulablePodTimeoutSeconds"
 PENDING_TIMEOUT_ANNOTATION = "kubevirt.io/migrationPendingPodTimeoutSeconds"
 FINALIZED_KEPT = 5                    # KubeVirt's defaultFinalizedMigrationGarbageCollectionBuffer
-MIGRATION_TARGET_LABEL = "virtmesh.io/migration-target"   # nodes whose handler receives (handler/migration.py)
 
 PHASE_TRANSITION_FROM_CREATION = Histogram(
     "kubevirt_vmi_migration_phase_transition_time_from_creation_seconds",
@@ -326,7 +325,7 @@ class MigrationController:
         for k, v in m.spec.addedNodeSelector.items():
             if k not in candidate.spec.nodeSelector:
                 candidate.spec.nodeSelector[k] = v
-        candidate.spec.nodeSelector[MIGRATION_TARGET_LABEL] = "true"
+        candidate.spec.nodeSelector[names.MIGRATION_TARGET_LABEL] = "true"
         source = vmi.status.nodeName
         nodes = [n for n in self.nodes.items() if n.metadata.name != source]
         load: dict[str, int] = {}

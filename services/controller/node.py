@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from services.common import events, timeutil
+from services.common import events, names, timeutil
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
@@ -19,8 +19,8 @@ class NodeController:
         node = self.nodes.get(key)
         if node is None:
             return None
-        beat = node.metadata.annotations.get(scheduler.HEARTBEAT_ANNOTATION)
-        if node.metadata.labels.get(scheduler.SCHEDULABLE_LABEL) != "true":
+        beat = node.metadata.annotations.get(names.HEARTBEAT_ANNOTATION)
+        if node.metadata.labels.get(names.SCHEDULABLE_LABEL) != "true":
             return None
         age = timeutil.age_seconds(beat) if beat else scheduler.HEARTBEAT_TIMEOUT
         if age < scheduler.HEARTBEAT_TIMEOUT:
@@ -28,7 +28,7 @@ class NodeController:
         log.warning("node %s: no heartbeat for %.0fs, marking it unschedulable", key, age)
         out = type(node)()
         out.CopyFrom(node)
-        out.metadata.labels[scheduler.SCHEDULABLE_LABEL] = "false"
+        out.metadata.labels[names.SCHEDULABLE_LABEL] = "false"
         await self.api.update(out)
         self.recorder.normal(node, events.NODE_UNRESPONSIVE,
                              "virt-handler is not responsive, marking node as unresponsive")

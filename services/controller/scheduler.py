@@ -22,10 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common import machines, timeutil
+from services.common import machines, names, timeutil
 
-SCHEDULABLE_LABEL = "kubevirt.io/schedulable"
-HEARTBEAT_ANNOTATION = "kubevirt.io/heartbeat"
 HEARTBEAT_TIMEOUT = 30.0  # seconds without a heartbeat before a node stops being a candidate
 NODE_NAME_FIELD = "metadata.name"
 HARD_TAINT_EFFECTS = ("NoSchedule", "NoExecute")
@@ -36,9 +34,9 @@ TAINT_PENALTY = 100       # a score point per preferred-node-affinity weight; un
 def node_ready(node) -> bool:
     if node.spec.unschedulable:
         return False
-    if node.metadata.labels.get(SCHEDULABLE_LABEL) != "true":
+    if node.metadata.labels.get(names.SCHEDULABLE_LABEL) != "true":
         return False
-    beat = node.metadata.annotations.get(HEARTBEAT_ANNOTATION)
+    beat = node.metadata.annotations.get(names.HEARTBEAT_ANNOTATION)
     return bool(beat) and timeutil.age_seconds(beat) < HEARTBEAT_TIMEOUT
 
 

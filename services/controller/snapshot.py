@@ -222,7 +222,7 @@ def restored_vm(snapshot_vm, live_vm, r):
     del spec.dataVolumeTemplates[:]
     spec.dataVolumeTemplates.extend(keep)
     if live_vm is None:
-        vm = proto.kv.VirtualMachine(apiVersion="kubevirt.io/v1", kind="VirtualMachine")
+        vm = proto.kv.VirtualMachine(apiVersion=proto.KINDS[proto.VM].api_version, kind="VirtualMachine")
         vm.metadata.name, vm.metadata.namespace = r.spec.target.name, r.metadata.namespace
         vm.metadata.labels.update(snapshot_vm.metadata.labels)
         vm.metadata.annotations.update(snapshot_vm.metadata.annotations)

@@ -123,13 +123,13 @@ def printable_status(vm, vmi, storage=None) -> str:
 def new_vmi(vm):
     """setupVMIFromVM: the template, named after the VM, owned by it, with a stable firmware UUID; a disk
     for every volume that has none (startVMI's SetDefaultVolumeDisk, before the preference applies)."""
-    vmi = proto.kv.VirtualMachineInstance(apiVersion="kubevirt.io/v1", kind="VirtualMachineInstance")
+    vmi = proto.kv.VirtualMachineInstance(apiVersion=proto.KINDS[proto.VMI].api_version, kind="VirtualMachineInstance")
     vmi.metadata.CopyFrom(vm.spec.template.metadata)
     vmi.metadata.name = vm.metadata.name
     vmi.metadata.namespace = vm.metadata.namespace
     vmi.metadata.ClearField("generateName")
     vmi.metadata.annotations[GENERATION_ANNOTATION] = str(vm.metadata.generation)
-    vmi.metadata.ownerReferences.add(apiVersion="kubevirt.io/v1", kind="VirtualMachine",
+    vmi.metadata.ownerReferences.add(apiVersion=proto.KINDS[proto.VM].api_version, kind="VirtualMachine",
                                      name=vm.metadata.name, uid=vm.metadata.uid,
                                      controller=True, blockOwnerDeletion=True)
     vmi.spec.CopyFrom(vm.spec.template.spec)

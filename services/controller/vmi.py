@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from services.common import proto, vmstate, volumes
+from services.common import names, proto, vmstate, volumes
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
-NODE_NAME_LABEL = "kubevirt.io/nodeName"
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 
 
@@ -63,9 +62,9 @@ class VMIController:
         if vmi.status.phase in ("", vmstate.PENDING, vmstate.SCHEDULING) and self.pods is None:
             vmi = await self._schedule(vmi, tp)
         node = vmi.status.nodeName
-        if node and vmi.metadata.labels.get(NODE_NAME_LABEL) != node:
+        if node and vmi.metadata.labels.get(names.NODE_NAME_LABEL) != node:
             out = _copy(vmi)
-            out.metadata.labels[NODE_NAME_LABEL] = node
+            out.metadata.labels[names.NODE_NAME_LABEL] = node
             await self.api.update(out, tp)
         return None
 
@@ -95,10 +94,10 @@ class VMIController:
         out.status.nodeName = decision.node
         vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
         vmstate.set_phase(out, vmstate.SCHEDULED)
-        if vmi.metadata.labels.get(NODE_NAME_LABEL) != decision.node:
+        if vmi.metadata.labels.get(names.NODE_NAME_LABEL) != decision.node:
             # The label with (or before) the status: the node's handler only sees the VMI once it is
             # scheduled there, and would race a later label write with its own status writes.
-            out.metadata.labels[NODE_NAME_LABEL] = decision.node
+            out.metadata.labels[names.NODE_NAME_LABEL] = decision.node
             out = await self.api.update_with_status(out, tp)
         else:
             out = await self.api.update_status(out, tp)

@@ -16,35 +16,34 @@ import logging
 
 import grpc
 
-from services.common import proto, vmstate
+from services.common import names, proto, vmstate
 from services.common.volumes import claim_name
 from services.controller.instancetype import FAILED_CREATE, SyncError
 
 log = logging.getLogger(__name__)
 
-CREATED_BY_LABEL = "kubevirt.io/created-by"                         # virtv1.CreatedByLabel
 ALLOW_CLAIM_ADOPTION = "cdi.kubevirt.io/allowClaimAdoption"          # CDI: take over a claim of the same name
 IMMEDIATE_CREATION = "kubevirt.io/immediate-data-volume-creation"    # virtv1.ImmediateDataVolumeCreation
 CREATE_FAILURE = "Error encountered while creating DataVolumes: {}"
 # CDI phases a VM may start on (handleDataVolumes): filled, or waiting for the VM to be its consumer.
 READY_PHASES = ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
-DV_API_VERSION = "cdi.kubevirt.io/v1beta1"
 COLLECT_RETRY_SECONDS = 5.0
 
 
 def new_data_volume(vm, template):
     """CreateDataVolumeManifest / GenerateDataVolumeFromTemplate: the template's metadata and spec, in the
     VM's namespace, claim adoption allowed, owned by the VM."""
-    dv = proto.kv.DataVolume(apiVersion=DV_API_VERSION, kind="DataVolume")
+    dv = proto.kv.DataVolume(apiVersion=proto.KINDS[proto.DV].api_version, kind="DataVolume")
     dv.metadata.CopyFrom(template.metadata)
     for f in ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "generateName"):
         dv.metadata.ClearField(f)
     dv.metadata.namespace = vm.metadata.namespace
     dv.metadata.annotations[ALLOW_CLAIM_ADOPTION] = "true"
-    dv.metadata.labels[CREATED_BY_LABEL] = vm.metadata.uid
+    dv.metadata.labels[names.CREATED_BY_LABEL] = vm.metadata.uid
     del dv.metadata.ownerReferences[:]
-    dv.metadata.ownerReferences.add(apiVersion="kubevirt.io/v1", kind="VirtualMachine", name=vm.metadata.name,
-                                    uid=vm.metadata.uid, controller=True, blockOwnerDeletion=True)
+    dv.metadata.ownerReferences.add(apiVersion=proto.KINDS[proto.VM].api_version, kind="VirtualMachine",
+                                    name=vm.metadata.name, uid=vm.metadata.uid, controller=True,
+                                    blockOwnerDeletion=True)
     dv.spec.CopyFrom(template.spec)
     return dv
 

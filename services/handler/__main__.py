@@ -13,14 +13,14 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, paths, proto,
-                             tracing, volumes, workqueue)
+from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, names, paths,
+                             proto, tracing, volumes, workqueue)
 from services.handler import prhelper
 from services.handler import launcherpods
 from services.common import events
 from services.handler.launchers import Launchers, Zygote
 from services.handler.metrics import DomainStatsCollector
-from services.handler.migration import MIGRATION_TARGET_LABEL, Migrations, MigrationStatsCollector
+from services.handler.migration import Migrations, MigrationStatsCollector
 from services.handler.node import NodeAgent
 from services.handler.server import HandlerService
 from services.handler.claims import ClaimProvisioner
@@ -128,7 +128,7 @@ async def run(args) -> None:
 
     migrations.receiving.restore(launchers.discover())
     registered = asyncio.Event()
-    node_labels = {MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
+    node_labels = {names.MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
                                            kubelet=not args.kubeconfig, extra_labels=node_labels).run(registered)),
              asyncio.create_task(vmis.run()), asyncio.create_task(claims.run()), asyncio.create_task(contents.run()),

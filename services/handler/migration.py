@@ -36,7 +36,6 @@ LM = proto.lmigration
 L = proto.launcher
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
-MIGRATION_TARGET_LABEL = "virtmesh.io/migration-target"   # on a Node whose handler receives migrations
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
 
 

@@ -12,15 +12,12 @@ import time
 
 import grpc
 
-from services.common import arch, proto, timeutil
+from services.common import arch, names, proto, timeutil
 from services.handler import hostcaps, labeller
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 LABELLER_SECONDS = 180.0  # KubeVirt re-runs its labeller every 3 minutes
-HANDLER_ADDRESS_ANNOTATION = "virtmesh.io/handler-address"
-HEARTBEAT_ANNOTATION = "kubevirt.io/heartbeat"
-SCHEDULABLE_LABEL = "kubevirt.io/schedulable"
 
 
 def _memory_bytes() -> int:
@@ -73,14 +70,14 @@ class NodeAgent:
         md = node.metadata
         md.name = self.name
         md.labels.update({
-            "kubernetes.io/hostname": self.name,
-            "kubernetes.io/arch": arch.host_arch(),
-            "kubernetes.io/os": "linux",
-            SCHEDULABLE_LABEL: "true",
+            names.HOSTNAME_LABEL: self.name,
+            names.ARCH_LABEL: arch.host_arch(),
+            names.OS_LABEL: "linux",
+            names.SCHEDULABLE_LABEL: "true",
             **self.extra_labels,
         })
-        md.annotations[HANDLER_ADDRESS_ANNOTATION] = self.address
-        md.annotations[HEARTBEAT_ANNOTATION] = timeutil.now()
+        md.annotations[names.HANDLER_ADDRESS_ANNOTATION] = self.address
+        md.annotations[names.HEARTBEAT_ANNOTATION] = timeutil.now()
         if self.labels is not None:
             labeller.apply(node, self.labels)
 

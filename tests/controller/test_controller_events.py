@@ -8,8 +8,7 @@ import asyncio
 import grpc
 import pytest
 
-from services.common import events, proto
-from services.controller import scheduler
+from services.common import events, names, proto
 from services.controller.node import NodeController
 from services.controller.vm import VMController
 
@@ -92,8 +91,8 @@ async def test_a_silent_node_is_recorded_unresponsive_on_the_node():
     b = recorded(api)
     node = proto.kv.Node()
     node.metadata.name, node.metadata.uid = "node01", "node-uid"
-    node.metadata.labels[scheduler.SCHEDULABLE_LABEL] = "true"
-    node.metadata.annotations[scheduler.HEARTBEAT_ANNOTATION] = "2020-01-01T00:00:00Z"
+    node.metadata.labels[names.SCHEDULABLE_LABEL] = "true"
+    node.metadata.annotations[names.HEARTBEAT_ANNOTATION] = "2020-01-01T00:00:00Z"
     await NodeController(api, Cache({"node01": node})).reconcile("node01")
     (ev,) = await written(b, api)
     assert (ev.type, ev.reason, ev.message, ev.source.component) == (

@@ -9,9 +9,8 @@ import asyncio
 import pytest
 
 from harness import until
-from services.common import arch, client, machines, migrations as M, proto, timeutil, vmstate, workqueue
+from services.common import arch, client, machines, migrations as M, names, proto, timeutil, vmstate, workqueue
 from services.controller import migration as C
-from services.controller import scheduler
 
 
 def vmim(name: str, vmi: str = "", created: str = "2026-01-01T00:00:00Z", evacuation: bool = False, phase: str = ""):
@@ -74,10 +73,10 @@ def test_the_phases_follow_what_the_nodes_report():
 def node(name: str):
     n = proto.kv.Node()
     n.metadata.name = name
-    n.metadata.labels.update({scheduler.SCHEDULABLE_LABEL: "true", C.MIGRATION_TARGET_LABEL: "true"})
+    n.metadata.labels.update({names.SCHEDULABLE_LABEL: "true", names.MIGRATION_TARGET_LABEL: "true"})
     for machine in arch.DEFAULT_MACHINE.values():   # what the api defaults a VMI's machine type to
         n.metadata.labels[machines.MACHINE_TYPE_LABEL + machine] = "true"
-    n.metadata.annotations[scheduler.HEARTBEAT_ANNOTATION] = timeutil.now()
+    n.metadata.annotations[names.HEARTBEAT_ANNOTATION] = timeutil.now()
     return n
 
 
