@@ -14,7 +14,7 @@ import time
 
 import grpc
 
-from services.cli import jsonpath, output
+from services.cli import jsonpath, output, progress
 from services.common import manifest, proto
 
 
@@ -337,22 +337,25 @@ def cmd_wait(args, api, resources: dict) -> int:
     deadline = time.monotonic() + args.timeout
     printed = proto.KINDS[kind].printed_name
     for n in names:
-        while True:
-            try:
-                doc = manifest.to_dict(get_object(api, kind, ns, n))
-                done = cond != "delete" and met(doc)
-            except grpc.RpcError as e:
-                if e.code() != grpc.StatusCode.NOT_FOUND:
-                    raise
-                if cond not in ("delete", "create"):
-                    raise CLIError(f'{printed} "{n}" not found') from None
-                done = cond == "delete"
-            if done:
-                print(f"{printed}/{n} {'deleted' if cond == 'delete' else 'condition met'}")
-                break
-            if time.monotonic() > deadline:
-                raise CLIError(f"timed out waiting for the condition on {printed}/{n}")
-            time.sleep(0.2)
+        with progress.Line() as line:   # phase, percent, bytes while waiting (stderr)
+            while True:
+                try:
+                    doc = manifest.to_dict(get_object(api, kind, ns, n))
+                    done = cond != "delete" and met(doc)
+                except grpc.RpcError as e:
+                    if e.code() != grpc.StatusCode.NOT_FOUND:
+                        raise
+                    if cond not in ("delete", "create"):
+                        raise CLIError(f'{printed} "{n}" not found') from None
+                    done, doc = cond == "delete", None
+                if done:
+                    break
+                if doc is not None:
+                    line.show(progress.summary(kind, doc))
+                if time.monotonic() > deadline:
+                    raise CLIError(f"timed out waiting for the condition on {printed}/{n}")
+                time.sleep(0.2)
+        print(f"{printed}/{n} {'deleted' if cond == 'delete' else 'condition met'}")
     return 0
 
 

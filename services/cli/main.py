@@ -266,22 +266,25 @@ def cmd_soft_reboot(args, api: Api) -> None:
 def cmd_console(args, api: Api) -> int:
     """virtctl console: wait (up to --timeout minutes) for the VMI to run, then connect."""
     from services.cli import console
+    from services.cli import progress
     ns = args.namespace or "default"
     deadline = time.monotonic() + args.timeout * 60
-    while True:
-        try:
-            vmi = proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, ns, args.name)),
-                                                timeout=30))
-            if vmi.status.phase == "Running":
-                break
-            why = f"phase is {vmi.status.phase or 'Pending'} instead of Running"
-        except grpc.RpcError as e:
-            if e.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-            why = f'virtualmachineinstance.kubevirt.io "{args.name}" not found'
-        if time.monotonic() > deadline:
-            raise CLIError(f"Unable to connect to VirtualMachineInstance because {why}")
-        time.sleep(0.5)
+    with progress.Line(plain_off_tty=False) as line:   # an image pull's bytes, on a terminal only
+        while True:
+            try:
+                vmi = proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, ns, args.name)),
+                                                    timeout=30))
+                if vmi.status.phase == "Running":
+                    break
+                why = f"phase is {vmi.status.phase or 'Pending'} instead of Running"
+                line.show(progress.summary(proto.VMI, manifest.to_dict(vmi)))
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                why = f'virtualmachineinstance.kubevirt.io "{args.name}" not found'
+            if time.monotonic() > deadline:
+                raise CLIError(f"Unable to connect to VirtualMachineInstance because {why}")
+            time.sleep(0.5)
     return console.run(api.sub, ns, args.name, args.no_stdin, args.stop_after)
 
 

@@ -27,7 +27,10 @@ PULL_POLICIES = (ALWAYS, IF_NOT_PRESENT, NEVER)
 ERR_IMAGE_PULL = "ErrImagePull"
 IMAGE_PULL_BACKOFF = "ImagePullBackOff"
 ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
-PULL_REASONS = (ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF, ERR_IMAGE_NEVER_PULL)
+# ... and while it pulls (the pod's ContainerCreating): the VMI's Synchronized=False reason then, its
+# message the pull's bytes so far (Kubernetes shows no bytes; the node here has them).
+CONTAINER_CREATING = "ContainerCreating"
+PULL_REASONS = (ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF, ERR_IMAGE_NEVER_PULL, CONTAINER_CREATING)
 
 # Registries the node reaches over plain HTTP (or TLS unverified): the handler's --insecure-registry,
 # which `virtmesh up` passes on. KubeVirt's own configuration has no such field (a cluster's container

@@ -45,11 +45,14 @@ def human_bytes(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def amount(done: int, total: int | None) -> str:
+    """"12.0 MiB of 40.0 MiB", or "12.0 MiB" without a total."""
+    return f"{human_bytes(done)} of {human_bytes(total)}" if total else human_bytes(done)
+
+
 def describe(done: int, total: int | None) -> str:
-    """"12.0 MiB of 40.0 MiB (30.00%)", or "12.0 MiB" without a total."""
-    if not total:
-        return human_bytes(done)
-    return f"{human_bytes(done)} of {human_bytes(total)} ({percent(done, total)})"
+    """amount() and, with a total, the percent: "12.0 MiB of 40.0 MiB (30.00%)"."""
+    return f"{amount(done, total)} ({percent(done, total)})" if total else amount(done, total)
 
 
 class Throttle:

@@ -79,7 +79,7 @@ def phase_of(dv, pvc) -> tuple[str, str, str]:
         if figure is None:
             return (f"{verb}InProgress" if filled else "Pending"), "N/A", message
         # the node's importer reports its bytes: CDI's percent, and the bytes in the message
-        return f"{verb}InProgress", progress.percent(*figure), f"{message}: {progress.describe(*figure)}"
+        return f"{verb}InProgress", progress.percent(*figure), f"{message}: {progress.amount(*figure)}"
     return "Pending", "N/A", "waiting for a node to provision the claim"
 
 

@@ -11,11 +11,13 @@ content-addressed cache:
 
 A VMI waiting for an image stays Scheduled with the Synchronized=False reason the kubelet would give
 its launcher pod's container: ErrImagePull after a failed pull, ImagePullBackOff while it waits to
-try again (10 s doubling to 300 s), ErrImageNeverPull for a missing image with policy Never.
+try again (10 s doubling to 300 s), ErrImageNeverPull for a missing image with policy Never;
+ContainerCreating while the pull runs, its message the bytes downloaded so far (pullprogress.py).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import logging
@@ -29,6 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.common import images as refs
+from services.common import progress as figures
+from services.handler import pullprogress
 
 log = logging.getLogger(__name__)
 SKOPEO = "skopeo"
@@ -106,10 +110,10 @@ class ImageCache:
             return None
         return path if os.path.isdir(path) else None
 
-    def pull(self, ref: refs.Reference, progress: Callable[[str], None] | None = None) -> tuple[str, int]:
+    def pull(self, ref: refs.Reference, progress: Callable[[int, int | None], None] | None = None) -> tuple[str, int]:
         """Copy the image's blobs into the cache (those already there are kept) and unpack it once;
         (the unpacked directory, how many blobs were downloaded). One pull per reference at a time,
-        also across handlers sharing the cache."""
+        also across handlers sharing the cache. `progress(done, total)`: bytes so far, every half second."""
         with open(os.path.join(self.root, "locks", refs.ref_key(ref)), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             work = tempfile.mkdtemp(dir=self.tmp)
@@ -130,11 +134,9 @@ class ImageCache:
                                 env=dict(os.environ, TMPDIR=self.tmp))
         out_lines = []
         assert proc.stdout is not None
-        for line in proc.stdout:   # "Copying blob sha256:…", "Writing manifest …"
-            line = line.strip()
-            out_lines.append(line)
-            if progress is not None and line:
-                progress(line)
+        with pullprogress.Watch(self.blobs, layout, had, progress) if progress else contextlib.nullcontext():
+            for line in proc.stdout:   # "Copying blob sha256:…", "Writing manifest …"
+                out_lines.append(line.strip())
         try:
             err = proc.stderr.read() if proc.stderr else ""
             rc = proc.wait(PULL_TIMEOUT_SECONDS)
@@ -195,6 +197,11 @@ class ImageCache:
                     raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def pulling(image: str, figure: tuple) -> str:
+    """The VMI's message while its image is pulled: the kubelet's Pulling event, with the bytes."""
+    return f'Pulling image "{image}"' + (f": {figures.describe(*figure)}" if figure else "")
 
 
 def _skopeo_error(text: str) -> str:
@@ -307,6 +314,7 @@ class _Pull:
     error: str = ""
     failed_at: float = 0.0
     backoff_noted: bool = False   # the BackOff event of this failure is recorded
+    figure: tuple = ()            # (done, total) bytes of the pull under way, as last shown
 
 
 @dataclass
@@ -410,7 +418,7 @@ class ImagePulls:
                 paths[need.image] = p.path
                 continue
             if p.task is not None and not p.task.done():
-                waiting.append((None, "", 1.0))
+                waiting.append((refs.CONTAINER_CREATING, pulling(need.image, p.figure), 1.0))
                 continue
             try:
                 ref = refs.parse(need.image)
@@ -441,10 +449,12 @@ class ImagePulls:
                                     p.retry_at - now))
                 continue
             p.task = asyncio.get_running_loop().create_task(self._pull(key, vmi, need, ref, p))
-            waiting.append((None, "", 1.0))
+            waiting.append((refs.CONTAINER_CREATING, pulling(need.image, ()), 1.0))
         if not waiting:
             return Gate(paths, True)
-        shown = next((w for w in waiting if w[0]), None)
+        # a failure first; else the first pull under way
+        shown = next((w for w in waiting if w[0] not in (None, refs.CONTAINER_CREATING)), None) or \
+            next((w for w in waiting if w[0]), None)
         wait = min(w[2] for w in waiting)
         if shown is None:
             return Gate(paths, False, wait=wait)
@@ -453,8 +463,14 @@ class ImagePulls:
     async def _pull(self, key, vmi, need, ref, p: _Pull) -> None:
         self._event(vmi, "Normal", "Pulling", f'Pulling image "{need.image}"')
         started = time.monotonic()
+        throttle = figures.Throttle()
+        p.figure = ()
+
+        def heard(done: int, total: int | None) -> None:   # the pull's thread; gate() shows it
+            if throttle.due(done, total):
+                p.figure = (done, total)
         try:
-            path, fetched = await asyncio.to_thread(self.cache.pull, ref)
+            path, fetched = await asyncio.to_thread(self.cache.pull, ref, heard)
         except (PullError, OSError, ValueError, tarfile.TarError) as e:
             p.failures += 1
             p.error = f'Failed to pull image "{need.image}": {e}'

@@ -14,6 +14,7 @@ def test_figures_round_trip_and_read():
         ["0 B", "1023 B", "1.5 KiB", "5.0 MiB", "3.0 GiB"]
     assert progress.describe(1 << 20, 4 << 20) == "1.0 MiB of 4.0 MiB (25.00%)"
     assert progress.describe(1 << 20, None) == "1.0 MiB"
+    assert progress.amount(1 << 20, 4 << 20) == "1.0 MiB of 4.0 MiB"
 
 
 def test_throttle_writes_at_most_once_a_second_and_per_percent():

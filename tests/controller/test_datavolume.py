@@ -32,7 +32,7 @@ def test_phase_follows_the_claim():
     assert dvc.phase_of(d, pvc) == ("ImportInProgress", "N/A", "node n1 is provisioning")
     # the node's importer reports bytes: CDI's percent, the bytes in the Ready condition's message
     pvc.metadata.annotations[dvc.IMPORT_PROGRESS] = f"{3 << 20}/{8 << 20}"
-    assert dvc.phase_of(d, pvc) == ("ImportInProgress", "37.50%", "node n1 is provisioning: 3.0 MiB of 8.0 MiB (37.50%)")
+    assert dvc.phase_of(d, pvc) == ("ImportInProgress", "37.50%", "node n1 is provisioning: 3.0 MiB of 8.0 MiB")
     pvc.metadata.annotations[dvc.IMPORT_PROGRESS] = f"{3 << 20}/"   # a server without a Content-Length
     assert dvc.phase_of(d, pvc) == ("ImportInProgress", "N/A", "node n1 is provisioning: 3.0 MiB")
     pvc.metadata.annotations[dvc.POD_PHASE] = "Failed"

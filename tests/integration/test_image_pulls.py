@@ -198,3 +198,33 @@ def test_a_kernel_boot_container_comes_from_the_registry(registry_mesh, tmp_path
     unpacked = os.path.join(os.path.realpath(m.data_dir), "images", "images")
     assert f"<kernel>{unpacked}/" in xml and xml.count(unpacked) == 2   # kernel and initrd, in the cache
     assert reg.requests("GET", "/manifests/latest") == 1
+
+
+def test_a_pull_reports_the_bytes_it_downloads(tmp_path):
+    """ImageCache.pull's progress (handler/pullprogress.py): the bytes of the blobs skopeo wrote, read
+    from the cache's blob directory; nothing for blobs the cache already holds."""
+    from services.handler import images as node_images
+
+    require_tools()
+    reg = Registry()
+    try:
+        disk = tmp_path / "disk.img"
+        disk.write_bytes(os.urandom(8 << 20))
+        reg.push(build_image(str(tmp_path / "layout"), {"/disk/disk.img": str(disk)}), "virtmesh/big", "v1")
+        raw = reg.layers("virtmesh/big", "v1")
+        cache = node_images.ImageCache(str(tmp_path / "cache"), insecure=[reg.host])
+        heard = []
+        ref = node_images.refs.parse(f"{reg.host}/virtmesh/big:v1")
+        cache.pull(ref, lambda done, total: heard.append((done, total)))
+        blobs = os.path.join(cache.blobs, "sha256")
+        downloaded = sum(os.path.getsize(os.path.join(blobs, n)) for n in os.listdir(blobs))
+        assert heard and heard[-1] == (downloaded, None), heard
+        assert downloaded > 8 << 20 and raw[0].split(":")[1] in os.listdir(blobs)
+        assert [d for d, _ in heard] == sorted(d for d, _ in heard)
+        heard.clear()
+        shutil.rmtree(cache.image_dir(open(os.path.join(cache.refs, node_images.refs.ref_key(ref))).read()))
+        cache.pull(ref, lambda done, total: heard.append((done, total)))
+        # the layer and config were there: only the manifest (written by skopeo, not downloaded as a blob)
+        assert heard[-1][0] < 4096, heard
+    finally:
+        reg.stop()
