@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import xml.etree.ElementTree as ET
 
 from services.common import grpcclient, launcherlock, proto
 from services.common.domain import METADATA_NS
+from services.common.domainmeta import KubevirtMetadata
 from services.common import launcherpods as lp
 from services.handler.launchers import Launcher, Launchers, pid_alive
 
 log = logging.getLogger(__name__)
 POD_WAIT_SECONDS = 60.0
-KUBEVIRT_NS = METADATA_NS   # the launcher's domain metadata (owner uid)
 
 
 class PodLauncher(Launcher):
@@ -122,8 +121,8 @@ def destroy_leftover(uri: str, domain_name: str, uid: str) -> bool:
         except libvirt.libvirtError:
             return False
         try:
-            owner = ET.fromstring(dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, KUBEVIRT_NS)).findtext("uid")
-        except (libvirt.libvirtError, ET.ParseError):
+            owner = KubevirtMetadata.from_xml(dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS)).uid
+        except (libvirt.libvirtError, ValueError):
             owner = None
         if owner != uid:
             return False   # another VMI's domain of the same name (a newer one): not ours to remove

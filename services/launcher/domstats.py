@@ -7,10 +7,10 @@ including the test driver. Each piece is optional: a driver without it leaves it
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 
 from services.common import proto
-from services.launcher.domxml.model import parse_alias
+from services.launcher import virt
+from services.launcher.domxml import model as m
 
 log = logging.getLogger(__name__)
 L = proto.launcher
@@ -20,9 +20,9 @@ NS = 1e-9
 
 def _try(what: str, fn):
     try:
-        return fn()
-    except Exception as e:  # noqa: BLE001 - libvirt.libvirtError; this module never imports libvirt
-        log.debug("domain stats: %s: %s", what, e)
+        return virt.call(what, fn)
+    except virt.VirtError as e:  # a driver without this statistic, or the domain went meanwhile
+        log.debug("domain stats: %s", e)
         return None
 
 
@@ -48,30 +48,21 @@ def collect(dom) -> L.DomainStats:
     out.memoryUsableBytes = mem.get("usable", 0) * 1024
     # Without a balloon (or on the test driver) the domain's current memory still comes from info().
     out.memoryDomainBytes = mem.get("actual", info[2] if info else 0) * 1024
-    root = _try("XMLDesc", lambda: ET.fromstring(dom.XMLDesc(0)))
-    if root is None:
+    live = _try("XMLDesc", lambda: m.Domain.from_xml(dom.XMLDesc(0)))
+    if live is None:
         return out
-    for iface, dev in _targets(root, "interface"):
-        st = _try(f"interfaceStats({dev})", lambda: dom.interfaceStats(dev))
+    for iface in live.devices.interfaces:
+        dev = iface.target_dev
+        st = _try(f"interfaceStats({dev})", lambda: dom.interfaceStats(dev)) if dev else None
         if st is None:
             continue
-        alias = iface.find("alias")
-        name = parse_alias(alias.get("name") if alias is not None else None) or dev
-        out.interfaces.add(name=name, rxBytes=st[0], rxPackets=st[1], rxErrors=st[2], rxDrops=st[3],
-                           txBytes=st[4], txPackets=st[5], txErrors=st[6], txDrops=st[7])
-    for _, dev in _targets(root, "disk"):
-        st = _try(f"blockStats({dev})", lambda: dom.blockStats(dev))
+        out.interfaces.add(name=m.parse_alias(iface.alias) or dev, rxBytes=st[0], rxPackets=st[1], rxErrors=st[2],
+                           rxDrops=st[3], txBytes=st[4], txPackets=st[5], txErrors=st[6], txDrops=st[7])
+    for disk in live.devices.disks:
+        dev = disk.target_dev
+        st = _try(f"blockStats({dev})", lambda: dom.blockStats(dev)) if dev else None
         if st is None:
             continue
         out.blocks.add(name=dev, readRequests=max(st[0], 0), readBytes=max(st[1], 0),
                        writeRequests=max(st[2], 0), writeBytes=max(st[3], 0))
     return out
-
-
-def _targets(root, tag: str):
-    """(element, <target dev>) of each `tag` device of a domain that has a target."""
-    for el in root.findall(f"./devices/{tag}"):
-        target = el.find("target")
-        dev = target.get("dev") if target is not None else None
-        if dev:
-            yield el, dev

@@ -1,14 +1,15 @@
 """Live disk changes of a running domain (KubeVirt's syncDiskHotplug): disks the desired domain has
 and the live one lacks are attached; disks whose volume left the VMI spec are detached. Pure
-functions over domain XML, so they are tested without libvirt; virt.py makes the calls."""
+functions over domain models (the live one parsed by model.Domain.from_xml), so they are tested without
+libvirt; virt.py makes the calls."""
 from __future__ import annotations
 
+import dataclasses
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from services.launcher.domxml import model as m
 from services.launcher.domxml.convert import format_device_name
-from services.launcher.domxml.model import parse_alias
 
 _DEV = re.compile(r"^([a-z]+d)([a-z]+)$")  # sda -> ("sd", "a"), vdb -> ("vd", "b")
 
@@ -20,23 +21,9 @@ class DiskChange:
     target: str = ""
 
 
-def disks_by_volume(domain_xml: str) -> dict[str, ET.Element]:
-    """Volume name -> <disk>, for the disks carrying our ua- alias."""
-    out = {}
-    if not domain_xml:
-        return out
-    for disk in ET.fromstring(domain_xml).findall("./devices/disk"):
-        alias = disk.find("alias")
-        volume = parse_alias(alias.get("name") if alias is not None else None)
-        if volume:
-            out[volume] = disk
-    return out
-
-
-def live_disks(domain_xml: str) -> list[tuple[str, str]]:
+def live_disks(live: m.Domain) -> list[tuple[str, str]]:
     """(volume, guest device) of every disk of ours in a domain."""
-    return [(vol, d.find("target").get("dev", "")) for vol, d in disks_by_volume(domain_xml).items()
-            if d.find("target") is not None]
+    return [(vol, d.target_dev) for vol, d in live.user_disks().items() if d.target_dev]
 
 
 def _index(suffix: str) -> int:
@@ -51,33 +38,30 @@ def _free_target(wanted: str, used: set[str]) -> str:
     earlier shifts the spec's names; the live domain keeps the ones it has)."""
     if wanted not in used:
         return wanted
-    m = _DEV.match(wanted)
-    prefix, i = (m.group(1), _index(m.group(2))) if m else (wanted, 0)
+    match = _DEV.match(wanted)
+    prefix, i = (match.group(1), _index(match.group(2))) if match else (wanted, 0)
     while format_device_name(prefix, i) in used:
         i += 1
     return format_device_name(prefix, i)
 
 
-def disk_changes(live_xml: str, desired_xml: str, spec_volumes: set[str],
+def disk_changes(live: m.Domain, desired: m.Domain, spec_volumes: set[str],
                  explicit_boot: frozenset[str] = frozenset()) -> tuple[list[DiskChange], list[DiskChange]]:
     """(to attach, to detach). Only volumes gone from the spec are detached: a desired domain
     lacking a disk whose volume is still in the spec (a hotplug volume not mounted yet) changes nothing.
     A disk attached live keeps a boot order only if its spec gives one (`explicit_boot`): libvirt
     refuses per-device boot orders on a domain that boots by <os><boot dev>."""
-    live, desired = disks_by_volume(live_xml), disks_by_volume(desired_xml)
-    used = {d.find("target").get("dev") for d in live.values() if d.find("target") is not None}
+    have, want = live.user_disks(), desired.user_disks()
+    used = {d.target_dev for d in have.values() if d.target_dev}
     attach = []
-    for vol, disk in desired.items():
-        if vol in live:
+    for vol, disk in want.items():
+        if vol in have:
             continue
-        target = disk.find("target")
-        dev = _free_target(target.get("dev", ""), used)
-        target.set("dev", dev)
+        dev = _free_target(disk.target_dev or "", used)
         used.add(dev)
-        boot = disk.find("boot")
-        if boot is not None and vol not in explicit_boot:
-            disk.remove(boot)
-        attach.append(DiskChange(vol, ET.tostring(disk, encoding="unicode"), dev))
-    detach = [DiskChange(vol, ET.tostring(disk, encoding="unicode"), disk.find("target").get("dev", ""))
-              for vol, disk in live.items() if vol not in spec_volumes]
+        disk = dataclasses.replace(disk, target_dev=dev,
+                                   boot_order=disk.boot_order if vol in explicit_boot else None)
+        attach.append(DiskChange(vol, m.device_xml(disk), dev))
+    detach = [DiskChange(vol, m.device_xml(disk), disk.target_dev or "") for vol, disk in have.items()
+              if vol not in spec_volumes]
     return attach, detach

@@ -30,6 +30,7 @@ from typing import Optional
 
 from services.common import migrations, proto, quantity, timeutil
 from services.launcher import storage, virt
+from services.launcher.domxml import model as m
 
 log = logging.getLogger(__name__)
 LM = proto.lmigration
@@ -53,7 +54,8 @@ def target_uris(address: str) -> tuple[str, str]:
 
 def rewrite_paths(domain_xml: str, source_dir: str, target_dir: str) -> str:
     """The domain as the target node must define it: every attribute or text naming a path under
-    `source_dir` names the same path under `target_dir` (KubeVirt's updateFilePathsToNewDomain)."""
+    `source_dir` names the same path under `target_dir` (KubeVirt's updateFilePathsToNewDomain). A walk over
+    the whole XML on purpose: a path may sit in any element, most of which the partial model leaves out."""
     if not target_dir or os.path.normpath(source_dir) == os.path.normpath(target_dir):
         return domain_xml
     src = os.path.normpath(source_dir)
@@ -182,25 +184,22 @@ class Migration:
     def _abort_job(self) -> None:
         dom = self.l.hv._domain()
         if dom is None:
-            raise virt.VirtError(NOT_MIGRATING)
-        try:
-            dom.abortJob()
-        except virt.libvirt.libvirtError as e:
-            raise virt.VirtError(f"failed to cancel migration: {e.get_error_message()}") from None
+            raise virt.DomainNotFound(NOT_MIGRATING)
+        virt.call("failed to cancel migration", dom.abortJob)
 
     def _params(self, dom, vmi, options) -> tuple[str, dict, int, int]:
         lv = virt.libvirt
         st = vmi.status.migrationState
         uri, data_uri = target_uris(st.targetNodeAddress)
-        xml = rewrite_paths(dom.XMLDesc(lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE), self.l.vm_dir,
-                            st.targetLauncherDirectory)
+        migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
+        xml = rewrite_paths(migratable, self.l.vm_dir, st.targetLauncherDirectory)
         params = {lv.VIR_MIGRATE_PARAM_URI: data_uri, lv.VIR_MIGRATE_PARAM_DEST_XML: xml,
                   lv.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
         bw = bandwidth_mib(options.bandwidth)
         if bw > 0:
             params[lv.VIR_MIGRATE_PARAM_BANDWIDTH] = bw
         flags = lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER | lv.VIR_MIGRATE_PERSIST_DEST
-        local = local_disks(dom.XMLDesc(0), self.l.vm_dir)
+        local = local_disks(m.Domain.from_xml(virt.call("XMLDesc", dom.XMLDesc, 0)), self.l.vm_dir)
         if local:
             flags |= lv.VIR_MIGRATE_NON_SHARED_INC
             params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [target for target, _ in local]
@@ -220,15 +219,15 @@ class Migration:
         try:
             dom = await asyncio.to_thread(self.l.hv._domain)
             if dom is None:
-                raise virt.VirtError(f"domain {self.l.domain_name} not found")
+                raise virt.DomainNotFound(f"domain {self.l.domain_name} not found")
             uri, params, flags, local_bytes = await asyncio.to_thread(self._params, dom, vmi, options)
-        except (virt.VirtError, lv.libvirtError, ET.ParseError, OSError) as e:
+        except (virt.VirtError, ET.ParseError, OSError) as e:
             log.warning("migration %s: %s", self.meta.uid, e)
             self._result(True, f"Live migration failed {e}")
             return
         log.info("migrating domain %s to %s (flags %#x)", self.l.domain_name, uri, flags)
         started = time.monotonic()
-        call = asyncio.ensure_future(asyncio.to_thread(dom.migrateToURI3, uri, params, flags))
+        call = asyncio.ensure_future(asyncio.to_thread(virt.call, "", dom.migrateToURI3, uri, params, flags))
         acceptable = options.completionTimeoutPerGiB * data_size_gib(vmi, local_bytes)
         monitor = Monitor(options.progressTimeout, acceptable, options.allowWorkloadDisruption,
                           options.allowPostCopy)
@@ -238,8 +237,8 @@ class Migration:
             if call.done():
                 break
             try:
-                stats = await asyncio.to_thread(dom.jobStats)
-            except lv.libvirtError:
+                stats = await asyncio.to_thread(virt.call, "jobStats", dom.jobStats)
+            except virt.VirtError:
                 continue
             self._stats(stats)
             if stats.get("type") != JOB_UNBOUNDED or self.meta.abortStatus == migrations.ABORTING:
@@ -259,12 +258,12 @@ class Migration:
                     log.warning("migration %s: %s", self.meta.uid, aborted)
         try:
             await call
-        except lv.libvirtError as e:
-            err = f"error encountered during MigrateToURI3 libvirt api call: {e.get_error_message()}"
+        except virt.VirtError as e:
+            err = f"error encountered during MigrateToURI3 libvirt api call: {e.detail}"
             log.warning("migration %s failed: %s", self.meta.uid, err)
             if aborted:
                 self._result(True, aborted, migrations.ABORT_SUCCEEDED)
-            elif "canceled by client" in err or self.meta.abortStatus == migrations.ABORTING:
+            elif isinstance(e, virt.OperationAborted) or self.meta.abortStatus == migrations.ABORTING:
                 self._result(True, f"Live migration failed {err}", migrations.ABORT_SUCCEEDED)
             else:
                 self._result(True, f"Live migration failed {err}")
@@ -272,10 +271,10 @@ class Migration:
                 await self._call_quietly(dom.resume)   # the guest we paused to help it along runs again here
             return
         try:
-            done = await asyncio.to_thread(dom.jobStats, lv.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            done = await asyncio.to_thread(virt.call, "jobStats", dom.jobStats, lv.VIR_DOMAIN_JOB_STATS_COMPLETED)
             self.meta.downtimeMs = int(done.get("downtime", 0))
             self.meta.timeElapsedMs = int(done.get("time_elapsed", 0))
-        except lv.libvirtError:
+        except virt.VirtError:
             pass
         log.info("migration %s completed in %.2f s (libvirt's job %d ms, downtime %d ms)", self.meta.uid,
                  time.monotonic() - started, self.meta.timeElapsedMs, self.meta.downtimeMs)
@@ -303,26 +302,20 @@ class Migration:
     @staticmethod
     async def _call_quietly(fn, *args) -> bool:
         try:
-            await asyncio.to_thread(fn, *args)
+            await asyncio.to_thread(virt.call, getattr(fn, "__name__", ""), fn, *args)
             return True
-        except virt.libvirt.libvirtError as e:
-            log.warning("%s: %s", getattr(fn, "__name__", fn), e.get_error_message())
+        except virt.VirtError as e:
+            log.warning("%s", e)
             return False
 
 
-def local_disks(domain_xml: str, vm_dir: str) -> list[tuple[str, str]]:
+def local_disks(live: m.Domain, vm_dir: str) -> list[tuple[str, str]]:
     """(target, file) of the writable disks whose files live in the launcher's directory (vda, sdb …): the
     VM's own (container disk overlays, empty disks), copied along (KubeVirt's getDiskTargetsForMigration)."""
-    out = []
     base = os.path.normpath(vm_dir) + os.sep
-    for disk in ET.fromstring(domain_xml).iter("disk"):
-        if disk.get("device") not in (None, "disk", "lun") or disk.find("readonly") is not None:
-            continue
-        src, tgt = disk.find("source"), disk.find("target")
-        path = src.get("file") if src is not None else None
-        if path and os.path.normpath(path).startswith(base) and tgt is not None and tgt.get("dev"):
-            out.append((tgt.get("dev"), path))
-    return out
+    return [(d.target_dev, d.source) for d in live.devices.disks
+            if d.device in ("disk", "lun") and not d.readonly and d.type == "file" and d.source
+            and os.path.normpath(d.source).startswith(base) and d.target_dev]
 
 
 class Monitor:

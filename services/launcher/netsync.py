@@ -1,16 +1,16 @@
 """Desired vs live NICs of a running domain -> the device operations that reconcile them
-(KubeVirt's nichotplug.go: hotplug, hot-unplug, link state). Pure: XML strings in, ops out.
+(KubeVirt's nichotplug.go: hotplug, hot-unplug, link state). Pure: domain models in, ops out.
 
 - attach: a desired interface (by `ua-` alias) missing from the live domain; its XML carries
   `<link state="down"/>` when it is to be plugged in down.
 - detach: a live interface whose VMI interface is `state: absent`. Interfaces merely missing from the
   spec are left alone (KubeVirt never removes a NIC that way).
 - update: the live definition with only the link state changed, and only when it differs
-  (no `<link>` means up). The live element is reused so target, MAC and PCI address stay as they are.
+  (no `<link>` means up). The live interface is reused so target, MAC and PCI address stay as they are.
 """
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import dataclasses
 from dataclasses import dataclass
 
 from services.launcher.domxml import model as m
@@ -23,55 +23,29 @@ class Op:
     xml: str
 
 
-def _link(e: ET.Element) -> str:
-    link = e.find("link")
-    return (link.get("state") or "up") if link is not None else "up"
+def _link(i: m.Interface) -> str:
+    return i.link_state or "up"
 
 
-def live_interfaces(domain_xml: str) -> dict[str, ET.Element]:
-    """alias -> <interface> element of the live domain (only ours, which carry a ua- alias)."""
-    out = {}
-    for e in ET.fromstring(domain_xml).findall("devices/interface"):
-        a = e.find("alias")
-        if a is not None and (a.get("name") or "").startswith(m.USER_ALIAS_PREFIX):
-            out[a.get("name")] = e
-    return out
-
-
-def _text(e: ET.Element) -> str:
-    return ET.tostring(e, encoding="unicode")
-
-
-def plan(desired: list[m.Interface], live_xml: str, absent: set[str]) -> list[Op]:
-    """`desired`: the converter's interfaces; `absent`: aliases of the interfaces to unplug."""
-    live = live_interfaces(live_xml)
+def plan(desired: list[m.Interface], live: m.Domain, absent: set[str]) -> list[Op]:
+    """`desired`: the converter's interfaces; `live`: the running domain; `absent`: aliases to unplug."""
+    have = {i.alias: i for i in live.user_interfaces().values()}
     ops: list[Op] = []
-    for alias, e in live.items():
+    for alias, i in have.items():
         if alias in absent:
-            ops.append(Op("detach", alias, _text(e)))
+            ops.append(Op("detach", alias, m.device_xml(i)))
     for want in desired:
-        have = live.get(want.alias)
-        if have is None:
-            ops.append(Op("attach", want.alias, _text(want.to_element())))
+        cur = have.get(want.alias)
+        if cur is None:
+            ops.append(Op("attach", want.alias, m.device_xml(want)))
             continue
-        state = want.link_state or "up"
-        if _link(have) == state:
-            continue
-        e = ET.fromstring(_text(have))
-        link = e.find("link")
-        if link is None:
-            link = ET.SubElement(e, "link")
-        link.set("state", state)  # explicit "up": an absent <link> would mean "no change" to libvirt
-        ops.append(Op("update", want.alias, _text(e)))
+        state = _link(want)
+        if _link(cur) != state:
+            # explicit "up": an absent <link> would mean "no change" to libvirt
+            ops.append(Op("update", want.alias, m.device_xml(dataclasses.replace(cur, link_state=state))))
     return ops
 
 
-def interfaces_status(domain_xml: str) -> list[tuple[str, str, str, str]]:
+def interfaces_status(live: m.Domain) -> list[tuple[str, str, str, str]]:
     """(name, mac, linkState, target dev) of each of our interfaces in the live domain."""
-    out = []
-    for alias, e in live_interfaces(domain_xml).items():
-        mac = e.find("mac")
-        target = e.find("target")
-        out.append((alias[len(m.USER_ALIAS_PREFIX):], mac.get("address", "") if mac is not None else "",
-                    _link(e), target.get("dev", "") if target is not None else ""))
-    return out
+    return [(name, i.mac or "", _link(i), i.target_dev or "") for name, i in live.user_interfaces().items()]

@@ -87,11 +87,12 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         if st.exists and st.xml:
             # What the handler reports: the machine type QEMU really runs (q35 -> pc-q35-7.2), the
             # UUID (it names a persistent TPM's state, handler/tpmstate.py), the NICs and the disks.
-            new.machineType = new.machineType or virt.machine_type(st.xml)
-            new.uuid = new.uuid or virt.domain_uuid(st.xml)
-            for name, mac, link, target in netsync.interfaces_status(st.xml):
+            live = m.Domain.from_xml(st.xml)
+            new.machineType = new.machineType or live.os.machine or ""
+            new.uuid = new.uuid or live.uuid or ""
+            for name, mac, link, target in netsync.interfaces_status(live):
                 new.interfaces.add(name=name, mac=mac, linkState=link, target=target)
-            new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(st.xml))
+            new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(live))
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"
@@ -146,7 +147,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             except virt.VirtError as e:
                 tracing.fail_current(str(e))
                 return L.Response(success=False, message=str(e))
-            resp = await self._sync_disks(vmi, xml)
+            resp = await self._sync_disks(vmi, dom)
             resp.message = "; ".join(m for m in ("already running", done, resp.message) if m)
             return await self._with_domain(resp)
         if self.domain.exists and self.domain.state in ("Shutoff", "Crashed"):
@@ -177,13 +178,13 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         resp.domain.CopyFrom(self.domain)
         return resp
 
-    async def _sync_disks(self, vmi, desired_xml: str) -> L.Response:
+    async def _sync_disks(self, vmi, desired: m.Domain) -> L.Response:
         """Hotplug: attach the disks the spec gained, detach those it dropped (LIVE|CONFIG). A failure
         is reported per volume, once, for the VMI's volumeStatus; it is not retried in a loop."""
         async with self._hotplug_lock:  # one change set at a time (a re-sync may overlap a slow detach)
-            live = await asyncio.to_thread(self.hv.live_xml)
+            live = await asyncio.to_thread(self.hv.live_domain)
             explicit = frozenset(d.name for d in vmi.spec.domain.devices.disks if d.HasField("bootOrder"))
-            attach, detach = hotplug.disk_changes(live, desired_xml, {v.name for v in vmi.spec.volumes}, explicit)
+            attach, detach = hotplug.disk_changes(live, desired, {v.name for v in vmi.spec.volumes}, explicit)
             errors: dict[str, str] = {}
             for ch in detach:
                 with tracing.span("libvirt.detachDisk", attributes={"virtmesh.volume": ch.volume}):
@@ -210,17 +211,14 @@ class Launcher(proto.launcher_grpc.CmdServicer):
     async def _sync_network(self, vmi, desired) -> str:
         """Hotplug, hot-unplug and link state of a running domain (netsync.plan on the live XML)."""
         async with self._net_lock:
-            live = await asyncio.to_thread(self.hv.live_xml)
+            live = await asyncio.to_thread(self.hv.live_domain)
             absent = {m.make_alias(i.name) for i in vmi.spec.domain.devices.interfaces if i.state == "absent"}
-            ops = netsync.plan(desired.devices.interfaces, live, absent)
+            # An unplug the guest has not finished yet is not asked for again: the live XML will say.
+            ops = [op for op in netsync.plan(desired.devices.interfaces, live, absent)
+                   if not (op.action == "detach" and self.hv.unplug_pending(op.alias))]
             for op in ops:
                 log.info("domain %s: %s interface %s", self.domain_name, op.action, op.alias)
-                try:
-                    await asyncio.to_thread(self.hv.device, op.action, op.xml)
-                except virt.VirtError as e:
-                    if op.action == "detach" and "already" in str(e):
-                        continue  # an unplug the guest has not finished yet: the live XML will say
-                    raise
+                await asyncio.to_thread(self.hv.device, op.action, op.xml, op.alias)
             return ", ".join(f"{op.action} {op.alias}" for op in ops)
 
     async def _act(self, what: str, fn) -> L.Response:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -21,7 +20,9 @@ else:
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
 from services.common.domain import METADATA_NS  # noqa: E402
+from services.common.domainmeta import KubevirtMetadata  # noqa: E402
 from services.common.kvm import kvm_usable  # noqa: E402,F401  (re-exported for callers/tests)
+from services.launcher.domxml import model as m  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,97 @@ _REASONS = {"Running": _RUNNING, "Paused": _PAUSED, "Shutdown": _SHUTDOWN, "Shut
 
 
 class VirtError(Exception):
-    pass
+    """A libvirt call failed, or the wrapper refused one. `code` keeps libvirt's virErrorNumber (0 when
+    the wrapper raised it itself) and `detail` libvirt's own message; the subclass says what it means."""
+
+    def __init__(self, message: str, code: int = 0, detail: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.detail = detail or message
+
+
+class DomainNotFound(VirtError):
+    """No domain of ours (VIR_ERR_NO_DOMAIN; also another VMI's domain of the name, or ours migrated away)."""
+
+
+class DeviceNotFound(VirtError):
+    """No such device in the domain (VIR_ERR_DEVICE_MISSING), e.g. detaching one already gone."""
+
+
+class OperationInvalid(VirtError):
+    """The domain's state forbids the call: not running, already running (VIR_ERR_OPERATION_INVALID)."""
+
+
+class NoSupport(VirtError):
+    """The hypervisor driver lacks the API (VIR_ERR_NO_SUPPORT), e.g. device hotplug on the test driver."""
+
+
+class InvalidArg(VirtError):
+    """An argument or flag the driver refuses (VIR_ERR_INVALID_ARG), e.g. START_PAUSED on the test driver."""
+
+
+class InvalidConfig(VirtError):
+    """A domain or device definition libvirt refuses (VIR_ERR_XML_ERROR, XML_DETAIL, CONFIG_UNSUPPORTED)."""
+
+
+class NoMetadata(VirtError):
+    """The domain has no metadata element in the namespace asked for (VIR_ERR_NO_DOMAIN_METADATA)."""
+
+
+class OperationFailed(VirtError):
+    """libvirt or QEMU tried and failed (VIR_ERR_OPERATION_FAILED), e.g. an unplug the guest refused."""
+
+
+class OperationAborted(VirtError):
+    """A job was cancelled (VIR_ERR_OPERATION_ABORTED), e.g. a migration aborted by abortJob."""
+
+
+class OperationTimeout(VirtError):
+    """libvirt gave up waiting (VIR_ERR_OPERATION_TIMEOUT, AGENT_UNRESPONSIVE)."""
+
+
+class ConnectionFailed(VirtError):
+    """libvirt is not reachable (no connection, or the daemon went away)."""
+
+
+# libvirt's error code -> the type callers catch: the one place that reads virErrorNumber (Nova's
+# host.py does the same for VIR_ERR_NO_DOMAIN -> InstanceNotFound). Names, so the table needs no binding.
+_ERROR_TYPES = {
+    "VIR_ERR_NO_DOMAIN": DomainNotFound,
+    "VIR_ERR_DEVICE_MISSING": DeviceNotFound,
+    "VIR_ERR_OPERATION_INVALID": OperationInvalid,
+    "VIR_ERR_NO_SUPPORT": NoSupport,
+    "VIR_ERR_INVALID_ARG": InvalidArg,
+    "VIR_ERR_XML_ERROR": InvalidConfig,
+    "VIR_ERR_XML_DETAIL": InvalidConfig,
+    "VIR_ERR_CONFIG_UNSUPPORTED": InvalidConfig,
+    "VIR_ERR_NO_DOMAIN_METADATA": NoMetadata,
+    "VIR_ERR_OPERATION_FAILED": OperationFailed,
+    "VIR_ERR_OPERATION_ABORTED": OperationAborted,
+    "VIR_ERR_OPERATION_TIMEOUT": OperationTimeout,
+    "VIR_ERR_AGENT_UNRESPONSIVE": OperationTimeout,
+    "VIR_ERR_NO_CONNECT": ConnectionFailed,
+    "VIR_ERR_INVALID_CONN": ConnectionFailed,
+    "VIR_ERR_RPC": ConnectionFailed,
+}
+_BY_CODE: dict[int, type[VirtError]] = {}
+
+
+def error(e: Exception, what: str = "") -> VirtError:
+    """A libvirtError as the VirtError subclass of its code; `what` prefixes the message."""
+    if not _BY_CODE and libvirt is not None:
+        _BY_CODE.update({getattr(libvirt, name): cls for name, cls in _ERROR_TYPES.items() if hasattr(libvirt, name)})
+    code = e.get_error_code() or 0
+    detail = e.get_error_message() or str(e)
+    return _BY_CODE.get(code, VirtError)(f"{what}: {detail}" if what else detail, code, detail)
+
+
+def call(what: str, fn: Callable, *args):
+    """fn(*args), its libvirtError raised as the VirtError subclass of its code (blocking: run in a thread)."""
+    try:
+        return fn(*args)
+    except libvirt.libvirtError as e:
+        raise error(e, what) from None
 
 
 @dataclass
@@ -58,24 +149,11 @@ def state_names(state: int, reason: int) -> tuple[str, str]:
     return name, (reasons[reason] if 0 <= reason < len(reasons) else "Unknown")
 
 
-def machine_type(domain_xml: str) -> str:
-    """The machine attribute of <os><type>, as libvirt expanded it (q35 -> pc-q35-7.2)."""
-    if not domain_xml:
-        return ""
-    node = ET.fromstring(domain_xml).find("./os/type")
-    return node.get("machine", "") if node is not None else ""
-
-
-def domain_uuid(domain_xml: str) -> str:
-    """The domain's UUID (the firmware UUID, or libvirt's own when none was given)."""
-    return ET.fromstring(domain_xml).findtext("uuid", "") if domain_xml else ""
-
-
 def persistent_tpm(domain_xml: str) -> bool:
-    """A <tpm> whose emulator backend keeps its state (persistent_state="yes")."""
+    """A <tpm> whose emulator backend keeps its state (persistent_state)."""
     if not domain_xml:
         return False
-    return ET.fromstring(domain_xml).find("./devices/tpm/backend[@persistent_state='yes']") is not None
+    return any(t.persistent_state for t in m.Domain.from_xml(domain_xml).devices.tpms)
 
 
 def domain_type(emulation: str, uri: str) -> str:
@@ -108,8 +186,6 @@ def _start_event_loop() -> None:
         _event_loop_started = True
 
 
-KUBEVIRT_NS = METADATA_NS
-
 
 class Hypervisor:
     """One libvirt connection and one domain (a launcher runs exactly one VM).
@@ -117,6 +193,8 @@ class Hypervisor:
     Launchers share the host's libvirtd, so a domain name (`<namespace>_<name>`) can outlive its
     VMI or belong to another mesh: with `owner_uid`, a domain whose <metadata><kubevirt><uid> is
     another VMI's is treated as not there, and never stopped or undefined by us.
+
+    Every failure leaves as a VirtError subclass (libvirt's error code kept, see `error`).
     """
 
     def __init__(self, uri: str, domain_name: str, on_event: Optional[Callable[[], None]] = None,
@@ -129,6 +207,9 @@ class Hypervisor:
         self.owner_uid = owner_uid
         self._conn = None
         self._removed: dict[str, threading.Event] = {}  # alias -> set by DEVICE_REMOVED
+        # Aliases whose unplug QEMU has been asked for and not yet reported done (DEVICE_REMOVED): QEMU
+        # refuses a second device_del meanwhile, so a repeated detach waits for the guest instead.
+        self._unplugging: set[str] = set()
         # Set once our domain has migrated away (launcher/migration.py): a domain of this name and owner
         # here later is another launcher's (the VMI migrating back), never ours to stop or undefine.
         self.released = False
@@ -145,7 +226,9 @@ class Hypervisor:
         try:
             conn = libvirt.open(self.uri)
         except libvirt.libvirtError as e:
-            raise VirtError(f"cannot connect to libvirt at {self.uri}: {e.get_error_message()}") from None
+            cause = error(e)
+            raise ConnectionFailed(f"cannot connect to libvirt at {self.uri}: {cause.detail}", cause.code,
+                                   cause.detail) from None
         if self.on_event is not None:
             cb = self.on_event
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
@@ -163,22 +246,23 @@ class Hypervisor:
         return conn
 
     def _lookup(self):
+        conn = self.connect()
         try:
-            return self.connect().lookupByName(self.name)
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return None
-            raise VirtError(e.get_error_message()) from None
+            return call(f"lookup of domain {self.name}", conn.lookupByName, self.name)
+        except DomainNotFound:
+            return None
 
     def _owner(self, dom) -> Optional[str]:
         try:
-            md = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, KUBEVIRT_NS)
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
-                return None  # driver without metadata: trust the name
-            return ""  # no kubevirt metadata: not a domain of ours
-        uid = ET.fromstring(md).find("uid")
-        return (uid.text or "") if uid is not None else ""
+            md = call("metadata", dom.metadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS)
+        except NoSupport:
+            return None  # driver without metadata: trust the name
+        except VirtError:
+            return ""  # no kubevirt metadata (or the domain went): not a domain of ours
+        try:
+            return KubevirtMetadata.from_xml(md).uid
+        except ValueError:
+            return ""
 
     def _domain(self):
         """Our domain, or None (absent, or another VMI's domain of the same name, or ours migrated away)."""
@@ -190,25 +274,29 @@ class Hypervisor:
         owner = self._owner(dom)
         return dom if owner is None or owner == self.owner_uid else None
 
+    def _running(self):
+        """Our domain, running; else DomainNotFound (none of ours here) or OperationInvalid (stopped)."""
+        dom = self._domain()
+        if dom is None:
+            raise DomainNotFound(f"domain {self.name} is not running (no domain of this VMI here)")
+        if not self._call("isActive", dom.isActive):
+            raise OperationInvalid(f"domain {self.name} is not running")
+        return dom
+
     def state(self, with_xml: bool = False) -> DomainState:
         dom = self._domain()
         if dom is None:
             return DomainState(exists=False)
         try:
-            st, reason = dom.state()
-            xml = dom.XMLDesc(0) if with_xml else ""
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return DomainState(exists=False)
-            raise VirtError(e.get_error_message()) from None
+            st, reason = self._call("state", dom.state)
+            xml = self._call("XMLDesc", dom.XMLDesc, 0) if with_xml else ""
+        except DomainNotFound:
+            return DomainState(exists=False)
         name, why = state_names(st, reason)
         return DomainState(True, name, why, xml)
 
-    def _call(self, what: str, fn):
-        try:
-            return fn()
-        except libvirt.libvirtError as e:
-            raise VirtError(f"{what} of domain {self.name}: {e.get_error_message()}") from None
+    def _call(self, what: str, fn, *args):
+        return call(f"{what} of domain {self.name}", fn, *args)
 
     def define_and_start(self, xml: str, paused: bool = False) -> bool:
         """Define (or redefine) and start unless already active. Returns True when started now."""
@@ -216,67 +304,75 @@ class Hypervisor:
         existing = self._lookup()
         if existing is not None:
             owner = self._owner(existing) if self.owner_uid else None
-            if owner not in (None, self.owner_uid) and existing.isActive():
-                raise VirtError(f"domain {self.name} is running for another VMI (uid {owner or 'unknown'})")
-            if owner in (None, self.owner_uid) and existing.isActive():
+            active = self._call("isActive", existing.isActive)
+            if owner not in (None, self.owner_uid) and active:
+                raise OperationInvalid(f"domain {self.name} is running for another VMI (uid {owner or 'unknown'})")
+            if owner in (None, self.owner_uid) and active:
                 return False  # idempotent: a re-sync after a handler restart changes nothing
-        dom = self._call("define", lambda: conn.defineXML(xml))
+        dom = self._call("define", conn.defineXML, xml)
         try:
             try:
-                dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED if paused else 0)
-            except libvirt.libvirtError as e:
-                if not paused or e.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+                self._call("start", dom.createWithFlags, libvirt.VIR_DOMAIN_START_PAUSED if paused else 0)
+            except InvalidArg:
+                if not paused:
                     raise
-                dom.create()  # drivers without START_PAUSED (the test driver): start, then pause
-                dom.suspend()
-        except libvirt.libvirtError as e:
-            log.error("starting domain %s failed: %s\n%s", self.name, e.get_error_message(), xml)
-            raise VirtError(f"start of domain {self.name}: {e.get_error_message()}") from None
+                self._call("start", dom.create)  # drivers without START_PAUSED (the test driver): start, then pause
+                self._call("suspend", dom.suspend)
+        except VirtError as e:
+            log.error("starting domain %s failed: %s\n%s", self.name, e.detail, xml)
+            raise
         return True
 
     def live_xml(self) -> str:
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
-        return self._call("XMLDesc", lambda: dom.XMLDesc(0))
+        dom = self._running()
+        return self._call("XMLDesc", dom.XMLDesc, 0)
 
-    def device(self, action: str, xml: str) -> None:
+    def live_domain(self) -> m.Domain:
+        """The running domain as the model reads it back (devices by alias, machine, metadata)."""
+        return m.Domain.from_xml(self.live_xml())
+
+    def device(self, action: str, xml: str, alias: str = "") -> None:
         """attach | detach | update one device, live and in the persistent config (LIVE|CONFIG,
         as KubeVirt). A detach returns once the guest let go or after libvirt's own wait (~5 s);
-        callers confirm it from the live XML (the DEVICE_REMOVED event wakes them)."""
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
+        callers confirm it from the live XML (the DEVICE_REMOVED event wakes them). With `alias`, a
+        detach whose unplug is still pending from an earlier request is not asked for again."""
+        dom = self._running()
         flags = libvirt.VIR_DOMAIN_AFFECT_LIVE | libvirt.VIR_DOMAIN_AFFECT_CONFIG
         fn = {"attach": dom.attachDeviceFlags, "detach": dom.detachDeviceFlags,
               "update": dom.updateDeviceFlags}[action]
-        self._call(f"{action} device", lambda: fn(xml, flags))
+        if action == "detach" and alias:
+            if alias in self._unplugging:
+                return
+            self._unplugging.add(alias)   # before the call: DEVICE_REMOVED may come while it runs
+        elif alias:
+            self._unplugging.discard(alias)
+        try:
+            self._call(f"{action} device", fn, xml, flags)
+        except VirtError:
+            self._unplugging.discard(alias)
+            raise
+
+    def unplug_pending(self, alias: str) -> bool:
+        return alias in self._unplugging
 
     def shutdown(self) -> None:
         dom = self._domain()
-        if dom is not None and dom.isActive():
+        if dom is not None and self._call("isActive", dom.isActive):
             self._call("shutdown", dom.shutdown)
 
     def destroy(self) -> None:
         dom = self._domain()
-        if dom is not None and dom.isActive():
-            try:
-                dom.destroy()
-            except libvirt.libvirtError as e:
-                if e.get_error_code() not in (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_OPERATION_INVALID):
-                    raise VirtError(f"destroy of domain {self.name}: {e.get_error_message()}") from None
+        try:
+            if dom is not None and self._call("isActive", dom.isActive):
+                self._call("destroy", dom.destroy)
+        except (DomainNotFound, OperationInvalid):
+            pass  # gone or stopped meanwhile: what destroy wanted
 
     def pause(self) -> None:
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
-        self._call("suspend", dom.suspend)
+        self._call("suspend", self._running().suspend)
 
     def unpause(self) -> None:
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
-        self._call("resume", dom.resume)
+        self._call("resume", self._running().resume)
 
     def undefine(self) -> None:
         dom = self._domain()
@@ -288,25 +384,25 @@ class Hypervisor:
         # stable firmware UUID) stays for the next VMI of the VM; any other TPM state goes.
         flags = getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0)
         try:
-            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-        except libvirt.libvirtError:
+            xml = self._call("XMLDesc", dom.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
+        except VirtError:
             xml = ""  # gone meanwhile: undefineFlags below says so
         if persistent_tpm(xml):
             flags |= getattr(libvirt, "VIR_DOMAIN_UNDEFINE_KEEP_TPM", 0)
         try:
-            dom.undefineFlags(flags)
+            self._call("undefine", dom.undefineFlags, flags)
             return
-        except libvirt.libvirtError as e:
-            if e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return
-            if e.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
-                raise VirtError(f"undefine of domain {self.name}: {e.get_error_message()}") from None
+        except DomainNotFound:
+            return
+        except (InvalidArg, NoSupport):
+            pass
         self._call("undefine", dom.undefine)  # drivers without NVRAM support (the test driver)
 
     # -------------------------------------------------------------- device hotplug
 
     def _device_removed(self, conn, dom, alias, opaque) -> None:
         if dom.name() == self.name:
+            self._unplugging.discard(alias)
             ev = self._removed.get(alias)
             if ev is not None:
                 ev.set()
@@ -323,11 +419,12 @@ class Hypervisor:
             self.device("detach", xml)
             deadline = time.monotonic() + timeout
             while not gone.wait(0.5):
-                if f"<alias name='{alias}'/>" not in self._call("read XML", lambda: dom.XMLDesc(0)):
+                live = m.Domain.from_xml(self._call("read XML", dom.XMLDesc, 0))
+                if live.disk_by_alias(alias) is None and live.interface_by_alias(alias) is None:
                     return
                 if time.monotonic() > deadline:
-                    raise VirtError(f"detach of {alias} from domain {self.name}: the guest did not release "
-                                    f"the device within {timeout:.0f}s")
+                    raise OperationTimeout(f"detach of {alias} from domain {self.name}: the guest did not "
+                                           f"release the device within {timeout:.0f}s")
         finally:
             self._removed.pop(alias, None)
 
@@ -336,20 +433,16 @@ class Hypervisor:
     def reboot_acpi(self) -> None:
         """ACPI reboot: libvirt presses the power button and resets QEMU when the guest powers off
         (KubeVirt's SoftRebootVMI without a guest agent: DOMAIN_REBOOT_ACPI_POWER_BTN)."""
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
-        self._call("reboot", lambda: dom.reboot(libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN))
+        dom = self._running()
+        self._call("reboot", dom.reboot, libvirt.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN)
 
     def monitor(self, command: str) -> str:
         """One HMP command on the domain's QEMU monitor (slirp's hostfwd_add/remove, info usernet:
         libvirt has no API for a user-mode NIC's forwards). Its output; HMP reports errors as text."""
         import libvirt_qemu
-        dom = self._domain()
-        if dom is None or not dom.isActive():
-            raise VirtError(f"domain {self.name} is not running")
-        return self._call("monitor command", lambda: libvirt_qemu.qemuMonitorCommand(
-            dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP))
+        dom = self._running()
+        return self._call("monitor command", libvirt_qemu.qemuMonitorCommand, dom, command,
+                          libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -181,7 +181,7 @@ def test_a_reserved_lun_points_at_the_nodes_pr_helper():
     dom = m.Domain.from_xml(convert.convert(v, ctx(v, volumes=vols, pr_helper_socket=sock)).to_xml())
     disk = dom.disk_by_alias("ua-san")
     assert (disk.device, disk.type, disk.source) == ("lun", "block", "/dev/sdb")
-    assert disk.reservations == m.Reservations(path=sock, managed="no", mode="client")
+    assert disk.reservations == m.Reservations(path=sock, managed=False, mode="client")
     assert error_of(v, volumes=vols) == ("spec.domain.devices.disks[0].lun.reservation: this node runs no "
                                          "qemu-pr-helper (the PersistentReservation feature gate is off on it)")
     plain = vmi(disks=[{"name": "san", "lun": {"bus": "scsi"}}])

@@ -23,14 +23,20 @@ def test_emit_only_what_is_set():
                             "  <devices />\n</domain>\n")
 
 
-def test_bools_are_never_attribute_values():
-    with pytest.raises(TypeError, match="not a bool"):
-        m.Loader("/code", readonly=True).to_element()
+def test_bools_are_fields_the_model_spells():
+    assert text(m.Loader("/code", readonly=True, secure=False).to_element()) == \
+        '<loader readonly="yes" secure="no">/code</loader>'
+    assert text(m.Features(smm=True, vmport=False).to_element()) == \
+        '<features><smm state="on" /><vmport state="off" /></features>'
+    with pytest.raises(TypeError, match="yes_no"):
+        m._el("x", flag=True)
 
 
 def test_metadata_uses_the_kubevirt_default_namespace():
     out = text(m.KubevirtMetadata(uid="u1").to_element())
-    assert out == '<metadata><kubevirt xmlns="http://kubevirt.io"><uid>u1</uid></kubevirt></metadata>'
+    assert out == '<kubevirt xmlns="http://kubevirt.io"><uid>u1</uid></kubevirt>'
+    dom = m.Domain(type="qemu", name="x", metadata=m.KubevirtMetadata(uid="u1"))
+    assert '<metadata>\n    <kubevirt xmlns="http://kubevirt.io">\n      <uid>u1</uid>' in dom.to_xml()
 
 
 def test_disk_round_trip():
@@ -48,11 +54,11 @@ def test_disk_round_trip():
 
 def test_interface_round_trip():
     i = m.Interface(type="user", mac="02:00:00:00:00:01", model="virtio-non-transitional", link_state="down",
-                    rom_enabled="no", alias="ua-default", address=m.PciAddress(bus="0x01"))
+                    rom_enabled=False, alias="ua-default", address=m.PciAddress(bus="0x01"))
     assert m.Interface.from_element(i.to_element()) == i
     b = m.Interface(type="bridge", source_bridge="br0", boot_order=1, alias="ua-b")
     assert m.Interface.from_element(b.to_element()) == b
-    tap = m.Interface(type="ethernet", target_dev="vmt0123456789ab", target_managed="no", alias="ua-t")
+    tap = m.Interface(type="ethernet", target_dev="vmt0123456789ab", target_managed=False, alias="ua-t")
     assert text(tap.to_element()) == ('<interface type="ethernet"><target dev="vmt0123456789ab" managed="no" />'
                                       '<alias name="ua-t" /></interface>')
     assert m.Interface.from_element(tap.to_element()) == tap

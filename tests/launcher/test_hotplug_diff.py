@@ -4,18 +4,20 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from services.launcher import hotplug
+from services.launcher.domxml import model as m
 
 
 def domain(*disks):
     body = "".join(f"<disk type='file' device='disk'><source file='/i/{v}.img'/><target dev='{dev}' bus='{bus}'/>"
                    f"<alias name='ua-{v}'/></disk>" for v, dev, bus in disks)
-    return f"<domain><devices>{body}<disk type='file' device='cdrom'><target dev='hdc'/></disk></devices></domain>"
+    return m.Domain.from_xml(f"<domain><devices>{body}<disk type='file' device='cdrom'><target dev='hdc'/></disk>"
+                             "</devices></domain>")
 
 
 def test_live_disks_are_ours_by_alias():
     assert hotplug.live_disks(domain(("root", "vda", "virtio"), ("data", "sda", "scsi"))) == \
         [("root", "vda"), ("data", "sda")]
-    assert hotplug.live_disks("") == []
+    assert hotplug.live_disks(m.Domain(type="qemu", name="x")) == []
 
 
 def test_attach_what_the_spec_gained():
@@ -52,9 +54,8 @@ def test_a_new_disk_never_takes_a_live_device_name():
 
 def test_boot_order_only_when_the_spec_gives_one():
     live = domain(("root", "vda", "virtio"))
-    desired = domain(("root", "vda", "virtio"), ("a", "sda", "scsi"), ("b", "sdb", "scsi")).replace(
-        "<alias name='ua-a'/>", "<boot order='2'/><alias name='ua-a'/>").replace(
-        "<alias name='ua-b'/>", "<boot order='3'/><alias name='ua-b'/>")
+    desired = domain(("root", "vda", "virtio"), ("a", "sda", "scsi"), ("b", "sdb", "scsi"))
+    desired.disk_by_alias("ua-a").boot_order, desired.disk_by_alias("ua-b").boot_order = 2, 3
     attach, _ = hotplug.disk_changes(live, desired, {"root", "a", "b"}, explicit_boot=frozenset({"b"}))
     boots = {c.volume: ET.fromstring(c.xml).find("boot") for c in attach}
     assert boots["a"] is None and boots["b"].get("order") == "3"

@@ -9,6 +9,7 @@ import pytest
 from services.common import manifest, migrations as M, proto
 from services.handler import migration as hm
 from services.launcher import migration as lm
+from services.launcher.domxml import model as m
 
 DOMAIN = """<domain type='qemu' xmlns:kubevirt='http://kubevirt.io'>
   <name>ns_vm</name>
@@ -42,7 +43,7 @@ def test_the_target_gets_its_own_paths_for_what_was_under_the_source_launchers()
 
 
 def test_local_disks_go_along_shared_and_read_only_ones_do_not():
-    assert lm.local_disks(DOMAIN, "/d/a/vms/u1") == [("vda", "/d/a/vms/u1/disk-0.qcow2")]
+    assert lm.local_disks(m.Domain.from_xml(DOMAIN), "/d/a/vms/u1") == [("vda", "/d/a/vms/u1/disk-0.qcow2")]
 
 
 @pytest.mark.parametrize("memory, local, gib", [("128Mi", 0, 1), ("1Gi", 0, 2), ("512Mi", 600_000_000, 2),

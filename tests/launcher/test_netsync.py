@@ -22,11 +22,12 @@ LIVE = """<domain><devices>
   </interface>
   <interface type='network'><alias name='net0'/></interface>
 </devices></domain>"""
+LIVE_DOMAIN = m.Domain.from_xml(LIVE)
 
 
 def nic(name, link=None, **kw):
     return m.Interface(type="ethernet", alias=f"ua-{name}", link_state=link, target_dev=f"tap-{name}",
-                       target_managed="no", **kw)
+                       target_managed=False, **kw)
 
 
 def el(xml):
@@ -35,12 +36,12 @@ def el(xml):
 
 def test_nothing_to_do_when_link_states_match():
     # No <link> and "up" are the same; "down" matches the live <link state='down'/>.
-    assert netsync.plan([nic("default"), nic("masq", "down")], LIVE, set()) == []
-    assert netsync.plan([nic("default", "up"), nic("masq", "down")], LIVE, set()) == []
+    assert netsync.plan([nic("default"), nic("masq", "down")], LIVE_DOMAIN, set()) == []
+    assert netsync.plan([nic("default", "up"), nic("masq", "down")], LIVE_DOMAIN, set()) == []
 
 
 def test_link_down_updates_the_live_definition():
-    (op,) = netsync.plan([nic("default", "down"), nic("masq", "down")], LIVE, set())
+    (op,) = netsync.plan([nic("default", "down"), nic("masq", "down")], LIVE_DOMAIN, set())
     assert (op.action, op.alias) == ("update", "ua-default")
     e = el(op.xml)
     assert e.find("link").get("state") == "down"
@@ -51,14 +52,14 @@ def test_link_down_updates_the_live_definition():
 
 
 def test_link_up_is_explicit():
-    (op,) = netsync.plan([nic("default"), nic("masq")], LIVE, set())
+    (op,) = netsync.plan([nic("default"), nic("masq")], LIVE_DOMAIN, set())
     assert (op.action, op.alias) == ("update", "ua-masq")
     assert [link.get("state") for link in el(op.xml).findall("link")] == ["up"]
 
 
 def test_hotplug_attaches_the_desired_xml_with_its_link_state():
     ops = netsync.plan([nic("default"), nic("masq", "down"), nic("blue", "down", mac="02:00:00:00:00:09")],
-                       LIVE, set())
+                       LIVE_DOMAIN, set())
     assert [(o.action, o.alias) for o in ops] == [("attach", "ua-blue")]
     e = el(ops[0].xml)
     assert e.get("type") == "ethernet" and e.find("target").attrib == {"dev": "tap-blue", "managed": "no"}
@@ -66,15 +67,15 @@ def test_hotplug_attaches_the_desired_xml_with_its_link_state():
 
 
 def test_absent_detaches_the_live_element_only():
-    ops = netsync.plan([nic("masq", "down")], LIVE, {"ua-default", "ua-never-plugged"})
+    ops = netsync.plan([nic("masq", "down")], LIVE_DOMAIN, {"ua-default", "ua-never-plugged"})
     assert [(o.action, o.alias) for o in ops] == [("detach", "ua-default")]
     assert el(ops[0].xml).find("target").get("dev") == "vmtaaaaaabbbbbb"
 
 
 def test_interfaces_missing_from_the_spec_are_left_alone():
-    assert netsync.plan([], LIVE, set()) == []
+    assert netsync.plan([], LIVE_DOMAIN, set()) == []
 
 
 def test_interfaces_status_reads_our_nics():
-    assert netsync.interfaces_status(LIVE) == [("default", "02:00:00:00:00:01", "up", "vmtaaaaaabbbbbb"),
+    assert netsync.interfaces_status(LIVE_DOMAIN) == [("default", "02:00:00:00:00:01", "up", "vmtaaaaaabbbbbb"),
                                                ("masq", "52:54:00:00:00:02", "down", "")]

@@ -297,7 +297,7 @@ class _Converter:
             if not self.a.bios:
                 raise ConversionError(f"{where}.bootloader.bios: there is no BIOS on {self.a.name}; use efi")
             if bl.bios.HasField("useSerial") and bl.bios.useSerial:
-                dom.os.bios_useserial = "yes"
+                dom.os.bios_useserial = True
         if efi:
             e = bl.efi
             # KubeVirt: secureBoot defaults to true where it exists (amd64), false on arm64.
@@ -314,7 +314,7 @@ class _Converter:
                 if missing:
                     raise ConversionError(f"{where}.bootloader.efi: EFI firmware missing on the node for "
                                           f"SecureBoot={str(secure).lower()}: {', '.join(missing)}")
-            dom.os.loader = m.Loader(rom.code, readonly="yes", secure="yes" if secure else "no", type="pflash")
+            dom.os.loader = m.Loader(rom.code, readonly=True, secure=bool(secure), type="pflash")
             nvram = (os.path.join(self.ctx.nvram_dir, f"{self.vmi.metadata.name}_VARS.fd")
                      if self.ctx.nvram_dir else None)
             dom.os.nvram = m.Nvram(nvram, template=rom.vars)
@@ -370,12 +370,12 @@ class _Converter:
             smm = True
         if smm and not self.a.smm:
             raise ConversionError(f"{where}.smm: there is no SMM on {self.a.name}")
-        out = m.Features(acpi=bool(acpi), apic=bool(apic), smm="on" if smm else None)
+        out = m.Features(acpi=bool(acpi), apic=bool(apic), smm=True if smm else None)
         if apic and feats.apic.endOfInterrupt:
-            out.apic_eoi = "on"
+            out.apic_eoi = True
         self._pc_features(feats, out)
         if self.a.vmport_off:
-            out.vmport = "off"
+            out.vmport = False
         if self.a.gicv2_max_vcpus is not None and vcpus > self.a.gicv2_max_vcpus:
             out.gic_version = "3"
         return out
@@ -392,13 +392,13 @@ class _Converter:
         elif feats.HasField("hypervPassthrough") and _feature_on(feats, "hypervPassthrough", False):
             out.hyperv = m.Hyperv(mode="passthrough")
         if feats.HasField("kvm"):
-            out.kvm_hidden = "on" if feats.kvm.hidden else "off"
+            out.kvm_hidden = bool(feats.kvm.hidden)
         if feats.HasField("pvspinlock"):
             on = _feature_on(feats, "pvspinlock", True)
             if on and self.ctx.emulated and "pvspinlock" in spec_facts.KVM_ONLY_FEATURES:
                 raise ConversionError(f"{where}.pvspinlock: paravirtual spinlocks need KVM; this node emulates "
                                       "the CPU (TCG)")
-            out.pvspinlock = "on" if on else "off"
+            out.pvspinlock = bool(on)
 
     def _hyperv(self, hv, where: str) -> m.Hyperv:
         """Convert_v1_FeatureHyperv_To_api_FeatureHyperv: each feature set is on unless disabled."""
@@ -410,14 +410,14 @@ class _Converter:
             if on and self.ctx.emulated and name in spec_facts.KVM_ONLY_HYPERV:
                 raise ConversionError(f"{where}.{name}: the Hyper-V {name} enlightenment needs KVM; this node "
                                       "emulates the CPU (TCG)")
-            f = m.HypervFeature(element, "on" if on else "off")
+            f = m.HypervFeature(element, bool(on))
             if name == "spinlocks" and on:
                 f.retries = hv.spinlocks.spinlocks if hv.spinlocks.HasField("spinlocks") \
                     else spec_facts.DEFAULT_SPINLOCKS
             elif name == "vendorid" and on:
                 f.value = hv.vendorid.vendorid
             elif name == "synictimer" and hv.synictimer.HasField("direct"):
-                f.direct = "on" if _feature_on(hv.synictimer, "direct", True) else "off"
+                f.direct = bool(_feature_on(hv.synictimer, "direct", True))
             out.features.append(f)
         return out
 
@@ -449,7 +449,7 @@ class _Converter:
                 raise ConversionError(f'{tp}.tickPolicy: Unsupported value: "{policy}": supported values: '
                                       + ", ".join(f'"{x}"' for x in spec_facts.TICK_POLICIES[name]))
             present = timer.present if timer.HasField("present") else True
-            out.timers.append(m.Timer(libvirt_name, present=m.yes_no(present), tickpolicy=policy or None,
+            out.timers.append(m.Timer(libvirt_name, present=bool(present), tickpolicy=policy or None,
                                       track=getattr(timer, "track", "") or None))
         return out
 
@@ -468,7 +468,7 @@ class _Converter:
             c = self.ctx
             # logSerialConsole (default on): the console's output also goes to the node's log file.
             logged = spec_devs.logSerialConsole if spec_devs.HasField("logSerialConsole") else True
-            log = dict(log_file=c.serial_log, log_append="on") if c.serial_log and logged else {}
+            log = dict(log_file=c.serial_log, log_append=True) if c.serial_log and logged else {}
             if c.serial_socket:
                 devs.serials.append(m.Serial(type="unix", source_mode="bind", source_path=c.serial_socket,
                                              target_port=0, **log))
@@ -502,7 +502,7 @@ class _Converter:
                 persistent = t.HasField("persistent") and t.persistent
                 devs.tpms.append(m.Tpm(model=self.a.tpm_persistent_model if persistent else self.a.tpm_model,
                                        backend_type="emulator", backend_version="2.0",
-                                       persistent_state="yes" if persistent else None))
+                                       persistent_state=True if persistent else None))
 
         devs.watchdogs, devs.sounds, devs.panics = self._watchdog(), self._sound(), self._panics()
 
@@ -511,7 +511,7 @@ class _Converter:
             self.pcie_devices += 1
 
         if spec_devs.HasField("autoattachMemBalloon") and spec_devs.autoattachMemBalloon:
-            devs.memballoon = m.Memballoon(model=self.virtio_model, free_page_reporting="on",
+            devs.memballoon = m.Memballoon(model=self.virtio_model, free_page_reporting=True,
                                            stats_period=BALLOON_STATS_PERIOD)
             self.pcie_devices += 1
         else:
@@ -732,11 +732,11 @@ class _Converter:
             nic = m.Interface(mac=iface.macAddress.replace("-", ":").lower() or None,
                               model=self.virtio_model if model == "virtio" else model,
                               link_state="down" if iface.state == "down" else None,
-                              boot_order=order, rom_enabled=None if order is not None else "no",
+                              boot_order=order, rom_enabled=None if order is not None else False,
                               alias=m.make_alias(iface.name))
             kind = network.binding(iface)
             if kind == "bridge":
-                nic.type, nic.target_managed = "ethernet", "no"
+                nic.type, nic.target_managed = "ethernet", False
                 nic.target_dev = network.tap_name(self.vmi.metadata.uid, iface.name)
             else:
                 if not net.HasField("pod"):

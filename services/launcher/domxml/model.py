@@ -4,8 +4,11 @@ No policy lives here: every field defaults to "not set", and `to_element()` emit
 in a fixed order, so the same objects always give the same text. All decisions (defaults, arch
 differences, naming) belong to `convert.py` and `archs.py`.
 
-Parsing back is partial on purpose (as in Nova's config.py): disks and interfaces, the devices we
-will look up by alias in a live domain's XML for hotplug.
+Booleans are bool fields; the model alone spells them yes/no or on/off, as each element wants.
+
+Parsing back is partial on purpose (as in Nova's config.py and guest.py): what the launcher reads from a
+live domain -- identity, machine, KubeVirt's metadata, and the devices it finds by alias (disks,
+interfaces) or inspects (TPM) -- for hotplug, NIC sync, domain stats, migration and snapshots.
 """
 from __future__ import annotations
 
@@ -13,9 +16,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Optional
 
-from services.common.domain import METADATA_NS
+from services.common.domainmeta import KubevirtMetadata
 
-KUBEVIRT_NS = METADATA_NS
 USER_ALIAS_PREFIX = "ua-"
 
 
@@ -28,7 +30,7 @@ def _attrs(**kv) -> dict[str, str]:
         if v is None:
             continue
         if isinstance(v, bool):
-            raise TypeError(f"attribute {k}: pass 'yes'/'no' or 'on'/'off', not a bool")
+            raise TypeError(f"attribute {k}: spell a bool with yes_no() or on_off()")
         out[k.rstrip("_")] = str(v)
     return out
 
@@ -54,8 +56,24 @@ def on_off(value: Optional[bool]) -> Optional[str]:
     return None if value is None else ("on" if value else "off")
 
 
+def _bool(text: Optional[str]) -> Optional[bool]:
+    """yes/no or on/off (libvirt writes both) back to a bool; None when absent."""
+    if text is None:
+        return None
+    if text in ("yes", "on"):
+        return True
+    if text in ("no", "off"):
+        return False
+    raise ValueError(f"not a libvirt boolean: {text!r}")
+
+
 def _int(text: Optional[str]) -> Optional[int]:
     return None if text is None else int(text)
+
+
+def device_xml(device) -> str:
+    """One device's element as text, what virDomainAttachDevice and friends take."""
+    return ET.tostring(device.to_element(), encoding="unicode")
 
 
 def make_alias(name: str) -> str:
@@ -116,11 +134,11 @@ class Reservations:
     """SCSI persistent reservations of a LUN (<source><reservations>): `managed="no"` hands the
     PERSISTENT RESERVE commands to a qemu-pr-helper listening on `path` (libvirt connects as client)."""
     path: str
-    managed: str = "no"
+    managed: bool = False
     mode: str = "client"
 
     def to_element(self) -> ET.Element:
-        e = _el("reservations", managed=self.managed)
+        e = _el("reservations", managed=yes_no(self.managed))
         _sub(e, "source", type="unix", path=self.path, mode=self.mode)
         return e
 
@@ -129,7 +147,7 @@ class Reservations:
         if e is None:
             return None
         src = e.find("source")
-        return cls(path=src.get("path", "") if src is not None else "", managed=e.get("managed", "no"),
+        return cls(path=src.get("path", "") if src is not None else "", managed=bool(_bool(e.get("managed"))),
                    mode=src.get("mode", "client") if src is not None else "client")
 
 
@@ -230,8 +248,7 @@ class VcpuSlot:
     hotpluggable: bool
 
     def to_element(self) -> ET.Element:
-        return _el("vcpu", id=self.id, enabled="yes" if self.enabled else "no",
-                   hotpluggable="yes" if self.hotpluggable else "no")
+        return _el("vcpu", id=self.id, enabled=yes_no(self.enabled), hotpluggable=yes_no(self.hotpluggable))
 
 
 @dataclass
@@ -240,13 +257,13 @@ class Interface:
     mac: Optional[str] = None
     source_bridge: Optional[str] = None
     target_dev: Optional[str] = None    # ethernet: the tap the node created
-    target_managed: Optional[str] = None  # "no": libvirt opens that tap instead of creating one
+    target_managed: Optional[bool] = None  # False: libvirt opens that tap instead of creating one
     ip_address: Optional[str] = None    # user: the slirp network's address and prefix
     ip_prefix: Optional[int] = None
     model: Optional[str] = None
     link_state: Optional[str] = None    # up | down
     boot_order: Optional[int] = None
-    rom_enabled: Optional[str] = None   # yes | no
+    rom_enabled: Optional[bool] = None
     alias: Optional[str] = None
     address: Optional[PciAddress] = None
     acpi_index: Optional[int] = None    # <acpi index>: the guest's stable NIC name (eno<N>)
@@ -260,7 +277,7 @@ class Interface:
         if self.ip_address is not None:
             _sub(e, "ip", family="ipv4", address=self.ip_address, prefix=self.ip_prefix)
         if self.target_dev is not None:
-            _sub(e, "target", dev=self.target_dev, managed=self.target_managed)
+            _sub(e, "target", dev=self.target_dev, managed=yes_no(self.target_managed))
         if self.model is not None:
             _sub(e, "model", type=self.model)
         if self.link_state is not None:
@@ -268,7 +285,7 @@ class Interface:
         if self.boot_order is not None:
             _sub(e, "boot", order=self.boot_order)
         if self.rom_enabled is not None:
-            _sub(e, "rom", enabled=self.rom_enabled)
+            _sub(e, "rom", enabled=yes_no(self.rom_enabled))
         if self.alias is not None:
             _sub(e, "alias", name=self.alias)
         if self.acpi_index is not None:
@@ -287,7 +304,7 @@ class Interface:
         if (ip := e.find("ip")) is not None:
             i.ip_address, i.ip_prefix = ip.get("address"), _int(ip.get("prefix"))
         if (target := e.find("target")) is not None:
-            i.target_dev, i.target_managed = target.get("dev"), target.get("managed")
+            i.target_dev, i.target_managed = target.get("dev"), _bool(target.get("managed"))
         if (m := e.find("model")) is not None:
             i.model = m.get("type")
         if (link := e.find("link")) is not None:
@@ -295,7 +312,7 @@ class Interface:
         if (boot := e.find("boot")) is not None:
             i.boot_order = _int(boot.get("order"))
         if (rom := e.find("rom")) is not None:
-            i.rom_enabled = rom.get("enabled")
+            i.rom_enabled = _bool(rom.get("enabled"))
         if (alias := e.find("alias")) is not None:
             i.alias = alias.get("name")
         if (acpi := e.find("acpi")) is not None:
@@ -311,7 +328,7 @@ class Serial:
     source_path: Optional[str] = None
     target_port: Optional[int] = None
     log_file: Optional[str] = None
-    log_append: Optional[str] = None    # on | off
+    log_append: Optional[bool] = None
 
     def to_element(self) -> ET.Element:
         e = _el("serial", type=self.type)
@@ -320,7 +337,7 @@ class Serial:
         if self.target_port is not None:
             _sub(e, "target", port=self.target_port)
         if self.log_file is not None:
-            _sub(e, "log", file=self.log_file, append=self.log_append)
+            _sub(e, "log", file=self.log_file, append=on_off(self.log_append))
         return e
 
 
@@ -397,13 +414,21 @@ class Tpm:
     model: str                          # tpm-tis | tpm-crb
     backend_type: str = "emulator"
     backend_version: Optional[str] = None
-    persistent_state: Optional[str] = None  # yes | no
+    persistent_state: Optional[bool] = None  # the emulator keeps its state across restarts
 
     def to_element(self) -> ET.Element:
         e = _el("tpm", model=self.model)
         _sub(e, "backend", type=self.backend_type, version=self.backend_version,
-             persistent_state=self.persistent_state)
+             persistent_state=yes_no(self.persistent_state))
         return e
+
+    @classmethod
+    def from_element(cls, e: ET.Element) -> "Tpm":
+        t = cls(model=e.get("model", ""))
+        if (b := e.find("backend")) is not None:
+            t.backend_type, t.backend_version = b.get("type", "emulator"), b.get("version")
+            t.persistent_state = _bool(b.get("persistent_state"))
+        return t
 
 
 @dataclass
@@ -454,11 +479,11 @@ class Panic:
 @dataclass
 class Memballoon:
     model: str = "none"
-    free_page_reporting: Optional[str] = None  # on | off
+    free_page_reporting: Optional[bool] = None
     stats_period: Optional[int] = None
 
     def to_element(self) -> ET.Element:
-        e = _el("memballoon", model=self.model, freePageReporting=self.free_page_reporting)
+        e = _el("memballoon", model=self.model, freePageReporting=on_off(self.free_page_reporting))
         if self.stats_period is not None:
             _sub(e, "stats", period=self.stats_period)
         return e
@@ -504,12 +529,12 @@ class Devices:
 @dataclass
 class Loader:
     path: str
-    readonly: Optional[str] = None      # yes | no
-    secure: Optional[str] = None        # yes | no
+    readonly: Optional[bool] = None
+    secure: Optional[bool] = None
     type: Optional[str] = None          # pflash | rom
 
     def to_element(self) -> ET.Element:
-        return _el("loader", self.path, readonly=self.readonly, secure=self.secure, type=self.type)
+        return _el("loader", self.path, readonly=yes_no(self.readonly), secure=yes_no(self.secure), type=self.type)
 
 
 @dataclass
@@ -532,7 +557,7 @@ class Os:
     initrd: Optional[str] = None
     cmdline: Optional[str] = None
     boot_devs: list[str] = field(default_factory=list)
-    bios_useserial: Optional[str] = None  # yes | no
+    bios_useserial: Optional[bool] = None
     smbios_mode: Optional[str] = None     # sysinfo | host | emulate
 
     def to_element(self) -> ET.Element:
@@ -548,7 +573,7 @@ class Os:
         for dev in self.boot_devs:
             _sub(e, "boot", dev=dev)
         if self.bios_useserial is not None:
-            _sub(e, "bios", useserial=self.bios_useserial)
+            _sub(e, "bios", useserial=yes_no(self.bios_useserial))
         if self.smbios_mode is not None:
             _sub(e, "smbios", mode=self.smbios_mode)
         return e
@@ -575,15 +600,15 @@ class HypervFeature:
     """One Hyper-V enlightenment: <relaxed state="on"/>, <spinlocks state="on" retries="8191"/>,
     <vendor_id state="on" value="..."/>, <stimer state="on"><direct state="on"/></stimer>."""
     name: str
-    state: str                          # on | off
+    state: bool
     retries: Optional[int] = None       # spinlocks
     value: Optional[str] = None         # vendor_id
-    direct: Optional[str] = None        # stimer: <direct state>
+    direct: Optional[bool] = None       # stimer: <direct state>
 
     def to_element(self) -> ET.Element:
-        e = _el(self.name, state=self.state, retries=self.retries, value=self.value)
+        e = _el(self.name, state=on_off(self.state), retries=self.retries, value=self.value)
         if self.direct is not None:
-            _sub(e, "direct", state=self.direct)
+            _sub(e, "direct", state=on_off(self.direct))
         return e
 
 
@@ -603,12 +628,12 @@ class Hyperv:
 class Features:
     acpi: bool = False
     apic: bool = False
-    apic_eoi: Optional[str] = None      # <apic eoi="on|off">
+    apic_eoi: Optional[bool] = None     # <apic eoi="on|off">
     hyperv: Optional[Hyperv] = None
-    kvm_hidden: Optional[str] = None    # <kvm><hidden state="on|off"/></kvm>
-    pvspinlock: Optional[str] = None    # on | off
-    smm: Optional[str] = None           # on | off
-    vmport: Optional[str] = None        # on | off
+    kvm_hidden: Optional[bool] = None   # <kvm><hidden state="on|off"/></kvm>
+    pvspinlock: Optional[bool] = None
+    smm: Optional[bool] = None
+    vmport: Optional[bool] = None
     gic_version: Optional[str] = None   # 2 | 3 | host (arm)
 
     def to_element(self) -> ET.Element:
@@ -616,24 +641,24 @@ class Features:
         if self.acpi:
             _sub(e, "acpi")
         if self.apic:
-            _sub(e, "apic", eoi=self.apic_eoi)
+            _sub(e, "apic", eoi=on_off(self.apic_eoi))
         if self.hyperv is not None:
             e.append(self.hyperv.to_element())
         if self.kvm_hidden is not None:
-            _sub(_sub(e, "kvm"), "hidden", state=self.kvm_hidden)
+            _sub(_sub(e, "kvm"), "hidden", state=on_off(self.kvm_hidden))
         if self.pvspinlock is not None:
-            _sub(e, "pvspinlock", state=self.pvspinlock)
+            _sub(e, "pvspinlock", state=on_off(self.pvspinlock))
         if self.smm is not None:
-            _sub(e, "smm", state=self.smm)
+            _sub(e, "smm", state=on_off(self.smm))
         if self.vmport is not None:
-            _sub(e, "vmport", state=self.vmport)
+            _sub(e, "vmport", state=on_off(self.vmport))
         if self.gic_version is not None:
             _sub(e, "gic", version=self.gic_version)
         return e
 
     def empty(self) -> bool:
-        return not (self.acpi or self.apic or self.hyperv or self.kvm_hidden or self.pvspinlock or self.smm
-                    or self.vmport or self.gic_version)
+        return not (self.acpi or self.apic or self.hyperv) and all(
+            v is None for v in (self.kvm_hidden, self.pvspinlock, self.smm, self.vmport, self.gic_version))
 
 
 @dataclass
@@ -665,12 +690,12 @@ class Cpu:
 @dataclass
 class Timer:
     name: str                           # rtc | pit | hpet | kvmclock | hypervclock
-    present: Optional[str] = None       # yes | no
+    present: Optional[bool] = None
     tickpolicy: Optional[str] = None    # delay | catchup | merge | discard
     track: Optional[str] = None         # guest | wall (rtc)
 
     def to_element(self) -> ET.Element:
-        return _el("timer", name=self.name, tickpolicy=self.tickpolicy, track=self.track, present=self.present)
+        return _el("timer", name=self.name, tickpolicy=self.tickpolicy, track=self.track, present=yes_no(self.present))
 
 
 @dataclass
@@ -684,19 +709,6 @@ class Clock:
         e = _el("clock", offset=self.offset, adjustment=self.adjustment, timezone=self.timezone)
         for t in self.timers:
             e.append(t.to_element())
-        return e
-
-
-@dataclass
-class KubevirtMetadata:
-    uid: str = ""
-
-    def to_element(self) -> ET.Element:
-        e = _el("metadata")
-        # A literal default-namespace declaration keeps the text as KubeVirt writes it
-        # (<kubevirt xmlns="http://kubevirt.io">) instead of ElementTree's ns0: prefixes.
-        kv = _sub(e, "kubevirt", xmlns=KUBEVIRT_NS)
-        _sub(kv, "uid", self.uid)
         return e
 
 
@@ -727,7 +739,7 @@ class Domain:
         if self.uuid is not None:
             _sub(e, "uuid", self.uuid)
         if self.metadata is not None:
-            e.append(self.metadata.to_element())
+            _sub(e, "metadata").append(self.metadata.to_element())
         if self.memory_bytes is not None:
             _sub(e, "memory", self.memory_bytes, unit="b")
         if self.vcpus is not None:
@@ -760,16 +772,27 @@ class Domain:
 
     @classmethod
     def from_xml(cls, text: str) -> "Domain":
-        """Partial parse: identity, machine, and the devices we find by alias (disks, interfaces)."""
+        """Partial parse of a (live) domain: identity, machine, KubeVirt's metadata, and the devices the
+        launcher reads back (disks, interfaces, TPMs); what it does not model is left out."""
         root = ET.fromstring(text)
         dom = cls(type=root.get("type", ""), name=root.findtext("name", ""), uuid=root.findtext("uuid"))
+        dom.metadata = KubevirtMetadata.find_in(root.find("metadata"))
         t = root.find("os/type")
         if t is not None:
             dom.os = Os(arch=t.get("arch"), machine=t.get("machine"), type=t.text or "hvm")
         dom.devices = Devices(emulator=root.findtext("devices/emulator"),
                               disks=[Disk.from_element(d) for d in root.findall("devices/disk")],
-                              interfaces=[Interface.from_element(i) for i in root.findall("devices/interface")])
+                              interfaces=[Interface.from_element(i) for i in root.findall("devices/interface")],
+                              tpms=[Tpm.from_element(t) for t in root.findall("devices/tpm")])
         return dom
+
+    def user_disks(self) -> dict[str, Disk]:
+        """Volume name -> disk, for the disks carrying a `ua-` alias (ours, named after their volume)."""
+        return {name: d for d in self.devices.disks if (name := parse_alias(d.alias))}
+
+    def user_interfaces(self) -> dict[str, Interface]:
+        """Interface name -> interface, for the interfaces carrying a `ua-` alias."""
+        return {name: i for i in self.devices.interfaces if (name := parse_alias(i.alias))}
 
     def disk_by_alias(self, alias: str) -> Optional[Disk]:
         return next((d for d in self.devices.disks if d.alias == alias), None)
