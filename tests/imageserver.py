@@ -2,17 +2,22 @@
 importer over real HTTP (a mesh started with `--import-allow-internal`, since it listens on loopback).
 
 `gate(path)` holds the answer for that path until `release(path)`, so a test sees the import in progress;
-a path never `add`ed is a 404."""
+`pace(path, seconds)` spreads its body over that long (progress seen along the way); a path never
+`add`ed is a 404."""
 from __future__ import annotations
 
 import http.server
 import threading
+import time
+
+PACE_PIECES = 40
 
 
 class ImageServer:
     def __init__(self):
         self.images: dict[str, str] = {}          # URL path -> file
         self.gates: dict[str, threading.Event] = {}
+        self.paces: dict[str, float] = {}
         self.requests: list[str] = []
         server = self
 
@@ -31,7 +36,15 @@ class ImageServer:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                seconds = server.paces.get(self.path)
+                if not seconds:
+                    self.wfile.write(data)
+                    return
+                piece = -(-len(data) // PACE_PIECES)
+                for at in range(0, len(data), piece):
+                    self.wfile.write(data[at:at + piece])
+                    self.wfile.flush()
+                    time.sleep(seconds / PACE_PIECES)
 
             def log_message(self, *args):
                 pass
@@ -47,6 +60,9 @@ class ImageServer:
     def add(self, path: str, file: str) -> str:
         self.images[path] = file
         return self.url(path)
+
+    def pace(self, path: str, seconds: float) -> None:
+        self.paces[path] = seconds
 
     def gate(self, path: str) -> None:
         self.gates[path] = threading.Event()
