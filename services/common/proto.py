@@ -17,6 +17,7 @@ from services._proto.virtmesh.v1 import launcher_pb2 as launcher  # noqa: F401
 from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import migration_pb2 as lmigration  # noqa: F401  (launcher migration)
 from services._proto.virtmesh.v1 import migration_pb2_grpc as lmigration_grpc  # noqa: F401
+from services._proto.virtmesh.v1 import reason_pb2 as reason  # noqa: F401  (LauncherReason)
 from services.common import tracing   # (which imports nothing of ours)
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE

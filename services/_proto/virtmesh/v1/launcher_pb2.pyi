@@ -1,5 +1,6 @@
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from services._proto.virtmesh.v1 import migration_pb2 as _migration_pb2
+from services._proto.virtmesh.v1 import reason_pb2 as _reason_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -47,7 +48,7 @@ class VMIRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ..., imagePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Response(_message.Message):
-    __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain")
+    __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain", "reason")
     class VolumeErrorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -60,12 +61,14 @@ class Response(_message.Message):
     VOLUMEERRORS_FIELD_NUMBER: _ClassVar[int]
     TRACESPANS_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     success: bool
     message: str
     volumeErrors: _containers.ScalarMap[str, str]
     traceSpans: bytes
     domain: Domain
-    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ..., traceSpans: _Optional[bytes] = ..., domain: _Optional[_Union[Domain, _Mapping]] = ...) -> None: ...
+    reason: _reason_pb2.LauncherReason
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., volumeErrors: _Optional[_Mapping[str, str]] = ..., traceSpans: _Optional[bytes] = ..., domain: _Optional[_Union[Domain, _Mapping]] = ..., reason: _Optional[_Union[_reason_pb2.LauncherReason, str]] = ...) -> None: ...
 
 class EmptyRequest(_message.Message):
     __slots__ = ()

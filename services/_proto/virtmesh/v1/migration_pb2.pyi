@@ -1,4 +1,5 @@
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
+from services._proto.virtmesh.v1 import reason_pb2 as _reason_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -100,11 +101,13 @@ class CancelMigrationRequest(_message.Message):
     def __init__(self, migrationUid: _Optional[str] = ...) -> None: ...
 
 class MigrationResponse(_message.Message):
-    __slots__ = ("success", "message", "directory")
+    __slots__ = ("success", "message", "directory", "reason")
     SUCCESS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     success: bool
     message: str
     directory: str
-    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., directory: _Optional[str] = ...) -> None: ...
+    reason: _reason_pb2.LauncherReason
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., directory: _Optional[str] = ..., reason: _Optional[_Union[_reason_pb2.LauncherReason, str]] = ...) -> None: ...
