@@ -3,21 +3,31 @@
 `Nodes` drives `tools/host.sh node` (each node a libvirtd in its own namespaces with an address on veths
 to the others); `MigrationMesh` runs `virtmesh up` on the first node (api, controller, its handler) and
 one more handler per further node, each with its own data dir and `--migration-address`, all against the
-first node's api. Everything is stopped and removed by `close()`.
+first node's api. Everything is stopped and removed by `close()`. Below them, what the migration tests
+share: a VMI's console followed across nodes, its TICKs, and `virtmesh migrate` with its migration's phases.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+import grpc
+
+from services.common import manifest, proto
 
 from harness import ROOT, Mesh, scrape_metrics, short_tmpdir
 
 HOST_SH = os.path.join(ROOT, "tools", "host.sh")
+NS = "e2e"   # the migration tests' namespace
+TICK = re.compile(r"VIRTMESH-TICK (\d+)")
 
 
 def prerequisites() -> str:
@@ -28,6 +38,27 @@ def prerequisites() -> str:
     if os.geteuid() != 0:
         return "nodes need root (namespaces, libvirtd)"
     return ""
+
+
+@contextlib.contextmanager
+def mesh_on_nodes(addresses: dict[str, str], extra_env: dict | None = None):
+    """A MigrationMesh over fresh nodes (name -> address), closed after; a test without the prerequisites is
+    skipped (failed in CI)."""
+    import pytest
+    why = prerequisites()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"e2e prerequisite missing in CI: {why}")
+        pytest.skip(why)
+    nodes = Nodes(addresses)
+    try:
+        mm = MigrationMesh(nodes, extra_env)
+        try:
+            yield mm
+        finally:
+            mm.close()
+    finally:
+        nodes.close()
 
 
 class Nodes:
@@ -212,3 +243,91 @@ def _cmdline(pid: int) -> list[str]:
             return f.read().decode(errors="replace").split("\0")
     except OSError:
         return []
+
+
+# ---------------------------------------------------------------- what the migration tests share
+
+def ticks(text: str) -> list[int]:
+    return [int(n) for n in TICK.findall(text)]
+
+
+class Console:
+    """The VMI's console through the api (node by node as the VMI moves): everything the guest wrote
+    from the start of the current node's log, plus what we type."""
+
+    def __init__(self, mm: MigrationMesh, name: str):
+        ch = grpc.insecure_channel(f"unix://{mm.mesh.data_dir}/run/api.sock")
+        self.stub = proto.api_grpc.SubresourcesStub(ch)
+        self.name = name
+        self.out = b""
+        self.done = threading.Event()
+        self.keys: list[bytes] = []
+        self._wake = threading.Event()
+
+    def follow(self) -> "Console":
+        """Read in the background until the stream ends (the domain left this node) or close()."""
+        def requests():
+            yield proto.api.ConsoleRequest(namespace=NS, name=self.name, fromStart=True)
+            while not self.done.is_set():
+                self._wake.wait(0.2)
+                self._wake.clear()
+                while self.keys:
+                    yield proto.api.ConsoleRequest(data=self.keys.pop(0))
+
+        def run():
+            try:
+                self.call = self.stub.Console(requests())
+                for chunk in self.call:
+                    self.out += chunk.data
+            except grpc.RpcError:
+                pass
+            finally:
+                self.done.set()
+        threading.Thread(target=run, daemon=True).start()
+        return self
+
+    def type(self, text: str) -> None:
+        self.keys.append(text.encode())
+        self._wake.set()
+
+    def close(self) -> None:
+        self.done.set()
+        if hasattr(self, "call"):
+            self.call.cancel()
+
+    @property
+    def text(self) -> str:
+        return self.out.decode(errors="replace")
+
+
+def migrations_of(m, name: str) -> list[dict]:
+    """The VMI's migrations as `get -o json` prints them (through the api, not a CLI process per poll)."""
+    with grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock") as ch:
+        got = proto.api_grpc.ResourcesStub(ch).List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10)
+    items = [manifest.to_dict(proto.inner(o)) for o in got.items]
+    return [x for x in items if x.get("spec", {}).get("vmiName") == name]
+
+
+def latest(m, name: str) -> dict:
+    return max(migrations_of(m, name), key=lambda x: (x["metadata"]["creationTimestamp"], x["metadata"]["name"]))
+
+
+def migrate(m, name: str) -> dict:
+    """`virtmesh migrate` and the migration it made (the newest of the VMI's)."""
+    before = {x["metadata"]["name"] for x in migrations_of(m, name)}
+    r = m.cli("migrate", name, "-n", NS)
+    assert r.stdout.strip() == f"VM {name} was scheduled to migrate"
+    return m.wait_for(lambda: next((x for x in migrations_of(m, name) if x["metadata"]["name"] not in before), None),
+                      10, "the migration object")
+
+
+def wait_phase(mm: MigrationMesh, name: str, mig: str, phases, timeout=60) -> dict:
+    m = mm.mesh
+
+    def done():
+        x = next((x for x in migrations_of(m, name) if x["metadata"]["name"] == mig), None)
+        return x if x and x.get("status", {}).get("phase") in phases else None
+    try:
+        return m.wait_for(done, timeout, f"migration {mig} {phases}", interval=0.2)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{mm.logs_tail()}") from None

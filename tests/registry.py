@@ -77,6 +77,17 @@ class Registry:
                              check=True, capture_output=True, text=True, timeout=60).stdout
         return [layer["digest"] for layer in json.loads(raw)["layers"]]
 
+    def digest(self, repo: str, tag: str) -> str:
+        """The manifest digest the tag names now."""
+        return subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+                               f"docker://{self.host}/{repo}:{tag}"], check=True, capture_output=True, text=True,
+                              timeout=60).stdout.strip()
+
+    def delete(self, repo: str, digest: str) -> None:
+        """The manifest goes (every tag naming it with it); its blobs stay."""
+        subprocess.run(["skopeo", "delete", "--tls-verify=false", f"docker://{self.host}/{repo}@{digest}"],
+                       check=True, capture_output=True, timeout=60)
+
     def requests(self, method: str, path_part: str) -> int:
         """Access-log lines (`"GET /v2/… HTTP/1.1" 200`) of `method` whose path contains `path_part`."""
         with open(self.log_path, errors="replace") as f:

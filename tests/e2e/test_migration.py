@@ -6,7 +6,6 @@ the next migration succeeds."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import threading
 import time
@@ -17,11 +16,11 @@ import pytest
 from services.common import manifest, proto
 
 from e2e.conftest import GUESTS
-from migration_nodes import MigrationMesh, Nodes, prerequisites
+from migration_nodes import (NS, Console, MigrationMesh, latest, mesh_on_nodes, migrate, migrations_of, ticks,
+                             wait_phase)
 
 pytestmark = pytest.mark.e2e
 
-NS = "e2e"
 VM = """
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
@@ -48,7 +47,6 @@ spec:
   configuration:
     migrations: {migrations}
 """
-TICK = re.compile(r"VIRTMESH-TICK (\d+)")
 
 
 def samples(text: str) -> list:
@@ -62,75 +60,10 @@ def value(got, metric: str, **labels):
     return sum(vals) if vals else None
 
 
-def ticks(text: str) -> list[int]:
-    return [int(n) for n in TICK.findall(text)]
-
-
 @pytest.fixture(scope="module")
 def two_nodes(host_ready):
-    why = prerequisites()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"e2e prerequisite missing in CI: {why}")
-        pytest.skip(why)
-    nodes = Nodes({"A": "192.0.2.1", "B": "192.0.2.2"})
-    try:
-        mm = MigrationMesh(nodes)
-        try:
-            yield mm
-        finally:
-            mm.close()
-    finally:
-        nodes.close()
-
-
-class Console:
-    """The VMI's console through the api (node by node as the VMI moves): everything the guest wrote
-    from the start of the current node's log, plus what we type."""
-
-    def __init__(self, mm: MigrationMesh, name: str):
-        ch = grpc.insecure_channel(f"unix://{mm.mesh.data_dir}/run/api.sock")
-        self.stub = proto.api_grpc.SubresourcesStub(ch)
-        self.name = name
-        self.out = b""
-        self.done = threading.Event()
-        self.keys: list[bytes] = []
-        self._wake = threading.Event()
-
-    def follow(self) -> "Console":
-        """Read in the background until the stream ends (the domain left this node) or close()."""
-        def requests():
-            yield proto.api.ConsoleRequest(namespace=NS, name=self.name, fromStart=True)
-            while not self.done.is_set():
-                self._wake.wait(0.2)
-                self._wake.clear()
-                while self.keys:
-                    yield proto.api.ConsoleRequest(data=self.keys.pop(0))
-
-        def run():
-            try:
-                self.call = self.stub.Console(requests())
-                for chunk in self.call:
-                    self.out += chunk.data
-            except grpc.RpcError:
-                pass
-            finally:
-                self.done.set()
-        threading.Thread(target=run, daemon=True).start()
-        return self
-
-    def type(self, text: str) -> None:
-        self.keys.append(text.encode())
-        self._wake.set()
-
-    def close(self) -> None:
-        self.done.set()
-        if hasattr(self, "call"):
-            self.call.cancel()
-
-    @property
-    def text(self) -> str:
-        return self.out.decode(errors="replace")
+    with mesh_on_nodes({"A": "192.0.2.1", "B": "192.0.2.2"}) as mm:
+        yield mm
 
 
 def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> dict:
@@ -143,39 +76,6 @@ def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> di
     m.wait_for(lambda: f"VIRTMESH-READY {marker}" in mm.serial_log(node, uid) and ticks(mm.serial_log(node, uid)),
                60, f"{name} ready")
     return vmi
-
-
-def migrations_of(m, name: str) -> list[dict]:
-    """The VMI's migrations as `get -o json` prints them (through the api, not a CLI process per poll)."""
-    with grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock") as ch:
-        got = proto.api_grpc.ResourcesStub(ch).List(proto.api.ListRequest(kind=proto.VMIM, namespace=NS), timeout=10)
-    items = [manifest.to_dict(proto.inner(o)) for o in got.items]
-    return [x for x in items if x.get("spec", {}).get("vmiName") == name]
-
-
-def latest(m, name: str) -> dict:
-    return max(migrations_of(m, name), key=lambda x: (x["metadata"]["creationTimestamp"], x["metadata"]["name"]))
-
-
-def migrate(m, name: str) -> dict:
-    """`virtmesh migrate` and the migration it made (the newest of the VMI's)."""
-    before = {x["metadata"]["name"] for x in migrations_of(m, name)}
-    r = m.cli("migrate", name, "-n", NS)
-    assert r.stdout.strip() == f"VM {name} was scheduled to migrate"
-    return m.wait_for(lambda: next((x for x in migrations_of(m, name) if x["metadata"]["name"] not in before), None),
-                      10, "the migration object")
-
-
-def wait_phase(mm: MigrationMesh, name: str, mig: str, phases, timeout=60) -> dict:
-    m = mm.mesh
-
-    def done():
-        x = next((x for x in migrations_of(m, name) if x["metadata"]["name"] == mig), None)
-        return x if x and x.get("status", {}).get("phase") in phases else None
-    try:
-        return m.wait_for(done, timeout, f"migration {mig} {phases}", interval=0.2)
-    except AssertionError as e:
-        raise AssertionError(f"{e}\n{mm.logs_tail()}") from None
 
 
 def set_migrations(m, migrations: str) -> None:
@@ -372,20 +272,8 @@ def phase_seconds(mig: dict, a: str, b: str) -> float:
 
 @pytest.fixture(scope="module")
 def three_nodes(host_ready):
-    why = prerequisites()
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"e2e prerequisite missing in CI: {why}")
-        pytest.skip(why)
-    nodes = Nodes({"A": "192.0.2.1", "B": "192.0.2.2", "C": "192.0.2.3"})
-    try:
-        mm = MigrationMesh(nodes)
-        try:
-            yield mm
-        finally:
-            mm.close()
-    finally:
-        nodes.close()
+    with mesh_on_nodes({"A": "192.0.2.1", "B": "192.0.2.2", "C": "192.0.2.3"}) as mm:
+        yield mm
 
 
 @pytest.mark.timeout(1200)
