@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import re
 import socket
 
@@ -118,8 +119,9 @@ async def dial(hv, vmi, port: int, protocol: str, lock: asyncio.Lock):
         return await asyncio.wait_for(asyncio.open_connection(guest, port), DIAL_TIMEOUT)
     except asyncio.TimeoutError:
         raise ForwardError(f"dialing VM: dial tcp {guest}:{port}: i/o timeout") from None
-    except OSError as e:
-        raise ForwardError(f"dialing VM: dial tcp {guest}:{port}: connect: {e.strerror or e}") from None
+    except OSError as e:   # Go's text is the errno's ("connection refused"); asyncio's strerror is its own
+        why = os.strerror(e.errno).lower() if e.errno else str(e)
+        raise ForwardError(f"dialing VM: dial tcp {guest}:{port}: connect: {why}") from None
 
 
 async def dial_vnc(vnc_socket: str):
