@@ -16,7 +16,7 @@ from services.api import instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
 from services.api.streams import StreamSubresources
-from services.common import grpcclient, meshtls, names, proto, vmstate
+from services.common import grpcclient, meshtls, names, proto, reasons, vmstate
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,9 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
         try:
             return await getattr(stub, call)(request, timeout=30)
         except grpc.aio.AioRpcError as e:
-            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            # A launcher's reason when the refusal came from the domain (services/common/reasons.py), else
+            # the handler's own status code; never the message's words.
+            if reasons.of_error(e) in reasons.STATE_REASONS or e.code() == grpc.StatusCode.FAILED_PRECONDITION:
                 raise RequestConflict(e.details()) from None
             raise Unavailable(f"handler on node {vmi.status.nodeName}: {e.details()}") from None
 

@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from services.common import events, proto
+from services.common import events, proto, reasons
 from services.handler.launchers import Launchers
 
 L = proto.launcher
@@ -27,8 +27,8 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
     async def _act(self, request, context, call: str, done: str):
         h = await self._launcher(request.namespace, request.name, context)
         resp = await getattr(h.stub, call)(L.VMIRequest(), timeout=20)
-        if not resp.success:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, resp.message)
+        if not resp.success:   # the launcher's reason decides the code, and travels on to the api
+            await context.abort(reasons.status_code(resp.reason), resp.message, reasons.metadata(resp.reason))
         vmi = self.vmis.get(f"{request.namespace or 'default'}/{request.name}")
         if call in events.LIFECYCLE and vmi is not None:
             self.recorder.normal(vmi, *events.LIFECYCLE[call])
@@ -78,7 +78,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
             async for chunk in call:
                 yield proto.api.StreamData(data=chunk.data)
         except grpc.aio.AioRpcError as e:
-            await context.abort(e.code(), e.details())
+            await context.abort(e.code(), e.details(), tuple(e.trailing_metadata() or ()))
         finally:
             pump.cancel()
             call.cancel()

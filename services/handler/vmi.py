@@ -120,7 +120,7 @@ class VMIController:
             defined = h.domain is not None and h.domain.exists
             resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
             if not resp.success:
-                reason = resp.message.split(":", 1)[0] if resp.message.startswith("ErrImagePull") else "SyncFailed"
+                reason = imagerefs.ERR_IMAGE_PULL if resp.reason == proto.reason.IMAGE_NOT_PULLED else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
             h.synced = True
             if not defined:

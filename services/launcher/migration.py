@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from typing import Optional
 
 from services.common import migrations, proto, quantity, timeutil
-from services.launcher import storage, virt
+from services.launcher import failures, storage, virt
 from services.launcher.domxml import model as m
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class Migration:
         if self.meta.uid == uid:
             if not self.meta.endTimestamp:
                 return LM.MigrationResponse(success=True, message="migration already running")
-            return LM.MigrationResponse(success=False, message=(
+            return LM.MigrationResponse(success=False, reason=proto.reason.MIGRATION_ALREADY_RAN, message=(
                 f"migration job {uid} already executed, finished at {self.meta.endTimestamp}, failed: "
                 f"{str(self.meta.failed).lower()}, abortStatus: {self.meta.abortStatus}"))
         self.meta = LM.MigrationMetadata(uid=uid, startTimestamp=timeutil.now(), mode=migrations.MODE_PRE_COPY)
@@ -147,7 +147,7 @@ class Migration:
     async def CancelVirtualMachineMigration(self, request, context):
         m = self.meta
         if m.uid != request.migrationUid or m.endTimestamp or m.failed or not m.startTimestamp:
-            return LM.MigrationResponse(success=False, message=NOT_MIGRATING)
+            return LM.MigrationResponse(success=False, message=NOT_MIGRATING, reason=proto.reason.NOT_MIGRATING)
         if m.abortStatus == migrations.ABORTING:
             return LM.MigrationResponse(success=True, message="abort in progress")
         m.abortStatus = migrations.ABORTING
@@ -158,7 +158,7 @@ class Migration:
         except virt.VirtError as e:
             m.abortStatus = migrations.ABORT_FAILED
             self._publish()
-            return LM.MigrationResponse(success=False, message=str(e))
+            return failures.migration_response(e)
         return LM.MigrationResponse(success=True, message="abort requested")
 
     async def SyncMigrationTarget(self, request, context):
@@ -172,7 +172,7 @@ class Migration:
                                     set(request.featureGates), images)
             await asyncio.to_thread(storage.resolve_kernel_boot, vmi, images, self.l.vm_dir)
         except (storage.VolumeError, ValueError) as e:
-            return LM.MigrationResponse(success=False, message=str(e))
+            return failures.migration_response(e)
         if vmi.spec.HasField("terminationGracePeriodSeconds"):
             self.l.grace_seconds = vmi.spec.terminationGracePeriodSeconds
         self.meta = LM.MigrationMetadata(uid=vmi.status.migrationState.migrationUid)

@@ -12,8 +12,8 @@ import os
 
 import grpc
 
-from services.common import aio, proto, tracing
-from services.launcher import domstats, forward, hotplug, netsync, storage, virt
+from services.common import aio, proto, reasons, tracing
+from services.launcher import domstats, failures, forward, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
 
@@ -134,10 +134,10 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 xml = dom.to_xml()
         except storage.ImagePullError as e:
             tracing.fail_current(str(e))
-            return L.Response(success=False, message=str(e))
+            return failures.response(e)
         except (convert.ConversionError, ValueError) as e:
             tracing.fail_current(f"ConversionError: {e}")
-            return L.Response(success=False, message=f"ConversionError: {e}")
+            return failures.response(e, f"ConversionError: {e}")
         if self.domain.exists and self.domain.state not in ("Shutoff", "Crashed", ""):
             # Running: bring its devices to the spec (the handler re-syncs after restarts and on spec
             # changes): NICs (hotplug, unplug, link state), then disks (volume hotplug).
@@ -146,7 +146,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                     done = await self._sync_network(vmi, dom)
             except virt.VirtError as e:
                 tracing.fail_current(str(e))
-                return L.Response(success=False, message=str(e))
+                return failures.response(e)
             resp = await self._sync_disks(vmi, dom)
             resp.message = "; ".join(m for m in ("already running", done, resp.message) if m)
             return await self._with_domain(resp)
@@ -163,7 +163,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 await asyncio.to_thread(self.hv.define_and_start, xml, paused)
         except virt.VirtError as e:
             tracing.fail_current(str(e))
-            return L.Response(success=False, message=str(e))
+            return failures.response(e)
         return await self._with_domain(_ok("started"))
 
     async def _with_domain(self, resp: L.Response) -> L.Response:
@@ -225,7 +225,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         try:
             await asyncio.to_thread(fn)
         except virt.VirtError as e:
-            return L.Response(success=False, message=str(e))
+            return failures.response(e)
         self._wake.set()
         return _ok(what)
 
@@ -258,7 +258,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         except forward.ForwardError as e:
             await context.abort(getattr(grpc.StatusCode, e.code), str(e))
         except virt.VirtError as e:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
+            reason = failures.reason_of(e)
+            await context.abort(reasons.status_code(reason), str(e), reasons.metadata(reason))
         async for data in forward.pump(first.data, request_iterator, reader, writer):
             yield L.ConsoleChunk(data=data)
 
@@ -283,7 +284,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             await asyncio.to_thread(snapshot.copy_disk, self.hv, request.source, request.destination,
                                     request.format or "qcow2", float(request.timeoutSeconds or 3600))
         except virt.VirtError as e:
-            return L.Response(success=False, message=str(e))
+            return failures.response(e)
         return _ok(f"copied {request.source}")
 
     async def GetDomainStats(self, request, context):
