@@ -247,6 +247,36 @@ def _cmdline(pid: int) -> list[str]:
 
 # ---------------------------------------------------------------- what the migration tests share
 
+VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {{name: {name}, namespace: e2e}}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        cpu: {{cores: 1}}
+        memory: {{guest: {memory}}}
+        devices: {{autoattachSerialConsole: true{disks}}}
+        firmware:
+          kernelBoot:
+            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker={marker}"
+            container: {{image: "{image}", kernelPath: {kernel}, initrdPath: /initrd.img}}
+{volumes}"""
+
+
+def vm_manifest(name: str, marker: str, image: str, memory: str = "128Mi", kernel: str = "/kernel",
+                disk_image: str = "") -> str:
+    """A VM of the test guest booting its kernel from `image` (a guest directory or a registry image), with
+    a virtio disk `data` from the container disk `disk_image` if one is given."""
+    disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image else ""
+    volumes = f'      volumes: [{{name: data, containerDisk: {{image: "{disk_image}"}}}}]\n' if disk_image else ""
+    return VM.format(name=name, marker=marker, memory=memory, image=image, kernel=kernel, disks=disks,
+                     volumes=volumes)
+
+
 def ticks(text: str) -> list[int]:
     return [int(n) for n in TICK.findall(text)]
 

@@ -17,28 +17,10 @@ from services.common import manifest, proto
 
 from e2e.conftest import GUESTS
 from migration_nodes import (NS, Console, MigrationMesh, latest, mesh_on_nodes, migrate, migrations_of, ticks,
-                             wait_phase)
+                             vm_manifest, wait_phase)
 
 pytestmark = pytest.mark.e2e
 
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {{name: {name}, namespace: e2e}}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        cpu: {{cores: 1}}
-        memory: {{guest: {memory}}}
-        devices: {{autoattachSerialConsole: true}}
-        firmware:
-          kernelBoot:
-            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker={marker}"
-            container: {{image: "{guests}/amd64", kernelPath: /kernel, initrdPath: /initrd.img}}
-"""
 KUBEVIRT = """
 apiVersion: kubevirt.io/v1
 kind: KubeVirt
@@ -68,7 +50,7 @@ def two_nodes(host_ready):
 
 def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> dict:
     m = mm.mesh
-    m.cli("apply", "-f", "-", input=VM.format(name=name, marker=marker, memory=memory, guests=GUESTS))
+    m.cli("apply", "-f", "-", input=vm_manifest(name, marker, f"{GUESTS}/amd64", memory))
     m.wait_for(lambda: m.vmi_phase(name, NS) == "Running", 90, f"{name} Running")
     vmi = m.get("vmi", name, NS)
     node = vmi["status"]["nodeName"]
@@ -115,8 +97,11 @@ def test_a_guest_migrates_back_and_forth_without_a_reboot(two_nodes):
         assert st["completed"] is True and not st.get("failed") and st["mode"] == "PreCopy"
         assert st["startTimestamp"] <= st["endTimestamp"] and st["targetNodeDomainDetected"] is True
         assert st["targetNodeAddress"] == mm.nodes.addresses[mm.node_of[target]]
-        assert done["status"]["migrationState"]["migrationUid"] == mig["metadata"]["uid"]
-        assert "kubevirt.io/migrationJobFinalize" not in done["metadata"].get("finalizers", [])
+        # Once final, the controller keeps the VMI's state of it on the migration, then lets it go (two writes).
+        final = m.wait_for(lambda: next((x for x in migrations_of(m, "hop") if x["metadata"]["uid"] == mig["metadata"]["uid"]
+                                         and "kubevirt.io/migrationJobFinalize" not in x["metadata"].get("finalizers", [])),
+                                        None), 10, "the migration finalized")
+        assert final["status"]["migrationState"]["migrationUid"] == mig["metadata"]["uid"]
         # The guest runs on: the target's log goes on from the next TICK, and it did not boot again.
         m.wait_for(lambda: len(ticks(mm.serial_log(target, uid))) >= 3, 20, "ticks on the target")
         after_text = mm.serial_log(target, uid)
@@ -286,7 +271,7 @@ def test_twenty_at_once_keep_the_limits_and_all_succeed(three_nodes):
     m = mm.mesh
     names = [f"q{i:02d}" for i in range(20)]
     t0 = time.monotonic()
-    m.cli("apply", "-f", "-", input="---".join(VM.format(name=n, marker=n, memory="128Mi", guests=GUESTS)
+    m.cli("apply", "-f", "-", input="---".join(vm_manifest(n, n, f"{GUESTS}/amd64")
                                                for n in names))
     m.wait_for(lambda: sum(m.vmi_phase(n, NS) == "Running" for n in names) == 20, 480, "20 VMIs Running",
                interval=1)
@@ -362,14 +347,14 @@ def test_drain_migrates_live_migrate_vmis_and_stops_the_others(two_nodes):
     until the node is uncordoned."""
     mm = two_nodes
     m = mm.mesh
-    m.cli("apply", "-f", "-", input=VM.format(name="keep", marker="keep1", memory="128Mi", guests=GUESTS)
+    m.cli("apply", "-f", "-", input=vm_manifest("keep", "keep1", f"{GUESTS}/amd64")
           .replace("      terminationGracePeriodSeconds: 0\n",
                    "      terminationGracePeriodSeconds: 0\n      evictionStrategy: LiveMigrate\n"))
     m.wait_for(lambda: m.vmi_phase("keep", NS) == "Running", 90, "keep Running")
     keep = m.get("vmi", "keep", NS)
     node = keep["status"]["nodeName"]
     other = "node02" if node == "node01" else "node01"
-    m.cli("apply", "-f", "-", input=VM.format(name="plain", marker="plain1", memory="128Mi", guests=GUESTS)
+    m.cli("apply", "-f", "-", input=vm_manifest("plain", "plain1", f"{GUESTS}/amd64")
           .replace("      terminationGracePeriodSeconds: 0\n",
                    f"      terminationGracePeriodSeconds: 0\n      nodeSelector: {{kubernetes.io/hostname: {node}}}\n"))
     m.wait_for(lambda: m.vmi_phase("plain", NS) == "Running", 90, "plain Running")

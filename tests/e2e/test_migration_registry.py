@@ -13,32 +13,11 @@ import subprocess
 import pytest
 
 from e2e.conftest import GUESTS
-from migration_nodes import NS, Console, mesh_on_nodes, migrate, ticks, wait_phase
+from migration_nodes import NS, Console, mesh_on_nodes, migrate, ticks, vm_manifest, wait_phase
 from registry import Registry, build_image, require_tools
 
 pytestmark = pytest.mark.e2e
 REPO = "virtmesh/guest"
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {{name: reghop, namespace: e2e}}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        cpu: {{cores: 1}}
-        memory: {{guest: 128Mi}}
-        devices:
-          autoattachSerialConsole: true
-          disks: [{{name: data, disk: {{bus: virtio}}}}]
-        firmware:
-          kernelBoot:
-            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker=reghop"
-            container: {{image: "{image}", kernelPath: /bzImage, initrdPath: /initrd.img}}
-      volumes: [{{name: data, containerDisk: {{image: "{image}"}}}}]
-"""
 # In the guest: what its disk holds at 1 MiB (the image's base) and at 2 MiB (written by the guest), read
 # past the page cache.
 READ = ("echo 3 > /proc/sys/vm/drop_caches; echo {tag}=$(dd if=/dev/vda bs=512 skip=4096 count=1 2>/dev/null | "
@@ -82,7 +61,7 @@ def test_a_guest_from_a_registry_image_migrates_with_the_image_it_started_with(r
     reg.push(first, REPO, "v1")
     digest = reg.digest(REPO, "v1")
     ref = f"{reg.host}/{REPO}:v1"
-    m.cli("apply", "-f", "-", input=VM.format(image=ref))
+    m.cli("apply", "-f", "-", input=vm_manifest("reghop", "reghop", ref, kernel="/bzImage", disk_image=ref))
     m.wait_for(lambda: m.vmi_phase("reghop", NS) == "Running", 180, "reghop Running")
     vmi = m.get("vmi", "reghop", NS)
     uid, source = vmi["metadata"]["uid"], vmi["status"]["nodeName"]
