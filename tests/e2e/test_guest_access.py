@@ -1,5 +1,5 @@
 """virtctl's verbs into a real guest (issue 18, item 4): port-forward to TCP servers inside the guest
-(several ports, stdio, a closed port), ssh/scp through it, soft-reboot seen on the guest's console,
+(several ports, stdio, a closed port), ssh and scp (both ways, -r) through it, soft-reboot seen on the guest's console,
 the guest's VNC display through `vnc --proxy-only` (a screenshot), and `logs`.
 
 The guest has a masquerade NIC on the pod network (QEMU's slirp NAT, 10.0.2.0/24); its /init sets no
@@ -213,13 +213,38 @@ def test_ssh_and_scp_through_port_forward(mesh, tmp_path):
               check=False, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["in-guest-42", "virtmesh"]
-    # A file's bytes through the tunnel (scp would need an scp or sftp-server in the guest, which
-    # dropbear-bin and busybox lack): into ssh's stdin, checked by the guest's md5sum.
+    # A file's bytes through the tunnel: into ssh's stdin, checked by the guest's md5sum.
     payload = os.urandom(64 * 1024).hex()
     r = subprocess.run([sys.executable, "-m", "services.cli", "ssh", f"root@vmi/{NAME}/{NS}", "-i", str(key),
                         "-c", "cat >/tmp/copied && md5sum /tmp/copied", *opts], input=payload, text=True,
                        env=m.env, cwd=ROOT, capture_output=True, timeout=120)
     assert r.returncode == 0 and r.stdout.split()[0] == hashlib.md5(payload.encode()).hexdigest(), r.stderr
+
+    # scp to and from the guest (OpenSSH's scp speaks SFTP: dropbear runs the guest's /usr/lib/sftp-server)
+    found = run_in_guest(m, NAME, "[ -x /usr/lib/sftp-server ] && echo HAS-SFTP-$((1+1)) || echo HAS-SFTP-$((0))",
+                         "HAS-SFTP-", timeout=30)
+    if "HAS-SFTP-2" not in found:   # a guest built before tools/build_guest.py added sftp-server
+        if os.environ.get("CI"):
+            pytest.fail("the test guest has no /usr/lib/sftp-server: rebuild it (tools/build_guest.py)")
+        pytest.skip("the test guest has no /usr/lib/sftp-server: rebuild it (tools/build_guest.py)")
+    up = tmp_path / "up.bin"
+    up.write_bytes(os.urandom(300 * 1024))
+    auth = ["-i", str(key), *opts]
+    r = m.cli("scp", str(up), f"root@vmi/{NAME}/{NS}:/tmp/up.bin", *auth, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = m.cli("ssh", f"root@vmi/{NAME}/{NS}", "-c", "md5sum /tmp/up.bin", *auth, check=False, timeout=120)
+    assert r.returncode == 0 and r.stdout.split()[0] == hashlib.md5(up.read_bytes()).hexdigest(), r.stderr
+    run_in_guest(m, NAME, "mkdir -p /tmp/tree/sub && echo leaf >/tmp/tree/sub/leaf && echo TREE-$((40+2))", "TREE-42",
+                 timeout=30)
+    r = m.cli("scp", "-r", f"root@vmi/{NAME}/{NS}:/tmp/tree", str(tmp_path / "back"), *auth, check=False, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "back" / "sub" / "leaf").read_text() == "leaf\n"
+    r = m.cli("scp", f"root@vmi/{NAME}/{NS}:/tmp/up.bin", str(tmp_path / "down.bin"), *auth, check=False, timeout=120)
+    assert r.returncode == 0 and (tmp_path / "down.bin").read_bytes() == up.read_bytes(), r.stderr
+    r = m.cli("scp", f"root@vmi/{NAME}/{NS}:/tmp/absent", str(tmp_path / "none"), *auth, check=False, timeout=120)
+    assert r.returncode != 0 and "No such file" in r.stderr, r.stderr
+    r = m.cli("scp", str(up), str(tmp_path / "local"), check=False)
+    assert r.returncode == 1 and "exactly one of source and destination must be a VM path" in r.stderr
 
 
 def test_logs(mesh):
