@@ -37,6 +37,28 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+async def exited(pid: int, alive: Callable[[], bool]) -> None:
+    """Returns once process `pid` has exited: when its pidfd turns readable (Linux >= 5.3), else,
+    where pidfds are refused, by asking `alive` every half second."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except OSError:
+        while alive():
+            await asyncio.sleep(0.5)
+        return
+    loop = asyncio.get_running_loop()
+    gone = loop.create_future()
+    try:
+        loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+        if alive():   # it may have exited before the reader was added
+            await gone
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
 @dataclass
 class Launcher:
     uid: str
@@ -258,9 +280,9 @@ class Launchers:
 
     @staticmethod
     async def _cancel_when_dead(h: Launcher, call) -> None:
-        # A stream waiting for a socket that will never come back would wait forever.
-        while h.alive():
-            await asyncio.sleep(0.5)
+        # A stream waiting for a socket that will never come back would wait forever. The kernel says
+        # when the launcher exits (a pidfd turns readable): no per-launcher polling of /proc.
+        await exited(h.pid, h.alive)
         call.cancel()
 
     async def forget(self, uid: str) -> None:

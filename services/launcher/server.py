@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 
 import grpc
 
@@ -19,7 +20,12 @@ from services.launcher.domxml import model as m
 
 log = logging.getLogger(__name__)
 L = proto.launcher
-POLL_SECONDS = 2.0  # safety net besides libvirt's lifecycle events
+# Everything that changes a domain reaches us as a libvirt event (lifecycle, device added/removed) or as
+# the connection closing (libvirtd restarted: reconnect and read again), so an idle VM costs nothing; a
+# resync this rare (an informer's, jittered so that launchers started together do not read together)
+# only bounds how long a lost event could go unnoticed. 200 launchers polling every 2 s cost 10 % of a
+# core (bench/idle.py).
+RESYNC_SECONDS = 300.0
 
 
 def _ok(message: str = "") -> L.Response:
@@ -65,13 +71,13 @@ class Launcher(proto.launcher_grpc.CmdServicer):
                 await self.refresh(devices=woken)
             except virt.VirtError as e:
                 log.warning("reading domain state: %s", e)
-            woken = await aio.wait_event(self._wake, POLL_SECONDS)  # (honours cancellation)
+            woken = await aio.wait_event(self._wake, RESYNC_SECONDS * random.uniform(0.8, 1.2))
             self._wake.clear()
 
     async def refresh(self, devices: bool = True) -> None:
         """Publish the domain's state. Its devices (NICs, disks: read from the live XML) are re-read
-        when something woke us -- a libvirt lifecycle or device event, a sync -- not on the quiet
-        poll, which only checks the state: an idle VM costs libvirt no XML every POLL_SECONDS."""
+        when something woke us -- a libvirt lifecycle or device event, a sync -- not on the rare
+        resync, which only checks the state."""
         async with self._refreshing:
             st = await asyncio.to_thread(self.hv.state, devices)
             self._publish(st)

@@ -242,6 +242,11 @@ class Hypervisor:
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, removed, None)
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
                                         lambda c, dom, alias, opaque: dom.name() == self.name and cb(), None)
+            # A closed connection (libvirtd restarted) wakes us too: the next read reconnects.
+            try:
+                conn.registerCloseCallback(lambda c, reason, opaque: cb(), None)
+            except libvirt.libvirtError:
+                pass  # a driver without close callbacks (the test driver) never closes under us
         self._conn = conn
         return conn
 
