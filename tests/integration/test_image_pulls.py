@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 
@@ -195,9 +196,15 @@ def test_a_kernel_boot_container_comes_from_the_registry(registry_mesh, tmp_path
     m.cli("apply", "-f", "-", input=KERNEL_VMI.format(image=f"{reg.host}/virtmesh/kernel"))   # no tag: latest
     m.wait_for(lambda: m.vmi_phase("kb") == "Running", 30, "VMI Running")
     vmi = m.get("vmi", "kb")
-    xml = open(os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"], "domain.xml")).read()
+    vm_dir = os.path.join(m.data_dir, "vms", vmi["metadata"]["uid"])
+    xml = open(os.path.join(vm_dir, "domain.xml")).read()
+    # Kernel and initrd are read through the VM's link to the image (what a migration moves along),
+    # which leads into the node's cache.
+    paths = re.findall(r"<(?:kernel|initrd)>([^<]+)</", xml)
     unpacked = os.path.join(os.path.realpath(m.data_dir), "images", "images")
-    assert f"<kernel>{unpacked}/" in xml and xml.count(unpacked) == 2   # kernel and initrd, in the cache
+    assert len(paths) == 2 and all(p.startswith(os.path.join(os.path.realpath(vm_dir), "images") + "/") for p in paths), xml
+    assert all(os.path.realpath(p).startswith(unpacked + "/") for p in paths), paths
+    assert [open(p, "rb").read() for p in paths] == [b"kernel", b"initrd"]
     assert reg.requests("GET", "/manifests/latest") == 1
 
 
