@@ -20,9 +20,7 @@ from google.protobuf.descriptor import FieldDescriptor as FD
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the tables below live in services/
 
-from services.api.validation import RUN_STRATEGIES  # noqa: E402
-from services.common import kvconfig, manifest, migrations, proto, vmstate  # noqa: E402
-from services.controller.metrics import STATUS_GROUPS  # noqa: E402
+from services.common import domain, kvconfig, manifest, migrations, proto, vmstate  # noqa: E402
 
 OUT = ROOT / "deploy" / "crds"
 # DataVolume is CDI's kind. Its CRD gets a kustomization of its own (deploy/crds/cdi/), not listed
@@ -41,14 +39,11 @@ NOTES = {  # the first lines of each directory's kustomization.yaml
 # Enumerations KubeVirt's API types define, each the very list the services work with, so the
 # apiserver never refuses a value the mesh writes. The decentralized-migration values
 # (WaitAsReceiver, WaitingForReceiver, WaitingForSync) are absent: the mesh has no such feature.
-VMI_PHASES = (vmstate.PENDING, vmstate.SCHEDULING, vmstate.SCHEDULED, vmstate.RUNNING,
-              vmstate.SUCCEEDED, vmstate.FAILED, vmstate.UNKNOWN)
-PRINTABLE_STATUSES = tuple(s for statuses in STATUS_GROUPS.values() for s in statuses)
 # By kind and field path from the object's root (an array's items add no step).
 ENUMS: dict[int, dict[str, tuple[str, ...]]] = {
-    proto.VM: {"spec.runStrategy": RUN_STRATEGIES, "status.runStrategy": RUN_STRATEGIES,
-               "status.printableStatus": PRINTABLE_STATUSES},
-    proto.VMI: {"status.phase": VMI_PHASES, "status.phaseTransitionTimestamps.phase": VMI_PHASES},
+    proto.VM: {"spec.runStrategy": domain.RUN_STRATEGIES, "status.runStrategy": domain.RUN_STRATEGIES,
+               "status.printableStatus": vmstate.PRINTABLE_STATUSES},
+    proto.VMI: {"status.phase": vmstate.PHASES, "status.phaseTransitionTimestamps.phase": vmstate.PHASES},
     proto.KUBEVIRT: {"spec.configuration.instancetype.referencePolicy": kvconfig.REFERENCE_POLICIES},
     proto.VMIM: {"status.phase": migrations.PHASES, "status.phaseTransitionTimestamps.phase": migrations.PHASES},
 }

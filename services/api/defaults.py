@@ -10,7 +10,6 @@ VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 DEFAULT_VOLUME_MODE = "Filesystem"
 DEFAULT_GRACE_PERIOD = 30
 MAX_HOTPLUG_RATIO = 4          # KubeVirt's DefaultMaxHotplugRatio
-ARM64_CPU_MODEL = "host-passthrough"
 
 
 def object_meta(md, namespaced: bool) -> None:
@@ -67,13 +66,14 @@ def cpu_hotplug(spec, machine_max_vcpus: int = 0) -> None:
     cpu.maxSockets = max_sockets
 
 
-def arm64(spec) -> None:
-    """pkg/defaults/arm64.go: host-passthrough CPU, EFI without secure boot (unless kernelBoot)."""
-    if not spec.domain.cpu.model:
-        spec.domain.cpu.model = ARM64_CPU_MODEL
+def arch_defaults(spec, a: arch.Arch) -> None:
+    """pkg/defaults/arm64.go, by the arch table: the arch's CPU model (arm64: host-passthrough); where
+    EFI is the default, an EFI bootloader (unless kernelBoot), secure boot as the arch has it (arm64: off)."""
+    if a.cpu_model and not spec.domain.cpu.model:
+        spec.domain.cpu.model = a.cpu_model
     fw = spec.domain.firmware
-    if not fw.HasField("bootloader") and not fw.HasField("kernelBoot"):
-        fw.bootloader.efi.secureBoot = False
+    if a.efi_default and not fw.HasField("bootloader") and not fw.HasField("kernelBoot"):
+        fw.bootloader.efi.secureBoot = a.secure_boot
 
 
 def inputs(spec) -> None:
@@ -113,14 +113,15 @@ def vmi_spec(spec, machine_limits=None) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown) comes from the nodes' labellers."""
     if not spec.architecture:
         spec.architecture = arch.host_arch()
-    if not spec.domain.machine.type and spec.architecture in arch.DEFAULT_MACHINE:
-        spec.domain.machine.type = arch.DEFAULT_MACHINE[spec.architecture]
+    a = arch.get(spec.architecture)   # None: admission refuses the arch
+    if not spec.domain.machine.type and a is not None:
+        spec.domain.machine.type = a.default_machine
     if not spec.HasField("terminationGracePeriodSeconds"):
         spec.terminationGracePeriodSeconds = DEFAULT_GRACE_PERIOD
-    if spec.architecture == "arm64":
-        arm64(spec)
+    if a is not None:
+        arch_defaults(spec, a)
     for iface in spec.domain.devices.interfaces:
-        if not any(iface.HasField(b) for b in ("bridge", "masquerade", "slirp")):
+        if not any(iface.HasField(b) for b in domain.BINDINGS):
             iface.bridge.SetInParent()  # KubeVirt's default network interface binding
     cpu_topology(spec)
     limit = machine_limits(spec.domain.machine.type) if machine_limits else 0

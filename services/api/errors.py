@@ -18,6 +18,36 @@ class Invalid(Exception):
         self.causes = tuple(causes)
 
 
+class Causes:
+    """KubeVirt's StatusCauses being collected: (field, message) pairs, raised together by `check()`."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append((path, message))
+
+    def absorb(self, e: Invalid) -> None:
+        """The causes of an `Invalid` a first-fault helper raised (its `field: message` when it has none)."""
+        if e.causes:
+            self.items.extend(e.causes)
+        else:
+            where, _, text = str(e).partition(": ")
+            self.add(where, text)
+
+    def run(self, check, *args, **kwargs):
+        """`check(*args, **kwargs)`, its `Invalid` collected here instead of raised; None then."""
+        try:
+            return check(*args, **kwargs)
+        except Invalid as e:
+            self.absorb(e)
+            return None
+
+    def check(self) -> None:
+        if self.items:
+            raise Invalid("; ".join(f"{p}: {m}" for p, m in self.items), tuple(self.items))
+
+
 class RequestConflict(Exception):
     """A subresource request that the object's state refuses (KubeVirt's HTTP 409)."""
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from services.api import migration, store, validation
 from services.api.errors import Invalid
 from services.common import instancetype as it
-from services.common import kvconfig, proto, quantity
+from services.common import domain, kvconfig, proto, quantity
 
 INSTANCETYPE_KINDS = (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE)
 PREFERENCE_KINDS = (proto.PREFERENCE, proto.CLUSTER_PREFERENCE)
@@ -87,15 +87,15 @@ def preference_spec(kind: int, spec) -> None:
     d = spec.devices
     for field in ("preferredDiskBus", "preferredLunBus", "preferredCdromBus"):
         bus = getattr(d, field)
-        if bus and bus not in validation.DISK_BUSES:
+        if bus and bus not in domain.DISK_BUSES:
             raise Invalid(f'spec.devices.{field}: Unsupported value: "{bus}": supported values: '
-                          + ", ".join(f'"{b}"' for b in validation.DISK_BUSES))
-    if d.preferredDiskCache and d.preferredDiskCache not in validation.DISK_CACHES:
+                          + ", ".join(f'"{b}"' for b in domain.DISK_BUSES))
+    if d.preferredDiskCache and d.preferredDiskCache not in domain.DISK_CACHES:
         raise Invalid(f"spec.devices.preferredDiskCache: Unsupported value: {_shown(d.preferredDiskCache)}: "
-                      "supported values: " + ", ".join(f'"{c}"' for c in validation.DISK_CACHES))
-    if d.preferredDiskIO and d.preferredDiskIO not in validation.DISK_IO:
+                      "supported values: " + ", ".join(f'"{c}"' for c in domain.DISK_CACHES))
+    if d.preferredDiskIO and d.preferredDiskIO not in domain.DISK_IO_MODES:
         raise Invalid(f"spec.devices.preferredDiskIO: Unsupported value: {_shown(d.preferredDiskIO)}: "
-                      "supported values: " + ", ".join(f'"{c}"' for c in validation.DISK_IO))
+                      "supported values: " + ", ".join(f'"{c}"' for c in domain.DISK_IO_MODES))
     if spec.requirements.HasField("cpu") and spec.requirements.cpu.guest < 1:
         raise Invalid("spec.requirements.cpu.guest: Required value")
     if spec.requirements.HasField("memory"):

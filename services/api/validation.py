@@ -1,32 +1,28 @@
 """Validation on create/update (KubeVirt's validating admitters). Every error names its field."""
 from __future__ import annotations
 
+import ipaddress
 import re
+import uuid
 
 from services.api import vmispec
-from services.api.errors import Invalid
+from services.api.errors import Causes, Invalid
 from services.common import arch as common_arch
-from services.common import hostpaths, kvconfig, machines, network, proto, quantity
+from services.common import domain, hostpaths, kvconfig, machines, network, proto, quantity
 from services.common.volumes import claim_name
 
-RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DISK_BUSES = ("virtio", "sata", "scsi", "usb")
-DISK_CACHES = ("none", "writethrough", "writeback")
-DISK_IO = ("native", "threads")
 SERIAL_MAX = 256  # KubeVirt's maxStrLen for serials
 LIST_MAX = 256    # KubeVirt's arrayLenMax (its CRD's maxItems) for disks, interfaces, networks, volumes
 _SERIAL = re.compile(r"^[A-Za-z0-9_.+-]+$")
-INTERFACE_STATES = ("", "up", "down", "absent")
+HOST_DISK_TYPES = ("Disk", "DiskOrCreate")
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _QUALIFIED = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 OBJECT_MAX = 3 * 512 * 1024  # bytes: Kubernetes' 1.5 MiB (etcd's request limit)
 SHOWN_MAX = 256               # of a value echoed in a message
 ANNOTATIONS_MAX = 256 * 1024  # Kubernetes' TotalAnnotationSizeLimitB
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
-ARM64_DISK_BUSES = ("", "virtio", "scsi")
-ARM64_CPU_MODEL = "host-passthrough"
 
 
 def _shown(value: str) -> str:
@@ -103,211 +99,441 @@ def _quantity(value: str, path: str, positive: bool = True, maximum: int = 0, un
 
 
 def vmi_spec(spec, path: str, machine_limits=None, gates=None) -> None:
-    """`gates`: the feature gates in effect (kvconfig; None: the operator's only, no KubeVirt object)."""
-    dom = spec.domain
-    d = f"{path}.domain"
-    for field, items in ((f"{d}.devices.disks", dom.devices.disks),
-                         (f"{d}.devices.interfaces", dom.devices.interfaces),
-                         (f"{path}.networks", spec.networks), (f"{path}.volumes", spec.volumes)):
-        if len(items) > LIST_MAX:
-            raise Invalid(f"{field}: Too many: {len(items)}: must have at most {LIST_MAX} items")
-    mem = None
-    if dom.memory.guest:
-        mem = _quantity(dom.memory.guest, f"{d}.memory.guest")
-    for section in ("requests", "limits"):
-        for res, value in getattr(dom.resources, section).items():
-            _qualified_name(res, f"{d}.resources.{section}")   # Kubernetes' validateResourceName
-            # A vCPU count a domain cannot be defined with is refused here, not by every later default.
-            # `requests.memory` as KubeVirt writes it; `requests[kubevirt.io/x]` for a key a dot would split.
-            where = f"{d}.resources.{section}" + (f".{res}" if _PLAIN_KEY.match(res) else f"[{res}]")
-            q = (_quantity(value, where, maximum=machines.MAX_DOMAIN_VCPUS, unit=" (vCPUs)") if res == "cpu"
-                 else _quantity(value, where))
-            if section == "requests" and res == "memory" and mem is None:
-                mem = q
-    if mem is None:
-        raise Invalid(f"{d}.resources.requests.memory: Required value: no memory requested, at least "
-                      f"one of '{d}.memory.guest' or '{d}.resources.requests.memory' must be set")
-    if mem < 1 << 20:
-        raise Invalid(f"{d}.memory.guest: Invalid value: {mem}: memory must be at least 1Mi")
-
-    volumes = {}
-    for i, v in enumerate(spec.volumes):
-        vp = f"{path}.volumes[{i}]"
-        _name(v.name, f"{vp}.name", label=True)
-        if v.name in volumes:
-            raise Invalid(f'{vp}.name: Duplicate value: "{v.name}"')
-        sources = [f.name for f, _ in v.ListFields() if f.name != "name"]
-        if len(sources) != 1:
-            raise Invalid(f"{vp}: must have exactly one volume source, got {len(sources)}"
-                          + (f" ({', '.join(sources)})" if sources else ""))
-        if v.HasField("containerDisk") and not v.containerDisk.image:
-            raise Invalid(f"{vp}.containerDisk.image: Required value")
-        if v.HasField("hostDisk"):
-            if not v.hostDisk.path:
-                raise Invalid(f"{vp}.hostDisk.path: Required value")
-            if v.hostDisk.type not in ("Disk", "DiskOrCreate"):
-                raise Invalid(f'{vp}.hostDisk.type: Unsupported value: "{v.hostDisk.type}": '
-                              'supported values: "Disk", "DiskOrCreate"')
-            if v.hostDisk.capacity:
-                _quantity(v.hostDisk.capacity, f"{vp}.hostDisk.capacity")
-        if v.HasField("emptyDisk"):
-            _quantity(v.emptyDisk.capacity, f"{vp}.emptyDisk.capacity")
-        if v.HasField("persistentVolumeClaim") and not v.persistentVolumeClaim.claimName:
-            raise Invalid(f"{vp}.persistentVolumeClaim.claimName: Required value")
-        if v.HasField("dataVolume") and not v.dataVolume.name:
-            raise Invalid(f"{vp}.dataVolume.name: Required value")
-        volumes[v.name] = v
-
-    seen = set()
-    for i, disk in enumerate(dom.devices.disks):
-        dp = f"{d}.devices.disks[{i}]"
-        _name(disk.name, f"{dp}.name", label=True)
-        if disk.name in seen:
-            raise Invalid(f'{dp}.name: Duplicate value: "{disk.name}"')
-        seen.add(disk.name)
-        if disk.name not in volumes:
-            raise Invalid(f"{dp}.name: {disk.name} must have a matching volume")
-        targets = [t for t in ("disk", "cdrom", "lun") if disk.HasField(t)]
-        if len(targets) > 1:
-            raise Invalid(f"{dp}: should have only one of disk, cdrom or lun, got {', '.join(targets)}")
-        for t in targets:
-            bus = getattr(disk, t).bus
-            if bus and bus not in DISK_BUSES:
-                raise Invalid(f'{dp}.{t}.bus: Unsupported value: "{bus}": supported values: '
-                              + ", ".join(f'"{b}"' for b in DISK_BUSES))
-        if disk.cache and disk.cache not in DISK_CACHES:
-            raise Invalid(f"{dp}.cache: Unsupported value: {_shown(disk.cache)}: supported values: "
-                          + _supported(DISK_CACHES))
-        if disk.io and disk.io not in DISK_IO:
-            raise Invalid(f"{dp}.io: Unsupported value: {_shown(disk.io)}: Disk IO mode for {path} is not "
-                          "supported. Supported modes are: native, threads.")
-        if disk.serial:
-            _too_long(disk.serial, f"{dp}.serial", SERIAL_MAX)
-            if not _SERIAL.match(disk.serial):
-                raise Invalid(f"{dp}.serial: {dp} must be made up of the following characters [A-Za-z0-9_.+-], "
-                              "if specified")
-        if disk.HasField("bootOrder") and disk.bootOrder < 1:
-            raise Invalid(f"{dp}.bootOrder: Invalid value: {disk.bootOrder}: must be greater than 0")
-
-    networks = {}
-    for i, n in enumerate(spec.networks):
-        _name(n.name, f"{path}.networks[{i}].name")
-        if n.name in networks:
-            raise Invalid(f'{path}.networks[{i}].name: Duplicate value: "{n.name}"')
-        networks[n.name] = n
-    seen_ifaces = set()
-    for i, iface in enumerate(dom.devices.interfaces):
-        ip = f"{d}.devices.interfaces[{i}]"
-        if iface.name in seen_ifaces:
-            raise Invalid(f'{ip}.name: Duplicate value: "{iface.name}"')
-        seen_ifaces.add(iface.name)
-        if iface.name not in networks:
-            raise Invalid(f"{ip}.name: Invalid value: \"{iface.name}\": no matching network in "
-                          f"{path}.networks")
-        interface_state(iface, networks[iface.name], f"{ip}.state")
-        bindings = [b for b in ("bridge", "masquerade", "slirp") if iface.HasField(b)]
-        if len(bindings) > 1:
-            raise Invalid(f"{ip}: Invalid value: only one binding method may be set, got {', '.join(bindings)}")
-        if bindings and bindings[0] in ("masquerade", "slirp") and not networks[iface.name].HasField("pod"):
-            raise Invalid(f"{ip}.{bindings[0]}: {bindings[0]} binding is only supported on the pod network")
-        if iface.macAddress and not _MAC.match(iface.macAddress):
-            raise Invalid(f"{ip}.macAddress: interface {iface.name} has malformed MAC address ({iface.macAddress}).")
-
+    """Every check of a VMI spec (`spec`, or a VM's `spec.template.spec` at `path`), by area, every cause
+    at once with its field path (KubeVirt's StatusCauses). The launcher's converter checks none of this
+    again: it refuses only what its node lacks. `gates`: the feature gates in effect (kvconfig; None: the
+    operator's only, no KubeVirt object)."""
+    causes = Causes()
+    gates = _gates(gates)
+    a = architecture(spec, path, causes)
+    list_lengths(spec, path, causes)
+    memory(spec, path, causes)
+    resources(spec, path, causes)
+    volumes = spec_volumes(spec, path, causes)
+    disks(spec, path, a, volumes, gates, causes)
+    interfaces(spec, path, causes)
+    inputs(spec, path, causes)
+    boot_orders(spec, path, causes)
+    firmware(spec, path, a, causes)
+    if a is not None:
+        machine_type(spec, path, a, causes)
+        platform(spec, path, a, causes)
+        cpu(spec, path, a, machine_limits, causes)
     if spec.HasField("terminationGracePeriodSeconds") and spec.terminationGracePeriodSeconds < 0:
-        raise Invalid(f"{path}.terminationGracePeriodSeconds: Invalid value: "
-                      f"{spec.terminationGracePeriodSeconds}: must be greater than or equal to 0")
-    if dom.firmware.serial:  # beyond KubeVirt: it goes into the domain XML (SMBIOS), which cannot carry \0
-        _too_long(dom.firmware.serial, f"{d}.firmware.serial", SERIAL_MAX)
-        if not dom.firmware.serial.isprintable():
-            raise Invalid(f"{d}.firmware.serial: Invalid value: {_shown(dom.firmware.serial)}: must consist of "
-                          "printable characters")
-    kb = dom.firmware.kernelBoot
-    if dom.firmware.HasField("kernelBoot") and kb.HasField("container"):
-        if not kb.container.image:
-            raise Invalid(f"{d}.firmware.kernelBoot.container.image: Required value")
-        if not kb.container.kernelPath and not kb.container.initrdPath:
-            raise Invalid(f"{d}.firmware.kernelBoot.container: at least one of kernelPath or "
-                          "initrdPath must be set")
-    if spec.architecture and spec.architecture not in ("amd64", "arm64", "s390x", "ppc64le"):
-        raise Invalid(f'{path}.architecture: Unsupported value: "{spec.architecture}"')
-    machine_type(spec, path)
-    if (spec.architecture or common_arch.host_arch()) == "arm64":
-        arm64(spec, path)
-    cpu(spec, path, machine_limits)
-    # The rest of KubeVirt's schema: checked, or refused as not supported, every cause at once.
-    vmispec.admit(spec, path, spec.architecture or common_arch.host_arch(), _gates(gates))
+        causes.add(f"{path}.terminationGracePeriodSeconds", f"Invalid value: {spec.terminationGracePeriodSeconds}: "
+                                                            "must be greater than or equal to 0")
+    # The rest of KubeVirt's schema: checked, or refused as not supported.
+    vmispec.admit(spec, path, a, gates, causes)
+    causes.check()
 
 
 def _gates(gates):
     return kvconfig.ClusterConfig().gates() if gates is None else gates
 
 
-def interface_state(iface, net, path: str) -> None:
+def _on(features, name: str) -> bool:
+    """A FeatureState that is set and on (set means enabled unless `enabled: false`)."""
+    if not features.HasField(name):
+        return False
+    state = getattr(features, name)
+    return not state.HasField("enabled") or state.enabled
+
+
+def _off(features, name: str) -> bool:
+    """A FeatureState set with `enabled: false`."""
+    return features.HasField(name) and getattr(features, name).HasField("enabled") \
+        and not getattr(features, name).enabled
+
+
+# ---------------------------------------------------------------- architecture, sizes, memory, resources
+
+def architecture(spec, path: str, causes: Causes):
+    """The spec's row of the arch table (unset: this host's arch), or None when no launcher runs it."""
+    name = spec.architecture or common_arch.host_arch()
+    a = common_arch.get(name)
+    if a is None or not a.runs:
+        causes.add(f"{path}.architecture", f"Unsupported value: {_shown(name)}: supported values: "
+                                           + _supported(common_arch.GUEST_ARCHS))
+        return None
+    return a
+
+
+def list_lengths(spec, path: str, causes: Causes) -> None:
+    dom = spec.domain
+    for field, items in ((f"{path}.domain.devices.disks", dom.devices.disks),
+                         (f"{path}.domain.devices.interfaces", dom.devices.interfaces),
+                         (f"{path}.networks", spec.networks), (f"{path}.volumes", spec.volumes)):
+        if len(items) > LIST_MAX:
+            causes.add(field, f"Too many: {len(items)}: must have at most {LIST_MAX} items")
+
+
+def memory(spec, path: str, causes: Causes) -> None:
+    """memory.guest or resources.requests.memory: one of them, valid, at least 1Mi (guest wins)."""
+    dom = spec.domain
+    d = f"{path}.domain"
+    requested = dom.resources.requests.get("memory", "")
+    guest = causes.run(_quantity, dom.memory.guest, f"{d}.memory.guest") if dom.memory.guest else None
+    req = causes.run(_quantity, requested, f"{d}.resources.requests.memory") if requested else None
+    if not dom.memory.guest and not requested:
+        causes.add(f"{d}.resources.requests.memory", f"Required value: no memory requested, at least one of "
+                                                     f"'{d}.memory.guest' or '{d}.resources.requests.memory' "
+                                                     "must be set")
+    mem = guest if dom.memory.guest else req
+    if mem is not None and mem < 1 << 20:
+        causes.add(f"{d}.memory.guest", f"Invalid value: {mem}: memory must be at least 1Mi")
+
+
+def resources(spec, path: str, causes: Causes) -> None:
+    d = f"{path}.domain.resources"
+    for section in ("requests", "limits"):
+        for res, value in getattr(spec.domain.resources, section).items():
+            causes.run(_qualified_name, res, f"{d}.{section}")   # Kubernetes' validateResourceName
+            if section == "requests" and res == "memory":
+                continue   # memory() judged it
+            # A vCPU count a domain cannot be defined with is refused here, not by every later default.
+            # `requests.cpu` as KubeVirt writes it; `requests[kubevirt.io/x]` for a key a dot would split.
+            where = f"{d}.{section}" + (f".{res}" if _PLAIN_KEY.match(res) else f"[{res}]")
+            if res == "cpu":
+                causes.run(_quantity, value, where, maximum=machines.MAX_DOMAIN_VCPUS, unit=" (vCPUs)")
+            else:
+                causes.run(_quantity, value, where)
+
+
+# ---------------------------------------------------------------- volumes and disks
+
+def spec_volumes(spec, path: str, causes: Causes) -> dict:
+    volumes = {}
+    for i, v in enumerate(spec.volumes):
+        vp = f"{path}.volumes[{i}]"
+        causes.run(_name, v.name, f"{vp}.name", label=True)
+        if v.name in volumes:
+            causes.add(f"{vp}.name", f'Duplicate value: "{v.name}"')
+        sources = [f.name for f, _ in v.ListFields() if f.name != "name"]
+        if len(sources) != 1:
+            causes.add(vp, f"must have exactly one volume source, got {len(sources)}"
+                           + (f" ({', '.join(sources)})" if sources else ""))
+        if v.HasField("containerDisk") and not v.containerDisk.image:
+            causes.add(f"{vp}.containerDisk.image", "Required value")
+        if v.HasField("hostDisk"):
+            if not v.hostDisk.path:
+                causes.add(f"{vp}.hostDisk.path", "Required value")
+            if v.hostDisk.type not in HOST_DISK_TYPES:
+                causes.add(f"{vp}.hostDisk.type", f'Unsupported value: "{v.hostDisk.type}": supported values: '
+                                                  + _supported(HOST_DISK_TYPES))
+            if v.hostDisk.capacity:
+                causes.run(_quantity, v.hostDisk.capacity, f"{vp}.hostDisk.capacity")
+        if v.HasField("emptyDisk"):
+            causes.run(_quantity, v.emptyDisk.capacity, f"{vp}.emptyDisk.capacity")
+        if v.HasField("persistentVolumeClaim") and not v.persistentVolumeClaim.claimName:
+            causes.add(f"{vp}.persistentVolumeClaim.claimName", "Required value")
+        if v.HasField("dataVolume") and not v.dataVolume.name:
+            causes.add(f"{vp}.dataVolume.name", "Required value")
+        volumes.setdefault(v.name, v)
+    return volumes
+
+
+def disks(spec, path: str, a, volumes: dict, gates, causes: Causes) -> None:
+    """validateDisks, with arm64.go's bus rule by the arch table: names, targets, buses, cache and IO
+    modes, serials, trays, PCI addresses, error policies, block sizes, LUN reservations."""
+    seen = set()
+    for i, disk in enumerate(spec.domain.devices.disks):
+        dp = f"{path}.domain.devices.disks[{i}]"
+        causes.run(_name, disk.name, f"{dp}.name", label=True)
+        if disk.name in seen:
+            causes.add(f"{dp}.name", f'Duplicate value: "{disk.name}"')
+        seen.add(disk.name)
+        if disk.name not in volumes:
+            causes.add(f"{dp}.name", f"{disk.name} must have a matching volume")
+        targets = [t for t in domain.DISK_TARGETS if disk.HasField(t)]
+        if len(targets) > 1:
+            causes.add(dp, f"should have only one of disk, cdrom or lun, got {', '.join(targets)}")
+        kind = domain.disk_kind(disk)
+        bus = disk_bus(disk, kind, dp, a, causes)
+        if disk.cache and disk.cache not in domain.DISK_CACHES:
+            causes.add(f"{dp}.cache", f"{dp}.cache has invalid value {_shown(disk.cache)[1:-1]}")
+        if disk.io and disk.io not in domain.DISK_IO_MODES:
+            causes.add(f"{dp}.io", f"Disk IO mode for {path} is not supported. Supported modes are: native, threads.")
+        elif disk.io == domain.IO_NATIVE and disk.cache and disk.cache != domain.CACHE_NONE:
+            # QEMU's native AIO needs O_DIRECT: the host page cache must be off.
+            causes.add(f"{dp}.io", f'"native" needs cache "{domain.CACHE_NONE}" (got "{disk.cache}")')
+        if disk.serial:
+            if len(disk.serial.encode()) > SERIAL_MAX:   # Kubernetes' field.TooLong: the value is not echoed
+                causes.add(f"{dp}.serial", f"Too long: may not be more than {SERIAL_MAX} bytes")
+            elif not _SERIAL.match(disk.serial):
+                causes.add(f"{dp}.serial", f"{dp} must be made up of the following characters [A-Za-z0-9_.+-], "
+                                           "if specified")
+        if kind == "cdrom" and disk.cdrom.tray and disk.cdrom.tray not in domain.CDROM_TRAYS:
+            causes.add(f"{dp}.cdrom.tray", f"Unsupported value: {_shown(disk.cdrom.tray)}: supported values: "
+                                           + _supported(domain.CDROM_TRAYS))
+        if kind == "disk" and disk.disk.pciAddress:   # validatePciAddress
+            if bus and bus != "virtio":
+                causes.add(f"{dp}.disk.pciAddress", f"disk {dp}.name - setting a PCI address is only possible with "
+                                                    "bus type virtio.")
+            if domain.pci_address(disk.disk.pciAddress) is None:
+                causes.add(f"{dp}.disk.pciAddress", f"disk {dp}.name has malformed PCI address "
+                                                    f"({_shown(disk.disk.pciAddress)[1:-1]}).")
+        if disk.HasField("errorPolicy") and disk.errorPolicy not in domain.DISK_ERROR_POLICIES:
+            causes.add(f"{dp}.errorPolicy", f'{dp}.errorPolicy has invalid value "{disk.errorPolicy}"')
+        block_size(disk, dp, causes)
+        if kind == "lun" and disk.lun.reservation and domain.PERSISTENT_RESERVATION_GATE not in gates:
+            causes.add(f"{path}.domain.devices.disks.luns.reservation",
+                       f"{domain.PERSISTENT_RESERVATION_GATE} feature gate is not enabled in kubevirt-config")
+
+
+def disk_bus(disk, kind: str, dp: str, a, causes: Causes) -> str:
+    """validateBusSupport, and arm64.go's rule by the arch table: the bus the disk gets (the arch's
+    default when none is asked for; "" when refused)."""
+    asked = getattr(disk, kind).bus if disk.HasField(kind) else ""
+    where = f"{dp}.{kind}.bus"
+    if asked == domain.IDE_BUS:
+        causes.add(where, "IDE bus is not supported")
+        return ""
+    if asked and asked not in domain.DISK_BUSES:
+        causes.add(where, f"{dp} is set with an unrecognized bus {_shown(asked)[1:-1]}, must be one of: "
+                          f"[{' '.join(domain.DISK_BUSES)}]")
+        return ""
+    if kind == "cdrom" and asked and asked not in domain.CDROM_BUSES:
+        causes.add(where, f"Bus type {asked} is invalid for CD-ROM device")
+        return ""
+    if a is None:
+        return asked
+    bus = asked or a.default_bus(kind)
+    if kind == "lun" and bus not in domain.LUN_BUSES:
+        causes.add(where, f'Unsupported value: "{bus}": a LUN needs the '
+                          + " or ".join(f'"{b}"' for b in domain.LUN_BUSES) + " bus")
+        return ""
+    if not a.admits_disk_bus(kind, bus):
+        causes.add(where, f"{a.title} not support this disk bus type, please use {' or '.join(a.disk_buses)}")
+        return ""
+    return bus
+
+
+def block_size(disk, dp: str, causes: Causes) -> None:
+    """validateBlockSize / validateCustomBlockSize."""
+    if not disk.HasField("blockSize") or not disk.blockSize.HasField("custom"):
+        return
+    bs = disk.blockSize
+    if _on(bs, "matchVolume"):
+        causes.add(f"{dp}.blockSize", "Block size matching can't be enabled together with a custom value")
+        return
+    c = bs.custom
+    if c.logical > c.physical:
+        causes.add(f"{dp}.blockSize.custom.logical", f"Logical size {c.logical} must be the same or less than the "
+                                                     f"physical size of {c.physical}")
+        return
+    for kind in ("logical", "physical"):
+        size = getattr(c, kind)
+        bp = f"{dp}.blockSize.custom.{kind}"
+        if size < domain.BLOCK_SIZE_MIN:
+            causes.add(bp, f"Provided size of {size} is less than the supported minimum size of "
+                           f"{domain.BLOCK_SIZE_MIN}")
+        elif size > domain.BLOCK_SIZE_MAX:
+            causes.add(bp, f"Provided size of {size} is greater than the supported maximum size of "
+                           f"{domain.BLOCK_SIZE_MAX}")
+        elif size & (size - 1):
+            causes.add(bp, f"Provided size of {size} is not a power of 2")
+
+
+# ---------------------------------------------------------------- networks, interfaces, inputs, boot order
+
+def interfaces(spec, path: str, causes: Causes) -> None:
+    """validateNetworks / validateInterfaces (pkg/network/admitter): names, one network source each,
+    bindings, states, models, MAC and PCI addresses."""
+    networks = {}
+    for i, n in enumerate(spec.networks):
+        np = f"{path}.networks[{i}]"
+        causes.run(_name, n.name, f"{np}.name")
+        if n.name in networks:
+            causes.add(f"{np}.name", f'Duplicate value: "{n.name}"')
+        sources = [k for k in ("pod", "multus") if n.HasField(k)]
+        if not sources:
+            causes.add(np, "should have a network type")
+        elif len(sources) > 1:
+            causes.add(np, "should have only one network type")
+        if n.HasField("pod") and n.pod.vmNetworkCIDR:
+            try:
+                ipaddress.IPv4Network(n.pod.vmNetworkCIDR, strict=False)
+            except ValueError:
+                causes.add(f"{np}.pod.vmNetworkCIDR", f"Invalid value: {_shown(n.pod.vmNetworkCIDR)}: must be an "
+                                                      "IPv4 CIDR")
+        networks.setdefault(n.name, n)
+    seen = set()
+    for i, iface in enumerate(spec.domain.devices.interfaces):
+        ip = f"{path}.domain.devices.interfaces[{i}]"
+        if iface.name in seen:
+            causes.add(f"{ip}.name", f'Duplicate value: "{iface.name}"')
+        seen.add(iface.name)
+        net = networks.get(iface.name)
+        if net is None:
+            causes.add(f"{ip}.name", f'Invalid value: "{iface.name}": no matching network in {path}.networks')
+        else:
+            interface_state(iface, net, f"{ip}.state", causes)
+        bindings = [b for b in domain.BINDINGS if iface.HasField(b)]
+        if len(bindings) > 1:
+            causes.add(ip, f"Invalid value: only one binding method may be set, got {', '.join(bindings)}")
+        elif bindings and bindings[0] != "bridge" and net is not None and not net.HasField("pod"):
+            causes.add(f"{ip}.{bindings[0]}", f"{bindings[0]} binding is only supported on the pod network")
+        if iface.model and iface.model not in domain.NIC_MODELS:   # validateInterfaceModel
+            causes.add(f"{ip}.model", f"interface {ip}.name uses model {_shown(iface.model)[1:-1]} that is not "
+                                      "supported.")
+        if iface.macAddress and not _MAC.match(iface.macAddress):
+            causes.add(f"{ip}.macAddress", f"interface {iface.name} has malformed MAC address "
+                                           f"({_shown(iface.macAddress)[1:-1]}).")
+        if iface.pciAddress and domain.pci_address(iface.pciAddress) is None:
+            causes.add(f"{ip}.pciAddress", f"interface {ip}.name has malformed PCI address "
+                                           f"({_shown(iface.pciAddress)[1:-1]}).")
+
+
+def interface_state(iface, net, path: str, causes: Causes) -> None:
     """KubeVirt's validateInterfaceStateValue (admitter), on `...interfaces[i].state`. Its SR-IOV
     rule has no binding here to apply to."""
-    if iface.state not in INTERFACE_STATES:
-        raise Invalid(f"{path}: logical {iface.name} interface state value is unsupported: {iface.state}")
-    if iface.state == "absent" and network.binding(iface) != "bridge":
-        raise Invalid(f'{path}: "{iface.name}" interface\'s state "absent" is supported only for bridge binding')
-    if iface.state == "absent" and network.is_default_network(net):
-        raise Invalid(f'{path}: "{iface.name}" interface\'s state "absent" is not supported on default networks')
+    if iface.state not in domain.INTERFACE_STATES:
+        causes.add(path, f"logical {iface.name} interface state value is unsupported: {iface.state}")
+    elif iface.state == "absent" and network.binding(iface) != "bridge":
+        causes.add(path, f'"{iface.name}" interface\'s state "absent" is supported only for bridge binding')
+    elif iface.state == "absent" and network.is_default_network(net):
+        causes.add(path, f'"{iface.name}" interface\'s state "absent" is not supported on default networks')
 
 
-def machine_type(spec, path: str) -> None:
+def inputs(spec, path: str, causes: Causes) -> None:
+    """validateInputDevices: a usb or virtio bus; a tablet (or, beyond KubeVirt, a keyboard). Unset
+    fields are defaulted (tablet on usb)."""
+    for i, inp in enumerate(spec.domain.devices.inputs):
+        ip = f"{path}.domain.devices.inputs[{i}]"
+        if inp.bus and inp.bus not in domain.INPUT_BUSES:
+            causes.add(f"{ip}.bus", "Input device can have only virtio or usb bus.")
+        if inp.type and inp.type not in domain.INPUT_TYPES:
+            causes.add(f"{ip}.type", f"Unsupported value: {_shown(inp.type)}: supported values: "
+                                     + _supported(domain.INPUT_TYPES))
+
+
+def boot_orders(spec, path: str, causes: Causes) -> None:
+    """validateBootOrderValue / validateInterfaceBootOrder: each at least 1, none used twice (disks
+    first, then interfaces; an absent interface is no device)."""
+    devs = spec.domain.devices
+    used: set[int] = set()
+    items = [("disks", i, d) for i, d in enumerate(devs.disks)]
+    items += [("interfaces", i, n) for i, n in enumerate(devs.interfaces) if n.state != "absent"]
+    for kind, i, dev in items:
+        if not dev.HasField("bootOrder"):
+            continue
+        where = f"{path}.domain.devices.{kind}[{i}]"
+        if dev.bootOrder < 1:
+            causes.add(f"{where}.bootOrder", f"{where} must have a boot order > 0, if supplied")
+        elif dev.bootOrder in used:
+            causes.add(f"{where}.bootOrder", f"Boot order for {where}.bootOrder already set for a different device.")
+        used.add(dev.bootOrder)
+
+
+# ---------------------------------------------------------------- firmware, platform, machine, cpu
+
+def firmware(spec, path: str, a, causes: Causes) -> None:
+    """validateFirmware / validateBootloader / validateKernelBoot, and arm64.go's firmware rules by the
+    arch table (a BIOS, secure boot)."""
+    fw = spec.domain.firmware
+    fp = f"{path}.domain.firmware"
+    if fw.uuid:
+        try:
+            uuid.UUID(fw.uuid)
+        except ValueError:
+            causes.add(f"{fp}.uuid", f"Invalid value: {_shown(fw.uuid)}: not a UUID")
+    if fw.serial:  # beyond KubeVirt: it goes into the domain XML (SMBIOS), which cannot carry \0
+        if len(fw.serial.encode()) > SERIAL_MAX:
+            causes.add(f"{fp}.serial", f"Too long: may not be more than {SERIAL_MAX} bytes")
+        elif not fw.serial.isprintable():
+            causes.add(f"{fp}.serial", f"Invalid value: {_shown(fw.serial)}: must consist of printable characters")
+    bl = fw.bootloader
+    has_bios = fw.HasField("bootloader") and bl.HasField("bios")
+    has_efi = fw.HasField("bootloader") and bl.HasField("efi")
+    if has_bios and has_efi:
+        causes.add(f"{fp}.bootloader", f"{fp}.bootloader has both EFI and BIOS configured, but they are mutually "
+                                       "exclusive.")
+    if a is not None and has_bios and not a.bios:
+        causes.add(f"{fp}.bootloader.bios", f"{a.title} does not support bios boot, please change to uefi boot")
+    # secureBoot unset is on (KubeVirt's SetDefaults_EFI), as the arm64 admitter judges it.
+    if a is not None and has_efi and not a.secure_boot and domain.secure_boot(fw, True):
+        causes.add(f"{fp}.bootloader.efi.secureboot", f"UEFI secure boot is currently not supported on "
+                                                      f"{a.libvirt} Arch")
+    if not fw.HasField("kernelBoot"):
+        return
+    kb = fw.kernelBoot
+    kp = f"{fp}.kernelBoot"
+    if not kb.HasField("container"):
+        if kb.kernelArgs:
+            causes.add(f"{kp}.kernelArgs", "kernel arguments cannot be provided without an external kernel")
+        return
+    cp = f"{kp}.container"
+    if not kb.container.image:
+        causes.add(f"{cp}.image", f"{cp} must be defined with an image")
+    if not kb.container.kernelPath and not kb.container.initrdPath:
+        causes.add(cp, f"{cp} must be defined with at least one of the following: kernelPath, initrdPath")
+    elif not kb.container.kernelPath:
+        causes.add(f"{cp}.kernelPath", "Required value: direct kernel boot needs a kernel (an initrd alone "
+                                       "cannot boot)")
+
+
+def platform(spec, path: str, a, causes: Causes) -> None:
+    """ACPI, APIC and SMM as the arch has them, and SMM under secure boot (KubeVirt's validateDomainSpec)."""
+    d = f"{path}.domain"
+    feats, fw = spec.domain.features, spec.domain.firmware
+    efi = domain.uses_efi(fw, a.efi_default)
+    if a.acpi_needs_efi and _on(feats, "acpi") and not efi:
+        causes.add(f"{d}.features.acpi", f"ACPI on {a.name} needs EFI firmware ({d}.firmware.bootloader.efi)")
+    if _on(feats, "apic") and not a.apic:
+        causes.add(f"{d}.features.apic", f"there is no APIC on {a.name}")
+    if _on(feats, "smm") and not a.smm:
+        causes.add(f"{d}.features.smm", f"there is no SMM on {a.name}")
+    # SMM left unset is turned on for secure boot; only an explicit `enabled: false` contradicts it.
+    if efi and a.secure_boot and domain.secure_boot(fw, a.secure_boot) and _off(feats, "smm"):
+        causes.add(d, f"{d} has EFI SecureBoot enabled. SecureBoot requires SMM, which is currently disabled.")
+
+
+def machine_type(spec, path: str, a, causes: Causes) -> None:
     """validateEmulatedMachine: the machine type must match the arch's emulated-machine globs."""
     mt = spec.domain.machine.type
-    a = spec.architecture or common_arch.host_arch()
-    globs = machines.EMULATED_MACHINES.get(a)
-    if mt and globs is not None and not machines.emulated(a, mt):
-        raise Invalid(f"{path}.domain.machine.type is not supported: {mt} (allowed values: [{' '.join(globs)}])")
+    if mt and not machines.emulated(a.name, mt):
+        causes.add(f"{path}.domain.machine.type", f"{path}.domain.machine.type is not supported: {mt} (allowed "
+                                                  f"values: [{' '.join(a.emulated_machines)}])")
 
 
-def arm64(spec, path: str) -> None:
-    """ValidateVirtualMachineInstanceArm64Setting (pkg/virt-api/webhooks/arm64.go)."""
-    d = f"{path}.domain"
-    bl = spec.domain.firmware.bootloader
-    if spec.domain.firmware.HasField("bootloader"):
-        if bl.HasField("bios"):
-            raise Invalid(f"{d}.firmware.bootloader.bios: Arm64 does not support bios boot, please change to uefi boot")
-        if bl.HasField("efi") and (not bl.efi.HasField("secureBoot") or bl.efi.secureBoot):
-            raise Invalid(f"{d}.firmware.bootloader.efi.secureboot: UEFI secure boot is currently not "
-                          "supported on aarch64 Arch")
-    model = spec.domain.cpu.model
-    if model and model != ARM64_CPU_MODEL:
-        raise Invalid(f"{d}.cpu.model: currently, {ARM64_CPU_MODEL} is the only model supported on Arm64")
-    for i, disk in enumerate(spec.domain.devices.disks):
-        for t in ("disk", "cdrom", "lun"):
-            if disk.HasField(t) and getattr(disk, t).bus not in ARM64_DISK_BUSES:
-                raise Invalid(f"{d}.devices.disks[{i}].{t}.bus: Arm64 not support this disk bus type, "
-                              "please use virtio or scsi")
-
-
-def cpu(spec, path: str, machine_limits=None) -> None:
-    """validateCPUHotplug, plus (beyond KubeVirt) the machine type's vCPU limit on the nodes."""
+def cpu(spec, path: str, a, machine_limits, causes: Causes) -> None:
+    """The CPU model the arch admits (arm64.go), validateCPUFeaturePolicies, validateCPUHotplug, and
+    (beyond KubeVirt) the machine type's vCPU limit on the nodes."""
     c = spec.domain.cpu
     d = f"{path}.domain.cpu"
+    if a.cpu_model and c.model and c.model != a.cpu_model:
+        causes.add(f"{d}.model", f"currently, {a.cpu_model} is the only model supported on {a.title}")
+    for i, f in enumerate(c.features):
+        fp = f"{d}.features[{i}]"
+        if not f.name:
+            causes.add(f"{fp}.name", "Required value")
+        if f.policy and f.policy not in domain.CPU_FEATURE_POLICIES:
+            causes.add(f"{fp}.policy", f"CPU feature {f.name} uses policy {_shown(f.policy)[1:-1]} that is not "
+                                       "supported.")
     sockets, cores, threads = c.sockets or 1, c.cores or 1, c.threads or 1
+    too_many = False
     for field, n in (("sockets", sockets), ("maxSockets", c.maxSockets)):
         if n * cores * threads > machines.MAX_DOMAIN_VCPUS:
-            raise Invalid(f"{d}.{field}: Invalid value: {n}: {n * cores * threads} vCPUs ({field} {n} x cores "
-                          f"{cores} x threads {threads}), more than any domain can have "
-                          f"({machines.MAX_DOMAIN_VCPUS})")
+            too_many = True
+            causes.add(f"{d}.{field}", f"Invalid value: {n}: {n * cores * threads} vCPUs ({field} {n} x cores "
+                                       f"{cores} x threads {threads}), more than any domain can have "
+                                       f"({machines.MAX_DOMAIN_VCPUS})")
     if c.maxSockets and c.sockets > c.maxSockets:
-        raise Invalid(f"{d}.sockets: Number of sockets in CPU topology is greater than the maximum sockets allowed")
+        causes.add(f"{d}.sockets", "Number of sockets in CPU topology is greater than the maximum sockets allowed")
     # A VM's template is not defaulted: judge it with the machine type its VMIs will get.
-    mt = spec.domain.machine.type or common_arch.DEFAULT_MACHINE.get(spec.architecture or common_arch.host_arch(), "")
-    limit = machine_limits(mt) if (machine_limits and mt) else 0
-    if not limit:
+    mt = spec.domain.machine.type or a.default_machine
+    limit = machine_limits(mt) if machine_limits else 0
+    if not limit or too_many:
         return
     vcpus = sockets * cores * threads
     if vcpus > limit:
-        raise Invalid(f"{d}: Invalid value: {vcpus} vCPUs (sockets {sockets} x cores {cores} x threads "
-                      f"{threads}): machine type {mt} supports at most {limit} vCPUs on the nodes offering it")
-    if c.maxSockets and machines.domain_vcpus(spec) > limit:
-        raise Invalid(f"{d}.maxSockets: Invalid value: {c.maxSockets}: CPU hotplug up to "
-                      f"{c.maxSockets * cores * threads} vCPUs (maxSockets {c.maxSockets} x cores {cores} x "
-                      f"threads {threads}), but machine type {mt} supports at most {limit} vCPUs on the nodes "
-                      "offering it")
+        causes.add(d, f"Invalid value: {vcpus} vCPUs (sockets {sockets} x cores {cores} x threads {threads}): "
+                      f"machine type {mt} supports at most {limit} vCPUs on the nodes offering it")
+    elif c.maxSockets and machines.domain_vcpus(spec) > limit:
+        causes.add(f"{d}.maxSockets", f"Invalid value: {c.maxSockets}: CPU hotplug up to "
+                                      f"{c.maxSockets * cores * threads} vCPUs (maxSockets {c.maxSockets} x cores "
+                                      f"{cores} x threads {threads}), but machine type {mt} supports at most "
+                                      f"{limit} vCPUs on the nodes offering it")
 
 
 def vm(res, machine_limits=None, gates=None) -> None:
@@ -326,9 +552,9 @@ def vm(res, machine_limits=None, gates=None) -> None:
 def run_strategy(spec) -> None:
     if spec.HasField("running") and spec.HasField("runStrategy"):
         raise Invalid("spec.running: Running and RunStrategy are mutually exclusive")
-    if spec.HasField("runStrategy") and spec.runStrategy not in RUN_STRATEGIES:
+    if spec.HasField("runStrategy") and spec.runStrategy not in domain.RUN_STRATEGIES:
         raise Invalid(f'spec.runStrategy: Unsupported value: "{spec.runStrategy}": supported values: '
-                      + ", ".join(f'"{s}"' for s in RUN_STRATEGIES))
+                      + _supported(domain.RUN_STRATEGIES))
 
 
 def size(obj: proto.api.Object) -> None:

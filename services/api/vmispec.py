@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
 
-from services.api.errors import Invalid
-from services.common import domain
+from services.api.errors import Causes
+from services.common import arch, domain
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -42,6 +41,9 @@ UNSUPPORTED = (
     ("domain.cpu.numa", "guest NUMA topology passthrough", "it needs dedicated CPUs and hugepages"),
     ("domain.cpu.realtime", "realtime vCPUs", "it needs dedicated CPUs"),
     ("domain.memory.hugepages", "hugepages", "the nodes reserve no hugepages for guests"),
+    ("domain.memory.maxGuest", "memory hotplug", "the domains are defined without hotpluggable memory slots"),
+    ("domain.firmware.bootloader.efi.persistent", "persistent EFI variables",
+     "the nodes keep no EFI variable store across restarts"),
     ("domain.launchSecurity", "launch security (AMD SEV)", "no node has SEV"),
     ("domain.ioThreads", "a supplemental IO thread pool", "it maps virtio queues to IO threads, which needs "
                                                           "libvirt 10.0 (the nodes have 9.0)"),
@@ -82,19 +84,6 @@ UNSUPPORTED = (
 
 def not_supported(what: str, why: str) -> str:
     return f"Unsupported value: not supported: {what} ({why})"
-
-
-@dataclass
-class Causes:
-    """KubeVirt's StatusCauses: (field, message) pairs, raised together."""
-    items: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, path: str, message: str) -> None:
-        self.items.append((path, message))
-
-    def check(self) -> None:
-        if self.items:
-            raise Invalid("; ".join(f"{p}: {m}" for p, m in self.items), tuple(self.items))
 
 
 def _asked(msg, name: str) -> bool:
@@ -404,14 +393,15 @@ def dns_config(spec, path: str, causes: Causes) -> None:
 
 # ---------------------------------------------------------------- clock and features
 
-def _x86(spec, arch: str, path: str, causes: Causes) -> bool:
-    if arch != "amd64":
-        causes.add(path, not_supported(f"{path.rsplit('.', 1)[-1]} on {arch}", "an x86 feature"))
+def _x86(spec, a: arch.Arch, path: str, causes: Causes) -> bool:
+    """The PC platform's (arch.py: pc_platform) timers, features and devices."""
+    if not a.pc_platform:
+        causes.add(path, not_supported(f"{path.rsplit('.', 1)[-1]} on {a.name}", "an x86 feature"))
         return False
     return True
 
 
-def clock(spec, path: str, arch: str, causes: Causes) -> None:
+def clock(spec, path: str, a: arch.Arch, causes: Causes) -> None:
     c = spec.domain.clock
     where = f"{path}.domain.clock"
     if not spec.domain.HasField("clock"):
@@ -424,7 +414,7 @@ def clock(spec, path: str, arch: str, causes: Causes) -> None:
         if not c.timer.HasField(name):
             continue
         tp = f"{where}.timer.{name}"
-        if not _x86(spec, arch, tp, causes):
+        if not _x86(spec, a, tp, causes):
             continue
         timer = getattr(c.timer, name)
         policies = domain.TICK_POLICIES.get(name)
@@ -439,12 +429,12 @@ def _on(state) -> bool:
     return not state.HasField("enabled") or state.enabled
 
 
-def features(spec, path: str, arch: str, causes: Causes) -> None:
+def features(spec, path: str, a: arch.Arch, causes: Causes) -> None:
     f = spec.domain.features
     where = f"{path}.domain.features"
     for name in domain.X86_ONLY_FEATURES:
         if f.HasField(name):
-            _x86(spec, arch, f"{where}.{name}", causes)
+            _x86(spec, a, f"{where}.{name}", causes)
     if f.HasField("hyperv") and f.HasField("hypervPassthrough") and _on(f.hypervPassthrough):
         causes.add(f"{where}.hypervPassthrough", "Invalid value: hyperv and hypervPassthrough are mutually "
                                                  "exclusive")
@@ -469,27 +459,19 @@ def features(spec, path: str, arch: str, causes: Causes) -> None:
 
 # ---------------------------------------------------------------- devices
 
-def devices(spec, path: str, arch: str, gates: set[str], causes: Causes) -> None:
+def devices(spec, path: str, a: arch.Arch, gates: set[str], causes: Causes) -> None:
     devs = spec.domain.devices
     where = f"{path}.domain.devices"
-    for i, disk in enumerate(devs.disks):
-        dp = f"{where}.disks[{i}]"
-        if disk.HasField("errorPolicy") and disk.errorPolicy not in domain.DISK_ERROR_POLICIES:
-            causes.add(f"{dp}.errorPolicy", f'{dp}.errorPolicy has invalid value "{disk.errorPolicy}"')
-        block_size(disk, dp, causes)
-        if disk.HasField("lun") and disk.lun.reservation and domain.PERSISTENT_RESERVATION_GATE not in gates:
-            causes.add(f"{where}.disks.luns.reservation",
-                       f"{domain.PERSISTENT_RESERVATION_GATE} feature gate is not enabled in kubevirt-config")
     if devs.HasField("watchdog"):
         wd = devs.watchdog
         wp = f"{where}.watchdog"
         if not wd.name:
             causes.add(f"{wp}.name", "Required value")
         if wd.HasField("diag288"):
-            causes.add(f"{wp}.diag288", not_supported(f"the diag288 watchdog on {arch}", "an s390x device"))
+            causes.add(f"{wp}.diag288", not_supported(f"the diag288 watchdog on {a.name}", "an s390x device"))
         if wd.HasField("i6300esb"):
-            if arch != "amd64":
-                causes.add(f"{wp}.i6300esb", not_supported(f"the i6300esb watchdog on {arch}", "an x86 device"))
+            if not a.pc_platform:
+                causes.add(f"{wp}.i6300esb", not_supported(f"the i6300esb watchdog on {a.name}", "an x86 device"))
             elif wd.i6300esb.action:
                 _one_of(wd.i6300esb.action, domain.WATCHDOG_ACTIONS, f"{wp}.i6300esb.action", causes)
         elif not wd.HasField("diag288"):
@@ -499,6 +481,8 @@ def devices(spec, path: str, arch: str, gates: set[str], causes: Causes) -> None
             causes.add(f"{where}.Sound", "Sound device type is not supported. Options: 'ich9' or 'ac97'")
         if not devs.sound.name:
             causes.add(f"{where}.Sound", "Sound device requires a name field.")
+        if not a.pc_platform:
+            causes.add(f"{where}.sound", not_supported(f"a sound card on {a.name}", "ich9 and ac97 are PC devices"))
     if devs.HasField("video"):   # validateVideoConfig
         vp = f"{where}.video"
         if domain.VIDEO_CONFIG_GATE not in gates:
@@ -522,8 +506,8 @@ def devices(spec, path: str, arch: str, gates: set[str], causes: Causes) -> None
                     causes.add(f"{pp}[{i}].model", not_supported(
                         f"the {p.model} panic device", "libvirt 9.0 on the nodes knows only "
                         + " and ".join(domain.PANIC_MODELS_HERE)))
-                elif arch != "amd64":
-                    causes.add(f"{pp}[{i}].model", not_supported(f"the {p.model} panic device on {arch}",
+                elif not a.pc_platform:
+                    causes.add(f"{pp}[{i}].model", not_supported(f"the {p.model} panic device on {a.name}",
                                                                  "an x86 device"))
     for i, iface in enumerate(devs.interfaces):
         if iface.acpiIndex < 0:
@@ -533,32 +517,6 @@ def devices(spec, path: str, arch: str, gates: set[str], causes: Causes) -> None
     for i, iface in enumerate(devs.interfaces):
         if iface.acpiIndex and indexes.count(iface.acpiIndex) > 1:
             causes.add(f"{where}.interfaces[{i}].acpiIndex", f"Duplicate value: {iface.acpiIndex}")
-
-
-def block_size(disk, dp: str, causes: Causes) -> None:
-    """validateBlockSize / validateCustomBlockSize."""
-    if not disk.HasField("blockSize") or not disk.blockSize.HasField("custom"):
-        return
-    bs = disk.blockSize
-    if bs.HasField("matchVolume") and _on(bs.matchVolume):
-        causes.add(f"{dp}.blockSize", "Block size matching can't be enabled together with a custom value")
-        return
-    c = bs.custom
-    if c.logical > c.physical:
-        causes.add(f"{dp}.blockSize.custom.logical", f"Logical size {c.logical} must be the same or less than the "
-                                                     f"physical size of {c.physical}")
-        return
-    for kind in ("logical", "physical"):
-        size = getattr(c, kind)
-        bp = f"{dp}.blockSize.custom.{kind}"
-        if size < domain.BLOCK_SIZE_MIN:
-            causes.add(bp, f"Provided size of {size} is less than the supported minimum size of "
-                           f"{domain.BLOCK_SIZE_MIN}")
-        elif size > domain.BLOCK_SIZE_MAX:
-            causes.add(bp, f"Provided size of {size} is greater than the supported maximum size of "
-                           f"{domain.BLOCK_SIZE_MAX}")
-        elif size & (size - 1):
-            causes.add(bp, f"Provided size of {size} is not a power of 2")
 
 
 def io_threads(spec, path: str, causes: Causes) -> None:
@@ -577,18 +535,18 @@ def io_threads(spec, path: str, causes: Causes) -> None:
 
 # ---------------------------------------------------------------- entry points
 
-def admit(spec, path: str, arch: str, gates) -> None:
-    """Every cause the spec at `path` (`spec`, or `spec.template.spec` on a VM) has, at once. `gates`: the
-    feature gates in effect (kvconfig)."""
-    causes = Causes()
+def admit(spec, path: str, a: arch.Arch | None, gates, causes: Causes) -> None:
+    """Every cause the spec at `path` (`spec`, or `spec.template.spec` on a VM) has, added to `causes`.
+    `a`: the spec's arch (None: refused already, its arch-bound checks skipped); `gates`: the feature
+    gates in effect (kvconfig)."""
     unsupported(spec, path, causes)
     scheduling(spec, path, causes)
     pod_settings(spec, path, causes)
-    clock(spec, path, arch, causes)
-    features(spec, path, arch, causes)
-    devices(spec, path, arch, gates, causes)
+    if a is not None:
+        clock(spec, path, a, causes)
+        features(spec, path, a, causes)
+        devices(spec, path, a, gates, causes)
     io_threads(spec, path, causes)
-    causes.check()
 
 
 def vm_spec(spec) -> None:

@@ -11,6 +11,8 @@ Measured on this machine's libvirt 9.0 + QEMU 7.2 under TCG (the vm-recipe note 
 """
 from __future__ import annotations
 
+import re
+
 # ---------------------------------------------------------------- clock
 
 # Tick policies by timer (KubeVirt's HPETTickPolicy, PITTickPolicy, RTCTickPolicy, RTCTimerTrack).
@@ -45,6 +47,39 @@ KVM_ONLY_HYPERV = ("vpindex",)
 KVM_ONLY_FEATURES = ("pvspinlock",)
 X86_ONLY_FEATURES = ("hyperv", "hypervPassthrough", "kvm", "pvspinlock")
 
+# ---------------------------------------------------------------- cpu
+
+CPU_MODE_HOST_MODEL = "host-model"
+CPU_MODE_HOST_PASSTHROUGH = "host-passthrough"
+HOST_CPU_MODES = (CPU_MODE_HOST_MODEL, CPU_MODE_HOST_PASSTHROUGH)
+CPU_FEATURE_POLICIES = ("force", "require", "optional", "disable", "forbid")   # "" means require
+DEFAULT_CPU_FEATURE_POLICY = "require"
+
+# ---------------------------------------------------------------- disks
+
+DISK_TARGETS = ("disk", "cdrom", "lun")       # a disk's device target (none set: a disk)
+DISK_BUSES = ("virtio", "sata", "scsi", "usb")  # DiskBus; an arch's machines may offer fewer (arch.py)
+CDROM_BUSES = ("sata", "scsi", "usb")           # ejectable media: never virtio (libvirt refuses it)
+LUN_BUSES = ("scsi",)                           # device="lun" passes SCSI commands through
+IDE_BUS = "ide"                                 # KubeVirt names it to refuse it
+DISK_CACHES = ("none", "writethrough", "writeback")   # DriverCache
+DISK_IO_MODES = ("native", "threads")                 # DriverIO
+IO_NATIVE = "native"
+CACHE_NONE = "none"
+CDROM_TRAYS = ("open", "closed")                      # TrayState
+# Guest device name prefix per bus (KubeVirt's makeDeviceName: sata, scsi and usb share "sd").
+BUS_PREFIX = {"virtio": "vd", "sata": "sd", "scsi": "sd", "usb": "sd"}
+
+# ---------------------------------------------------------------- interfaces and inputs
+
+# validInterfaceModels (pkg/network/admitter/netiface.go); virtio is the default.
+NIC_MODELS = ("virtio", "e1000", "e1000e", "igb", "ne2k_pci", "pcnet", "rtl8139")
+DEFAULT_NIC_MODEL = "virtio"
+INTERFACE_STATES = ("", "up", "down", "absent")        # InterfaceState; "" is up
+BINDINGS = ("bridge", "masquerade", "slirp")           # interface binding methods the mesh has
+INPUT_TYPES = ("tablet", "keyboard")                   # InputType
+INPUT_BUSES = ("usb", "virtio")                        # InputBus; "" is usb
+
 # ---------------------------------------------------------------- devices
 
 DISK_ERROR_POLICIES = ("stop", "ignore", "report", "enospace")   # DiskErrorPolicy; stop is the default
@@ -71,8 +106,44 @@ PANIC_DEVICES_GATE = "PanicDevices"
 
 # ---------------------------------------------------------------- scheduling and the rest
 
+RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")   # VirtualMachineRunStrategy
+
 EVICTION_STRATEGIES = ("None", "LiveMigrate", "LiveMigrateIfPossible", "External")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 START_STRATEGIES = ("Paused",)
 UPDATE_VOLUMES_STRATEGIES = ("Replacement", "Migration")
 DEFAULT_SCHEDULER = "default-scheduler"
+
+
+# ---------------------------------------------------------------- readings of a spec both sides make
+
+_PCI_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$")
+
+
+def pci_address(value: str) -> tuple[str, str, str, str] | None:
+    """(domain, bus, slot, function) of a PCI address like 0000:81:01.0 (hwutil.ParsePciAddress), or None."""
+    m = _PCI_ADDRESS.match(value)
+    return m.groups() if m else None
+
+
+def disk_kind(disk) -> str:
+    """The disk's device target (disk, cdrom or lun); none set is a disk, as in KubeVirt."""
+    for kind in DISK_TARGETS:
+        if disk.HasField(kind):
+            return kind
+    return "disk"
+
+
+def uses_efi(firmware, efi_default: bool) -> bool:
+    """EFI firmware: asked for, or the arch's default when neither a BIOS nor a kernel boot is asked for."""
+    bl = firmware.bootloader
+    if firmware.HasField("bootloader") and bl.HasField("efi"):
+        return True
+    has_bios = firmware.HasField("bootloader") and bl.HasField("bios")
+    return not has_bios and not firmware.HasField("kernelBoot") and efi_default
+
+
+def secure_boot(firmware, arch_secure_boot: bool) -> bool:
+    """Secure boot of an EFI guest: as asked, else on where the arch has it (KubeVirt's default)."""
+    efi = firmware.bootloader.efi
+    return efi.secureBoot if efi.HasField("secureBoot") else arch_secure_boot

@@ -11,15 +11,6 @@ from services.common import arch as common_arch
 MACHINE_TYPE_LABEL = "machine-type.node.kubevirt.io/"   # v1.SupportedMachineTypeLabel
 # Beyond KubeVirt: {machine: max vCPUs} from libvirt, published by each node's handler.
 MACHINE_MAX_VCPUS_ANNOTATION = "virtmesh.io/machine-max-vcpus"
-# KubeVirt's DefaultAMD64EmulatedMachines etc. (pkg/virt-config/virt-config.go).
-EMULATED_MACHINES = {
-    "amd64": ("q35*", "pc-q35*"),
-    "arm64": ("virt*",),
-    "s390x": ("s390-ccw-virtio*",),
-    "ppc64le": ("pseries*",),
-}
-# Arches whose domains get KubeVirt's CPU hotplug layout (maxSockets sockets, <vcpus>).
-CPU_HOTPLUG_ARCHS = ("amd64", "s390x")
 # KubeVirt's bound on vCPUs for defaulted maxSockets (pkg/defaults: maxSockets*cores*threads <= 512).
 MAX_VCPUS = 512
 # The most vCPUs any domain can be defined with (KVM_MAX_VCPUS is at most 4096): a topology or CPU
@@ -28,7 +19,9 @@ MAX_DOMAIN_VCPUS = 4096
 
 
 def emulated(arch: str, machine: str) -> bool:
-    return any(fnmatch.fnmatch(machine, g) for g in EMULATED_MACHINES.get(arch, ()))
+    """`machine` matches one of the arch's emulated-machine globs (arch.py's table)."""
+    a = common_arch.get(arch)
+    return a is not None and any(fnmatch.fnmatch(machine, g) for g in a.emulated_machines)
 
 
 def machine_of(vmi) -> str:
@@ -41,7 +34,8 @@ def domain_vcpus(spec) -> int:
     sockets, times cores*threads."""
     cpu = spec.domain.cpu
     sockets = cpu.sockets or 1
-    if (spec.architecture or common_arch.host_arch()) in CPU_HOTPLUG_ARCHS:
+    a = common_arch.get(spec.architecture or common_arch.host_arch())
+    if a is not None and a.cpu_hotplug:
         sockets = max(cpu.maxSockets, sockets)
     return sockets * (cpu.cores or 1) * (cpu.threads or 1)
 

@@ -6,6 +6,20 @@ from services.common import timeutil
 RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
 PENDING, SCHEDULING, SCHEDULED, UNKNOWN = "Pending", "Scheduling", "Scheduled", "Unknown"
 FINAL_PHASES = (SUCCEEDED, FAILED)
+# VirtualMachineInstancePhase (the decentralized-migration values are absent: the mesh has no such feature).
+PHASES = (PENDING, SCHEDULING, SCHEDULED, RUNNING, SUCCEEDED, FAILED, UNKNOWN)
+
+# VirtualMachinePrintableStatus, by the group KubeVirt's kubevirt_vm_* metrics count it under: the
+# controller writes status.printableStatus, its metrics group it, the CRD enumerates it.
+PRINTABLE_STATUS_GROUPS = {
+    "starting": ("Provisioning", "Starting", "WaitingForVolumeBinding"),
+    "running": ("Running",),
+    "migrating": ("Migrating",),
+    "non_running": ("Stopped", "Paused", "Stopping", "Terminating"),
+    "error": ("CrashLoopBackOff", "Unknown", "ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff",
+              "ErrorPvcNotFound", "ErrorDataVolumeNotFound", "DataVolumeError"),
+}
+PRINTABLE_STATUSES = tuple(s for statuses in PRINTABLE_STATUS_GROUPS.values() for s in statuses)
 
 # Condition types (KubeVirt's names).
 PAUSED = "Paused"

@@ -13,7 +13,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.common import instancetype, proto, timeutil
+from services.common import instancetype, proto, timeutil, vmstate
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +47,9 @@ PHASE_COUNT_LABELS = ["node", "phase", "os", "workload", "flavor", "instance_typ
 VM_INFO_LABELS = ["name", "namespace", "os", "workload", "flavor", "machine_type", "instance_type", "preference",
                   "status", "status_group"]
 
-STATUS_GROUPS = {
-    "starting": ("Provisioning", "Starting", "WaitingForVolumeBinding"),
-    "running": ("Running",),
-    "migrating": ("Migrating",),
-    "non_running": ("Stopped", "Paused", "Stopping", "Terminating"),
-    "error": ("CrashLoopBackOff", "Unknown", "ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff",
-              "ErrorPvcNotFound", "ErrorDataVolumeNotFound", "DataVolumeError"),
-}
-
 
 def status_group(printable: str) -> str:
-    for group, statuses in STATUS_GROUPS.items():
+    for group, statuses in vmstate.PRINTABLE_STATUS_GROUPS.items():
         if printable in statuses:
             return group
     return "<unknown>"

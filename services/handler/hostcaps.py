@@ -24,10 +24,6 @@ except ImportError:  # the handler runs without the binding (no labeller labels 
 else:
     libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
-# What node-labeller.sh asks domain capabilities for, per host arch.
-LABELLER_MACHINE = {"x86_64": "q35", "aarch64": "virt", "s390x": "s390-ccw-virtio"}
-# Arches whose supported_features.xml node-labeller.sh writes (hypervisor-cpu-baseline --features).
-FEATURE_ARCHES = ("x86_64", "s390x")
 TEST_DRIVER_MAX_VCPUS = 512  # the test driver has no QEMU limit; KubeVirt's own bound
 
 
@@ -56,10 +52,10 @@ def host_model_cpu(domcaps_xml: str) -> str:
 
 def _test_driver_caps() -> str:
     guests = []
-    for kv_arch, machine in (("amd64", "q35"), ("arm64", "virt")):
-        larch = common_arch.TO_LIBVIRT[kv_arch]
-        guests.append(f"<guest><os_type>hvm</os_type><arch name='{larch}'>"
-                      f"<machine maxCpus='{TEST_DRIVER_MAX_VCPUS}'>{machine}</machine>"
+    for name in common_arch.GUEST_ARCHS:
+        a = common_arch.ARCHS[name]
+        guests.append(f"<guest><os_type>hvm</os_type><arch name='{a.libvirt}'>"
+                      f"<machine maxCpus='{TEST_DRIVER_MAX_VCPUS}'>{a.default_machine}</machine>"
                       f"<domain type='test'/></arch></guest>")
     host = common_arch.TO_LIBVIRT.get(common_arch.host_arch(), "x86_64")
     return f"<capabilities><host><cpu><arch>{host}</arch></cpu></host>{''.join(guests)}</capabilities>"
@@ -79,9 +75,12 @@ def read(uri: str) -> HostCaps:
         caps = conn.getCapabilities()
         host_arch = ET.fromstring(caps).findtext("./host/cpu/arch", "")
         out = HostCaps(capabilities=caps)
-        machine = LABELLER_MACHINE.get(host_arch)
-        if machine is None:
+        # node-labeller.sh asks domain capabilities for the arch's default machine, and only on the
+        # arches it knows (ppc64le: none).
+        a = common_arch.get(common_arch.FROM_LIBVIRT.get(host_arch, ""))
+        if a is None or not a.labeller_machine:
             return out
+        machine = a.labeller_machine
         # KVM only when it really works here (a nested PVM /dev/kvm does not); TCG otherwise.
         virttype = "kvm" if kvm_usable() else "qemu"
         try:
@@ -90,7 +89,7 @@ def read(uri: str) -> HostCaps:
             raise CapsError(f"domain capabilities ({host_arch}/{machine}/{virttype}): "
                             f"{e.get_error_message()}") from None
         cpu = host_model_cpu(out.domcapabilities)
-        if host_arch in FEATURE_ARCHES and cpu:
+        if a.cpu_model_labels and cpu:   # supported_features.xml: amd64 and s390x
             try:
                 out.supported_features = conn.baselineHypervisorCPU(
                     None, host_arch, machine, virttype, [cpu], libvirt.VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES)

@@ -62,21 +62,6 @@ DEFAULT_OBSOLETE_CPU_MODELS = frozenset({
     "athlon", "phenom", "qemu64", "qemu32", "kvm64", "kvm32"})
 
 
-@dataclass(frozen=True)
-class ArchLabeller:
-    """KubeVirt's archLabeller (amd64.go / arm64.go / s390x.go)."""
-    has_host_supported_features: bool = False
-    supports_host_model: bool = False
-    supports_named_models: bool = False
-    default_vendor: str = ""
-
-
-ARCH_LABELLERS = {
-    "amd64": ArchLabeller(True, True, True, ""),
-    "arm64": ArchLabeller(False, False, False, ""),
-    "s390x": ArchLabeller(True, True, True, "IBM"),
-}
-
 # A Kubernetes label name (the part after the prefix): <= 63 chars, alphanumeric at both ends.
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$")
 
@@ -156,19 +141,22 @@ def compute(caps: HostCaps, obsolete=DEFAULT_OBSOLETE_CPU_MODELS) -> Result:
 
 
 def _cpu_labels(kv_arch: str, dc: ET.Element, supported_features: str, obsolete, out: dict[str, str]) -> None:
-    al = ARCH_LABELLERS.get(kv_arch, ArchLabeller())
+    # KubeVirt's archLabeller (amd64.go / arm64.go / s390x.go): host-supported features, host model and
+    # named models are labelled together, on the arches the table marks (amd64, s390x).
+    a = common_arch.get(kv_arch)
+    cpu_labels = a is not None and a.cpu_model_labels
     features: set[str] = set()
-    if al.has_host_supported_features and supported_features:
+    if cpu_labels and supported_features:
         for f in ET.fromstring(supported_features).findall("feature"):
             if f.get("policy") == "require" or (kv_arch == "s390x" and not f.get("policy")):
                 features.add(f.get("name", ""))
         for f in features:
             _label(CPU_FEATURE_LABEL, f, out)
-    if al.supports_host_model:
+    if cpu_labels:
         hm = dc.find("./cpu/mode[@name='host-model']")
         if hm is not None and hm.get("supported") == "yes":
             model = hm.findtext("model", "")
-            vendor = hm.findtext("vendor", "") or al.default_vendor
+            vendor = hm.findtext("vendor", "") or a.default_cpu_vendor
             if vendor:
                 _label(CPU_VENDOR_LABEL, vendor, out)
             if model:
@@ -180,7 +168,7 @@ def _cpu_labels(kv_arch: str, dc: ET.Element, supported_features: str, obsolete,
             for f in hm.findall("feature"):
                 if f.get("policy") == "require":
                     _label(HOST_MODEL_REQUIRED_FEATURES_LABEL, f.get("name", ""), out)
-    if al.supports_named_models:
+    if cpu_labels:
         for m in dc.findall("./cpu/mode[@name='custom']/model"):
             name = (m.text or "").strip()
             if m.get("usable") != "yes" or name in obsolete:

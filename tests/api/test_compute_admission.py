@@ -35,7 +35,8 @@ def test_emulated_machines(arch, machine, ok):
         validation.vmi_spec(s, "spec")
         return
     allowed = {"amd64": "[q35* pc-q35*]", "arm64": "[virt*]"}[arch]
-    assert error(s) == f"spec.domain.machine.type is not supported: {machine} (allowed values: {allowed})"
+    assert error(s) == (f"spec.domain.machine.type: spec.domain.machine.type is not supported: {machine} "
+                        f"(allowed values: {allowed})")
 
 
 # ---------------------------------------------------------------- arm64 (#14562 and friends)

@@ -40,7 +40,8 @@ def test_unsupported_state_value():
 def test_absent_needs_bridge_binding():
     assert error([{"name": "default", "masquerade": {}}, {"name": "blue", "masquerade": {}, "state": "absent"}],
                  [POD, BLUE]) == ('spec.domain.devices.interfaces[1].state: "blue" interface\'s state "absent" '
-                                  "is supported only for bridge binding")
+                                  "is supported only for bridge binding; spec.domain.devices.interfaces[1].masquerade: "
+                                  "masquerade binding is only supported on the pod network")
 
 
 def test_absent_refused_on_the_default_network():

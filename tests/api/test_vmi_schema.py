@@ -117,6 +117,7 @@ def test_every_unsupported_feature_is_refused_at_once_each_naming_its_field(reso
     assert unsupported == {
         "spec.domain.cpu.dedicatedCpuPlacement", "spec.domain.cpu.isolateEmulatorThread", "spec.domain.cpu.numa",
         "spec.domain.cpu.realtime", "spec.domain.memory.hugepages", "spec.domain.launchSecurity",
+        "spec.domain.memory.maxGuest", "spec.domain.firmware.bootloader.efi.persistent",
         "spec.domain.ioThreads", "spec.domain.ioThreadsPolicy", "spec.domain.firmware.acpi",
         "spec.domain.devices.gpus", "spec.domain.devices.hostDevices", "spec.domain.devices.filesystems",
         "spec.domain.devices.clientPassthrough", "spec.domain.devices.downwardMetrics",

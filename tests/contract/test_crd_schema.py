@@ -10,7 +10,7 @@ import yaml
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FieldDescriptor as FD
 
-from services.api.validation import RUN_STRATEGIES
+from services.common.domain import RUN_STRATEGIES
 from services.common import manifest, proto, vmstate
 from services.controller import vm as vm_controller
 
@@ -258,3 +258,16 @@ def test_misspelt_enum_path_is_an_error(monkeypatch):
     monkeypatch.setitem(crds.ENUMS, proto.VM, {"spec.runStrategyy": RUN_STRATEGIES})
     with pytest.raises(ValueError, match="spec.runStrategyy"):
         crds.schema(proto.VM)
+
+
+def test_every_enum_the_crds_emit_is_a_tuple_of_services_common():
+    """Each enumeration protos/crds.py writes is the very tuple services/common defines and the services
+    use (not a copy that could drift), so a value added there reaches the CRDs by regeneration."""
+    import services.common as common_pkg
+    import pkgutil
+    import importlib as il
+    owned = {id(v) for m in pkgutil.iter_modules(common_pkg.__path__)
+             for v in vars(il.import_module(f"services.common.{m.name}")).values() if isinstance(v, tuple)}
+    for kind, enums in crds.ENUMS.items():
+        for path, values in enums.items():
+            assert id(values) in owned, (proto.KINDS[kind].kind, path)

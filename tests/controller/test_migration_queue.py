@@ -74,7 +74,7 @@ def node(name: str):
     n = proto.kv.Node()
     n.metadata.name = name
     n.metadata.labels.update({names.SCHEDULABLE_LABEL: "true", names.MIGRATION_TARGET_LABEL: "true"})
-    for machine in arch.DEFAULT_MACHINE.values():   # what the api defaults a VMI's machine type to
+    for machine in (a.default_machine for a in arch.ARCHS.values()):   # what the api defaults a VMI's machine type to
         n.metadata.labels[machines.MACHINE_TYPE_LABEL + machine] = "true"
     n.metadata.annotations[names.HEARTBEAT_ANNOTATION] = timeutil.now()
     return n
