@@ -15,10 +15,13 @@ import logging
 import os
 import socket
 import threading
+from typing import TYPE_CHECKING
 
-from kubernetes import client as k8s
-from kubernetes.leaderelection import electionconfig, leaderelection
-from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
+
+from services.common import names
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
 
 log = logging.getLogger(__name__)
 # The client's election logs every try at INFO ("yet to finish lease_duration…" each retry period);
@@ -31,7 +34,7 @@ LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD = 15, 10, 2
 
 
 def add_flags(p) -> None:
-    p.add_argument("--leader-elect-namespace", default=os.environ.get("POD_NAMESPACE", "default"),
+    p.add_argument("--leader-elect-namespace", default=os.environ.get("POD_NAMESPACE", names.DEFAULT_NAMESPACE),
                    help="cluster mode: the namespace of the controllers' Lease (env POD_NAMESPACE; default 'default')")
     p.add_argument("--lease-duration", type=int, default=LEASE_DURATION,
                    help="seconds a leader's Lease lasts unrenewed before another controller takes over")
@@ -47,6 +50,12 @@ class Leadership:
         # place (`virtmesh up` restarts only a dead one) takes its own Lease back at once instead of
         # waiting it out.
         self.identity = f"{socket.gethostname()}_{hashlib.sha256(data_dir.encode()).hexdigest()[:8]}"
+        # The client is imported here, in cluster mode only: a standalone controller never elects, and
+        # `kubernetes` would cost it ~20 MiB and 0.5 s of start.
+        from kubernetes import client as k8s
+        from kubernetes.leaderelection import electionconfig
+        from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
+
         lock = LeaseLock(LEASE_NAME, namespace, self.identity)
         lock.api_instance = k8s.CoordinationV1Api(api_client)  # ours, not the client's global default
         self._leading = asyncio.Event()
@@ -64,6 +73,8 @@ class Leadership:
 
     async def lead(self) -> None:
         """Return once this controller leads (the election then renews from its own thread)."""
+        from kubernetes.leaderelection import leaderelection
+
         threading.Thread(target=leaderelection.LeaderElection(self.config).run, name="leader-election",
                          daemon=True).start()
         log.info("candidate %s for the lease %s/%s", self.identity, self.namespace, LEASE_NAME)
