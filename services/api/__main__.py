@@ -95,7 +95,7 @@ def serve_aggregated(args, data, kube_client, subresources) -> "aggregated.Subre
     pod for deploy/'s Service, on one machine for an ExternalName Service naming this machine."""
     k = kube.Kube(kube_client)
     in_cluster = args.kubeconfig == kube.IN_CLUSTER
-    namespace = _namespace() if in_cluster else "default"
+    namespace = _namespace() if in_cluster else names.DEFAULT_NAMESPACE
     crt, key, ca = admission.load_or_create_cert(os.path.join(data.root, "webhook-certs"), admission.SERVING_HOSTS + (
         f"{aggregated.SERVICE}.{namespace}.svc",))
     host, _, port = args.subresources_listen.rpartition(":")

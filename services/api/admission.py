@@ -448,7 +448,7 @@ def wait_effective(api_client, timeout: float = 30.0) -> None:
     last = ""
     while time.monotonic() < deadline:
         try:
-            api.create_namespaced_custom_object(info.group, info.version, "default", info.plural, probe,
+            api.create_namespaced_custom_object(info.group, info.version, names.DEFAULT_NAMESPACE, info.plural, probe,
                                                 dry_run="All")
             last = "the probe was admitted"
         except ApiException as e:

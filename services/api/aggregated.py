@@ -323,7 +323,7 @@ class SubresourceServer:
 SERVICE = "virt-api-subresources"
 
 
-def register(kube, ca_bundle: bytes, port: int | None, namespace: str = "default") -> None:
+def register(kube, ca_bundle: bytes, port: int | None, namespace: str = names.DEFAULT_NAMESPACE) -> None:
     """The APIService for SERVICE in `namespace`: deploy/'s Service on port 443 in a cluster (`port`
     None), or on one machine an ExternalName Service naming this machine on `port` (the api is no pod
     there: the aggregator dials the name on the APIService's port)."""

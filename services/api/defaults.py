@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import uuid
 
-from services.common import arch, domain, images, machines, proto, quantity, timeutil, volumes
+from services.common import arch, domain, images, machines, names, proto, quantity, timeutil, volumes
 
 VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 DEFAULT_VOLUME_MODE = "Filesystem"
@@ -14,7 +14,7 @@ MAX_HOTPLUG_RATIO = 4          # KubeVirt's DefaultMaxHotplugRatio
 
 def object_meta(md, namespaced: bool) -> None:
     if namespaced and not md.namespace:
-        md.namespace = "default"
+        md.namespace = names.DEFAULT_NAMESPACE
     if not namespaced:
         md.namespace = ""
     if not md.name and md.generateName:

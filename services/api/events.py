@@ -10,7 +10,7 @@ import logging
 import time
 
 from services.api.errors import Invalid
-from services.common import events, proto, timeutil
+from services.common import events, names, proto, timeutil
 
 log = logging.getLogger(__name__)
 COLLECT_SECONDS = 60.0
@@ -20,7 +20,7 @@ def validate(ev) -> None:
     """The apiserver's legacy Event validation (ValidateEventCreate for core/v1): the Event lives in its
     object's namespace, or in "default" for a cluster-scoped object; its type is Normal or Warning."""
     ns, obj_ns = ev.metadata.namespace, ev.involvedObject.namespace
-    if (obj_ns and ns != obj_ns) or (not obj_ns and ns not in ("", "default")):
+    if (obj_ns and ns != obj_ns) or (not obj_ns and ns not in ("", names.DEFAULT_NAMESPACE)):
         raise Invalid(f'involvedObject.namespace: Invalid value: "{obj_ns}": does not match event.namespace')
     if ev.type and ev.type not in (events.NORMAL, events.WARNING):
         raise Invalid(f'type: Unsupported value: "{ev.type}": supported values: "Normal", "Warning"')

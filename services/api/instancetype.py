@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from services.api import migration, store, validation
 from services.api.errors import Invalid
-from services.common import instancetype as it
+from services.common import instancetype as it, names
 from services.common import domain, kvconfig, proto, quantity
 
 INSTANCETYPE_KINDS = (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE)
@@ -199,7 +199,7 @@ def _from_source_pvc(db, dv_spec, ns: str, name_label: str, kind_label: str) -> 
 def _infer(db, vm, volume_name: str, name_label: str, kind_label: str) -> tuple[str, str]:
     """infer.fromVolumes for what this mesh stores: a PVC, or a DataVolume (one of the VM's templates: its
     source PVC's labels; else the stored DataVolume's labels, else its source PVC's)."""
-    ns = vm.metadata.namespace or "default"
+    ns = vm.metadata.namespace or names.DEFAULT_NAMESPACE
     for v in vm.spec.template.spec.volumes:
         if v.name != volume_name:
             continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from services.api import store
 from services.api.errors import Invalid, RequestConflict
-from services.common import migrations, proto, vmstate
+from services.common import migrations, names, proto, vmstate
 
 VM_NOT_RUNNING = "VM is not running"   # virt-api's vmNotRunning
 
@@ -37,7 +37,7 @@ def validate(m, db, old=None) -> None:
         return
     if not m.spec.vmiName:
         raise Invalid("spec.vmiName: vmiName is missing", causes=(("spec.vmiName", "vmiName is missing"),))
-    ns = m.metadata.namespace or "default"
+    ns = m.metadata.namespace or names.DEFAULT_NAMESPACE
     try:
         vmi = proto.inner(db.get(proto.VMI, ns, m.spec.vmiName))
     except store.NotFound:
@@ -60,7 +60,7 @@ def validate(m, db, old=None) -> None:
 def migrate_vm(resources, request) -> proto.api.SubresourceResponse:
     """The VM's migrate subresource: a VirtualMachineInstanceMigration (kubevirt-migrate-vm-*) for its
     running VMI, admitted like any other; a dry run is judged and not stored."""
-    ns = request.namespace or "default"
+    ns = request.namespace or names.DEFAULT_NAMESPACE
     resources.get(proto.VM, ns, request.name)          # NotFound for a VM that does not exist
     vmi = proto.inner(resources.get(proto.VMI, ns, request.name))
     if vmi.status.phase != vmstate.RUNNING:

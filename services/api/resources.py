@@ -9,7 +9,7 @@ import logging
 
 from services.api import defaults, instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
-from services.common import machines, proto, tracing
+from services.common import machines, names, proto, tracing
 from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ CLAIM_RESOURCE = {proto.PVC: "persistentvolumeclaims", proto.DV: "datavolumes.cd
 def _ref_key(ref) -> tuple[int, str, str]:
     if ref.kind not in proto.KINDS:
         raise Invalid("ref.kind: Required value")
-    ns = (ref.namespace or "default") if proto.namespaced(ref.kind) else ""
+    ns = (ref.namespace or names.DEFAULT_NAMESPACE) if proto.namespaced(ref.kind) else ""
     if not ref.name:
         raise Invalid("ref.name: Required value")
     return ref.kind, ns, ref.name
@@ -94,7 +94,7 @@ class Resources:
         if not status_only:
             instancetype.mutate(obj, self.db)
         new = proto.inner(obj)
-        ns = (new.metadata.namespace or "default") if proto.namespaced(kind) else ""
+        ns = (new.metadata.namespace or names.DEFAULT_NAMESPACE) if proto.namespaced(kind) else ""
         stored_obj = self.db.get(kind, ns, new.metadata.name)
         stored = proto.inner(stored_obj)
         expect = new.metadata.resourceVersion or None

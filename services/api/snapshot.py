@@ -4,7 +4,7 @@ enumerations the CRDs' schemas hold (deletionPolicy, failureDeadline, the restor
 from __future__ import annotations
 
 from services.api.errors import Invalid
-from services.common import proto, snapshots
+from services.common import names, proto, snapshots
 
 
 def _raise(causes: list[tuple[str, str]]) -> None:
@@ -87,7 +87,7 @@ def validate_restore(r, db, old=None) -> None:
         causes.append(("spec.patches", "not supported by this mesh"))
     # One restore at a time per target (KubeVirt's admitter: an unfinished restore of the same target).
     if db is not None:
-        for obj in db.list(proto.VMRESTORE, r.metadata.namespace or "default")[0]:
+        for obj in db.list(proto.VMRESTORE, r.metadata.namespace or names.DEFAULT_NAMESPACE)[0]:
             other = proto.inner(obj)
             if other.metadata.name != r.metadata.name and other.spec.target == spec.target and \
                     not (other.status.HasField("complete") and other.status.complete):

@@ -105,7 +105,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     # ------------------------------------------------------------------ helpers
 
     def _vm_and_vmi(self, request):
-        ns = request.namespace or "default"
+        ns = request.namespace or names.DEFAULT_NAMESPACE
         vm = proto.inner(self.r.get(proto.VM, ns, request.name))
         try:
             vmi = proto.inner(self.r.get(proto.VMI, ns, request.name))
@@ -270,7 +270,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     def _volume_request(self, request, volume_request) -> str:
         """Check and (unless dry run) store one hotplug request; returns "VM" or "VMI"."""
         kind = self._target_kind(request)
-        ns = request.namespace or "default"
+        ns = request.namespace or names.DEFAULT_NAMESPACE
         add = volume_request.addVolumeOptions if volume_request.HasField("addVolumeOptions") else None
         options = add if add is not None else volume_request.removeVolumeOptions
         dry_run = _dry_run(options)
@@ -363,7 +363,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     # ------------------------------------------------------------------ VMI verbs
 
     def _vmi(self, request):
-        return proto.inner(self.r.get(proto.VMI, request.namespace or "default", request.name))
+        return proto.inner(self.r.get(proto.VMI, request.namespace or names.DEFAULT_NAMESPACE, request.name))
 
     @grpc_errors
     async def Pause(self, request, context):
@@ -390,7 +390,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     def console_target(self, namespace: str, name: str):
         """(the VMI, a stub of its node's handler) for a console, or the reason there is none
         (store.NotFound, RequestConflict, Unavailable). Call it on the server's event loop."""
-        vmi = proto.inner(self.r.get(proto.VMI, namespace or "default", name))
+        vmi = proto.inner(self.r.get(proto.VMI, namespace or names.DEFAULT_NAMESPACE, name))
         if vmi.status.phase != vmstate.RUNNING:
             raise RequestConflict(VMI_NOT_RUNNING)
         return vmi, self._handler_stub(vmi.status.nodeName)

@@ -7,7 +7,7 @@ import uuid
 
 from services.api import vmispec
 from services.api.errors import Causes, Invalid
-from services.common import arch as common_arch
+from services.common import arch as common_arch, names
 from services.common import domain, hostpaths, kvconfig, machines, network, proto, quantity
 from services.common.volumes import claim_name
 
@@ -737,7 +737,7 @@ def data_volume_templates(res) -> None:
     never accepted with a DataVolume that cannot be made. Template names are unique: two templates of
     one name would be one DataVolume."""
     spec = res.spec
-    ns = res.metadata.namespace or "default"
+    ns = res.metadata.namespace or names.DEFAULT_NAMESPACE
     causes: list[tuple[str, str]] = []
     seen: set[str] = set()
     for i, t in enumerate(spec.dataVolumeTemplates):

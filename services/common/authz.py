@@ -127,7 +127,7 @@ def resource_attributes(method: str, request) -> dict | None:
         if info is None:
             return None
         if info.namespaced and name and not namespace:
-            namespace = "default"  # what the servicer defaults it to
+            namespace = names.DEFAULT_NAMESPACE  # what the servicer defaults it to
         attrs = {"verb": _RESOURCE_VERBS[call], "group": info.group, "resource": info.plural,
                  "namespace": namespace if info.namespaced else "", "name": name}
         if call == "UpdateStatus":
@@ -142,8 +142,8 @@ def resource_attributes(method: str, request) -> dict | None:
             resource = "virtualmachineinstances"
         # KubeVirt's roles: the streams (console, vnc, portforward) are GETs, the rest PUTs.
         return {"verb": "get" if call in STREAM_CALLS else "update", "group": names.SUBRESOURCES_GROUP,
-                "resource": resource, "subresource": call.lower(), "namespace": request.namespace or "default",
-                "name": request.name}
+                "resource": resource, "subresource": call.lower(),
+                "namespace": request.namespace or names.DEFAULT_NAMESPACE, "name": request.name}
     return None
 
 

@@ -34,7 +34,7 @@ import time
 
 import grpc
 
-from services.common import proto, timeutil
+from services.common import names, proto, timeutil
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def make(ref: proto.events.ObjectReference, type_: str, reason: str, message: st
                             source=proto.events.EventSource(component=component, host=host),
                             reportingComponent=component, reportingInstance=host)
     ev.metadata.name = f"{ref.name}.{int(now * 1e9):x}"
-    ev.metadata.namespace = ref.namespace or "default"
+    ev.metadata.namespace = ref.namespace or names.DEFAULT_NAMESPACE
     return ev
 
 

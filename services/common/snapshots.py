@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 
+from services.common import names
+
 GROUP = "snapshot.kubevirt.io"
 VM_GROUP = "kubevirt.io"
 
@@ -87,7 +89,8 @@ def restore_claim_name(restore_uid: str, volume: str) -> str:
 def image_path(volumes_root: str, namespace: str, volume_snapshot_name: str) -> str:
     """Where the node that holds a claim keeps a snapshot of it: beside the claims, in a directory no
     namespace can be named (`.snapshots`), one qcow2 file per volume snapshot."""
-    return os.path.join(volumes_root, ".snapshots", namespace or "default", f"{volume_snapshot_name}.qcow2")
+    return os.path.join(volumes_root, ".snapshots", namespace or names.DEFAULT_NAMESPACE,
+                        f"{volume_snapshot_name}.qcow2")
 
 
 _UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import urllib.request
 
-from services.common import hostpaths, quantity
+from services.common import hostpaths, names, quantity
 
 FORMATS = ("raw", "qcow2")
 QEMU_IMG = "qemu-img"
@@ -24,7 +24,7 @@ class LocalVolumeError(Exception):
 
 def claim_dir(root: str, pvc) -> str:
     md = pvc.metadata
-    return os.path.join(root, md.namespace or "default", f"{md.name}-{md.uid}")
+    return os.path.join(root, md.namespace or names.DEFAULT_NAMESPACE, f"{md.name}-{md.uid}")
 
 
 def image_path(root: str, pvc) -> str:
