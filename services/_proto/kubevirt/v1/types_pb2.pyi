@@ -1550,12 +1550,16 @@ class VirtualMachine(_message.Message):
     def __init__(self, apiVersion: _Optional[str] = ..., kind: _Optional[str] = ..., metadata: _Optional[_Union[ObjectMeta, _Mapping]] = ..., spec: _Optional[_Union[VirtualMachineSpec, _Mapping]] = ..., status: _Optional[_Union[VirtualMachineStatus, _Mapping]] = ...) -> None: ...
 
 class NodeSpec(_message.Message):
-    __slots__ = ("unschedulable", "taints")
+    __slots__ = ("unschedulable", "taints", "podCIDR", "podCIDRs")
     UNSCHEDULABLE_FIELD_NUMBER: _ClassVar[int]
     TAINTS_FIELD_NUMBER: _ClassVar[int]
+    PODCIDR_FIELD_NUMBER: _ClassVar[int]
+    PODCIDRS_FIELD_NUMBER: _ClassVar[int]
     unschedulable: bool
     taints: _containers.RepeatedCompositeFieldContainer[_core_pb2.Taint]
-    def __init__(self, unschedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[_core_pb2.Taint, _Mapping]]] = ...) -> None: ...
+    podCIDR: str
+    podCIDRs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, unschedulable: _Optional[bool] = ..., taints: _Optional[_Iterable[_Union[_core_pb2.Taint, _Mapping]]] = ..., podCIDR: _Optional[str] = ..., podCIDRs: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NodeSystemInfo(_message.Message):
     __slots__ = ("architecture", "kernelVersion", "operatingSystem", "osImage")
