@@ -10,8 +10,7 @@ import pytest
 
 from services.api import store, validation
 from services.api.errors import Invalid
-from services.api.resources import Resources
-from services.common import hostpaths, manifest, proto
+from services.common import manifest, proto
 
 
 def spec_of(domain: dict | None = None, arch: str = "amd64", **spec):
@@ -203,14 +202,6 @@ def test_what_the_arch_table_allows_is_admitted():
     validation.vmi_spec(with_nics({"name": "n", "masquerade": {}, "model": "e1000e", "bootOrder": 1,
                                    "pciAddress": "0000:81:01.0"},
                                   inputs=[{"name": "k", "type": "keyboard", "bus": "virtio"}]), "spec")
-
-
-@pytest.fixture
-def resources(tmp_path, monkeypatch):
-    monkeypatch.delenv(hostpaths.ENV_FEATURE_GATES, raising=False)
-    db = store.Store(str(tmp_path / "store.db"))
-    yield Resources(db)
-    db.close()
 
 
 def test_refused_through_the_api_before_any_node_sees_it(resources):

@@ -8,9 +8,8 @@ import pathlib
 
 import pytest
 
-from services.api import admission, store
+from services.api import admission
 from services.api.errors import Invalid
-from services.api.resources import Resources
 from services.common import hostpaths, kube, manifest, proto
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "manifests"
@@ -71,14 +70,6 @@ def test_node_taints_parse():
 
 
 # ---------------------------------------------------------------- admission: refused, checked, kept
-
-@pytest.fixture
-def resources(tmp_path, monkeypatch):
-    monkeypatch.delenv(hostpaths.ENV_FEATURE_GATES, raising=False)
-    db = store.Store(str(tmp_path / "store.db"))
-    yield Resources(db)
-    db.close()
-
 
 def vmi_doc(**spec) -> dict:
     base = {"domain": {"memory": {"guest": "64Mi"}, "devices": {}}}
