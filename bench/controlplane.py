@@ -1,19 +1,22 @@
 """Control-plane benchmark: create N VMs against the libvirt test driver and measure create -> Running.
 
-    python bench/controlplane.py [-n 200] [--rate R]
+    python bench/controlplane.py [-n 200] [--rate R] [--stages]
                                  [--kubeconfig FILE [--audit-log PATH] [--node-name N] [--sequential]]
 
 Runs a real `virtmesh up` (api, controller, handler as processes; one launcher process per VM)
-in a temp dir, creates the VMs through the api (gRPC) back to back, follows a VMI watch and
-reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
+in a temp dir, creates the VMs through the api (gRPC) back to back, or R a second (steady state),
+follows a VMI watch and reports create->VMI Running latency p50/p95/p99 and throughput (VMs/s).
+With --stages the mesh traces into an OTLP sink and each start is shown stage by stage
+(bench/stages.py: api write, controller, scheduling, handler, launcher spawn and ready, define+create).
 
 With --kubeconfig the same burst also runs in cluster mode (`virtmesh up --kubeconfig`, its own data
-dir; the Node is registered first, as a kubelet would, and made schedulable as the node lifecycle controller would): VMs are created at that kube-apiserver
-(through the api's admission webhooks) and followed with a watch of its VMIs. Both meshes run side by
-side, VMs created in each alternately (as bench/tracing.py does: this machine's speed drifts, and
-side by side both see the same machine; --sequential runs one after the other). Prints both in one
-table, cluster p50 / standalone p50, and the writes per VM start counted from the kube-apiserver's
-audit log (bench/kubeaudit.py; --audit-log, default audit.log beside the kubeconfig). The cluster's
+dir; the Node is registered first, as a kubelet would, and made schedulable as the node lifecycle
+controller would): VMs are created at that kube-apiserver (through the api's admission webhooks) and
+followed with a watch of its VMIs. Both meshes run side by side, VMs created in each alternately (as
+bench/tracing.py does: this machine's speed drifts, and side by side both see the same machine;
+--sequential runs one after the other). Prints both in one table, cluster p50 / standalone p50, and the
+writes per VM start counted from the kube-apiserver's audit log (bench/kubeaudit.py; --audit-log,
+default audit.log beside the kubeconfig). The cluster's
 VMs are deleted at the end (their launchers waited for), so runs can repeat on one plane.
 """
 from __future__ import annotations
@@ -39,6 +42,8 @@ from services.common import kube, proto  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import kubeaudit  # noqa: E402
+import stages  # noqa: E402
+from otlpsink import Sink  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import kubelet_standin  # noqa: E402 (the kubelet's Node registration)
@@ -416,6 +421,9 @@ def main() -> None:
     ap.add_argument("--node-name", default="bench", help="the cluster's Node the mesh runs VMs on (created if missing)")
     ap.add_argument("--sequential", action="store_true", help="standalone, then cluster (default: side by side)")
     ap.add_argument("--rate", type=float, default=0.0, help="VMs per second (default: back to back)")
+    ap.add_argument("--stages", action="store_true",
+                    help="standalone: trace the mesh into an OTLP sink and print each VM start stage by stage "
+                         "(tracing costs a few %% of CPU)")
     args = ap.parse_args()
 
     if args.kubeconfig:
@@ -434,7 +442,18 @@ def main() -> None:
             print("\n".join(cluster.writes.report(args.n)))
         return
 
-    lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep, rate=args.rate)
+    if args.stages:
+        # The mesh's own traces, to an OTLP sink: where each VM start spent its time (bench/stages.py).
+        with Sink() as sink:
+            env = {k: v for k, v in mesh_env().items() if not k.startswith("OTEL_")}
+            env.update(OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_BSP_SCHEDULE_DELAY="200")
+            lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, env, keep=args.keep, rate=args.rate)
+            with tempfile.NamedTemporaryFile(suffix=".jsonl") as f:
+                sink.dump(f.name)
+                stage_lines = stages.report(stages.load(f.name), prefix="bench-")
+    else:
+        lat, wall, ok, cpu, startup, _ = burst(args.n, args.libvirt_uri, mesh_env(), keep=args.keep, rate=args.rate)
+        stage_lines = []
     print(f"mesh start to a first VM Running: {startup:.2f} s")
     print(f"VMs: {len(lat)}/{args.n} Running ({'complete' if ok else 'TIMED OUT'})")
     if lat:
@@ -444,6 +463,8 @@ def main() -> None:
         print(f"throughput: {len(lat) / wall:.1f} VMs/s ({wall:.1f} s for {len(lat)})")
         print("CPU per VM start: "
               + ", ".join(f"{role} {sec / args.n * 1000:.1f} ms" for role, sec in sorted(cpu.items())))
+    for line in stage_lines:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,30 @@ def serve() -> None:
     server.start()
     print(port, flush=True)
     for line in sys.stdin:
-        if line.strip() == "count":
+        if line.startswith("dump "):
+            # every span as a JSON line (service, name, ids, start/end ns, attributes) into the file named
+            import json
+
+            from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+            with lock:
+                batch = list(received)
+            n = 0
+            with open(line[5:].strip(), "w") as out:
+                for raw in batch:
+                    for rs in ExportTraceServiceRequest.FromString(raw).resource_spans:
+                        service = next((a.value.string_value for a in rs.resource.attributes
+                                        if a.key == "service.name"), "")
+                        for ss in rs.scope_spans:
+                            for sp in ss.spans:
+                                out.write(json.dumps({
+                                    "service": service, "name": sp.name, "trace": sp.trace_id.hex(),
+                                    "span": sp.span_id.hex(), "parent": sp.parent_span_id.hex(),
+                                    "start": sp.start_time_unix_nano, "end": sp.end_time_unix_nano,
+                                    "attributes": {a.key: a.value.string_value or a.value.int_value
+                                                   for a in sp.attributes}}) + "\n")
+                                n += 1
+            print(n, flush=True)
+        elif line.strip() == "count":
             from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
             counts: dict[str, int] = {}
             with lock:
@@ -65,6 +88,12 @@ class Sink:
         self.proc.stdin.flush()
         line = self.proc.stdout.readline().strip()
         return {} if line == "-" else {k: int(v) for k, v in (kv.split("=") for kv in line.split())}
+
+    def dump(self, path: str) -> int:
+        """Every span received so far, as JSON lines in `path` (read them with bench/stages.py)."""
+        self.proc.stdin.write(f"dump {path}\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
 
     def cpu(self) -> float:
         from controlplane import proc_stat  # (here: the sink's own process needs none of it)
