@@ -1,11 +1,12 @@
 """Boot benchmark: bare libvirt-python vs the whole mesh, side by side, on real QEMU.
 
-    python bench/boot.py [-n 5] [--arch amd64|arm64|both]
+    python bench/boot.py [-n 5] [--arch amd64|arm64|both] [--stages]
 
-For each arch, boots the test guest N times one after another in two ways and reports p50/p95:
+For each arch, boots the test guest N times in two ways, alternately, and reports p50/p95:
   bare: libvirt-python defineXML + create of the same domain XML our converter makes -> ready line
   mesh: create a VirtualMachine through the api (what `virtmesh apply` sends) -> VMI Running -> ready line
-and the ratio mesh/bare. The ready line is read from the guest's serial log in both cases.
+and the ratio mesh/bare. The ready line is read from the guest's serial log in both cases. With
+--stages the mesh traces into an OTLP sink and its starts are shown stage by stage (bench/stages.py).
 Needs tools/setup.sh (libvirtd running, guests built).
 """
 from __future__ import annotations
@@ -30,7 +31,9 @@ import libvirt  # noqa: E402
 
 from services.common import manifest, proto  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+import stages  # noqa: E402
 from controlplane import pct, wait_for_node  # noqa: E402
+from otlpsink import Sink  # noqa: E402
 from services.launcher import storage  # noqa: E402
 from services.launcher.domxml import convert  # noqa: E402
 
@@ -114,12 +117,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=5)
     ap.add_argument("--arch", choices=["amd64", "arm64", "both"], default="both")
+    ap.add_argument("--stages", action="store_true",
+                    help="trace the mesh into an OTLP sink and print its starts stage by stage (bench/stages.py)")
     args = ap.parse_args()
     arches = ["amd64", "arm64"] if args.arch == "both" else [args.arch]
     work = tempfile.mkdtemp(prefix="vmboot-", dir="/tmp")
     data = os.path.join(work, "mesh")
-    env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(VIRTMESH_LOG_LEVEL="WARNING",
                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    sink = Sink().__enter__() if args.stages else None
+    if sink is not None:
+        env.update(OTEL_EXPORTER_OTLP_ENDPOINT=sink.endpoint, OTEL_BSP_SCHEDULE_DELAY="200")
     up = subprocess.Popen([sys.executable, "-m", "services.cli", "--data-dir", data, "up", "--node-name", "bench"],
                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conn = libvirt.open("qemu:///system")
@@ -130,8 +139,13 @@ def main() -> None:
             if not os.path.exists(os.path.join(GUESTS, arch, "kernel")):
                 print(f"{arch}: guest not built, skipped")
                 continue
-            bare = [bare_once(conn, arch, i, work) for i in range(args.n)]
-            mesh, running = zip(*[mesh_once(stub, data, arch, i) for i in range(args.n)])
+            # Alternately, so that both see the same machine (its speed drifts).
+            bare, mesh, running = [], [], []
+            for i in range(args.n):
+                bare.append(bare_once(conn, arch, i, work))
+                ready, run = mesh_once(stub, data, arch, i)
+                mesh.append(ready)
+                running.append(run)
             print(f"{arch} x{args.n}: bare define+create->ready p50 {pct(bare, 50):.2f}s p95 {pct(bare, 95):.2f}s | "
                   f"mesh apply->ready p50 {pct(mesh, 50):.2f}s p95 {pct(mesh, 95):.2f}s "
                   f"(apply->VMI Running p50 {pct(running, 50):.2f}s) | "
@@ -140,6 +154,10 @@ def main() -> None:
         up.send_signal(signal.SIGTERM)
         up.wait(120)
         conn.close()
+        if sink is not None:   # the mesh has stopped: its services flushed their spans
+            sink.dump(os.path.join(work, "spans.jsonl"))
+            print("\n".join(stages.report(stages.load(os.path.join(work, "spans.jsonl")), prefix="mesh")))
+            sink.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
 
 
