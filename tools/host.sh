@@ -38,6 +38,7 @@ PACKAGES=(
   qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64 swtpm swtpm-tools
   libvirt-dev pkg-config busybox-static cpio iproute2
   syslinux mtools dosfstools libxml2-utils prometheus
+  dnsmasq-base   # DHCP for bridge-bound pod interfaces (handler/podnet.py)
   skopeo docker-registry   # containerDisk images from registries (handler/images.py); a registry for its tests
   openssh-client vncsnapshot   # virtmesh ssh/scp run the system's ssh; the VNC e2e test takes a screenshot
 )

@@ -374,6 +374,9 @@ def parser() -> argparse.ArgumentParser:
                     help="with --kubeconfig: launchers run in virt-launcher pods (placed by the kube-scheduler, run by "
                     "the node's kubelet, whose pod directory is PODS_DIR) instead of being forked by the handler")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
+    up.add_argument("--pod-cidr", metavar="CIDR",
+                    help="the node's pod network: bridge-bound pod interfaces get an address from it by DHCP "
+                    "(default 10.244.0.0/24; env VIRTMESH_POD_CIDR)")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")

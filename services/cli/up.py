@@ -24,7 +24,7 @@ import time
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import hostpaths, images, launcherlock, paths
+from services.common import hostpaths, images, launcherlock, network, paths
 
 CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -126,6 +126,9 @@ class Supervisor:
             "handler": [sys.executable, "-m", "services.handler", *common, "--node-name", node,
                         "--libvirt-uri", args.libvirt_uri, "--emulation", args.emulation],
         }
+        if getattr(args, "pod_cidr", None):
+            self.specs["handler"] += ["--pod-cidr", args.pod_cidr]
+        self.node = node
         if getattr(args, "launcher_pods", None):   # the launchers' pods carry the node's settings
             self.specs["controller"] += ["--launcher-pods", "--launcher-data-dir", self.data.root,
                                          "--launcher-libvirt-uri", args.libvirt_uri,
@@ -205,6 +208,7 @@ class Supervisor:
         while time.monotonic() < deadline:
             live = set(launcherlock.held(self.data.run).values())
             if not live:
+                self._stop_dhcp()
                 return
             for pid in live - termed:
                 try:
@@ -214,3 +218,13 @@ class Supervisor:
                 termed.add(pid)
             time.sleep(0.1)
         self._say(f"{len(launcherlock.held(self.data.run))} launcher(s) still running after 60s")
+
+    def _stop_dhcp(self) -> None:
+        """The node's pod network DHCP server (handler/podnet.py) outlives the handler, as the VMs do;
+        with the VMs gone it has no one left to serve."""
+        try:
+            pid = int(open(os.path.join(self.data.pod_network(self.node), network.DHCP_PID_FILE)).read())
+            if open(f"/proc/{pid}/comm").read().strip() == "dnsmasq":
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass

@@ -16,6 +16,7 @@ import hashlib
 POD_BRIDGE = "virtmesh0"
 TAP_PREFIX = "vmt"          # vmt + 6 hex of the uid + 6 hex of the interface name = 15 chars (IFNAMSIZ-1)
 MASQUERADE_CIDR = "10.0.2.0/24"  # KubeVirt's default vmNetworkCIDR for masquerade
+DHCP_PID_FILE = "dnsmasq.pid"     # the node's pod network DHCP server, in DataDir.pod_network(node)
 
 
 def _h(text: str, n: int) -> str:

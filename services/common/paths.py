@@ -112,6 +112,10 @@ class DataDir:
         """Which VM each persistent TPM state on this node belongs to (handler/tpmstate.py)."""
         return os.path.join(self.root, "tpm")
 
+    def pod_network(self, node: str) -> str:
+        """A node's pod network: its address allocations and its DHCP server's files (handler/podnet.py)."""
+        return os.path.join(self.root, "net", node)
+
     @property
     def logs(self) -> str:
         return os.path.join(self.root, "logs")

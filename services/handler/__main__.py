@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, names, paths,
                              proto, tracing, volumes, workqueue)
-from services.handler import prhelper
+from services.handler import podnet, prhelper
 from services.handler import launcherpods
 from services.common import events
 from services.handler.launchers import Launchers, Zygote
@@ -88,6 +88,7 @@ async def run(args) -> None:
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
+    controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr)
     controller.feature_gates = migrations.feature_gates = lambda: kvconfig.ClusterConfig.of(kubevirts.items()).gates()
     snapshot_queue = workqueue.WorkQueue(
         "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
@@ -143,6 +144,14 @@ async def run(args) -> None:
     await contents.synced.wait()
     await kubevirts.synced.wait()   # the gates in effect are known before a launcher is synced
     await start_pr_helper()
+    if args.kubeconfig:   # a cluster's node IPAM gave the Node its range: it wins over the flag
+        node = await api.get_or_none(proto.NODE, "", args.node_name)
+        if node is not None and node.spec.podCIDR:
+            try:
+                podnet.parse_cidr(node.spec.podCIDR)
+                controller.podnet.cidr = node.spec.podCIDR
+            except ValueError as e:
+                log.warning("node %s: spec.podCIDR: %s; using %s", args.node_name, e, controller.podnet.cidr)
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run()),
               asyncio.create_task(snapshot_queue.run())]
     if target_vmis is not None:
@@ -191,6 +200,9 @@ def main(argv=None) -> None:
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
     p.add_argument("--log-level")
+    p.add_argument("--pod-cidr", default=os.environ.get("VIRTMESH_POD_CIDR", podnet.DEFAULT_CIDR),
+                   help="the addresses of this node's pod network: bridge-bound pod interfaces get one by DHCP, the "
+                   "first is the gateway on the node bridge (default %(default)s; a cluster Node's spec.podCIDR wins)")
     p.add_argument("--image-cache", metavar="DIR",
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")
@@ -202,6 +214,10 @@ def main(argv=None) -> None:
     metrics.add_flags(p)
     meshtls.add_flags(p)
     args = p.parse_args(argv)
+    try:
+        podnet.parse_cidr(args.pod_cidr)
+    except ValueError as e:
+        p.error(f"--pod-cidr: {e}")
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("handler", args.log_level)
     tracing.setup("handler")

@@ -41,6 +41,12 @@ def ensure_bridge(name: str) -> None:
     _ip("link", "set", name, "up")
 
 
+def ensure_bridge_address(name: str, cidr: str) -> None:
+    """The node bridge with an address (the pod network's gateway: services/handler/podnet.py)."""
+    ensure_bridge(name)
+    _ip("addr", "replace", cidr, "dev", name)
+
+
 def ensure_tap(tap: str, bridge: str) -> None:
     """A persistent tap with vnet_hdr (what libvirt asks for when it opens a tap it did not create),
     without multi_queue (libvirt opens single-queue taps: EINVAL otherwise)."""

@@ -13,7 +13,7 @@ import grpc
 from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, network
 from services.common import images as imagerefs
-from services.handler import migration, netplumbing, phase, tpmstate, volumestatus
+from services.handler import migration, netplumbing, phase, podnet, tpmstate, volumestatus
 from services.handler.images import image_id
 from services.handler.launchers import Launchers
 
@@ -31,21 +31,27 @@ def net_fingerprint(vmi) -> bytes:
         b"".join(n.SerializeToString(deterministic=True) for n in vmi.spec.networks)
 
 
-def interfaces_status(vmi, dom) -> list:
+def interfaces_status(vmi, dom, addresses: dict[str, str] | None = None) -> list:
     """status.interfaces from the live domain (KubeVirt's netstat with infoSource "domain"):
-    linkState up/down, the MAC libvirt uses, and the tap of a bridge-bound interface."""
+    linkState up/down, the MAC libvirt uses, the tap of a bridge-bound interface, and the pod
+    address of a bridge-bound pod interface (`addresses`; KubeVirt reports the pod IP the guest
+    gets by DHCP)."""
     bound = {i.name: network.binding(i) for i in vmi.spec.domain.devices.interfaces}
+    addresses = addresses or {}
     out = []
     for d in dom.interfaces:
+        ip = addresses.get(d.name, "")
         out.append(proto.kv.VirtualMachineInstanceNetworkInterface(
             name=d.name, mac=d.mac, linkState=d.linkState, infoSource="domain",
-            podInterfaceName=d.target if bound.get(d.name) == "bridge" else ""))
+            podInterfaceName=d.target if bound.get(d.name) == "bridge" else "",
+            ipAddress=ip, ipAddresses=[ip] if ip else []))
     return out
 
 
 class VMIController:
     pr_helper = None   # the node's qemu-pr-helper (prhelper.PrHelper) when PersistentReservation is on
     images = None      # images.ImagePulls: registry images pulled before a launcher starts
+    podnet = None      # podnet.PodNetwork: addresses and DHCP of bridge-bound pod interfaces
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
 
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
@@ -80,11 +86,16 @@ class VMIController:
                 self.images.forget(uid)
             if h is not None:
                 await self._delete_launcher(h)
+            await self._release_addresses(uid)
             return None
         if ph == vmstate.SCHEDULED and h is None and self.images is not None:
             wait = await self._pull_images(key, vmi, tp)
             if wait is not None:
                 return wait   # no launcher while an image is missing (KubeVirt's pod waits in the kubelet)
+        if ph == vmstate.SCHEDULED and h is None and self.podnet is not None:
+            wait = await self._allocate_addresses(vmi, tp)
+            if wait is not None:
+                return wait   # no launcher without its pod address (the kubelet's sandbox waits for the CNI)
         if ph == vmstate.SCHEDULED and h is None:
             with tracing.span("launcher.spawn"):
                 h = await self.launchers.spawn(vmi)
@@ -175,6 +186,49 @@ class VMIController:
             await self.api.update_status(out, tp)
         return None if gate.ready else gate.wait
 
+    async def _allocate_addresses(self, vmi, tp):
+        """None once each bridge-bound pod interface has its address, else when to try again: no
+        free address leaves the VMI waiting with the CNI's error as Synchronized=False (the kubelet's
+        FailedCreatePodSandBox, with a Warning event), as a pod waits in ContainerCreating."""
+        out = proto.copy(vmi)
+        try:
+            await asyncio.to_thread(self.podnet.allocate, vmi)
+            wait = None
+            c = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)
+            if c is not None and c.reason == podnet.SANDBOX_FAILED:
+                vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
+        except podnet.Exhausted as e:
+            message, wait = f"pod network: {e}", RESYNC_RETRY_SECONDS
+            c = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)
+            if c is None or c.message != message:
+                log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, message)
+                self.recorder.warning(vmi, podnet.SANDBOX_FAILED, message)
+            vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", podnet.SANDBOX_FAILED, message)
+        if out.status != vmi.status:
+            await self.api.update_status(out, tp)
+        return wait
+
+    async def _serve_addresses(self, vmi, h, dom) -> None:
+        """DHCP host entries once the MACs are known (libvirt picks one when the spec has none); again
+        only when they change, or after a handler restart (which also restarts a DHCP server that died)."""
+        if self.podnet is None or not podnet.pod_interfaces(vmi):
+            return
+        macs = {d.name: d.mac for d in dom.interfaces}
+        if h.extra.get("dhcp_for") == macs:
+            return
+        try:
+            await asyncio.to_thread(self.podnet.serve, vmi, macs)
+            h.extra["dhcp_for"] = macs
+        except (netplumbing.PlumbingError, OSError) as e:
+            log.warning("VMI %s/%s: pod network DHCP: %s", vmi.metadata.namespace, vmi.metadata.name, e)
+
+    async def _release_addresses(self, uid: str) -> None:
+        if self.podnet is not None:
+            try:
+                await asyncio.to_thread(self.podnet.release, uid)
+            except OSError as e:
+                log.warning("VMI uid %s: releasing its pod addresses: %s", uid, e)
+
     def _pr_helper_socket(self, vmi) -> str:
         """The node's qemu-pr-helper for a VMI with a reserved LUN ("" without one, or without a helper:
         the launcher then refuses the LUN naming the feature gate)."""
@@ -233,8 +287,10 @@ class VMIController:
                 self.tpm_states.remember(owner)  # the domain's UUID names swtpm's state directory
             out.status.machine.type = dom.machineType or out.status.machine.type
             out.status.domainType = dom.domainType or out.status.domainType
+            await self._serve_addresses(vmi, h, dom)
             del out.status.interfaces[:]
-            out.status.interfaces.extend(interfaces_status(vmi, dom))
+            out.status.interfaces.extend(interfaces_status(
+                vmi, dom, self.podnet.addresses(vmi) if self.podnet is not None else None))
         if sync_error:
             vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", "SyncFailed", sync_error)
         elif sync_error == "":
@@ -311,6 +367,7 @@ class VMIController:
                     pass
         await self.launchers.forget(h.uid)
         await asyncio.to_thread(netplumbing.remove_all, h.uid)
+        await self._release_addresses(h.uid)
 
     async def _teardown(self, vmi, h, tp):
         """Deleted VMI: ACPI shutdown, kill after the grace period, clean up, drop our finalizer."""
@@ -344,6 +401,7 @@ class VMIController:
                 self.recorder.normal(vmi, events.DELETED, events.VMI_SIGNAL_DELETION)
             await self._delete_launcher(h)
             await self.launchers.wait_exit(h, 5)
+        await self._release_addresses(vmi.metadata.uid)
         await self._remove_vm_dir(vmi.metadata.uid, h)
         if VMI_FINALIZER in vmi.metadata.finalizers:
             out = proto.copy(vmi)
@@ -368,6 +426,9 @@ class VMIController:
             live |= self.migrations.protected_uids()  # receiving VMIs not on this node yet
         for uid in self.launchers.stale_vm_dirs(live):
             await self._remove_vm_dir(uid, None)
+        if self.podnet is not None:   # addresses of VMIs gone while we were away
+            for uid in self.podnet.ipam.uids() - live - set(self.launchers.by_uid):
+                await self._release_addresses(uid)
         if self.tpm_states is not None:
             in_use = {h.domain.uuid for h in self.launchers.by_uid.values() if h.domain is not None}
             in_use |= {v.spec.domain.firmware.uuid for v in self.vmis.items()}
