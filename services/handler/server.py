@@ -62,11 +62,13 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
     async def _forward(self, request_iterator, context, vnc: bool):
         first = await request_iterator.__anext__()
         h = await self._launcher(first.namespace, first.name, context)
+        vmi = self.vmis.get(f"{first.namespace or 'default'}/{first.name}")
         call = h.stub.Forward()
 
         async def upstream():   # with the call's write(): see services/api/streams.py
             try:
-                await call.write(L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data))
+                await call.write(L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data,
+                                                vmi=vmi))
                 async for msg in request_iterator:
                     await call.write(L.ForwardInput(data=msg.data))
                 await call.done_writing()

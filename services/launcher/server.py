@@ -259,8 +259,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             elif self.vmi is None or not self.domain.exists:
                 raise forward.ForwardError("the VMI is not running here", "FAILED_PRECONDITION")
             else:
-                reader, writer = await forward.dial(self.hv, self.vmi, first.port, first.protocol,
-                                                    self._forward_lock)
+                vmi = first.vmi if first.HasField("vmi") else self.vmi   # the handler's is current
+                reader, writer = await forward.dial(self.hv, vmi, first.port, first.protocol, self._forward_lock)
         except forward.ForwardError as e:
             await context.abort(getattr(grpc.StatusCode, e.code), str(e))
         except virt.VirtError as e:

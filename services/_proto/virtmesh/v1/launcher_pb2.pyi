@@ -243,16 +243,18 @@ class ConsoleInput(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., fromStart: _Optional[bool] = ...) -> None: ...
 
 class ForwardInput(_message.Message):
-    __slots__ = ("port", "protocol", "vnc", "data")
+    __slots__ = ("port", "protocol", "vnc", "data", "vmi")
     PORT_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     VNC_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    VMI_FIELD_NUMBER: _ClassVar[int]
     port: int
     protocol: str
     vnc: bool
     data: bytes
-    def __init__(self, port: _Optional[int] = ..., protocol: _Optional[str] = ..., vnc: _Optional[bool] = ..., data: _Optional[bytes] = ...) -> None: ...
+    vmi: _types_pb2.VirtualMachineInstance
+    def __init__(self, port: _Optional[int] = ..., protocol: _Optional[str] = ..., vnc: _Optional[bool] = ..., data: _Optional[bytes] = ..., vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ...) -> None: ...
 
 class CopyDiskRequest(_message.Message):
     __slots__ = ("source", "destination", "format", "timeoutSeconds")
