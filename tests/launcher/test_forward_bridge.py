@@ -1,8 +1,7 @@
 """port-forward's dial for a bridge-bound NIC (launcher/forward.py): the address the VMI reports for
 its first interface (status.interfaces[].ipAddress, KubeVirt's getTargetInterfaceIP), dialled as TCP,
 with KubeVirt's texts when it cannot be; a real listener on loopback stands in for the guest's address.
-(No guest test: nothing here gives a bridge NIC an address yet -- no guest agent, no IPAM on the node
-bridges -- so the VMI never reports one; see the masquerade path in tests/e2e/test_guest_access.py.)"""
+A real guest taking its pod address by DHCP (handler/podnet.py) and reached this way: tests/e2e/test_guest_access.py."""
 from __future__ import annotations
 
 import asyncio
