@@ -47,6 +47,11 @@ def ensure_bridge_address(name: str, cidr: str) -> None:
     _ip("addr", "replace", cidr, "dev", name)
 
 
+def remove_bridge_address(name: str, cidr: str) -> None:
+    if exists(name):
+        subprocess.run(["ip", "addr", "del", cidr, "dev", name], capture_output=True)   # gone already: fine
+
+
 def ensure_tap(tap: str, bridge: str) -> None:
     """A persistent tap with vnet_hdr (what libvirt asks for when it opens a tap it did not create),
     without multi_queue (libvirt opens single-queue taps: EINVAL otherwise)."""

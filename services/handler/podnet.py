@@ -16,7 +16,7 @@ the node bridge `virtmesh0` is the pod network of every VMI on the node, so the 
   bridge: a per-VM server would have to pick its client's frames out of a shared segment, which is what
   dnsmasq's host entries do, with the DHCP implementation libvirt itself runs for its networks. It is not
   authoritative and answers only its hosts, so several nodes (handlers) on one host coexist on the bridge.
-  The server outlives a handler (as the launchers do) and stops with the last allocation.
+  The server outlives a handler (as the launchers do); it and the gateway go with the last allocation.
 """
 from __future__ import annotations
 
@@ -300,5 +300,6 @@ class PodNetwork:
         with self.lock:
             if ipam.allocations:
                 self.dhcp.ensure(ipam.net, ipam.hosts())
-            else:
-                self.dhcp.stop()   # no guest left to serve
+            else:   # no guest left to serve
+                self.dhcp.stop()
+                netplumbing.remove_bridge_address(self.bridge, f"{ipam.gateway}/{ipam.net.prefixlen}")

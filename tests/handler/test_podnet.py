@@ -157,6 +157,7 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
     v = vmi_of([{"name": "default", "bridge": {}, "macAddress": "02:00:00:5e:00:01"}], uid="vmi-a")
     assert pn.allocate(v) == {"default": "10.251.7.2"}
     pn.serve(v, {})
+    assert "inet 10.251.7.1/29" in _sh("ip", "-4", "-o", "addr", "show", "dev", pn.bridge).stdout
     assert lease("02:00:00:5e:00:01") == "LEASE ip=10.251.7.2 mask=29 router=10.251.7.1"
     assert lease("02:00:00:5e:00:99") == ""   # no dynamic range: only known guests
     pid = pn.dhcp.pid()
@@ -187,3 +188,4 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
     last = pn2.dhcp.pid()
     pn2.release("vmi-b")
     assert pn2.dhcp.pid() is None and not os.path.exists(f"/proc/{last}")
+    assert "10.251.7.1/29" not in _sh("ip", "-4", "-o", "addr", "show", "dev", pn.bridge).stdout   # nor the gateway
