@@ -43,7 +43,7 @@ from cryptography import x509
 
 from services.api import defaults, https, instancetype, validation
 from services.api.errors import Invalid
-from services.common import manifest, names, pki, proto
+from services.common import domain, manifest, names, pki, proto
 
 log = logging.getLogger(__name__)
 
@@ -442,7 +442,7 @@ def wait_effective(api_client, timeout: float = 30.0) -> None:
     api = client.CustomObjectsApi(api_client)
     info = proto.KINDS[proto.VM]
     probe = {"apiVersion": info.api_version, "kind": info.kind, "metadata": {"name": "webhook-probe"},
-             "spec": {"runStrategy": "Halted", "template": {"spec": {"domain": {
+             "spec": {"runStrategy": domain.RUN_HALTED, "template": {"spec": {"domain": {
                  "devices": {}, "resources": {"requests": {"memory": PROBE_MEMORY}}}}}}}
     deadline = time.monotonic() + timeout
     last = ""

@@ -145,11 +145,11 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         res.ClearField("status")  # a status subresource: the apiserver ignores a status sent with a create
         # Neither running nor runStrategy: KubeVirt's VM mutator defaults to Halted.
         if not res.spec.HasField("running") and not res.spec.HasField("runStrategy"):
-            res.spec.runStrategy = "Halted"
+            res.spec.runStrategy = domain.RUN_HALTED
     elif kind == proto.PVC:
         res.ClearField("status")  # the apiserver ignores a status sent with a create
         storage_spec(kind, res.spec)
-        res.status.phase = "Pending"
+        res.status.phase = volumes.CLAIM_PENDING
         if volumes.PVC_PROTECTION not in res.metadata.finalizers:
             res.metadata.finalizers.append(volumes.PVC_PROTECTION)
     elif kind == proto.KUBEVIRT:
@@ -157,7 +157,7 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
     elif kind == proto.DV:
         res.ClearField("status")
         storage_spec(kind, res.spec)
-        res.status.phase = "Pending"
+        res.status.phase = volumes.DV_PENDING
         res.status.progress = "N/A"
     elif kind in (proto.VMSNAPSHOT, proto.VMSNAPSHOT_CONTENT, proto.VMRESTORE):
         res.ClearField("status")  # status subresources (KubeVirt's CRDs)

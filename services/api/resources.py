@@ -39,7 +39,7 @@ def _prune(obj: proto.api.Object) -> None:
 
 
 # Kubernetes' resource names in NotFound / in-use texts.
-CLAIM_RESOURCE = {proto.PVC: "persistentvolumeclaims", proto.DV: "datavolumes.cdi.kubevirt.io"}
+CLAIM_RESOURCE = {kind: proto.KINDS[kind].resource for kind in (proto.PVC, proto.DV)}
 
 
 def _ref_key(ref) -> tuple[int, str, str]:

@@ -16,7 +16,7 @@ from services.api import instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
 from services.api.resources import CLAIM_RESOURCE, Resources
 from services.api.streams import StreamSubresources
-from services.common import grpcclient, meshtls, names, proto, reasons, vmstate
+from services.common import domain, grpcclient, meshtls, names, proto, reasons, vmstate
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ VMI_NOT_RUNNING = "VMI is not running"
 def _add_change_requests(vm, *changes) -> None:
     """KubeVirt's getChangeRequestJson: add to an empty list, let a lone stop replace, else refuse."""
     existing = vm.status.stateChangeRequests
-    if existing and not (len(changes) == 1 and changes[0].action == "Stop"):
+    if existing and not (len(changes) == 1 and changes[0].action == vmstate.STOP_REQUEST):
         raise RequestConflict("unable to complete request: stop/start already underway")
     del existing[:]
     existing.extend(changes)
@@ -38,11 +38,11 @@ def _add_change_requests(vm, *changes) -> None:
 
 
 def _stop(uid: str):
-    return proto.kv.VirtualMachineStateChangeRequest(action="Stop", uid=uid)
+    return proto.kv.VirtualMachineStateChangeRequest(action=vmstate.STOP_REQUEST, uid=uid)
 
 
 def _start(paused: bool = False):
-    req = proto.kv.VirtualMachineStateChangeRequest(action="Start")
+    req = proto.kv.VirtualMachineStateChangeRequest(action=vmstate.START_REQUEST)
     if paused:
         req.data["paused"] = "true"
     return req
@@ -50,7 +50,7 @@ def _start(paused: bool = False):
 
 def _set_running(vm, running: bool) -> None:
     if vm.spec.HasField("runStrategy") or not vm.spec.HasField("running"):
-        vm.spec.runStrategy = "Always" if running else "Halted"
+        vm.spec.runStrategy = domain.RUN_ALWAYS if running else domain.RUN_HALTED
     else:
         vm.spec.running = running
 
@@ -155,19 +155,19 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             raise RequestConflict("VM is already running")
         vm = proto.copy(vm)
         rs = vmstate.run_strategy(vm)
-        if rs == "Halted":
+        if rs == domain.RUN_HALTED:
             if request.paused:
                 _add_change_requests(vm, _start(paused=True))
                 self._write_vm(vm, True, request.dryRun)
             else:
                 _set_running(vm, True)
                 self._write_vm(vm, False, request.dryRun)
-        elif rs in ("RerunOnFailure", "Manual"):
-            if rs == "RerunOnFailure" and vmi is not None and vmi.status.phase == vmstate.FAILED:
+        elif rs in (domain.RUN_RERUN_ON_FAILURE, domain.RUN_MANUAL):
+            if rs == domain.RUN_RERUN_ON_FAILURE and vmi is not None and vmi.status.phase == vmstate.FAILED:
                 raise RequestConflict("RerunOnFailure does not support starting VM from failed state")
             needs_restart = vmi is not None and (
-                (rs == "RerunOnFailure" and vmi.status.phase == vmstate.SUCCEEDED)
-                or (rs == "Manual" and vmstate.is_final(vmi)))
+                (rs == domain.RUN_RERUN_ON_FAILURE and vmi.status.phase == vmstate.SUCCEEDED)
+                or (rs == domain.RUN_MANUAL and vmstate.is_final(vmi)))
             if needs_restart:
                 _add_change_requests(vm, _stop(vmi.metadata.uid), _start(request.paused))
             else:
@@ -192,14 +192,14 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             shorter.spec.terminationGracePeriodSeconds = grace
             if not request.dryRun:
                 self.r.update(proto.wrap(shorter))
-        if rs == "Halted":
+        if rs == domain.RUN_HALTED:
             if not has_vmi or vmstate.is_final(vmi):
                 raise RequestConflict(VM_NOT_RUNNING)
             if grace is None or (old_grace is not None and grace >= old_grace):
                 raise RequestConflict("Halted only supports manual stop requests with a shorter graceperiod")
             _add_change_requests(vm, _stop(vmi.metadata.uid))
             self._write_vm(vm, True, request.dryRun)
-        elif rs in ("RerunOnFailure", "Manual"):
+        elif rs in (domain.RUN_RERUN_ON_FAILURE, domain.RUN_MANUAL):
             if not has_vmi or vmstate.is_final(vmi):
                 raise RequestConflict(VM_NOT_RUNNING)
             _add_change_requests(vm, _stop(vmi.metadata.uid))
@@ -218,7 +218,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             raise Invalid("gracePeriod has to be greater or equal to 0")
         vm, vmi = self._vm_and_vmi(request)
         rs = vmstate.run_strategy(vm)
-        if rs in ("Halted", "Once"):
+        if rs in (domain.RUN_HALTED, domain.RUN_ONCE):
             raise RequestConflict(f"RunStategy {rs} does not support manual restart requests")
         if vmi is None:
             raise RequestConflict("VM is not running: Halted")

@@ -9,7 +9,7 @@ from services.api import vmispec
 from services.api.errors import Causes, Invalid
 from services.common import arch as common_arch, names
 from services.common import domain, hostpaths, kvconfig, machines, network, proto, quantity
-from services.common.volumes import claim_name
+from services.common.volumes import CLAIM_BOUND, claim_name
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -765,7 +765,7 @@ def data_volume_templates(res) -> None:
 
 
 def _bound(res) -> bool:
-    return res.status.phase == "Bound"
+    return res.status.phase == CLAIM_BOUND
 
 
 def update(kind: int, old, new) -> None:

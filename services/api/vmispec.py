@@ -16,7 +16,7 @@ import ipaddress
 import re
 
 from services.api.errors import Causes
-from services.common import arch, domain
+from services.common import arch, domain, migrations
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -347,7 +347,7 @@ def pod_settings(spec, path: str, causes: Causes) -> None:
                        f"{path}.subdomain does not conform to the kubernetes DNS_SUBDOMAIN rules : "
                        f'"{spec.subdomain}" must be a lowercase RFC 1123 subdomain')
     if spec.evictionStrategy:
-        _one_of(spec.evictionStrategy, domain.EVICTION_STRATEGIES, f"{path}.evictionStrategy", causes)
+        _one_of(spec.evictionStrategy, migrations.EVICTION_STRATEGIES, f"{path}.evictionStrategy", causes)
     if spec.startStrategy and spec.startStrategy not in domain.START_STRATEGIES:
         causes.add(f"{path}.startStrategy", f"{path}.startStrategy is set with an unrecognized option: "
                                             f"{spec.startStrategy}")

@@ -106,11 +106,14 @@ PANIC_DEVICES_GATE = "PanicDevices"
 
 # ---------------------------------------------------------------- scheduling and the rest
 
-RUN_STRATEGIES = ("Always", "Halted", "Manual", "RerunOnFailure", "Once")   # VirtualMachineRunStrategy
+# VirtualMachineRunStrategy
+RUN_ALWAYS, RUN_HALTED, RUN_MANUAL, RUN_ONCE = "Always", "Halted", "Manual", "Once"
+RUN_RERUN_ON_FAILURE = "RerunOnFailure"
+RUN_STRATEGIES = (RUN_ALWAYS, RUN_HALTED, RUN_MANUAL, RUN_RERUN_ON_FAILURE, RUN_ONCE)
 
-EVICTION_STRATEGIES = ("None", "LiveMigrate", "LiveMigrateIfPossible", "External")
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-START_STRATEGIES = ("Paused",)
+START_PAUSED = "Paused"
+START_STRATEGIES = (START_PAUSED,)
 UPDATE_VOLUMES_STRATEGIES = ("Replacement", "Migration")
 DEFAULT_SCHEDULER = "default-scheduler"
 

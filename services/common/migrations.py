@@ -93,6 +93,7 @@ def is_target(vmi, node: str) -> bool:
 
 LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE = "LiveMigrate", "LiveMigrateIfPossible"
 EXTERNAL, NO_EVICTION = "External", "None"
+EVICTION_STRATEGIES = (NO_EVICTION, LIVE_MIGRATE, LIVE_MIGRATE_IF_POSSIBLE, EXTERNAL)   # EvictionStrategy
 EVACUATION_GENERATE_NAME = "kubevirt-evacuation-"
 
 

@@ -1,7 +1,7 @@
 """Facts about VM / VMI objects that more than one service needs (KubeVirt's v1 helpers)."""
 from __future__ import annotations
 
-from services.common import timeutil
+from services.common import domain, images, timeutil
 
 RUNNING, SUCCEEDED, FAILED = "Running", "Succeeded", "Failed"
 PENDING, SCHEDULING, SCHEDULED, UNKNOWN = "Pending", "Scheduling", "Scheduled", "Unknown"
@@ -9,15 +9,25 @@ FINAL_PHASES = (SUCCEEDED, FAILED)
 # VirtualMachineInstancePhase (the decentralized-migration values are absent: the mesh has no such feature).
 PHASES = (PENDING, SCHEDULING, SCHEDULED, RUNNING, SUCCEEDED, FAILED, UNKNOWN)
 
-# VirtualMachinePrintableStatus, by the group KubeVirt's kubevirt_vm_* metrics count it under: the
-# controller writes status.printableStatus, its metrics group it, the CRD enumerates it.
+# VirtualMachinePrintableStatus: the controller writes status.printableStatus, its metrics group it,
+# the CRD enumerates it, the CLI prints it.
+STATUS_STOPPED, STATUS_PROVISIONING, STATUS_STARTING = "Stopped", "Provisioning", "Starting"
+STATUS_RUNNING, STATUS_PAUSED, STATUS_STOPPING = "Running", "Paused", "Stopping"
+STATUS_TERMINATING, STATUS_CRASH_LOOP_BACKOFF, STATUS_MIGRATING = "Terminating", "CrashLoopBackOff", "Migrating"
+STATUS_UNKNOWN, STATUS_UNSCHEDULABLE = "Unknown", "ErrorUnschedulable"
+# the kubelet's pull reasons, as the VMI's Synchronized reason shows them
+STATUS_ERR_IMAGE_PULL, STATUS_IMAGE_PULL_BACKOFF = images.ERR_IMAGE_PULL, images.IMAGE_PULL_BACKOFF
+STATUS_PVC_NOT_FOUND, STATUS_DATA_VOLUME_NOT_FOUND = "ErrorPvcNotFound", "ErrorDataVolumeNotFound"
+STATUS_DATA_VOLUME_ERROR, STATUS_WAITING_FOR_VOLUME_BINDING = "DataVolumeError", "WaitingForVolumeBinding"
+# ... by the group KubeVirt's kubevirt_vm_* metrics count it under.
 PRINTABLE_STATUS_GROUPS = {
-    "starting": ("Provisioning", "Starting", "WaitingForVolumeBinding"),
-    "running": ("Running",),
-    "migrating": ("Migrating",),
-    "non_running": ("Stopped", "Paused", "Stopping", "Terminating"),
-    "error": ("CrashLoopBackOff", "Unknown", "ErrorUnschedulable", "ErrImagePull", "ImagePullBackOff",
-              "ErrorPvcNotFound", "ErrorDataVolumeNotFound", "DataVolumeError"),
+    "starting": (STATUS_PROVISIONING, STATUS_STARTING, STATUS_WAITING_FOR_VOLUME_BINDING),
+    "running": (STATUS_RUNNING,),
+    "migrating": (STATUS_MIGRATING,),
+    "non_running": (STATUS_STOPPED, STATUS_PAUSED, STATUS_STOPPING, STATUS_TERMINATING),
+    "error": (STATUS_CRASH_LOOP_BACKOFF, STATUS_UNKNOWN, STATUS_UNSCHEDULABLE, STATUS_ERR_IMAGE_PULL,
+              STATUS_IMAGE_PULL_BACKOFF, STATUS_PVC_NOT_FOUND, STATUS_DATA_VOLUME_NOT_FOUND,
+              STATUS_DATA_VOLUME_ERROR),
 }
 PRINTABLE_STATUSES = tuple(s for statuses in PRINTABLE_STATUS_GROUPS.values() for s in statuses)
 
@@ -27,6 +37,10 @@ READY = "Ready"
 POD_SCHEDULED = "PodScheduled"
 SYNCHRONIZED = "Synchronized"
 FAILURE = "Failure"
+UNSCHEDULABLE_REASON = "Unschedulable"   # PodReasonUnschedulable: PodScheduled=False, no node fits
+
+# StateChangeRequestAction: what start/stop/restart queue in a VM's status.stateChangeRequests.
+START_REQUEST, STOP_REQUEST = "Start", "Stop"
 
 
 def run_strategy(vm) -> str:
@@ -34,8 +48,8 @@ def run_strategy(vm) -> str:
     if vm.spec.HasField("runStrategy"):
         return vm.spec.runStrategy
     if vm.spec.HasField("running"):
-        return "Always" if vm.spec.running else "Halted"
-    return "Halted"
+        return domain.RUN_ALWAYS if vm.spec.running else domain.RUN_HALTED
+    return domain.RUN_HALTED
 
 
 def is_final(vmi) -> bool:

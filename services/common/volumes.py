@@ -8,11 +8,20 @@ from typing import Optional
 SELECTED_NODE = "volume.kubernetes.io/selected-node"   # the node that provisions (and holds) the claim
 IMPORT_ENDPOINT = "cdi.kubevirt.io/storage.import.endpoint"
 CLONE_REQUEST = "k8s.io/CloneRequest"                   # "namespace/name" of the source claim
-POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"        # Succeeded | Failed: the import/clone result
+POD_PHASE = "cdi.kubevirt.io/storage.pod.phase"        # POD_SUCCEEDED | POD_FAILED: the import/clone result
+POD_SUCCEEDED, POD_FAILED = "Succeeded", "Failed"        # the importer pod's end phases (core/v1 PodPhase)
 PROVISION_ERROR = "virtmesh.io/provision-error"
 IMPORT_PROGRESS = "virtmesh.io/import-progress"          # "DONE/TOTAL" bytes downloaded (common/progress.py)
 DISK_FORMAT = "virtmesh.io/disk-format"                 # raw (default) | qcow2
 PVC_PROTECTION = "kubernetes.io/pvc-protection"         # the node removes it once the image is gone
+
+# PersistentVolumeClaimPhase (core/v1).
+CLAIM_PENDING, CLAIM_BOUND, CLAIM_LOST = "Pending", "Bound", "Lost"
+# CDI's DataVolumePhase (DV_IN_PROGRESS takes Import or Clone) and DataVolumeConditionType.
+DV_PENDING, DV_SUCCEEDED, DV_FAILED = "Pending", "Succeeded", "Failed"
+DV_WAIT_FOR_FIRST_CONSUMER, DV_PENDING_POPULATION = "WaitForFirstConsumer", "PendingPopulation"
+DV_IN_PROGRESS = "{}InProgress"
+DV_READY, DV_BOUND, DV_RUNNING = "Ready", "Bound", "Running"
 
 
 def claim_name(vol) -> Optional[str]:

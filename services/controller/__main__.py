@@ -11,8 +11,8 @@ import logging
 
 from prometheus_client import REGISTRY
 
-from services.common import (authz, client, events, grpcclient, grpcserver, logs, meshtls, metrics, paths, proto,
-                             tracing, vmstate, workqueue)
+from services.common import (authz, client, events, grpcclient, grpcserver, logs, meshtls, metrics, migrations, paths,
+                             proto, tracing, vmstate, workqueue)
 from services.controller import launcherpod, leadership
 from services.controller.datavolume import DataVolumeController
 from services.controller.instancetype import Instancetypes
@@ -73,7 +73,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     def on_vmim(key):
         queues["migration"].add(key)
         m = vmims.get(key)
-        if m is not None and m.status.phase == "Failed":   # a failed evacuation is tried again, later
+        if m is not None and m.status.phase == migrations.FAILED:   # a failed evacuation is tried again, later
             queues["evacuation"].add(f"{m.metadata.namespace}/{m.spec.vmiName}")
 
     def on_storage(key):  # a DataVolume and the claim it owns share the key

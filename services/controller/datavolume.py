@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.common import progress, proto, vmstate
+from services.common import progress, proto, vmstate, volumes
 from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, IMPORT_PROGRESS, POD_PHASE,
                                      PROVISION_ERROR, SELECTED_NODE)
 
@@ -42,7 +42,7 @@ def claim_for(dv, size: str = ""):
     pvc = proto.kv.PersistentVolumeClaim(apiVersion="v1", kind="PersistentVolumeClaim")
     md = pvc.metadata
     md.namespace, md.name = dv.metadata.namespace, dv.metadata.name
-    md.ownerReferences.add(apiVersion=dv.apiVersion or "cdi.kubevirt.io/v1beta1", kind="DataVolume",
+    md.ownerReferences.add(apiVersion=dv.apiVersion or proto.KINDS[proto.DV].api_version, kind="DataVolume",
                            name=dv.metadata.name, uid=dv.metadata.uid, controller=True)
     spec = dv.spec.storage if dv.spec.HasField("storage") else dv.spec.pvc
     pvc.spec.CopyFrom(spec)
@@ -65,22 +65,22 @@ def phase_of(dv, pvc) -> tuple[str, str, str]:
     filled = dv.spec.source.HasField("http") or dv.spec.source.HasField("pvc")
     verb = "Import" if dv.spec.source.HasField("http") else "Clone"
     if pvc is None:
-        return "Pending", "N/A", "the claim is being created"
+        return volumes.DV_PENDING, "N/A", "the claim is being created"
     ann = pvc.metadata.annotations
-    if pvc.status.phase == "Bound" and (not filled or ann.get(POD_PHASE) == "Succeeded"):
+    if pvc.status.phase == volumes.CLAIM_BOUND and (not filled or ann.get(POD_PHASE) == volumes.POD_SUCCEEDED):
         done = "imported" if verb == "Import" else "cloned"
-        return "Succeeded", "100.0%", (f"Successfully {done} into PVC {pvc.metadata.name}" if filled
+        return volumes.DV_SUCCEEDED, "100.0%", (f"Successfully {done} into PVC {pvc.metadata.name}" if filled
                                        else f"PVC {pvc.metadata.name} Bound")
-    if ann.get(POD_PHASE) == "Failed":
-        return "Failed", "N/A", ann.get(PROVISION_ERROR, "")
+    if ann.get(POD_PHASE) == volumes.POD_FAILED:
+        return volumes.DV_FAILED, "N/A", ann.get(PROVISION_ERROR, "")
     if ann.get(SELECTED_NODE):
         message = f"node {ann[SELECTED_NODE]} is provisioning"
         figure = progress.decode(ann.get(IMPORT_PROGRESS, ""))
         if figure is None:
-            return (f"{verb}InProgress" if filled else "Pending"), "N/A", message
+            return (volumes.DV_IN_PROGRESS.format(verb) if filled else volumes.DV_PENDING), "N/A", message
         # the node's importer reports its bytes: CDI's percent, and the bytes in the message
-        return f"{verb}InProgress", progress.percent(*figure), f"{message}: {progress.amount(*figure)}"
-    return "Pending", "N/A", "waiting for a node to provision the claim"
+        return volumes.DV_IN_PROGRESS.format(verb), progress.percent(*figure), f"{message}: {progress.amount(*figure)}"
+    return volumes.DV_PENDING, "N/A", "waiting for a node to provision the claim"
 
 
 class DataVolumeController:
@@ -104,7 +104,7 @@ class DataVolumeController:
                 source = self.pvcs.get(clone_source_key(dv))
                 size = source_size(source) if source is not None else ""
                 if not size:   # its creation (a claim event of that key) does not bring this one back: poll
-                    await self._set_status(dv, None, "Pending", "N/A",
+                    await self._set_status(dv, None, volumes.DV_PENDING, "N/A",
                                            f"waiting for the clone source claim {clone_source_key(dv)} to size it")
                     return SOURCE_WAIT_SECONDS
             await self.api.create(claim_for(dv, size))
@@ -120,7 +120,7 @@ class DataVolumeController:
                     if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
                         raise
                     retry = PREVIOUS_CLAIM_RETRY_SECONDS   # still in use
-            await self._set_status(dv, pvc, "Pending", "N/A",
+            await self._set_status(dv, pvc, volumes.DV_PENDING, "N/A",
                                    f"waiting for the claim of a previous DataVolume {pvc.metadata.name} to be deleted")
             return retry
         await self._set_status(dv, pvc, *phase_of(dv, pvc))
@@ -130,12 +130,12 @@ class DataVolumeController:
         out = proto.copy(dv)
         st = out.status
         st.phase, st.progress = phase, progress
-        ready = "True" if phase == "Succeeded" else "False"
-        vmstate.set_condition(out, "Ready", ready, reason=phase, message=message)
+        ready = "True" if phase == volumes.DV_SUCCEEDED else "False"
+        vmstate.set_condition(out, volumes.DV_READY, ready, reason=phase, message=message)
         if pvc is not None:
             st.claimName = pvc.metadata.name
-            vmstate.set_condition(out, "Bound", "True" if pvc.status.phase == "Bound" else "False",
-                                  reason=pvc.status.phase or "Pending",
-                                  message=f"PVC {pvc.metadata.name} {pvc.status.phase or 'Pending'}")
+            claim_phase = pvc.status.phase or volumes.CLAIM_PENDING
+            vmstate.set_condition(out, volumes.DV_BOUND, "True" if claim_phase == volumes.CLAIM_BOUND else "False",
+                                  reason=claim_phase, message=f"PVC {pvc.metadata.name} {claim_phase}")
         if out.status != dv.status:
             await self.api.update_status(out)

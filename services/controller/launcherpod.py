@@ -276,7 +276,7 @@ class LauncherPods:
         vmstate.set_phase(out, vmstate.SCHEDULING)
         node = lp.node_of(pod)
         if not node:
-            cond = _pod_condition(pod, "PodScheduled")
+            cond = _pod_condition(pod, vmstate.POD_SCHEDULED)
             if cond is not None and cond.get("status") == "False":
                 vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", cond.get("reason", ""),
                                       cond.get("message", ""))

@@ -13,7 +13,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.common import instancetype, proto, timeutil, vmstate
+from services.common import instancetype, migrations, proto, timeutil, vmstate
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ OTHER = "<other>"
 ANNOTATION_PREFIX = "vm.kubevirt.io/"
 VENDOR_LABEL = "instancetype.kubevirt.io/vendor"
 WHITELISTED_VENDORS = ("kubevirt.io", "redhat.com")
+OUTDATED_LAUNCHER_LABEL = "kubevirt.io/outdatedLauncherImage"   # OutdatedLauncherImageLabel (never set here)
 # KubeVirt's VMI annotations naming the instance type / preference the VMI was expanded from.
 INSTANCETYPE_ANNOTATIONS = (instancetype.INSTANCETYPE_ANNOTATION, instancetype.CLUSTER_INSTANCETYPE_ANNOTATION)
 PREFERENCE_ANNOTATIONS = (instancetype.PREFERENCE_ANNOTATION, instancetype.CLUSTER_PREFERENCE_ANNOTATION)
@@ -141,18 +142,15 @@ def vmi_info_labels(vmi, lookup: Lookup) -> list[str]:
         # guest_os_*: KubeVirt reads them from the guest agent (status.guestOSInfo), which we lack.
         "", vmi.status.machine.type if vmi.status.HasField("machine") else "", "", "", "",
         "true" if evictable(vmi) else "false",
-        "true" if "kubevirt.io/outdatedLauncherImage" in vmi.metadata.labels else "false",
-        f"virt-launcher-{vmi.metadata.name}" if vmi.status.phase == "Running" else "",
+        "true" if OUTDATED_LAUNCHER_LABEL in vmi.metadata.labels else "false",
+        f"virt-launcher-{vmi.metadata.name}" if vmi.status.phase == vmstate.RUNNING else "",
     ]
 
 
 def evictable(vmi) -> bool:
     """KubeVirt's isVMEvictable (conservative, as it feeds an alert): a VMI that must live-migrate on
     eviction (LiveMigrate) is evictable only once its LiveMigratable condition says True."""
-    if vmi.spec.evictionStrategy != "LiveMigrate":
-        return True
-    c = next((c for c in vmi.status.conditions if c.type == "LiveMigratable"), None)
-    return c is not None and c.status == "True"
+    return vmi.spec.evictionStrategy != migrations.LIVE_MIGRATE or migrations.is_migratable(vmi)
 
 
 def vm_info_labels(vm, lookup: Lookup) -> list[str]:
@@ -163,24 +161,24 @@ def vm_info_labels(vm, lookup: Lookup) -> list[str]:
             vm_instancetype(vm, lookup), vm_preference(vm, lookup), printable.lower(), status_group(printable)]
 
 
-def migration_gauges(migrations: Iterable) -> list:
+def migration_gauges(vmims: Iterable) -> list:
     """KubeVirt's migrationstats collector (#14426): phase "" is unset, never failed."""
     pending = scheduling = running = unset = 0
     succeeded = GaugeMetricFamily("kubevirt_vmi_migration_succeeded",
                                   "Indicates if the VMI migration succeeded.", labels=["vmi", "vmim", "namespace"])
     failed = GaugeMetricFamily("kubevirt_vmi_migration_failed",
                                "Indicates if the VMI migration failed.", labels=["vmi", "vmim", "namespace"])
-    for m in migrations:
+    for m in vmims:
         ph = m.status.phase
-        if ph == "Pending":
+        if ph == migrations.PENDING:
             pending += 1
-        elif ph == "Scheduling":
+        elif ph == migrations.SCHEDULING:
             scheduling += 1
-        elif ph == "":
+        elif ph == migrations.UNSET:
             unset += 1
-        elif ph in ("Running", "Scheduled", "PreparingTarget", "TargetReady"):
+        elif ph in (migrations.RUNNING, migrations.SCHEDULED, migrations.PREPARING_TARGET, migrations.TARGET_READY):
             running += 1
-        elif ph == "Succeeded":
+        elif ph == migrations.SUCCEEDED:
             succeeded.add_metric([m.spec.vmiName, m.metadata.name, m.metadata.namespace], 1)
         else:
             failed.add_metric([m.spec.vmiName, m.metadata.name, m.metadata.namespace], 1)

@@ -28,8 +28,8 @@ import logging
 
 import grpc
 
-from services.common import proto, snapshots as S, timeutil, vmstate
-from services.common.volumes import DISK_FORMAT, SELECTED_NODE, claim_name
+from services.common import domain, proto, snapshots as S, timeutil, vmstate
+from services.common.volumes import CLAIM_BOUND, DISK_FORMAT, SELECTED_NODE, claim_name
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -93,7 +93,7 @@ def indications(vmi) -> list[str]:
     NoGuestAgent while a VMI runs, nothing offline (sorted, as KubeVirt's set)."""
     if vmi is None or vmstate.is_final(vmi) or vmi.status.phase != vmstate.RUNNING:
         return []
-    paused = _has(vmi, "Paused")
+    paused = _has(vmi, vmstate.PAUSED)
     return sorted([S.ONLINE, S.PAUSED if paused else S.NO_GUEST_AGENT])
 
 
@@ -176,7 +176,7 @@ def content_for(s, vm, claims) -> tuple[object, str]:
     node = ""
     for volume, claim in claim_volumes(vm):
         pvc = claims.get(f"{vm.metadata.namespace}/{claim}")
-        if pvc is None or pvc.status.phase != "Bound":
+        if pvc is None or pvc.status.phase != CLAIM_BOUND:
             raise ValueError(f"PersistentVolumeClaim {vm.metadata.namespace}/{claim} of volume {volume} is not bound")
         where = pvc.metadata.annotations.get(SELECTED_NODE, "")
         if node and where != node:
@@ -230,7 +230,7 @@ def restored_vm(snapshot_vm, live_vm, r):
         if vm.spec.HasField("running"):
             vm.spec.running = False
         else:
-            vm.spec.runStrategy = "Halted"
+            vm.spec.runStrategy = domain.RUN_HALTED
     else:
         vm = proto.copy(live_vm)
         vm.spec.CopyFrom(spec)
@@ -472,7 +472,7 @@ class RestoreController:
             if pvc is None:
                 await self.api.create(want)
                 waiting = True
-            elif pvc.status.phase != "Bound":
+            elif pvc.status.phase != CLAIM_BOUND:
                 waiting = True
         if waiting:
             out = proto.copy(r)
@@ -535,15 +535,16 @@ class RestoreController:
         vmi = self.vmis.get(f"{vm.metadata.namespace}/{vm.metadata.name}")
         rs = vmstate.run_strategy(vm)
         out = proto.copy(vm)
-        if rs in ("RerunOnFailure", "Manual", "Halted"):
-            if vmi is None or vmstate.is_final(vmi) or any(c.action == "Stop" for c in vm.status.stateChangeRequests):
+        if rs in (domain.RUN_RERUN_ON_FAILURE, domain.RUN_MANUAL, domain.RUN_HALTED):
+            stopping = any(c.action == vmstate.STOP_REQUEST for c in vm.status.stateChangeRequests)
+            if vmi is None or vmstate.is_final(vmi) or stopping:
                 return
             del out.status.stateChangeRequests[:]
-            out.status.stateChangeRequests.add(action="Stop", uid=vmi.metadata.uid)
+            out.status.stateChangeRequests.add(action=vmstate.STOP_REQUEST, uid=vmi.metadata.uid)
             await self.api.update_status(out)
-        elif vmstate.run_strategy(vm) != "Halted":
+        elif vmstate.run_strategy(vm) != domain.RUN_HALTED:
             if out.spec.HasField("running") and not out.spec.HasField("runStrategy"):
                 out.spec.running = False
             else:
-                out.spec.runStrategy = "Halted"
+                out.spec.runStrategy = domain.RUN_HALTED
             await self.api.update(out)

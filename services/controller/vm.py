@@ -14,7 +14,7 @@ import uuid
 
 import grpc
 
-from services.common import events, images, migrations, proto, timeutil, vmstate, volumes
+from services.common import domain, events, migrations, proto, timeutil, vmstate, volumes
 from services.controller import nichotplug, vmvolumes
 from services.controller.instancetype import REASONS as INSTANCETYPE_REASONS
 from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncError
@@ -22,7 +22,7 @@ from services.controller.instancetype import SPEC_UPDATED, Instancetypes, SyncEr
 log = logging.getLogger(__name__)
 MAX_CRASHLOOP_BACKOFF = 300  # KubeVirt's defaultMaxCrashLoopBackoffDelaySeconds
 GENERATION_ANNOTATION = "kubevirt.io/vm-generation"
-RESTARTING = ("Always", "RerunOnFailure", "Once")
+RESTARTING = (domain.RUN_ALWAYS, domain.RUN_RERUN_ON_FAILURE, domain.RUN_ONCE)
 
 
 def start_backoff_seconds(fail_count: int, max_delay: int = MAX_CRASHLOOP_BACKOFF, rand=random.random) -> int:
@@ -42,23 +42,24 @@ def backoff_left(vm) -> float:
 
 def has_start_request(vm) -> bool:
     reqs = vm.status.stateChangeRequests
-    return bool(reqs) and reqs[0].action == "Start"
+    return bool(reqs) and reqs[0].action == vmstate.START_REQUEST
 
 
 def has_stop_request_for(vm, vmi) -> bool:
     reqs = vm.status.stateChangeRequests
-    return bool(reqs) and reqs[0].action == "Stop" and reqs[0].HasField("uid") and reqs[0].uid == vmi.metadata.uid
+    return (bool(reqs) and reqs[0].action == vmstate.STOP_REQUEST and reqs[0].HasField("uid")
+            and reqs[0].uid == vmi.metadata.uid)
 
 
 def is_set_to_start(vm, vmi) -> bool:
     rs = vmstate.run_strategy(vm)
-    if rs == "Always":
+    if rs == domain.RUN_ALWAYS:
         return True
-    if rs == "Manual":
+    if rs == domain.RUN_MANUAL:
         return not has_stop_request_for(vm, vmi) if vmi is not None else has_start_request(vm)
-    if rs == "RerunOnFailure":
+    if rs == domain.RUN_RERUN_ON_FAILURE:
         return vmi.status.phase != vmstate.SUCCEEDED if vmi is not None else True
-    if rs == "Once":
+    if rs == domain.RUN_ONCE:
         return vmi is None
     return False
 
@@ -85,39 +86,39 @@ def printable_status(vm, vmi, storage=None) -> str:
     """KubeVirt's setPrintableStatus precedence, for the states we can reach. `storage` (the VM
     controller's DataVolumes, or None) reads the DataVolumes and claims of the template's volumes."""
     if vm.metadata.deletionTimestamp:
-        return "Terminating"
+        return vmstate.STATUS_TERMINATING
     live = vmi is not None and not vmstate.is_final(vmi)
     if live and (vmi.metadata.deletionTimestamp or not is_set_to_start(vm, vmi)):
-        return "Stopping"
+        return vmstate.STATUS_STOPPING
     if vmi is not None and migrations.is_migrating(vmi):
-        return "Migrating"
+        return vmstate.STATUS_MIGRATING
     if live and vmstate.has_condition(vmi, vmstate.PAUSED):
-        return "Paused"
+        return vmstate.STATUS_PAUSED
     if live and vmi.status.phase == vmstate.RUNNING:
-        return "Running"
+        return vmstate.STATUS_RUNNING
     if storage is not None and vmvolumes.data_volume_error(vm, storage.get_dv):
-        return "DataVolumeError"
+        return vmstate.STATUS_DATA_VOLUME_ERROR
     if live and vmstate.has_condition(vmi, vmstate.POD_SCHEDULED, "False"):
         c = vmstate.get_condition(vmi, vmstate.POD_SCHEDULED)
-        if c.reason == "Unschedulable":
-            return "ErrorUnschedulable"
+        if c.reason == vmstate.UNSCHEDULABLE_REASON:
+            return vmstate.STATUS_UNSCHEDULABLE
     if storage is not None and vmvolumes.data_volume_provisioning(vm, storage.get_dv):
-        return "Provisioning"
+        return vmstate.STATUS_PROVISIONING
     if storage is not None and is_set_to_start(vm, vmi) and vmvolumes.unbound_claim(vm, storage.get_pvc):
-        return "WaitingForVolumeBinding"
+        return vmstate.STATUS_WAITING_FOR_VOLUME_BINDING
     sync = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED) if vmi is not None else None
-    pulling = (images.ERR_IMAGE_PULL, images.IMAGE_PULL_BACKOFF)
+    pulling = (vmstate.STATUS_ERR_IMAGE_PULL, vmstate.STATUS_IMAGE_PULL_BACKOFF)
     if sync is not None and sync.status == "False" and sync.reason in pulling:
         return sync.reason   # isVirtualMachineStatusErrImagePull / ImagePullBackOff: the VMI's Synchronized reason
     if live:
-        return "Starting"
+        return vmstate.STATUS_STARTING
     crashloop = (vm.status.HasField("startFailure") and vm.status.startFailure.consecutiveFailCount > 0
                  and vmstate.run_strategy(vm) in RESTARTING)
     if crashloop and (vmi is None or vmstate.is_final(vmi)):
-        return "CrashLoopBackOff"
+        return vmstate.STATUS_CRASH_LOOP_BACKOFF
     if vmi is None and is_set_to_start(vm, vmi):
-        return "Starting"
-    return "Stopped"
+        return vmstate.STATUS_STARTING
+    return vmstate.STATUS_STOPPED
 
 
 def new_vmi(vm):
@@ -135,8 +136,8 @@ def new_vmi(vm):
     vmi.spec.CopyFrom(vm.spec.template.spec)
     volumes.set_default_volume_disks(vmi.spec)
     reqs = vm.status.stateChangeRequests
-    if reqs and reqs[0].action == "Start" and reqs[0].data.get("paused") == "true":
-        vmi.spec.startStrategy = "Paused"
+    if reqs and reqs[0].action == vmstate.START_REQUEST and reqs[0].data.get("paused") == "true":
+        vmi.spec.startStrategy = domain.START_PAUSED
     if not vmi.spec.domain.firmware.uuid:
         vmi.spec.domain.firmware.uuid = str(uuid.uuid5(uuid.NAMESPACE_URL,
                                                        f"kubevirt.io/{vm.metadata.namespace}/{vm.metadata.name}"))
@@ -188,7 +189,8 @@ class VMController:
                 if vmvolumes.immediate(vm):
                     try:
                         # KubeVirt waits for them, except under Halted ("legacy behavior").
-                        waiting = not await self.volumes.sync(view, tp) and vmstate.run_strategy(vm) != "Halted"
+                        halted = vmstate.run_strategy(vm) == domain.RUN_HALTED
+                        waiting = not await self.volumes.sync(view, tp) and not halted
                     except SyncError as e:
                         failure = e
             if (failure is None and not waiting) or vmi is not None:   # a live VMI still stops; nothing new starts
@@ -297,55 +299,55 @@ class VMController:
     def _settle_requests(status, vmi) -> None:
         """Drop state change requests that are done: a stop whose VMI is gone, a start that produced a VMI."""
         reqs = status.stateChangeRequests
-        if reqs and reqs[0].action == "Stop" and (
+        if reqs and reqs[0].action == vmstate.STOP_REQUEST and (
                 vmi is None or (reqs[0].HasField("uid") and reqs[0].uid != vmi.metadata.uid)):
             del reqs[0]
-        if reqs and reqs[0].action == "Start" and vmi is not None and not vmstate.is_final(vmi) \
+        if reqs and reqs[0].action == vmstate.START_REQUEST and vmi is not None and not vmstate.is_final(vmi) \
                 and not vmi.metadata.deletionTimestamp:
             del reqs[0]
 
     async def _sync_run_strategy(self, vm, vmi, status, tp):
         rs = vmstate.run_strategy(vm)
         ns, name = vm.metadata.namespace, vm.metadata.name
-        if rs == "Always":
+        if rs == domain.RUN_ALWAYS:
             if vmi is not None:
                 if has_stop_request_for(vm, vmi) or vmstate.is_final(vmi):
                     await self._stop(vmi)
                 return None
             return await self._start_with_backoff(vm, status, tp)
-        if rs == "RerunOnFailure":
+        if rs == domain.RUN_RERUN_ON_FAILURE:
             if vmi is not None:
                 failed = vmi.status.phase == vmstate.FAILED
                 if not vmi.metadata.deletionTimestamp and (
                         has_stop_request_for(vm, vmi) or failed or vmi.status.phase == vmstate.SUCCEEDED):
                     await self._stop(vmi)
                     if failed and not has_start_request(vm):
-                        status.stateChangeRequests.add(action="Start")
+                        status.stateChangeRequests.add(action=vmstate.START_REQUEST)
                 return None
             if not has_start_request(vm) and vm.status.runStrategy == rs:
                 return None
             return await self._start_with_backoff(vm, status, tp)
-        if rs == "Manual":
+        if rs == domain.RUN_MANUAL:
             if vmi is not None:
                 if has_stop_request_for(vm, vmi):
                     await self._stop(vmi)
             elif has_start_request(vm):
                 await self._start(vm, tp)
             return None
-        if rs == "Halted":
+        if rs == domain.RUN_HALTED:
             if vmi is None:
                 if has_start_request(vm):  # start --paused on a Halted VM: flip to Always
                     out = proto.copy(self.vms.get(f"{ns}/{name}"))
                     if out.spec.HasField("running"):
                         out.spec.running = True
                     else:
-                        out.spec.runStrategy = "Always"
+                        out.spec.runStrategy = domain.RUN_ALWAYS
                     await self.api.update(out, tp)
                     return "spec-updated"
                 return None
             await self._stop(vmi)
             return None
-        if rs == "Once":
+        if rs == domain.RUN_ONCE:
             if vmi is None:
                 await self._start(vm, tp)
             return None

@@ -87,7 +87,7 @@ class VMIController:
                   and v.metadata.uid != vmi.metadata.uid]
         decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi), placed)
         if not decision.node:
-            vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", "Unschedulable", decision.message)
+            vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", vmstate.UNSCHEDULABLE_REASON, decision.message)
             if out.status != vmi.status:
                 out = await self.api.update_status(out, tp)
             return out  # node changes requeue Scheduling VMIs

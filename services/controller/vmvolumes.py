@@ -16,8 +16,7 @@ import logging
 
 import grpc
 
-from services.common import names, proto, vmstate
-from services.common.volumes import claim_name
+from services.common import names, proto, vmstate, volumes
 from services.controller.instancetype import FAILED_CREATE, SyncError
 
 log = logging.getLogger(__name__)
@@ -26,7 +25,7 @@ ALLOW_CLAIM_ADOPTION = "cdi.kubevirt.io/allowClaimAdoption"          # CDI: take
 IMMEDIATE_CREATION = "kubevirt.io/immediate-data-volume-creation"    # virtv1.ImmediateDataVolumeCreation
 CREATE_FAILURE = "Error encountered while creating DataVolumes: {}"
 # CDI phases a VM may start on (handleDataVolumes): filled, or waiting for the VM to be its consumer.
-READY_PHASES = ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
+READY_PHASES = (volumes.DV_SUCCEEDED, volumes.DV_WAIT_FOR_FIRST_CONSUMER, volumes.DV_PENDING_POPULATION)
 COLLECT_RETRY_SECONDS = 5.0
 
 
@@ -68,9 +67,9 @@ def data_volume_error(vm, get_dv) -> str:
         dv = get_dv(vm.metadata.namespace, name)
         if dv is None:
             continue
-        if dv.status.phase == "Failed":
+        if dv.status.phase == volumes.DV_FAILED:
             return f"DataVolume {name} is in Failed phase"
-        running = vmstate.get_condition(dv, "Running")
+        running = vmstate.get_condition(dv, volumes.DV_RUNNING)
         if running is not None and running.status == "False" and running.reason in ("Error", "ImagePullFailed"):
             return f"DataVolume {name} importer has stopped running due to an error: {running.message}"
     return ""
@@ -81,9 +80,9 @@ def data_volume_provisioning(vm, get_dv) -> bool:
     population, and not merely waiting (unbound) for its first consumer."""
     for name in _dv_volumes(vm):
         dv = get_dv(vm.metadata.namespace, name)
-        if dv is None or dv.status.phase in ("Succeeded", "PendingPopulation"):
+        if dv is None or dv.status.phase in (volumes.DV_SUCCEEDED, volumes.DV_PENDING_POPULATION):
             continue
-        if vmstate.has_condition(dv, "Bound") or dv.status.phase != "WaitForFirstConsumer":
+        if vmstate.has_condition(dv, volumes.DV_BOUND) or dv.status.phase != volumes.DV_WAIT_FOR_FIRST_CONSUMER:
             return True
     return False
 
@@ -91,9 +90,9 @@ def data_volume_provisioning(vm, get_dv) -> bool:
 def unbound_claim(vm, get_pvc) -> bool:
     """HasUnboundPVC: a claim of the template's volumes (a PVC's, or a DataVolume's own) exists and is not Bound."""
     for v in vm.spec.template.spec.volumes:
-        name = claim_name(v)
+        name = volumes.claim_name(v)
         pvc = get_pvc(vm.metadata.namespace, name) if name else None
-        if pvc is not None and pvc.status.phase != "Bound":
+        if pvc is not None and pvc.status.phase != volumes.CLAIM_BOUND:
             return True
     return False
 
@@ -119,7 +118,7 @@ class DataVolumes:
             if dv is not None:
                 if self.foreign(vm, dv) or dv.status.phase not in READY_PHASES:
                     ready = False
-                    if dv.status.phase == "Failed":
+                    if dv.status.phase == volumes.DV_FAILED:
                         log.warning("VM %s/%s: DataVolume %s failed to import disk image", vm.metadata.namespace,
                                     vm.metadata.name, t.metadata.name)
                 continue
@@ -178,6 +177,6 @@ class DataVolumes:
             if vm.metadata.namespace != namespace:
                 continue
             if any(t.metadata.name == name for t in vm.spec.dataVolumeTemplates) or \
-                    any(claim_name(v) == name for v in vm.spec.template.spec.volumes):
+                    any(volumes.claim_name(v) == name for v in vm.spec.template.spec.volumes):
                 out.append(proto.key(vm))
         return list(dict.fromkeys(out))

@@ -15,7 +15,7 @@ import os
 
 import grpc
 
-from services.common import progress, proto, snapshots
+from services.common import progress, proto, snapshots, volumes
 from services.common.volumes import (CLONE_REQUEST, DISK_FORMAT, IMPORT_ENDPOINT, IMPORT_PROGRESS, POD_PHASE,
                                      PROVISION_ERROR, PVC_PROTECTION, SELECTED_NODE)
 from services.handler import localvolumes
@@ -25,7 +25,7 @@ RETRY_FAILED_SECONDS = 30.0
 
 
 def bound_here(pvc, node: str) -> bool:
-    return pvc.status.phase == "Bound" and pvc.metadata.annotations.get(SELECTED_NODE) == node
+    return pvc.status.phase == volumes.CLAIM_BOUND and pvc.metadata.annotations.get(SELECTED_NODE) == node
 
 
 class ClaimProvisioner:
@@ -54,11 +54,11 @@ class ClaimProvisioner:
             out.metadata.annotations[SELECTED_NODE] = self.node
             await self.api.update(out)
             return None
-        if pvc.status.phase == "Bound":
+        if pvc.status.phase == volumes.CLAIM_BOUND:
             if not os.path.exists(localvolumes.image_path(self.root, pvc)):
                 log.warning("claim %s: its image is gone from this node", key)
                 out = proto.copy(pvc)
-                out.status.phase = "Lost"
+                out.status.phase = volumes.CLAIM_LOST
                 await self.api.update_status(out)
             return None
         return await self._provision(pvc, key)
@@ -87,7 +87,7 @@ class ClaimProvisioner:
             log.warning("claim %s: provisioning failed: %s", key, e)
             pvc = await report.close() if report else pvc
             out = proto.copy(pvc)
-            out.metadata.annotations[POD_PHASE] = "Failed"
+            out.metadata.annotations[POD_PHASE] = volumes.POD_FAILED
             out.metadata.annotations[PROVISION_ERROR] = str(e)
             out.metadata.annotations.pop(IMPORT_PROGRESS, None)
             if out.metadata != pvc.metadata:
@@ -100,12 +100,12 @@ class ClaimProvisioner:
         pvc = await report.close() if report else pvc
         out = proto.copy(pvc)
         if ann.get(IMPORT_ENDPOINT) or ann.get(CLONE_REQUEST) or ann.get(snapshots.RESTORE_SOURCE):
-            out.metadata.annotations[POD_PHASE] = "Succeeded"
+            out.metadata.annotations[POD_PHASE] = volumes.POD_SUCCEEDED
         out.metadata.annotations.pop(PROVISION_ERROR, None)
         out.metadata.annotations.pop(IMPORT_PROGRESS, None)
         if out.metadata != pvc.metadata:
             out = await self.api.update(out)
-        out.status.phase = "Bound"
+        out.status.phase = volumes.CLAIM_BOUND
         del out.status.accessModes[:]
         out.status.accessModes.extend(pvc.spec.accessModes)
         out.status.capacity["storage"] = pvc.spec.resources.requests.get("storage", "")

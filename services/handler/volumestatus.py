@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from services.common import proto
-from services.common.volumes import claim_name, hotpluggable
+from services.common.volumes import CLAIM_BOUND, claim_name, hotpluggable
 
 PENDING, BOUND, MOUNTED, READY, DETACHING = "Pending", "Bound", "MountedToPod", "Ready", "Detaching"
 
@@ -73,7 +73,7 @@ def _hotplug_phase(vs, claim: str, pvc, path, attached: bool) -> None:
     elif path:
         vs.phase, vs.reason = MOUNTED, "VolumeMountedToPod"
         vs.message = f"Volume {vs.name} has been mounted in virt-launcher pod"
-    elif pvc is not None and pvc.status.phase == "Bound":
+    elif pvc is not None and pvc.status.phase == CLAIM_BOUND:
         vs.phase, vs.reason = BOUND, "VolumeBound"
         vs.message = f"PVC {claim} is bound on another node"
     else:

@@ -134,7 +134,8 @@ def test_enums_are_the_lists_the_services_use():
     assert _at(vm, "status.runStrategy")["enum"] == ["", *RUN_STRATEGIES]
     assert _at(vm, "spec.template.spec.domain.cpu.model").get("enum") is None
     # Every status the VM controller prints, every phase a VMI goes through, is admitted.
-    printed = set(re.findall(r'return "(\w+)"', inspect.getsource(vm_controller.printable_status)))
+    printed = {getattr(vmstate, name) for name in
+               re.findall(r"return vmstate\.(STATUS_\w+)", inspect.getsource(vm_controller.printable_status))}
     assert {"Stopped", "Running", "CrashLoopBackOff"} <= printed
     assert printed <= set(_at(vm, "status.printableStatus")["enum"])
     phases = {vmstate.PENDING, vmstate.SCHEDULING, vmstate.SCHEDULED, vmstate.RUNNING, vmstate.SUCCEEDED,
