@@ -20,12 +20,14 @@ import sys
 
 import yaml
 
+from services.common import domain, proto, quantity
 from services.common import instancetype as it
-from services.common import quantity
 
 # k8s.io/apimachinery/pkg/util/rand's alphabet (no vowels, no confusable digits).
 _RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-RUN_STRATEGIES = ("Always", "Manual", "Halted", "Once", "RerunOnFailure")   # the order virtctl lists them
+VM_KIND = proto.KINDS[proto.VM]
+# The run strategies in the order virtctl lists them.
+RUN_STRATEGIES = (domain.RUN_ALWAYS, domain.RUN_MANUAL, domain.RUN_HALTED, domain.RUN_ONCE, domain.RUN_RERUN_ON_FAILURE)
 # The matcher kinds virtctl takes (singular resource names), and the CPU topologies (IsPreferredTopologySupported).
 INSTANCETYPE_KINDS = (it.INSTANCETYPE_NAMES[0], it.CLUSTER_INSTANCETYPE_NAMES[0])
 PREFERENCE_KINDS = (it.PREFERENCE_NAMES[0], it.CLUSTER_PREFERENCE_NAMES[0])
@@ -160,7 +162,7 @@ class VMBuilder:
         meta = {"creationTimestamp": None, "name": a.name}
         if a.namespace:
             meta["namespace"] = a.namespace
-        return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": meta,
+        return {"apiVersion": VM_KIND.api_version, "kind": VM_KIND.kind, "metadata": meta,
                 "spec": {"runStrategy": a.run_strategy,
                          "template": {"metadata": {"creationTimestamp": None},
                                       "spec": {"domain": {"devices": {}, "memory": {"guest": a.memory},
@@ -569,7 +571,7 @@ def cmd_create_instancetype(args, api=None) -> int:
         if args.iothreadspolicy not in IO_THREADS_POLICIES:
             raise flag_err("iothreadspolicy", "IOThread must be of value auto or shared")
         spec["ioThreadsPolicy"] = args.iothreadspolicy
-    _print(_instancetype_doc("VirtualMachineInstancetype" if namespaced else "VirtualMachineClusterInstancetype",
+    _print(_instancetype_doc(proto.INSTANCETYPE if namespaced else proto.CLUSTER_INSTANCETYPE,
                              args.name, args.namespace if namespaced else "", spec))
     return 0
 
@@ -587,14 +589,15 @@ def cmd_create_preference(args, api=None) -> int:
         if args.cpu_topology not in CPU_TOPOLOGIES:
             raise flag_err("cpu-topology", "CPU topology must have a value of sockets, cores, threads or spread")
         spec["cpu"] = {"preferredCPUTopology": args.cpu_topology}
-    _print(_instancetype_doc("VirtualMachinePreference" if namespaced else "VirtualMachineClusterPreference",
+    _print(_instancetype_doc(proto.PREFERENCE if namespaced else proto.CLUSTER_PREFERENCE,
                              args.name, args.namespace if namespaced else "", spec))
     return 0
 
 
-def _instancetype_doc(kind: str, name: str, namespace: str, spec: dict) -> dict:
+def _instancetype_doc(kind: int, name: str, namespace: str, spec: dict) -> dict:
     meta = {"creationTimestamp": None, "name": name, **({"namespace": namespace} if namespace else {})}
-    return {"apiVersion": "instancetype.kubevirt.io/v1beta1", "kind": kind, "metadata": meta, "spec": spec}
+    info = proto.KINDS[kind]
+    return {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta, "spec": spec}
 
 
 def _run(func):
@@ -617,7 +620,7 @@ def add_parser(sub, ns) -> None:
                           "have the following fixed boot order: Containerdisk > PVC > Clone PVC > Blank > "
                           "Imported volumes")
     _flag(vm, "name", help="Specify the name of the VM.")
-    _flag(vm, "run-strategy", default="Always", help="Specify the RunStrategy of the VM.")
+    _flag(vm, "run-strategy", default=domain.RUN_ALWAYS, help="Specify the RunStrategy of the VM.")
     _flag(vm, "termination-grace-period", _int64, default=180, help="Specify the termination grace period of the VM.")
     _flag(vm, "memory", default="512Mi", help="Specify the memory of the VM.")
     _flag(vm, "instancetype", default="", help="Specify the Instance Type of the VM (NAME, or "

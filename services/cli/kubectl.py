@@ -15,7 +15,7 @@ import time
 import grpc
 
 from services.cli import jsonpath, output, progress
-from services.common import manifest, proto
+from services.common import manifest, names, proto
 
 
 class CLIError(Exception):
@@ -87,8 +87,23 @@ def select_fields(items, terms) -> list:
     return [r for r in items if all((_field(manifest.to_dict(r), p) == v) == eq for p, eq, v in terms)]
 
 
+def kind_words(kind: int, grouped: bool = True) -> list[str]:
+    """Every word kubectl accepts for a kind: singular, plural, short names and, `grouped`, the names
+    with their group; virtctl's TYPE/NAME targets take them without."""
+    info = proto.KINDS[kind]
+    words = [info.kind.lower(), info.plural, *info.short_names]
+    if info.group and grouped:
+        words += [f"{info.kind.lower()}.{info.group}", info.resource]
+    return words
+
+
+def namespace_arg(args, given: str = "") -> str:
+    """The namespace a verb acts in: the target's own, else -n, else Kubernetes' default."""
+    return given or args.namespace or names.DEFAULT_NAMESPACE
+
+
 def namespace_of(args, kind: int) -> str:
-    return (args.namespace or "default") if proto.namespaced(kind) else ""
+    return namespace_arg(args) if proto.namespaced(kind) else ""
 
 
 def list_objects(api, kind: int, namespace: str, labels: dict[str, str]):
@@ -265,7 +280,7 @@ def describe(kind: int, res, events: list | None = ()) -> str:
 def events_of(api, kind: int, res) -> list:
     """The Events about `res` (kubectl describe's search: its namespace, kind, name and uid)."""
     md = res.metadata
-    items, _ = list_objects(api, proto.EVENT, md.namespace or "default", {})
+    items, _ = list_objects(api, proto.EVENT, md.namespace or names.DEFAULT_NAMESPACE, {})
     o_kind = proto.KINDS[kind].kind
     return [e for e in items if e.involvedObject.kind == o_kind and e.involvedObject.name == md.name
             and e.involvedObject.namespace == md.namespace and e.involvedObject.uid in ("", md.uid)]

@@ -9,7 +9,7 @@ import time
 
 import grpc
 
-from services.cli.kubectl import CLIError
+from services.cli.kubectl import CLIError, kind_words, namespace_arg
 from services.common import paths, proto
 
 SERVICES = ("api", "controller", "handler")
@@ -22,17 +22,17 @@ def log_path(args, api) -> str:
         if args.name:
             raise CLIError(f"logs {args.what} takes no name")
         return os.path.join(data.logs, f"{args.what}.log")
-    if args.what not in ("vmi", "vmis", "virtualmachineinstance"):
+    if args.what not in kind_words(proto.VMI, grouped=False):
         raise CLIError(f"logs: {args.what!r} is not vmi, api, controller or handler")
     if not args.name:
         raise CLIError("logs vmi: the VMI's name is required")
-    ns = args.namespace or "default"
+    ns = namespace_arg(args)
     try:
         vmi = proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, ns, args.name)),
                                             timeout=30))
     except grpc.RpcError as e:
         if e.code() == grpc.StatusCode.NOT_FOUND:
-            raise CLIError(f'virtualmachineinstance.kubevirt.io "{args.name}" not found') from None
+            raise CLIError(f'{proto.KINDS[proto.VMI].printed_name} "{args.name}" not found') from None
         raise
     path = os.path.join(data.vm_dir(vmi.metadata.uid), "launcher.log")
     if not os.path.exists(path):

@@ -13,21 +13,9 @@ import time
 import grpc
 
 from services.cli import kubectl
-from services.common import grpcclient, kube, manifest, meshtls, paths, proto
+from services.common import domain, grpcclient, kube, manifest, meshtls, names, paths, proto, vmstate
 
-def _names(kind: int) -> list[str]:
-    """Every word kubectl accepts for a kind: singular, plural, short names, with and without group."""
-    info = proto.KINDS[kind]
-    words = [info.kind.lower(), info.plural, *info.short_names]
-    if info.group:
-        words += [f"{info.kind.lower()}.{info.group}", info.resource]
-    return words
-
-
-RESOURCES = {word: kind for kind in proto.KINDS for word in _names(kind)}
-CACHE_MODES = ("none", "writethrough", "writeback")
-
-
+RESOURCES = {word: kind for kind in proto.KINDS for word in kubectl.kind_words(kind)}
 CLIError = kubectl.CLIError   # one error type for every verb
 
 
@@ -89,7 +77,7 @@ class KubeResources:
 
     @staticmethod
     def _ns(kind: int, namespace: str) -> str:
-        return (namespace or "default") if proto.namespaced(kind) else ""
+        return (namespace or names.DEFAULT_NAMESPACE) if proto.namespaced(kind) else ""
 
     def Create(self, request, timeout=None):  # noqa: N802 - the stub's names
         obj = proto.api.Object()
@@ -127,10 +115,6 @@ class KubeResources:
         return self.kube.delete(proto.wrap(res), request.resourceVersion or None)
 
 
-def _namespace(args, kind: int) -> str:
-    return (args.namespace or "default") if proto.namespaced(kind) else ""
-
-
 # ---------------------------------------------------------------------- verbs
 
 def cmd_apply(args, api: Api) -> None:
@@ -157,7 +141,7 @@ def cmd_apply(args, api: Api) -> None:
             if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
             current = api.resources.Get(proto.api.GetRequest(ref=proto.ref(
-                kind, res.metadata.namespace or _namespace(args, kind), name)), timeout=30)
+                kind, res.metadata.namespace or kubectl.namespace_of(args, kind), name)), timeout=30)
             cur = proto.inner(current)
             merged = type(cur)()
             merged.CopyFrom(cur)
@@ -184,7 +168,7 @@ def _read(path: str) -> str:
 
 
 def _sub_request(args) -> proto.api.SubresourceRequest:
-    req = proto.api.SubresourceRequest(namespace=args.namespace or "default", name=args.name,
+    req = proto.api.SubresourceRequest(namespace=kubectl.namespace_arg(args), name=args.name,
                                        dryRun=getattr(args, "dry_run", False),
                                        paused=getattr(args, "paused", False))
     grace = getattr(args, "grace_period", None)
@@ -206,7 +190,7 @@ def cmd_pause(args, api: Api) -> None:
     if kind == proto.NODE:
         raise CLIError(f"{args.verb} accepts vm or vmi, not {args.resource}")
     if kind == proto.VM:  # pausing a VM pauses its VMI (same name), as virtctl does
-        api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VM, args.namespace or "default", args.name)),
+        api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VM, kubectl.namespace_arg(args), args.name)),
                           timeout=30)
     call = api.sub.Pause if args.verb == "pause" else api.sub.Unpause
     call(_sub_request(args), timeout=30)
@@ -226,8 +210,8 @@ def _hotplug_source(api: Api, namespace: str, name: str):
 
 
 def cmd_addvolume(args, api: Api) -> None:
-    ns = args.namespace or "default"
-    if args.cache and args.cache not in CACHE_MODES:
+    ns = kubectl.namespace_arg(args)
+    if args.cache and args.cache not in domain.DISK_CACHES:
         raise CLIError(f"error adding volume, invalid cache value {args.cache}")
     if args.disk_type not in ("disk", "lun"):
         raise CLIError(f"Invalid disk type '{args.disk_type}'. Only LUN and Disk are supported.")
@@ -248,7 +232,7 @@ def cmd_removevolume(args, api: Api) -> None:
     if args.dry_run:
         print("Dry Run execution")
     resp = api.sub.RemoveVolume(proto.api.VolumeRequest(kind=proto.VM if args.persist else proto.VMI,
-                                                        namespace=args.namespace or "default", name=args.name,
+                                                        namespace=kubectl.namespace_arg(args), name=args.name,
                                                         removeVolumeOptions=opts), timeout=30)
     print(resp.message)
 
@@ -256,7 +240,7 @@ def cmd_removevolume(args, api: Api) -> None:
 def cmd_soft_reboot(args, api: Api) -> None:
     """virtctl soft-reboot: an ACPI reboot of the guest (KubeVirt's texts)."""
     try:
-        api.sub.SoftReboot(proto.api.SubresourceRequest(namespace=args.namespace or "default", name=args.name),
+        api.sub.SoftReboot(proto.api.SubresourceRequest(namespace=kubectl.namespace_arg(args), name=args.name),
                            timeout=30)
     except grpc.RpcError as e:
         raise CLIError(f"Error soft rebooting VirtualMachineInstance {args.name}: {e.details()}") from None
@@ -267,21 +251,21 @@ def cmd_console(args, api: Api) -> int:
     """virtctl console: wait (up to --timeout minutes) for the VMI to run, then connect."""
     from services.cli import console
     from services.cli import progress
-    ns = args.namespace or "default"
+    ns = kubectl.namespace_arg(args)
     deadline = time.monotonic() + args.timeout * 60
     with progress.Line(plain_off_tty=False) as line:   # an image pull's bytes, on a terminal only
         while True:
             try:
                 vmi = proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, ns, args.name)),
                                                     timeout=30))
-                if vmi.status.phase == "Running":
+                if vmi.status.phase == vmstate.RUNNING:
                     break
-                why = f"phase is {vmi.status.phase or 'Pending'} instead of Running"
+                why = f"phase is {vmi.status.phase or vmstate.PENDING} instead of {vmstate.RUNNING}"
                 line.show(progress.summary(proto.VMI, manifest.to_dict(vmi)))
             except grpc.RpcError as e:
                 if e.code() != grpc.StatusCode.NOT_FOUND:
                     raise
-                why = f'virtualmachineinstance.kubevirt.io "{args.name}" not found'
+                why = f'{proto.KINDS[proto.VMI].printed_name} "{args.name}" not found'
             if time.monotonic() > deadline:
                 raise CLIError(f"Unable to connect to VirtualMachineInstance because {why}")
             time.sleep(0.5)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import grpc
 
-from services.common import migrations, proto
+from services.cli.kubectl import namespace_arg
+from services.common import migrations, proto, vmstate
 
 
 def _selector(text: str) -> dict[str, str]:
@@ -30,7 +31,7 @@ def cmd_migrate(args, api) -> None:
         print("Dry Run execution")
         options.dryRun.append("All")
     try:
-        api.sub.Migrate(proto.api.MigrateRequest(namespace=args.namespace or "default", name=args.name,
+        api.sub.Migrate(proto.api.MigrateRequest(namespace=namespace_arg(args), name=args.name,
                                                  options=options), timeout=30)
     except grpc.RpcError as e:
         raise CLIError(f"Error migrating VirtualMachine {e.details()}") from None
@@ -39,7 +40,7 @@ def cmd_migrate(args, api) -> None:
 
 def cmd_migrate_cancel(args, api) -> None:
     from services.cli.main import CLIError
-    ns = args.namespace or "default"
+    ns = namespace_arg(args)
     try:
         found = api.resources.List(proto.api.ListRequest(
             kind=proto.VMIM, namespace=ns, labelSelector={migrations.MIGRATION_SELECTOR_LABEL: args.name}), timeout=30)
@@ -94,7 +95,7 @@ def cmd_drain(args, api) -> None:
     while True:
         vmis = [proto.inner(o) for o in api.resources.List(
             proto.api.ListRequest(kind=proto.VMI, nodeName=args.node), timeout=30).items]
-        vmis = [v for v in vmis if v.status.nodeName == args.node and v.status.phase not in ("Succeeded", "Failed")]
+        vmis = [v for v in vmis if v.status.nodeName == args.node and not vmstate.is_final(v)]
         if not vmis:
             print(f"node/{args.node} drained")
             return

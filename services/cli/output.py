@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from services.common import manifest, proto, timeutil, vmstate
+from services.common import manifest, names, proto, timeutil, vmstate, volumes
 
 
 def age(ts: str) -> str:
@@ -30,13 +30,13 @@ ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMa
 def row(kind: int, res, wide: bool) -> list[str]:
     md = res.metadata
     if kind == proto.VM:
-        cols = [md.name, age(md.creationTimestamp), res.status.printableStatus or "Stopped", _ready(res)]
+        cols = [md.name, age(md.creationTimestamp), res.status.printableStatus or vmstate.STATUS_STOPPED, _ready(res)]
         if wide:
             cols += [vmstate.run_strategy(res)]
         return cols
     if kind == proto.VMI:
         ip = res.status.interfaces[0].ipAddress if res.status.interfaces else ""
-        cols = [md.name, age(md.creationTimestamp), res.status.phase or "Pending", ip, res.status.nodeName,
+        cols = [md.name, age(md.creationTimestamp), res.status.phase or vmstate.PENDING, ip, res.status.nodeName,
                 _ready(res)]
         if wide:
             cols += ["True" if vmstate.has_condition(res, vmstate.PAUSED) else "",
@@ -44,7 +44,7 @@ def row(kind: int, res, wide: bool) -> list[str]:
         return cols
     if kind == proto.PVC:
         modes = ",".join(ACCESS_MODE_SHORT.get(m, m) for m in res.status.accessModes)
-        cols = [md.name, res.status.phase or "Pending", res.spec.volumeName,
+        cols = [md.name, res.status.phase or volumes.CLAIM_PENDING, res.spec.volumeName,
                 res.status.capacity.get("storage", ""), modes,
                 res.spec.storageClassName if res.spec.HasField("storageClassName") else "<unset>",
                 age(md.creationTimestamp)]
@@ -56,12 +56,12 @@ def row(kind: int, res, wide: bool) -> list[str]:
                 age(md.creationTimestamp)]
     if kind == proto.EVENT:
         return event_row(res, wide)
-    ready = "Ready" if any(c.type == "Ready" and c.status == "True" for c in res.status.conditions) else "NotReady"
-    if md.labels.get("kubevirt.io/schedulable") != "true":
+    ready = "Ready" if vmstate.has_condition(res, vmstate.READY) else "NotReady"   # the node's Ready condition
+    if md.labels.get(names.SCHEDULABLE_LABEL) != "true":
         ready += ",SchedulingDisabled"
     cols = [md.name, ready, age(md.creationTimestamp)]
     if wide:
-        cols += [md.labels.get("kubernetes.io/arch", ""), res.status.nodeInfo.kernelVersion]
+        cols += [md.labels.get(names.ARCH_LABEL, ""), res.status.nodeInfo.kernelVersion]
     return cols
 
 

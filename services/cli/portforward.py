@@ -20,11 +20,11 @@ import threading
 
 import grpc
 
-from services.cli.kubectl import CLIError
+from services.cli.kubectl import CLIError, kind_words, namespace_arg
 from services.common import proto
 
-VM_WORDS = ("vm", "vms", "virtualmachine", "virtualmachines")
-VMI_WORDS = ("vmi", "vmis", "virtualmachineinstance", "virtualmachineinstances")
+VM_WORDS = kind_words(proto.VM, grouped=False)
+VMI_WORDS = kind_words(proto.VMI, grouped=False)
 
 
 def parse_target(target: str) -> tuple[str, str, str]:
@@ -143,7 +143,7 @@ def _resolve(api, kind: str, namespace: str, name: str) -> None:
 
 def cmd_port_forward(args, api) -> int:
     kind, namespace, name = parse_target(args.target)
-    namespace = namespace or args.namespace or "default"
+    namespace = namespace_arg(args, namespace)
     ports = [parse_port(p) for p in args.ports]
     _resolve(api, kind, namespace, name)
     gc.disable()   # as console.py: no cyclic GC under gRPC's call locks
@@ -245,7 +245,7 @@ def _client_options(args, kind: str, namespace: str, name: str) -> list[str]:
 
 def cmd_ssh(args, api) -> int:
     user, kind, namespace, name = _ssh_target(args.target, args.username)
-    namespace = namespace or args.namespace or "default"
+    namespace = namespace_arg(args, namespace)
     _resolve(api, kind, namespace, name)
     host = f"{kind}.{name}.{namespace}"
     argv = ["ssh", *_client_options(args, kind, namespace, name), f"{user}@{host}" if user else host]
@@ -265,7 +265,7 @@ def cmd_scp(args, api) -> int:
     if (src_t is None) == (dst_t is None):
         raise CLIError("exactly one of source and destination must be a VM path: [USER@]TYPE/NAME[/NAMESPACE]:PATH")
     user, kind, namespace, name = src_t or dst_t
-    namespace = namespace or args.namespace or "default"
+    namespace = namespace_arg(args, namespace)
     _resolve(api, kind, namespace, name)
     host = f"{kind}.{name}.{namespace}"
     host = f"{user}@{host}" if user else host

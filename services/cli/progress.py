@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 
-from services.common import proto
+from services.common import proto, vmstate, volumes
 
 ERASE = "\r\x1b[K"   # back to the line's start, erase to its end (ECMA-48 EL)
 
@@ -32,21 +32,21 @@ def summary(kind: int, doc: dict) -> str:
     name = f"{proto.KINDS[kind].printed_name}/{(doc.get('metadata') or {}).get('name', '')}"
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     if kind == proto.DV:
-        text = f"{name}: {status.get('phase') or 'Pending'}"
+        text = f"{name}: {status.get('phase') or volumes.DV_PENDING}"
         if status.get("progress") not in (None, "", "N/A"):
             text += f" {status['progress']}"
-        ready = conditions.get("Ready") or {}
+        ready = conditions.get(volumes.DV_READY) or {}
         if ready.get("status") != "True" and ready.get("message"):
             text += f" - {ready['message']}"
         return text
     if kind == proto.VMI:
-        text = f"{name}: {status.get('phase') or 'Pending'}"
-        sync = conditions.get("Synchronized") or {}
+        text = f"{name}: {status.get('phase') or vmstate.PENDING}"
+        sync = conditions.get(vmstate.SYNCHRONIZED) or {}
         if sync.get("status") == "False":
             text += f" - {sync.get('reason', '')}: {sync.get('message', '')}".rstrip(": ")
         return text
     if kind == proto.VM:
-        return f"{name}: {status.get('printableStatus') or 'Stopped'}"
+        return f"{name}: {status.get('printableStatus') or vmstate.STATUS_STOPPED}"
     return f"{name}: {status['phase']}" if status.get("phase") else ""
 
 

@@ -34,12 +34,12 @@ def install_crds(kubeconfig: str, timeout: float = 60) -> None:
     """What virt-operator does first: our CRDs (deploy/crds, generated from the protos), and CDI's
     DataVolume only where CDI has not installed its own; then wait until they are Established."""
     import yaml
-    from services.common import kube
+    from services.common import kube, proto
     k = kube.Kube(kube.api_client(kubeconfig, "up"))
     try:
         files = sorted(glob.glob(os.path.join(CRD_DIR, "*.yaml")))
         try:
-            k.request("GET", f"{CRD_PATH}/datavolumes.cdi.kubevirt.io")
+            k.request("GET", f"{CRD_PATH}/{proto.KINDS[proto.DV].resource}")
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.NOT_FOUND:
                 raise

@@ -14,7 +14,7 @@ import sys
 
 import grpc
 
-from services.cli.kubectl import CLIError
+from services.cli.kubectl import CLIError, namespace_arg
 from services.cli.portforward import Tunnel, splice_socket
 
 VIEWERS = (("remote-viewer", lambda port: [f"vnc://127.0.0.1:{port}"]),
@@ -22,7 +22,7 @@ VIEWERS = (("remote-viewer", lambda port: [f"vnc://127.0.0.1:{port}"]),
 
 
 def cmd_vnc(args, api) -> int:
-    namespace = args.namespace or "default"
+    namespace = namespace_arg(args)
     gc.disable()   # as console.py: no cyclic GC under gRPC's call locks
     tunnel = Tunnel(api.sub, namespace, args.name, 0, vnc=True)
     chunks = tunnel.chunks()
