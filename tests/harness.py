@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -181,4 +182,11 @@ class Mesh:
         self.leftover = self.launcher_pids()
         for pid in self.leftover:
             os.kill(pid, signal.SIGKILL)
+        for pidfile in glob.glob(os.path.join(self.data_dir, "net", "*", "dnsmasq.pid")):  # a node's pod DHCP
+            try:
+                pid = int(open(pidfile).read())
+                if open(f"/proc/{pid}/comm").read().strip() == "dnsmasq":
+                    os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
         self.log.close()

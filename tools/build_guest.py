@@ -22,6 +22,8 @@ The guest's /init prints to the console (lines end in CRLF on the serial port):
                                   else from fw_cfg opt/virtmesh/marker, else "none"
   VIRTMESH-DISKS <names|none>     whole disks in /proc/partitions, sorted (on change)
   VIRTMESH-LINKS <if=0|1 ...|none> carrier of each NIC except lo (on change)
+  VIRTMESH-ADDRS <if=a.b.c.d/n ...|none> IPv4 addresses except lo's (on change); every NIC runs busybox
+                                  udhcpc and takes its lease (address, first router; hostname kept)
   VIRTMESH-TPM <names|none>       entries of /sys/class/tpm (on change)
   VIRTMESH-CPUS <n>               online CPUs (after the first TPM line; again only if it changes)
   VIRTMESH-TICK <n>               heartbeat, n = 1, 2, ... about once a second
@@ -61,7 +63,7 @@ APT_LISTS_MAX_AGE = 6 * 3600  # refresh the private apt lists after this (old ke
 # Modules the guest must have (built in or as modules), and ones taken only if they exist as modules.
 REQUIRED_MODULES = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "virtio_net",
                     "virtio_console", "virtio_rng"]
-OPTIONAL_MODULES = ["ahci", "tpm_tis", "tpm_crb", "qemu_fw_cfg", "virtio_mmio",
+OPTIONAL_MODULES = ["ahci", "tpm_tis", "tpm_crb", "qemu_fw_cfg", "virtio_mmio", "af_packet",   # udhcpc
                     # the power button, so an ACPI shutdown (graceful stop) powers the guest off
                     "evdev", "button", "gpio_keys", "gpio_pl061"]
 
@@ -91,11 +93,33 @@ for m in $(cat /etc/virtmesh-modules); do
   insmod "/lib/modules/$m.ko" || echo "virtmesh-init: insmod $m failed"
 done
 
+# DHCP on every NIC, as a distribution's guest does (a bridge-bound pod NIC gets the pod's address from
+# the node, a masquerade one slirp's): the lease's address and first router, nothing else (the hostname
+# stays "virtmesh"); addresses set by hand survive (no flush).
+cat >/etc/udhcpc.script <<'EOS'
+#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr replace "$ip/$mask" dev "$interface"
+    [ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface" 2>/dev/null ;;
+esac
+exit 0
+EOS
+chmod 755 /etc/udhcpc.script
+
 links_up() {
   for d in /sys/class/net/*; do
     [ -e "$d" ] || continue
+    n=${d##*/}
+    [ "$n" != lo ] || continue
     # Reading carrier fails while a link is down: bring up new (e.g. hotplugged) links.
-    read -r _c <"$d/carrier" 2>/dev/null || ip link set dev "${d##*/}" up 2>/dev/null
+    read -r _c <"$d/carrier" 2>/dev/null || ip link set dev "$n" up 2>/dev/null
+    # One DHCP client per NIC, started again if it died (its NIC was unplugged and came back).
+    p=/run/udhcpc.$n.pid
+    if ! { [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; }; then
+      udhcpc -f -i "$n" -t 3 -T 2 -A 5 -s /etc/udhcpc.script </dev/null >/dev/null 2>&1 &
+      echo $! >"$p"
+    fi
   done
 }
 links_up
@@ -126,6 +150,12 @@ scan_links() {
   done
   echo ${l:-none}
 }
+scan_addrs() {
+  a=$(ip -4 -o addr show 2>/dev/null | while read -r _i n _f addr _rest; do
+        [ "$n" = lo ] || echo "$n=$addr"
+      done | sort)
+  echo ${a:-none}
+}
 scan_tpm() {
   t=$(ls /sys/class/tpm 2>/dev/null)
   echo ${t:-none}
@@ -139,11 +169,12 @@ scan_cpus() {
 }
 
 report() {
-  tick=0 last_d=- last_l=- last_t=- last_c=-
+  tick=0 last_d=- last_l=- last_a=- last_t=- last_c=-
   while :; do
     links_up
     v=$(scan_disks); [ "$v" = "$last_d" ] || { echo "VIRTMESH-DISKS $v"; last_d=$v; }
     v=$(scan_links); [ "$v" = "$last_l" ] || { echo "VIRTMESH-LINKS $v"; last_l=$v; }
+    v=$(scan_addrs); [ "$v" = "$last_a" ] || { echo "VIRTMESH-ADDRS $v"; last_a=$v; }
     v=$(scan_tpm);   [ "$v" = "$last_t" ] || { echo "VIRTMESH-TPM $v"; last_t=$v; }
     v=$(scan_cpus);  [ "$v" = "$last_c" ] || { echo "VIRTMESH-CPUS $v"; last_c=$v; }
     tick=$((tick + 1))

@@ -2,19 +2,23 @@
 (several ports, stdio, a closed port), ssh and scp (both ways, -r) through it, soft-reboot seen on the guest's console,
 the guest's VNC display through `vnc --proxy-only` (a screenshot), and `logs`.
 
-The guest has a masquerade NIC on the pod network (QEMU's slirp NAT, 10.0.2.0/24); its /init sets no
-address, so the test gives it slirp's first DHCP address (10.0.2.15) from the serial shell and starts
-busybox `nc` servers. The guest boots the bzImage with `console=tty0` as well: the PVH kernel gets no
-VGA text console (no screen_info), the bzImage does.
+The guest has a masquerade NIC on the pod network (QEMU's slirp NAT, 10.0.2.0/24); the test makes sure
+it has slirp's first DHCP address (10.0.2.15) from the serial shell and starts busybox `nc` servers. The
+guest boots the bzImage with `console=tty0` as well: the PVH kernel gets no VGA text console (no
+screen_info), the bzImage does. A second, small guest has its pod NIC without a binding (KubeVirt's
+default, bridge): it takes the pod address the node allocated by DHCP (handler/podnet.py), and
+port-forward dials that address.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import queue
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -32,28 +36,38 @@ from e2e.test_compute import NS, run_in_guest, serial_log, wait_line
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]   # one guest for the module; a loaded machine boots it slowly
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NAME = "acc"
+BR = "accbr"                    # the bridge-bound guest
+POD_CIDR = "10.244.77.0/24"     # this mesh's pod network (not the default: another mesh on the host may use it)
 LINES: dict = {}   # id(stream) -> Lines
 
 
-def vm() -> str:
+def vm(name: str = NAME, interface: dict | None = None, memory: str = "256Mi", kernel: str = "/bzImage",
+       consoles: str = "console=tty0 console=ttyS0 no_timer_check") -> str:
+    """The access guest: masquerade, the bzImage (a VGA text console for the VNC test); the bridge guest
+    passes its interface (none: KubeVirt's default binding, bridge) and boots the faster PVH kernel."""
     return yaml.safe_dump({"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
-                           "metadata": {"name": NAME, "namespace": NS},
+                           "metadata": {"name": name, "namespace": NS},
                            "spec": {"runStrategy": "Always", "template": {"spec": {
                                "terminationGracePeriodSeconds": 0,
                                "networks": [{"name": "default", "pod": {}}],
-                               "domain": {"memory": {"guest": "256Mi"},
-                                          "devices": {"interfaces": [{"name": "default", "masquerade": {}}]},
+                               "domain": {"memory": {"guest": memory},
+                                          "devices": {"interfaces": [interface or {"name": "default",
+                                                                                   "masquerade": {}}]},
                                           "firmware": {"kernelBoot": {
-                                              "kernelArgs": "console=tty0 console=ttyS0 quiet panic=-1 no_timer_check "
-                                                            "virtmesh.marker=acc",
-                                              "container": {"image": f"{GUESTS}/amd64", "kernelPath": "/bzImage",
+                                              "kernelArgs": f"{consoles} quiet panic=-1 virtmesh.marker={name}",
+                                              "container": {"image": f"{GUESTS}/amd64", "kernelPath": kernel,
                                                             "initrdPath": "/initrd.img"}}}}}}}})
+
+
+def bridge_vm() -> str:
+    return vm(BR, {"name": "default"}, "128Mi", "/kernel", "console=ttyS0")
 
 
 @pytest.fixture(scope="module")
 def mesh(host_ready):
-    with qemu_mesh("vmacc-") as m:
+    with qemu_mesh("vmacc-", extra=("--pod-cidr", POD_CIDR)) as m:
         m.cli("apply", "-f", "-", input=vm())
+        m.cli("apply", "-f", "-", input=bridge_vm())
         m.wait_for(lambda: m.vm_status(NAME, NS) == "Running", 90, "VM Running")
         wait_line(m, NAME, r"VIRTMESH-READY acc", 240)   # the bzImage decompresses under TCG
         yield m
@@ -82,6 +96,7 @@ class Lines:
     """A process's output lines, read in a thread (select on a buffered pipe misses buffered lines)."""
 
     def __init__(self, stream):
+        self.stream = stream   # held: a collected stream's id could name the next process's stream
         self.q: queue.Queue = queue.Queue()
         threading.Thread(target=lambda: [self.q.put(line) for line in stream], daemon=True).start()
 
@@ -180,6 +195,53 @@ def test_port_forward_exchanges_bytes_with_servers_in_the_guest(mesh):
     assert "only tcp" in r.stderr
     r = m.cli("port-forward", f"pod/{NAME}", "80", check=False)
     assert "unsupported resource type 'pod'" in r.stderr
+
+
+def pod_address(m) -> str:
+    ifaces = ((m.get("vmi", BR, NS) or {}).get("status") or {}).get("interfaces") or []
+    return ifaces[0].get("ipAddress", "") if ifaces else ""
+
+
+def test_a_bridge_nic_takes_the_pod_address_by_dhcp_and_port_forward_reaches_it(mesh):
+    m = mesh
+    ip = m.wait_for(lambda: pod_address(m), 90, "the pod address in the VMI's status")
+    vmi = m.get("vmi", BR, NS)
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(POD_CIDR) and ip != "10.244.77.1"   # .1: the gateway
+    assert vmi["status"]["interfaces"][0]["ipAddresses"] == [ip]
+    assert vmi["spec"]["domain"]["devices"]["interfaces"][0] == {"name": "default", "bridge": {}}
+    # the guest's udhcpc took it from the node's dnsmasq (the console's VIRTMESH-ADDRS line)
+    wait_line(m, BR, rf"VIRTMESH-ADDRS eth0={re.escape(ip)}/24", 180)
+    run_in_guest(m, BR, "(while :; do nc -l -p 7000 -e cat; done) </dev/null >/dev/null 2>&1 & echo BRSRV-$((40+2))",
+                 "BRSRV-42", timeout=30)
+    pf = cli_proc(m, "port-forward", f"vmi/{BR}/{NS}", "0:7000", "0:7999")
+    try:
+        ports = [int(read_line(pf.stdout, rf"Forwarding from 127\.0\.0\.1:(\d+) -> {p}").group(1)) for p in (7000, 7999)]
+        assert served(ports[0], b"over the pod bridge\n") == b"over the pod bridge\n"
+        big = os.urandom(200 * 1024)
+        assert served(ports[0], big) == big
+        assert exchange(ports[1], b"anyone?\n") == b""
+    finally:
+        err = stop(pf)
+    assert f"dialing VM: dial tcp {ip}:7999: connect: connection refused" in err, err
+
+    # The handler dies (kill -9): the new one keeps the allocation and the DHCP server, and a fresh
+    # DHCP exchange from the guest gets the same address.
+    ipam = os.path.join(m.data_dir, "net", "node01", "ipam.json")
+    dhcp_pid = int(open(os.path.join(m.data_dir, "net", "node01", "dnsmasq.pid")).read())
+    handler = m.pid_of("handler")
+    os.kill(handler, signal.SIGKILL)
+    m.wait_for(lambda: m.pid_of("handler") not in (0, handler), 30, "handler restarted")
+    out = run_in_guest(m, BR, "ip addr flush dev eth0; udhcpc -q -n -i eth0 -t 5 -T 2 -s /etc/udhcpc.script "
+                       ">/dev/null 2>&1 && ip -4 -o addr show dev eth0 | grep -o 'inet [0-9./]*'; echo RELEASE-$((40+2))",
+                       "RELEASE-42", timeout=60)
+    assert f"inet {ip}/24" in out, out
+    assert os.path.exists(f"/proc/{dhcp_pid}") and pod_address(m) == ip
+
+    # The VM goes: its address is released and, the last one gone, the DHCP server stops.
+    m.cli("delete", "vm", BR, "-n", NS)
+    m.wait_for(lambda: m.get("vmi", BR, NS) is None, 90, "bridge VMI gone")
+    m.wait_for(lambda: json.load(open(ipam))["allocations"] == {}, 30, "address released")
+    m.wait_for(lambda: not os.path.exists(f"/proc/{dhcp_pid}"), 30, "DHCP server stopped")
 
 
 def test_ssh_and_scp_through_port_forward(mesh, tmp_path):
