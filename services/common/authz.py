@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 import grpc
 
@@ -61,7 +61,7 @@ def caller_of(context) -> Caller:
 
 # (caller, full method name, request — a client stream's first message) -> refusal or None; may be
 # a coroutine function (a SubjectAccessReview asks the kube-apiserver).
-Policy = Callable[[Caller, str, object], Optional[str]]
+Policy = Callable[[Caller, str, object], Optional[str] | Awaitable[Optional[str]]]
 
 
 def _short(method: str) -> str:

@@ -22,9 +22,9 @@ class ApiClient:
     def __init__(self, target: str):
         self.channel = grpcclient.aio_channel(target, metrics=True)
         self.resources = proto.api_grpc.ResourcesStub(self.channel)
-        self.informers: dict[int, object] = {}   # kind -> the Informer our writes go into at once
+        self.informers: dict[proto.api.Kind, informer.Informer] = {}   # kind -> the Informer our writes go into at once
 
-    def informer(self, kind: int, on_change, node_name: str = "") -> informer.Informer:
+    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "") -> informer.Informer:
         return informer.Informer(self.channel, kind, on_change, node_name=node_name)
 
     def track(self, *informers) -> None:
@@ -46,12 +46,12 @@ class ApiClient:
             proto.api.CreateRequest(object=proto.wrap(resource, traceparent)), timeout=TIMEOUT)
         return self._written(obj)
 
-    async def get(self, kind: int, namespace: str, name: str):
+    async def get(self, kind: proto.api.Kind, namespace: str, name: str):
         obj = await self.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, namespace, name)),
                                        timeout=TIMEOUT)
         return proto.inner(obj)
 
-    async def get_or_none(self, kind: int, namespace: str, name: str):
+    async def get_or_none(self, kind: proto.api.Kind, namespace: str, name: str):
         try:
             return await self.get(kind, namespace, name)
         except grpc.aio.AioRpcError as e:
@@ -76,7 +76,7 @@ class ApiClient:
         out.metadata.CopyFrom(written.metadata)
         return await self.update_status(out, traceparent)
 
-    async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
+    async def delete(self, kind: proto.api.Kind, namespace: str, name: str, uid: str = ""):
         """Delete; a missing object (or one replaced by a new uid) is not an error."""
         try:
             obj = await self.resources.Delete(
@@ -87,7 +87,7 @@ class ApiClient:
                 return None
             raise
 
-    async def list(self, kind: int, namespace: str = "", node_name: str = ""):
+    async def list(self, kind: proto.api.Kind, namespace: str = "", node_name: str = ""):
         out = await self.resources.List(
             proto.api.ListRequest(kind=kind, namespace=namespace, nodeName=node_name), timeout=TIMEOUT)
         return [proto.inner(o) for o in out.items]
@@ -108,7 +108,7 @@ class KubeApiClient(ApiClient):
     async def _call(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    def informer(self, kind: int, on_change, node_name: str = "") -> informer.KubeInformer:
+    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "") -> informer.KubeInformer:
         return informer.KubeInformer(self.kube, kind, on_change, node_name=node_name)
 
     async def close(self) -> None:
@@ -118,7 +118,7 @@ class KubeApiClient(ApiClient):
     async def create(self, resource, traceparent: str = ""):
         return self._written(await self._call(self.kube.create, proto.wrap(resource, traceparent)))
 
-    async def get(self, kind: int, namespace: str, name: str):
+    async def get(self, kind: proto.api.Kind, namespace: str, name: str):
         return proto.inner(await self._call(self.kube.get, kind, namespace, name))
 
     async def update(self, resource, traceparent: str = ""):
@@ -134,7 +134,7 @@ class KubeApiClient(ApiClient):
             return await super().update_with_status(resource, traceparent)
         return await self.update(resource, traceparent)
 
-    async def delete(self, kind: int, namespace: str, name: str, uid: str = ""):
+    async def delete(self, kind: proto.api.Kind, namespace: str, name: str, uid: str = ""):
         res = proto.message_class(kind)()
         res.metadata.namespace, res.metadata.name, res.metadata.uid = namespace, name, uid
         try:
@@ -144,7 +144,7 @@ class KubeApiClient(ApiClient):
                 return None
             raise
 
-    async def list(self, kind: int, namespace: str = "", node_name: str = ""):
+    async def list(self, kind: proto.api.Kind, namespace: str = "", node_name: str = ""):
         items, _ = await self._call(self.kube.list, kind, namespace, None, node_name)
         return [proto.inner(o) for o in items]
 

@@ -126,7 +126,7 @@ _PCI_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\
 def pci_address(value: str) -> tuple[str, str, str, str] | None:
     """(domain, bus, slot, function) of a PCI address like 0000:81:01.0 (hwutil.ParsePciAddress), or None."""
     m = _PCI_ADDRESS.match(value)
-    return m.groups() if m else None
+    return (m[1], m[2], m[3], m[4]) if m else None
 
 
 def disk_kind(disk) -> str:

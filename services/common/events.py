@@ -270,11 +270,11 @@ class Broadcaster:
                 self._loop.call_soon_threadsafe(self._wake.set)
 
     def start(self) -> asyncio.Task:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        return self._loop.create_task(self.run(), name="events")
+        loop = self._loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
+        return loop.create_task(self.run(wake), name="events")
 
-    async def run(self) -> None:
+    async def run(self, wake: asyncio.Event) -> None:
         while True:
             while self._queue:
                 self._writing = True
@@ -282,9 +282,9 @@ class Broadcaster:
                     await self._record(self._queue.popleft())
                 finally:
                     self._writing = False
-            self._wake.clear()
+            wake.clear()
             if not self._queue:
-                await self._wake.wait()
+                await wake.wait()
 
     async def _record(self, ev: proto.events.Event) -> None:
         result = self.correlator.correlate(ev)

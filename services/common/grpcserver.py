@@ -45,17 +45,17 @@ def _guarded(handler):
 
     if handler.response_streaming:
         inner = handler.unary_stream
-        if inspect.isasyncgenfunction(inner):
-            async def behaviour(request, context):
-                if isinstance(request, _Malformed):
-                    await refuse(request, context)
-                async for item in inner(request, context):
-                    yield item
-        else:  # writes with context.write
-            async def behaviour(request, context):
-                if isinstance(request, _Malformed):
-                    await refuse(request, context)
-                return await inner(request, context)
+        async def yielding(request, context):
+            if isinstance(request, _Malformed):
+                await refuse(request, context)
+            async for item in inner(request, context):
+                yield item
+
+        async def writing(request, context):  # writes with context.write
+            if isinstance(request, _Malformed):
+                await refuse(request, context)
+            return await inner(request, context)
+        behaviour = yielding if inspect.isasyncgenfunction(inner) else writing
         return handler._replace(request_deserializer=deserialize, unary_stream=behaviour)
     inner = handler.unary_unary
 

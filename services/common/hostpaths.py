@@ -195,8 +195,9 @@ def resolve_checked(host: str, port: int, field: str = "spec.source.http.url", u
         raise HostPathError(f'{field}: "{url or host}": cannot resolve {host}: {e}') from None
     if not internal_imports_allowed():
         for info in infos:
-            if forbidden_address(info[4][0]):
-                raise _internal(url or host, field, f"{host} ({info[4][0]})")
+            address = str(info[4][0])   # an IP family's sockaddr: (address text, port, ...)
+            if forbidden_address(address):
+                raise _internal(url or host, field, f"{host} ({address})")
     return infos
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class Informer:
     """Over the api's gRPC Watch (standalone); KubeInformer below is its twin over the kube-apiserver."""
 
-    def __init__(self, channel: grpc.aio.Channel | None, kind: int, on_change: Callable[[str], None],
+    def __init__(self, channel: grpc.aio.Channel | None, kind: proto.api.Kind, on_change: Callable[[str], None],
                  node_name: str = "", traceparents: bool = False):
         self.stub = proto.api_grpc.ResourcesStub(channel) if channel is not None else None
         self.kind = kind
@@ -91,6 +91,7 @@ class Informer:
     async def _watch_once(self) -> None:
         relist = self.resource_version == ""
         seen: set[str] = set()
+        assert self.stub is not None, "an Informer without a channel is fed by hand, it does not watch"
         call = self.stub.Watch(proto.api.WatchRequest(
             kind=self.kind, resourceVersion=self.resource_version, nodeName=self.node_name))
         try:
@@ -136,7 +137,7 @@ class KubeInformer(Informer):
     resourceVersion with bookmarks; a watch that breaks resumes from the last version seen, and one
     answered 410 Gone (compacted) relists. Events are applied on the event loop (kube.watch_async)."""
 
-    def __init__(self, store, kind: int, on_change: Callable[[str], None], node_name: str = "",
+    def __init__(self, store, kind: proto.api.Kind, on_change: Callable[[str], None], node_name: str = "",
                  traceparents: bool = False):
         super().__init__(None, kind, on_change, node_name, traceparents)
         self.store = store

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from services.common import proto, quantity
 
@@ -70,7 +71,7 @@ class Unresolvable(ValueError):
 
 # ---------------------------------------------------------------- matchers and kinds
 
-def instancetype_kind(matcher) -> int:
+def instancetype_kind(matcher) -> proto.api.Kind:
     """The stored kind a VM's instancetype matcher names (KubeVirt compares lowercased)."""
     k = matcher.kind.lower()
     if k in INSTANCETYPE_NAMES:
@@ -80,7 +81,7 @@ def instancetype_kind(matcher) -> int:
     raise Unresolvable(f"got unexpected kind in InstancetypeMatcher: {matcher.kind}")
 
 
-def preference_kind(matcher) -> int:
+def preference_kind(matcher) -> proto.api.Kind:
     k = matcher.kind.lower()
     if k in PREFERENCE_NAMES:
         return proto.PREFERENCE
@@ -89,12 +90,12 @@ def preference_kind(matcher) -> int:
     raise Unresolvable(f"got unexpected kind in PreferenceMatcher: {matcher.kind}")
 
 
-def object_key(kind: int, vm_namespace: str, name: str) -> tuple[int, str, str]:
+def object_key(kind: proto.api.Kind, vm_namespace: str, name: str) -> tuple[proto.api.Kind, str, str]:
     """(kind, namespace, name) of a referenced object: the VM's namespace for the namespaced kinds."""
     return kind, vm_namespace if proto.namespaced(kind) else "", name
 
 
-def not_found(kind: int, name: str) -> NotFound:
+def not_found(kind: proto.api.Kind, name: str) -> NotFound:
     return NotFound(f'{proto.KINDS[kind].resource} "{name}" not found')
 
 
@@ -122,7 +123,7 @@ def revision_name(vm_name: str, obj) -> str:
     return f"{vm_name}-{obj.metadata.name}-{version}-{obj.metadata.uid}-{obj.metadata.generation}"
 
 
-def new_revision(vm, kind: int, obj):
+def new_revision(vm, kind: proto.api.Kind, obj):
     """CreateControllerRevision: a copy of `obj` (labels, annotations, finalizers and owners dropped)
     in a ControllerRevision owned by the VM, labelled with what it holds."""
     from services.common import manifest
@@ -144,7 +145,7 @@ def new_revision(vm, kind: int, obj):
     return rev
 
 
-def revision_object(rev) -> tuple[int, object]:
+def revision_object(rev) -> tuple[proto.api.Kind, Any]:
     """(kind, object) stashed in a ControllerRevision (compatibility.GetInstancetypeSpec: v1beta1 only)."""
     from google.protobuf import json_format
     from services.common import manifest
@@ -215,7 +216,7 @@ def _present(msg, dotted: str) -> bool:
     return getattr(msg, field.name) != field.default_value
 
 
-def unsupported(kind: int, spec, path: str = "spec") -> list[tuple[str, str]]:
+def unsupported(kind: proto.api.Kind, spec, path: str = "spec") -> list[tuple[str, str]]:
     """(field path, what is missing) for every field of an instancetype or preference spec that this
     mesh cannot apply."""
     table = INSTANCETYPE_UNSUPPORTED if kind in (proto.INSTANCETYPE, proto.CLUSTER_INSTANCETYPE) \

@@ -95,7 +95,7 @@ def _in_cluster() -> bool:
 
 # ---------------------------------------------------------------------- JSON <-> messages
 
-def to_object(kind: int, doc: dict) -> proto.api.Object:
+def to_object(kind: proto.api.Kind, doc: dict) -> proto.api.Object:
     """A Kubernetes object -> api.Object. Fields outside our schema (managedFields, a Node's taints…)
     are not ours to read; the trace-context annotations become the Object's traceparent and tracestate."""
     res = proto.message_class(kind)()
@@ -197,7 +197,7 @@ class Kube:
     # -------------------------------------------------------------- HTTP
 
     @staticmethod
-    def path(kind: int, namespace: str = "", name: str = "", sub: str = "") -> str:
+    def path(kind: proto.api.Kind, namespace: str = "", name: str = "", sub: str = "") -> str:
         info = proto.KINDS[kind]
         base = f"/apis/{info.group}/{info.version}" if info.group else f"/api/{info.version}"
         if info.namespaced and namespace:
@@ -233,13 +233,13 @@ class Kube:
 
     # -------------------------------------------------------------- reads
 
-    def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
+    def get(self, kind: proto.api.Kind, namespace: str, name: str) -> proto.api.Object:
         return to_object(kind, self.request("GET", self.path(kind, namespace, name)))
 
-    def get_raw(self, kind: int, namespace: str, name: str) -> dict:
+    def get_raw(self, kind: proto.api.Kind, namespace: str, name: str) -> dict:
         return self.request("GET", self.path(kind, namespace, name))
 
-    def list(self, kind: int, namespace: str = "", label_selector: dict | None = None,
+    def list(self, kind: proto.api.Kind, namespace: str = "", label_selector: dict | None = None,
              node_name: str = "") -> tuple[list[proto.api.Object], int]:
         query = _selectors(kind, label_selector, node_name)
         doc = self.request("GET", self.path(kind, namespace), query)
@@ -284,7 +284,7 @@ class Kube:
             pre["uid"] = md.uid
         if expect_revision:
             pre["resourceVersion"] = expect_revision
-        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+        body: dict[str, object] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         if pre:
             body["preconditions"] = pre
         out = self.request("DELETE", self.path(kind, md.namespace, md.name), body=body)
@@ -292,14 +292,15 @@ class Kube:
             return obj
         return to_object(kind, out)
 
-    def patch_merge(self, kind: int, namespace: str, name: str, patch: dict, status: bool = False) -> proto.api.Object:
+    def patch_merge(self, kind: proto.api.Kind, namespace: str, name: str, patch: dict,
+                    status: bool = False) -> proto.api.Object:
         sub = "status" if status and proto.KINDS[kind].status_subresource else ""
         return to_object(kind, self.request("PATCH", self.path(kind, namespace, name, sub), body=patch,
                                              content_type="application/merge-patch+json"))
 
     # -------------------------------------------------------------- watch
 
-    def watch_events(self, kind: int, resource_version: str, namespace: str = "", node_name: str = "",
+    def watch_events(self, kind: proto.api.Kind, resource_version: str, namespace: str = "", node_name: str = "",
               stop: threading.Event | None = None) -> Iterator[tuple[str, proto.api.Object | None, str]]:
         """(type, object, resourceVersion) from `resource_version` on, BOOKMARKs included (object None),
         until the apiserver ends the watch. A compacted revision raises OUT_OF_RANGE (410 Gone)."""
@@ -325,7 +326,8 @@ class Kube:
             resp.release_conn()
 
 
-async def watch_async(store: Kube, kind: int, resource_version: str, namespace: str = "", node_name: str = ""):
+async def watch_async(store: Kube, kind: proto.api.Kind, resource_version: str, namespace: str = "",
+                      node_name: str = ""):
     """`store.watch_events` as an async generator, until the apiserver ends the watch: the blocking
     stream runs in a thread of its own and hands each event to the event loop; an error (410 Gone
     included) is raised here. Closing the generator lets the thread go at its next event."""
@@ -358,7 +360,7 @@ async def watch_async(store: Kube, kind: int, resource_version: str, namespace: 
         stop.set()
 
 
-def _selectors(kind: int, labels: dict | None, node_name: str) -> dict:
+def _selectors(kind: proto.api.Kind, labels: dict | None, node_name: str) -> dict:
     query = {}
     if labels:
         query["labelSelector"] = ",".join(f"{k}={v}" for k, v in labels.items())

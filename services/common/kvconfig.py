@@ -21,11 +21,13 @@ REFERENCE_POLICIES = (REFERENCE, EXPAND, EXPAND_ALL)
 
 # KubeVirt's migration defaults (pkg/virt-config/virt-config.go).
 NODE_DRAIN_TAINT_KEY = "kubevirt.io/drain"
-MIGRATION_DEFAULTS = dict(
-    nodeDrainTaintKey=NODE_DRAIN_TAINT_KEY, parallelOutboundMigrationsPerNode=2, parallelMigrationsPerCluster=5,
-    allowAutoConverge=False, bandwidthPerMigration="0Mi", completionTimeoutPerGiB=150, progressTimeout=150,
-    unsafeMigrationOverride=False, allowPostCopy=False, allowWorkloadDisruption=False, disableTLS=False,
-    matchSELinuxLevelOnMigration=False)
+def _migration_defaults():
+    """KubeVirt's default for every field of spec.configuration.migrations."""
+    return proto.migrationstate.MigrationConfiguration(
+        nodeDrainTaintKey=NODE_DRAIN_TAINT_KEY, parallelOutboundMigrationsPerNode=2, parallelMigrationsPerCluster=5,
+        allowAutoConverge=False, bandwidthPerMigration="0Mi", completionTimeoutPerGiB=150, progressTimeout=150,
+        unsafeMigrationOverride=False, allowPostCopy=False, allowWorkloadDisruption=False, disableTLS=False,
+        matchSELinuxLevelOnMigration=False)
 
 ALREADY_CREATED = "Kubevirt is already created"   # virt-operator's create admitter, on a second object
 
@@ -67,7 +69,7 @@ class ClusterConfig:
 
     def migrations(self):
         """spec.configuration.migrations with KubeVirt's default for every field left unset."""
-        out = proto.migrationstate.MigrationConfiguration(**MIGRATION_DEFAULTS)
+        out = _migration_defaults()
         out.MergeFrom(self._config.migrations)
         return out
 

@@ -235,7 +235,7 @@ class MeshPKI:
         with open(crt, "rb") as f:
             cert = x509.load_pem_x509_certificate(f.read())
         with open(key, "rb") as f:
-            return pki.KeyPair(cert, serialization.load_pem_private_key(f.read(), None))
+            return pki.KeyPair(cert, pki.load_key(f.read()))
 
     def issue(self, name: str, groups: tuple[str, ...], server_name: str = "",
               directory: str | None = None, valid: datetime.timedelta | None = None) -> Identity:

@@ -47,8 +47,16 @@ class KeyPair:
         with open(os.path.join(directory, f"{name}.crt"), "rb") as f:
             cert = x509.load_pem_x509_certificate(f.read())
         with open(os.path.join(directory, f"{name}.key"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), None)
+            key = load_key(f.read())
         return cls(cert, key)
+
+
+def load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    """The PEM private key of a pair written here: always an EC key (ValueError otherwise)."""
+    key = serialization.load_pem_private_key(pem, None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"not an EC private key: {type(key).__name__}")
+    return key
 
 
 def _write(path: str, data: bytes, mode: int) -> None:

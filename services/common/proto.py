@@ -91,7 +91,7 @@ def _condition(name: str, ctype: str = "", priority: int = 0) -> PrinterColumn:
     return PrinterColumn(name, f".status.conditions[?(@.type=='{ctype or name}')].status", priority=priority)
 
 
-KINDS: dict[int, KindInfo] = {
+KINDS: dict[api.Kind, KindInfo] = {
     VM: KindInfo("virtualMachine", "kubevirt.io", "v1", "VirtualMachine", "virtualmachines", True,
                  ("vm", "vms"), ("all",), status_subresource=True, served_versions=("v1alpha3",),
                  printer_columns=(_AGE, PrinterColumn("Status", ".status.printableStatus"), _condition("Ready"))),
@@ -174,12 +174,12 @@ KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}
 
 
-def message_class(kind: int):
+def message_class(kind: api.Kind):
     """The proto message class of a kind (kubevirt.v1.VirtualMachine, …)."""
     return type(getattr(api.Object(), KINDS[kind].field))
 
 
-def kind_of(obj: api.Object) -> int:
+def kind_of(obj: api.Object) -> api.Kind:
     field = obj.WhichOneof("kind")
     if field is None:
         raise ValueError("object: no resource set")
@@ -208,11 +208,11 @@ def copy(msg):
     return out
 
 
-def kind_name(kind: int) -> str:
+def kind_name(kind: api.Kind) -> str:
     return KINDS[kind].kind
 
 
-def namespaced(kind: int) -> bool:
+def namespaced(kind: api.Kind) -> bool:
     return KINDS[kind].namespaced
 
 
@@ -222,5 +222,5 @@ def key(resource) -> str:
     return f"{md.namespace}/{md.name}" if md.namespace else md.name
 
 
-def ref(kind: int, namespace: str, name: str) -> api.ObjectRef:
+def ref(kind: api.Kind, namespace: str, name: str) -> api.ObjectRef:
     return api.ObjectRef(kind=kind, namespace=namespace, name=name)

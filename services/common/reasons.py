@@ -7,6 +7,9 @@ the reason too, never on the status message's words.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 import grpc
 
 from services.common import proto
@@ -33,7 +36,10 @@ def metadata(reason: int) -> tuple[tuple[str, str], ...]:
 
 def of_error(e: grpc.RpcError) -> int:
     """The LauncherReason an RPC error carries in its trailing metadata, else UNSPECIFIED."""
-    trailing = e.trailing_metadata() if callable(getattr(e, "trailing_metadata", None)) else None
+    # (grpc's stub types RpcError's trailing metadata as objects with .key and .value; the errors
+    # calls raise, sync and aio, yield (key, value) pairs, as a Call's trailing metadata does.)
+    get = getattr(e, "trailing_metadata", None)
+    trailing = cast("Iterable[tuple[str, str]] | None", get() if callable(get) else None)
     for key, value in trailing or ():
         if key == METADATA_KEY:
             try:

@@ -237,7 +237,7 @@ def _traced_unary(path: str, method):
 
     async def unary(request, context):
         # (Not _remote: a caller's traceparent is new with every call, so caching it buys nothing.)
-        sp = _start(path, _extract(context.invocation_metadata() or (), _MetadataGetter), _parts.SERVER, attributes)
+        sp = _start(path, _extract(context.invocation_metadata() or (), _MetadataGetter), _loaded().SERVER, attributes)
         token = _current.set(sp)
         try:
             response = await method(request, context)
@@ -300,7 +300,7 @@ def _start(name: str, parent, kind, attributes: dict | None = None, start_time: 
     (`_extract`), or None (a root). The provider's sampler decides (OTEL_TRACES_SAMPLER; the
     default follows the parent's sampled flag); an unsampled span records nothing but still
     carries its trace's context on."""
-    p = _parts
+    p = _loaded()
     if parent is None:
         ctx = p.ROOT   # (not the API's current context: our spans nest by _current)
     else:
@@ -312,7 +312,8 @@ def _start(name: str, parent, kind, attributes: dict | None = None, start_time: 
 def _headers(sp) -> tuple:
     """The W3C trace-context headers of span `sp`, ((name, value), ...), as the API's propagator writes them."""
     carrier: dict = {}
-    _w3c().inject(carrier, _parts.trace.set_span_in_context(sp, _parts.ROOT))
+    p = _loaded()
+    _w3c().inject(carrier, p.trace.set_span_in_context(sp, p.ROOT))
     return tuple(carrier.items())
 
 
@@ -329,6 +330,12 @@ class _Parts:
 
 SCOPE_NAME = "virtmesh"
 _parts: _Parts | None = None
+
+
+def _loaded() -> _Parts:
+    """The OpenTelemetry parts: only code that runs with tracing set up (`enabled`) asks for them."""
+    assert _parts is not None, "tracing is not set up"
+    return _parts
 
 
 @functools.lru_cache(maxsize=1)
@@ -355,8 +362,8 @@ class _MetadataGetter:
 def _extract(carrier, getter=None):
     """The remote parent's SpanContext in W3C headers (the API's propagator parses them), or None."""
     from opentelemetry import trace
-    ctx = trace.get_current_span(_w3c().extract(carrier, getter=getter) if getter else _w3c().extract(carrier))
-    ctx = ctx.get_span_context()
+    sp = trace.get_current_span(_w3c().extract(carrier, getter=getter) if getter else _w3c().extract(carrier))
+    ctx = sp.get_span_context()
     return ctx if ctx.is_valid else None
 
 
@@ -421,7 +428,7 @@ class _Pending:
         if self.span is None:
             outer = self.outer.materialize() if isinstance(self.outer, _Pending) else self.outer
             parent = _remote(self.parent) if outer is None else outer
-            self.span = _start(self.name, parent, _parts.INTERNAL, self.attributes, start_time=self.start)
+            self.span = _start(self.name, parent, _loaded().INTERNAL, self.attributes, start_time=self.start)
         return self.span
 
 
@@ -482,7 +489,7 @@ def span(name: str, parent: str | None = None, attributes: dict | None = None):
 
 @contextlib.contextmanager
 def _span(name: str, parent, attributes: dict | None):
-    sp = _start(name, parent, _parts.INTERNAL, attributes)
+    sp = _start(name, parent, _loaded().INTERNAL, attributes)
     token, pending = _current.set(sp), _pending.set(None)  # in here, this span is what new work hangs under
     try:
         yield sp

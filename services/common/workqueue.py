@@ -70,7 +70,8 @@ class WorkQueue:
                 self._failures[key] = n
                 delay = min(self.base_delay * 2 ** (n - 1), self.max_delay)
                 level = logging.DEBUG if n < 3 else logging.WARNING
-                detail = e.details() if callable(getattr(e, "details", None)) else e  # gRPC errors
+                details = getattr(e, "details", None)  # gRPC errors
+                detail = details() if callable(details) else e
                 log.log(level, "%s: reconcile %s failed (%s: %s), retry %d in %.2fs", self.name, key,
                         type(e).__name__, detail, n, delay)
                 self.add_after(key, delay)
