@@ -1,6 +1,6 @@
-"""The VMI subresources beyond console: portforward/{port}[/{protocol}], vnc (byte streams proxied to
-the handler of the VMI's node, like the console) and softreboot (KubeVirt's lifecycle.go and
-portforward.go rules and texts)."""
+"""The VMI's streaming subresources: console, portforward/{port}[/{protocol}] and vnc (byte streams
+relayed both ways to the handler of the VMI's node, by one relay), and softreboot (KubeVirt's
+lifecycle.go and portforward.go rules and texts)."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,10 @@ from services.api import store
 from services.api.errors import RequestConflict, Unavailable, grpc_errors
 from services.common import proto, vmstate
 
-# virt-api's gauges for the two streams (KubeVirt's names).
+# virt-api's gauges for the streams (KubeVirt's names).
+CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
+                       "Amount of active Console connections, broken down by namespace and vmi name.",
+                       ["namespace", "vmi"])
 PORTFORWARD_ACTIVE = Gauge("kubevirt_portforward_active_tunnels",
                            "Amount of active portforward tunnels, broken down by namespace and vmi name.",
                            ["namespace", "vmi"])
@@ -62,7 +65,7 @@ class StreamSubresources:
         return await self._proxy(vmi, "SoftReboot", request)
 
     def stream_target(self, call: str, namespace: str, name: str):
-        """(the VMI, its node's handler) for a PortForward or VNC stream, or why not (store.NotFound,
+        """(the VMI, its node's handler) for a Console, PortForward or VNC stream, or why not (store.NotFound,
         RequestConflict, Unavailable). Call it on the server's event loop."""
         vmi, stub = self.console_target(namespace, name)
         if call == "PortForward" and vmstate.get_condition(vmi, vmstate.PAUSED) is not None:
@@ -70,6 +73,7 @@ class StreamSubresources:
         return vmi, stub
 
     async def _stream(self, request_iterator, context, call: str, gauge):
+        """Relay the client's stream to the handler's `call` and its answers back, counted in `gauge`."""
         first = await request_iterator.__anext__()
         try:
             vmi, stub = self.stream_target(call, first.namespace, first.name)
@@ -94,6 +98,10 @@ class StreamSubresources:
             pump.cancel()
             downstream.cancel()
             await asyncio.sleep(0)
+
+    async def Console(self, request_iterator, context):
+        async for chunk in self._stream(request_iterator, context, "Console", CONSOLE_ACTIVE):
+            yield chunk
 
     async def PortForward(self, request_iterator, context):
         async for chunk in self._stream(request_iterator, context, "PortForward", PORTFORWARD_ACTIVE):

@@ -1,4 +1,5 @@
-"""subresources.kubevirt.io/v1 for VMs (start/stop/restart) and VMIs (pause/unpause/console).
+"""subresources.kubevirt.io/v1 for VMs (start/stop/restart) and VMIs (pause/unpause; console, portforward, vnc
+and softreboot are streams.py's).
 
 VM verbs follow KubeVirt's lifecycle handlers: depending on the runStrategy they either flip
 `spec.runStrategy` or append `status.stateChangeRequests` for the controller, and they refuse
@@ -6,11 +7,9 @@ with KubeVirt's exact texts. VMI verbs are proxied to the handler on the VMI's n
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import grpc
-from prometheus_client import Gauge
 
 from services.api import instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, Unavailable, grpc_errors
@@ -20,9 +19,6 @@ from services.common import domain, grpcclient, meshtls, names, proto, reasons, 
 from services.common.volumes import apply_volume_request, claim_name, hotpluggable
 
 log = logging.getLogger(__name__)
-CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
-                       "Amount of active Console connections, broken down by namespace and vmi name.",
-                       ["namespace", "vmi"])
 VM_NOT_RUNNING = "VM is not running"
 VMI_NOT_RUNNING = "VMI is not running"
 
@@ -394,34 +390,3 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
         if vmi.status.phase != vmstate.RUNNING:
             raise RequestConflict(VMI_NOT_RUNNING)
         return vmi, self._handler_stub(vmi.status.nodeName)
-
-    async def Console(self, request_iterator, context):
-        """Proxy a console stream to the handler of the VMI's node (both directions)."""
-        first = await request_iterator.__anext__()
-        try:
-            vmi, stub = self.console_target(first.namespace, first.name)
-        except (store.NotFound,) as e:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(e))
-        except RequestConflict as e:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
-        except Unavailable as e:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
-        first.namespace = vmi.metadata.namespace
-
-        async def upstream():
-            yield first
-            async for msg in request_iterator:
-                yield msg
-
-        call = stub.Console(upstream())
-        active = CONSOLE_ACTIVE.labels(vmi.metadata.namespace, vmi.metadata.name)
-        active.inc()
-        try:
-            async for chunk in call:
-                yield chunk
-        except grpc.aio.AioRpcError as e:
-            await context.abort(e.code(), e.details())
-        finally:
-            active.dec()
-            call.cancel()
-            await asyncio.sleep(0)

@@ -249,6 +249,8 @@ def test_console_waits_for_the_vmi_like_virtctl(mesh):
     r = mesh.cli("console", "c1", "--no-stdin", "--stop-after", "1")   # right after apply: it waits
     assert r.returncode == 0
     assert running(mesh, "c1")
+    # The README's `virtmesh console demo </dev/null`: stdin ends at once, and so does the console.
+    assert mesh.cli("console", "c1", input="", timeout=30).returncode == 0
     r = mesh.cli("console", "nothere", "--timeout", "0.02", check=False)   # minutes, as virtctl's
     assert r.returncode != 0 and 'Unable to connect to VirtualMachineInstance because ' \
         'virtualmachineinstance.kubevirt.io "nothere" not found' in r.stderr
