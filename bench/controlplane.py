@@ -107,25 +107,35 @@ def proc_stat(pid) -> tuple[str, float]:
     return stat[1], (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_census(data_dir: str) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each role of the mesh running in `data_dir`:
-    up, api, controller, handler, zygote and launcher (all launchers summed). Launchers are
-    double-forked zygote children (ppid 1), so they are found by their inherited command line."""
-    cpu: dict[str, float] = {}
+def mesh_processes(data_dir: str):
+    """(pid, role) of each process of the mesh running in `data_dir`: up (the supervisor `virtmesh up`
+    becomes), api, controller, handler, zygote and launcher. Launchers are double-forked zygote children
+    (ppid 1), so they are found by their inherited command line."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
-            ppid, seconds = proc_stat(pid)
+            ppid = proc_stat(pid)[0]
         except OSError:
             continue
         if data_dir.encode() not in b" ".join(argv) or len(argv) < 3 or argv[1] != b"-m":
             continue
         module = argv[2].decode()
-        role = module.rsplit(".", 1)[-1] if module != "services.cli" else "up"
+        role = "up" if module.startswith("services.cli") else module.rsplit(".", 1)[-1]
         if role == "zygote" and ppid == "1":  # ppid 1: a launcher forked off the zygote
             role = "launcher"
-        cpu[role] = cpu.get(role, 0.0) + seconds
+        yield pid, role
+
+
+def cpu_census(data_dir: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role of the mesh running in `data_dir`
+    (all launchers summed)."""
+    cpu: dict[str, float] = {}
+    for pid, role in mesh_processes(data_dir):
+        try:
+            cpu[role] = cpu.get(role, 0.0) + proc_stat(pid)[1]
+        except OSError:
+            continue
     return cpu
 
 

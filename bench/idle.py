@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from controlplane import BenchMesh, mesh_env  # noqa: E402
+from controlplane import BenchMesh, mesh_env, mesh_processes  # noqa: E402
 
 CONTROL_PLANE = ("api", "controller", "handler", "up")
 
@@ -25,22 +25,12 @@ CONTROL_PLANE = ("api", "controller", "handler", "up")
 def pss_mib(data_dir: str) -> dict[str, float]:
     """PSS (MiB) per role of the mesh in `data_dir` (smaps_rollup; launchers summed)."""
     out: dict[str, float] = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    for pid, role in mesh_processes(data_dir):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-            if data_dir.encode() not in b" ".join(argv) or len(argv) < 3 or argv[1] != b"-m":
-                continue
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 kib = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = f.read().rsplit(")", 1)[1].split()[1]
         except (OSError, StopIteration):
             continue
-        module = argv[2].decode()
-        role = module.rsplit(".", 1)[-1] if module != "services.cli" else "up"
-        if role == "zygote" and ppid == "1":
-            role = "launcher"
         out[role] = out.get(role, 0.0) + kib / 1024
     return out
 
@@ -77,7 +67,8 @@ def main() -> None:
           f"(target <= 5 %), {total / (args.n + 1) * 10:.3f} per mille per VM")
     print("  by role: " + ", ".join(f"{r} {u:.2f} %" for r, u in sorted(used.items(), key=lambda x: -x[1])))
     plane = sum(memory.get(r, 0.0) for r in CONTROL_PLANE)
-    print(f"PSS: control plane (api, controller, handler, up) {plane:.0f} MiB (target <= 150 MiB); "
+    print(f"PSS: control plane {plane:.0f} MiB (target <= 150 MiB: "
+          + ", ".join(f"{r} {memory.get(r, 0.0):.0f}" for r in CONTROL_PLANE) + "); "
           f"launchers {memory.get('launcher', 0.0):.0f} MiB ({memory.get('launcher', 0.0) / (args.n + 1):.1f} per VM), "
           f"zygote {memory.get('zygote', 0.0):.0f} MiB")
     print("bare libvirt: 0 % (the test driver lives inside each launcher; nothing runs per idle domain)")

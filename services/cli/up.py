@@ -3,9 +3,10 @@
 With `--kubeconfig` (or KUBECONFIG) the store is that cluster's kube-apiserver: the CRDs are installed
 first, and api, controller and a handler for `--node-name` (whose Node must exist) run against it.
 
-Runs api, controller and one handler as child processes (a tiny supervisor standing in for
-Kubernetes Deployments/DaemonSet: a child that dies is restarted), logs to DATA_DIR/logs, and
-on SIGINT/SIGTERM stops the services and then the VMs' launchers (each shuts its guest down).
+Runs api, controller and one handler as child processes, logs to DATA_DIR/logs; once they are up it
+becomes their supervisor (services/cli/supervise.py, by exec: the same process without the CLI's
+modules), which restarts a child that dies and on SIGINT/SIGTERM stops the services and then the VMs'
+launchers (each shuts its guest down).
 
 Observability: every service serves /metrics on a free local port, written to
 DATA_DIR/run/metrics-<service>.port; `--jaeger ENDPOINT` (or OTEL_EXPORTER_OTLP_ENDPOINT) makes
@@ -15,16 +16,15 @@ from __future__ import annotations
 
 import glob
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.common import hostpaths, images, launcherlock, network, paths
+from services.cli import supervise
+from services.common import hostpaths, images, paths
 
 CRD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy", "crds")
 CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -134,97 +134,32 @@ class Supervisor:
                                          "--launcher-libvirt-uri", args.libvirt_uri,
                                          "--launcher-emulation", args.emulation]
             self.specs["handler"] += ["--launcher-pods", "--pods-dir", os.path.abspath(args.launcher_pods)]
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.stopping = False
-
-    def _start(self, name: str) -> None:
-        log = paths.open_private(os.path.join(self.data.logs, f"{name}.log"))
-        try:
-            self.procs[name] = subprocess.Popen(self.specs[name], stdin=subprocess.DEVNULL, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
-        finally:
-            os.close(log)
-
-    def _say(self, msg: str) -> None:
-        print(f"virtmesh: {msg}", file=sys.stderr, flush=True)
+        self.services = supervise.Services(self.data.root, node, self.specs, getattr(args, "keep_vms", False),
+                                           env=self.env)
 
     def run(self) -> int:
         for stale in glob.glob(os.path.join(self.data.run, "metrics-*.port")):
             os.unlink(stale)  # ports of an earlier mesh: the services write theirs when they listen
 
-        def stop(signum, frame):
-            self.stopping = True
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        self.services.handle_signals()
         if self.kubeconfig:
             try:
                 install_crds(self.kubeconfig)
             except (grpc.RpcError, RuntimeError) as e:
-                self._say(f"cannot install the CRDs: {e.details() if isinstance(e, grpc.RpcError) else e}")
+                supervise.say(f"cannot install the CRDs: {e.details() if isinstance(e, grpc.RpcError) else e}")
                 return 1
-        self._start("api")
+        self.services.start("api")
         if not _wait_healthy(f"unix://{self.data.api_socket}", 30):
-            self._say(f"api did not become healthy; see {self.data.logs}/api.log")
-            self.shutdown()
+            supervise.say(f"api did not become healthy; see {self.data.logs}/api.log")
+            self.services.shutdown()
             return 1
-        self._start("controller")
-        self._start("handler")
+        self.services.start("controller")
+        self.services.start("handler")
         store = f"kube-apiserver of {self.kubeconfig}" if self.kubeconfig else "SQLite"
-        self._say(f"mesh is up (store: {store}; data dir {self.data.root}, api unix://{self.data.api_socket}"
-                  + (f" and {self.args.api_listen}" if self.args.api_listen else "")
-                  + f"; logs in {self.data.logs}). Ctrl-C stops it.")
-        restarts: dict[str, float] = {}
-        while not self.stopping:
-            time.sleep(0.2)
-            for name, proc in list(self.procs.items()):
-                if proc.poll() is not None and not self.stopping:
-                    # Back off a little if a service keeps dying, like a CrashLoopBackOff.
-                    wait = 0.2 if time.monotonic() - restarts.get(name, 0) > 10 else 2.0
-                    self._say(f"{name} exited with {proc.returncode}; restarting")
-                    time.sleep(wait)
-                    restarts[name] = time.monotonic()
-                    self._start(name)
-        self.shutdown()
+        supervise.say(f"mesh is up (store: {store}; data dir {self.data.root}, api unix://{self.data.api_socket}"
+                      + (f" and {self.args.api_listen}" if self.args.api_listen else "")
+                      + f"; logs in {self.data.logs}). Ctrl-C stops it.")
+        # The rest of the mesh's life needs none of the CLI's modules: become the lean supervisor.
+        self.services.hand_over()
+        self.services.shutdown()   # (only when a stop came before the hand-over)
         return 0
-
-    def shutdown(self) -> None:
-        self._say("stopping the mesh")
-        for name in ("handler", "controller", "api"):
-            proc = self.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        if self.args.keep_vms:
-            return
-        # Every live launcher holds the lock of its pid file (launcherlock), whoever started it and
-        # whether or not a handler noted it; one that was starting as the handler stopped shows up
-        # on a later pass.
-        termed: set[int] = set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            live = set(launcherlock.held(self.data.run).values())
-            if not live:
-                self._stop_dhcp()
-                return
-            for pid in live - termed:
-                try:
-                    os.kill(pid, signal.SIGTERM)  # the launcher shuts its guest down and exits
-                except OSError:
-                    pass
-                termed.add(pid)
-            time.sleep(0.1)
-        self._say(f"{len(launcherlock.held(self.data.run))} launcher(s) still running after 60s")
-
-    def _stop_dhcp(self) -> None:
-        """The node's pod network DHCP server (handler/podnet.py) outlives the handler, as the VMs do;
-        with the VMs gone it has no one left to serve."""
-        try:
-            pid = int(open(os.path.join(self.data.pod_network(self.node), network.DHCP_PID_FILE)).read())
-            if open(f"/proc/{pid}/comm").read().strip() == "dnsmasq":
-                os.kill(pid, signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
