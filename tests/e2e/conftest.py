@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import subprocess
+import threading
+import time
 
+import grpc
 import pytest
 
 from harness import Mesh, short_tmpdir
+from services.common import proto
 
 GUESTS = os.environ.get("VIRTMESH_GUEST_DIR", "/var/cache/virtmesh/guests")
 VIRSH = ["virsh", "-c", "qemu:///system"]
@@ -41,6 +46,48 @@ def serial_log(m, name: str, namespace: str = "default") -> str:
             return f.read().decode(errors="replace")
     except OSError:
         return ""
+
+
+def guest_shell(m, namespace: str, name: str, command: str, until: str, timeout: float = 60) -> str:
+    """Type one command line on the guest's serial shell through the api's Console stream; what the
+    guest wrote up to `until` (asserted to come within `timeout` seconds)."""
+    ch = grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock")
+    sub = proto.api_grpc.SubresourcesStub(ch)
+    inbox: queue.Queue = queue.Queue()
+    done = threading.Event()
+
+    def requests():
+        yield proto.api.ConsoleRequest(namespace=namespace, name=name)
+        time.sleep(0.5)
+        yield proto.api.ConsoleRequest(data=b"\r")
+        time.sleep(0.3)
+        yield proto.api.ConsoleRequest(data=command.encode() + b"\r")
+        done.wait(timeout + 5)
+
+    call = sub.Console(requests())
+
+    def reader():
+        try:
+            for chunk in call:
+                inbox.put(chunk.data)
+        except grpc.RpcError:
+            pass
+    threading.Thread(target=reader, daemon=True).start()
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while until.encode() not in out and time.monotonic() < deadline:
+            try:
+                out += inbox.get(timeout=0.2)
+            except queue.Empty:
+                pass
+    finally:
+        done.set()
+        call.cancel()
+        ch.close()
+    text = out.decode(errors="replace")
+    assert until in text, f"no {until!r} after {command!r} on {name}:\n{text[-3000:]}"
+    return text
 
 
 def _missing() -> str:

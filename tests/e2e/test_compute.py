@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import shutil
 import subprocess
-import threading
 import time
 
 import grpc
@@ -22,7 +20,7 @@ import yaml
 from services.common import manifest as mf
 from services.common import proto
 
-from e2e.conftest import GUESTS, domains, qemu_mesh
+from e2e.conftest import GUESTS, domains, guest_shell, qemu_mesh
 from e2e.conftest import serial_log as e2e_serial_log
 
 pytestmark = pytest.mark.e2e
@@ -100,41 +98,7 @@ def stubs(m):
 
 def run_in_guest(m, name, command: str, until: str, timeout=30) -> str:
     """Type a command on the guest's serial shell through the api's Console stream."""
-    _, sub = stubs(m)
-    inbox: queue.Queue = queue.Queue()
-    done = threading.Event()
-
-    def requests():
-        yield proto.api.ConsoleRequest(namespace=NS, name=name)
-        time.sleep(0.5)
-        yield proto.api.ConsoleRequest(data=b"\r")
-        time.sleep(0.3)
-        yield proto.api.ConsoleRequest(data=command.encode() + b"\r")
-        done.wait(timeout + 5)
-
-    call = sub.Console(requests())
-
-    def reader():
-        try:
-            for chunk in call:
-                inbox.put(chunk.data)
-        except grpc.RpcError:
-            pass
-    threading.Thread(target=reader, daemon=True).start()
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while until.encode() not in out and time.monotonic() < deadline:
-            try:
-                out += inbox.get(timeout=0.2)
-            except queue.Empty:
-                pass
-    finally:
-        done.set()
-        call.cancel()
-    text = out.decode(errors="replace")
-    assert until in text, f"no {until!r} after {command!r} on {name}:\n{text[-3000:]}"
-    return text
+    return guest_shell(m, NS, name, command, until, timeout)
 
 
 def update_node(m, change, attempts=20):

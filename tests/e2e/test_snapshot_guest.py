@@ -6,18 +6,12 @@ itself after booting again."""
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
-import threading
-import time
 
-import grpc
 import pytest
 import yaml
 
-from services.common import proto
-
-from e2e.conftest import GUESTS, qemu_mesh
+from e2e.conftest import GUESTS, guest_shell, qemu_mesh
 from e2e.conftest import serial_log as e2e_serial_log
 
 pytestmark = pytest.mark.e2e
@@ -60,54 +54,13 @@ def restore(name: str, vm: str, snap: str) -> str:
                                     "virtualMachineSnapshotName": snap}})
 
 
-def guest_shell(m, name: str, command: str, until: str, timeout: float = 60) -> str:
-    """Type one command line on the guest's serial shell (the api's Console stream); its output."""
-    ch = grpc.insecure_channel(f"unix://{m.data_dir}/run/api.sock")
-    sub = proto.api_grpc.SubresourcesStub(ch)
-    inbox: queue.Queue = queue.Queue()
-    done = threading.Event()
-
-    def requests():
-        yield proto.api.ConsoleRequest(namespace=NS, name=name)
-        time.sleep(0.5)
-        yield proto.api.ConsoleRequest(data=b"\r")
-        time.sleep(0.3)
-        yield proto.api.ConsoleRequest(data=command.encode() + b"\r")
-        done.wait(timeout + 5)
-
-    call = sub.Console(requests())
-
-    def reader():
-        try:
-            for chunk in call:
-                inbox.put(chunk.data)
-        except grpc.RpcError:
-            pass
-    threading.Thread(target=reader, daemon=True).start()
-    out = b""
-    deadline = time.monotonic() + timeout
-    try:
-        while until.encode() not in out and time.monotonic() < deadline:
-            try:
-                out += inbox.get(timeout=0.2)
-            except queue.Empty:
-                pass
-    finally:
-        done.set()
-        call.cancel()
-        ch.close()
-    text = out.decode(errors="replace")
-    assert until in text, f"no {until!r} after {command!r} on {name}:\n{text[-2000:]}"
-    return text
-
-
 def write_marker(m, name: str, text: str) -> None:
-    guest_shell(m, name, f"printf '{text}#' | dd of=/dev/vda bs=512 seek={SECTOR} conv=fsync 2>/dev/null; "
+    guest_shell(m, NS, name, f"printf '{text}#' | dd of=/dev/vda bs=512 seek={SECTOR} conv=fsync 2>/dev/null; "
                          f"echo WROTE-{text}", f"WROTE-{text}\r")
 
 
 def read_marker(m, name: str) -> str:
-    out = guest_shell(m, name, f"echo READ-$(dd if=/dev/vda bs=512 skip={SECTOR} count=1 2>/dev/null "
+    out = guest_shell(m, NS, name, f"echo READ-$(dd if=/dev/vda bs=512 skip={SECTOR} count=1 2>/dev/null "
                                f"| cut -d'#' -f1)-END", "-END\r")
     return out[out.rindex("READ-") + 5:out.rindex("-END")]
 
