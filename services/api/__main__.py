@@ -24,6 +24,7 @@ log = logging.getLogger("services.api")
 async def serve(args) -> None:
     data = paths.DataDir(args.data_dir).ensure()
     webhooks = None
+    db: store.Store | store.KubeStore
     if args.kubeconfig:
         kube_client = kube.api_client(args.kubeconfig, "api")
         db = store.KubeStore(kube_client)

@@ -61,7 +61,7 @@ RENEW_BEFORE = datetime.timedelta(days=30)
 @dataclass(frozen=True)
 class Hook:
     name: str
-    kind: int
+    kind: proto.api.Kind
     operations: tuple[str, ...]
     path: str
     mutating: bool
@@ -307,7 +307,13 @@ def load_or_create_cert(cert_dir: str, hosts: tuple[str, ...] = SERVING_HOSTS) -
 
 # ---------------------------------------------------------------- HTTPS server
 
+class _Server(https.TLSServer):
+    admitter: Admitter   # (TLSServer sets it from its keyword arguments)
+
+
 class _Handler(https.Handler):
+    server: _Server
+
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path   # the apiserver appends ?timeout=10s
         if path not in PATHS:
@@ -340,7 +346,7 @@ class AdmissionServer:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(cafile=client_ca)
         context.set_alpn_protocols(["http/1.1"])
-        self._httpd = https.TLSServer((host, port), context, _Handler, admitter=Admitter(resources))
+        self._httpd = _Server((host, port), context, _Handler, admitter=Admitter(resources))
         self.host, self.port = host, self._httpd.server_address[1]
         self._thread: threading.Thread | None = None
 

@@ -24,6 +24,7 @@ import re
 import ssl
 import threading
 from importlib import metadata
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import grpc
@@ -31,6 +32,10 @@ from google.protobuf import json_format
 
 from services.api import console, https
 from services.common import authz, names, proto
+
+if TYPE_CHECKING:
+    from services.api.subresources import Subresources
+    from services.common import kube
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +125,15 @@ def _request(call: str, resource: str, namespace: str, name: str, body: dict):
     """The Subresources request for KubeVirt's options body (StartOptions, StopOptions …)."""
     dry_run = bool(body.get("dryRun"))
     if call == "Migrate":   # KubeVirt's MigrateOptions: dryRun, addedNodeSelector
-        req = proto.api.MigrateRequest(namespace=namespace, name=name)
-        json_format.ParseDict(body, req.options)
-        return req
+        migrate = proto.api.MigrateRequest(namespace=namespace, name=name)
+        json_format.ParseDict(body, migrate.options)
+        return migrate
     if call in ("AddVolume", "RemoveVolume"):
-        req = proto.api.VolumeRequest(kind=proto.VM if resource == "virtualmachines" else proto.VMI,
-                                      namespace=namespace, name=name)
-        target = req.addVolumeOptions if call == "AddVolume" else req.removeVolumeOptions
+        volume = proto.api.VolumeRequest(kind=proto.VM if resource == "virtualmachines" else proto.VMI,
+                                         namespace=namespace, name=name)
+        target = volume.addVolumeOptions if call == "AddVolume" else volume.removeVolumeOptions
         json_format.ParseDict(body, target)
-        return req
+        return volume
     req = proto.api.SubresourceRequest(namespace=namespace, name=name, dryRun=dry_run,
                                        paused=bool(body.get("paused")))
     grace = body.get("gracePeriod") if call == "Stop" else body.get("gracePeriodSeconds")
@@ -137,7 +142,17 @@ def _request(call: str, resource: str, namespace: str, name: str, body: dict):
     return req
 
 
+class _Server(https.TLSServer):
+    """What the handlers read as self.server (TLSServer sets them from its keyword arguments)."""
+    subresources: Subresources
+    kube: kube.Kube
+    loop: asyncio.AbstractEventLoop
+    allowed_names: set[str]
+
+
 class _Handler(https.Handler):
+    server: _Server
+
     def _caller(self) -> Caller | None:
         srv = self.server
         cert = self.connection.getpeercert()   # verified against the requestheader CA by the handshake
@@ -254,7 +269,7 @@ class _Handler(https.Handler):
         call = CALLS.get((m.group(2), m.group(4))) if m else None
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if call is None:
+        if m is None or call is None:
             return self._reply(404, status(404, "NotFound",
                                            f"the server could not find the requested resource ({path})"))
         namespace, resource, name, sub = m.group(1), m.group(2), m.group(3), m.group(4)
@@ -303,8 +318,8 @@ class SubresourceServer:
         context.load_verify_locations(cadata=ca_pem)
         context.set_alpn_protocols(["http/1.1"])
         allowed = set(json.loads(cm.get("requestheader-allowed-names") or "[]"))
-        self._httpd = https.TLSServer((host, port), context, _Handler, subresources=subresources, kube=kube,
-                                      loop=loop, allowed_names=allowed)
+        self._httpd = _Server((host, port), context, _Handler, subresources=subresources, kube=kube,
+                              loop=loop, allowed_names=allowed)
         self.host, self.port = host, self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="subresources", daemon=True)
 

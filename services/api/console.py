@@ -60,12 +60,12 @@ class Bridge:
     # ---------------------------------------------------------------- the stream, on the loop
 
     async def _stream(self) -> None:
-        self.input = asyncio.Queue()
+        queue = self.input = asyncio.Queue()
         md = self.vmi.metadata
 
         async def requests():
             yield self.first
-            while (data := await self.input.get()) is not None:
+            while (data := await queue.get()) is not None:
                 yield self.more(data)
 
         call = getattr(self.stub, self.call)(requests())

@@ -167,7 +167,7 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         migration.default(res)
 
 
-def storage_spec(kind: int, spec) -> None:
+def storage_spec(kind: proto.api.Kind, spec) -> None:
     """Defaults applied on every write of a claim's spec (Kubernetes defaults on each decode), so a
     re-applied manifest without them compares equal to the stored spec."""
     if kind == proto.PVC:

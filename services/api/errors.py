@@ -111,7 +111,7 @@ DETAILS_MAX = 2000  # UTF-8 bytes
 
 
 def _details(e: Exception) -> str:
-    text = e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)
+    text = (e.details() or "") if isinstance(e, grpc.aio.AioRpcError) else str(e)
     raw = text.encode()
     if len(raw) <= DETAILS_MAX:
         return text

@@ -44,7 +44,7 @@ class TLSServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind would resolve our FQDN (a DNS round trip); nothing reads it.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        self.server_name, self.server_port = self.socket.getsockname()[:2]
 
     def finish_request(self, request, client_address) -> None:
         # TLS handshake here, in the connection's thread: a slow client never stalls accept().

@@ -40,7 +40,7 @@ def _positive_quantity(value: str, path: str) -> int:
     return int(q)
 
 
-def _refuse_unsupported(kind: int, spec) -> None:
+def _refuse_unsupported(kind: proto.api.Kind, spec) -> None:
     missing = it.unsupported(kind, spec)
     if missing:
         causes = tuple((path, f"Unsupported value: not supported: this mesh's VirtualMachineInstances have no {what}")
@@ -48,7 +48,7 @@ def _refuse_unsupported(kind: int, spec) -> None:
         raise Invalid("; ".join(f"{p}: {t}" for p, t in causes), causes)
 
 
-def instancetype_spec(kind: int, spec) -> None:
+def instancetype_spec(kind: proto.api.Kind, spec) -> None:
     """ValidateInstanceTypeSpec plus the CRD's required fields."""
     if spec.cpu.guest < 1:
         raise Invalid("spec.cpu.guest: Required value: an instance type provides at least 1 vCPU")
@@ -66,7 +66,7 @@ def instancetype_spec(kind: int, spec) -> None:
     _refuse_unsupported(kind, spec)
 
 
-def preference_spec(kind: int, spec) -> None:
+def preference_spec(kind: proto.api.Kind, spec) -> None:
     """ValidatePreferenceSpec (topology and spread options) plus enumerations this mesh checks on VMIs."""
     cpu = spec.cpu
     if cpu.HasField("preferredCPUTopology"):
@@ -172,7 +172,7 @@ class _Inference(Exception):
     """A volume gave no default: with failurePolicy Ignore the matcher goes (IgnoreableInferenceError)."""
 
 
-def _labels_of(db, kind: int, namespace: str, name: str):
+def _labels_of(db, kind: proto.api.Kind, namespace: str, name: str):
     try:
         return proto.inner(db.get(kind, namespace, name)).metadata.labels
     except store.NotFound:
@@ -258,7 +258,7 @@ class Finder:
     def __init__(self, db):
         self.db = db
 
-    def _get(self, kind: int, namespace: str, name: str):
+    def _get(self, kind: proto.api.Kind, namespace: str, name: str):
         try:
             return proto.inner(self.db.get(kind, namespace, name))
         except store.NotFound:

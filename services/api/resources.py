@@ -25,7 +25,7 @@ def _matches(obj: proto.api.Object, labels, node_name: str) -> bool:
     return True
 
 
-def _check_kind(obj: proto.api.Object) -> int:
+def _check_kind(obj: proto.api.Object) -> proto.api.Kind:
     if obj.WhichOneof("kind") is None:
         raise Invalid("object: Required value: one of " + ", ".join(info.field for info in proto.KINDS.values()))
     return proto.kind_of(obj)
@@ -42,7 +42,7 @@ def _prune(obj: proto.api.Object) -> None:
 CLAIM_RESOURCE = {kind: proto.KINDS[kind].resource for kind in (proto.PVC, proto.DV)}
 
 
-def _ref_key(ref) -> tuple[int, str, str]:
+def _ref_key(ref) -> tuple[proto.api.Kind, str, str]:
     if ref.kind not in proto.KINDS:
         raise Invalid("ref.kind: Required value")
     ns = (ref.namespace or names.DEFAULT_NAMESPACE) if proto.namespaced(ref.kind) else ""
@@ -57,7 +57,7 @@ class Resources:
     def __init__(self, db):
         self.db = db  # store.Store (SQLite) or store.KubeStore: the same reads, writes and watch
 
-    def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
+    def get(self, kind: proto.api.Kind, namespace: str, name: str) -> proto.api.Object:
         return self.db.get(kind, namespace, name)
 
     def machine_limits(self):
@@ -165,7 +165,7 @@ class Resources:
                 return f"VirtualMachineInstance {namespace}/{vmi.metadata.name}"
         return ""
 
-    def delete(self, kind: int, namespace: str, name: str, uid: str = "", rv: str = "") -> proto.api.Object:
+    def delete(self, kind: proto.api.Kind, namespace: str, name: str, uid: str = "", rv: str = "") -> proto.api.Object:
         obj = self.db.get(kind, namespace, name)
         md = proto.inner(obj).metadata
         if uid and md.uid != uid:

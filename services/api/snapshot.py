@@ -95,7 +95,7 @@ def validate_restore(r, db, old=None) -> None:
     _raise(causes)
 
 
-def validate(kind: int, res, db, old=None) -> None:
+def validate(kind: proto.api.Kind, res, db, old=None) -> None:
     if kind == proto.VMSNAPSHOT:
         validate_snapshot(res, old)
     elif kind == proto.VMSNAPSHOT_CONTENT:

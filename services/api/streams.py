@@ -4,6 +4,7 @@ lifecycle.go and portforward.go rules and texts)."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from prometheus_client import Gauge
@@ -53,6 +54,11 @@ async def forward_requests(first, request_iterator, call) -> None:
 
 class StreamSubresources:
     """Mixed into the Subresources servicer (console_target, _vmi, _proxy are its)."""
+
+    if TYPE_CHECKING:   # the servicer's, as the type checker sees them here
+        def _vmi(self, request) -> Any: ...
+        async def _proxy(self, vmi, call: str, request) -> Any: ...
+        def console_target(self, namespace: str, name: str) -> tuple[Any, Any]: ...
 
     @grpc_errors
     async def SoftReboot(self, request, context):

@@ -202,7 +202,7 @@ def resources(spec, path: str, causes: Causes) -> None:
 # ---------------------------------------------------------------- volumes and disks
 
 def spec_volumes(spec, path: str, causes: Causes) -> dict:
-    volumes = {}
+    volumes: dict[str, proto.kv.Volume] = {}
     for i, v in enumerate(spec.volumes):
         vp = f"{path}.volumes[{i}]"
         causes.run(_name, v.name, f"{vp}.name", label=True)
@@ -339,7 +339,7 @@ def block_size(disk, dp: str, causes: Causes) -> None:
 def interfaces(spec, path: str, causes: Causes) -> None:
     """validateNetworks / validateInterfaces (pkg/network/admitter): names, one network source each,
     bindings, states, models, MAC and PCI addresses."""
-    networks = {}
+    networks: dict[str, proto.kv.Network] = {}
     for i, n in enumerate(spec.networks):
         np = f"{path}.networks[{i}]"
         causes.run(_name, n.name, f"{np}.name")
@@ -768,7 +768,7 @@ def _bound(res) -> bool:
     return res.status.phase == CLAIM_BOUND
 
 
-def update(kind: int, old, new) -> None:
+def update(kind: proto.api.Kind, old, new) -> None:
     """Spec changes the storage kinds forbid (after defaulting). `old`/`new` are the resources."""
     if kind == proto.PVC and old.spec != new.spec:
         before, after = proto.copy(old.spec), proto.copy(new.spec)

@@ -11,7 +11,7 @@ import time
 import grpc
 
 from services.api.store.sqlite import AlreadyExists, Conflict, Gone, NotFound
-from services.common import kube
+from services.common import kube, proto
 
 # Kubernetes' answers as the store's own errors, which the api maps to status codes in one table.
 _ERRORS = {grpc.StatusCode.NOT_FOUND: NotFound, grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
@@ -36,7 +36,7 @@ class _Reflector:
     admission webhooks read every Node for machine limits on each create; a round trip to the
     apiserver for that cost ~60 ms per webhook call (bench/controlplane.py), the cache nothing."""
 
-    def __init__(self, store: kube.Kube, kind: int):
+    def __init__(self, store: kube.Kube, kind: proto.api.Kind):
         self.store, self.kind = store, kind
         self.items: dict[str, kube.proto.api.Object] = {}
         self.resource_version = ""
@@ -81,7 +81,7 @@ class KubeStore(kube.Kube):
     get = _store_errors(kube.Kube.get)
 
     @_store_errors
-    def list(self, kind: int, namespace: str = "", label_selector: dict | None = None, node_name: str = ""):
+    def list(self, kind: proto.api.Kind, namespace: str = "", label_selector: dict | None = None, node_name: str = ""):
         if kind not in self.CACHED or namespace or label_selector or node_name:
             return kube.Kube.list(self, kind, namespace, label_selector, node_name)
         with self._lock:
@@ -94,7 +94,7 @@ class KubeStore(kube.Kube):
     update = _store_errors(kube.Kube.update)
     delete = _store_errors(kube.Kube.delete)
 
-    async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
+    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = ""):
         """The SQLite store's watch contract over a Kubernetes watch: objects as ADDED first when
         `resource_version` is "" (a list), then a BOOKMARK, then the apiserver's events."""
         if resource_version in ("", "0"):

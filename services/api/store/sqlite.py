@@ -21,6 +21,7 @@ whatever the umask, and is checked (`PRAGMA quick_check`) when opened: a damaged
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import os
 import sqlite3
@@ -295,14 +296,14 @@ class Store:
     def compacted(self) -> int:
         return self.db.execute("SELECT value FROM meta WHERE key='compacted'").fetchone()[0]
 
-    def get(self, kind: int, namespace: str, name: str) -> proto.api.Object:
+    def get(self, kind: proto.api.Kind, namespace: str, name: str) -> proto.api.Object:
         row = self.db.execute("SELECT data FROM objects WHERE kind=? AND namespace=? AND name=?",
                               (kind, namespace, name)).fetchone()
         if row is None:
             raise NotFound(f'{proto.kind_name(kind).lower()} "{name}" not found')
         return _decode(row[0])
 
-    def list(self, kind: int, namespace: str = "") -> tuple[list[proto.api.Object], int]:
+    def list(self, kind: proto.api.Kind, namespace: str = "") -> tuple[list[proto.api.Object], int]:
         self.db.execute("BEGIN")
         try:
             if namespace:
@@ -316,7 +317,8 @@ class Store:
             self.db.execute("COMMIT")
         return [_decode(r[0]) for r in rows], rev
 
-    def events_since(self, revision: int, kind: int, limit: int = 1000) -> list[Event]:
+    # (builtins.list: in this class, `list` is the method)
+    def events_since(self, revision: int, kind: proto.api.Kind, limit: int = 1000) -> builtins.list[Event]:
         if revision < self.compacted:
             raise Gone(f"too old resource version: {revision} ({self.compacted})")
         rows = self.db.execute("SELECT revision, type, data FROM events WHERE revision>? AND kind=? "
@@ -325,7 +327,7 @@ class Store:
 
     # ------------------------------------------------------------------ writes
 
-    def _write(self, kind: int, md_ns: str, name: str, obj: proto.api.Object, event: str,
+    def _write(self, kind: proto.api.Kind, md_ns: str, name: str, obj: proto.api.Object, event: str,
                expect: str | None, deletion: bool = False) -> proto.api.Object:
         """One transaction: check existence/revision, bump the revision, store object + event.
         A disk-full failure stores nothing and raises Full; a deletion then retries in the reserve's room."""
@@ -353,7 +355,7 @@ class Store:
         self._compact(time.time())
         return obj
 
-    def _transaction(self, kind: int, md_ns: str, name: str, obj: proto.api.Object, event: str,
+    def _transaction(self, kind: proto.api.Kind, md_ns: str, name: str, obj: proto.api.Object, event: str,
                      expect: str | None) -> bytes:
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -423,7 +425,7 @@ class Store:
 
     # ------------------------------------------------------------------ watch
 
-    async def watch(self, kind: int, namespace: str, resource_version: str, node_name: str = ""):
+    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = ""):
         """(type, object, resourceVersion) events, objects as ADDED first when `resource_version` is ""
         or "0", then the committed history; BOOKMARKs (object None) say how far the stream is synced.
 
