@@ -7,6 +7,7 @@ import glob
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -324,3 +325,20 @@ class Launchers:
         while h.alive() and loop.time() < deadline:
             await asyncio.sleep(0.05)
         return not h.alive()
+
+    async def stop(self, h: Launcher) -> None:
+        """Kill and undefine the launcher's domain (if it still has one), let the launcher exit (the pod
+        completing, in KubeVirt; killed when it has not within 10 s) and forget it."""
+        if h.alive():
+            try:
+                await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
+                await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
+            except grpc.aio.AioRpcError as e:
+                log.warning("stopping launcher %d: %s", h.pid, e.details())
+            if not await self.wait_exit(h, 10):
+                log.warning("launcher %d did not exit; killing it", h.pid)
+                try:
+                    os.kill(h.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        await self.forget(h.uid)

@@ -24,7 +24,6 @@ import asyncio
 import logging
 import os
 
-import grpc
 
 from services.common import kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common import events
@@ -33,7 +32,6 @@ from services.common.volumes import claim_name
 
 log = logging.getLogger(__name__)
 LM = proto.lmigration
-L = proto.launcher
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
@@ -231,7 +229,7 @@ class Migrations:
         self.left[vmi.metadata.uid] = st.migrationUid
         log.info("VMI %s/%s: its domain left for node %s; the launcher goes", vmi.metadata.namespace,
                  vmi.metadata.name, st.targetNode)
-        await self._stop(h)
+        await self.launchers.stop(h)
 
     def protected_uids(self) -> set[str]:
         """Launchers the orphan sweep must leave alone: they receive VMIs not (yet) on this node."""
@@ -460,22 +458,11 @@ class Migrations:
         if h is None:
             return
         log.info("VMI uid %s: releasing the receiving launcher", uid)
-        await self._stop(h)
+        await self.launchers.stop(h)
         try:
             await asyncio.to_thread(self.launchers.data.remove_vm_dir, uid)
         except OSError as e:
             log.warning("VMI uid %s: removing the receiving launcher's directory: %s", uid, e)
-
-    async def _stop(self, h) -> None:
-        """Kill and undefine the launcher's domain (if it still has one) and let the launcher exit."""
-        if h.alive():
-            try:
-                await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
-                await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
-            except grpc.aio.AioRpcError as e:
-                log.warning("stopping launcher %d: %s", h.pid, e.details())
-            await self.launchers.wait_exit(h, 10)
-        await self.launchers.forget(h.uid)
 
     async def _unlabel(self, vmi) -> None:
         if migrations.MIGRATION_TARGET_NODE_LABEL not in vmi.metadata.labels:

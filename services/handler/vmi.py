@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
 
-import grpc
 
 from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, network
@@ -352,20 +349,8 @@ class VMIController:
         return None
 
     async def _delete_launcher(self, h) -> None:
-        """Undefine the domain and let the launcher exit (the pod completing, in KubeVirt)."""
-        if h.alive():
-            try:
-                await h.stub.KillVirtualMachine(L.VMIRequest(), timeout=20)
-                await h.stub.DeleteVirtualMachine(L.VMIRequest(), timeout=20)
-            except grpc.aio.AioRpcError as e:
-                log.warning("deleting launcher %d: %s", h.pid, e.details())
-            if not await self.launchers.wait_exit(h, 10):
-                log.warning("launcher %d did not exit; killing it", h.pid)
-                try:
-                    os.kill(h.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        await self.launchers.forget(h.uid)
+        """Stop the launcher (Launchers.stop), then release its network."""
+        await self.launchers.stop(h)
         await asyncio.to_thread(netplumbing.remove_all, h.uid)
         await self._release_addresses(h.uid)
 
