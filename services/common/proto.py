@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
+from services._proto.kubevirt.v1 import core_pb2 as core  # noqa: F401  (Kubernetes' core/v1 types)
 from services._proto.kubevirt.v1 import events_pb2 as events  # noqa: F401
 from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401

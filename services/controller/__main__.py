@@ -123,6 +123,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
         server.listen_unix(health_socket)
         await server.start()
     if args is not None and args.metrics_port is not None:
+        assert renewer is not None, "main() passes the service's identity with its arguments"
         REGISTRY.register(ControllerCollector(vms, vmis, migrations=vmims.items,
                                               lookup=InformerLookup(instancetypes.informers)))
         metrics.serve(args, "controller", run_dir, renewer)

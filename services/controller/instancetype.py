@@ -61,7 +61,7 @@ class Instancetypes:
         self.api, self.vms, self.on_vm, self.informers = None, None, lambda key: None, {}
         return self
 
-    def _changed(self, kind: int):
+    def _changed(self, kind: proto.api.Kind):
         def changed(key: str) -> None:
             if kind == proto.CONTROLLER_REVISION:
                 rev = self.informers[kind].get(key)
@@ -81,7 +81,7 @@ class Instancetypes:
         inf = self.informers.get(proto.KUBEVIRT)
         return kvconfig.ClusterConfig.of(inf.items() if inf is not None else ())
 
-    async def _get(self, kind: int, namespace: str, name: str):
+    async def _get(self, kind: proto.api.Kind, namespace: str, name: str):
         """From the cache, else from the store (an object created a moment ago may not be cached yet)."""
         inf = self.informers.get(kind)
         if inf is None:

@@ -57,7 +57,8 @@ def status_group(printable: str) -> str:
 
 
 def system_info(annotations) -> tuple[str, str, str]:
-    return tuple(annotations.get(ANNOTATION_PREFIX + k) or NONE for k in ("os", "workload", "flavor"))
+    os_, workload, flavor = (annotations.get(ANNOTATION_PREFIX + k) or NONE for k in ("os", "workload", "flavor"))
+    return os_, workload, flavor
 
 
 def vendor_name(obj) -> str:
@@ -88,7 +89,7 @@ class InformerLookup(Lookup):
     def __init__(self, informers: dict):
         self.informers = informers
 
-    def _get(self, kind: int, key: str):
+    def _get(self, kind: proto.api.Kind, key: str):
         inf = self.informers.get(kind)
         return inf.get(key) if inf is not None else None
 

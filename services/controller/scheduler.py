@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.common import machines, names, timeutil
+from services.common import machines, names, proto, timeutil
 
 HEARTBEAT_TIMEOUT = 30.0  # seconds without a heartbeat before a node stops being a candidate
 NODE_NAME_FIELD = "metadata.name"
@@ -200,7 +200,7 @@ class _Placement:
                     score += sign * wt.weight
         return score
 
-    def spread_skews(self, vmi, node, eligible) -> list[tuple[object, int]]:
+    def spread_skews(self, vmi, node, eligible) -> list[tuple[proto.core.TopologySpreadConstraint, int]]:
         """(constraint, skew if placed on `node`) for every topology spread constraint; a node without
         the topology key gets a skew above any maxSkew."""
         out = []

@@ -154,7 +154,7 @@ def snapshot_status(s, vm, vmi, content):
     return out
 
 
-def content_for(s, vm, claims) -> tuple[object, str]:
+def content_for(s, vm, claims) -> tuple[proto.snapshot.VirtualMachineSnapshotContent, str]:
     """The VirtualMachineSnapshotContent of a snapshot (createContent) and the node holding its claims.
     Raises ValueError when a claim cannot be snapshotted (unbound, or on another node than the rest)."""
     c = proto.snapshot.VirtualMachineSnapshotContent(apiVersion=f"{S.GROUP}/v1beta1",
@@ -365,7 +365,7 @@ class SnapshotController:
                 out.metadata.finalizers.remove(S.SOURCE_CLAIM_FINALIZER)
             await self.api.update(out)
 
-    async def _delete(self, kind: int, ns: str, name: str) -> None:
+    async def _delete(self, kind: proto.api.Kind, ns: str, name: str) -> None:
         try:
             await self.api.delete(kind, ns, name)
         except grpc.aio.AioRpcError as e:

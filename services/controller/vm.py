@@ -399,4 +399,4 @@ class VMController:
 
 
 def _details(e: Exception) -> str:
-    return e.details() if isinstance(e, grpc.aio.AioRpcError) else str(e)
+    return (e.details() or "") if isinstance(e, grpc.aio.AioRpcError) else str(e)
