@@ -277,25 +277,21 @@ class Finder:
                 return rev
         return None
 
-    def instancetype(self, vm):
-        if not vm.spec.HasField("instancetype"):
+    def _spec(self, vm, field: str, status_ref, kind_of):
+        """The spec a VM's matcher (`field`) names: from its revision when there is one, else the object."""
+        if not vm.spec.HasField(field):
             return None
-        m = vm.spec.instancetype
-        rev = self._revision(vm, m, vm.status.instancetypeRef)
+        m = getattr(vm.spec, field)
+        rev = self._revision(vm, m, status_ref)
         if rev is not None:
-            kind, obj = it.revision_object(rev)
-            return obj.spec
-        return self._get(*it.object_key(it.instancetype_kind(m), vm.metadata.namespace, m.name)).spec
+            return it.revision_object(rev)[1].spec
+        return self._get(*it.object_key(kind_of(m), vm.metadata.namespace, m.name)).spec
+
+    def instancetype(self, vm):
+        return self._spec(vm, "instancetype", vm.status.instancetypeRef, it.instancetype_kind)
 
     def preference(self, vm):
-        if not vm.spec.HasField("preference"):
-            return None
-        m = vm.spec.preference
-        rev = self._revision(vm, m, vm.status.preferenceRef)
-        if rev is not None:
-            kind, obj = it.revision_object(rev)
-            return obj.spec
-        return self._get(*it.object_key(it.preference_kind(m), vm.metadata.namespace, m.name)).spec
+        return self._spec(vm, "preference", vm.status.preferenceRef, it.preference_kind)
 
 
 def _conflicts(conflicts: list) -> Invalid:
