@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from services.common import events, proto, reasons
+from services.common import events, names, proto, reasons
 from services.handler.launchers import Launchers
 
 L = proto.launcher
@@ -18,7 +18,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         self.recorder = recorder or events.Recorder(None, events.HANDLER)
 
     async def _launcher(self, namespace: str, name: str, context):
-        vmi = self.vmis.get(f"{namespace or 'default'}/{name}")
+        vmi = self.vmis.get(f"{namespace or names.DEFAULT_NAMESPACE}/{name}")
         h = self.launchers.get(vmi.metadata.uid) if vmi is not None else None
         if h is None or not h.alive():
             await context.abort(grpc.StatusCode.NOT_FOUND, f'no running launcher for VMI "{name}" on this node')
@@ -29,7 +29,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         resp = await getattr(h.stub, call)(L.VMIRequest(), timeout=20)
         if not resp.success:   # the launcher's reason decides the code, and travels on to the api
             await context.abort(reasons.status_code(resp.reason), resp.message, reasons.metadata(resp.reason))
-        vmi = self.vmis.get(f"{request.namespace or 'default'}/{request.name}")
+        vmi = self.vmis.get(f"{request.namespace or names.DEFAULT_NAMESPACE}/{request.name}")
         if call in events.LIFECYCLE and vmi is not None:
             self.recorder.normal(vmi, *events.LIFECYCLE[call])
         return proto.api.SubresourceResponse(message=done)
@@ -62,7 +62,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
     async def _forward(self, request_iterator, context, vnc: bool):
         first = await request_iterator.__anext__()
         h = await self._launcher(first.namespace, first.name, context)
-        vmi = self.vmis.get(f"{first.namespace or 'default'}/{first.name}")
+        vmi = self.vmis.get(f"{first.namespace or names.DEFAULT_NAMESPACE}/{first.name}")
         call = h.stub.Forward()
 
         async def upstream():   # with the call's write(): see services/api/streams.py
