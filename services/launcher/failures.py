@@ -10,7 +10,7 @@ from services.launcher.domxml import convert
 R = proto.reason
 
 # First match wins: subclasses before their bases (ImagePullError is a VolumeError, both are ValueErrors).
-_REASONS: tuple[tuple[type[BaseException], int], ...] = (
+_REASONS: tuple[tuple[type[BaseException], R.LauncherReason], ...] = (
     (virt.DomainNotFound, R.DOMAIN_NOT_FOUND),
     (virt.OperationInvalid, R.DOMAIN_STATE_INVALID),
     (virt.NoSupport, R.HYPERVISOR_UNSUPPORTED),
@@ -28,7 +28,7 @@ _REASONS: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 
-def reason_of(e: BaseException) -> int:
+def reason_of(e: BaseException) -> R.LauncherReason:
     return next((reason for cls, reason in _REASONS if isinstance(e, cls)), R.LAUNCHER_REASON_UNSPECIFIED)
 
 

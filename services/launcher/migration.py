@@ -193,7 +193,7 @@ class Migration:
         uri, data_uri = target_uris(st.targetNodeAddress)
         migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
         xml = rewrite_paths(migratable, self.l.vm_dir, st.targetLauncherDirectory)
-        params = {lv.VIR_MIGRATE_PARAM_URI: data_uri, lv.VIR_MIGRATE_PARAM_DEST_XML: xml,
+        params: dict[str, object] = {lv.VIR_MIGRATE_PARAM_URI: data_uri, lv.VIR_MIGRATE_PARAM_DEST_XML: xml,
                   lv.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
         bw = bandwidth_mib(options.bandwidth)
         if bw > 0:

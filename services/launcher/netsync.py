@@ -29,12 +29,13 @@ def _link(i: m.Interface) -> str:
 
 def plan(desired: list[m.Interface], live: m.Domain, absent: set[str]) -> list[Op]:
     """`desired`: the converter's interfaces; `live`: the running domain; `absent`: aliases to unplug."""
-    have = {i.alias: i for i in live.user_interfaces().values()}
+    have = {i.alias: i for i in live.user_interfaces().values() if i.alias}   # (all: each has a ua- alias)
     ops: list[Op] = []
     for alias, i in have.items():
         if alias in absent:
             ops.append(Op("detach", alias, m.device_xml(i)))
     for want in desired:
+        assert want.alias is not None, "the converter names every interface (ua-NAME)"
         cur = have.get(want.alias)
         if cur is None:
             ops.append(Op("attach", want.alias, m.device_xml(want)))

@@ -89,9 +89,10 @@ def _local_image(image: str, field: str, image_paths=None) -> str:
     image's is where the handler unpacked it (its own cache, not a host path a manifest names)."""
     if image_paths and image in image_paths:
         return os.path.realpath(image_paths[image])
-    if image_path(image) is None:
+    local = image_path(image)
+    if local is None:
         raise _not_local(image)
-    path = _allowed(hostpaths.check_image, os.path.normpath(image_path(image)), field)
+    path = _allowed(hostpaths.check_image, os.path.normpath(local), field)
     if not os.path.exists(path):
         raise ImagePullError(f'ErrImagePull: image "{image}" not found on node')
     return path

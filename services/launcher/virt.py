@@ -118,7 +118,7 @@ _ERROR_TYPES = {
 _BY_CODE: dict[int, type[VirtError]] = {}
 
 
-def error(e: Exception, what: str = "") -> VirtError:
+def error(e: libvirt.libvirtError, what: str = "") -> VirtError:
     """A libvirtError as the VirtError subclass of its code; `what` prefixes the message."""
     if not _BY_CODE and libvirt is not None:
         _BY_CODE.update({getattr(libvirt, name): cls for name, cls in _ERROR_TYPES.items() if hasattr(libvirt, name)})

@@ -82,6 +82,7 @@ def _request(req) -> tuple[str, str, str]:
     for what, v in (("namespace", namespace), ("name", name)):
         if not isinstance(v, str) or not v or len(v) > 253 or any(ord(c) < 32 for c in v):
             raise ValueError(f"invalid {what}")
+    assert isinstance(namespace, str) and isinstance(name, str)   # (checked in the loop)
     return uid, namespace, name
 
 
@@ -103,11 +104,11 @@ def _spawn(req: dict, conn: socket.socket, listener: socket.socket, data: paths.
         _child(argv, os.path.join(vm_dir, "launcher.log"), conn, listener, w)
     os.close(w)
     os.waitpid(first, 0)
-    data = os.read(r, 32)
+    pid = os.read(r, 32)
     os.close(r)
-    if not data:
+    if not pid:
         return {"error": "fork failed"}
-    return {"pid": int(data)}
+    return {"pid": int(pid)}
 
 
 def serve(path: str, data: paths.DataDir, launcher: dict) -> None:

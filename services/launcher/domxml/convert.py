@@ -112,7 +112,9 @@ def guest_memory(vmi) -> int:
 
 
 def _pci_address(value: str) -> m.PciAddress:
-    d, b, s, f = spec_facts.pci_address(value)
+    parsed = spec_facts.pci_address(value)
+    assert parsed is not None, f"admission checks PCI addresses: {value!r}"
+    d, b, s, f = parsed
     return m.PciAddress(domain=f"0x{d.lower()}", bus=f"0x{b.lower()}", slot=f"0x{s.lower()}", function=f"0x{f}")
 
 
@@ -222,6 +224,9 @@ class _Converter:
         if efi:
             secure = spec_facts.secure_boot(fw, self.g.secure_boot)
             rom = self.a.efi_secure if secure else self.a.efi
+            if rom is None:   # admission refuses EFI (or Secure Boot) where the arch table has none
+                raise ConversionError(f"{where}.bootloader.efi: no EFI firmware for {self.a.name} with "
+                                      f"SecureBoot={str(secure).lower()}")
             if self.ctx.check_firmware and self.ctx.domain_type != "test":
                 missing = [p for p in (rom.code, rom.vars) if not os.path.exists(p)]
                 if missing:
@@ -349,12 +354,12 @@ class _Converter:
             c = self.ctx
             # logSerialConsole (default on): the console's output also goes to the node's log file.
             logged = spec_devs.logSerialConsole if spec_devs.HasField("logSerialConsole") else True
-            log = dict(log_file=c.serial_log, log_append=True) if c.serial_log and logged else {}
+            log_file, log_append = (c.serial_log, True) if c.serial_log and logged else (None, None)
             if c.serial_socket:
                 devs.serials.append(m.Serial(type="unix", source_mode="bind", source_path=c.serial_socket,
-                                             target_port=0, **log))
+                                             target_port=0, log_file=log_file, log_append=log_append))
             else:
-                devs.serials.append(m.Serial(type="pty", target_port=0, **log))
+                devs.serials.append(m.Serial(type="pty", target_port=0, log_file=log_file, log_append=log_append))
             devs.consoles.append(m.Console(type="pty", target_type="serial", target_port=0))
 
         # KubeVirt always adds the guest agent channel; libvirt picks the socket path.

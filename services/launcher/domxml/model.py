@@ -101,7 +101,7 @@ class PciAddress:
                    function=self.function)
 
     @classmethod
-    def from_element(cls, e: ET.Element) -> Optional["PciAddress"]:
+    def from_element(cls, e: ET.Element | None) -> Optional["PciAddress"]:
         if e is None or e.get("type") != "pci":
             return None
         return cls(e.get("domain", "0x0000"), e.get("bus", "0x00"), e.get("slot", "0x00"),
@@ -519,8 +519,10 @@ class Devices:
                 e.append(dev.to_element())
         if self.memballoon is not None:
             e.append(self.memballoon.to_element())
-        for dev in (*self.rngs, *self.panics):
-            e.append(dev.to_element())
+        for rng in self.rngs:
+            e.append(rng.to_element())
+        for panic in self.panics:
+            e.append(panic.to_element())
         return e
 
 
