@@ -413,7 +413,7 @@ def webhook_configurations(ca_bundle: bytes | None = b"", *, url: str | None = N
 
     def config(kind: str, name: str, mutating: bool) -> dict:
         return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
-                "metadata": {"name": name, "labels": {"kubevirt.io": name}},
+                "metadata": {"name": name, "labels": {names.APP_LABEL: name}},
                 "webhooks": [_webhook(h, client_config(h.path)) for h in HOOKS if h.mutating == mutating]}
 
     return (config("MutatingWebhookConfiguration", MUTATOR, True),

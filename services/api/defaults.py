@@ -104,7 +104,7 @@ def hyperv(spec) -> None:
         if on(feat) and not hv.HasField(need):
             getattr(hv, need).enabled = True
     if on("evmcs") and not any(f.name == domain.EVMCS_CPU_FEATURE for f in spec.domain.cpu.features):
-        spec.domain.cpu.features.add(name=domain.EVMCS_CPU_FEATURE, policy="require")
+        spec.domain.cpu.features.add(name=domain.EVMCS_CPU_FEATURE, policy=domain.DEFAULT_CPU_FEATURE_POLICY)
     if on("spinlocks") and not hv.spinlocks.HasField("spinlocks"):
         hv.spinlocks.spinlocks = domain.DEFAULT_SPINLOCKS
 

@@ -35,7 +35,7 @@ def soft_reboot_refusal(vmi) -> str | None:
     if paused is not None and paused.status == "True":
         return VMI_PAUSED
     acpi = vmi.spec.domain.features.acpi
-    if vmstate.get_condition(vmi, "AgentConnected") is None and acpi.HasField("enabled") and not acpi.enabled:
+    if vmstate.get_condition(vmi, vmstate.AGENT_CONNECTED) is None and acpi.HasField("enabled") and not acpi.enabled:
         return NO_AGENT_NO_ACPI
     return None
 

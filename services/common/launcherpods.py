@@ -22,7 +22,7 @@ from services.common import kube, names
 log = logging.getLogger(__name__)
 
 # KubeVirt's labels and annotations on a launcher pod (pkg/virt-controller/services/template.go).
-APP_LABEL = "kubevirt.io"
+APP_LABEL = names.APP_LABEL
 LAUNCHER_APP = "virt-launcher"
 VM_NAME_LABEL = "vm.kubevirt.io/name"                # deprecated name label, still set
 DOMAIN_ANNOTATION = "kubevirt.io/domain"             # the VMI's name

@@ -22,6 +22,7 @@ OS_LABEL = "kubernetes.io/os"
 # ---------------------------------------------------------------- VMIs and what they own
 
 NODE_NAME_LABEL = "kubevirt.io/nodeName"                  # NodeNameLabel: the VMI's node
+APP_LABEL = "kubevirt.io"                                 # AppLabel: which component (virt-launcher, webhooks ...)
 CREATED_BY_LABEL = "kubevirt.io/created-by"               # CreatedByLabel: the owner's uid (launcher pods, DataVolumes)
 DISABLE_PCI_HOLE64_ANNOTATION = "kubevirt.io/disablePCIHole64"   # DisablePCIHole64 (amd64 only)
 

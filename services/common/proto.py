@@ -19,7 +19,7 @@ from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # no
 from services._proto.virtmesh.v1 import migration_pb2 as lmigration  # noqa: F401  (launcher migration)
 from services._proto.virtmesh.v1 import migration_pb2_grpc as lmigration_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import reason_pb2 as reason  # noqa: F401  (LauncherReason)
-from services.common import tracing   # (which imports nothing of ours)
+from services.common import migrations, tracing, vmstate   # (none of which imports this module)
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
 PVC, DV = api.PERSISTENT_VOLUME_CLAIM, api.DATA_VOLUME
@@ -95,15 +95,15 @@ def _condition(name: str, ctype: str = "", priority: int = 0) -> PrinterColumn:
 KINDS: dict[api.Kind, KindInfo] = {
     VM: KindInfo("virtualMachine", "kubevirt.io", "v1", "VirtualMachine", "virtualmachines", True,
                  ("vm", "vms"), ("all",), status_subresource=True, served_versions=("v1alpha3",),
-                 printer_columns=(_AGE, PrinterColumn("Status", ".status.printableStatus"), _condition("Ready"))),
+                 printer_columns=(_AGE, PrinterColumn("Status", ".status.printableStatus"), _condition(vmstate.READY))),
     # KubeVirt's VMI CRD has no status subresource: status goes through updates of the object.
     VMI: KindInfo("virtualMachineInstance", "kubevirt.io", "v1", "VirtualMachineInstance",
                   "virtualmachineinstances", True, ("vmi", "vmis"), ("all",), served_versions=("v1alpha3",),
                   printer_columns=(_AGE, PrinterColumn("Phase", ".status.phase"),
                                    PrinterColumn("IP", ".status.interfaces[0].ipAddress"),
-                                   PrinterColumn("NodeName", ".status.nodeName"), _condition("Ready"),
-                                   _condition("Live-Migratable", "LiveMigratable", priority=1),
-                                   _condition("Paused", priority=1)),
+                                   PrinterColumn("NodeName", ".status.nodeName"), _condition(vmstate.READY),
+                                   _condition("Live-Migratable", migrations.LIVE_MIGRATABLE, priority=1),
+                                   _condition(vmstate.PAUSED, priority=1)),
                   selectable_fields=("status.nodeName",)),
     NODE: KindInfo("node", "", "v1", "Node", "nodes", False, ("no",), status_subresource=True, ours=False),
     PVC: KindInfo("persistentVolumeClaim", "", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True,

@@ -36,6 +36,7 @@ PAUSED = "Paused"
 READY = "Ready"
 POD_SCHEDULED = "PodScheduled"
 SYNCHRONIZED = "Synchronized"
+AGENT_CONNECTED = "AgentConnected"   # the guest agent answers (never set here: the mesh has no agent channel)
 FAILURE = "Failure"
 UNSCHEDULABLE_REASON = "Unschedulable"   # PodReasonUnschedulable: PodScheduled=False, no node fits
 

@@ -22,13 +22,13 @@ import logging
 import grpc
 
 from services.common import instancetype as it
-from services.common import kvconfig, proto
+from services.common import events, kvconfig, proto
 
 log = logging.getLogger(__name__)
 
 FAILED_FIND_INSTANCETYPE = "FailedFindInstancetype"
 FAILED_FIND_PREFERENCE = "FailedFindPreference"
-FAILED_CREATE = "FailedCreate"                       # common.FailedCreateVirtualMachineReason
+FAILED_CREATE = events.FAILED_CREATE                 # common.FailedCreateVirtualMachineReason
 REASONS = (FAILED_FIND_INSTANCETYPE, FAILED_FIND_PREFERENCE, FAILED_CREATE)
 STARTING_VMI_FAILURE = "Failure while starting VMI: {}"
 STORE_FAILURE = "error encountered while storing instancetype.kubevirt.io controllerRevisions: {}"

@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import json_format
 
 from services.common import launcherpods as lp
-from services.common import names, proto, quantity, vmstate
+from services.common import images, names, proto, quantity, vmstate
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def render(vmi, s: Settings, cpu_ratio: int = DEFAULT_CPU_ALLOCATION_RATIO, over
         "terminationGracePeriodSeconds": grace + GRACE_EXTRA_SECONDS,
         "automountServiceAccountToken": False,
         "containers": [{
-            "name": lp.COMPUTE_CONTAINER, "image": s.image, "imagePullPolicy": "IfNotPresent",
+            "name": lp.COMPUTE_CONTAINER, "image": s.image, "imagePullPolicy": images.IF_NOT_PRESENT,
             "command": command(vmi, s),
             "resources": res,
             "volumeMounts": [{"name": lp.SOCKETS_VOLUME, "mountPath": lp.SOCKETS_MOUNT},
