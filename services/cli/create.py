@@ -594,7 +594,7 @@ def cmd_create_preference(args, api=None) -> int:
     return 0
 
 
-def _instancetype_doc(kind: int, name: str, namespace: str, spec: dict) -> dict:
+def _instancetype_doc(kind: proto.api.Kind, name: str, namespace: str, spec: dict) -> dict:
     meta = {"creationTimestamp": None, "name": name, **({"namespace": namespace} if namespace else {})}
     info = proto.KINDS[kind]
     return {"apiVersion": info.api_version, "kind": info.kind, "metadata": meta, "spec": spec}

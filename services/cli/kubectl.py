@@ -87,7 +87,7 @@ def select_fields(items, terms) -> list:
     return [r for r in items if all((_field(manifest.to_dict(r), p) == v) == eq for p, eq, v in terms)]
 
 
-def kind_words(kind: int, grouped: bool = True) -> list[str]:
+def kind_words(kind: proto.api.Kind, grouped: bool = True) -> list[str]:
     """Every word kubectl accepts for a kind: singular, plural, short names and, `grouped`, the names
     with their group; virtctl's TYPE/NAME targets take them without."""
     info = proto.KINDS[kind]
