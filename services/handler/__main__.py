@@ -43,7 +43,12 @@ async def run(args) -> None:
     grpcclient.use_identity(renewer.identity)
     api = client.connect(args.api or f"unix://{data.api_socket}", args.kubeconfig, "handler")
     events.attach(api, host=args.node_name)   # virt-handler records with its node as the source host
+    # Made below; the callbacks run only once the informers do.
     queue: workqueue.WorkQueue
+    claim_queue: workqueue.WorkQueue
+    snapshot_queue: workqueue.WorkQueue
+    controller: VMIController
+    migrations: Migrations
 
     def on_vmi(key):
         queue.add(key)
@@ -80,15 +85,16 @@ async def run(args) -> None:
                         os.path.join(data.logs, f"zygote-{args.node_name}.log"),
                         data.root, args.libvirt_uri, args.emulation)
         zygote.start()
-    launchers = launcherpods.make(args, api, data, on_launcher, args.node_name) or \
-        Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote, node=args.node_name)
+    pod_launchers = launcherpods.make(args, api, data, on_launcher, args.node_name)
+    launchers = pod_launchers or Launchers(data, args.libvirt_uri, args.emulation, on_launcher, zygote,
+                                           node=args.node_name)
     # Persistent TPM state is libvirt's (swtpm) only on a real hypervisor, not the test driver.
     tpm_states = None if args.libvirt_uri.startswith("test:") else TpmStates(data.tpm_records)
     # Live migration: any node is a source; one with a migration address also receives (its own informer).
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
-    controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr)
+    pod_network = controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr)
     controller.feature_gates = migrations.feature_gates = lambda: kvconfig.ClusterConfig.of(kubevirts.items()).gates()
     snapshot_queue = workqueue.WorkQueue(
         "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
@@ -111,7 +117,7 @@ async def run(args) -> None:
     await server.start()
     server.stop_on_signals()
     # SCSI persistent reservation: KubeVirt's pr-helper container, there when its feature gate is on.
-    pr_helper = None
+    pr_helper: prhelper.PrHelper | None = None
 
     def pr_helper_wanted() -> bool:
         return pr_helper is None and prhelper.wanted(controller.feature_gates())
@@ -136,9 +142,9 @@ async def run(args) -> None:
              asyncio.create_task(kubevirts.run())]
     if target_vmis is not None:
         tasks.append(asyncio.create_task(target_vmis.run()))
-    if args.launcher_pods:   # the node's launcher pods, known before any VMI is worked on
-        tasks.append(asyncio.create_task(launchers.pods.run()))
-        await launchers.pods.synced.wait()
+    if pod_launchers is not None:   # the node's launcher pods, known before any VMI is worked on
+        tasks.append(asyncio.create_task(pod_launchers.pods.run()))
+        await pod_launchers.pods.synced.wait()
     await vmis.synced.wait()
     await claims.synced.wait()
     await contents.synced.wait()
@@ -149,12 +155,13 @@ async def run(args) -> None:
         if node is not None and node.spec.podCIDR:
             try:
                 podnet.parse_cidr(node.spec.podCIDR)
-                controller.podnet.cidr = node.spec.podCIDR
+                pod_network.cidr = node.spec.podCIDR
             except ValueError as e:
-                log.warning("node %s: spec.podCIDR: %s; using %s", args.node_name, e, controller.podnet.cidr)
+                log.warning("node %s: spec.podCIDR: %s; using %s", args.node_name, e, pod_network.cidr)
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run()),
               asyncio.create_task(snapshot_queue.run())]
     if target_vmis is not None:
+        assert migrations.queue is not None, "made with target_vmis"
         await target_vmis.synced.wait()
         tasks.append(asyncio.create_task(migrations.queue.run()))
     log.info("node %s: handler serving on %s, libvirt %s, %d VMI(s) here", args.node_name, address,

@@ -262,6 +262,7 @@ def apply_layer(tar_path: str, root: str) -> None:
             elif m.isreg():
                 _clear(target)
                 src = tf.extractfile(m)
+                assert src is not None, "a regular member has a file object"
                 fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "wb") as out, src:
                     shutil.copyfileobj(src, out, 1 << 20)

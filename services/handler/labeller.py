@@ -89,7 +89,7 @@ def supported_machines(caps_root: ET.Element) -> dict[str, int]:
     for guest in caps_root.findall("guest"):
         a = guest.find("arch")
         arch = common_arch.FROM_LIBVIRT.get(a.get("name", "")) if a is not None else None
-        if arch not in common_arch.GUEST_ARCHS:
+        if a is None or arch not in common_arch.GUEST_ARCHS:
             continue  # i686, armv7l, s390x, ...: no VM here runs on them
         for m in a.findall("machine"):
             name = (m.text or "").strip()
@@ -113,20 +113,22 @@ def compute(caps: HostCaps, obsolete=DEFAULT_OBSOLETE_CPU_MODELS) -> Result:
         _label(MACHINE_TYPE_LABEL, name, res.labels)
 
     counter = root.find("./host/cpu/counter[@name='tsc']")
-    if counter is not None and counter.get("frequency"):
-        res.labels[CPU_TIMER_LABEL + "tsc-frequency"] = counter.get("frequency")
+    frequency = counter.get("frequency") if counter is not None else None
+    if counter is not None and frequency:
+        res.labels[CPU_TIMER_LABEL + "tsc-frequency"] = frequency
         res.labels[CPU_TIMER_LABEL + "tsc-scalable"] = "true" if counter.get("scaling") == "yes" else "false"
 
     if caps.domcapabilities:
         dc = ET.fromstring(caps.domcapabilities)
         limit = dc.find("vcpu")
+        max_vcpus = limit.get("max", "") if limit is not None else ""
         canonical = dc.findtext("machine", "")
-        if limit is not None and limit.get("max", "").isdigit() and canonical:
+        if max_vcpus.isdigit() and canonical:
             # Domain capabilities name the canonical machine (pc-q35-7.2); its aliases share the limit.
             aliases = {m.text.strip() for m in root.iter("machine")
                        if m.get("canonical") == canonical and m.text}
             for name in {canonical} | aliases:
-                machines[name] = int(limit.get("max"))
+                machines[name] = int(max_vcpus)
         sev = dc.find("./features/sev")
         if sev is not None and sev.get("supported") == "yes":
             res.labels[SEV_LABEL] = ""
@@ -144,37 +146,36 @@ def _cpu_labels(kv_arch: str, dc: ET.Element, supported_features: str, obsolete,
     # KubeVirt's archLabeller (amd64.go / arm64.go / s390x.go): host-supported features, host model and
     # named models are labelled together, on the arches the table marks (amd64, s390x).
     a = common_arch.get(kv_arch)
-    cpu_labels = a is not None and a.cpu_model_labels
+    if a is None or not a.cpu_model_labels:
+        return
     features: set[str] = set()
-    if cpu_labels and supported_features:
+    if supported_features:
         for f in ET.fromstring(supported_features).findall("feature"):
             if f.get("policy") == "require" or (kv_arch == "s390x" and not f.get("policy")):
                 features.add(f.get("name", ""))
-        for f in features:
-            _label(CPU_FEATURE_LABEL, f, out)
-    if cpu_labels:
-        hm = dc.find("./cpu/mode[@name='host-model']")
-        if hm is not None and hm.get("supported") == "yes":
-            model = hm.findtext("model", "")
-            vendor = hm.findtext("vendor", "") or a.default_cpu_vendor
-            if vendor:
-                _label(CPU_VENDOR_LABEL, vendor, out)
-            if model:
-                _label(HOST_MODEL_CPU_LABEL, model, out)
-                if model in obsolete:
-                    out[OBSOLETE_HOST_MODEL_LABEL] = "true"
-                else:
-                    _label(CPU_MODEL_MIGRATION_LABEL, model, out)
-            for f in hm.findall("feature"):
-                if f.get("policy") == "require":
-                    _label(HOST_MODEL_REQUIRED_FEATURES_LABEL, f.get("name", ""), out)
-    if cpu_labels:
-        for m in dc.findall("./cpu/mode[@name='custom']/model"):
-            name = (m.text or "").strip()
-            if m.get("usable") != "yes" or name in obsolete:
-                continue
-            _label(CPU_MODEL_LABEL, name, out)
-            _label(CPU_MODEL_MIGRATION_LABEL, name, out)
+        for feature in features:
+            _label(CPU_FEATURE_LABEL, feature, out)
+    hm = dc.find("./cpu/mode[@name='host-model']")
+    if hm is not None and hm.get("supported") == "yes":
+        model = hm.findtext("model", "")
+        vendor = hm.findtext("vendor", "") or a.default_cpu_vendor
+        if vendor:
+            _label(CPU_VENDOR_LABEL, vendor, out)
+        if model:
+            _label(HOST_MODEL_CPU_LABEL, model, out)
+            if model in obsolete:
+                out[OBSOLETE_HOST_MODEL_LABEL] = "true"
+            else:
+                _label(CPU_MODEL_MIGRATION_LABEL, model, out)
+        for f in hm.findall("feature"):
+            if f.get("policy") == "require":
+                _label(HOST_MODEL_REQUIRED_FEATURES_LABEL, f.get("name", ""), out)
+    for m in dc.findall("./cpu/mode[@name='custom']/model"):
+        name = (m.text or "").strip()
+        if m.get("usable") != "yes" or name in obsolete:
+            continue
+        _label(CPU_MODEL_LABEL, name, out)
+        _label(CPU_MODEL_MIGRATION_LABEL, name, out)
 
 
 def is_owned(label: str) -> bool:

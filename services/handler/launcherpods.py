@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from services.common import grpcclient, launcherlock, proto
 from services.common.domain import METADATA_NS
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 POD_WAIT_SECONDS = 60.0
 
 
+@dataclass(kw_only=True)
 class PodLauncher(Launcher):
-    pods: lp.PodCache = None
+    pods: lp.PodCache
     lock_path: str = ""
 
     def _pid(self) -> int:
@@ -88,8 +90,8 @@ class PodLaunchers(Launchers):
         pod = self.pods.get(uid)
         sock = lp.socket_path(self.pods_dir, pod) if pod is not None else ""
         channel = grpcclient.aio_channel(grpcclient.unix(sock or self.data.launcher_socket(uid)), launcher=uid)
-        h = PodLauncher(uid=uid, pid=pid, socket=sock, channel=channel, stub=proto.launcher_grpc.CmdStub(channel))
-        h.pods, h.lock_path = self.pods, self.data.launcher_pid(uid)
+        h = PodLauncher(uid=uid, pid=pid, socket=sock, channel=channel, stub=proto.launcher_grpc.CmdStub(channel),
+                        pods=self.pods, lock_path=self.data.launcher_pid(uid))
         self.by_uid[uid] = h
         h.events_task = asyncio.get_running_loop().create_task(self._follow(h))
         return h

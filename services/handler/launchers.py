@@ -52,7 +52,10 @@ async def exited(pid: int, alive: Callable[[], bool]) -> None:
     loop = asyncio.get_running_loop()
     gone = loop.create_future()
     try:
-        loop.add_reader(fd, lambda: gone.done() or gone.set_result(None))
+        def exited() -> None:
+            if not gone.done():
+                gone.set_result(None)
+        loop.add_reader(fd, exited)
         if alive():   # it may have exited before the reader was added
             await gone
     finally:
@@ -188,7 +191,7 @@ class Launchers:
         vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
         with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
             f.write(self.node)
-        pid = self.holder(uid)
+        pid: int | None = self.holder(uid)
         if pid:  # one per VMI uid, across handler restarts: a live launcher is this VMI's launcher
             log.info("launcher pid %d already serves VMI %s/%s", pid, ns, name)
             return self._attach(uid, pid, None)
@@ -268,7 +271,8 @@ class Launchers:
                         h.domain = ev.domain
                         self.on_change(h.uid)
             except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
                     raise  # we are being stopped, not just the call
             except grpc.aio.AioRpcError:
                 pass

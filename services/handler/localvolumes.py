@@ -43,7 +43,11 @@ def _virtual_size(path: str) -> int:
     return int(json.loads(_qemu_img("info", "--output=json", path))["virtual-size"])
 
 
-def _guarded_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None):
+# socket.create_connection's "no timeout given" sentinel, which http.client passes on (typeshed omits it).
+_DEFAULT_TIMEOUT = socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
+
+
+def _guarded_connection(address, timeout=_DEFAULT_TIMEOUT, source_address=None):
     """socket.create_connection, but to addresses checked when connecting: every address of the
     host must be allowed (see hostpaths.check_import_url: no SSRF into the node's own services),
     and the socket goes to one of exactly those addresses (a second lookup could answer otherwise)."""
@@ -52,7 +56,7 @@ def _guarded_connection(address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_
     for family, type_, proto, _, sockaddr in hostpaths.resolve_checked(host, port):
         sock = socket.socket(family, type_, proto)
         try:
-            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:
+            if timeout is not _DEFAULT_TIMEOUT:
                 sock.settimeout(timeout)
             if source_address:
                 sock.bind(source_address)
@@ -83,7 +87,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
     def https_open(self, req):
-        return self.do_open(_HTTPSConnection, req, context=self._context)
+        return self.do_open(_HTTPSConnection, req)   # the default context: certificates and host names checked
 
 
 def _opener() -> urllib.request.OpenerDirector:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from services.common import proto
@@ -34,7 +34,7 @@ class _Families:
     """One family per metric name; label sets differ per VMI (its labels), which Prometheus allows."""
 
     def __init__(self):
-        self.by_name: dict[str, object] = {}
+        self.by_name: dict[str, Metric] = {}
 
     def add(self, kind, name: str, help_: str, names: list[str], values: list[str], value: float) -> None:
         fam = self.by_name.get(name)

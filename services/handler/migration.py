@@ -25,10 +25,11 @@ import logging
 import os
 
 
-from services.common import kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
+from services.common import informer, kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common import events
 from services.common import images as refs
 from services.common.volumes import claim_name
+from services.handler.images import ImagePulls
 
 log = logging.getLogger(__name__)
 LM = proto.lmigration
@@ -174,11 +175,11 @@ class Receiving(dict):
 
 class Migrations:
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
-    images = None   # the node's images.ImagePulls (None with launcher pods: their kubelet pulls)
+    images: ImagePulls | None = None   # the node's (None with launcher pods: their kubelet pulls)
 
     def __init__(self, api, launchers, node: str, address: str = ""):
         self.api, self.launchers, self.node, self.address = api, launchers, node, address
-        self.vmis = None                       # every VMI (the target's informer), with an address only
+        self.vmis: informer.Informer | None = None   # every VMI (the target's informer), with an address only
         self.queue: workqueue.WorkQueue | None = None
         self.receiving = Receiving(launchers.data)   # VMI uid -> the migration its receiving launcher is for
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
@@ -199,6 +200,7 @@ class Migrations:
         return self.vmis
 
     def _on_vmi(self, key: str) -> None:
+        assert self.vmis is not None and self.queue is not None, "target_informer() made both, and hooked this"
         vmi = self.vmis.get(key)
         if vmi is not None and migrations.is_target(vmi, self.node):
             self.keys[key] = vmi.metadata.uid
@@ -294,6 +296,7 @@ class Migrations:
     # ------------------------------------------------------------------ target
 
     async def reconcile_target(self, key: str):
+        assert self.vmis is not None, "target_informer() made it, with the queue that calls this"
         vmi = self.vmis.get(key)
         if vmi is None or vmi.metadata.uid != self.keys.get(key, vmi.metadata.uid):
             uid = self.keys.pop(key, None)
@@ -389,7 +392,8 @@ class Migrations:
     async def _pull_images(self, key, vmi, st) -> str | None:
         """The VMI's registry images on this node before its receiving launcher starts: None once they are
         here, "" while they are pulled (the VMI's key is looked at again after), else why a pull failed."""
-        if self.images is None:
+        images = self.images
+        if images is None:
             return None
         task = self._pulls.get(st.migrationUid)
         if task is not None:
@@ -398,13 +402,13 @@ class Migrations:
             del self._pulls[st.migrationUid]
             if task.result():
                 return task.result()
-        missing = self.images.pinned(vmi)[1]
+        missing = images.pinned(vmi)[1]
         if not missing:
             return None
 
         async def pull() -> str:
             for image in missing:
-                error = await self.images.pull_pinned(vmi, image)
+                error = await images.pull_pinned(vmi, image)
                 if error:
                     return error
             return ""

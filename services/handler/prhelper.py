@@ -57,22 +57,21 @@ class PrHelper:
     async def _spawn(self) -> None:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
-        self.proc = await asyncio.create_subprocess_exec(
+        proc = self.proc = await asyncio.create_subprocess_exec(
             self.binary, "--socket", self.socket, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         self.starts += 1
         with open(self.pidfile, "w") as f:
-            f.write(f"{self.proc.pid}\n")
-        await self._wait_ready()
-        log.info("qemu-pr-helper (pid %d) serving %s", self.proc.pid, self.socket)
+            f.write(f"{proc.pid}\n")
+        await self._wait_ready(proc)
+        log.info("qemu-pr-helper (pid %d) serving %s", proc.pid, self.socket)
 
-    async def _wait_ready(self) -> None:
+    async def _wait_ready(self, proc: asyncio.subprocess.Process) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + READY_SECONDS
         while loop.time() < deadline:
-            if self.proc.returncode is not None:
-                err = (await self.proc.stderr.read()).decode(errors="replace").strip()
-                raise RuntimeError(f"qemu-pr-helper exited with {self.proc.returncode}: {err}")
+            if proc.returncode is not None:
+                raise RuntimeError(f"qemu-pr-helper exited with {proc.returncode}: {await _stderr(proc)}")
             if await self.answers():
                 return
             await asyncio.sleep(0.05)
@@ -94,10 +93,12 @@ class PrHelper:
 
     async def _supervise(self) -> None:
         while not self._stopping:
-            rc = await self.proc.wait()
+            proc = self.proc
+            assert proc is not None, "supervised once spawned"
+            rc = await proc.wait()
             if self._stopping:
                 return
-            err = (await self.proc.stderr.read()).decode(errors="replace").strip()
+            err = await _stderr(proc)
             log.warning("qemu-pr-helper exited with %s%s; restarting", rc, f": {err}" if err else "")
             await asyncio.sleep(RESTART_SECONDS)
             try:
@@ -137,3 +138,8 @@ class PrHelper:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+async def _stderr(proc: asyncio.subprocess.Process) -> str:
+    """What the helper said before it exited (its stderr is a pipe)."""
+    return (await proc.stderr.read()).decode(errors="replace").strip() if proc.stderr is not None else ""

@@ -65,7 +65,7 @@ class TpmStates:
         self._known.add(owner)
 
     def owners(self) -> list[Owner]:
-        out = []
+        out: list[Owner] = []
         try:
             names = sorted(os.listdir(self.records_dir))
         except FileNotFoundError:

@@ -11,7 +11,9 @@ from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, network
 from services.common import images as imagerefs
 from services.handler import migration, netplumbing, phase, podnet, tpmstate, volumestatus
-from services.handler.images import image_id
+from services.handler.images import ImagePulls, image_id
+from services.handler.podnet import PodNetwork
+from services.handler.prhelper import PrHelper
 from services.handler.launchers import Launchers
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,9 @@ def interfaces_status(vmi, dom, addresses: dict[str, str] | None = None) -> list
 
 
 class VMIController:
-    pr_helper = None   # the node's qemu-pr-helper (prhelper.PrHelper) when PersistentReservation is on
-    images = None      # images.ImagePulls: registry images pulled before a launcher starts
-    podnet = None      # podnet.PodNetwork: addresses and DHCP of bridge-bound pod interfaces
+    pr_helper: PrHelper | None = None   # the node's qemu-pr-helper when PersistentReservation is on
+    images: ImagePulls | None = None    # registry images pulled before a launcher starts
+    podnet: PodNetwork | None = None    # addresses and DHCP of bridge-bound pod interfaces
     feature_gates = staticmethod(lambda: kvconfig.ClusterConfig().gates())   # the handler's: the KubeVirt object's
 
     def __init__(self, api, vmis, launchers: Launchers, emulation: str,
@@ -86,11 +88,11 @@ class VMIController:
             await self._release_addresses(uid)
             return None
         if ph == vmstate.SCHEDULED and h is None and self.images is not None:
-            wait = await self._pull_images(key, vmi, tp)
+            wait = await self._pull_images(self.images, key, vmi, tp)
             if wait is not None:
                 return wait   # no launcher while an image is missing (KubeVirt's pod waits in the kubelet)
         if ph == vmstate.SCHEDULED and h is None and self.podnet is not None:
-            wait = await self._allocate_addresses(vmi, tp)
+            wait = await self._allocate_addresses(self.podnet, vmi, tp)
             if wait is not None:
                 return wait   # no launcher without its pod address (the kubelet's sandbox waits for the CNI)
         if ph == vmstate.SCHEDULED and h is None:
@@ -164,11 +166,11 @@ class VMIController:
                             volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi),
                             imagePaths=self.images.paths(vmi) if self.images is not None else {})
 
-    async def _pull_images(self, key, vmi, tp):
+    async def _pull_images(self, images: ImagePulls, key, vmi, tp):
         """None once every registry image of the VMI is on the node, else when to look again; the
         VMI shows the kubelet's waiting reason as Synchronized=False (KubeVirt's VM printableStatus
         reads it: ErrImagePull, ImagePullBackOff)."""
-        gate = self.images.gate(key, vmi)
+        gate = images.gate(key, vmi)
         out = proto.copy(vmi)
         if gate.reason:
             vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", gate.reason, gate.message)
@@ -183,13 +185,13 @@ class VMIController:
             await self.api.update_status(out, tp)
         return None if gate.ready else gate.wait
 
-    async def _allocate_addresses(self, vmi, tp):
+    async def _allocate_addresses(self, net: PodNetwork, vmi, tp):
         """None once each bridge-bound pod interface has its address, else when to try again: no
         free address leaves the VMI waiting with the CNI's error as Synchronized=False (the kubelet's
         FailedCreatePodSandBox, with a Warning event), as a pod waits in ContainerCreating."""
         out = proto.copy(vmi)
         try:
-            await asyncio.to_thread(self.podnet.allocate, vmi)
+            await asyncio.to_thread(net.allocate, vmi)
             wait = None
             c = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)
             if c is not None and c.reason == podnet.SANDBOX_FAILED:
