@@ -413,7 +413,9 @@ class Migrations:
                     return error
             return ""
         task = self._pulls[st.migrationUid] = asyncio.get_running_loop().create_task(pull())
-        task.add_done_callback(lambda _: self.queue.add(key))
+        queue = self.queue
+        assert queue is not None, "the target side pulls, and has the queue"
+        task.add_done_callback(lambda _: queue.add(key))
         return ""
 
     async def _ack(self, vmi, out):
