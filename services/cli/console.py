@@ -69,7 +69,7 @@ def run(stub, namespace: str, name: str, no_stdin: bool, timeout: float | None) 
         return _stream(stub, requests_gen(), out, timeout, call_holder, stop)
     finally:
         stop.set()
-        if raw:
+        if saved is not None:   # (raw)
             termios.tcsetattr(fd, termios.TCSADRAIN, saved)
             print("", file=sys.stderr)
 

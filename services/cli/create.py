@@ -86,7 +86,7 @@ def map_params(flag: str, text: str, spec: dict) -> dict:
         raw = split_params(text)
     except ValueError as e:
         raise flag_err(flag, str(e)) from None
-    out = {}
+    out: dict[str, int | str] = {}
     for key, kind in spec.items():
         if key not in raw:
             continue

@@ -92,7 +92,7 @@ def text(value: Any) -> str:
 
 def render(template: str, data: Any) -> str:
     """Fill `template` from `data` (kubectl's `-o jsonpath=TEMPLATE`)."""
-    parts = []   # ("lit", text) | ("path", expr) | ("range", expr) | ("end", None)
+    parts: list[tuple[str, str | None]] = []   # ("lit", text) | ("path", expr) | ("range", expr) | ("end", None)
     pos = 0
     for m in _TOKEN.finditer(template):
         if m.start() > pos:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 
 import grpc
 
@@ -22,7 +23,7 @@ class CLIError(Exception):
     pass
 
 
-def kinds(word: str, resources: dict) -> list[int]:
+def kinds(word: str, resources: dict[str, proto.api.Kind]) -> list[proto.api.Kind]:
     """`vm,vmi` -> their kinds (kubectl's comma list); an unknown word is kubectl's error."""
     out = []
     for w in word.split(","):
@@ -55,7 +56,7 @@ _EVENT_FIELDS = ("involvedObject.kind", "involvedObject.namespace", "involvedObj
                  "reason", "reportingComponent", "source", "type")
 
 
-def field_selector(text: str | None, kind: int) -> list[tuple[str, bool, str]]:
+def field_selector(text: str | None, kind: proto.api.Kind) -> list[tuple[str, bool, str]]:
     """`--field-selector a.b=v,c!=w` -> (path, equal, value) terms, refused as the apiserver refuses them."""
     out = []
     allowed = _FIELDS + (_EVENT_FIELDS if kind == proto.EVENT else proto.KINDS[kind].selectable_fields)
@@ -102,16 +103,16 @@ def namespace_arg(args, given: str = "") -> str:
     return given or args.namespace or names.DEFAULT_NAMESPACE
 
 
-def namespace_of(args, kind: int) -> str:
+def namespace_of(args, kind: proto.api.Kind) -> str:
     return namespace_arg(args) if proto.namespaced(kind) else ""
 
 
-def list_objects(api, kind: int, namespace: str, labels: dict[str, str]):
+def list_objects(api, kind: proto.api.Kind, namespace: str, labels: dict[str, str]):
     lst = api.resources.List(proto.api.ListRequest(kind=kind, namespace=namespace, labelSelector=labels), timeout=30)
     return [proto.inner(o) for o in lst.items], lst.resourceVersion
 
 
-def get_object(api, kind: int, namespace: str, name: str):
+def get_object(api, kind: proto.api.Kind, namespace: str, name: str):
     return proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, namespace, name)), timeout=30))
 
 
@@ -132,7 +133,7 @@ def _custom_columns(spec: str, items) -> str:
     return "\n".join("   ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def render(kind: int, items, fmt: str | None, single: bool, all_namespaces: bool) -> str:
+def render(kind: proto.api.Kind, items, fmt: str | None, single: bool, all_namespaces: bool) -> str:
     if fmt and fmt.startswith("jsonpath="):
         docs = [manifest.to_dict(r) for r in items]
         data = docs[0] if single else {"apiVersion": "v1", "kind": "List", "items": docs}
@@ -178,7 +179,7 @@ def cmd_get(args, api, resources: dict) -> int:
     return 0
 
 
-def _watch(args, api, kind: int, labels: dict[str, str]) -> int:
+def _watch(args, api, kind: proto.api.Kind, labels: dict[str, str]) -> int:
     """`get -w`: each change as a row (or the object, in -o json/yaml/name), until Ctrl-C."""
     ns = "" if args.all_namespaces else namespace_of(args, kind)
     _, rev = list_objects(api, kind, ns, labels)
@@ -240,7 +241,7 @@ def _describe_doc(doc, indent: int = 0) -> list[str]:
     return lines
 
 
-def describe(kind: int, res, events: list | None = ()) -> str:
+def describe(kind: proto.api.Kind, res, events: Sequence | None = ()) -> str:
     """kubectl describe's shape: metadata first, then the spec and the status (conditions as a table)."""
     info = proto.KINDS[kind]
     doc = manifest.to_dict(res)
@@ -277,7 +278,7 @@ def describe(kind: int, res, events: list | None = ()) -> str:
     return "\n".join(lines)
 
 
-def events_of(api, kind: int, res) -> list:
+def events_of(api, kind: proto.api.Kind, res) -> list:
     """The Events about `res` (kubectl describe's search: its namespace, kind, name and uid)."""
     md = res.metadata
     items, _ = list_objects(api, proto.EVENT, md.namespace or names.DEFAULT_NAMESPACE, {})
@@ -321,9 +322,8 @@ def _condition_met(doc: dict, spec: str) -> bool:
 
 
 def _jsonpath_met(doc: dict, spec: str) -> bool:
-    path, sep, want = spec.rpartition("=")
-    if not sep:
-        path, want = spec, None
+    head, sep, value = spec.rpartition("=")
+    path, want = (head, value) if sep else (spec, None)
     path = path.strip("'\"")
     path = path if path.startswith("{") else "{" + path + "}"
     got = jsonpath.render(path, doc)
@@ -425,7 +425,7 @@ def _merge_patch(doc, patch):
     return out
 
 
-def _store(api, kind: int, before, doc: dict, printed: str) -> str:
+def _store(api, kind: proto.api.Kind, before, doc: dict, printed: str) -> str:
     """Write `doc` (the whole object as edited) over `before`; kubectl's word for what happened. As
     with a status subresource, only metadata and spec are written: status is its controllers'."""
     obj = manifest.to_object(doc)

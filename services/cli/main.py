@@ -19,7 +19,7 @@ RESOURCES = {word: kind for kind in proto.KINDS for word in kubectl.kind_words(k
 CLIError = kubectl.CLIError   # one error type for every verb
 
 
-def _kind(word: str) -> int:
+def _kind(word: str) -> proto.api.Kind:
     kind = RESOURCES.get(word.lower())
     if kind is None:
         raise CLIError(f'the server doesn\'t have a resource type "{word}"')
@@ -61,6 +61,7 @@ class Api:
         if not grpcclient.is_unix(self.target):
             grpcclient.use_identity(_identity(args))
         self.channel = grpcclient.channel(self.target)
+        self.resources: KubeResources | proto.api_grpc.ResourcesStub
         if args.kubeconfig:
             self.resources = KubeResources(kube.Kube(kube.api_client(args.kubeconfig)))
         else:
@@ -76,7 +77,7 @@ class KubeResources:
         self.kube = kube_store
 
     @staticmethod
-    def _ns(kind: int, namespace: str) -> str:
+    def _ns(kind: proto.api.Kind, namespace: str) -> str:
         return (namespace or names.DEFAULT_NAMESPACE) if proto.namespaced(kind) else ""
 
     def Create(self, request, timeout=None):  # noqa: N802 - the stub's names
@@ -310,6 +311,19 @@ def cmd_up(args, api=None) -> int:
 
 # ---------------------------------------------------------------------- parser
 
+class _Verbs(argparse._SubParsersAction):
+    """kubectl takes its global options before or after the verb: every verb takes them too (without a
+    default of its own, so one given before the verb stands)."""
+
+    def add_parser(self, name, **kw):
+        sp = super().add_parser(name, **kw)
+        for flags, dest in ((("--data-dir",), "data_dir"), (("--api",), "api"), (("--certs",), "certs"),
+                            (("--kubeconfig",), "kubeconfig")):
+            if name != "up" or dest != "kubeconfig":   # up has its own --kubeconfig
+                sp.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return sp
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virtmesh", description="KubeVirt-style VMs on libvirt + QEMU.")
     p.add_argument("--data-dir", default=paths.default_data_dir(), help="mesh data dir (env VIRTMESH_DATA_DIR)")
@@ -319,19 +333,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", help="a cluster's kubeconfig: objects live in its kube-apiserver "
                    "(env KUBECONFIG; `up` takes only the flag, so a cluster is never joined by accident)")
     p.add_argument("-n", "--namespace", default=None)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # kubectl takes its global options before or after the verb: every verb takes them too (without a
-    # default of its own, so one given before the verb stands).
-    add_parser = sub.add_parser
-
-    def add_parser_with_globals(name, **kw):
-        sp = add_parser(name, **kw)
-        for flags, dest in ((("--data-dir",), "data_dir"), (("--api",), "api"), (("--certs",), "certs"),
-                            (("--kubeconfig",), "kubeconfig")):
-            if name != "up" or dest != "kubeconfig":   # up has its own --kubeconfig
-                sp.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        return sp
-    sub.add_parser = add_parser_with_globals
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", action=_Verbs)
 
     def ns(sp):
         sp.add_argument("-n", "--namespace", default=argparse.SUPPRESS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from services.common import manifest, names, proto, timeutil, vmstate, volumes
 
@@ -27,7 +28,7 @@ ACCESS_MODE_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMa
                      "ReadWriteOncePod": "RWOP"}
 
 
-def row(kind: int, res, wide: bool) -> list[str]:
+def row(kind: proto.api.Kind, res, wide: bool) -> list[str]:
     md = res.metadata
     if kind == proto.VM:
         cols = [md.name, age(md.creationTimestamp), res.status.printableStatus or vmstate.STATUS_STOPPED, _ready(res)]
@@ -100,7 +101,7 @@ def sort_events(items) -> list:
 
 def _column(res, col: proto.PrinterColumn) -> str:
     """A printer column of a kind without a table of its own: a plain `.a.b` path, or the age."""
-    value = manifest.to_dict(res)
+    value: Any = manifest.to_dict(res)   # then a JSON value down the path
     for step in col.json_path.strip(".").split("."):
         value = value.get(step, "") if isinstance(value, dict) else ""
     if col.type == "date":   # the age of that time (a snapshot's creationTime, a restore's restoreTime)
@@ -110,14 +111,14 @@ def _column(res, col: proto.PrinterColumn) -> str:
     return str(value)
 
 
-def _generic(kind: int) -> tuple[list[str], list[proto.PrinterColumn]]:
+def _generic(kind: proto.api.Kind) -> tuple[list[str], list[proto.PrinterColumn]]:
     """kubectl's table for a CRD: NAME and its printer columns (NAME AGE without any)."""
     cols = (list(proto.KINDS[kind].printer_columns)
             or [proto.PrinterColumn("Age", ".metadata.creationTimestamp", "date")])
     return ["NAME", *(c.name.upper() for c in cols if c.priority == 0)], [c for c in cols if c.priority == 0]
 
 
-def table(kind: int, items, wide: bool, all_namespaces: bool) -> str:
+def table(kind: proto.api.Kind, items, wide: bool, all_namespaces: bool) -> str:
     if kind == proto.EVENT:
         items = sort_events(items)
     if kind in HEADERS:
@@ -137,7 +138,7 @@ def table(kind: int, items, wide: bool, all_namespaces: bool) -> str:
     return "\n".join(lines)
 
 
-def render(kind: int, items, fmt: str, single: bool, all_namespaces: bool = False) -> str:
+def render(kind: proto.api.Kind, items, fmt: str, single: bool, all_namespaces: bool = False) -> str:
     if fmt in ("json", "yaml"):
         docs = [manifest.to_dict(r) for r in items]
         doc = docs[0] if single else {"apiVersion": "v1", "kind": "List", "items": docs}

@@ -24,7 +24,7 @@ def _isatty(stream) -> bool:
         return False
 
 
-def summary(kind: int, doc: dict) -> str:
+def summary(kind: proto.api.Kind, doc: dict) -> str:
     """One line of an object's progress, "" for a kind that reports none:
     `datavolume.cdi.kubevirt.io/d: ImportInProgress 45.20% - node n1 is provisioning: 3.0 MiB of 8.0 MiB`,
     `virtualmachineinstance.kubevirt.io/v: Scheduled - ContainerCreating: Pulling image "…": 12.0 MiB`."""
