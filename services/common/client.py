@@ -148,8 +148,3 @@ class KubeApiClient(ApiClient):
         items, _ = await self._call(self.kube.list, kind, namespace, None, node_name)
         return [proto.inner(o) for o in items]
 
-
-def is_conflict(e: Exception) -> bool:
-    """A stale write (ABORTED) or a racing create/delete: reconcile again from fresh state."""
-    return isinstance(e, grpc.aio.AioRpcError) and e.code() in (
-        grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.NOT_FOUND)

@@ -24,7 +24,6 @@ TICK_POLICIES = {
 RTC_TRACKS = ("guest", "wall")
 # spec timer -> libvirt <timer name>, in the order KubeVirt's converter writes them.
 TIMER_NAMES = {"rtc": "rtc", "pit": "pit", "kvm": "kvmclock", "hpet": "hpet", "hyperv": "hypervclock"}
-X86_ONLY_TIMERS = tuple(TIMER_NAMES)   # all of them: x86 platform timers and paravirtual clocks
 
 # ---------------------------------------------------------------- features
 

@@ -203,9 +203,6 @@ class Server:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace=2)
 
-    def request_stop(self) -> None:
-        self._stopping.set()
-
     @property
     def stopping(self) -> asyncio.Event:
         return self._stopping

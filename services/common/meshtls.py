@@ -136,9 +136,6 @@ class Identity:
             threading.Event().wait(0.05)
         raise NoCertificate(f"{self.directory}: tls.key does not belong to tls.crt")
 
-    def not_after(self) -> datetime.datetime:
-        return self.load().certificate.not_valid_after_utc
-
     # ---------------------------------------------------------------- gRPC
 
     def server_credentials(self) -> grpc.ServerCredentials:

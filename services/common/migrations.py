@@ -36,9 +36,6 @@ GENERATE_NAME = "kubevirt-migrate-vm-"                            # the migrate 
 LIVE_MIGRATABLE = "LiveMigratable"
 REASON_DISKS = "DisksNotLiveMigratable"
 REASON_INTERFACE = "InterfaceNotLiveMigratable"
-REASON_HOTPLUG = "HotplugNotLiveMigratable"
-REASON_HOST_DEVICE = "HostDeviceNotLiveMigratable"
-REASON_NOT_MIGRATABLE = "NotMigratable"
 
 # migrationState values
 ABORT_SUCCEEDED, ABORT_FAILED, ABORTING = "Succeeded", "Failed", "Aborting"
@@ -78,11 +75,6 @@ def is_migrating(vmi) -> bool:
     ended. The VM's printable status says Migrating meanwhile."""
     st = state_of(vmi)
     return st is not None and bool(st.startTimestamp) and not st.endTimestamp
-
-
-def is_source(vmi, node: str) -> bool:
-    st = state_of(vmi)
-    return st is not None and bool(st.migrationUid) and st.sourceNode == node and vmi.status.nodeName == node
 
 
 def is_target(vmi, node: str) -> bool:

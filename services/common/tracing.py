@@ -30,7 +30,7 @@ import grpc
 SERVICE_PREFIX = "virtmesh-"
 # Not traced: long-lived streams (spans as long as the process), polling and plain reads (noise,
 # and each span costs ~0.1 ms of CPU in the process that makes it and more in the one exporting it).
-_UNTRACED = ("Watch", "DomainEvents", "Console", "Info", "Ping", "GetDomainStats", "Get", "List")
+_UNTRACED = ("Watch", "DomainEvents", "Console", "Info", "GetDomainStats", "Get", "List")
 
 enabled = False
 _provider = None         # the SDK's TracerProvider: configuration (sampler, ids, resource), processors
@@ -440,11 +440,6 @@ def _active():
     its work turned out to have something to show, else the current span."""
     p = _pending.get()
     return p.materialize() if p is not None else _current.get()
-
-
-def current_traceparent() -> str:
-    """The W3C traceparent of the active span ("" when tracing is off or no span is active)."""
-    return current_context().partition(" ")[0]
 
 
 def current_context() -> str:

@@ -90,13 +90,6 @@ def memory_overhead(vmi, arch: str = "", ratio: str = "") -> int:
     return total
 
 
-def _has(msg, name: str) -> bool:
-    try:
-        return msg.HasField(name)
-    except ValueError:
-        return bool(getattr(msg, name, None))
-
-
 def resources(vmi, ratio: int = DEFAULT_CPU_ALLOCATION_RATIO, overhead_ratio: str = "") -> tuple[dict, int]:
     """The compute container's resources and the memory overhead they include."""
     res = vmi.spec.domain.resources

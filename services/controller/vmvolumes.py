@@ -47,10 +47,6 @@ def new_data_volume(vm, template):
     return dv
 
 
-def owned_by(dv, vm_uid: str) -> bool:
-    return any(r.kind == "VirtualMachine" and r.controller and r.uid == vm_uid for r in dv.metadata.ownerReferences)
-
-
 def immediate(vm) -> bool:
     """KubeVirt makes the DataVolumes at once unless the annotation says "false" (legacy default)."""
     return vm.metadata.annotations.get(IMMEDIATE_CREATION) != "false"

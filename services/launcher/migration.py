@@ -38,7 +38,6 @@ MONITOR_SECONDS = 0.4          # KubeVirt's monitorSleepPeriodMS
 # Job statistics go to the handler (its /metrics) at most this often: each publish wakes the handler, and
 # a short migration is better off without that CPU on a busy node (bench/migration.py).
 STATS_SECONDS = 2.0
-LIBVIRT_PORT = 16509           # libvirtd's TCP port (listen_tcp) on the target node
 # KubeVirt's CancelMigrationFailedVmiNotMigratingErr
 NOT_MIGRATING = "failed to cancel migration - vmi is not migrating"
 # libvirt's virDomainJobType

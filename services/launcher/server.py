@@ -113,9 +113,6 @@ class Launcher(proto.launcher_grpc.CmdServicer):
     async def Info(self, request, context):
         return L.InfoResponse(supportedCmdVersions=[1], vmiUid=self.uid, pid=os.getpid())
 
-    async def Ping(self, request, context):
-        return _ok()
-
     async def SyncVirtualMachine(self, request, context):
         vmi = request.vmi
         self.vmi = vmi
@@ -276,13 +273,6 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         # The VMI is done either way: answer first, then exit (the pod completing, in KubeVirt).
         asyncio.get_running_loop().call_later(0.2, self.exit.set)
         return resp
-
-    async def GetDomain(self, request, context):
-        st = await asyncio.to_thread(self.hv.state, True)
-        d = L.Domain()
-        d.CopyFrom(self.domain)
-        d.xml = st.xml
-        return L.DomainResponse(response=_ok(), domain=d)
 
     async def CopyDisk(self, request, context):
         from services.launcher import snapshot

@@ -75,14 +75,13 @@ class EmptyRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Domain(_message.Message):
-    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "xml", "exists", "interfaces", "disks", "revision", "migration")
+    __slots__ = ("name", "uuid", "state", "reason", "machineType", "domainType", "exists", "interfaces", "disks", "revision", "migration")
     NAME_FIELD_NUMBER: _ClassVar[int]
     UUID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MACHINETYPE_FIELD_NUMBER: _ClassVar[int]
     DOMAINTYPE_FIELD_NUMBER: _ClassVar[int]
-    XML_FIELD_NUMBER: _ClassVar[int]
     EXISTS_FIELD_NUMBER: _ClassVar[int]
     INTERFACES_FIELD_NUMBER: _ClassVar[int]
     DISKS_FIELD_NUMBER: _ClassVar[int]
@@ -94,13 +93,12 @@ class Domain(_message.Message):
     reason: str
     machineType: str
     domainType: str
-    xml: str
     exists: bool
     interfaces: _containers.RepeatedCompositeFieldContainer[DomainInterface]
     disks: _containers.RepeatedCompositeFieldContainer[DomainDisk]
     revision: int
     migration: _migration_pb2.MigrationMetadata
-    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., xml: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ..., revision: _Optional[int] = ..., migration: _Optional[_Union[_migration_pb2.MigrationMetadata, _Mapping]] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., uuid: _Optional[str] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., machineType: _Optional[str] = ..., domainType: _Optional[str] = ..., exists: _Optional[bool] = ..., interfaces: _Optional[_Iterable[_Union[DomainInterface, _Mapping]]] = ..., disks: _Optional[_Iterable[_Union[DomainDisk, _Mapping]]] = ..., revision: _Optional[int] = ..., migration: _Optional[_Union[_migration_pb2.MigrationMetadata, _Mapping]] = ...) -> None: ...
 
 class DomainDisk(_message.Message):
     __slots__ = ("volume", "target")
@@ -129,14 +127,6 @@ class DomainEvent(_message.Message):
     eventType: str
     domain: Domain
     def __init__(self, eventType: _Optional[str] = ..., domain: _Optional[_Union[Domain, _Mapping]] = ...) -> None: ...
-
-class DomainResponse(_message.Message):
-    __slots__ = ("response", "domain")
-    RESPONSE_FIELD_NUMBER: _ClassVar[int]
-    DOMAIN_FIELD_NUMBER: _ClassVar[int]
-    response: Response
-    domain: Domain
-    def __init__(self, response: _Optional[_Union[Response, _Mapping]] = ..., domain: _Optional[_Union[Domain, _Mapping]] = ...) -> None: ...
 
 class InfoResponse(_message.Message):
     __slots__ = ("supportedCmdVersions", "vmiUid", "pid")

@@ -39,11 +39,6 @@ class CmdStub:
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.InfoResponse.FromString,
                 _registered_method=True)
-        self.Ping = channel.unary_unary(
-                '/virtmesh.v1.Cmd/Ping',
-                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
-                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
-                _registered_method=True)
         self.SyncVirtualMachine = channel.unary_unary(
                 '/virtmesh.v1.Cmd/SyncVirtualMachine',
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.SerializeToString,
@@ -73,11 +68,6 @@ class CmdStub:
                 '/virtmesh.v1.Cmd/DeleteVirtualMachine',
                 request_serializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
-                _registered_method=True)
-        self.GetDomain = channel.unary_unary(
-                '/virtmesh.v1.Cmd/GetDomain',
-                request_serializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
-                response_deserializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
                 _registered_method=True)
         self.CopyDisk = channel.unary_unary(
                 '/virtmesh.v1.Cmd/CopyDisk',
@@ -120,12 +110,6 @@ class CmdServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Ping(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def SyncVirtualMachine(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -159,12 +143,6 @@ class CmdServicer:
     def DeleteVirtualMachine(self, request, context):
         """Undefine the domain (if any) and let the launcher process exit.
         """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def GetDomain(self, request, context):
-        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -215,11 +193,6 @@ def add_CmdServicer_to_server(servicer, server):
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_launcher__pb2.InfoResponse.SerializeToString,
             ),
-            'Ping': grpc.unary_unary_rpc_method_handler(
-                    servicer.Ping,
-                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
-                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.Response.SerializeToString,
-            ),
             'SyncVirtualMachine': grpc.unary_unary_rpc_method_handler(
                     servicer.SyncVirtualMachine,
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.FromString,
@@ -249,11 +222,6 @@ def add_CmdServicer_to_server(servicer, server):
                     servicer.DeleteVirtualMachine,
                     request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_launcher__pb2.Response.SerializeToString,
-            ),
-            'GetDomain': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetDomain,
-                    request_deserializer=virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.FromString,
-                    response_serializer=virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.SerializeToString,
             ),
             'CopyDisk': grpc.unary_unary_rpc_method_handler(
                     servicer.CopyDisk,
@@ -313,33 +281,6 @@ class Cmd:
             '/virtmesh.v1.Cmd/Info',
             virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
             virtmesh_dot_v1_dot_launcher__pb2.InfoResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def Ping(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/virtmesh.v1.Cmd/Ping',
-            virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
-            virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
             options,
             channel_credentials,
             insecure,
@@ -502,33 +443,6 @@ class Cmd:
             '/virtmesh.v1.Cmd/DeleteVirtualMachine',
             virtmesh_dot_v1_dot_launcher__pb2.VMIRequest.SerializeToString,
             virtmesh_dot_v1_dot_launcher__pb2.Response.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetDomain(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/virtmesh.v1.Cmd/GetDomain',
-            virtmesh_dot_v1_dot_launcher__pb2.EmptyRequest.SerializeToString,
-            virtmesh_dot_v1_dot_launcher__pb2.DomainResponse.FromString,
             options,
             channel_credentials,
             insecure,
