@@ -37,33 +37,13 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import grpc  # noqa: E402
 import libvirt  # noqa: E402
 
-from migration_nodes import MigrationMesh, Nodes  # noqa: E402
+from migration_nodes import MigrationMesh, Nodes, vm_manifest  # noqa: E402
 from services.common import proto  # noqa: E402
 from services.launcher import migration as lm  # noqa: E402
 
 GUESTS = os.environ.get("VIRTMESH_GUEST_DIR", "/var/cache/virtmesh/guests")
 NS = "bench"
 HEARTBEAT = "while :; do echo HB; usleep 20000; done &\n"
-VM = """
-apiVersion: kubevirt.io/v1
-kind: VirtualMachine
-metadata: {{name: {name}, namespace: bench}}
-spec:
-  runStrategy: Always
-  template:
-    spec:
-      terminationGracePeriodSeconds: 0
-      domain:
-        cpu: {{cores: 1}}
-        memory: {{guest: {memory}}}
-        devices: {{autoattachSerialConsole: true}}
-        firmware:
-          kernelBoot:
-            kernelArgs: "console=ttyS0 quiet panic=-1 virtmesh.marker={name}"
-            container: {{image: "{guests}/amd64", kernelPath: /kernel, initrdPath: /initrd.img}}
-"""
-
-
 class LogWatch:
     """When each heartbeat line appears in any of the files (polled every 2 ms)."""
 
@@ -160,7 +140,7 @@ class MeshGuest:
     def __init__(self, mm: MigrationMesh, size: str):
         self.mm, self.name = mm, f"m{size.lower()}"
         m = mm.mesh
-        m.cli("apply", "-f", "-", input=VM.format(name=self.name, memory=size, guests=GUESTS))
+        m.cli("apply", "-f", "-", input=vm_manifest(self.name, self.name, f"{GUESTS}/amd64", size, namespace=NS))
         m.wait_for(lambda: m.vmi_phase(self.name, NS) == "Running", 120, "mesh VM Running")
         self.uid = m.get("vmi", self.name, NS)["metadata"]["uid"]
         m.wait_for(lambda: "VIRTMESH-TICK" in mm.serial_log(self.node(), self.uid), 90, "mesh guest ready")

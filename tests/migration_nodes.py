@@ -250,7 +250,7 @@ def _cmdline(pid: int) -> list[str]:
 VM = """
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
-metadata: {{name: {name}, namespace: e2e}}
+metadata: {{name: {name}, namespace: {namespace}}}
 spec:
   runStrategy: Always
   template:
@@ -268,13 +268,13 @@ spec:
 
 
 def vm_manifest(name: str, marker: str, image: str, memory: str = "128Mi", kernel: str = "/kernel",
-                disk_image: str = "") -> str:
+                disk_image: str = "", namespace: str = "e2e") -> str:
     """A VM of the test guest booting its kernel from `image` (a guest directory or a registry image), with
     a virtio disk `data` from the container disk `disk_image` if one is given."""
     disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image else ""
     volumes = f'      volumes: [{{name: data, containerDisk: {{image: "{disk_image}"}}}}]\n' if disk_image else ""
     return VM.format(name=name, marker=marker, memory=memory, image=image, kernel=kernel, disks=disks,
-                     volumes=volumes)
+                     volumes=volumes, namespace=namespace)
 
 
 def ticks(text: str) -> list[int]:
