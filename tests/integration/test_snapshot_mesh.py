@@ -162,7 +162,7 @@ def test_a_disk_that_cannot_be_copied_fails_the_snapshot(mesh):
     mesh.wait_for(lambda: bound(mesh, "bad-data"), 30, "claim bound")
     with open(image(mesh, "bad-data"), "r+b") as f:   # not a qcow2 image any more
         f.write(b"\0" * 512)
-    mesh.cli("apply", "-f", "-", input=snapshot("broken", "bad", failureDeadline="45s"))
+    mesh.cli("apply", "-f", "-", input=snapshot("broken", "bad", failureDeadline="20s"))
     mesh.wait_for(lambda: status(mesh, "vmsnapshot", "broken").get("error"), 30, "the error")
     st = status(mesh, "vmsnapshot", "broken")
     assert "qemu-img convert" in st["error"]["message"] and st["phase"] == "InProgress"
