@@ -1,5 +1,5 @@
 """`virtmesh up --kubeconfig` on a real kube-apiserver (libvirt's test driver; real QEMU is in
-test_cluster_e2e.py): kubectl and virtmesh share the objects, the api's webhooks admit kubectl's
+test_readme_cluster.py): kubectl and virtmesh share the objects, the api's webhooks admit kubectl's
 writes, and every service survives kill -9 during a churn of VMs."""
 from __future__ import annotations
 
