@@ -324,10 +324,11 @@ class Launchers:
         return "unresponsive"
 
     async def wait_exit(self, h: Launcher, timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while h.alive() and loop.time() < deadline:
-            await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(timeout):
+                await exited(h.pid, h.alive)
+        except TimeoutError:
+            pass
         return not h.alive()
 
     async def stop(self, h: Launcher) -> None:
