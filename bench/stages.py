@@ -5,7 +5,7 @@ handler's and launcher's spans join it through the traceparent. The benchmarks r
 OTLP sink (bench/otlpsink.py), dump its spans and call `report`, which prints, for each milestone of a
 start, the median time since the VM's create reached the api:
 
-    api write -> controller created the VMI -> VMI scheduled -> handler picked it up -> launcher
+    api write -> controller created the VMI (placed on its node) -> handler picked it up -> launcher
     spawned -> launcher ready -> domain defined and started (libvirt's create() returned) -> Running
     written
 
@@ -22,8 +22,8 @@ API_SERVICE = "virtmesh-api"
 # (label, how to find the milestone's time in one start's spans: (service, span name, kind, edge))
 MILESTONES = (
     ("api wrote the VM", (API_SERVICE, "/virtmesh.v1.Resources/Create", "VirtualMachine", "end")),
+    # The controller places a VM's VMI before creating it (services/controller/vmi.py: place).
     ("controller created the VMI", (API_SERVICE, "/virtmesh.v1.Resources/Create", "VirtualMachineInstance", "end")),
-    ("VMI scheduled", (API_SERVICE, "/virtmesh.v1.Resources/Update", "VirtualMachineInstance", "end")),
     ("handler picked it up", ("virtmesh-handler", "vmi.sync", "", "start")),
     ("launcher spawned", ("virtmesh-handler", "launcher.spawn", "", "end")),
     ("launcher ready", ("virtmesh-handler", "launcher.waitReady", "", "end")),

@@ -101,14 +101,14 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     migration = MigrationController(api, vmims, vmis, nodes, instancetypes.informers[proto.KUBEVIRT], policies)
     api.track(*informers)
     pods = launcherpod.setup(args, api, instancetypes.informers[proto.KUBEVIRT], lambda key: queues["vmi"].add(key))
+    vmi_ctl = VMIController(api, vms, vmis, nodes, pvcs, pods)
     queues["vm"] = workqueue.WorkQueue(
-        "vm", tracing.traced("vm.reconcile", VMController(api, vms, vmis, instancetypes, volumes).reconcile,
+        "vm", tracing.traced("vm.reconcile",
+                             VMController(api, vms, vmis, instancetypes, volumes, vmi_ctl.place).reconcile,
                              vms.traceparent),
         workers=8)
     queues["vmi"] = workqueue.WorkQueue(
-        "vmi", tracing.traced("vmi.reconcile", VMIController(api, vms, vmis, nodes, pvcs, pods).reconcile,
-                              vmis.traceparent),
-        workers=8)
+        "vmi", tracing.traced("vmi.reconcile", vmi_ctl.reconcile, vmis.traceparent), workers=8)
     queues["node"] = workqueue.WorkQueue("node", NodeController(api, nodes).reconcile, workers=1)
     queues["dv"] = workqueue.WorkQueue("datavolume", DataVolumeController(api, dvs, pvcs).reconcile, workers=2)
     queues["migration"] = migration.queue = workqueue.WorkQueue("migration", migration.reconcile, workers=4)

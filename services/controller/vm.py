@@ -146,8 +146,9 @@ def new_vmi(vm):
 
 class VMController:
     def __init__(self, api, vms, vmis, instancetypes: Instancetypes | None = None,
-                 volumes: vmvolumes.DataVolumes | None = None):
+                 volumes: vmvolumes.DataVolumes | None = None, place=None):
         self.api, self.vms, self.vmis = api, vms, vmis
+        self.place = place   # VMIController.place: a new VMI is created scheduled when a node fits
         self.instancetypes = instancetypes or Instancetypes.disabled()
         self.volumes = volumes   # None: no DataVolume informers (dataVolumeTemplates are not acted on)
         self.recorder = events.recorder(api, events.VM_CONTROLLER)
@@ -370,6 +371,8 @@ class VMController:
         log.info("starting VM %s/%s: creating its VMI", vm.metadata.namespace, vm.metadata.name)
         vmi = new_vmi(vm)
         await self.instancetypes.apply_to_vmi(vm, vmi)
+        if self.place is not None:
+            self.place(vmi)
         try:
             await self.api.create(vmi, tp)
         except Exception as e:

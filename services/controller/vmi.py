@@ -1,10 +1,14 @@
 """VMI lifecycle on the control plane: "" -> Pending -> Scheduling -> Scheduled (virt-controller's
-vmi controller without pods), orphan collection, and finalizer release for VMIs no node owns."""
+vmi controller without pods), orphan collection, and finalizer release for VMIs no node owns.
+
+A VM's VMI is placed before it is created (`place`, called by the VM controller): its create carries
+the decision, which spares each start one write and one round trip through the store. What cannot be
+placed then (no node fits yet) and VMIs created by users are scheduled here after their create."""
 from __future__ import annotations
 
 import logging
 
-from services.common import names, proto, vmstate, volumes
+from services.common import arch, names, proto, vmstate, volumes
 from services.controller import scheduler
 
 log = logging.getLogger(__name__)
@@ -78,26 +82,57 @@ class VMIController:
             await self.api.update(out, tp)
         return None
 
+    def _choose(self, vmi) -> scheduler.Decision:
+        placed = [v for v in self.vmis.items() if v.status.nodeName and not vmstate.is_final(v)
+                  and v.metadata.uid != vmi.metadata.uid]
+        return scheduler.choose(vmi, self.nodes.items(), self._load(), self._volume_nodes(vmi), placed)
+
+    @staticmethod
+    def _bind(out, node: str) -> None:
+        """`out` (a copy being written) scheduled to `node`; the node's label with the status: the node's
+        handler only sees the VMI once it is labelled for it, and would race a later label write with
+        its own status writes."""
+        out.status.nodeName = node
+        vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
+        vmstate.set_phase(out, vmstate.SCHEDULED)
+        out.metadata.labels[names.NODE_NAME_LABEL] = node
+
+    def place(self, vmi) -> None:
+        """Schedule `vmi`, not created yet, in place (the VM controller calls this before its create);
+        left unscheduled when no node fits or launcher pods place VMIs (then reconcile does, and says
+        why not). The api defaults the architecture and machine type at the create; the choice sees them
+        as they will be, because the nodes are filtered by machine type."""
+        if self.pods is not None:
+            return
+        probe = _copy(vmi)
+        if not probe.spec.architecture:
+            probe.spec.architecture = arch.host_arch()
+        a = arch.get(probe.spec.architecture)
+        if not probe.spec.domain.machine.type and a is not None:
+            probe.spec.domain.machine.type = a.default_machine
+        decision = self._choose(probe)
+        if not decision.node:
+            return
+        vmstate.set_phase(vmi, vmstate.PENDING)
+        vmstate.set_phase(vmi, vmstate.SCHEDULING)
+        self._bind(vmi, decision.node)
+        log.info("VMI %s/%s placed on node %s before its create", vmi.metadata.namespace, vmi.metadata.name,
+                 decision.node)
+
     async def _schedule(self, vmi, tp):
         out = _copy(vmi)
         if not out.status.phase:   # a Scheduling VMI stays so: back to Pending would add two transitions a pass
             vmstate.set_phase(out, vmstate.PENDING)
         vmstate.set_phase(out, vmstate.SCHEDULING)
-        placed = [v for v in self.vmis.items() if v.status.nodeName and not vmstate.is_final(v)
-                  and v.metadata.uid != vmi.metadata.uid]
-        decision = scheduler.choose(out, self.nodes.items(), self._load(), self._volume_nodes(vmi), placed)
+        decision = self._choose(out)
         if not decision.node:
             vmstate.set_condition(out, vmstate.POD_SCHEDULED, "False", vmstate.UNSCHEDULABLE_REASON, decision.message)
             if out.status != vmi.status:
                 out = await self.api.update_status(out, tp)
             return out  # node changes requeue Scheduling VMIs
-        out.status.nodeName = decision.node
-        vmstate.set_condition(out, vmstate.POD_SCHEDULED, "True")
-        vmstate.set_phase(out, vmstate.SCHEDULED)
-        if vmi.metadata.labels.get(names.NODE_NAME_LABEL) != decision.node:
-            # The label with (or before) the status: the node's handler only sees the VMI once it is
-            # scheduled there, and would race a later label write with its own status writes.
-            out.metadata.labels[names.NODE_NAME_LABEL] = decision.node
+        relabel = vmi.metadata.labels.get(names.NODE_NAME_LABEL) != decision.node
+        self._bind(out, decision.node)
+        if relabel:
             out = await self.api.update_with_status(out, tp)
         else:
             out = await self.api.update_status(out, tp)

@@ -105,3 +105,51 @@ async def test_an_unschedulable_vmi_is_written_once():
     ctl.vmis.cache["default/u"] = api.writes[0]
     await ctl.reconcile("default/u")
     assert len(api.writes) == 1
+
+
+class _CreateApi(_Api):
+    async def create(self, res, tp=""):
+        self.writes.append(res)
+        return res
+
+
+def _vm(machine=""):
+    vm = proto.kv.VirtualMachine()
+    vm.metadata.name, vm.metadata.namespace, vm.metadata.uid = "web", "default", "vm-uid"
+    vm.spec.runStrategy = "Always"
+    vm.spec.template.spec.domain.machine.type = machine
+    return vm
+
+
+async def test_a_vms_vmi_is_created_scheduled():
+    """The VM controller creates its VMI already placed (phases Pending, Scheduling, Scheduled recorded,
+    nodeName, PodScheduled and the node's label): one write per start, and the handler sees it at once.
+    The machine type the api will default (the host arch's) is what the nodes are filtered by."""
+    from services.common import arch, names, vmstate
+    from services.controller.vm import VMController
+    from services.controller.vmi import VMIController
+    default = arch.get(arch.host_arch()).default_machine
+    other = "virt" if default != "virt" else "q35"
+    nodes = _Cache(node("elsewhere", machines=(other,)), node("here", machines=(default,)))
+    api = _CreateApi()
+    vmis = _Cache()
+    placer = VMIController(api, _Cache(), vmis, nodes)
+    await VMController(api, _Cache(_vm()), vmis, place=placer.place)._start(_vm(), "")
+    (v,) = api.writes
+    assert v.status.nodeName == "here" and v.metadata.labels[names.NODE_NAME_LABEL] == "here"
+    assert v.status.phase == vmstate.SCHEDULED and vmstate.has_condition(v, vmstate.POD_SCHEDULED, "True")
+    assert [t.phase for t in v.status.phaseTransitionTimestamps] == ["Pending", "Scheduling", "Scheduled"]
+    assert not v.spec.domain.machine.type and not v.spec.architecture   # the api's to default, not ours
+
+    # No node fits: created unscheduled, as a user's VMI; the VMI controller schedules it and says why not.
+    api.writes.clear()
+    await VMController(api, _Cache(_vm("pc-q35-test1.2.3")), vmis, place=placer.place)._start(
+        _vm("pc-q35-test1.2.3"), "")
+    (v,) = api.writes
+    assert not v.status.phase and not v.status.nodeName and names.NODE_NAME_LABEL not in v.metadata.labels
+
+    # Launcher pods: the kube-scheduler places the pod, the VMI follows it.
+    api.writes.clear()
+    pods = VMIController(api, _Cache(), vmis, nodes, pods=object())
+    await VMController(api, _Cache(_vm()), vmis, place=pods.place)._start(_vm(), "")
+    assert not api.writes[0].status.nodeName
