@@ -227,7 +227,7 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
             raise Invalid("kind: Required value")
         try:
             async for typ, obj, rv in self.r.db.watch(request.kind, request.namespace, request.resourceVersion,
-                                                      request.nodeName):
+                                                      request.nodeName, dict(request.labelSelector)):
                 yield proto.api.WatchEvent(type=typ, object=obj, resourceVersion=rv)
         except ValueError as e:
             raise Invalid(str(e)) from None

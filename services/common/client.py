@@ -24,8 +24,9 @@ class ApiClient:
         self.resources = proto.api_grpc.ResourcesStub(self.channel)
         self.informers: dict[proto.api.Kind, informer.Informer] = {}   # kind -> the Informer our writes go into at once
 
-    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "") -> informer.Informer:
-        return informer.Informer(self.channel, kind, on_change, node_name=node_name)
+    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "",
+                 labels: dict | None = None) -> informer.Informer:
+        return informer.Informer(self.channel, kind, on_change, node_name=node_name, labels=labels)
 
     def track(self, *informers) -> None:
         """Put the result of every write of ours into these informers' caches (Informer.observe)."""
@@ -108,8 +109,9 @@ class KubeApiClient(ApiClient):
     async def _call(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "") -> informer.KubeInformer:
-        return informer.KubeInformer(self.kube, kind, on_change, node_name=node_name)
+    def informer(self, kind: proto.api.Kind, on_change, node_name: str = "",
+                 labels: dict | None = None) -> informer.KubeInformer:
+        return informer.KubeInformer(self.kube, kind, on_change, node_name=node_name, labels=labels)
 
     async def close(self) -> None:
         self._pool.shutdown(wait=False)

@@ -27,10 +27,11 @@ class Informer:
     """Over the api's gRPC Watch (standalone); KubeInformer below is its twin over the kube-apiserver."""
 
     def __init__(self, channel: grpc.aio.Channel | None, kind: proto.api.Kind, on_change: Callable[[str], None],
-                 node_name: str = "", traceparents: bool = False):
+                 node_name: str = "", traceparents: bool = False, labels: dict | None = None):
         self.stub = proto.api_grpc.ResourcesStub(channel) if channel is not None else None
         self.kind = kind
         self.node_name = node_name
+        self.labels = dict(labels or {})   # a label selector: only objects with these labels
         self.on_change = on_change
         self.cache: dict[str, object] = {}
         self.traceparent: dict[str, str] = {}
@@ -47,6 +48,8 @@ class Informer:
             return
         if self.node_name and getattr(res.status, "nodeName", self.node_name) != self.node_name:
             return  # not for this node's watch
+        if any(res.metadata.labels.get(k) != v for k, v in self.labels.items()):
+            return  # not for this selector's watch (its DELETED event takes it out of the cache)
         key = proto.key(res)
         if self._holds(key, res):
             return
@@ -93,7 +96,8 @@ class Informer:
         seen: set[str] = set()
         assert self.stub is not None, "an Informer without a channel is fed by hand, it does not watch"
         call = self.stub.Watch(proto.api.WatchRequest(
-            kind=self.kind, resourceVersion=self.resource_version, nodeName=self.node_name))
+            kind=self.kind, resourceVersion=self.resource_version, nodeName=self.node_name,
+            labelSelector=self.labels))
         try:
             async for ev in call:
                 self.connected.set()
@@ -138,13 +142,13 @@ class KubeInformer(Informer):
     answered 410 Gone (compacted) relists. Events are applied on the event loop (kube.watch_async)."""
 
     def __init__(self, store, kind: proto.api.Kind, on_change: Callable[[str], None], node_name: str = "",
-                 traceparents: bool = False):
-        super().__init__(None, kind, on_change, node_name, traceparents)
+                 traceparents: bool = False, labels: dict | None = None):
+        super().__init__(None, kind, on_change, node_name, traceparents, labels)
         self.store = store
 
     async def _watch_once(self) -> None:
         if self.resource_version == "":
-            items, rev = await asyncio.to_thread(self.store.list, self.kind, "", None, self.node_name)
+            items, rev = await asyncio.to_thread(self.store.list, self.kind, "", self.labels or None, self.node_name)
             seen: set[str] = set()
             for obj in items:
                 self._apply("ADDED", obj, self.resource_version, seen)
@@ -153,7 +157,7 @@ class KubeInformer(Informer):
         self.connected.set()
         self.synced.set()
         async for typ, obj, rv in kube.watch_async(self.store, self.kind, self.resource_version,
-                                                   node_name=self.node_name):
+                                                   node_name=self.node_name, labels=self.labels):
             if typ == "BOOKMARK":
                 self.resource_version = rv
             else:

@@ -301,10 +301,11 @@ class Kube:
     # -------------------------------------------------------------- watch
 
     def watch_events(self, kind: proto.api.Kind, resource_version: str, namespace: str = "", node_name: str = "",
-              stop: threading.Event | None = None) -> Iterator[tuple[str, proto.api.Object | None, str]]:
+                     stop: threading.Event | None = None, labels: dict | None = None,
+                     ) -> Iterator[tuple[str, proto.api.Object | None, str]]:
         """(type, object, resourceVersion) from `resource_version` on, BOOKMARKs included (object None),
         until the apiserver ends the watch. A compacted revision raises OUT_OF_RANGE (410 Gone)."""
-        query = _selectors(kind, None, node_name)
+        query = _selectors(kind, labels, node_name)
         query.update(watch="true", allowWatchBookmarks="true", resourceVersion=resource_version,
                      timeoutSeconds=str(WATCH_SECONDS))
         resp = self.request("GET", self.path(kind, namespace), query, stream=True,
@@ -327,7 +328,7 @@ class Kube:
 
 
 async def watch_async(store: Kube, kind: proto.api.Kind, resource_version: str, namespace: str = "",
-                      node_name: str = ""):
+                      node_name: str = "", labels: dict | None = None):
     """`store.watch_events` as an async generator, until the apiserver ends the watch: the blocking
     stream runs in a thread of its own and hands each event to the event loop; an error (410 Gone
     included) is raised here. Closing the generator lets the thread go at its next event."""
@@ -344,7 +345,7 @@ async def watch_async(store: Kube, kind: proto.api.Kind, resource_version: str, 
 
     def pump() -> None:
         try:
-            for ev in store.watch_events(kind, resource_version, namespace, node_name, stop):
+            for ev in store.watch_events(kind, resource_version, namespace, node_name, stop, labels):
                 hand(ev)
             hand(None)
         except BaseException as e:  # noqa: BLE001 - handed to the consumer, which decides

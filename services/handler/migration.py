@@ -179,7 +179,7 @@ class Migrations:
 
     def __init__(self, api, launchers, node: str, address: str = ""):
         self.api, self.launchers, self.node, self.address = api, launchers, node, address
-        self.vmis: informer.Informer | None = None   # every VMI (the target's informer), with an address only
+        self.vmis: informer.Informer | None = None   # the VMIs migrating here (with an address only)
         self.queue: workqueue.WorkQueue | None = None
         self.receiving = Receiving(launchers.data)   # VMI uid -> the migration its receiving launcher is for
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
@@ -195,7 +195,10 @@ class Migrations:
         """The informer and queue of the target side (nothing without a migration address)."""
         if not self.address:
             return None
-        self.vmis = self.api.informer(proto.VMI, self._on_vmi)
+        # Only the VMIs whose migration targets this node (KubeVirt's target informer), not every VMI
+        # of the cluster on every node: one that stops being a target leaves the cache (DELETED).
+        self.vmis = self.api.informer(proto.VMI, self._on_vmi,
+                                      labels={migrations.MIGRATION_TARGET_NODE_LABEL: self.node})
         self.queue = workqueue.WorkQueue("handler-migration-target", self.reconcile_target, workers=4)
         return self.vmis
 
@@ -307,12 +310,11 @@ class Migrations:
         uid = vmi.metadata.uid
         st = migrations.state_of(vmi)
         if vmi.status.nodeName == self.node:
-            # Ours now: the node's VMIController owns the VMI and its launcher.
+            # Ours now: the node's VMIController owns the VMI and its launcher. Forgotten here before the
+            # label goes, or the VMI leaving this informer would release the launcher it now runs on.
             self.receiving.pop(uid, None)
-            if migrations.is_target(vmi, self.node):
-                await self._unlabel(vmi)
-            else:
-                self.keys.pop(key, None)
+            self.keys.pop(key, None)
+            await self._unlabel(vmi)
             return None
         mine = migrations.is_target(vmi, self.node) and st is not None and bool(st.migrationUid) \
             and st.targetNode == self.node

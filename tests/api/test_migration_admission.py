@@ -140,6 +140,48 @@ async def test_a_node_watch_is_told_when_a_vmi_leaves_its_node(api_server):
     assert await asyncio.wait_for(resumed(), 5) == ("DELETED", "node02")
 
 
+async def test_a_label_watch_sees_only_the_labelled_and_is_told_when_the_label_goes(api_server):
+    """The target node's informer of migrating VMIs (kubevirt.io/migrationTargetNodeName=<node>), over the
+    api's gRPC Watch: an unlabelled VMI is never sent; labelled -> MODIFIED, unlabelled -> DELETED, for a
+    live watch and for one resumed from before the label went."""
+    import asyncio
+    vm, vmi = await make_vm(api_server, "Always", vmi_phase="Running")
+    selector = {M.MIGRATION_TARGET_NODE_LABEL: "node02"}
+    live: list = []
+    bookmarks: list = []
+
+    async def follow(rev="", out=live, until=None):
+        call = api_server.stub.Watch(proto.api.WatchRequest(kind=proto.VMI, resourceVersion=rev,
+                                                            labelSelector=selector))
+        async for ev in call:
+            if ev.type == "BOOKMARK":
+                bookmarks.append(ev.resourceVersion)
+            else:
+                out.append((ev.type, dict(proto.inner(ev.object).metadata.labels).get(M.MIGRATION_TARGET_NODE_LABEL)))
+                if until is not None and len(out) == until:
+                    return out
+    task = asyncio.create_task(follow())
+    while not bookmarks:
+        await asyncio.sleep(0.01)
+    other = proto.copy(vmi)
+    other.metadata.labels["unrelated"] = "yes"
+    vmi = (await api_server.stub.Update(proto.api.UpdateRequest(object=proto.wrap(other)))).virtualMachineInstance
+    labelled = proto.copy(vmi)
+    labelled.metadata.labels[M.MIGRATION_TARGET_NODE_LABEL] = "node02"
+    vmi = (await api_server.stub.Update(proto.api.UpdateRequest(object=proto.wrap(labelled)))).virtualMachineInstance
+    before_unlabel = vmi.metadata.resourceVersion
+    unlabelled = proto.copy(vmi)
+    del unlabelled.metadata.labels[M.MIGRATION_TARGET_NODE_LABEL]
+    await api_server.stub.Update(proto.api.UpdateRequest(object=proto.wrap(unlabelled)))
+    for _ in range(200):
+        if len(live) == 2:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert live == [("MODIFIED", "node02"), ("DELETED", None)]
+    assert await asyncio.wait_for(follow(before_unlabel, [], until=1), 5) == [("DELETED", None)]
+
+
 async def test_a_migration_policy_with_negative_settings_is_refused(api_server):
     p = proto.migration.MigrationPolicy()
     p.metadata.name = "bad"

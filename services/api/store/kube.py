@@ -94,16 +94,17 @@ class KubeStore(kube.Kube):
     update = _store_errors(kube.Kube.update)
     delete = _store_errors(kube.Kube.delete)
 
-    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = ""):
+    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = "",
+                    labels: dict | None = None):
         """The SQLite store's watch contract over a Kubernetes watch: objects as ADDED first when
         `resource_version` is "" (a list), then a BOOKMARK, then the apiserver's events."""
         if resource_version in ("", "0"):
-            items, rev = await asyncio.to_thread(self.list, kind, namespace, None, node_name)
+            items, rev = await asyncio.to_thread(self.list, kind, namespace, labels or None, node_name)
             for o in items:
                 yield "ADDED", o, kube.proto.inner(o).metadata.resourceVersion
             resource_version = str(rev)
         yield "BOOKMARK", None, resource_version
         while True:  # the apiserver ends a watch every few minutes: resume from the last version
-            async for typ, obj, rv in kube.watch_async(self, kind, resource_version, namespace, node_name):
+            async for typ, obj, rv in kube.watch_async(self, kind, resource_version, namespace, node_name, labels):
                 resource_version = rv or resource_version
                 yield typ, obj, rv

@@ -425,21 +425,26 @@ class Store:
 
     # ------------------------------------------------------------------ watch
 
-    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = ""):
+    async def watch(self, kind: proto.api.Kind, namespace: str, resource_version: str, node_name: str = "",
+                    labels: dict | None = None):
         """(type, object, resourceVersion) events, objects as ADDED first when `resource_version` is ""
         or "0", then the committed history; BOOKMARKs (object None) say how far the stream is synced.
 
-        A watch of one node's VMIs is told when one stops matching (it moved to another node: a live
-        migration), as Kubernetes' watch cache tells a field-selector watch: DELETED with the object as
-        it now is. The keys it sent are tracked from its start; a resumed watch cannot know what matched
-        before it, so until it has caught up every event of another node passes as DELETED too (one for
-        an object the client never had is a no-op for it)."""
+        A watch of one node's VMIs, or of objects with some labels, is told when one stops matching (it
+        moved to another node: a live migration; a label was removed), as Kubernetes' watch cache tells a
+        selector's watch: DELETED with the object as it now is. The keys it sent are tracked from its
+        start; a resumed watch cannot know what matched before it, so until it has caught up every event
+        that does not match passes as DELETED too (one for an object the client never had is a no-op)."""
         sent: set[tuple[str, str]] = set()
         catching_up = False
+        filtered = bool(node_name or labels)
+
+        def selected(obj) -> bool:
+            return _on_node(obj, node_name) and _labelled(obj, labels)
         if resource_version in ("", "0"):
             items, rev = self.list(kind, namespace)
             for o in items:
-                if _on_node(o, node_name):
+                if selected(o):
                     md = proto.inner(o).metadata
                     sent.add((md.namespace, md.name))
                     yield "ADDED", o, md.resourceVersion
@@ -447,7 +452,7 @@ class Store:
             if not resource_version.isdigit():
                 raise ValueError(f'resourceVersion: Invalid value: "{resource_version}"')
             rev = int(resource_version)
-            catching_up = bool(node_name)
+            catching_up = filtered
         # A bookmark right away tells the client the revision it is now synced to.
         yield "BOOKMARK", None, str(max(rev, 0))
         while True:
@@ -459,13 +464,13 @@ class Store:
                 if namespace and md.namespace != namespace:
                     continue
                 key = (md.namespace, md.name)
-                if _on_node(ev.object, node_name):
+                if selected(ev.object):
                     if ev.type == "DELETED":
                         sent.discard(key)
                     else:
                         sent.add(key)
                     yield ev.type, ev.object, str(rev)
-                elif node_name and (key in sent or catching_up):
+                elif filtered and (key in sent or catching_up):
                     sent.discard(key)
                     yield "DELETED", ev.object, str(rev)
             if events:
@@ -484,3 +489,8 @@ class Store:
 
 def _on_node(obj: proto.api.Object, node_name: str) -> bool:
     return not node_name or proto.kind_of(obj) != proto.VMI or proto.inner(obj).status.nodeName == node_name
+
+
+def _labelled(obj: proto.api.Object, labels: dict | None) -> bool:
+    have = proto.inner(obj).metadata.labels
+    return all(have.get(k) == v for k, v in (labels or {}).items())

@@ -160,16 +160,25 @@ class DeleteRequest(_message.Message):
     def __init__(self, ref: _Optional[_Union[ObjectRef, _Mapping]] = ..., uid: _Optional[str] = ..., resourceVersion: _Optional[str] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
-    __slots__ = ("kind", "namespace", "resourceVersion", "nodeName")
+    __slots__ = ("kind", "namespace", "resourceVersion", "nodeName", "labelSelector")
+    class LabelSelectorEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     RESOURCEVERSION_FIELD_NUMBER: _ClassVar[int]
     NODENAME_FIELD_NUMBER: _ClassVar[int]
+    LABELSELECTOR_FIELD_NUMBER: _ClassVar[int]
     kind: Kind
     namespace: str
     resourceVersion: str
     nodeName: str
-    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., resourceVersion: _Optional[str] = ..., nodeName: _Optional[str] = ...) -> None: ...
+    labelSelector: _containers.ScalarMap[str, str]
+    def __init__(self, kind: _Optional[_Union[Kind, str]] = ..., namespace: _Optional[str] = ..., resourceVersion: _Optional[str] = ..., nodeName: _Optional[str] = ..., labelSelector: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class WatchEvent(_message.Message):
     __slots__ = ("type", "object", "resourceVersion")
