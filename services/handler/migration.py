@@ -438,6 +438,8 @@ class Migrations:
         log.info("VMI %s/%s migrated to this node (migration %s)", vmi.metadata.namespace, vmi.metadata.name,
                  s.migrationUid)
         self.recorder.normal(written, events.MIGRATED, f"The VirtualMachineInstance migrated to node {self.node}.")
+        # Forgotten before the label goes: leaving the (label-selected) informer then releases nothing.
+        self.keys.pop(proto.key(written), None)
         await self._unlabel(written)
         return None
 
