@@ -105,9 +105,9 @@ class Migration:
     # ------------------------------------------------------------------ reporting
 
     def _publish(self) -> None:
-        """The metadata goes to the handler with the next domain event (the watch loop wakes now)."""
+        """The metadata goes to the handler now, with the domain as last read (Launcher.publish_migration)."""
         self.l.migration.CopyFrom(self.meta)
-        self.l._wake.set()
+        self.l.publish_migration()
 
     def _result(self, failed: bool, reason: str = "", abort_status: str = "") -> None:
         """KubeVirt's setMigrationResult: the first result sticks; an abort in progress waits for its end."""
@@ -139,6 +139,7 @@ class Migration:
                 f"{str(self.meta.failed).lower()}, abortStatus: {self.meta.abortStatus}"))
         self.meta = LM.MigrationMetadata(uid=uid, startTimestamp=timeutil.now(), mode=migrations.MODE_PRE_COPY)
         self._abort.clear()
+        self._stats_at = time.monotonic()   # the first statistics after STATS_SECONDS: most migrations end first
         self._publish()
         self.task = asyncio.create_task(self._run(request.vmi, request.options))
         return LM.MigrationResponse(success=True, message="migration started")
@@ -285,6 +286,7 @@ class Migration:
             log.warning("undefining the migrated domain: %s", e)
         self.l.hv.released = True
         self._result(False)
+        self.l._wake.set()   # read again: the domain is not ours any more (gone, for the handler)
 
     def _stats(self, stats: dict) -> None:
         m = self.meta

@@ -99,6 +99,18 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             for name, mac, link, target in netsync.interfaces_status(live):
                 new.interfaces.add(name=name, mac=mac, linkState=link, target=target)
             new.disks.extend(L.DomainDisk(volume=v, target=t) for v, t in hotplug.live_disks(live))
+        self._send(new)
+
+    def publish_migration(self) -> None:
+        """The migration metadata changed: published with the domain as last read. No libvirt call while a
+        migration runs (each competes with the job for libvirtd and the CPU): the domain's own changes
+        come with libvirt's events."""
+        new = L.Domain()
+        new.CopyFrom(self.domain)
+        new.migration.CopyFrom(self.migration)
+        self._send(new)
+
+    def _send(self, new: L.Domain) -> None:
         if new == self.domain:
             return
         kind = "ADDED" if not self.domain.exists and new.exists else "DELETED" if not new.exists else "MODIFIED"

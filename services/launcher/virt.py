@@ -289,15 +289,19 @@ class Hypervisor:
         return dom
 
     def state(self, with_xml: bool = False) -> DomainState:
+        """The domain's state and, `with_xml`, its live XML -- not while it is paused for a migration (the
+        target's incoming domain until it resumes, the source's at the switchover): libvirt is moving it
+        then, and its devices are read once it runs."""
         dom = self._domain()
         if dom is None:
             return DomainState(exists=False)
         try:
             st, reason = self._call("state", dom.state)
-            xml = self._call("XMLDesc", dom.XMLDesc, 0) if with_xml else ""
+            name, why = state_names(st, reason)
+            moving = name == "Paused" and why == "Migration"
+            xml = self._call("XMLDesc", dom.XMLDesc, 0) if with_xml and not moving else ""
         except DomainNotFound:
             return DomainState(exists=False)
-        name, why = state_names(st, reason)
         return DomainState(True, name, why, xml)
 
     def _call(self, what: str, fn, *args):
