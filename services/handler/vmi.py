@@ -70,6 +70,7 @@ class VMIController:
     async def reconcile(self, key: str):
         vmi = self.vmis.get(key)
         if vmi is None:
+            await self._release_departed(key)
             return None
         uid = vmi.metadata.uid
         self.key_by_uid[uid] = key
@@ -349,6 +350,18 @@ class VMIController:
         if h is not None:
             await self._delete_launcher(h)
         return None
+
+    async def _release_departed(self, key: str) -> None:
+        """The launcher of a VMI that migrated away goes once its domain has left, also when the VMI left this
+        node's informer first (the target acked before libvirt's Confirm phase ended here, as it usually does):
+        not at the next orphan sweep, seconds later, which a migration back to this node would wait for."""
+        for uid in [u for u, k in self.key_by_uid.items() if k == key]:
+            h = self.launchers.get(uid)
+            if h is not None and migration.domain_left(h.domain):
+                log.info("VMI uid %s: its domain left this node; the launcher goes", uid)
+                await self._delete_launcher(h)
+                if self.migrations is None or uid not in self.migrations.protected_uids():
+                    await self._remove_vm_dir(uid, h)   # unless the VMI is on its way back here already
 
     async def _delete_launcher(self, h) -> None:
         """Stop the launcher (Launchers.stop), then release its network."""
