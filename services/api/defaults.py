@@ -111,11 +111,7 @@ def hyperv(spec) -> None:
 
 def vmi_spec(spec, machine_limits=None) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown) comes from the nodes' labellers."""
-    if not spec.architecture:
-        spec.architecture = arch.host_arch()
-    a = arch.get(spec.architecture)   # None: admission refuses the arch
-    if not spec.domain.machine.type and a is not None:
-        spec.domain.machine.type = a.default_machine
+    a = arch.default_machine(spec)   # None: admission refuses the arch
     if not spec.HasField("terminationGracePeriodSeconds"):
         spec.terminationGracePeriodSeconds = DEFAULT_GRACE_PERIOD
     if a is not None:

@@ -15,16 +15,6 @@ from services.common.volumes import claim_name
 log = logging.getLogger(__name__)
 
 
-def _matches(obj: proto.api.Object, labels, node_name: str) -> bool:
-    res = proto.inner(obj)
-    for k, v in labels.items():
-        if res.metadata.labels.get(k) != v:
-            return False
-    if node_name and proto.kind_of(obj) == proto.VMI and res.status.nodeName != node_name:
-        return False
-    return True
-
-
 def _check_kind(obj: proto.api.Object) -> proto.api.Kind:
     if obj.WhichOneof("kind") is None:
         raise Invalid("object: Required value: one of " + ", ".join(info.field for info in proto.KINDS.values()))
@@ -203,7 +193,7 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
         if request.kind not in proto.KINDS:
             raise Invalid("kind: Required value")
         items, rev = self.r.db.list(request.kind, request.namespace)
-        items = [o for o in items if _matches(o, request.labelSelector, request.nodeName)]
+        items = [o for o in items if proto.selects(o, request.labelSelector, request.nodeName)]
         return proto.api.ObjectList(items=items, resourceVersion=str(rev))
 
     @grpc_errors

@@ -192,7 +192,7 @@ def _watch(args, api, kind: proto.api.Kind, labels: dict[str, str]) -> int:
             res = proto.inner(ev.object)
             if args.name and res.metadata.name != args.name:
                 continue
-            if any(res.metadata.labels.get(k) != v for k, v in labels.items()):
+            if not proto.has_labels(res, labels):
                 continue
             text = render(kind, [res], args.output, True, args.all_namespaces)
             if args.output in (None, "wide"):

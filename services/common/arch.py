@@ -104,6 +104,17 @@ def of(spec) -> Arch:
     return ARCHS[spec.architecture or host_arch()]
 
 
+def default_machine(spec) -> Optional[Arch]:
+    """The architecture (this host's) and machine type (the arch's default) a VMI spec gets when it has
+    none, set in place (KubeVirt's VMI mutator); the arch's row, None for an arch we do not know."""
+    if not spec.architecture:
+        spec.architecture = host_arch()
+    a = get(spec.architecture)
+    if not spec.domain.machine.type and a is not None:
+        spec.domain.machine.type = a.default_machine
+    return a
+
+
 def host_arch() -> str:
     machine = platform.machine()
     return FROM_LIBVIRT.get(machine, {"AMD64": "amd64"}.get(machine, machine))

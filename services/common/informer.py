@@ -48,7 +48,7 @@ class Informer:
             return
         if self.node_name and getattr(res.status, "nodeName", self.node_name) != self.node_name:
             return  # not for this node's watch
-        if any(res.metadata.labels.get(k) != v for k, v in self.labels.items()):
+        if not proto.has_labels(res, self.labels):
             return  # not for this selector's watch (its DELETED event takes it out of the cache)
         key = proto.key(res)
         if self._holds(key, res):

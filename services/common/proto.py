@@ -223,5 +223,19 @@ def key(resource) -> str:
     return f"{md.namespace}/{md.name}" if md.namespace else md.name
 
 
+def has_labels(resource, selector) -> bool:
+    """Whether `resource` carries every label of `selector` (an equality-based label selector)."""
+    have = resource.metadata.labels
+    return all(have.get(k) == v for k, v in selector.items())
+
+
+def selects(obj: api.Object, labels, node_name: str) -> bool:
+    """A list's or watch's selector: the labels, and for VMIs the status.nodeName field selector."""
+    res = inner(obj)
+    if node_name and kind_of(obj) == VMI and res.status.nodeName != node_name:
+        return False
+    return has_labels(res, labels or {})
+
+
 def ref(kind: api.Kind, namespace: str, name: str) -> api.ObjectRef:
     return api.ObjectRef(kind=kind, namespace=namespace, name=name)

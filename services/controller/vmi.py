@@ -105,11 +105,7 @@ class VMIController:
         if self.pods is not None:
             return
         probe = _copy(vmi)
-        if not probe.spec.architecture:
-            probe.spec.architecture = arch.host_arch()
-        a = arch.get(probe.spec.architecture)
-        if not probe.spec.domain.machine.type and a is not None:
-            probe.spec.domain.machine.type = a.default_machine
+        arch.default_machine(probe.spec)
         decision = self._choose(probe)
         if not decision.node:
             return

@@ -438,13 +438,10 @@ class Store:
         sent: set[tuple[str, str]] = set()
         catching_up = False
         filtered = bool(node_name or labels)
-
-        def selected(obj) -> bool:
-            return _on_node(obj, node_name) and _labelled(obj, labels)
         if resource_version in ("", "0"):
             items, rev = self.list(kind, namespace)
             for o in items:
-                if selected(o):
+                if proto.selects(o, labels, node_name):
                     md = proto.inner(o).metadata
                     sent.add((md.namespace, md.name))
                     yield "ADDED", o, md.resourceVersion
@@ -464,7 +461,7 @@ class Store:
                 if namespace and md.namespace != namespace:
                     continue
                 key = (md.namespace, md.name)
-                if selected(ev.object):
+                if proto.selects(ev.object, labels, node_name):
                     if ev.type == "DELETED":
                         sent.discard(key)
                     else:
@@ -485,12 +482,3 @@ class Store:
                 if not self.events_since(rev, kind, limit=1):
                     rev = self.revision
                     yield "BOOKMARK", None, str(rev)
-
-
-def _on_node(obj: proto.api.Object, node_name: str) -> bool:
-    return not node_name or proto.kind_of(obj) != proto.VMI or proto.inner(obj).status.nodeName == node_name
-
-
-def _labelled(obj: proto.api.Object, labels: dict | None) -> bool:
-    have = proto.inner(obj).metadata.labels
-    return all(have.get(k) == v for k, v in (labels or {}).items())
