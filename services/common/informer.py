@@ -46,10 +46,8 @@ class Informer:
         res = proto.inner(obj)
         if _revision(res) <= _revision_of(self.resource_version):
             return
-        if self.node_name and getattr(res.status, "nodeName", self.node_name) != self.node_name:
-            return  # not for this node's watch
-        if not proto.has_labels(res, self.labels):
-            return  # not for this selector's watch (its DELETED event takes it out of the cache)
+        if not proto.selects(obj, self.labels, self.node_name):
+            return  # not for this watch's selector (its DELETED event takes it out of the cache)
         key = proto.key(res)
         if self._holds(key, res):
             return
