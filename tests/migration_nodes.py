@@ -256,7 +256,7 @@ spec:
   template:
     spec:
       terminationGracePeriodSeconds: 0
-      domain:
+{start}      domain:
         cpu: {{cores: 1}}
         memory: {{guest: {memory}}}
         devices: {{autoattachSerialConsole: true{disks}}}
@@ -268,13 +268,15 @@ spec:
 
 
 def vm_manifest(name: str, marker: str, image: str, memory: str = "128Mi", kernel: str = "/kernel",
-                disk_image: str = "", namespace: str = "e2e") -> str:
+                disk_image: str = "", namespace: str = "e2e", paused: bool = False) -> str:
     """A VM of the test guest booting its kernel from `image` (a guest directory or a registry image), with
-    a virtio disk `data` from the container disk `disk_image` if one is given."""
+    a virtio disk `data` from the container disk `disk_image` if one is given; `paused`: started paused
+    (startStrategy Paused), its guest never runs a cycle until unpaused."""
+    start = "      startStrategy: Paused\n" if paused else ""
     disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image else ""
     volumes = f'      volumes: [{{name: data, containerDisk: {{image: "{disk_image}"}}}}]\n' if disk_image else ""
     return VM.format(name=name, marker=marker, memory=memory, image=image, kernel=kernel, disks=disks,
-                     volumes=volumes, namespace=namespace)
+                     volumes=volumes, namespace=namespace, start=start)
 
 
 def ticks(text: str) -> list[int]:
