@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import json
 import logging
 import os
 import signal
@@ -17,15 +19,21 @@ from services.launcher.migration import Migration
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
+NAME, SPARE_NAME = b"launcher", b"launcher-spare"   # /proc/PID/comm: a spare serves no VMI yet
+PR_SET_NAME = 15                                    # prctl(2)
 
 
-async def serve(args) -> None:
+def new_server() -> grpcserver.Server:
+    return grpcserver.Server(["virtmesh.v1.Cmd", "virtmesh.v1.LauncherMigration"],
+                             authz.services_only)  # a root-only unix socket
+
+
+async def serve(args, server: grpcserver.Server | None = None) -> None:
     data = paths.DataDir(args.data_dir).ensure()
     vm_dir = data.vm_dir(args.uid)
     os.makedirs(vm_dir, exist_ok=True)
     launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
-    server = grpcserver.Server(["virtmesh.v1.Cmd", "virtmesh.v1.LauncherMigration"],
-                               authz.services_only)  # a root-only unix socket
+    server = server or new_server()
     server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
     server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, Migration(launcher))
     # In a launcher pod the socket is in the pod's `sockets` volume, where the node's handler finds it.
@@ -58,7 +66,7 @@ async def serve(args) -> None:
     log.info("launcher for %s/%s exits", args.namespace, args.name)
 
 
-def main(argv=None) -> None:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m services.launcher", description=__doc__)
     p.add_argument("--data-dir", default=paths.default_data_dir())
     p.add_argument("--uid", required=True)
@@ -69,7 +77,12 @@ def main(argv=None) -> None:
     p.add_argument("--socket-dir", help="serve in this directory (a launcher pod's sockets volume) instead of "
                    "the data dir's run/")
     p.add_argument("--log-level")
-    args = p.parse_args(argv)
+    return p
+
+
+def claim(args):
+    """The launcher's lock on its VMI (None: another launcher serves the uid, and this one exits)."""
+    process_name(NAME)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("launcher", args.log_level)
     # First of all, before any socket or domain: the VMI's pid file, locked for our lifetime. Whoever
@@ -79,9 +92,62 @@ def main(argv=None) -> None:
     if lock is None:
         log.info("another launcher (pid %d) serves VMI uid %s; exiting", launcherlock.holder(
             data.launcher_pid(args.uid)), args.uid)
-        return
+        return None
     tracing.setup("launcher", relay=True)  # a no-op after the zygote's prefork; spans ride on replies to the handler
-    asyncio.run(serve(args))
+    return lock
+
+
+def main(argv=None) -> None:
+    args = parser().parse_args(argv)
+    lock = claim(args)
+    if lock is not None:
+        asyncio.run(serve(args))
+
+
+async def _read_to_eof(fd: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    chunks = []
+    while True:
+        readable = loop.create_future()
+        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        try:
+            await readable
+        finally:
+            loop.remove_reader(fd)
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def serve_spare(assignment: int) -> None:
+    """A launcher forked before its VMI is known (the zygote's spare): gRPC's core starts and the
+    server is made while nobody waits for them (~10 ms of a launcher's start); then the zygote's
+    assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes it that VMI's
+    launcher. The pipe closed without one (the zygote went away): it exits."""
+    process_name(SPARE_NAME)
+
+    async def run() -> None:
+        server = new_server()
+        got = await _read_to_eof(assignment)
+        os.close(assignment)
+        if not got:
+            return
+        task = json.loads(got)
+        fd = paths.open_private(task["log"])
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        args = parser().parse_args(task["argv"])
+        lock = claim(args)
+        if lock is not None:
+            await serve(args, server)
+    asyncio.run(run())
+
+
+def process_name(name: bytes) -> None:
+    """This process's name in ps and /proc/PID/comm (its command line stays python's, or the zygote's)."""
+    ctypes.CDLL(None).prctl(PR_SET_NAME, name, 0, 0, 0)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ A fresh `python -m services.launcher` spends ~0.3 s of CPU importing grpc, proto
 with many VMs starting together that CPU is most of the start latency. The zygote pays it once
 and forks in ~2 ms; children share the imported code copy-on-write.
 
+When idle, the zygote keeps one launcher forked ahead (a spare, comm `launcher-spare`), whose gRPC
+core is up and server made: the next request hands it the VMI through a pipe, which takes ~1 ms where
+a fork and that set-up took 15-25 ms of a migration's or a start's critical path.
+
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
 connection, {"uid": UID, "namespace": NS, "name": NAME} -> {"pid": N} | {"error": TEXT}. Children
@@ -19,6 +23,7 @@ and a peer that is neither root nor the zygote's own user is refused (SO_PEERCRE
 from __future__ import annotations
 
 import argparse
+import contextlib
 import concurrent.futures.thread  # noqa: F401  (asyncio.to_thread's pool: each launcher imported it)
 import json
 import os
@@ -30,6 +35,8 @@ import sys
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
 from services.common import paths, proto, tracing
 from services.launcher.server import Launcher
+
+SPARE_AFTER_IDLE = 0.2   # seconds without a request before the zygote forks the next spare
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
 tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, Launcher)
@@ -45,16 +52,22 @@ def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket
     conn.close()
     listener.close()
     os.close(w)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     fd = paths.open_private(log_path)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    _run_and_exit(launcher_main.main, argv)
+
+
+def _run_and_exit(fn, *args) -> None:
+    """In a launcher just forked: not the zygote's signals or stdin; `fn`, then exit as a process would."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
     os.close(null)
     try:
-        launcher_main.main(argv)
+        fn(*args)
         code = 0
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else 1
@@ -93,15 +106,69 @@ def _peer_allowed(conn: socket.socket) -> bool:
     return uid in (0, os.geteuid())
 
 
-def _spawn(req: dict, conn: socket.socket, listener: socket.socket, data: paths.DataDir, launcher: dict) -> dict:
-    uid, namespace, name = _request(req)
+class Spare:
+    """A launcher forked ahead of need (launcher_main.serve_spare): gRPC set up, its VMI not yet known.
+    The next request takes it, through its assignment pipe, instead of forking; an idle zygote forks
+    the next one. A burst of requests forks directly: nobody waits behind a spare's fork."""
+
+    def __init__(self, pid: int, assignment: int):
+        self.pid, self.assignment = pid, assignment
+
+    @classmethod
+    def fork(cls, listener: socket.socket) -> "Spare | None":
+        r, w = os.pipe()
+        report_r, report_w = os.pipe()
+        first = os.fork()
+        if first == 0:   # new session, fork the spare, report its pid, exit (as _child)
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            listener.close()
+            for fd in (w, report_r):
+                os.close(fd)
+            os.write(report_w, str(os.getpid()).encode())
+            os.close(report_w)
+            _run_and_exit(launcher_main.serve_spare, r)
+        for fd in (r, report_w):
+            os.close(fd)
+        os.waitpid(first, 0)
+        pid = os.read(report_r, 32)
+        os.close(report_r)
+        if not pid:
+            os.close(w)
+            return None
+        return cls(int(pid), w)
+
+    def assign(self, argv: list[str], log_path: str) -> bool:
+        """Hands it its VMI (False: it died meanwhile)."""
+        try:   # one write under PIPE_BUF: all of it or nothing; a dead reader is EPIPE
+            os.write(self.assignment, json.dumps({"argv": argv, "log": log_path}).encode())
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(self.assignment)
+
+    def discard(self) -> None:
+        os.close(self.assignment)   # its read ends: the spare exits
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _spawn(uid: str, namespace: str, name: str, conn: socket.socket, listener: socket.socket, data: paths.DataDir,
+           launcher: dict, spare: Spare | None) -> dict:
     vm_dir = paths.private_dir(data.vm_dir(uid))
     argv = launcher_argv(data, launcher, uid, namespace, name)
+    log_path = os.path.join(vm_dir, "launcher.log")
+    if spare is not None and spare.assign(argv, log_path):
+        return {"pid": spare.pid}
     r, w = os.pipe()
     first = os.fork()
     if first == 0:
         os.close(r)
-        _child(argv, os.path.join(vm_dir, "launcher.log"), conn, listener, w)
+        _child(argv, log_path, conn, listener, w)
     os.close(w)
     os.waitpid(first, 0)
     pid = os.read(r, 32)
@@ -124,11 +191,22 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
         os.umask(old)
     os.chmod(path, 0o600)
     listener.listen(64)
-    listener.settimeout(1.0)
+    listener.settimeout(SPARE_AFTER_IDLE)
+    spare: Spare | None = None
+
+    def stop(*_):
+        if spare is not None:
+            spare.discard()
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, stop)
     while os.getppid() == parent:
         try:
             conn, _ = listener.accept()
         except socket.timeout:
+            if spare is None:
+                spare = Spare.fork(listener)
             continue
         with conn:
             conn.settimeout(5)
@@ -141,14 +219,20 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
                     if not chunk:
                         break
                     buf += chunk
-                reply = _spawn(json.loads(buf), conn, listener, data, launcher)
-            except (OSError, ValueError, KeyError) as e:
+                uid, namespace, name = _request(json.loads(buf))
+            except (OSError, ValueError) as e:
                 reply = {"error": str(e)}
+            else:
+                taken, spare = spare, None   # assigned, or dead if it cannot be
+                try:
+                    reply = _spawn(uid, namespace, name, conn, listener, data, launcher, taken)
+                except OSError as e:
+                    reply = {"error": str(e)}
             try:
                 conn.sendall(json.dumps(reply).encode() + b"\n")
             except OSError:
                 pass
-    os.unlink(path)
+    stop()
 
 
 def main(argv=None) -> None:

@@ -30,10 +30,19 @@ def _state(pid: str) -> str:
         return ""
 
 
+def _comm(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def launcher_processes(data_dir: str) -> dict[int, str]:
     """pid -> VMI uid of every live launcher process of this data dir, from /proc: a process running
     services.launcher (plain, or a child of the zygote, which keeps the zygote's command line) for
-    this data dir; the zygote itself (the process with the zygote's listening socket) is none."""
+    this data dir; the zygote itself (the process with the zygote's listening socket) is none, nor is
+    its spare (comm launcher-spare: no VMI's yet)."""
     run = os.path.join(data_dir, "run")
     zygote_sockets = set()
     with open("/proc/net/unix") as f:
@@ -48,7 +57,7 @@ def launcher_processes(data_dir: str) -> dict[int, str]:
         if "services.launcher" not in cmd or f"--data-dir {data_dir} " not in cmd + " ":
             continue
         state = _state(pid)
-        if state in ("", "Z"):
+        if state in ("", "Z") or _comm(pid) == "launcher-spare":
             continue
         try:
             fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]

@@ -89,3 +89,66 @@ def test_zygote_socket_is_root_only_and_callers_choose_no_path(data_dir):
             os.kill(pid, signal.SIGKILL)
     assert not os.path.exists(target)
     assert not os.path.exists(os.path.join(data_dir, "escape"))
+
+
+def spares(data_dir) -> list[int]:
+    """The zygote's spare launchers (comm launcher-spare, the zygote's command line) for this data dir."""
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f, open(f"/proc/{pid}/cmdline") as g:
+                if f.read().strip() == "launcher-spare" and data_dir in g.read():
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def exited(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def wait_until(what, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not (got := what()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+    return got
+
+
+def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
+    """Idle, the zygote forks one spare launcher ahead; a request is answered with it, and it serves that
+    VMI; a burst finds none and forks; a spare that died is replaced by a fork; the zygote's end is the
+    spare's."""
+    launched = []
+    with zygote(data_dir) as sock:
+        try:
+            spare = wait_until(lambda: spares(data_dir))
+            assert len(spare) == 1
+            assert not any(n.startswith("l-") for n in os.listdir(os.path.join(data_dir, "run")))   # no VMI yet
+            for uid in ("u1", "u2"):   # one after the other: the second has no spare yet, and forks
+                reply = ask(sock, {"uid": uid, "namespace": "default", "name": "x"})
+                launched.append(reply["pid"])
+            assert launched[0] == spare[0] and launched[1] != spare[0]
+            for uid, pid in zip(("u1", "u2"), launched):
+                wait_until(lambda: os.path.exists(os.path.join(data_dir, "run", f"l-{uid}.sock")))
+                assert int(open(os.path.join(data_dir, "run", f"l-{uid}.pid")).read()) == pid
+                with open(f"/proc/{pid}/comm") as f:
+                    assert f.read().strip() == "launcher"
+            assert "launcher for default/x (u1)" in open(os.path.join(data_dir, "vms", "u1", "launcher.log")).read()
+            dead = wait_until(lambda: spares(data_dir))[0]   # idle again: the next spare
+            os.kill(dead, signal.SIGKILL)
+            wait_until(lambda: exited(dead))
+            reply = ask(sock, {"uid": "u3", "namespace": "default", "name": "x"})
+            launched.append(reply["pid"])
+            assert reply["pid"] != dead
+            wait_until(lambda: os.path.exists(os.path.join(data_dir, "run", "l-u3.sock")))
+            spare = wait_until(lambda: spares(data_dir))
+        finally:
+            for pid in launched:
+                os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not spares(data_dir), 5)
