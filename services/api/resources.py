@@ -77,9 +77,13 @@ class Resources:
         `old`: the stored resource an update replaces."""
         instancetype.validate(obj, self.db, machine_limits, old)
 
-    def update(self, obj: proto.api.Object, status_only: bool = False) -> proto.api.Object:
-        """Replace metadata+spec (or only status) of the stored object, with optimistic concurrency."""
+    def update(self, obj: proto.api.Object, status_only: bool = False, with_status: bool = False) -> proto.api.Object:
+        """Replace metadata+spec (or only status; or, for a kind without a status subresource, all three)
+        of the stored object, with optimistic concurrency."""
         kind = _check_kind(obj)
+        if with_status and proto.KINDS[kind].status_subresource:
+            raise Invalid(f"withStatus: {proto.KINDS[kind].kind} has a status subresource: its status is written "
+                                 "through it")
         _prune(obj)
         if not status_only:
             instancetype.mutate(obj, self.db)
@@ -133,6 +137,9 @@ class Resources:
                     instancetype.matcher_update(stored.spec, result.spec)
             else:
                 validation.validate(result_obj, None, instancetype.gates(self.db))
+            if with_status:
+                result.status.CopyFrom(new.status)
+                validation.size(result_obj)
         tracing.keep(result_obj, tracing.kept(obj))
         return self.db.update(result_obj, expect, status=status_only)
 
@@ -199,7 +206,7 @@ class ResourcesServicer(proto.api_grpc.ResourcesServicer):
     @grpc_errors
     async def Update(self, request, context):
         _annotate(request.object)
-        return self.r.update(request.object)
+        return self.r.update(request.object, with_status=request.withStatus)
 
     @grpc_errors
     async def UpdateStatus(self, request, context):

@@ -71,7 +71,12 @@ class ApiClient:
         return self._written(obj)
 
     async def update_with_status(self, resource, traceparent: str = ""):
-        """Metadata, spec and status: the api's door takes them in two writes (metadata+spec first)."""
+        """Metadata, spec and status: one write where the kind has no status subresource (KubeVirt's VMI),
+        else two (metadata+spec first)."""
+        if not proto.KINDS[proto.KIND_BY_NAME[resource.DESCRIPTOR.name]].status_subresource:
+            obj = await self.resources.Update(
+                proto.api.UpdateRequest(object=proto.wrap(resource, traceparent), withStatus=True), timeout=TIMEOUT)
+            return self._written(obj)
         written = await self.update(resource, traceparent)
         out = proto.copy(resource)
         out.metadata.CopyFrom(written.metadata)

@@ -340,7 +340,7 @@ class MigrationController:
 
     async def _hand_off(self, m, vmi, node: str, config) -> None:
         """KubeVirt's handleTargetPodHandoff: the VMI's migrationState names this migration and its nodes,
-        the settings it runs with (the cluster's, or a matching MigrationPolicy's over them), then the label
+        the settings it runs with (the cluster's, or a matching MigrationPolicy's over them), and the label
         that makes the target's handler act."""
         out = proto.copy(vmi)
         st = out.status.migrationState
@@ -356,10 +356,8 @@ class MigrationController:
                 st.migrationPolicyName = policy.metadata.name
         st.migrationConfiguration.CopyFrom(config)
         st.migrationNetworkType = "Pod"
-        written = await self.api.update_status(out)
-        written = proto.copy(written)
-        written.metadata.labels[M.MIGRATION_TARGET_NODE_LABEL] = node
-        await self.api.update(written)
+        out.metadata.labels[M.MIGRATION_TARGET_NODE_LABEL] = node
+        await self.api.update_with_status(out)   # one write: the target's handler sees both at once
         log.info("migration %s/%s: VMI %s from node %s to node %s", m.metadata.namespace, m.metadata.name,
                  vmi.metadata.name, st.sourceNode, node)
 

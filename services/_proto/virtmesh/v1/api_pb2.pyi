@@ -144,10 +144,12 @@ class ObjectList(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Object, _Mapping]]] = ..., resourceVersion: _Optional[str] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
-    __slots__ = ("object",)
+    __slots__ = ("object", "withStatus")
     OBJECT_FIELD_NUMBER: _ClassVar[int]
+    WITHSTATUS_FIELD_NUMBER: _ClassVar[int]
     object: Object
-    def __init__(self, object: _Optional[_Union[Object, _Mapping]] = ...) -> None: ...
+    withStatus: bool
+    def __init__(self, object: _Optional[_Union[Object, _Mapping]] = ..., withStatus: _Optional[bool] = ...) -> None: ...
 
 class DeleteRequest(_message.Message):
     __slots__ = ("ref", "uid", "resourceVersion")
