@@ -102,11 +102,16 @@ class Nodes:
         return r.stdout.split()
 
     def close(self) -> None:
-        for name in self.addresses:
+        def stop(name):
             try:
                 self._host("stop", name)
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
+        stops = [threading.Thread(target=stop, args=(name,)) for name in self.addresses]   # ~2-4 s each
+        for t in stops:
+            t.start()
+        for t in stops:
+            t.join()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

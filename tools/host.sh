@@ -292,7 +292,9 @@ EOF
     mount --bind "$2/swtpm-localca" /var/lib/swtpm-localca
   ' sh "$name" "$base"
   node_in "$name" "$base/bin/vm$name-virtlogd" --daemon --pid-file "$base/virtlogd.pid" </dev/null >>"$base/daemons.out" 2>&1 9>&-
-  node_in "$name" "$base/bin/vm$name-libvirtd" --daemon --listen --pid-file "$base/libvirtd.pid" \
+  # Found through PATH, as the host's is: libvirtd counts the ctime of a binary it was started by path
+  # into its own, which then outdates the copied capabilities (a 10-12 s probe of every QEMU).
+  node_in "$name" env PATH="$base/bin:$PATH" "vm$name-libvirtd" --daemon --listen --pid-file "$base/libvirtd.pid" \
     </dev/null >>"$base/daemons.out" 2>&1 9>&-
   local deadline=$((SECONDS + START_TIMEOUT))
   until node_answers "$name"; do
