@@ -253,10 +253,12 @@ class Launchers:
         gRPC's reconnect backoff, which would add ~0.1 s to every VM start."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        pause = 0.001   # a spare launcher listens within a few ms: looked for often at first, then every 5 ms
         while not os.path.exists(h.socket):
             if not h.alive() or loop.time() > deadline:
                 return False
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.005)
         return True
 
     async def _follow(self, h: Launcher) -> None:

@@ -106,10 +106,14 @@ def main(argv=None) -> None:
 
 async def _read_to_eof(fd: int) -> bytes:
     loop = asyncio.get_running_loop()
-    chunks = []
+    chunks: list[bytes] = []
     while True:
-        readable = loop.create_future()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        readable: asyncio.Future[None] = loop.create_future()
+
+        def ready(f: asyncio.Future[None] = readable) -> None:
+            if not f.done():
+                f.set_result(None)
+        loop.add_reader(fd, ready)
         try:
             await readable
         finally:

@@ -26,7 +26,7 @@ import math
 import os
 import time
 import xml.etree.ElementTree as ET
-from typing import Optional
+from typing import Any, Optional
 
 from services.common import migrations, proto, quantity, timeutil
 from services.launcher import failures, storage, virt
@@ -187,8 +187,12 @@ class Migration:
             raise virt.DomainNotFound(NOT_MIGRATING)
         virt.call("failed to cancel migration", dom.abortJob)
 
-    def _params(self, dom, vmi, options) -> tuple[str, dict, int, int]:
+    def _params(self, vmi, options) -> tuple[Any, str, dict, int, int]:
+        """The domain and its migration call's arguments, in one thread hop (the call waits on them)."""
         lv = virt.libvirt
+        dom = self.l.hv._domain()
+        if dom is None:
+            raise virt.DomainNotFound(f"domain {self.l.domain_name} not found")
         st = vmi.status.migrationState
         uri, data_uri = target_uris(st.targetNodeAddress)
         migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
@@ -199,7 +203,7 @@ class Migration:
         if bw > 0:
             params[lv.VIR_MIGRATE_PARAM_BANDWIDTH] = bw
         flags = lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER | lv.VIR_MIGRATE_PERSIST_DEST
-        local = local_disks(m.Domain.from_xml(virt.call("XMLDesc", dom.XMLDesc, 0)), self.l.vm_dir)
+        local = local_disks(m.Domain.from_xml(migratable), self.l.vm_dir)   # its disks are the live ones
         if local:
             flags |= lv.VIR_MIGRATE_NON_SHARED_INC
             params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [target for target, _ in local]
@@ -212,15 +216,12 @@ class Migration:
             flags |= lv.VIR_MIGRATE_POSTCOPY
         if self.l.domain.state == "Paused":
             flags |= lv.VIR_MIGRATE_PAUSED
-        return uri, params, flags, sum(os.path.getsize(path) for _, path in local)
+        return dom, uri, params, flags, sum(os.path.getsize(path) for _, path in local)
 
     async def _run(self, vmi, options) -> None:
         lv = virt.libvirt
         try:
-            dom = await asyncio.to_thread(self.l.hv._domain)
-            if dom is None:
-                raise virt.DomainNotFound(f"domain {self.l.domain_name} not found")
-            uri, params, flags, local_bytes = await asyncio.to_thread(self._params, dom, vmi, options)
+            dom, uri, params, flags, local_bytes = await asyncio.to_thread(self._params, vmi, options)
         except (virt.VirtError, ET.ParseError, OSError) as e:
             log.warning("migration %s: %s", self.meta.uid, e)
             self._result(True, f"Live migration failed {e}")

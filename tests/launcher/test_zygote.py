@@ -105,11 +105,20 @@ def spares(data_dir) -> list[int]:
 
 
 def exited(pid: int) -> bool:
+    """Every thread of the process gone (its files are closed only once the last one is: gRPC's threads
+    may still be exiting when the main one shows as a zombie)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return True
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                    return False
+        except OSError:
+            pass
+    return True
 
 
 def wait_until(what, timeout=10):
