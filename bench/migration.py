@@ -1,14 +1,14 @@
 """Live migration benchmark: the mesh's migration of a real guest beside bare libvirt's, same run.
 
-    python bench/migration.py [--rounds 4] [--sizes 128Mi,512Mi]
+    python bench/migration.py [--rounds 6] [--sizes 128Mi,512Mi]
 
 Two libvirt nodes on this machine (tools/host.sh node), a mesh over them (virtmesh up on one, a handler
 on the other; tests/migration_nodes.py). For each guest size a VM boots through the mesh and a twin
 domain is defined straight in libvirt from the mesh's own domain XML (renamed, its files in a directory of
 the benchmark's), and both start a 50 Hz heartbeat on their serial console (`echo HB; usleep 20000`).
-Then, alternately (this machine's speed drifts), the mesh's VM migrates to the other node and back and
-the twin does the same with bare libvirt, the launcher's very call (virDomainMigrateToURI3, LIVE |
-PEER2PEER | PERSIST_DEST | UNSAFE, the migratable XML with its paths moved).
+Then, alternately (this machine's speed drifts; each round the other goes first), the mesh's VM migrates
+to the other node and back and the twin does the same with bare libvirt, the launcher's very call
+(virDomainMigrateToURI3, LIVE | PEER2PEER | PERSIST_DEST | UNSAFE, the migratable XML with its paths moved).
 
 Reported per size, medians (min-max) over the rounds:
 - wall: mesh = the VirtualMachineInstanceMigration created -> Succeeded, as its user sees it (admission,
@@ -320,7 +320,7 @@ def summary(values: list[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python bench/migration.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=4, help="migrations of each kind per size (one way each)")
+    p.add_argument("--rounds", type=int, default=6, help="migrations of each kind per size (one way each)")
     p.add_argument("--sizes", default="128Mi,512Mi")
     args = p.parse_args(argv)
     libvirt.registerErrorHandler(lambda _c, _e: None, None)
@@ -337,9 +337,9 @@ def main(argv=None) -> int:
                                  size)
                 got = {"mesh": [], "bare": []}
                 try:
-                    for _ in range(args.rounds):
-                        got["mesh"].append(mesh.migrate())
-                        got["bare"].append(bare.migrate())
+                    for i in range(args.rounds):   # which goes first alternates: neither gets the other's tail
+                        for who in (("mesh", "bare") if i % 2 == 0 else ("bare", "mesh")):
+                            got[who].append((mesh if who == "mesh" else bare).migrate())
                 finally:
                     bare.close()
                     mm.mesh.cli("delete", "vm", mesh.name, "-n", NS, check=False)
