@@ -183,7 +183,8 @@ def _watch(args, api, kind: proto.api.Kind, labels: dict[str, str]) -> int:
     """`get -w`: each change as a row (or the object, in -o json/yaml/name), until Ctrl-C."""
     ns = "" if args.all_namespaces else namespace_of(args, kind)
     _, rev = list_objects(api, kind, ns, labels)
-    stream = api.resources.Watch(proto.api.WatchRequest(kind=kind, namespace=ns, resourceVersion=str(rev)))
+    stream = api.resources.Watch(proto.api.WatchRequest(kind=kind, namespace=ns, resourceVersion=str(rev),
+                                                        labelSelector=labels))
     deadline = time.monotonic() + args.request_timeout if args.request_timeout else None
     try:
         for ev in stream:
@@ -191,8 +192,6 @@ def _watch(args, api, kind: proto.api.Kind, labels: dict[str, str]) -> int:
                 continue
             res = proto.inner(ev.object)
             if args.name and res.metadata.name != args.name:
-                continue
-            if not proto.has_labels(res, labels):
                 continue
             text = render(kind, [res], args.output, True, args.all_namespaces)
             if args.output in (None, "wide"):

@@ -104,7 +104,8 @@ class KubeResources:
     def Watch(self, request, timeout=None):  # noqa: N802
         """The apiserver's watch as the door's WatchEvents (bookmarks left out)."""
         ns = self._ns(request.kind, request.namespace) if request.namespace else ""
-        for type_, obj, rev in self.kube.watch_events(request.kind, request.resourceVersion, ns, request.nodeName):
+        for type_, obj, rev in self.kube.watch_events(request.kind, request.resourceVersion, ns, request.nodeName,
+                                                      labels=dict(request.labelSelector)):
             if obj is not None:
                 yield proto.api.WatchEvent(type=type_, object=obj, resourceVersion=rev)
 

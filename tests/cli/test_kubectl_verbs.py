@@ -115,6 +115,31 @@ def test_get_watch_prints_each_change(mesh):
     assert "Running" in phases and len(rows) >= 2, out
 
 
+def test_get_watch_with_a_label_selector_is_selected_by_the_server(mesh):
+    """`get -w -l`: the api's watch selects, as the kube-apiserver's does: an object that gains the label
+    shows up, one that never has it never does, and one that loses it comes once more (the watch's
+    DELETED, with its new labels)."""
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "get", "vm", "-w", "-l", "tier=gold", "-o", "json",
+                             "--request-timeout", "20"],
+                            env=mesh.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        mesh.cli("apply", "-f", "-", input=vm_manifest("lw1", "Halted") + "---\n" + vm_manifest("lw2", "Halted"))
+        mesh.cli("patch", "vm", "lw1", "-p", '{"metadata": {"labels": {"tier": "gold"}}}')
+        mesh.cli("patch", "vm", "lw2", "-p", '{"metadata": {"labels": {"tier": "tin"}}}')
+        time.sleep(1.0)
+        mesh.cli("patch", "vm", "lw1", "-p", '{"metadata": {"labels": {"tier": "lead"}}}')
+        time.sleep(1.5)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+        mesh.cli("delete", "vm", "lw1", "lw2", "--wait")
+    docs = [json.loads(d) for d in ("{" + d if not d.startswith("{") else d for d in out.split("\n{")) if d.strip()]
+    docs = [d for d in docs if d["kind"] == "VirtualMachine"]   # after the first list's
+    assert {d["metadata"]["name"] for d in docs} == {"lw1"}, out
+    assert [d["metadata"]["labels"]["tier"] for d in docs][-1] == "lead", out
+
+
 def test_wait_for_conditions_jsonpath_and_deletion(mesh):
     mesh.cli("apply", "-f", "-", input=vm_manifest("w1"))
     r = mesh.cli("wait", "vmi/w1", "--for=condition=Ready", "--timeout", "60s")
