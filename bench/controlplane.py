@@ -109,12 +109,15 @@ def proc_stat(pid) -> tuple[str, float]:
 
 def mesh_processes(data_dir: str):
     """(pid, role) of each process of the mesh running in `data_dir`: up (the supervisor `virtmesh up`
-    becomes), api, controller, handler, zygote and launcher. Launchers are double-forked zygote children
-    (ppid 1), so they are found by their inherited command line."""
+    becomes), api, controller, handler, zygote, launcher and spare (the zygote's launcher forked ahead,
+    serving no VM yet). Launchers are double-forked zygote children (ppid 1), so they are found by their
+    inherited command line."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
             ppid = proc_stat(pid)[0]
         except OSError:
             continue
@@ -123,7 +126,7 @@ def mesh_processes(data_dir: str):
         module = argv[2].decode()
         role = "up" if module.startswith("services.cli") else module.rsplit(".", 1)[-1]
         if role == "zygote" and ppid == "1":  # ppid 1: a launcher forked off the zygote
-            role = "launcher"
+            role = "spare" if comm == "launcher-spare" else "launcher"
         yield pid, role
 
 
