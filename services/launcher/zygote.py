@@ -113,6 +113,7 @@ class Spare:
 
     def __init__(self, pid: int, assignment: int):
         self.pid, self.assignment = pid, assignment
+        self.assigned = False   # (or found dead): its pipe is closed
 
     @classmethod
     def fork(cls, listener: socket.socket) -> "Spare | None":
@@ -141,6 +142,7 @@ class Spare:
 
     def assign(self, argv: list[str], log_path: str) -> bool:
         """Hands it its VMI (False: it died meanwhile)."""
+        self.assigned = True
         try:   # one write under PIPE_BUF: all of it or nothing; a dead reader is EPIPE
             os.write(self.assignment, json.dumps({"argv": argv, "log": log_path}).encode())
             return True
@@ -223,11 +225,13 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
             except (OSError, ValueError) as e:
                 reply = {"error": str(e)}
             else:
-                taken, spare = spare, None   # assigned, or dead if it cannot be
+                taken, spare = spare, None
                 try:
                     reply = _spawn(uid, namespace, name, conn, listener, data, launcher, taken)
-                except OSError as e:
+                except (OSError, ValueError) as e:
                     reply = {"error": str(e)}
+                if taken is not None and not taken.assigned:
+                    spare = taken   # the request failed before it: the next one's
             try:
                 conn.sendall(json.dumps(reply).encode() + b"\n")
             except OSError:

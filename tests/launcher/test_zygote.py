@@ -130,8 +130,8 @@ def wait_until(what, timeout=10):
 
 
 def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
-    """Idle, the zygote forks one spare launcher ahead; a request is answered with it, and it serves that
-    VMI; a burst finds none and forks; a spare that died is replaced by a fork; the zygote's end is the
+    """Idle, the zygote forks one spare launcher ahead; a refused request leaves it, the next one is
+    answered with it, and it serves that VMI; a burst finds none and forks; a spare that died is replaced by a fork; the zygote's end is the
     spare's."""
     launched = []
     with zygote(data_dir) as sock:
@@ -139,6 +139,7 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
             spare = wait_until(lambda: spares(data_dir))
             assert len(spare) == 1
             assert not any(n.startswith("l-") for n in os.listdir(os.path.join(data_dir, "run")))   # no VMI yet
+            assert "error" in ask(sock, {"uid": "../x", "namespace": "default", "name": "x"})   # leaves it be
             for uid in ("u1", "u2"):   # one after the other: the second has no spare yet, and forks
                 reply = ask(sock, {"uid": uid, "namespace": "default", "name": "x"})
                 launched.append(reply["pid"])
