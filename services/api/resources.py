@@ -82,8 +82,8 @@ class Resources:
         of the stored object, with optimistic concurrency."""
         kind = _check_kind(obj)
         if with_status and proto.KINDS[kind].status_subresource:
-            raise Invalid(f"withStatus: {proto.KINDS[kind].kind} has a status subresource: its status is written "
-                                 "through it")
+            raise Invalid(f"withStatus: {proto.KINDS[kind].kind} has a status subresource: its status is "
+                          "written through it")
         _prune(obj)
         if not status_only:
             instancetype.mutate(obj, self.db)
