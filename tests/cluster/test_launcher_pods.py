@@ -203,8 +203,8 @@ def test_launcher_pods_end_to_end(pod_mesh):
     print(time.strftime("%H:%M:%S"), '3.', flush=True)
     # 3. Deleting the VMI: the guest goes down first, then its pod.
     pod_name = md["name"]
+    samples = [(qemu_running(uid), False)]   # just before the delete (the guest may be down by the next)
     cp.kubectl("delete", "vmi", "lp1", "--wait=false")
-    samples = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         p = [x for x in plane.pods(uid) if x["metadata"]["name"] == pod_name]
