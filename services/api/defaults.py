@@ -111,7 +111,7 @@ def hyperv(spec) -> None:
 
 def vmi_spec(spec, machine_limits=None) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown) comes from the nodes' labellers."""
-    a = arch.default_machine(spec)   # None: admission refuses the arch
+    a = arch.set_defaults(spec)   # None: admission refuses the arch
     if not spec.HasField("terminationGracePeriodSeconds"):
         spec.terminationGracePeriodSeconds = DEFAULT_GRACE_PERIOD
     if a is not None:

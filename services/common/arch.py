@@ -104,7 +104,7 @@ def of(spec) -> Arch:
     return ARCHS[spec.architecture or host_arch()]
 
 
-def default_machine(spec) -> Optional[Arch]:
+def set_defaults(spec) -> Optional[Arch]:
     """The architecture (this host's) and machine type (the arch's default) a VMI spec gets when it has
     none, set in place (KubeVirt's VMI mutator); the arch's row, None for an arch we do not know."""
     if not spec.architecture:

@@ -105,7 +105,7 @@ class VMIController:
         if self.pods is not None:
             return
         probe = _copy(vmi)
-        arch.default_machine(probe.spec)
+        arch.set_defaults(probe.spec)
         decision = self._choose(probe)
         if not decision.node:
             return

@@ -105,23 +105,14 @@ def main(argv=None) -> None:
 
 
 async def _read_to_eof(fd: int) -> bytes:
-    loop = asyncio.get_running_loop()
-    chunks: list[bytes] = []
-    while True:
-        readable: asyncio.Future[None] = loop.create_future()
-
-        def ready(f: asyncio.Future[None] = readable) -> None:
-            if not f.done():
-                f.set_result(None)
-        loop.add_reader(fd, ready)
-        try:
-            await readable
-        finally:
-            loop.remove_reader(fd)
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+    """All that comes on the pipe `fd` until its writer closes it; the pipe is closed then."""
+    reader = asyncio.StreamReader()
+    transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb"))
+    try:
+        return await reader.read()
+    finally:
+        transport.close()
 
 
 def serve_spare(assignment: int) -> None:
@@ -134,7 +125,6 @@ def serve_spare(assignment: int) -> None:
     async def run() -> None:
         server = new_server()
         got = await _read_to_eof(assignment)
-        os.close(assignment)
         if not got:
             return
         task = json.loads(got)

@@ -42,21 +42,39 @@ SPARE_AFTER_IDLE = 0.2   # seconds without a request before the zygote forks the
 tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, Launcher)
 
 
-def _child(argv: list[str], log_path: str, conn: socket.socket, listener: socket.socket, w: int) -> None:
-    """In the first child: new session, fork the launcher, report its pid, exit."""
-    os.setsid()
-    pid = os.fork()
-    if pid:
-        os.write(w, str(pid).encode())
-        os._exit(0)
-    conn.close()
-    listener.close()
+def _fork_launcher(run, *args, sockets: tuple = (), fds: tuple = ()) -> int | None:
+    """A launcher process, double-forked into a session of its own so that it outlives the zygote and the
+    handler (init adopts it): there the zygote's `sockets` and `fds` are closed and `run(*args)` runs
+    to the process's exit. Its pid (None: the fork failed)."""
+    r, w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        os.close(r)
+        os.setsid()
+        pid = os.fork()
+        if pid:
+            os.write(w, str(pid).encode())
+            os._exit(0)
+        os.close(w)
+        for sock in sockets:
+            sock.close()
+        for fd in fds:
+            os.close(fd)
+        _run_and_exit(run, *args)
     os.close(w)
+    os.waitpid(first, 0)
+    reported = os.read(r, 32)
+    os.close(r)
+    return int(reported) if reported else None
+
+
+def _launch(argv: list[str], log_path: str) -> None:
+    """A VMI's launcher, logging to its file."""
     fd = paths.open_private(log_path)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    _run_and_exit(launcher_main.main, argv)
+    launcher_main.main(argv)
 
 
 def _run_and_exit(fn, *args) -> None:
@@ -118,27 +136,12 @@ class Spare:
     @classmethod
     def fork(cls, listener: socket.socket) -> "Spare | None":
         r, w = os.pipe()
-        report_r, report_w = os.pipe()
-        first = os.fork()
-        if first == 0:   # new session, fork the spare, report its pid, exit (as _child)
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            listener.close()
-            for fd in (w, report_r):
-                os.close(fd)
-            os.write(report_w, str(os.getpid()).encode())
-            os.close(report_w)
-            _run_and_exit(launcher_main.serve_spare, r)
-        for fd in (r, report_w):
-            os.close(fd)
-        os.waitpid(first, 0)
-        pid = os.read(report_r, 32)
-        os.close(report_r)
-        if not pid:
+        pid = _fork_launcher(launcher_main.serve_spare, r, sockets=(listener,), fds=(w,))
+        os.close(r)
+        if pid is None:
             os.close(w)
             return None
-        return cls(int(pid), w)
+        return cls(pid, w)
 
     def assign(self, argv: list[str], log_path: str) -> bool:
         """Hands it its VMI (False: it died meanwhile)."""
@@ -166,18 +169,8 @@ def _spawn(uid: str, namespace: str, name: str, conn: socket.socket, listener: s
     log_path = os.path.join(vm_dir, "launcher.log")
     if spare is not None and spare.assign(argv, log_path):
         return {"pid": spare.pid}
-    r, w = os.pipe()
-    first = os.fork()
-    if first == 0:
-        os.close(r)
-        _child(argv, log_path, conn, listener, w)
-    os.close(w)
-    os.waitpid(first, 0)
-    pid = os.read(r, 32)
-    os.close(r)
-    if not pid:
-        return {"error": "fork failed"}
-    return {"pid": int(pid)}
+    pid = _fork_launcher(_launch, argv, log_path, sockets=(conn, listener))
+    return {"error": "fork failed"} if pid is None else {"pid": pid}
 
 
 def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
