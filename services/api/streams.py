@@ -11,7 +11,7 @@ from prometheus_client import Gauge
 
 from services.api import store
 from services.api.errors import RequestConflict, Unavailable, grpc_errors
-from services.common import proto, vmstate
+from services.common import proto, relay, vmstate
 
 # virt-api's gauges for the streams (KubeVirt's names).
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
@@ -38,18 +38,6 @@ def soft_reboot_refusal(vmi) -> str | None:
     if vmstate.get_condition(vmi, vmstate.AGENT_CONNECTED) is None and acpi.HasField("enabled") and not acpi.enabled:
         return NO_AGENT_NO_ACPI
     return None
-
-
-async def forward_requests(first, request_iterator, call) -> None:
-    """The client's messages onto `call` with its write(): a call that consumed an async iterator of
-    them reported the node's refusal only once the client's stream ended (seen with a sync client)."""
-    try:
-        await call.write(first)
-        async for msg in request_iterator:
-            await call.write(msg)
-        await call.done_writing()
-    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-        pass   # the call ended: its own outcome is what the client gets
 
 
 class StreamSubresources:
@@ -91,17 +79,21 @@ class StreamSubresources:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
         first.namespace = vmi.metadata.namespace
         downstream = getattr(stub, call)()
-        pump = asyncio.create_task(forward_requests(first, request_iterator, downstream))
+        pump = None
         active = gauge.labels(vmi.metadata.namespace, vmi.metadata.name)
         active.inc()
         try:
+            if await relay.open_downstream(downstream, first):
+                await relay.announce_open(context)
+                pump = asyncio.create_task(relay.relay_rest(request_iterator, downstream))
             async for chunk in downstream:
                 yield chunk
         except grpc.aio.AioRpcError as e:
             await context.abort(e.code(), e.details())
         finally:
             active.dec()
-            pump.cancel()
+            if pump:
+                pump.cancel()
             downstream.cancel()
             await asyncio.sleep(0)
 

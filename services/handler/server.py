@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from services.common import events, names, proto, reasons
+from services.common import events, names, proto, reasons, relay
 from services.handler.launchers import Launchers
 
 L = proto.launcher
@@ -43,6 +43,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
     async def Console(self, request_iterator, context):
         first = await request_iterator.__anext__()
         h = await self._launcher(first.namespace, first.name, context)
+        await relay.announce_open(context)   # the launcher's console never refuses
 
         async def upstream():
             yield L.ConsoleInput(data=first.data, fromStart=first.fromStart)
@@ -64,25 +65,20 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         h = await self._launcher(first.namespace, first.name, context)
         vmi = self.vmis.get(f"{first.namespace or names.DEFAULT_NAMESPACE}/{first.name}")
         call = h.stub.Forward()
-
-        async def upstream():   # with the call's write(): see services/api/streams.py
-            try:
-                await call.write(L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data,
-                                                vmi=vmi))
-                async for msg in request_iterator:
-                    await call.write(L.ForwardInput(data=msg.data))
-                await call.done_writing()
-            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                pass
-
-        pump = asyncio.create_task(upstream())
+        first_input = L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data, vmi=vmi)
+        pump = None
         try:
+            if await relay.open_downstream(call, first_input):
+                await relay.announce_open(context)
+                pump = asyncio.create_task(relay.relay_rest(request_iterator, call,
+                                                            lambda m: L.ForwardInput(data=m.data)))
             async for chunk in call:
                 yield proto.api.StreamData(data=chunk.data)
         except grpc.aio.AioRpcError as e:
             await context.abort(e.code(), e.details(), tuple(e.trailing_metadata() or ()))
         finally:
-            pump.cancel()
+            if pump:
+                pump.cancel()
             call.cancel()
 
     async def PortForward(self, request_iterator, context):

@@ -1,0 +1,40 @@
+"""A client's byte stream (port-forward, vnc) relayed hop by hop: api -> handler -> launcher.
+
+The far end dials the guest on the stream's first message and either refuses (a status with no
+message) or starts answering. A hop writes the client's later messages only once the next hop said
+the stream is open (OPENED in its headers): grpc's aio client turns a write that races the next
+hop's refusal into INTERNAL "Internal error from Core" and the refusal's own status ("dialing VM:
+... connection refused") is lost. Without OPENED the hop writes nothing more; the status follows.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+OPENED = ("virtmesh-stream", "open")
+
+
+async def announce_open(context) -> None:
+    """The servicer's headers saying the stream is open (before its first answer)."""
+    await context.send_initial_metadata((OPENED,))
+
+
+async def open_downstream(call, first) -> bool:
+    """Write `first` on the next hop's call; True once that hop says the stream is open."""
+    try:
+        await call.write(first)
+        headers = await call.initial_metadata()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        return False
+    return OPENED in tuple(headers or ())
+
+
+async def relay_rest(request_iterator, call, convert=lambda msg: msg) -> None:
+    """The client's remaining messages onto an open `call`, then its half-close."""
+    try:
+        async for msg in request_iterator:
+            await call.write(convert(msg))
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        pass   # the call ended: its own outcome is what the client gets
