@@ -11,7 +11,7 @@ from prometheus_client import Gauge
 
 from services.api import store
 from services.api.errors import RequestConflict, Unavailable, grpc_errors
-from services.common import proto, relay, vmstate
+from services.common import proto, streamrelay, vmstate
 
 # virt-api's gauges for the streams (KubeVirt's names).
 CONSOLE_ACTIVE = Gauge("kubevirt_console_active_connections",
@@ -83,9 +83,9 @@ class StreamSubresources:
         active = gauge.labels(vmi.metadata.namespace, vmi.metadata.name)
         active.inc()
         try:
-            if await relay.open_downstream(downstream, first):
-                await relay.announce_open(context)
-                pump = asyncio.create_task(relay.relay_rest(request_iterator, downstream))
+            if await streamrelay.open_downstream(downstream, first):
+                await streamrelay.announce_open(context)
+                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, downstream))
             async for chunk in downstream:
                 yield chunk
         except grpc.aio.AioRpcError as e:

@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from services.common import events, names, proto, reasons, relay
+from services.common import events, names, proto, reasons, streamrelay
 from services.handler.launchers import Launchers
 
 L = proto.launcher
@@ -43,7 +43,7 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
     async def Console(self, request_iterator, context):
         first = await request_iterator.__anext__()
         h = await self._launcher(first.namespace, first.name, context)
-        await relay.announce_open(context)   # the launcher's console never refuses
+        await streamrelay.announce_open(context)   # the launcher's console never refuses
 
         async def upstream():
             yield L.ConsoleInput(data=first.data, fromStart=first.fromStart)
@@ -68,9 +68,9 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         first_input = L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data, vmi=vmi)
         pump = None
         try:
-            if await relay.open_downstream(call, first_input):
-                await relay.announce_open(context)
-                pump = asyncio.create_task(relay.relay_rest(request_iterator, call,
+            if await streamrelay.open_downstream(call, first_input):
+                await streamrelay.announce_open(context)
+                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, call,
                                                             lambda m: L.ForwardInput(data=m.data)))
             async for chunk in call:
                 yield proto.api.StreamData(data=chunk.data)

@@ -13,7 +13,7 @@ import random
 
 import grpc
 
-from services.common import aio, proto, reasons, relay, tracing
+from services.common import aio, proto, reasons, streamrelay, tracing
 from services.launcher import domstats, failures, forward, hotplug, netsync, storage, virt
 from services.launcher.domxml import convert
 from services.launcher.domxml import model as m
@@ -275,7 +275,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         except virt.VirtError as e:
             reason = failures.reason_of(e)
             await context.abort(reasons.status_code(reason), str(e), reasons.metadata(reason))
-        await relay.announce_open(context)
+        await streamrelay.announce_open(context)
         async for data in forward.pump(first.data, request_iterator, reader, writer):
             yield L.ConsoleChunk(data=data)
 

@@ -1,4 +1,4 @@
-"""A byte stream relayed over a middle hop (services/common/relay.py), as api -> handler -> launcher
+"""A byte stream relayed over a middle hop (services/common/streamrelay.py), as api -> handler -> launcher
 relay port-forward: the far end's refusal reaches a client that keeps writing with its own words, and
 an open stream carries the client's bytes both ways. Real gRPC servers on loopback, a sync client as
 the CLI's; the test fails with a relay that writes the client's messages before the far end opened."""
@@ -10,7 +10,7 @@ import threading
 import grpc
 import pytest
 
-from services.common import proto, relay
+from services.common import proto, streamrelay
 
 A = proto.api
 REFUSED_PORT = 7999
@@ -25,7 +25,7 @@ class FarEnd(proto.api_grpc.SubresourcesServicer):
         await asyncio.sleep(0.001)   # the dial
         if first.port == REFUSED_PORT:
             await context.abort(grpc.StatusCode.INTERNAL, REFUSAL)
-        await relay.announce_open(context)
+        await streamrelay.announce_open(context)
         yield A.StreamData(data=first.data)
         async for msg in request_iterator:
             if not msg.data:
@@ -44,9 +44,9 @@ class MiddleHop(proto.api_grpc.SubresourcesServicer):
         call = self.far.PortForward()
         pump = None
         try:
-            if await relay.open_downstream(call, first):
-                await relay.announce_open(context)
-                pump = asyncio.create_task(relay.relay_rest(request_iterator, call))
+            if await streamrelay.open_downstream(call, first):
+                await streamrelay.announce_open(context)
+                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, call))
             async for chunk in call:
                 yield chunk
         except grpc.aio.AioRpcError as e:
