@@ -113,7 +113,8 @@ class Services:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             live = set(launcherlock.held(self.data.run).values())
-            if not live:
+            # A launcher lets go of its pid file just before it exits: gone means its process too.
+            if not live and not any(launcherlock.pid_alive(pid) for pid in termed):
                 self._stop_dhcp()
                 return
             for pid in live - termed:

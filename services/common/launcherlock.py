@@ -64,3 +64,19 @@ def held(run_dir: str) -> dict[str, int]:
         if pid:
             out[os.path.basename(path)[2:-4]] = pid
     return out
+
+
+def pid_alive(pid: int) -> bool:
+    """True for a live process; a zombie counts as dead (and is reaped when it is ours)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return False
+    return True

@@ -22,7 +22,7 @@ from services.common import grpcclient, launcherlock, proto
 from services.common.domain import METADATA_NS
 from services.common.domainmeta import KubevirtMetadata
 from services.common import launcherpods as lp
-from services.handler.launchers import Launcher, Launchers, pid_alive
+from services.handler.launchers import Launcher, Launchers
 
 log = logging.getLogger(__name__)
 POD_WAIT_SECONDS = 60.0
@@ -43,7 +43,7 @@ class PodLauncher(Launcher):
         if pod is None or lp.finished(pod):
             return False
         pid = self._pid()
-        return not pid or pid_alive(pid)   # not started yet: the pod's word
+        return not pid or launcherlock.pid_alive(pid)   # not started yet: the pod's word
 
 
 class PodLaunchers(Launchers):

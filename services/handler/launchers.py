@@ -22,22 +22,6 @@ L = proto.launcher
 NODE_MARKER = "node"  # DATA_DIR/vms/<uid>/node: the node whose handler made the directory
 
 
-def pid_alive(pid: int) -> bool:
-    """True for a live process; a zombie counts as dead (and is reaped when it is ours)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    if state == "Z":
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        return False
-    return True
-
-
 async def exited(pid: int, alive: Callable[[], bool]) -> None:
     """Returns once process `pid` has exited: when its pidfd turns readable (Linux >= 5.3), else,
     where pidfds are refused, by asking `alive` every half second."""
@@ -86,7 +70,7 @@ class Launcher:
     def alive(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None
-        return pid_alive(self.pid)
+        return launcherlock.pid_alive(self.pid)
 
 
 class Zygote:
