@@ -71,7 +71,7 @@ class Controllers:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        subprocess.run(["pkill", "-9", "-f", f"--data-dir {self.data_dir}"])
+        subprocess.run(["pkill", "-9", "-f", "--", f"--data-dir {self.data_dir}"])   # "--": the pattern is no option
 
 
 @pytest.fixture
