@@ -116,14 +116,15 @@ async def _read_to_eof(fd: int) -> bytes:
 
 
 def serve_spare(assignment: int) -> None:
-    """A launcher forked before its VMI is known (the zygote's spare): gRPC's core starts and the
-    server is made while nobody waits for them (~10 ms of a launcher's start); then the zygote's
-    assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes it that VMI's
-    launcher. The pipe closed without one (the zygote went away): it exits."""
+    """A launcher forked before its VMI is known (the zygote's spare): gRPC's core starts, and the
+    server and the argument parser are made, while nobody waits for them (~10 ms of a launcher's start);
+    then the zygote's assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes
+    it that VMI's launcher. The pipe closed without one (the zygote went away): it exits."""
     process_name(SPARE_NAME)
 
     async def run() -> None:
         server = new_server()
+        options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
         got = await _read_to_eof(assignment)
         if not got:
             return
@@ -132,7 +133,7 @@ def serve_spare(assignment: int) -> None:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
-        args = parser().parse_args(task["argv"])
+        args = options.parse_args(task["argv"])
         lock = claim(args)
         if lock is not None:
             await serve(args, server)

@@ -140,8 +140,12 @@ class Migration:
         self.meta = LM.MigrationMetadata(uid=uid, startTimestamp=timeutil.now(), mode=migrations.MODE_PRE_COPY)
         self._abort.clear()
         self._stats_at = time.monotonic()   # the first statistics after STATS_SECONDS: most migrations end first
+        # libvirt's job starts before anything else happens: the start's report (a write to the store, and
+        # the controller's after it) and this answer then take their CPU beside the job, not before it.
+        begun = await self._begin(request.vmi, request.options)
         self._publish()
-        self.task = asyncio.create_task(self._run(request.vmi, request.options))
+        if begun is not None:
+            self.task = asyncio.create_task(self._run(request.vmi, request.options, *begun))
         return LM.MigrationResponse(success=True, message="migration started")
 
     async def CancelVirtualMachineMigration(self, request, context):
@@ -218,17 +222,22 @@ class Migration:
             flags |= lv.VIR_MIGRATE_PAUSED
         return dom, uri, params, flags, sum(os.path.getsize(path) for _, path in local)
 
-    async def _run(self, vmi, options) -> None:
-        lv = virt.libvirt
+    async def _begin(self, vmi, options):
+        """libvirt's migration call, started: (the domain, the call, the local disks' bytes), or None when
+        its arguments could not be had (the migration failed; the metadata says why)."""
         try:
             dom, uri, params, flags, local_bytes = await asyncio.to_thread(self._params, vmi, options)
         except (virt.VirtError, ET.ParseError, OSError) as e:
             log.warning("migration %s: %s", self.meta.uid, e)
             self._result(True, f"Live migration failed {e}")
-            return
-        log.info("migrating domain %s to %s (flags %#x)", self.l.domain_name, uri, flags)
-        started = time.monotonic()
+            return None
         call = asyncio.ensure_future(asyncio.to_thread(virt.call, "", dom.migrateToURI3, uri, params, flags))
+        log.info("migrating domain %s to %s (flags %#x)", self.l.domain_name, uri, flags)
+        return dom, call, local_bytes
+
+    async def _run(self, vmi, options, dom, call, local_bytes: int) -> None:
+        lv = virt.libvirt
+        started = time.monotonic()
         acceptable = options.completionTimeoutPerGiB * data_size_gib(vmi, local_bytes)
         monitor = Monitor(options.progressTimeout, acceptable, options.allowWorkloadDisruption,
                           options.allowPostCopy)
