@@ -121,11 +121,14 @@ def serve_spare(assignment: int) -> None:
     then the zygote's assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes
     it that VMI's launcher. The pipe closed without one (the zygote went away): it exits."""
     process_name(SPARE_NAME)
+    # Made ready on CPU time nobody else wants: a spare forked during a migration or a boot must not slow it.
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
     async def run() -> None:
         server = new_server()
         options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
         got = await _read_to_eof(assignment)
+        normal_priority()    # the zygote did so before the assignment; again for threads started meanwhile
         if not got:
             return
         task = json.loads(got)
@@ -138,6 +141,20 @@ def serve_spare(assignment: int) -> None:
         if lock is not None:
             await serve(args, server)
     asyncio.run(run())
+
+
+def normal_priority(pid: int | str = "self") -> None:
+    """Every thread of process `pid` back to the normal scheduling policy from a spare's SCHED_IDLE (a
+    thread inherits its creator's policy: gRPC's threads started while the spare got ready have it too)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return   # gone: the caller finds out
+    for tid in tids:
+        try:
+            os.sched_setscheduler(int(tid), os.SCHED_OTHER, os.sched_param(0))
+        except OSError:
+            pass   # a thread that ended meanwhile
 
 
 def process_name(name: bytes) -> None:

@@ -129,6 +129,17 @@ def wait_until(what, timeout=10):
     return got
 
 
+def policies(pid: int) -> set[int]:
+    """The scheduling policies of the threads of process `pid`."""
+    out = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out.add(os.sched_getscheduler(int(tid)))
+        except OSError:
+            pass
+    return out
+
+
 def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
     """Idle, the zygote forks one spare launcher ahead; a refused request leaves it, the next one is
     answered with it, and it serves that VMI; a burst finds none and forks; a spare that died is replaced by a fork; the zygote's end is the
@@ -139,6 +150,8 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
             spare = wait_until(lambda: spares(data_dir))
             assert len(spare) == 1
             assert not any(n.startswith("l-") for n in os.listdir(os.path.join(data_dir, "run")))   # no VMI yet
+            # Ready at idle priority (any thread it started too), so that it never slows a running guest down...
+            assert policies(spare[0]) == {os.SCHED_IDLE}
             assert "error" in ask(sock, {"uid": "../x", "namespace": "default", "name": "x"})   # leaves it be
             for uid in ("u1", "u2"):   # one after the other: the second has no spare yet, and forks
                 reply = ask(sock, {"uid": uid, "namespace": "default", "name": "x"})
@@ -149,6 +162,7 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
                 assert int(open(os.path.join(data_dir, "run", f"l-{uid}.pid")).read()) == pid
                 with open(f"/proc/{pid}/comm") as f:
                     assert f.read().strip() == "launcher"
+                assert policies(pid) == {os.SCHED_OTHER}   # ...and a launcher like any other once it has its VMI
             assert "launcher for default/x (u1)" in open(os.path.join(data_dir, "vms", "u1", "launcher.log")).read()
             dead = wait_until(lambda: spares(data_dir))[0]   # idle again: the next spare
             os.kill(dead, signal.SIGKILL)
