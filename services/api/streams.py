@@ -78,23 +78,13 @@ class StreamSubresources:
         except Unavailable as e:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
         first.namespace = vmi.metadata.namespace
-        downstream = getattr(stub, call)()
-        pump = None
         active = gauge.labels(vmi.metadata.namespace, vmi.metadata.name)
         active.inc()
         try:
-            if await streamrelay.open_downstream(downstream, first):
-                await streamrelay.announce_open(context)
-                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, downstream))
-            async for chunk in downstream:
+            async for chunk in streamrelay.relay(context, getattr(stub, call)(), first, request_iterator):
                 yield chunk
-        except grpc.aio.AioRpcError as e:
-            await context.abort(e.code(), e.details())
         finally:
             active.dec()
-            if pump:
-                pump.cancel()
-            downstream.cancel()
             await asyncio.sleep(0)
 
     async def Console(self, request_iterator, context):

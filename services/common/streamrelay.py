@@ -1,7 +1,8 @@
-"""A client's byte stream (port-forward, vnc) relayed hop by hop: api -> handler -> launcher.
+"""A client's byte stream (console, port-forward, vnc) relayed hop by hop: api -> handler -> launcher.
 
-The far end dials the guest on the stream's first message and either refuses (a status with no
-message) or starts answering. A hop writes the client's later messages only once the next hop said
+The far end dials the guest on the stream's first message (a port-forward's port, the VNC display)
+and either refuses (a status with no message) or starts answering; a console is refused only by a
+handler without the VMI's launcher. A hop writes the client's later messages only once the next hop said
 the stream is open (OPENED in its headers): grpc's aio client turns a write that races the next
 hop's refusal into INTERNAL "Internal error from Core" and the refusal's own status ("dialing VM:
 ... connection refused") is lost. Without OPENED the hop writes nothing more; the status follows.
@@ -38,3 +39,21 @@ async def relay_rest(request_iterator, call, convert=lambda msg: msg) -> None:
         await call.done_writing()
     except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
         pass   # the call ended: its own outcome is what the client gets
+
+
+async def relay(context, call, first, request_iterator, convert=lambda msg: msg):
+    """A servicer's stream relayed onto the next hop's `call`: `first`, then (once open) the client's other
+    messages; yields the next hop's answers; its refusal or failure ends this stream with its status."""
+    pump = None
+    try:
+        if await open_downstream(call, first):
+            await announce_open(context)
+            pump = asyncio.create_task(relay_rest(request_iterator, call, convert))
+        async for answer in call:
+            yield answer
+    except grpc.aio.AioRpcError as e:
+        await context.abort(e.code(), e.details(), tuple(e.trailing_metadata() or ()))
+    finally:
+        if pump is not None:
+            pump.cancel()
+        call.cancel()

@@ -2,8 +2,6 @@
 console, port-forward, vnc)."""
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from services.common import events, names, proto, reasons, streamrelay
@@ -64,22 +62,11 @@ class HandlerService(proto.handler_grpc.HandlerServicer):
         first = await request_iterator.__anext__()
         h = await self._launcher(first.namespace, first.name, context)
         vmi = self.vmis.get(f"{first.namespace or names.DEFAULT_NAMESPACE}/{first.name}")
-        call = h.stub.Forward()
         first_input = L.ForwardInput(port=first.port, protocol=first.protocol, vnc=vnc, data=first.data, vmi=vmi)
-        pump = None
-        try:
-            if await streamrelay.open_downstream(call, first_input):
-                await streamrelay.announce_open(context)
-                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, call,
-                                                            lambda m: L.ForwardInput(data=m.data)))
-            async for chunk in call:
-                yield proto.api.StreamData(data=chunk.data)
-        except grpc.aio.AioRpcError as e:
-            await context.abort(e.code(), e.details(), tuple(e.trailing_metadata() or ()))
-        finally:
-            if pump:
-                pump.cancel()
-            call.cancel()
+        def more(msg):
+            return L.ForwardInput(data=msg.data)
+        async for chunk in streamrelay.relay(context, h.stub.Forward(), first_input, request_iterator, more):
+            yield proto.api.StreamData(data=chunk.data)
 
     async def PortForward(self, request_iterator, context):
         async for data in self._forward(request_iterator, context, False):

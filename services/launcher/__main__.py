@@ -122,7 +122,9 @@ def serve_spare(assignment: int) -> None:
     it that VMI's launcher. The pipe closed without one (the zygote went away): it exits."""
     process_name(SPARE_NAME)
     # Made ready on CPU time nobody else wants: a spare forked during a migration or a boot must not slow it.
-    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    # Root only: root alone is sure to get the normal policy back (without CAP_SYS_NICE, RLIMIT_NICE decides).
+    if os.geteuid() == 0:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
     async def run() -> None:
         server = new_server()

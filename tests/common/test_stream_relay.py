@@ -41,20 +41,8 @@ class MiddleHop(proto.api_grpc.SubresourcesServicer):
 
     async def PortForward(self, request_iterator, context):
         first = await request_iterator.__anext__()
-        call = self.far.PortForward()
-        pump = None
-        try:
-            if await streamrelay.open_downstream(call, first):
-                await streamrelay.announce_open(context)
-                pump = asyncio.create_task(streamrelay.relay_rest(request_iterator, call))
-            async for chunk in call:
-                yield chunk
-        except grpc.aio.AioRpcError as e:
-            await context.abort(e.code(), e.details())
-        finally:
-            if pump:
-                pump.cancel()
-            call.cancel()
+        async for chunk in streamrelay.relay(context, self.far.PortForward(), first, request_iterator):
+            yield chunk
 
 
 @pytest.fixture
