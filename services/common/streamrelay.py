@@ -21,7 +21,7 @@ async def announce_open(context) -> None:
     await context.send_initial_metadata((OPENED,))
 
 
-async def open_downstream(call, first) -> bool:
+async def _open_downstream(call, first) -> bool:
     """Write `first` on the next hop's call; True once that hop says the stream is open."""
     try:
         await call.write(first)
@@ -31,7 +31,7 @@ async def open_downstream(call, first) -> bool:
     return OPENED in tuple(headers or ())
 
 
-async def relay_rest(request_iterator, call, convert=lambda msg: msg) -> None:
+async def _relay_rest(request_iterator, call, convert=lambda msg: msg) -> None:
     """The client's remaining messages onto an open `call`, then its half-close."""
     try:
         async for msg in request_iterator:
@@ -46,9 +46,9 @@ async def relay(context, call, first, request_iterator, convert=lambda msg: msg)
     messages; yields the next hop's answers; its refusal or failure ends this stream with its status."""
     pump = None
     try:
-        if await open_downstream(call, first):
+        if await _open_downstream(call, first):
             await announce_open(context)
-            pump = asyncio.create_task(relay_rest(request_iterator, call, convert))
+            pump = asyncio.create_task(_relay_rest(request_iterator, call, convert))
         async for answer in call:
             yield answer
     except grpc.aio.AioRpcError as e:
