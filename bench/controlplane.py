@@ -42,6 +42,7 @@ from services.common import kube, proto  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import kubeaudit  # noqa: E402
+from proccpu import cpu_census, proc_stat  # noqa: E402
 import stages  # noqa: E402
 from otlpsink import Sink  # noqa: E402
 
@@ -98,48 +99,6 @@ def mesh_env(**extra) -> dict:
     env = dict(os.environ, VIRTMESH_LOG_LEVEL="WARNING",
                PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p), **extra)
     return env
-
-
-def proc_stat(pid) -> tuple[str, float]:
-    """A process's parent pid and the CPU seconds (user + system) it has used, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        stat = f.read().rsplit(")", 1)[1].split()
-    return stat[1], (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def mesh_processes(data_dir: str):
-    """(pid, role) of each process of the mesh running in `data_dir`: up (the supervisor `virtmesh up`
-    becomes), api, controller, handler, zygote, launcher and spare (the zygote's launcher forked ahead,
-    serving no VM yet). Launchers are double-forked zygote children (ppid 1), so they are found by their
-    inherited command line."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-            with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
-            ppid = proc_stat(pid)[0]
-        except OSError:
-            continue
-        if data_dir.encode() not in b" ".join(argv) or len(argv) < 3 or argv[1] != b"-m":
-            continue
-        module = argv[2].decode()
-        role = "up" if module.startswith("services.cli") else module.rsplit(".", 1)[-1]
-        if role == "zygote" and ppid == "1":  # ppid 1: a launcher forked off the zygote
-            role = "spare" if comm == "launcher-spare" else "launcher"
-        yield pid, role
-
-
-def cpu_census(data_dir: str) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by each role of the mesh running in `data_dir`
-    (all launchers summed)."""
-    cpu: dict[str, float] = {}
-    for pid, role in mesh_processes(data_dir):
-        try:
-            cpu[role] = cpu.get(role, 0.0) + proc_stat(pid)[1]
-        except OSError:
-            continue
-    return cpu
 
 
 class Burst(NamedTuple):

@@ -17,7 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from controlplane import BenchMesh, mesh_env, mesh_processes  # noqa: E402
+from controlplane import BenchMesh, mesh_env  # noqa: E402
+from proccpu import mesh_processes  # noqa: E402
 
 CONTROL_PLANE = ("api", "controller", "handler", "up")
 

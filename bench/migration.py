@@ -38,11 +38,13 @@ import xml.etree.ElementTree as ET
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 import grpc  # noqa: E402
 import libvirt  # noqa: E402
 
 from migration_nodes import MigrationMesh, Nodes, vm_manifest  # noqa: E402
+from proccpu import cpu_census, virt_census  # noqa: E402
 from services.common import proto  # noqa: E402
 from services.launcher import migration as lm  # noqa: E402
 
@@ -84,12 +86,31 @@ class LogWatch:
         return max((b - x for x, b in zip(a, a[1:])), default=float("nan"))
 
 
+class CpuMeter:
+    """CPU seconds the mesh's processes (every node's) and QEMU + libvirt's daemons use from now until
+    stop(): where a move's CPU went, the mesh's own beside the virtualization's. Stopped when the guest
+    runs on the target, while the source's QEMU still lives (a process gone takes its CPU time along)."""
+
+    def __init__(self, mm: MigrationMesh):
+        self.dirs = list(mm.data_dirs.values())
+        self.start = self._now()
+        self.used = {"mesh_cpu": float("nan"), "virt_cpu": float("nan")}
+
+    def _now(self) -> tuple[float, float]:
+        return sum(sum(cpu_census(d).values()) for d in self.dirs), virt_census()
+
+    def stop(self) -> None:
+        end = self._now()
+        self.used = {"mesh_cpu": end[0] - self.start[0], "virt_cpu": end[1] - self.start[1]}
+
+
 class RunningOn:
     """When the domain first runs on the target (polled every 5 ms on a connection of its own): the moment
     the guest is back, for the mesh and for bare libvirt alike."""
 
-    def __init__(self, uri: str, name: str, t0: float):
+    def __init__(self, uri: str, name: str, t0: float, cpu: CpuMeter):
         self.at = float("nan")
+        self.cpu = cpu
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(uri, name, t0), daemon=True)
         self.thread.start()
@@ -101,6 +122,7 @@ class RunningOn:
                 try:
                     if conn.lookupByName(name).state()[0] == libvirt.VIR_DOMAIN_RUNNING:
                         self.at = time.monotonic() - t0
+                        self.cpu.stop()
                         return
                 except libvirt.libvirtError:
                     pass
@@ -196,8 +218,9 @@ class MeshGuest:
         time.sleep(0.3)
         mig = proto.migration.VirtualMachineInstanceMigration()
         mig.metadata.namespace, mig.metadata.generateName, mig.spec.vmiName = NS, "bench-", self.name
+        cpu = CpuMeter(self.mm)
         t0 = time.monotonic()
-        running = RunningOn(self.mm.nodes.uris[self.mm.node_of[target]], f"{NS}_{self.name}", t0)
+        running = RunningOn(self.mm.nodes.uris[self.mm.node_of[target]], f"{NS}_{self.name}", t0, cpu)
         made = self.stub.Create(proto.api.CreateRequest(object=proto.wrap(mig)), timeout=10)
         name = made.virtualMachineInstanceMigration.metadata.name
         # Its end comes as a watch event: polling the api (every 5 ms) would take the CPU the migration needs.
@@ -220,7 +243,7 @@ class MeshGuest:
         time.sleep(0.3)
         elapsed, downtime = completed_job(self.mm.nodes.uris[self.mm.node_of[target]], f"{NS}_{self.name}")
         return {"wall": wall, "target": running.seconds(), "elapsed": elapsed / 1000, "downtime": downtime / 1000,
-                "gap": watch.gap()}
+                "gap": watch.gap(), "move": f"{self.mm.node_of[source]}>{self.mm.node_of[target]}", **cpu.used}
 
 
 class BareGuest:
@@ -285,8 +308,9 @@ class BareGuest:
                       libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
             flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST
                      | libvirt.VIR_MIGRATE_UNSAFE)
+            cpu = CpuMeter(self.mm)
             t0 = time.monotonic()
-            running = RunningOn(self.mm.nodes.uris[dst], self.name, t0)
+            running = RunningOn(self.mm.nodes.uris[dst], self.name, t0, cpu)
             dom.migrateToURI3(uri, params, flags)
             wall = time.monotonic() - t0
         finally:
@@ -295,7 +319,7 @@ class BareGuest:
         time.sleep(0.3)
         elapsed, downtime = completed_job(self.mm.nodes.uris[dst], self.name)
         return {"wall": wall, "target": running.seconds(), "elapsed": elapsed / 1000, "downtime": downtime / 1000,
-                "gap": watch.gap()}
+                "gap": watch.gap(), "move": f"{src}>{dst}", **cpu.used}
 
     def close(self) -> None:
         for n in self.mm.nodes.addresses:
@@ -335,11 +359,12 @@ def main(argv=None) -> int:
                     mesh.migrate()   # the twin starts on A: let the mesh's guest start from A too
                 bare = BareGuest(mm, mesh.domain_xml(), os.path.join(mm.data_dirs[mesh.node()], "vms", mesh.uid),
                                  size)
-                got = {"mesh": [], "bare": []}
+                got: dict = {"mesh": [], "bare": [], "moves": []}
                 try:
                     for i in range(args.rounds):   # which goes first alternates: neither gets the other's tail
                         for who in (("mesh", "bare") if i % 2 == 0 else ("bare", "mesh")):
                             got[who].append((mesh if who == "mesh" else bare).migrate())
+                            got["moves"].append((i + 1, who, got[who][-1]))
                 finally:
                     bare.close()
                     mm.mesh.cli("delete", "vm", mesh.name, "-n", NS, check=False)
@@ -364,6 +389,19 @@ def main(argv=None) -> int:
             mesh_t = statistics.median(x[key] for x in got["mesh"])
             bare_t = statistics.median(x[key] for x in got["bare"])
             print(f"{size:>6} mesh / bare, {what}: {mesh_t / bare_t:.2f} ({(mesh_t / bare_t - 1) * 100:+.0f} %)")
+        print(f"{size:>6} CPU until the guest runs on the target, mesh's move vs bare's, median: the mesh's processes "
+              f"{summary([x['mesh_cpu'] for x in got['mesh']], 1000, '{:.0f}')} vs "
+              f"{summary([x['mesh_cpu'] for x in got['bare']], 1000, '{:.0f}')} ms, QEMU + libvirt "
+              f"{summary([x['virt_cpu'] for x in got['mesh']], 1000, '{:.0f}')} vs "
+              f"{summary([x['virt_cpu'] for x in got['bare']], 1000, '{:.0f}')} ms")
+    print("\nmove by move, in the order they ran (CPU: from the call until the guest runs on the target; the "
+          "mesh's processes on every node, and all QEMUs and libvirt daemons):")
+    print(f"{'guest':>6} {'round':>5} {'who':>4} {'move':>5} {'runs on target s':>16} {'libvirt job s':>13} "
+          f"{'wall s':>7} {'mesh CPU ms':>11} {'QEMU+libvirt CPU ms':>19}")
+    for size, got in rows:
+        for i, who, r in got["moves"]:
+            print(f"{size:>6} {i:>5} {who:>4} {r['move']:>5} {r['target']:>16.3f} {r['elapsed']:>13.3f} "
+                  f"{r['wall']:>7.3f} {r['mesh_cpu'] * 1000:>11.0f} {r['virt_cpu'] * 1000:>19.0f}")
     return 0
 
 

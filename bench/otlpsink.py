@@ -96,7 +96,7 @@ class Sink:
         return int(self.proc.stdout.readline())
 
     def cpu(self) -> float:
-        from controlplane import proc_stat  # (here: the sink's own process needs none of it)
+        from proccpu import proc_stat
         return proc_stat(self.proc.pid)[1]
 
     def __exit__(self, *exc) -> None:
