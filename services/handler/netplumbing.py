@@ -8,43 +8,28 @@ i.e. the VMI's status.interfaces entry no longer has `domain` in its infoSource.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 
-from services.common import network
+from services.common import links, network
+from services.common.links import exists
 
 log = logging.getLogger(__name__)
-SYS_NET = "/sys/class/net"
-
-
-class PlumbingError(Exception):
-    pass
-
-
-def _ip(*args: str) -> None:
-    r = subprocess.run(["ip", *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise PlumbingError(f"ip {' '.join(args)}: {r.stderr.strip() or r.returncode}")
-
-
-def exists(dev: str) -> bool:
-    return os.path.exists(os.path.join(SYS_NET, dev))
 
 
 def ensure_bridge(name: str) -> None:
     if not exists(name):
         try:
-            _ip("link", "add", name, "type", "bridge")
-        except PlumbingError:
+            links.ip("link", "add", name, "type", "bridge")
+        except links.LinkError:
             if not exists(name):  # another handler on this host made it meanwhile: fine
                 raise
-    _ip("link", "set", name, "up")
+    links.ip("link", "set", name, "up")
 
 
 def ensure_bridge_address(name: str, cidr: str) -> None:
     """The node bridge with an address (the pod network's gateway: services/handler/podnet.py)."""
     ensure_bridge(name)
-    _ip("addr", "replace", cidr, "dev", name)
+    links.ip("addr", "replace", cidr, "dev", name)
 
 
 def remove_bridge_address(name: str, cidr: str) -> None:
@@ -57,16 +42,10 @@ def ensure_tap(tap: str, bridge: str) -> None:
     without multi_queue (libvirt opens single-queue taps: EINVAL otherwise)."""
     ensure_bridge(bridge)
     if not exists(tap):
-        _ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr")
+        links.ip("tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr")
         log.info("created tap %s on bridge %s", tap, bridge)
-    _ip("link", "set", tap, "master", bridge)
-    _ip("link", "set", tap, "up")
-
-
-def remove(dev: str) -> None:
-    if exists(dev):
-        _ip("link", "del", dev)
-        log.info("removed tap %s", dev)
+    links.ip("link", "set", tap, "master", bridge)
+    links.ip("link", "set", tap, "up")
 
 
 def wanted(vmi) -> dict[str, str]:
@@ -95,15 +74,4 @@ def setup(vmi) -> None:
 
 def cleanup_unplugged(vmi, live=()) -> None:
     for tap in to_unplug(vmi, live):
-        remove(tap)
-
-
-def remove_all(uid: str) -> None:
-    """Every tap of a VMI that is gone (the shared name prefix finds them without its spec)."""
-    prefix = network.tap_prefix(uid)
-    for dev in os.listdir(SYS_NET) if os.path.isdir(SYS_NET) else []:
-        if dev.startswith(prefix):
-            try:
-                remove(dev)
-            except PlumbingError as e:
-                log.warning("%s", e)
+        links.remove(tap)

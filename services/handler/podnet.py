@@ -29,7 +29,7 @@ import signal
 import subprocess
 import threading
 
-from services.common import network
+from services.common import links, network
 from services.handler import netplumbing
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class Dnsmasq:
         r = subprocess.run([DNSMASQ, f"--conf-file={self.conf}"], capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, start_new_session=True)   # forks into the background
         if r.returncode != 0:
-            raise netplumbing.PlumbingError(f"dnsmasq: {(r.stderr or r.stdout).strip() or r.returncode}")
+            raise links.LinkError(f"dnsmasq: {(r.stderr or r.stdout).strip() or r.returncode}")
         log.info("pod network DHCP: dnsmasq %s on %s for %s", self.pid(), self.bridge, net)
 
     def stop(self) -> None:

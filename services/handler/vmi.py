@@ -8,7 +8,7 @@ import logging
 
 
 from services.common import kvconfig, proto, timeutil, tracing, vmstate
-from services.common import events, network
+from services.common import events, links, network
 from services.common import images as imagerefs
 from services.handler import migration, netplumbing, phase, podnet, tpmstate, volumestatus
 from services.handler.images import ImagePulls, image_id
@@ -126,7 +126,7 @@ class VMIController:
                                         f"virt-launcher did not answer within {LAUNCHER_READY_TIMEOUT:.0f}s")
             try:
                 await asyncio.to_thread(netplumbing.setup, vmi)
-            except netplumbing.PlumbingError as e:
+            except links.LinkError as e:
                 return await self._fail(vmi, tp, "SyncFailed", f"network setup: {e}")
             defined = h.domain is not None and h.domain.exists
             resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
@@ -151,7 +151,7 @@ class VMIController:
             with tracing.span("launcher.syncDevices"):
                 resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
             ok, message = resp.success, resp.message
-        except netplumbing.PlumbingError as e:
+        except links.LinkError as e:
             ok, message = False, f"network setup: {e}"
         if not ok:
             log.warning("VMI %s/%s: live sync failed: %s", vmi.metadata.namespace, vmi.metadata.name, message)
@@ -219,7 +219,7 @@ class VMIController:
         try:
             await asyncio.to_thread(self.podnet.serve, vmi, macs)
             h.extra["dhcp_for"] = macs
-        except (netplumbing.PlumbingError, OSError) as e:
+        except (links.LinkError, OSError) as e:
             log.warning("VMI %s/%s: pod network DHCP: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 
     async def _release_addresses(self, uid: str) -> None:
@@ -324,7 +324,7 @@ class VMIController:
         if any(i.state == "absent" and i.name not in live for i in vmi.spec.domain.devices.interfaces):
             try:
                 await asyncio.to_thread(netplumbing.cleanup_unplugged, vmi, live)
-            except netplumbing.PlumbingError as e:
+            except links.LinkError as e:
                 log.warning("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
 
     def _phase_event(self, vmi, new_phase: str) -> None:
@@ -366,7 +366,7 @@ class VMIController:
     async def _delete_launcher(self, h) -> None:
         """Stop the launcher (Launchers.stop), then release its network."""
         await self.launchers.stop(h)
-        await asyncio.to_thread(netplumbing.remove_all, h.uid)
+        await asyncio.to_thread(links.remove_taps, h.uid)
         await self._release_addresses(h.uid)
 
     async def _teardown(self, vmi, h, tp):

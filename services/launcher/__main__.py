@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 
-from services.common import authz, grpcserver, launcherlock, logs, paths, proto, tracing
+from services.common import authz, grpcserver, launcherlock, links, logs, paths, proto, tracing
 from services.launcher.migration import Migration
 from services.launcher.server import Launcher
 
@@ -58,6 +58,10 @@ async def serve(args, server: grpcserver.Server | None = None) -> None:
     await asyncio.wait([watcher], timeout=5)
     launcher.end_streams()
     await server.server.stop(2)  # the grace lets the ended streams finish
+    if await asyncio.to_thread(launcher.guest_gone):
+        # Its taps go with it, as a pod's network does (whether or not a handler is left to remove them),
+        # while it still holds the VMI's pid file: the VMI's next launcher here has none to lose yet.
+        await asyncio.to_thread(links.remove_taps, args.uid)
     for path in (sock, data.launcher_pid(args.uid)):  # the pid file while we still hold its lock
         try:
             os.unlink(path)

@@ -375,6 +375,14 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     # ------------------------------------------------------------------ process end
 
+    def guest_gone(self) -> bool:
+        """Its guest no longer runs here (stopped, deleted, or moved away by a migration)."""
+        try:
+            st = self.hv.state()
+        except virt.VirtError:
+            return False   # libvirt does not say: the guest may still run
+        return not st.exists or st.state in ("Shutoff", "Crashed")
+
     async def graceful_stop(self) -> None:
         """SIGTERM: ACPI shutdown, destroy after the grace period, undefine (KubeVirt's launcher)."""
         try:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.common import manifest, network, proto
+from services.common import links, manifest, network, proto
 from services.handler import netplumbing
 from services.handler.vmi import interfaces_status, net_fingerprint
 
@@ -79,9 +79,9 @@ def test_real_taps_and_bridge_are_idempotent_and_removed_by_uid():
             flags = int(open(f"/sys/class/net/{tap}/tun_flags").read(), 16)
             # a persistent tap with vnet_hdr and without multi_queue: what libvirt can open (EINVAL otherwise)
             assert flags & 0x0002 and flags & 0x4000 and flags & 0x0800 and not flags & 0x0100, hex(flags)
-        netplumbing.remove_all(uid)
+        links.remove_taps(uid)
         assert not os.path.exists(f"/sys/class/net/{tap1}") and not os.path.exists(f"/sys/class/net/{tap2}")
-        netplumbing.remove_all(uid)  # nothing left: no error
+        links.remove_taps(uid)  # nothing left: no error
     finally:
         for dev in (tap1, tap2, bridge):
             if os.path.exists(f"/sys/class/net/{dev}"):

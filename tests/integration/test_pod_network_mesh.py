@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from harness import Mesh, short_tmpdir
+from services.common import network
 
 CIDR = "10.244.254.0/30"     # the gateway .1 and one guest, .2
 
@@ -85,3 +86,16 @@ def test_addresses_are_reported_exhaustion_waits_on_the_vmi_and_a_release_lets_i
     m.wait_for(lambda: not os.path.exists(f"/proc/{dhcp}"), 30, "DHCP server stopped")
     gone = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", "virtmesh0"], capture_output=True, text=True).stdout
     assert "10.244.254.1/30" not in gone
+
+
+def test_stopping_the_mesh_takes_its_vms_taps_along(mesh):
+    """`virtmesh up` stopping its VMs leaves none of their taps behind: each goes with its launcher, as a
+    pod's network goes with the pod (the handler has stopped before the launchers do)."""
+    m = mesh
+    m.cli("apply", "-f", "-", input=vm("first"))
+    m.wait_for(lambda: address(m, "first") == "10.244.254.2", 60, "first's address in its status")
+    tap = network.tap_name(m.get("vmi", "first")["metadata"]["uid"], "default")
+    assert os.path.exists(f"/sys/class/net/{tap}")
+    m.stop()
+    assert not m.leftover
+    assert not os.path.exists(f"/sys/class/net/{tap}"), f"tap {tap} outlived virtmesh up"
