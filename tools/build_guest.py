@@ -23,7 +23,8 @@ The guest's /init prints to the console (lines end in CRLF on the serial port):
   VIRTMESH-DISKS <names|none>     whole disks in /proc/partitions, sorted (on change)
   VIRTMESH-LINKS <if=0|1 ...|none> carrier of each NIC except lo (on change)
   VIRTMESH-ADDRS <if=a.b.c.d/n ...|none> IPv4 addresses except lo's (on change); every NIC runs busybox
-                                  udhcpc and takes its lease (address, first router; hostname kept)
+                                  udhcpc and takes its lease (address, first router, DNS into
+                                  /etc/resolv.conf; hostname kept)
   VIRTMESH-TPM <names|none>       entries of /sys/class/tpm (on change)
   VIRTMESH-CPUS <n>               online CPUs (after the first TPM line; again only if it changes)
   VIRTMESH-TICK <n>               heartbeat, n = 1, 2, ... about once a second
@@ -94,14 +95,18 @@ for m in $(cat /etc/virtmesh-modules); do
 done
 
 # DHCP on every NIC, as a distribution's guest does (a bridge-bound pod NIC gets the pod's address from
-# the node, a masquerade one slirp's): the lease's address and first router, nothing else (the hostname
-# stays "virtmesh"); addresses set by hand survive (no flush).
+# the node, a masquerade one slirp's): the lease's address, first router, nameservers and search domains
+# (/etc/resolv.conf), nothing else (the hostname stays "virtmesh"); addresses set by hand survive (no flush).
 cat >/etc/udhcpc.script <<'EOS'
 #!/bin/sh
 case "$1" in
   bound|renew)
     ip addr replace "$ip/$mask" dev "$interface"
-    [ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface" 2>/dev/null ;;
+    [ -z "$router" ] || ip route add default via "${router%% *}" dev "$interface" 2>/dev/null
+    if [ -n "$dns" ]; then
+      { [ -z "${search:-$domain}" ] || echo "search ${search:-$domain}"
+        for s in $dns; do echo "nameserver $s"; done; } >/etc/resolv.conf
+    fi ;;
 esac
 exit 0
 EOS
@@ -117,7 +122,7 @@ links_up() {
     # One DHCP client per NIC, started again if it died (its NIC was unplugged and came back).
     p=/run/udhcpc.$n.pid
     if ! { [ -f "$p" ] && kill -0 "$(cat "$p")" 2>/dev/null; }; then
-      udhcpc -f -i "$n" -t 3 -T 2 -A 5 -s /etc/udhcpc.script </dev/null >/dev/null 2>&1 &
+      udhcpc -f -i "$n" -t 3 -T 2 -A 5 -O search -s /etc/udhcpc.script </dev/null >/dev/null 2>&1 &
       echo $! >"$p"
     fi
   done

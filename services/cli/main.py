@@ -364,6 +364,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--pod-cidr", metavar="CIDR",
                     help="the node's pod network: bridge-bound pod interfaces get an address from it by DHCP "
                     "(default 10.244.0.0/24; env VIRTMESH_POD_CIDR)")
+    up.add_argument("--resolv-conf", metavar="FILE",
+                    help="the nameservers and search domains those interfaces get by DHCP come from this file, as "
+                    "the kubelet's --resolv-conf (default /etc/resolv.conf)")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")

@@ -128,6 +128,8 @@ class Supervisor:
         }
         if getattr(args, "pod_cidr", None):
             self.specs["handler"] += ["--pod-cidr", args.pod_cidr]
+        if getattr(args, "resolv_conf", None):
+            self.specs["handler"] += ["--resolv-conf", os.path.abspath(args.resolv_conf)]
         self.node = node
         if getattr(args, "launcher_pods", None):   # the launchers' pods carry the node's settings
             self.specs["controller"] += ["--launcher-pods", "--launcher-data-dir", self.data.root,

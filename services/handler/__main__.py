@@ -94,7 +94,8 @@ async def run(args) -> None:
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
-    pod_network = controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr)
+    pod_network = controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr,
+                                                            resolv_conf=args.resolv_conf)
     controller.feature_gates = migrations.feature_gates = lambda: kvconfig.ClusterConfig.of(kubevirts.items()).gates()
     snapshot_queue = workqueue.WorkQueue(
         "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
@@ -210,6 +211,9 @@ def main(argv=None) -> None:
     p.add_argument("--pod-cidr", default=os.environ.get("VIRTMESH_POD_CIDR", podnet.DEFAULT_CIDR),
                    help="the addresses of this node's pod network: bridge-bound pod interfaces get one by DHCP, the "
                    "first is the gateway on the node bridge (default %(default)s; a cluster Node's spec.podCIDR wins)")
+    p.add_argument("--resolv-conf", metavar="FILE", default=podnet.RESOLV_CONF,
+                   help="the resolver configuration whose nameservers and search domains bridge-bound pod interfaces "
+                   "get by DHCP, as the kubelet's --resolv-conf (default %(default)s)")
     p.add_argument("--image-cache", metavar="DIR",
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")

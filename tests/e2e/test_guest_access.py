@@ -63,9 +63,15 @@ def bridge_vm() -> str:
     return vm(BR, {"name": "default"}, "128Mi", "/kernel", "console=ttyS0")
 
 
+# The node's resolver configuration the pod network hands its guests (virtmesh up --resolv-conf, the kubelet's)
+RESOLV_CONF = "nameserver 192.0.2.53\nnameserver 127.0.0.53\nsearch example.test corp.test\n"
+
+
 @pytest.fixture(scope="module")
-def mesh(host_ready):
-    with qemu_mesh("vmacc-", extra=("--pod-cidr", POD_CIDR)) as m:
+def mesh(host_ready, tmp_path_factory):
+    resolv = tmp_path_factory.mktemp("dns") / "resolv.conf"
+    resolv.write_text(RESOLV_CONF)
+    with qemu_mesh("vmacc-", extra=("--pod-cidr", POD_CIDR, "--resolv-conf", str(resolv))) as m:
         m.cli("apply", "-f", "-", input=vm())
         m.cli("apply", "-f", "-", input=bridge_vm())
         m.wait_for(lambda: m.vm_status(NAME, NS) == "Running", 90, "VM Running")
@@ -209,8 +215,11 @@ def test_a_bridge_nic_takes_the_pod_address_by_dhcp_and_port_forward_reaches_it(
     assert ipaddress.ip_address(ip) in ipaddress.ip_network(POD_CIDR) and ip != "10.244.77.1"   # .1: the gateway
     assert vmi["status"]["interfaces"][0]["ipAddresses"] == [ip]
     assert vmi["spec"]["domain"]["devices"]["interfaces"][0] == {"name": "default", "bridge": {}}
-    # the guest's udhcpc took it from the node's dnsmasq (the console's VIRTMESH-ADDRS line)
+    # the guest's udhcpc took it from the node's dnsmasq (the console's VIRTMESH-ADDRS line), with the node's
+    # nameservers a guest can reach and its search domains (RESOLV_CONF: the loopback one is the node's own)
     wait_line(m, BR, rf"VIRTMESH-ADDRS eth0={re.escape(ip)}/24", 180)
+    out = run_in_guest(m, BR, "cat /etc/resolv.conf; echo DNS-$((40+2))", "DNS-42", timeout=30)
+    assert "search example.test corp.test\r\nnameserver 192.0.2.53\r\nDNS-42" in out, out
     run_in_guest(m, BR, "(while :; do nc -l -p 7000 -e cat; done) </dev/null >/dev/null 2>&1 & echo BRSRV-$((40+2))",
                  "BRSRV-42", timeout=30)
     pf = cli_proc(m, "port-forward", f"vmi/{BR}/{NS}", "0:7000", "0:7999")

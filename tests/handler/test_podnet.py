@@ -110,8 +110,18 @@ def test_status_reports_the_pod_address_of_the_interface():
 # ---------------------------------------------------------------- a real DHCP exchange
 
 UDHCPC_SCRIPT = """#!/bin/sh
-[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask router=$router"
+[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask router=$router" && echo "DNS dns=$dns search=$search"
 exit 0
+"""
+# The node's resolv.conf as the guests' DNS comes from it (podnet.node_dns): a loopback and an IPv6
+# nameserver are left out, the search line that comes last counts.
+RESOLV_CONF = """# written by the test
+nameserver 192.0.2.53
+nameserver 127.0.0.53
+nameserver 2001:db8::53
+search old.test
+nameserver 198.51.100.53   # a comment
+search example.test corp.test
 """
 
 
@@ -131,7 +141,9 @@ def segment(tmp_path):
     script = tmp_path / "udhcpc.sh"
     script.write_text(UDHCPC_SCRIPT)
     script.chmod(0o755)
-    pn = podnet.PodNetwork(str(tmp_path / "net"), "10.251.7.0/29", bridge=bridge)
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text(RESOLV_CONF)
+    pn = podnet.PodNetwork(str(tmp_path / "net"), "10.251.7.0/29", bridge=bridge, resolv_conf=str(resolv))
     _sh("ip", "netns", "add", ns)
     try:
         _sh("ip", "link", "add", bridge, "type", "bridge")
@@ -139,17 +151,30 @@ def segment(tmp_path):
         _sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns)
         _sh("ip", "link", "set", host_end, "master", bridge, "up")
 
-        def lease(mac):
+        def lease(mac, what="LEASE"):
             _sh("ip", "netns", "exec", ns, "ip", "link", "set", "eth0", "address", mac, "up")
-            r = _sh("ip", "netns", "exec", ns, "busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-f", "-t", "4", "-T", "1",
+            r = _sh("ip", "netns", "exec", ns, "busybox", "udhcpc", "-i", "eth0", "-q", "-n", "-f", "-t", "4", "-T", "1", "-O", "search",
                     "-s", str(script), check=False)
-            return next((line for line in r.stdout.splitlines() if line.startswith("LEASE")), "")
+            return next((line for line in r.stdout.splitlines() if line.startswith(what)), "")
         yield pn, lease
     finally:
         pn.dhcp.stop()
         _sh("ip", "netns", "del", ns, check=False)
         for dev in (host_end, bridge):
             _sh("ip", "link", "del", dev, check=False)
+
+
+def test_the_guests_dns_is_the_nodes_reachable_ipv4_resolvers_and_search_domains(tmp_path):
+    path = tmp_path / "resolv.conf"
+    path.write_text(RESOLV_CONF)
+    assert podnet.node_dns(str(path)) == (["192.0.2.53", "198.51.100.53"], ["example.test", "corp.test"])
+    path.write_text("".join(f"nameserver 10.0.0.{i}\n" for i in range(1, 6)) + "domain corp.test\n")
+    assert podnet.node_dns(str(path)) == (["10.0.0.1", "10.0.0.2", "10.0.0.3"], ["corp.test"])   # the kubelet's 3
+    path.write_text("nameserver 127.0.0.53\noptions edns0\n")   # systemd-resolved's stub: nothing a guest reaches
+    assert podnet.node_dns(str(path)) == ([], [])
+    assert podnet.node_dns(str(tmp_path / "absent")) == ([], [])
+    conf = podnet.Dnsmasq(str(tmp_path), resolv_conf=str(path)).config(podnet.parse_cidr("10.251.7.0/29"))
+    assert "dns-server" not in conf and "domain-search" not in conf   # no option rather than a useless one
 
 
 def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment, tmp_path):
@@ -159,12 +184,14 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
     pn.serve(v, {})
     assert "inet 10.251.7.1/29" in _sh("ip", "-4", "-o", "addr", "show", "dev", pn.bridge).stdout
     assert lease("02:00:00:5e:00:01") == "LEASE ip=10.251.7.2 mask=29 router=10.251.7.1"
+    # the node's resolvers and search domains, as a pod's resolv.conf has them (dnsPolicy Default)
+    assert lease("02:00:00:5e:00:01", "DNS") == "DNS dns=192.0.2.53 198.51.100.53 search=example.test corp.test"
     assert lease("02:00:00:5e:00:99") == ""   # no dynamic range: only known guests
     pid = pn.dhcp.pid()
 
     # a restarted handler (new objects, same directory) adopts the server and the allocations; a
     # second VMI whose MAC libvirt chose (known from the domain) is served after a SIGHUP, not a restart
-    pn2 = podnet.PodNetwork(pn.dir, "10.251.7.0/29", bridge=pn.bridge)
+    pn2 = podnet.PodNetwork(pn.dir, "10.251.7.0/29", bridge=pn.bridge, resolv_conf=pn.dhcp.resolv_conf)
     w = vmi_of([{"name": "default", "bridge": {}}], uid="vmi-b")
     assert pn2.allocate(w) == {"default": "10.251.7.3"}
     pn2.serve(w, {"default": "52:54:00:12:34:56"})
