@@ -4,7 +4,7 @@ enumerations the CRDs' schemas hold (deletionPolicy, failureDeadline, the restor
 from __future__ import annotations
 
 from services.api.errors import Invalid
-from services.common import names, proto, snapshots
+from services.common import names, proto, snapshots, timeutil
 
 
 def _raise(causes: list[tuple[str, str]]) -> None:
@@ -40,7 +40,7 @@ def validate_snapshot(s, old=None) -> None:
                        + ", ".join(f'"{v}"' for v in snapshots.DELETION_POLICIES)))
     if s.spec.HasField("failureDeadline"):
         try:
-            if snapshots.parse_duration(s.spec.failureDeadline) < 0:
+            if timeutil.parse_duration(s.spec.failureDeadline) < 0:
                 causes.append(("spec.failureDeadline", "must not be negative"))
         except ValueError as e:
             causes.append(("spec.failureDeadline", str(e)))

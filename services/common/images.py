@@ -36,6 +36,9 @@ PULL_REASONS = (ERR_IMAGE_PULL, IMAGE_PULL_BACKOFF, ERR_IMAGE_NEVER_PULL, CONTAI
 # which `virtmesh up` passes on. KubeVirt's own configuration has no such field (a cluster's container
 # runtime decides); CDI's is spec.insecureRegistries of its CDIConfig.
 ENV_INSECURE_REGISTRIES = "VIRTMESH_INSECURE_REGISTRIES"
+# In a VM's directory, the launcher's link to each registry image its domain reads (named by the image's
+# manifest digest, without "sha256:"): what the node's image garbage collection counts as in use.
+VM_IMAGE_LINKS = "images"
 
 # The kubelet's image pull back-off: 10 s, doubling, at most 300 s (pkg/kubelet/kubelet.go).
 BACKOFF_INITIAL_SECONDS = 10.0

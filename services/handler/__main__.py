@@ -14,8 +14,8 @@ import socket
 from prometheus_client import REGISTRY
 
 from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, names, paths,
-                             proto, tracing, volumes, workqueue)
-from services.handler import podnet, prhelper
+                             proto, timeutil, tracing, volumes, workqueue)
+from services.handler import images, podnet, prhelper
 from services.handler import launcherpods
 from services.common import events
 from services.handler.launchers import Launchers, Zygote
@@ -102,9 +102,10 @@ async def run(args) -> None:
                                           data.volumes).reconcile, workers=2)
     queue = workqueue.WorkQueue("handler-vmi", tracing.traced("vmi.sync", controller.reconcile, vmis.traceparent),
                                 workers=8)
+    image_cache = None
     if not args.launcher_pods:   # launcher pods have their images pulled by the kubelet
-        controller.images = ImagePulls(ImageCache(args.image_cache or os.path.join(data.root, "images"),
-                                                  args.insecure_registry), queue.add, controller.recorder)
+        image_cache = ImageCache(args.image_cache or os.path.join(data.root, "images"), args.insecure_registry)
+        controller.images = ImagePulls(image_cache, queue.add, controller.recorder)
         migrations.images = controller.images   # a migration's target pulls the VMI's images too
 
     server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)
@@ -177,6 +178,14 @@ async def run(args) -> None:
                 log.warning("orphan sweep: %s", e)
 
     tasks.append(asyncio.create_task(sweeper()))
+    if image_cache is not None and args.image_gc_high_threshold < 100:
+        async def image_gc_shortfall(message: str) -> None:
+            node = await api.get_or_none(proto.NODE, "", args.node_name)
+            if node is not None:
+                controller.recorder.warning(node, images.FREE_DISK_SPACE_FAILED, message)
+        policy = images.GCPolicy(args.image_gc_high_threshold, args.image_gc_low_threshold, args.minimum_image_gc_age)
+        tasks.append(asyncio.create_task(images.collect_periodically(image_cache, data.vms, policy,
+                                                                     image_gc_shortfall)))
     await server.wait()  # SIGTERM: stop serving; launchers (and VMs) keep running
     for t in tasks:
         t.cancel()
@@ -217,6 +226,13 @@ def main(argv=None) -> None:
     p.add_argument("--image-cache", metavar="DIR",
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")
+    p.add_argument("--image-gc-high-threshold", type=int, default=images.GCPolicy.high_percent, metavar="PERCENT",
+                   help="the image cache's file system usage at which unused images are collected, as the kubelet's "
+                   "flag (default %(default)s; 100 never)")
+    p.add_argument("--image-gc-low-threshold", type=int, default=images.GCPolicy.low_percent, metavar="PERCENT",
+                   help="the usage the collection frees down to (default %(default)s)")
+    p.add_argument("--minimum-image-gc-age", default="2m", metavar="DURATION",
+                   help="an image used more recently is not collected (default %(default)s)")
     p.add_argument("--insecure-registry", action="append", metavar="HOST:PORT",
                    default=os.environ.get(imagerefs.ENV_INSECURE_REGISTRIES, "").replace(",", " ").split(),
                    help="a registry reached over plain HTTP (or TLS not verified); repeatable "
@@ -229,6 +245,13 @@ def main(argv=None) -> None:
         podnet.parse_cidr(args.pod_cidr)
     except ValueError as e:
         p.error(f"--pod-cidr: {e}")
+    if not 0 <= args.image_gc_low_threshold < args.image_gc_high_threshold <= 100:   # the kubelet's rule
+        p.error(f"--image-gc-low-threshold ({args.image_gc_low_threshold}) must be less than "
+                f"--image-gc-high-threshold ({args.image_gc_high_threshold}), both between 0 and 100")
+    try:
+        args.minimum_image_gc_age = timeutil.parse_duration(args.minimum_image_gc_age)
+    except ValueError as e:
+        p.error(f"--minimum-image-gc-age: {e}")
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("handler", args.log_level)
     tracing.setup("handler")

@@ -27,7 +27,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.common import images as refs
@@ -73,6 +73,7 @@ class ImageCache:
         for d in (self.blobs, self.images, self.refs, self.tmp, os.path.join(root, "locks")):
             os.makedirs(d, mode=0o700, exist_ok=True)
         self._sweep_tmp()
+        self.gc_lock = os.path.join(root, "locks", "collect")
         self.policy = os.path.join(root, "policy.json")
         with open(self.policy + ".tmp", "w") as f:
             json.dump(POLICY, f)
@@ -114,8 +115,10 @@ class ImageCache:
         """Copy the image's blobs into the cache (those already there are kept) and unpack it once;
         (the unpacked directory, how many blobs were downloaded). One pull per reference at a time,
         also across handlers sharing the cache. `progress(done, total)`: bytes so far, every half second."""
-        with open(os.path.join(self.root, "locks", refs.ref_key(ref)), "w") as lock:
+        with open(os.path.join(self.root, "locks", refs.ref_key(ref)), "w") as lock, \
+                open(self.gc_lock, "a") as collecting:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            fcntl.flock(collecting, fcntl.LOCK_SH)   # the collector waits: this pull's blobs are no image's yet
             work = tempfile.mkdtemp(dir=self.tmp)
             try:
                 return self._pull(ref, work, progress)
@@ -197,6 +200,149 @@ class ImageCache:
                     raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+    # ------------------------------------------------------------ garbage collection
+
+    def usage(self) -> tuple[int, int]:
+        """(capacity, available) bytes of the file system the cache is on (the kubelet's imagefs)."""
+        st = os.statvfs(self.root)
+        return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
+
+    def collect(self, in_use: set[str], policy: "GCPolicy", now: float | None = None) -> "Collected | None":
+        """The kubelet's image garbage collection: with the file system at or above the high threshold, the
+        unused images (no VM directory links them), least recently used first and none used within the
+        minimum age, go until usage is down to the low threshold. An image goes with its references and
+        the blobs no other image needs. None when under the threshold, or while a pull runs (its blobs
+        are nobody's yet: the next pass)."""
+        capacity, available = self.usage()
+        if capacity <= 0:
+            return None
+        percent = 100 - available * 100 // capacity
+        if percent < policy.high_percent:
+            return None
+        needed = capacity * (100 - policy.low_percent) // 100 - available
+        now = time.time() if now is None else now
+        with open(self.gc_lock, "a") as collecting:
+            try:
+                fcntl.flock(collecting, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            for hexd in in_use & set(os.listdir(self.images)):
+                os.utime(self.image_dir(f"sha256:{hexd}"))   # used now: the least recently used go first
+            candidates = []
+            for hexd in set(os.listdir(self.images)) - in_use:
+                try:
+                    used = os.stat(os.path.join(self.images, hexd)).st_mtime
+                except OSError:
+                    continue
+                if now - used >= policy.min_age_seconds:
+                    candidates.append((used, hexd))
+            removed = []
+            for _, hexd in sorted(candidates):
+                if self.usage()[1] - available >= needed:
+                    break
+                self._remove_image(hexd)
+                removed.append(f"sha256:{hexd}")
+            if removed:
+                self._remove_unneeded_blobs()
+            freed = self.usage()[1] - available
+        log.info("image garbage collection: usage %d%% (high threshold %d%%): freed %d of %d bytes, %d image(s)",
+                 percent, policy.high_percent, freed, needed, len(removed))
+        return Collected(needed, freed, removed)
+
+    def _remove_image(self, hexd: str) -> None:
+        for name in os.listdir(self.refs):   # references that resolved to it: IfNotPresent pulls again
+            path = os.path.join(self.refs, name)
+            try:
+                with open(path) as f:
+                    if refs.digest_hex(f.read().strip()) == hexd:
+                        os.unlink(path)
+            except (OSError, ValueError):
+                pass
+        gone = os.path.join(self.tmp, f"gc-{hexd}")
+        try:
+            os.rename(os.path.join(self.images, hexd), gone)   # at once out of sight, then deleted
+        except OSError:
+            return
+        shutil.rmtree(gone, ignore_errors=True)
+        log.info("image sha256:%s removed (unused)", hexd)
+
+    def _remove_unneeded_blobs(self) -> None:
+        """Blobs that no image left here names (its manifest, config and layers). An image whose manifest
+        cannot be read keeps every blob (it cannot say which are its own)."""
+        keep = set()
+        for hexd in os.listdir(self.images):
+            try:
+                with open(os.path.join(self.blobs, "sha256", hexd)) as f:
+                    manifest = json.load(f)
+            except (OSError, ValueError):
+                return
+            keep.add(hexd)
+            for d in [manifest.get("config") or {}, *(manifest.get("layers") or [])]:
+                if d.get("digest"):
+                    keep.add(refs.digest_hex(d["digest"]))
+        blobs = os.path.join(self.blobs, "sha256")
+        for hexd in set(os.listdir(blobs)) - keep if os.path.isdir(blobs) else ():
+            try:
+                os.unlink(os.path.join(blobs, hexd))
+            except OSError:
+                pass
+
+
+@dataclass(frozen=True)
+class GCPolicy:
+    """The kubelet's ImageGCPolicy: its flags --image-gc-high-threshold, --image-gc-low-threshold and
+    --minimum-image-gc-age, with their defaults."""
+    high_percent: int = 85
+    low_percent: int = 80
+    min_age_seconds: float = 120.0
+
+
+GC_PERIOD_SECONDS = 300   # the kubelet's ImageGCPeriod
+FREE_DISK_SPACE_FAILED = "FreeDiskSpaceFailed"   # the kubelet's Warning on the Node when a pass fell short
+
+
+@dataclass
+class Collected:
+    needed: int          # bytes to free to get down to the low threshold
+    freed: int
+    removed: list
+
+    def shortfall(self) -> str:
+        """The kubelet's FreeDiskSpaceFailed message when not enough could go, else ""."""
+        if self.freed >= self.needed:
+            return ""
+        return (f"Failed to garbage collect required amount of images. Attempted to free {self.needed} bytes, "
+                f"but only found {self.freed} bytes eligible to free.")
+
+
+def images_in_use(vms_dir: str) -> set[str]:
+    """The image directories (manifest digests' hex) that VM directories on this node link
+    (VM_DIR/images/<hex>, made by the launcher for the domain): a VMI's images, running or not."""
+    used = set()
+    for uid in os.listdir(vms_dir) if os.path.isdir(vms_dir) else ():
+        try:
+            used.update(os.listdir(os.path.join(vms_dir, uid, refs.VM_IMAGE_LINKS)))
+        except OSError:
+            continue
+    return used
+
+
+async def collect_periodically(cache: ImageCache, vms_dir: str, policy: GCPolicy,
+                               shortfall: Callable[[str], Awaitable[None]], period: float = GC_PERIOD_SECONDS) -> None:
+    """The kubelet's image GC loop: a pass every `period` seconds; a pass that could not free enough says so
+    (`shortfall`: the Node's FreeDiskSpaceFailed warning)."""
+    while True:
+        await asyncio.sleep(period)
+        try:
+            done = await asyncio.to_thread(cache.collect, images_in_use(vms_dir), policy)
+        except OSError as e:
+            log.warning("image garbage collection: %s", e)
+            continue
+        if done is not None and done.shortfall():
+            log.warning("%s", done.shortfall())
+            await shortfall(done.shortfall())
 
 
 def pulling(image: str, figure: tuple) -> str:

@@ -37,10 +37,10 @@ from typing import Optional
 from urllib.parse import unquote, urlparse
 
 from services.common import hostpaths, quantity
+from services.common import images as refs
 
 QCOW2_MAGIC = b"QFI\xfb"
 QEMU_IMG = "qemu-img"
-IMAGES_DIR = "images"   # in the VM's directory: a link to each registry image the domain reads
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _as_seen(path: str, image: str, image_paths, vm_dir: Optional[str]) -> str:
     if not vm_dir or not image_paths or image not in image_paths:
         return path
     root = os.path.realpath(image_paths[image])
-    link = os.path.join(vm_dir, IMAGES_DIR, os.path.basename(root))
+    link = os.path.join(vm_dir, refs.VM_IMAGE_LINKS, os.path.basename(root))
     if os.path.realpath(link) != root:
         os.makedirs(os.path.dirname(link), exist_ok=True)
         tmp = link + ".tmp"

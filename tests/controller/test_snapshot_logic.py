@@ -122,10 +122,10 @@ def test_content_deletion_policy():
 
 
 def test_durations():
-    assert S.parse_duration("5m0s") == 300 and S.parse_duration("1h30m") == 5400 and S.parse_duration("1.5s") == 1.5
+    assert timeutil.parse_duration("5m0s") == 300 and timeutil.parse_duration("1h30m") == 5400 and timeutil.parse_duration("1.5s") == 1.5
     for bad in ("", "5", "5x", "m5"):
         try:
-            S.parse_duration(bad)
+            timeutil.parse_duration(bad)
         except ValueError:
             continue
         raise AssertionError(bad)
