@@ -99,7 +99,7 @@ class ImageCache:
             path = self.image_dir(digest)
         except ValueError:
             return None
-        return path if os.path.isdir(path) else None
+        return _used(path)
 
     def lookup(self, ref: refs.Reference) -> str | None:
         """The unpacked image a reference resolved to before, if it is still here."""
@@ -109,7 +109,7 @@ class ImageCache:
             path = self.image_dir(digest)
         except (OSError, ValueError):
             return None
-        return path if os.path.isdir(path) else None
+        return _used(path)
 
     def pull(self, ref: refs.Reference, progress: Callable[[int, int | None], None] | None = None) -> tuple[str, int]:
         """Copy the image's blobs into the cache (those already there are kept) and unpack it once;
@@ -315,6 +315,18 @@ class Collected:
             return ""
         return (f"Failed to garbage collect required amount of images. Attempted to free {self.needed} bytes, "
                 f"but only found {self.freed} bytes eligible to free.")
+
+
+def _used(image_dir: str) -> str | None:
+    """`image_dir` if it is here, marked used now (its mtime: the collector spares what a VMI is about to
+    link for at least the minimum age)."""
+    if not os.path.isdir(image_dir):
+        return None
+    try:
+        os.utime(image_dir)
+    except OSError:
+        pass   # a cache we may only read: nothing collects it here either
+    return image_dir
 
 
 def images_in_use(vms_dir: str) -> set[str]:
