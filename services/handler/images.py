@@ -201,7 +201,6 @@ class ImageCache:
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-
     # ------------------------------------------------------------ garbage collection
 
     def usage(self) -> tuple[int, int]:
@@ -229,7 +228,7 @@ class ImageCache:
             except BlockingIOError:
                 return None
             for hexd in in_use & set(os.listdir(self.images)):
-                os.utime(self.image_dir(f"sha256:{hexd}"))   # used now: the least recently used go first
+                os.utime(os.path.join(self.images, hexd))   # used now: the least recently used go first
             candidates = []
             for hexd in set(os.listdir(self.images)) - in_use:
                 try:
@@ -243,9 +242,8 @@ class ImageCache:
                 if self.usage()[1] - available >= needed:
                     break
                 self._remove_image(hexd)
-                removed.append(f"sha256:{hexd}")
-            if removed:
                 self._remove_unneeded_blobs()
+                removed.append(f"sha256:{hexd}")
             freed = self.usage()[1] - available
         log.info("image garbage collection: usage %d%% (high threshold %d%%): freed %d of %d bytes, %d image(s)",
                  percent, policy.high_percent, freed, needed, len(removed))
