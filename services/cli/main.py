@@ -367,6 +367,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--resolv-conf", metavar="FILE",
                     help="the nameservers and search domains those interfaces get by DHCP come from this file, as "
                     "the kubelet's --resolv-conf (default /etc/resolv.conf)")
+    up.add_argument("--cluster-dns", action="append", metavar="IP",
+                    help="the cluster's DNS service for guests with dnsPolicy ClusterFirst (the default), as the "
+                    "kubelet's flag (repeatable; none: they get --resolv-conf's)")
+    up.add_argument("--cluster-domain", metavar="DOMAIN", help="the cluster's DNS domain (default cluster.local)")
     up.add_argument("--log-level")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")

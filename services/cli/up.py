@@ -130,6 +130,10 @@ class Supervisor:
             self.specs["handler"] += ["--pod-cidr", args.pod_cidr]
         if getattr(args, "resolv_conf", None):
             self.specs["handler"] += ["--resolv-conf", os.path.abspath(args.resolv_conf)]
+        for ip in getattr(args, "cluster_dns", None) or ():
+            self.specs["handler"] += ["--cluster-dns", ip]
+        if getattr(args, "cluster_domain", None):
+            self.specs["handler"] += ["--cluster-domain", args.cluster_domain]
         self.node = node
         if getattr(args, "launcher_pods", None):   # the launchers' pods carry the node's settings
             self.specs["controller"] += ["--launcher-pods", "--launcher-data-dir", self.data.root,

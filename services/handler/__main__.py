@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
@@ -94,8 +95,9 @@ async def run(args) -> None:
     migrations = Migrations(api, launchers, args.node_name, args.migration_address or "")
     target_vmis = migrations.target_informer()
     controller = VMIController(api, vmis, launchers, args.emulation, tpm_states, provisioner, migrations)
-    pod_network = controller.podnet = podnet.PodNetwork(data.pod_network(args.node_name), args.pod_cidr,
-                                                            resolv_conf=args.resolv_conf)
+    pod_network = controller.podnet = podnet.PodNetwork(
+        data.pod_network(args.node_name), args.pod_cidr, resolv_conf=args.resolv_conf,
+        cluster_dns=podnet.ClusterDNS(tuple(args.cluster_dns), args.cluster_domain))
     controller.feature_gates = migrations.feature_gates = lambda: kvconfig.ClusterConfig.of(kubevirts.items()).gates()
     snapshot_queue = workqueue.WorkQueue(
         "handler-snapshot", SnapshotAgent(api, contents, claims, vmis, launchers, provisioner, args.node_name,
@@ -223,6 +225,11 @@ def main(argv=None) -> None:
     p.add_argument("--resolv-conf", metavar="FILE", default=podnet.RESOLV_CONF,
                    help="the resolver configuration whose nameservers and search domains bridge-bound pod interfaces "
                    "get by DHCP, as the kubelet's --resolv-conf (default %(default)s)")
+    p.add_argument("--cluster-dns", action="append", default=[], metavar="IP",
+                   help="the cluster's DNS service, which guests with dnsPolicy ClusterFirst (the default) get by "
+                   "DHCP, as the kubelet's flag (repeatable; none: they get the node's, the kubelet's fallback)")
+    p.add_argument("--cluster-domain", default="cluster.local", metavar="DOMAIN",
+                   help="the cluster's DNS domain, in those guests' search domains (default %(default)s)")
     p.add_argument("--image-cache", metavar="DIR",
                    help="where registry images (containerDisks, kernelBoot containers) are cached by digest "
                    "(default DATA_DIR/images)")
@@ -245,6 +252,11 @@ def main(argv=None) -> None:
         podnet.parse_cidr(args.pod_cidr)
     except ValueError as e:
         p.error(f"--pod-cidr: {e}")
+    for ip in args.cluster_dns:
+        try:
+            ipaddress.IPv4Address(ip)
+        except ValueError:
+            p.error(f"--cluster-dns: {ip!r} is not an IPv4 address")
     if not 0 <= args.image_gc_low_threshold < args.image_gc_high_threshold <= 100:   # the kubelet's rule
         p.error(f"--image-gc-low-threshold ({args.image_gc_low_threshold}) must be less than "
                 f"--image-gc-high-threshold ({args.image_gc_high_threshold}), both between 0 and 100")

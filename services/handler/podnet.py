@@ -21,6 +21,7 @@ the node bridge `virtmesh0` is the pod network of every VMI on the node, so the 
 """
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -29,6 +30,7 @@ import re
 import signal
 import subprocess
 import threading
+from dataclasses import dataclass
 
 from services.common import links, network
 from services.handler import netplumbing
@@ -39,6 +41,7 @@ DEFAULT_CIDR = "10.244.0.0/24"   # the first node's /24 of the usual cluster CID
 DNSMASQ = "dnsmasq"
 RESOLV_CONF = "/etc/resolv.conf"   # the kubelet's --resolv-conf default
 MAX_NAMESERVERS = 3                # the kubelet's limit (glibc's resolver reads no more)
+MAX_SEARCHES = 32                  # Kubernetes' MaxDNSSearchPaths
 SANDBOX_FAILED = "FailedCreatePodSandBox"   # the kubelet's reason when the CNI cannot set a pod up
 _HOSTNAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -81,6 +84,42 @@ def node_dns(path: str = RESOLV_CONF) -> tuple[list[str], list[str]]:
         elif words[:1] in (["search"], ["domain"]):
             search = words[1:]   # the last one wins, as in the resolver
     return servers[:MAX_NAMESERVERS], search
+
+
+@dataclass(frozen=True)
+class ClusterDNS:
+    """The kubelet's --cluster-dns and --cluster-domain: what dnsPolicy ClusterFirst (the default) gives a
+    pod. No servers (standalone, or a node not told): ClusterFirst falls back to Default, as the kubelet's."""
+    servers: tuple[str, ...] = ()
+    domain: str = "cluster.local"
+
+
+def guest_dns(vmi, node: tuple[list[str], list[str]], cluster: ClusterDNS) -> tuple[list[str], list[str]]:
+    """The nameservers and search domains a VMI's guest gets, as the kubelet makes its pod's resolv.conf from
+    spec.dnsPolicy and spec.dnsConfig: ClusterFirst the cluster DNS with `<ns>.svc.<domain> svc.<domain>
+    <domain>` before the node's search; Default the node's (`node`, from node_dns); None only dnsConfig's;
+    dnsConfig's nameservers and searches added after, without repeats (3 nameservers at most, 32 searches).
+    IPv4 nameservers only: DHCPv4 carries no others."""
+    policy = vmi.spec.dnsPolicy or "ClusterFirst"
+    if policy in ("ClusterFirst", "ClusterFirstWithHostNet") and cluster.servers:
+        d = cluster.domain
+        servers = list(cluster.servers)
+        search = [f"{vmi.metadata.namespace}.svc.{d}", f"svc.{d}", d, *node[1]]
+    elif policy == "None":
+        servers, search = [], []
+    else:
+        servers, search = list(node[0]), list(node[1])
+    servers += vmi.spec.dnsConfig.nameservers
+    search += vmi.spec.dnsConfig.searches
+    servers = [a for a in dict.fromkeys(servers) if _ipv4(a)]
+    return servers[:MAX_NAMESERVERS], list(dict.fromkeys(search))[:MAX_SEARCHES]
+
+
+def _ipv4(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        return False
 
 
 def pod_interfaces(vmi) -> list:
@@ -164,13 +203,16 @@ class IPAM:
             yield a
             a += 1
 
-    def describe(self, uid: str, iface: str, mac: str, hostname: str) -> bool:
-        """Record the MAC (and hostname) the DHCP host entry needs; True if that changed anything."""
+    def describe(self, uid: str, iface: str, mac: str, hostname: str,
+                 dns: tuple[list[str], list[str]] = ([], [])) -> bool:
+        """Record what the DHCP host entry needs: the MAC, hostname and the guest's DNS (nameservers, search
+        domains); True if that changed anything."""
         with self.lock:
             a = self.allocations.get(f"{uid}/{iface}")
-            if a is None or (a["mac"], a["hostname"]) == (mac.lower(), hostname):
+            want = {"mac": mac.lower(), "hostname": hostname, "dns": [list(dns[0]), list(dns[1])]}
+            if a is None or all(a.get(k) == v for k, v in want.items()):
                 return False
-            a["mac"], a["hostname"] = mac.lower(), hostname
+            a.update(want)
             self._save()
             return True
 
@@ -187,29 +229,68 @@ class IPAM:
                 self._save()
             return bool(keys)
 
-    def hosts(self) -> str:
-        """dnsmasq's dhcp-hostsfile: MAC,address[,hostname],infinite per interface with a known MAC."""
-        lines = []
+    def hosts(self, usual: tuple[list[str], list[str]] = ([], [])) -> str:
+        """dnsmasq's dhcp-hostsfile: MAC,address[,hostname],infinite per interface with a known MAC whose
+        guest has the node's usual DNS (`usual`, the server's untagged options)."""
+        return "".join(line + "\n" for line in self._entries(usual, own=False))
+
+    def own_dns(self, usual: tuple[list[str], list[str]] = ([], [])) -> list[str]:
+        """dnsmasq configuration lines for the guests whose DNS is not `usual` (a dnsConfig, a cluster
+        DNS's namespace search path): each host entry sets a tag naming its options. They are not in the
+        hosts file: dnsmasq 2.90 dies on a SIGHUP that re-reads host entries which set tags."""
+        lines: dict[str, None] = {}   # ordered, without repeats
+        for entry in self._entries(usual, own=True):
+            lines[f"dhcp-host={entry}"] = None
+        for a in self.allocations.values():
+            servers, search = _dns_of(a)
+            if a["mac"] and (servers, search) != _as_lists(usual):
+                tag = _dns_tag(a)
+                if servers:
+                    lines[f"dhcp-option=tag:{tag},option:dns-server,{','.join(servers)}"] = None
+                if search:
+                    lines[f"dhcp-option=tag:{tag},option:domain-search,{','.join(search)}"] = None
+        return list(lines)
+
+    def _entries(self, usual, own: bool) -> list[str]:
+        out = []
         for _key, a in sorted(self.allocations.items(), key=lambda kv: ipaddress.IPv4Address(kv[1]["ip"])):
-            if a["mac"]:
-                lines.append(",".join(p for p in (a["mac"], a["ip"], a["hostname"], "infinite") if p))
-        return "".join(line + "\n" for line in lines)
+            if not a["mac"] or ("dns" in a and _dns_of(a) != _as_lists(usual)) != own:
+                continue
+            tag = f"set:{_dns_tag(a)}" if own else ""
+            out.append(",".join(p for p in (a["mac"], tag, a["ip"], a["hostname"], "infinite") if p))
+        return out
+
+
+def _as_lists(dns: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
+    return list(dns[0]), list(dns[1])
+
+
+def _dns_of(allocation: dict) -> tuple[list[str], list[str]]:
+    dns = allocation.get("dns") or [[], []]
+    return list(dns[0]), list(dns[1])
+
+
+def _dns_tag(allocation: dict) -> str:
+    """One tag per distinct DNS configuration (dnsmasq tags are names: a digest of it)."""
+    return "dns" + hashlib.sha256(json.dumps(_dns_of(allocation)).encode()).hexdigest()[:12]
 
 
 class Dnsmasq:
     """The node's DHCP server: one dnsmasq per node, found again after a handler restart by its pid
     file (and its command line naming our config file)."""
 
-    def __init__(self, directory: str, bridge: str = network.POD_BRIDGE, resolv_conf: str = RESOLV_CONF):
-        self.dir, self.bridge, self.resolv_conf = directory, bridge, resolv_conf
+    def __init__(self, directory: str, bridge: str = network.POD_BRIDGE):
+        self.dir, self.bridge = directory, bridge
         self.conf = os.path.join(directory, "dnsmasq.conf")
         self.hostsfile = os.path.join(directory, "dhcp-hosts")
         self.pidfile = os.path.join(directory, network.DHCP_PID_FILE)
         self.logfile = os.path.join(directory, "dnsmasq.log")
 
-    def config(self, net: ipaddress.IPv4Network) -> str:
+    def config(self, net: ipaddress.IPv4Network, usual: tuple[list[str], list[str]] = ([], []),
+               own: list[str] | None = None) -> str:
+        """`usual`: the DNS most guests get (untagged options); `own`: the lines of those with their own."""
         gw = net.network_address + 1
-        servers, search = node_dns(self.resolv_conf)
+        servers, search = usual
         dns = [f"dhcp-option=option:dns-server,{','.join(servers)}"] if servers else []
         if search:
             dns.append(f"dhcp-option=option:domain-search,{','.join(search)}")
@@ -221,8 +302,9 @@ class Dnsmasq:
             "except-interface=lo",
             f"dhcp-range={net.network_address},static,{net.netmask},infinite",   # host entries only
             f"dhcp-option=option:router,{gw}",
-            *dns,                            # the node's resolvers (node_dns), as a pod's resolv.conf has them
+            *dns,                            # the node's resolvers (guest_dns: the node's, as a pod's resolv.conf)
             f"dhcp-hostsfile={self.hostsfile}",
+            *(own or []),                    # the guests with a DNS of their own, tagged
             "leasefile-ro",                  # the host entries are the leases
             f"pid-file={self.pidfile}",
             f"log-facility={self.logfile}",
@@ -240,10 +322,12 @@ class Dnsmasq:
             return None
         return pid if f"--conf-file={self.conf}".encode() in cmdline else None
 
-    def ensure(self, net: ipaddress.IPv4Network, hosts: str) -> None:
-        """The server runs with this config and these host entries (SIGHUP when only they changed)."""
+    def ensure(self, net: ipaddress.IPv4Network, hosts: str, usual: tuple[list[str], list[str]] = ([], []),
+               own: list[str] | None = None) -> None:
+        """The server runs with this config (`usual` and `own`: see config) and these host entries (SIGHUP
+        when only they changed; a restart when the config did, e.g. a guest with a DNS of its own came)."""
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        conf = self.config(net)
+        conf = self.config(net, usual, own)
         try:
             same_conf = open(self.conf).read() == conf
         except OSError:
@@ -292,10 +376,11 @@ class PodNetwork:
     allocated before the first bridge-bound pod interface."""
 
     def __init__(self, directory: str, cidr: str = DEFAULT_CIDR, bridge: str = network.POD_BRIDGE,
-                 resolv_conf: str = RESOLV_CONF):
+                 resolv_conf: str = RESOLV_CONF, cluster_dns: ClusterDNS = ClusterDNS()):
         self.dir, self.cidr, self.bridge = directory, cidr, bridge
+        self.resolv_conf, self.cluster_dns = resolv_conf, cluster_dns
         self._ipam: IPAM | None = None
-        self.dhcp = Dnsmasq(directory, bridge, resolv_conf)
+        self.dhcp = Dnsmasq(directory, bridge)
         self.lock = threading.Lock()
 
     @property
@@ -316,15 +401,17 @@ class PodNetwork:
         """The gateway on the bridge and a DHCP host entry for each allocated interface whose MAC is
         known (the spec's macAddress, else what libvirt chose: `macs`, from the domain)."""
         ipam, changed = self.ipam, False
+        usual = node_dns(self.resolv_conf)
+        dns = guest_dns(vmi, usual, self.cluster_dns)
         for i in pod_interfaces(vmi):
             mac = i.macAddress.replace("-", ":") or macs.get(i.name, "")
             if mac and ipam.address(vmi.metadata.uid, i.name):
-                changed |= ipam.describe(vmi.metadata.uid, i.name, mac, hostname_of(vmi))
+                changed |= ipam.describe(vmi.metadata.uid, i.name, mac, hostname_of(vmi), dns)
         if not ipam.allocations:
             return
         with self.lock:
             netplumbing.ensure_bridge_address(self.bridge, f"{ipam.gateway}/{ipam.net.prefixlen}")
-            self.dhcp.ensure(ipam.net, ipam.hosts())
+            self.dhcp.ensure(ipam.net, ipam.hosts(usual), usual, ipam.own_dns(usual))
 
     def release(self, uid: str) -> None:
         ipam = self.ipam
@@ -332,7 +419,8 @@ class PodNetwork:
             return
         with self.lock:
             if ipam.allocations:
-                self.dhcp.ensure(ipam.net, ipam.hosts())
+                usual = node_dns(self.resolv_conf)
+                self.dhcp.ensure(ipam.net, ipam.hosts(usual), usual, ipam.own_dns(usual))
             else:   # no guest left to serve
                 self.dhcp.stop()
                 netplumbing.remove_bridge_address(self.bridge, f"{ipam.gateway}/{ipam.net.prefixlen}")

@@ -173,8 +173,28 @@ def test_the_guests_dns_is_the_nodes_reachable_ipv4_resolvers_and_search_domains
     path.write_text("nameserver 127.0.0.53\noptions edns0\n")   # systemd-resolved's stub: nothing a guest reaches
     assert podnet.node_dns(str(path)) == ([], [])
     assert podnet.node_dns(str(tmp_path / "absent")) == ([], [])
-    conf = podnet.Dnsmasq(str(tmp_path), resolv_conf=str(path)).config(podnet.parse_cidr("10.251.7.0/29"))
-    assert "dns-server" not in conf and "domain-search" not in conf   # no option rather than a useless one
+
+
+def test_a_guests_dns_follows_its_dns_policy_and_config_as_a_pods_resolv_conf_does():
+    node = (["192.0.2.53"], ["example.test"])
+    v = vmi_of([{"name": "default", "bridge": {}}])
+    none = podnet.ClusterDNS()
+    cluster = podnet.ClusterDNS(("10.96.0.10",), "cluster.local")
+    # ClusterFirst, the default: the cluster's DNS and its search path before the node's; without one
+    # (standalone), the node's, as the kubelet falls back to Default
+    assert podnet.guest_dns(v, node, cluster) == (["10.96.0.10"], ["n.svc.cluster.local", "svc.cluster.local",
+                                                                   "cluster.local", "example.test"])
+    assert podnet.guest_dns(v, node, none) == node
+    v.spec.dnsPolicy = "Default"
+    assert podnet.guest_dns(v, node, cluster) == node
+    # dnsConfig adds to the policy's, without repeats, 3 nameservers at most, IPv4 only (DHCPv4)
+    v.spec.dnsConfig.nameservers.extend(["192.0.2.53", "2001:db8::1", "198.51.100.1", "198.51.100.2", "198.51.100.3"])
+    v.spec.dnsConfig.searches.extend(["example.test", "extra.test"])
+    assert podnet.guest_dns(v, node, cluster) == (["192.0.2.53", "198.51.100.1", "198.51.100.2"],
+                                                  ["example.test", "extra.test"])
+    v.spec.dnsPolicy = "None"   # dnsConfig alone
+    assert podnet.guest_dns(v, node, cluster) == (["192.0.2.53", "198.51.100.1", "198.51.100.2"],
+                                                  ["example.test", "extra.test"])
 
 
 def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment, tmp_path):
@@ -191,7 +211,7 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
 
     # a restarted handler (new objects, same directory) adopts the server and the allocations; a
     # second VMI whose MAC libvirt chose (known from the domain) is served after a SIGHUP, not a restart
-    pn2 = podnet.PodNetwork(pn.dir, "10.251.7.0/29", bridge=pn.bridge, resolv_conf=pn.dhcp.resolv_conf)
+    pn2 = podnet.PodNetwork(pn.dir, "10.251.7.0/29", bridge=pn.bridge, resolv_conf=pn.resolv_conf)
     w = vmi_of([{"name": "default", "bridge": {}}], uid="vmi-b")
     assert pn2.allocate(w) == {"default": "10.251.7.3"}
     pn2.serve(w, {"default": "52:54:00:12:34:56"})
@@ -208,6 +228,17 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
     pn2.serve(v, {})
     assert pn2.dhcp.pid() not in (None, pid)
     assert lease("02:00:00:5e:00:01") == "LEASE ip=10.251.7.2 mask=29 router=10.251.7.1"
+
+    # a guest with a DNS of its own (dnsPolicy None, spec.dnsConfig) beside the others: each gets its own
+    x = vmi_of([{"name": "default", "bridge": {}, "macAddress": "02:00:00:5e:00:03"}], uid="vmi-c")
+    x.spec.dnsPolicy = "None"
+    x.spec.dnsConfig.nameservers.append("203.0.113.53")
+    x.spec.dnsConfig.searches.append("only.test")
+    assert pn2.allocate(x) == {"default": "10.251.7.4"}
+    pn2.serve(x, {})
+    assert lease("02:00:00:5e:00:03", "DNS") == "DNS dns=203.0.113.53 search=only.test"
+    assert lease("02:00:00:5e:00:01", "DNS") == "DNS dns=192.0.2.53 198.51.100.53 search=example.test corp.test"
+    pn2.release("vmi-c")
 
     # released: the entry goes; the last release stops the server
     pn2.release("vmi-a")
