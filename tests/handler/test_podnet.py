@@ -238,7 +238,16 @@ def test_the_guest_gets_its_address_by_dhcp_and_an_unknown_mac_gets_none(segment
     pn2.serve(x, {})
     assert lease("02:00:00:5e:00:03", "DNS") == "DNS dns=203.0.113.53 search=only.test"
     assert lease("02:00:00:5e:00:01", "DNS") == "DNS dns=192.0.2.53 198.51.100.53 search=example.test corp.test"
+    # ... and one more with the usual DNS comes after it: a SIGHUP with a tagged guest configured
+    pid = pn2.dhcp.pid()
+    y = vmi_of([{"name": "default", "bridge": {}, "macAddress": "02:00:00:5e:00:04"}], uid="vmi-d")
+    assert pn2.allocate(y) == {"default": "10.251.7.5"}
+    pn2.serve(y, {})
+    assert pn2.dhcp.pid() == pid
+    assert lease("02:00:00:5e:00:04", "DNS") == "DNS dns=192.0.2.53 198.51.100.53 search=example.test corp.test"
+    assert lease("02:00:00:5e:00:03", "DNS") == "DNS dns=203.0.113.53 search=only.test"
     pn2.release("vmi-c")
+    pn2.release("vmi-d")
 
     # released: the entry goes; the last release stops the server
     pn2.release("vmi-a")
