@@ -11,8 +11,8 @@ the node bridge `virtmesh0` is the pod network of every VMI on the node, so the 
   under the data dir that is replaced atomically, so a restarted handler, even after kill -9, keeps every
   allocation; they go when the VMI's launcher is deleted;
 - DHCP: Debian's dnsmasq on virtmesh0 with one static host entry (MAC -> address, infinite lease) per
-  interface and no dynamic range, so only the node's own guests get an address; the node's nameservers and
-  search domains go with it (node_dns: a pod with dnsPolicy Default gets the node's resolv.conf). Chosen over a per-VM
+  interface and no dynamic range, so only the node's own guests get an address; nameservers and search
+  domains go with it as the kubelet makes a pod's resolv.conf from its dnsPolicy and dnsConfig (guest_dns). Chosen over a per-VM
   server in the launcher because launchers share the node's network namespace and all taps share one
   bridge: a per-VM server would have to pick its client's frames out of a shared segment, which is what
   dnsmasq's host entries do, with the DHCP implementation libvirt itself runs for its networks. It is not
