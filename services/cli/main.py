@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import base64
 import datetime
 import os
@@ -325,6 +326,30 @@ class _Verbs(argparse._SubParsersAction):
         return sp
 
 
+# `up`'s flags the node's services take, checked here: a service refusing its flags would be restarted forever.
+def _ipv4_address(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+
+
+def _ipv4_network(text: str) -> str:
+    try:
+        ipaddress.IPv4Network(text, strict=False)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    return text
+
+
+def _readable_file(text: str) -> str:
+    try:
+        with open(text):
+            return text
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"{text}: {e.strerror}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="virtmesh", description="KubeVirt-style VMs on libvirt + QEMU.")
     p.add_argument("--data-dir", default=paths.default_data_dir(), help="mesh data dir (env VIRTMESH_DATA_DIR)")
@@ -361,13 +386,13 @@ def parser() -> argparse.ArgumentParser:
                     help="with --kubeconfig: launchers run in virt-launcher pods (placed by the kube-scheduler, run by "
                     "the node's kubelet, whose pod directory is PODS_DIR) instead of being forked by the handler")
     up.add_argument("--keep-vms", action="store_true", help="leave VMs running when the mesh stops")
-    up.add_argument("--pod-cidr", metavar="CIDR",
+    up.add_argument("--pod-cidr", metavar="CIDR", type=_ipv4_network,
                     help="the node's pod network: bridge-bound pod interfaces get an address from it by DHCP "
                     "(default 10.244.0.0/24; env VIRTMESH_POD_CIDR)")
-    up.add_argument("--resolv-conf", metavar="FILE",
+    up.add_argument("--resolv-conf", metavar="FILE", type=_readable_file,
                     help="the nameservers and search domains those interfaces get by DHCP come from this file, as "
                     "the kubelet's --resolv-conf (default /etc/resolv.conf)")
-    up.add_argument("--cluster-dns", action="append", metavar="IP",
+    up.add_argument("--cluster-dns", action="append", metavar="IP", type=_ipv4_address,
                     help="the cluster's DNS service for guests with dnsPolicy ClusterFirst (the default), as the "
                     "kubelet's flag (repeatable; none: they get --resolv-conf's)")
     up.add_argument("--cluster-domain", metavar="DOMAIN", help="the cluster's DNS domain (default cluster.local)")

@@ -47,3 +47,23 @@ def test_up_passes_the_host_path_settings_to_every_service(tmp_path, monkeypatch
     assert env[hostpaths.ENV_FEATURE_GATES] == "HostDisk" and env[hostpaths.ENV_IMPORT_ALLOW_INTERNAL] == "1"
     plain = up.Supervisor(cli.parser().parse_args(["--data-dir", str(tmp_path), "up"])).env
     assert not {hostpaths.ENV_HOST_PATHS, hostpaths.ENV_FEATURE_GATES, hostpaths.ENV_IMPORT_ALLOW_INTERNAL} & set(plain)
+
+
+def test_up_passes_the_pod_network_settings_to_the_handler_and_refuses_bad_ones_itself(tmp_path, capsys):
+    from services.cli import up
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 192.0.2.53\n")
+    args = cli.parser().parse_args(["--data-dir", str(tmp_path), "up", "--pod-cidr", "10.244.9.0/24",
+                                    "--resolv-conf", str(resolv), "--cluster-dns", "10.96.0.10",
+                                    "--cluster-domain", "example.local"])
+    handler = up.Supervisor(args).specs["handler"]
+    for flag, value in (("--pod-cidr", "10.244.9.0/24"), ("--resolv-conf", str(resolv)),
+                        ("--cluster-dns", "10.96.0.10"), ("--cluster-domain", "example.local")):
+        assert handler[handler.index(flag) + 1] == value
+    # refused before anything starts (a handler refusing its flags would be restarted forever)
+    for bad, why in ((["--cluster-dns", "nope"], "argument --cluster-dns: 'nope' is not an IPv4 address"),
+                     (["--pod-cidr", "10.0.0.0/33"], "argument --pod-cidr: '10.0.0.0/33'"),
+                     (["--resolv-conf", str(tmp_path / "absent")], "argument --resolv-conf:")):
+        with pytest.raises(SystemExit):
+            cli.parser().parse_args(["--data-dir", str(tmp_path), "up", *bad])
+        assert why in capsys.readouterr().err
