@@ -16,7 +16,9 @@ Reported per size, medians (min-max) over the rounds:
 - libvirt: the migration job's own elapsed time and downtime (the target's completed job statistics).
 - heartbeat gap: the longest silence of the console heartbeat across the move, read from the two
   nodes' serial logs every 2 ms (what the guest's downtime looks like from outside; 20 ms resolution).
-The mesh's overhead is wall(mesh) / wall(bare) - 1 (target: <= 10 %).
+The mesh's overhead is runs-on-target(mesh) / runs-on-target(bare) - 1 (target: <= 10 %), also paired by
+round (the median of each round's difference, which the machine's drift between rounds does not move), split
+into the part before and around libvirt's job and the job itself; then every move with the CPU it took.
 
 Fair turns: the mesh's migration is followed by a watch (no polling), its console is closed once the
 heartbeat is typed, and the next migration starts only once the mesh's source QEMU has stopped (libvirt's
@@ -389,6 +391,16 @@ def main(argv=None) -> int:
             mesh_t = statistics.median(x[key] for x in got["mesh"])
             bare_t = statistics.median(x[key] for x in got["bare"])
             print(f"{size:>6} mesh / bare, {what}: {mesh_t / bare_t:.2f} ({(mesh_t / bare_t - 1) * 100:+.0f} %)")
+        # Paired by round (the two moves of a round ran back to back on the same machine): what the mesh adds,
+        # split into before libvirt's job (runs on target - job) and the job itself.
+        pairs = list(zip(got["mesh"], got["bare"]))
+        added = statistics.median(m["target"] - b["target"] for m, b in pairs)
+        before = statistics.median((m["target"] - m["elapsed"]) - (b["target"] - b["elapsed"]) for m, b in pairs)
+        job = statistics.median(m["elapsed"] - b["elapsed"] for m, b in pairs)
+        bare_t = statistics.median(x["target"] for x in got["bare"])
+        print(f"{size:>6} paired by round, median: the mesh adds {added * 1000:+.0f} ms until the guest runs on the "
+              f"target ({added / bare_t * 100:+.0f} % of bare's median): {before * 1000:+.0f} ms before and around "
+              f"libvirt's job, {job * 1000:+.0f} ms in the job itself")
         print(f"{size:>6} CPU until the guest runs on the target, mesh's move vs bare's, median: the mesh's processes "
               f"{summary([x['mesh_cpu'] for x in got['mesh']], 1000, '{:.0f}')} vs "
               f"{summary([x['mesh_cpu'] for x in got['bare']], 1000, '{:.0f}')} ms, QEMU + libvirt "
