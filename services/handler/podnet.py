@@ -13,12 +13,12 @@ the node bridge `virtmesh0` is the pod network of every VMI on the node, so the 
 - DHCP: Debian's dnsmasq on virtmesh0 with one static host entry (MAC -> address, infinite lease) per
   interface and no dynamic range, so only the node's own guests get an address; nameservers and search
   domains go with it as the kubelet makes a pod's resolv.conf from its dnsPolicy and dnsConfig
-  (guest_dns). Chosen over a per-VM
-  server in the launcher because launchers share the node's network namespace and all taps share one
-  bridge: a per-VM server would have to pick its client's frames out of a shared segment, which is what
-  dnsmasq's host entries do, with the DHCP implementation libvirt itself runs for its networks. It is not
-  authoritative and answers only its hosts, so several nodes (handlers) on one host coexist on the bridge.
-  The server outlives a handler (as the launchers do); it and the gateway go with the last allocation.
+  (guest_dns). Chosen over a per-VM server in the launcher because launchers share the node's network
+  namespace and all taps share one bridge: a per-VM server would have to pick its client's frames out of
+  a shared segment, which is what dnsmasq's host entries do, with the DHCP implementation libvirt itself
+  runs for its networks. It is not authoritative and answers only its hosts, so several nodes (handlers)
+  on one host coexist on the bridge. The server outlives a handler (as the launchers do); it and the
+  gateway go with the last allocation.
 """
 from __future__ import annotations
 
