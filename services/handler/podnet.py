@@ -303,7 +303,7 @@ class Dnsmasq:
             "except-interface=lo",
             f"dhcp-range={net.network_address},static,{net.netmask},infinite",   # host entries only
             f"dhcp-option=option:router,{gw}",
-            *dns,                            # the node's resolvers (guest_dns: the node's, as a pod's resolv.conf)
+            *dns,                            # what most guests get: the node's resolvers (node_dns)
             f"dhcp-hostsfile={self.hostsfile}",
             *(own or []),                    # the guests with a DNS of their own, tagged
             "leasefile-ro",                  # the host entries are the leases
