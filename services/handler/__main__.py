@@ -140,8 +140,11 @@ async def run(args) -> None:
     migrations.receiving.restore(launchers.discover())
     registered = asyncio.Event()
     node_labels = {names.MIGRATION_TARGET_LABEL: "true"} if target_vmis is not None else {}
+    # On a cluster the node IPAM controller gives the Node its range, maybe after we started: every heartbeat looks.
+    on_node = pod_network.take_node_cidr if args.kubeconfig else None
     tasks = [asyncio.create_task(NodeAgent(api, args.node_name, address, libvirt_uri=args.libvirt_uri,
-                                           kubelet=not args.kubeconfig, extra_labels=node_labels).run(registered)),
+                                           kubelet=not args.kubeconfig, extra_labels=node_labels,
+                                           on_node=on_node).run(registered)),
              asyncio.create_task(vmis.run()), asyncio.create_task(claims.run()), asyncio.create_task(contents.run()),
              asyncio.create_task(kubevirts.run())]
     if target_vmis is not None:
@@ -154,14 +157,10 @@ async def run(args) -> None:
     await contents.synced.wait()
     await kubevirts.synced.wait()   # the gates in effect are known before a launcher is synced
     await start_pr_helper()
-    if args.kubeconfig:   # a cluster's node IPAM gave the Node its range: it wins over the flag
+    if args.kubeconfig:   # the Node's range before any VMI is worked on (the heartbeats follow it from here)
         node = await api.get_or_none(proto.NODE, "", args.node_name)
-        if node is not None and node.spec.podCIDR:
-            try:
-                podnet.parse_cidr(node.spec.podCIDR)
-                pod_network.cidr = node.spec.podCIDR
-            except ValueError as e:
-                log.warning("node %s: spec.podCIDR: %s; using %s", args.node_name, e, pod_network.cidr)
+        if node is not None:
+            pod_network.take_node_cidr(node)
     tasks += [asyncio.create_task(queue.run()), asyncio.create_task(claim_queue.run()),
               asyncio.create_task(snapshot_queue.run())]
     if target_vmis is not None:

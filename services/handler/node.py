@@ -9,6 +9,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -41,8 +42,9 @@ class NodeAgent:
     Node and writes only what virt-handler writes (labels and annotations)."""
 
     def __init__(self, api, name: str, address: str, extra_labels: dict[str, str] | None = None,
-                 libvirt_uri: str | None = None, kubelet: bool = True):
+                 libvirt_uri: str | None = None, kubelet: bool = True, on_node: Callable | None = None):
         self.api, self.name, self.address = api, name, address
+        self.on_node = on_node                  # called with the Node each heartbeat reads
         self.kubelet = kubelet
         self.extra_labels = extra_labels or {}
         self.libvirt_uri = libvirt_uri          # None: no node-labeller
@@ -104,6 +106,8 @@ class NodeAgent:
             node = await self.api.create(node)
             log.info("registered node %s", self.name)
         else:
+            if self.on_node is not None:
+                self.on_node(node)
             self._desired(node)
             node = await self.api.update(node)
         if self.kubelet:

@@ -381,14 +381,32 @@ class PodNetwork:
         self.dir, self.cidr, self.bridge = directory, cidr, bridge
         self.resolv_conf, self.cluster_dns = resolv_conf, cluster_dns
         self._ipam: IPAM | None = None
+        self._refused_cidr = ""
         self.dhcp = Dnsmasq(directory, bridge)
         self.lock = threading.Lock()
 
     @property
     def ipam(self) -> IPAM:
-        if self._ipam is None:
-            self._ipam = IPAM(os.path.join(self.dir, "ipam.json"), self.cidr)
-        return self._ipam
+        ipam = self._ipam
+        if ipam is None or (str(ipam.net) != str(parse_cidr(self.cidr)) and not ipam.allocations):
+            ipam = self._ipam = IPAM(os.path.join(self.dir, "ipam.json"), self.cidr)
+        return ipam
+
+    def take_node_cidr(self, node) -> None:
+        """A cluster's Node spec.podCIDR, from the node IPAM controller, wins over the flag, also when it
+        comes after the handler started (every heartbeat looks): addresses given out already keep their
+        range until they are all released (IPAM)."""
+        cidr = node.spec.podCIDR
+        if not cidr or cidr in (self.cidr, self._refused_cidr):
+            return
+        try:
+            parse_cidr(cidr)
+        except ValueError as e:
+            self._refused_cidr = cidr   # said once, not every heartbeat
+            log.warning("node %s: spec.podCIDR: %s; using %s", node.metadata.name, e, self.cidr)
+            return
+        log.info("node %s: pod network %s (the Node's spec.podCIDR)", node.metadata.name, cidr)
+        self.cidr = cidr
 
     def addresses(self, vmi) -> dict[str, str]:
         """interface name -> its address, for the VMI's status."""

@@ -67,6 +67,40 @@ def test_a_changed_cidr_waits_until_the_old_addresses_are_released(tmp_path):
     assert podnet.IPAM(path, "10.251.0.0/24").allocate("c", "default") == "10.251.0.2"
 
 
+def test_the_nodes_pod_cidr_wins_when_it_comes_and_given_addresses_keep_their_range(tmp_path):
+    """A cluster's node IPAM controller may give the Node its spec.podCIDR after the handler started: each
+    heartbeat hands the Node to the pod network (NodeAgent's on_node), and the range is used from then on."""
+    import asyncio
+    from services.handler.node import NodeAgent
+    pn = podnet.PodNetwork(str(tmp_path), "10.250.0.0/24")
+    first = vmi_of([{"name": "default", "bridge": {}}], uid="a")
+    assert pn.allocate(first) == {"default": "10.250.0.2"}
+
+    class Api:   # the cluster's Node, as the kubelet registered it and the node IPAM controller then updated it
+        node = proto.kv.Node()
+
+        async def get_or_none(self, kind, ns, name):
+            return self.node
+
+        async def update(self, node):
+            return node
+    api = Api()
+    api.node.metadata.name = "n1"
+    agent = NodeAgent(api, "n1", "unix:///x", kubelet=False, on_node=pn.take_node_cidr)
+    asyncio.run(agent.beat())
+    assert pn.cidr == "10.250.0.0/24"   # no range on the Node yet: the flag's
+    api.node.spec.podCIDR = "10.250.7.0/24"
+    asyncio.run(agent.beat())
+    second = vmi_of([{"name": "default", "bridge": {}}], uid="b")
+    assert pn.allocate(second) == {"default": "10.250.0.3"}   # the given address keeps its range until released
+    pn.release("a")
+    pn.release("b")
+    assert pn.allocate(second) == {"default": "10.250.7.2"}
+    api.node.spec.podCIDR = "10.0.2.0/24"   # overlaps masquerade's: refused, said once
+    asyncio.run(agent.beat())
+    assert pn.cidr == "10.250.7.0/24"
+
+
 def test_exhaustion_says_which_range_is_full(tmp_path):
     ipam = podnet.IPAM(str(tmp_path / "ipam.json"), "10.250.0.0/29")   # .1 gateway, .2-.6 guests
     got = [ipam.allocate(f"u{i}", "default") for i in range(5)]
