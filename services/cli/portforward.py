@@ -180,12 +180,19 @@ def _accept(api, ln, kind, namespace, name, remote) -> None:
 def _serve(api, conn, kind, namespace, name, remote) -> None:
     print(f"Handling connection for {remote}", flush=True)
     tunnel = Tunnel(api.sub, namespace, name, remote)
+
+    def said(chunks):
+        # The reason is written before the local client sees the connection end, so one that reads EOF
+        # finds it already said.
+        try:
+            yield from chunks
+        except grpc.RpcError as e:
+            print(f"error: can't access {kind}/{name}/{namespace} port {remote}: {_describe(e)}", file=sys.stderr,
+                  flush=True)
+            raise
     try:
-        splice_socket(tunnel, tunnel.chunks(), conn)
-    except grpc.RpcError as e:
-        print(f"error: can't access {kind}/{name}/{namespace} port {remote}: {_describe(e)}", file=sys.stderr,
-              flush=True)
-    except OSError:
+        splice_socket(tunnel, said(tunnel.chunks()), conn)
+    except (grpc.RpcError, OSError):
         pass
     finally:
         conn.close()

@@ -83,8 +83,10 @@ def test_every_tcp_port_refuses_a_client_without_a_mesh_certificate(tls_mesh):
         assert _health(ok) == health_pb2.HealthCheckResponse.SERVING
 
     # Every /metrics: plain HTTP and HTTPS without a client certificate are refused.
+    # (each service writes its port file once it serves; the controller may still be starting)
+    tls_mesh.wait_for(lambda: set(_metrics_ports(tls_mesh.data_dir)) == {"api", "controller", "handler"}, 60,
+                      "every service's metrics port")
     ports = _metrics_ports(tls_mesh.data_dir)
-    assert set(ports) == {"api", "controller", "handler"}
     no_cert = ssl.create_default_context(cafile=os.path.join(tls_mesh.pki.ca_dir, "tls.crt"))
     no_cert.check_hostname = False
     for service, port in ports.items():
