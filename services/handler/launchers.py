@@ -232,9 +232,9 @@ class Launchers:
         h.events_task = asyncio.get_running_loop().create_task(self._follow(h))
         return h
 
-    async def _socket_appears(self, h: Launcher, timeout: float) -> bool:
-        """Dial only once the launcher listens: a first dial that fails puts the channel into
-        gRPC's reconnect backoff, which would add ~0.1 s to every VM start."""
+    async def listening(self, h: Launcher, timeout: float) -> bool:
+        """Whether the launcher listens, waited for up to `timeout` s. Dial only once it does: a first dial
+        that fails puts the channel into gRPC's reconnect backoff, which would add ~0.1 s to every VM start."""
         loop = asyncio.get_running_loop()
         start = loop.time()
         deadline = start + timeout
@@ -247,7 +247,7 @@ class Launchers:
 
     async def _follow(self, h: Launcher) -> None:
         """Follow the launcher's domain events until it exits; then report it dead."""
-        await self._socket_appears(h, 60)
+        await self.listening(h, 60)
         while h.alive():
             call = h.stub.DomainEvents(L.EmptyRequest(), wait_for_ready=True)
             watchdog = asyncio.get_running_loop().create_task(self._cancel_when_dead(h, call))
@@ -298,7 +298,7 @@ class Launchers:
         """"" once the launcher answers; otherwise why not ("exited" or "unresponsive")."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        await self._socket_appears(h, timeout)
+        await self.listening(h, timeout)
         while loop.time() < deadline:
             if not h.alive():
                 return "exited"

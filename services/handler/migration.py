@@ -358,15 +358,24 @@ class Migrations:
                      st.migrationUid)
         out = proto.copy(vmi)
         s = out.status.migrationState
+        sync = None
+        if not st.targetNodeAddress and not st.abortRequested:
+            if not await self.launchers.listening(h, LAUNCHER_READY_TIMEOUT):
+                raise RuntimeError("the receiving launcher is not listening")
+            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
+                                                    imagePaths=self.images.pinned(vmi)[0] if self.images else {})
+            # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff),
+            # beside the readiness check rather than after its answer.
+            sync = asyncio.ensure_future(lstub(h).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
         if not st.targetPod:
             why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
             if why:
+                if sync is not None:
+                    sync.cancel()
                 raise RuntimeError(f"the receiving launcher is {why}")
             s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
-        if not st.targetNodeAddress and not st.abortRequested:
-            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
-                                                    imagePaths=self.images.pinned(vmi)[0] if self.images else {})
-            resp = await lstub(h).SyncMigrationTarget(request, timeout=120)
+        if sync is not None:
+            resp = await sync
             if not resp.success:
                 s.abortRequested = True
                 s.failureReason = s.failureReason or f"preparing the migration target failed: {resp.message}"

@@ -15,6 +15,7 @@ import os
 import signal
 
 from services.common import authz, grpcserver, launcherlock, links, logs, paths, proto, tracing
+from services.launcher import virt
 from services.launcher.migration import Migration
 from services.launcher.server import Launcher
 
@@ -119,7 +120,7 @@ async def _read_to_eof(fd: int) -> bytes:
         transport.close()
 
 
-def serve_spare(assignment: int) -> None:
+def serve_spare(assignment: int, libvirt_uri: str) -> None:
     """A launcher forked before its VMI is known (the zygote's spare): gRPC's core starts, and the
     server and the argument parser are made, while nobody waits for them (~10 ms of a launcher's start);
     then the zygote's assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes
@@ -133,8 +134,10 @@ def serve_spare(assignment: int) -> None:
     async def run() -> None:
         server = new_server()
         options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
+        connected = asyncio.ensure_future(asyncio.to_thread(virt.open_ahead, libvirt_uri))
         got = await _read_to_eof(assignment)
         normal_priority()    # the zygote did so before the assignment; again for threads started meanwhile
+        await connected
         if not got:
             return
         task = json.loads(got)

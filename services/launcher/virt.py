@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 try:
     import libvirt
@@ -171,6 +171,28 @@ _event_loop_started = False
 _event_lock = threading.Lock()
 
 
+_opened_ahead: dict[str, Any] = {}   # uri -> a connection a spare launcher opened before its VM was known
+
+
+def open_ahead(uri: str) -> None:
+    """Connect to `uri` before this launcher knows its VM (the zygote's spare, while idle): its first libvirt
+    call then does not wait for the event loop and the connection, a few ms of a start's or a migration
+    target's path. A failure is left to the launcher's own connect, which says why."""
+    _start_event_loop()
+    try:
+        _opened_ahead[uri] = libvirt.open(uri)
+    except libvirt.libvirtError:
+        pass
+
+
+def _take_opened_ahead(uri: str):
+    conn = _opened_ahead.pop(uri, None)
+    try:
+        return conn if conn is not None and conn.isAlive() else None
+    except libvirt.libvirtError:
+        return None   # libvirtd restarted meanwhile
+
+
 def _start_event_loop() -> None:
     global _event_loop_started
     with _event_lock:
@@ -224,7 +246,7 @@ class Hypervisor:
         if self.on_event is not None:
             _start_event_loop()
         try:
-            conn = libvirt.open(self.uri)
+            conn = _take_opened_ahead(self.uri) or libvirt.open(self.uri)
         except libvirt.libvirtError as e:
             cause = error(e)
             raise ConnectionFailed(f"cannot connect to libvirt at {self.uri}: {cause.detail}", cause.code,

@@ -134,9 +134,9 @@ class Spare:
         self.assigned = False   # (or found dead): its pipe is closed
 
     @classmethod
-    def fork(cls, listener: socket.socket) -> "Spare | None":
+    def fork(cls, listener: socket.socket, libvirt_uri: str) -> "Spare | None":
         r, w = os.pipe()
-        pid = _fork_launcher(launcher_main.serve_spare, r, sockets=(listener,), fds=(w,))
+        pid = _fork_launcher(launcher_main.serve_spare, r, libvirt_uri, sockets=(listener,), fds=(w,))
         os.close(r)
         if pid is None:
             os.close(w)
@@ -202,7 +202,7 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
             conn, _ = listener.accept()
         except socket.timeout:
             if spare is None:
-                spare = Spare.fork(listener)
+                spare = Spare.fork(listener, launcher["libvirt_uri"])
             continue
         with conn:
             conn.settimeout(5)

@@ -77,3 +77,23 @@ def test_a_domain_of_another_vmi_is_not_ours():
     with pytest.raises(virt.VirtError, match="running for another VMI"):
         other.define_and_start(OWNED.format(name="ns_vm3", uid="uid-b"))
     mine.undefine()
+
+
+def test_a_connection_opened_ahead_serves_the_first_hypervisor_only_while_alive():
+    """A spare launcher connects before its VM is known (virt.open_ahead); its launcher's first connect takes
+    that connection, once; one closed meanwhile (libvirtd restarted) is replaced by a new one."""
+    uri = "test:///default"
+    virt.open_ahead(uri)
+    ahead = virt._opened_ahead[uri]
+    hv = virt.Hypervisor(uri, "ns_ahead", on_event=lambda: None)
+    assert hv.connect() is ahead
+    assert uri not in virt._opened_ahead
+    assert virt.Hypervisor(uri, "ns_other").connect() is not ahead
+    virt.open_ahead(uri)
+    stale = virt._opened_ahead[uri]
+    stale.close()
+    fresh = virt.Hypervisor(uri, "ns_fresh")
+    assert fresh.connect() is not stale and fresh.connect().isAlive()
+    assert fresh.define_and_start(XML.format(name="ns_fresh")) is True
+    fresh.destroy()
+    fresh.undefine()
