@@ -36,6 +36,7 @@ LM = proto.lmigration
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
+START_REPORT_SECONDS = 1.0      # a migration's start is reported alone only once it has been running this long
 
 
 # ------------------------------------------------------------------------------ LiveMigratable
@@ -185,7 +186,9 @@ class Migrations:
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
-        self._detected_at: dict[str, float] = {}   # migration uid -> when its domain was first seen here
+        # migration uid -> when its domain was first seen arriving here (the loop's clock, and the wall's)
+        self._detected_at: dict[str, tuple[float, str]] = {}
+        self._started_at: dict[str, float] = {}    # migration uid -> when its start was first seen (the source)
         self._pulls: dict[str, asyncio.Task] = {}   # migration uid -> pulling its VMI's images here
         self.recorder = events.recorder(api, events.HANDLER)
 
@@ -232,6 +235,7 @@ class Migrations:
         if st is None or self.left.get(vmi.metadata.uid) == st.migrationUid:
             return
         self.left[vmi.metadata.uid] = st.migrationUid
+        self._started_at.pop(st.migrationUid, None)
         log.info("VMI %s/%s: its domain left for node %s; the launcher goes", vmi.metadata.namespace,
                  vmi.metadata.name, st.targetNode)
         await self.launchers.stop(h)
@@ -242,13 +246,14 @@ class Migrations:
 
     # ------------------------------------------------------------------ source (VMIController calls)
 
-    async def source_sync(self, vmi, h, tp: str = ""):
+    async def source_sync(self, vmi, h, tp: str = "") -> tuple:
         """A pass over a VMI of this node while it migrates away: report what the launcher saw, then
-        start or cancel. Returns the VMI as it now is (written when the state changed)."""
+        start or cancel. Returns the VMI as it now is (written when the state changed) and when to look
+        again (None: when something changes)."""
         st = migrations.state_of(vmi)
         if st is None or not st.migrationUid or st.sourceNode != self.node or st.completed \
                 or (st.failed and st.endTimestamp) or h is None or h.domain is None:
-            return vmi
+            return vmi, None
         meta = h.domain.migration if h.domain.migration.uid == st.migrationUid else None
         out = proto.copy(vmi)
         s = out.status.migrationState
@@ -268,6 +273,9 @@ class Migrations:
             s.endTimestamp = s.endTimestamp or timeutil.now()
             s.failureReason = s.failureReason or "Live migration aborted before it started"
         if out.status != vmi.status:
+            again = self._start_report_delay(st, meta)
+            if again > 0:
+                return vmi, again
             vmi = await self.api.update_status(out, tp)
             st = vmi.status.migrationState
             if st.failed:
@@ -276,7 +284,7 @@ class Migrations:
                 self.recorder.warning(vmi, events.MIGRATED, f"VirtualMachineInstance migration uid {st.migrationUid} "
                                       f"failed. reason:{st.failureReason}")
         if st.failed or domain_left(h.domain):
-            return vmi
+            return vmi, None
         if st.abortRequested:
             if meta is not None and meta.startTimestamp and not meta.endTimestamp \
                     and meta.abortStatus not in (migrations.ABORTING, migrations.ABORT_SUCCEEDED):
@@ -285,7 +293,7 @@ class Migrations:
                 log.info("VMI %s/%s: cancelling migration %s: %s", vmi.metadata.namespace, vmi.metadata.name,
                          st.migrationUid, resp.message)
                 self.recorder.normal(vmi, events.MIGRATING, events.VMI_ABORTING_MIGRATION)
-            return vmi
+            return vmi, None
         if st.targetNodeAddress and meta is None and h.domain.exists and h.domain.state in ("Running", "Paused"):
             resp = await lstub(h).MigrateVirtualMachine(LM.MigrateVirtualMachineRequest(
                 vmi=vmi, options=options_of(st.migrationConfiguration)), timeout=30)
@@ -294,7 +302,21 @@ class Migrations:
             log.info("VMI %s/%s: migration %s to node %s (%s)", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid, st.targetNode, st.targetNodeAddress)
             self.recorder.normal(vmi, events.MIGRATING, events.VMI_MIGRATING)
-        return vmi
+        return vmi, None
+
+    def _start_report_delay(self, st, meta) -> float:
+        """How long the launcher's report that the migration started may still wait (<= 0: write it now).
+        Alone, a start is written only once the migration has run START_REPORT_SECONDS: most end first, and
+        then the target's acknowledgement says it all, while a write now would wake every service just as
+        libvirt's job needs the CPU. Anything else (a failure, an abort, post-copy) is written at once."""
+        alone = meta is not None and not (meta.failed or meta.endTimestamp or meta.abortStatus) \
+            and meta.mode == migrations.MODE_PRE_COPY and not st.startTimestamp and not st.abortRequested
+        if not alone:
+            self._started_at.pop(st.migrationUid, None)
+            return 0.0
+        loop = asyncio.get_running_loop()
+        seen = self._started_at.setdefault(st.migrationUid, loop.time())
+        return START_REPORT_SECONDS - (loop.time() - seen)
 
     # ------------------------------------------------------------------ target
 
@@ -390,7 +412,8 @@ class Migrations:
         if detected and not st.targetNodeDomainDetected and out.status == vmi.status:
             # The domain is arriving. Alone, that is reported only if the migration takes a while: a write
             # now would wake every service just as libvirt needs the CPU (most migrations end first).
-            seen = self._detected_at.setdefault(st.migrationUid, asyncio.get_running_loop().time())
+            seen, _ = self._detected_at.setdefault(st.migrationUid,
+                                                   (asyncio.get_running_loop().time(), timeutil.now()))
             again = DETECTED_REPORT_SECONDS - (asyncio.get_running_loop().time() - seen)
             if again > 0:
                 return again
@@ -436,7 +459,11 @@ class Migrations:
         s.targetNodeDomainDetected = True
         s.targetNodeDomainReadyTimestamp = s.targetNodeDomainReadyTimestamp or now
         s.endTimestamp = s.endTimestamp or now
-        s.startTimestamp = s.startTimestamp or now
+        if not s.startTimestamp:
+            # Its start not reported yet (the source waits START_REPORT_SECONDS): it began when its domain was
+            # first seen arriving here, and it ran too briefly to be moved to post-copy or paused.
+            s.startTimestamp = self._detected_at.get(s.migrationUid, (0.0, now))[1]
+            s.mode = s.mode or migrations.MODE_PRE_COPY
         s.completed = True
         out.status.nodeName = self.node
         out.status.ClearField("evacuationNodeName")

@@ -269,8 +269,9 @@ class VMIController:
             await self.api.update_status(out, tp)
 
     async def _update_status(self, vmi, h, tp, vols, sync_error=None):
+        again = None
         if self.migrations is not None:   # a migration leaving this node: start, cancel, report it
-            vmi = await self.migrations.source_sync(vmi, h, tp)
+            vmi, again = await self.migrations.source_sync(vmi, h, tp)
         out = proto.copy(vmi)
         del out.status.volumeStatus[:]
         out.status.volumeStatus.extend(vols.statuses)
@@ -314,7 +315,7 @@ class VMIController:
                          vmi.status.phase, new_phase)
                 self._phase_event(vmi, new_phase)
         await self._unplug_taps(vmi, dom)
-        return None
+        return again
 
     @staticmethod
     async def _unplug_taps(vmi, dom) -> None:
