@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 
 from services.common import informer, kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
@@ -186,8 +187,8 @@ class Migrations:
         self.keys: dict[str, str] = {}         # VMI key -> uid, of the VMIs labelled for this node
         self._spawned_again: set[str] = set()  # migration uids whose dead receiving launcher we replaced
         self.left: dict[str, str] = {}         # VMI uid -> the migration that took its domain away from here
-        # migration uid -> when its domain was first seen arriving here (the loop's clock, and the wall's)
-        self._detected_at: dict[str, tuple[float, str]] = {}
+        self._detected_at: dict[str, float] = {}   # migration uid -> when its domain was first seen arriving here
+        self._arrived_at: dict[str, str] = {}      # the same, on the wall clock (the start the target reports)
         self._started_at: dict[str, float] = {}    # migration uid -> when its start was first seen (the source)
         self._pulls: dict[str, asyncio.Task] = {}   # migration uid -> pulling its VMI's images here
         self.recorder = events.recorder(api, events.HANDLER)
@@ -246,7 +247,7 @@ class Migrations:
 
     # ------------------------------------------------------------------ source (VMIController calls)
 
-    async def source_sync(self, vmi, h, tp: str = "") -> tuple:
+    async def source_sync(self, vmi, h, tp: str = "") -> tuple[Any, float | None]:
         """A pass over a VMI of this node while it migrates away: report what the launcher saw, then
         start or cancel. Returns the VMI as it now is (written when the state changed) and when to look
         again (None: when something changes)."""
@@ -314,9 +315,7 @@ class Migrations:
         if not alone:
             self._started_at.pop(st.migrationUid, None)
             return 0.0
-        loop = asyncio.get_running_loop()
-        seen = self._started_at.setdefault(st.migrationUid, loop.time())
-        return START_REPORT_SECONDS - (loop.time() - seen)
+        return _held(self._started_at, st.migrationUid, START_REPORT_SECONDS)
 
     # ------------------------------------------------------------------ target
 
@@ -412,9 +411,8 @@ class Migrations:
         if detected and not st.targetNodeDomainDetected and out.status == vmi.status:
             # The domain is arriving. Alone, that is reported only if the migration takes a while: a write
             # now would wake every service just as libvirt needs the CPU (most migrations end first).
-            seen, _ = self._detected_at.setdefault(st.migrationUid,
-                                                   (asyncio.get_running_loop().time(), timeutil.now()))
-            again = DETECTED_REPORT_SECONDS - (asyncio.get_running_loop().time() - seen)
+            self._arrived_at.setdefault(st.migrationUid, timeutil.now())
+            again = _held(self._detected_at, st.migrationUid, DETECTED_REPORT_SECONDS)
             if again > 0:
                 return again
         if detected:
@@ -462,7 +460,7 @@ class Migrations:
         if not s.startTimestamp:
             # Its start not reported yet (the source waits START_REPORT_SECONDS): it began when its domain was
             # first seen arriving here, and it ran too briefly to be moved to post-copy or paused.
-            s.startTimestamp = self._detected_at.get(s.migrationUid, (0.0, now))[1]
+            s.startTimestamp = self._arrived_at.get(s.migrationUid, now)
             s.mode = s.mode or migrations.MODE_PRE_COPY
         s.completed = True
         out.status.nodeName = self.node
@@ -471,6 +469,7 @@ class Migrations:
         self._observe(written)
         self.receiving.pop(vmi.metadata.uid, None)
         self._detected_at.pop(s.migrationUid, None)
+        self._arrived_at.pop(s.migrationUid, None)
         log.info("VMI %s/%s migrated to this node (migration %s)", vmi.metadata.namespace, vmi.metadata.name,
                  s.migrationUid)
         self.recorder.normal(written, events.MIGRATED, f"The VirtualMachineInstance migrated to node {self.node}.")
@@ -538,6 +537,13 @@ MIGRATION_STATS = (   # KubeVirt's migrationdomainstats collector (virt-handler)
     ("kubevirt_vmi_migration_disk_transfer_rate_bytes", "gauge", "memoryBps",
      "The rate at which the memory is being transferred."),
 )
+
+
+def _held(since: dict[str, float], uid: str, seconds: float) -> float:
+    """How long a report alone may still wait (<= 0: now): `seconds` from when `uid` was first seen, noted in
+    `since` (a write mid-migration wakes every service just as libvirt's job needs the CPU)."""
+    now = asyncio.get_running_loop().time()
+    return seconds - (now - since.setdefault(uid, now))
 
 
 class MigrationStatsCollector:
