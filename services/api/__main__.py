@@ -151,7 +151,7 @@ def main(argv=None) -> None:
                    help="standalone: keep the watch history this long (etcd's compaction retention)")
     p.add_argument("--history-mb", type=int, default=store.sqlite.HISTORY_BYTES // (1024 * 1024),
                    help="standalone: and at most this many MiB of it")
-    p.add_argument("--log-level")
+    p.add_argument("--log-level", type=logs.level, metavar="LEVEL")
     metrics.add_flags(p)
     meshtls.add_flags(p)
     args = p.parse_args(argv)

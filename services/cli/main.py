@@ -15,6 +15,7 @@ import grpc
 
 from services.cli import kubectl
 from services.common import domain, grpcclient, kube, manifest, meshtls, names, paths, proto, vmstate
+from services.common import logs as service_logs   # (services.cli.logs is the `logs` verb)
 
 RESOURCES = {word: kind for kind in proto.KINDS for word in kubectl.kind_words(kind)}
 CLIError = kubectl.CLIError   # one error type for every verb
@@ -396,7 +397,8 @@ def parser() -> argparse.ArgumentParser:
                     help="the cluster's DNS service for guests with dnsPolicy ClusterFirst (the default), as the "
                     "kubelet's flag (repeatable; none: they get --resolv-conf's)")
     up.add_argument("--cluster-domain", metavar="DOMAIN", help="the cluster's DNS domain (default cluster.local)")
-    up.add_argument("--log-level")
+    up.add_argument("--log-level", type=service_logs.level, metavar="LEVEL",
+                    help=f"the services' log level ({', '.join(service_logs.LEVELS)})")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")
     up.add_argument("--no-metrics", action="store_true",

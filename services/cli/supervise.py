@@ -20,6 +20,7 @@ import time
 from services.common import launcherlock, network, paths
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+USAGE_ERROR = 2                  # a service's exit status for a command line it refuses (argparse)
 STATE_FILE = "supervisor.json"   # in the data dir's run/: what the exec'd supervisor takes over
 
 
@@ -71,22 +72,40 @@ class Services:
             signal.signal(s, stop)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
+    def last_words(self, name: str) -> str:
+        """The last line of the service's log: why it exited, when it said."""
+        try:
+            with open(os.path.join(self.data.logs, f"{name}.log"), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+                lines = f.read().decode("utf-8", "replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1].strip() if lines else ""
+
     def watch(self) -> int:
-        """Restart whoever dies until a stop signal; then stop the mesh."""
+        """Restart whoever dies until a stop signal; then stop the mesh. A service that refuses its command
+        line (argparse's usage error, status 2) would refuse it again: the mesh stops, saying why."""
         restarts: dict[str, float] = {}
+        refused = False
         while not self.stopping:
             time.sleep(0.2)
             for name in list(self.pids):
                 code = self.exited(name)
-                if code is not None and not self.stopping:
-                    # Back off a little if a service keeps dying, like a CrashLoopBackOff.
-                    wait = 0.2 if time.monotonic() - restarts.get(name, 0) > 10 else 2.0
-                    say(f"{name} exited with {code}; restarting")
-                    time.sleep(wait)
-                    restarts[name] = time.monotonic()
-                    self.start(name)
+                if code is None or self.stopping:
+                    continue
+                why = self.last_words(name)
+                if code == USAGE_ERROR:
+                    say(f"{name} refused its command line: {why}")
+                    self.stopping = refused = True
+                    break
+                # Back off a little if a service keeps dying, like a CrashLoopBackOff.
+                wait = 0.2 if time.monotonic() - restarts.get(name, 0) > 10 else 2.0
+                say(f"{name} exited with {code}{f' ({why})' if why and code > 0 else ''}; restarting")
+                time.sleep(wait)
+                restarts[name] = time.monotonic()
+                self.start(name)
         self.shutdown()
-        return 0
+        return USAGE_ERROR if refused else 0
 
     def _stop(self, name: str, timeout: float = 10) -> None:
         if name not in self.pids or self.exited(name) is not None:

@@ -65,11 +65,12 @@ def install_crds(kubeconfig: str, timeout: float = 60) -> None:
         k.close()
 
 
-def _wait_healthy(target: str, timeout: float) -> bool:
+def _wait_healthy(target: str, timeout: float, running=lambda: True) -> bool:
+    """Whether the service at `target` says it serves within `timeout` s (not once `running()` says it exited)."""
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(target) as ch:
         stub = health_pb2_grpc.HealthStub(ch)
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and running():
             try:
                 if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
                     return True
@@ -155,10 +156,14 @@ class Supervisor:
                 supervise.say(f"cannot install the CRDs: {e.details() if isinstance(e, grpc.RpcError) else e}")
                 return 1
         self.services.start("api")
-        if not _wait_healthy(f"unix://{self.data.api_socket}", 30):
-            supervise.say(f"api did not become healthy; see {self.data.logs}/api.log")
+        if not _wait_healthy(f"unix://{self.data.api_socket}", 30, lambda: self.services.exited("api") is None):
+            code = self.services.exited("api")
+            if code is None:
+                supervise.say(f"api did not become healthy; see {self.data.logs}/api.log")
+            else:
+                supervise.say(f"api exited with {code}: {self.services.last_words('api')}")
             self.services.shutdown()
-            return 1
+            return supervise.USAGE_ERROR if code == supervise.USAGE_ERROR else 1
         self.services.start("controller")
         self.services.start("handler")
         store = f"kube-apiserver of {self.kubeconfig}" if self.kubeconfig else "SQLite"

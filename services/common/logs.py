@@ -8,9 +8,20 @@ the middle of one). logging's StreamHandler drops them silently through its buff
 next line to a cut one."""
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def level(value: str) -> str:
+    """--log-level's type, in every service and `virtmesh up`: a bad level is a usage error at once, not a
+    service that dies at its start (and, under `virtmesh up`, is restarted to die again)."""
+    if value.upper() not in LEVELS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LEVELS)}")
+    return value.upper()
 
 
 class LineHandler(logging.Handler):

@@ -160,7 +160,7 @@ def main(argv=None) -> None:
     p.add_argument("--api", help="api address (default: the data dir's unix socket)")
     p.add_argument("--kubeconfig",
                    help="cluster mode: watch and write this kube-apiserver")
-    p.add_argument("--log-level")
+    p.add_argument("--log-level", type=logs.level, metavar="LEVEL")
     metrics.add_flags(p)
     meshtls.add_flags(p)
     leadership.add_flags(p)

@@ -217,7 +217,7 @@ def main(argv=None) -> None:
                    "QEMU's migration ports are reachable from the other nodes' libvirtd")
     p.add_argument("--no-zygote", action="store_true",
                    help="start every launcher as a fresh process instead of forking a pre-imported one")
-    p.add_argument("--log-level")
+    p.add_argument("--log-level", type=logs.level, metavar="LEVEL")
     p.add_argument("--pod-cidr", default=os.environ.get("VIRTMESH_POD_CIDR", podnet.DEFAULT_CIDR),
                    help="the addresses of this node's pod network: bridge-bound pod interfaces get one by DHCP, the "
                    "first is the gateway on the node bridge (default %(default)s; a cluster Node's spec.podCIDR wins)")

@@ -81,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--emulation", choices=["auto", "kvm", "emulation"], default="auto")
     p.add_argument("--socket-dir", help="serve in this directory (a launcher pod's sockets volume) instead of "
                    "the data dir's run/")
-    p.add_argument("--log-level")
+    p.add_argument("--log-level", type=logs.level, metavar="LEVEL")
     return p
 
 

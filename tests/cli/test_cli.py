@@ -63,7 +63,8 @@ def test_up_passes_the_pod_network_settings_to_the_handler_and_refuses_bad_ones_
     # refused before anything starts (a handler refusing its flags would be restarted forever)
     for bad, why in ((["--cluster-dns", "nope"], "argument --cluster-dns: 'nope' is not an IPv4 address"),
                      (["--pod-cidr", "10.0.0.0/33"], "argument --pod-cidr: '10.0.0.0/33'"),
-                     (["--resolv-conf", str(tmp_path / "absent")], "argument --resolv-conf:")):
+                     (["--resolv-conf", str(tmp_path / "absent")], "argument --resolv-conf:"),
+                     (["--log-level", "verbose"], "argument --log-level: 'verbose' is not one of DEBUG, INFO")):
         with pytest.raises(SystemExit):
             cli.parser().parse_args(["--data-dir", str(tmp_path), "up", *bad])
         assert why in capsys.readouterr().err

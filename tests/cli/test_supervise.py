@@ -1,0 +1,54 @@
+"""The supervisor's restarts (services/cli/supervise.py), with stand-in services: a command line a service
+refuses stops the mesh with its reason; any other exit is restarted, its reason said."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from services.cli import supervise
+from services.common import paths
+
+
+def _service(code: int, words: str) -> list[str]:
+    return [sys.executable, "-c", f"import sys; print({words!r}, flush=True); sys.exit({code})"]
+
+
+def _starts(services: supervise.Services):
+    counted = {"n": 0}
+    start = services.start
+
+    def counting(name):
+        counted["n"] += 1
+        start(name)
+    services.start = counting
+    return counted
+
+
+def test_a_service_refusing_its_command_line_stops_the_mesh_with_its_reason(tmp_path, capsys):
+    words = "handler: error: argument --log-level: 'verbose' is not one of DEBUG, INFO"
+    paths.DataDir(str(tmp_path)).ensure()
+    services = supervise.Services(str(tmp_path), "node01", {"handler": _service(2, words)}, keep_vms=True)
+    starts = _starts(services)
+    services.start("handler")
+    assert services.watch() == supervise.USAGE_ERROR
+    assert starts["n"] == 1   # never restarted
+    assert f"handler refused its command line: {words}" in capsys.readouterr().err
+
+
+def test_a_service_that_fails_otherwise_is_restarted_and_its_reason_said(tmp_path, capsys):
+    paths.DataDir(str(tmp_path)).ensure()
+    services = supervise.Services(str(tmp_path), "node01", {"handler": _service(1, "ValueError: no libvirt")},
+                                  keep_vms=True)
+    starts = _starts(services)
+    services.start("handler")
+
+    def stop_after_a_restart():
+        deadline = time.monotonic() + 20
+        while starts["n"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        services.stopping = True
+    threading.Thread(target=stop_after_a_restart, daemon=True).start()
+    assert services.watch() == 0
+    assert starts["n"] >= 2
+    assert "handler exited with 1 (ValueError: no libvirt); restarting" in capsys.readouterr().err
