@@ -52,3 +52,15 @@ def test_a_service_that_fails_otherwise_is_restarted_and_its_reason_said(tmp_pat
     assert services.watch() == 0
     assert starts["n"] >= 2
     assert "handler exited with 1 (ValueError: no libvirt); restarting" in capsys.readouterr().err
+
+
+def test_up_stops_waiting_for_an_api_that_exited_and_says_why(tmp_path):
+    """An api that cannot start (here: an address it cannot bind) ends `virtmesh up` at once with its last
+    log line, not after the 30 s health wait."""
+    import subprocess
+    r = subprocess.run([sys.executable, "-m", "services.cli", "--data-dir", str(tmp_path), "up", "--libvirt-uri",
+                        "test:///default", "--api-listen", "nonsense:99999", "--no-metrics"],
+                       capture_output=True, text=True, timeout=25, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert "api exited with 1: RuntimeError: Failed to bind to address nonsense:99999" in r.stderr
+    assert "did not become healthy" not in r.stderr
