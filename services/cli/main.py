@@ -309,6 +309,8 @@ def cmd_certs_issue(args, api=None) -> None:
 
 def cmd_up(args, api=None) -> int:
     from services.cli.up import Supervisor
+    if not args.log_level and service_logs.env_level_error():
+        raise CLIError(service_logs.env_level_error())
     return Supervisor(args).run()
 
 
@@ -398,7 +400,8 @@ def parser() -> argparse.ArgumentParser:
                     "kubelet's flag (repeatable; none: they get --resolv-conf's)")
     up.add_argument("--cluster-domain", metavar="DOMAIN", help="the cluster's DNS domain (default cluster.local)")
     up.add_argument("--log-level", type=service_logs.level, metavar="LEVEL",
-                    help=f"the services' log level ({', '.join(service_logs.LEVELS)})")
+                    help=f"the services' log level ({', '.join(service_logs.LEVELS)}; default "
+                    f"${service_logs.ENV_LEVEL}, else INFO)")
     up.add_argument("--jaeger", metavar="ENDPOINT", help="export traces over OTLP/gRPC to ENDPOINT "
                     "(e.g. http://localhost:4317; same as OTEL_EXPORTER_OTLP_ENDPOINT, which also works)")
     up.add_argument("--no-metrics", action="store_true",

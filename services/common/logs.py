@@ -14,6 +14,7 @@ import os
 import sys
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+ENV_LEVEL = "VIRTMESH_LOG_LEVEL"   # the level when no --log-level is given
 
 
 def level(value: str) -> str:
@@ -22,6 +23,14 @@ def level(value: str) -> str:
     if value.upper() not in LEVELS:
         raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LEVELS)}")
     return value.upper()
+
+
+def env_level_error() -> str:
+    """What is wrong with $VIRTMESH_LOG_LEVEL ("" when it is unset or a level)."""
+    value = os.environ.get(ENV_LEVEL, "")
+    if value and value.upper() not in LEVELS:
+        return f"{ENV_LEVEL}: {value!r} is not one of {', '.join(LEVELS)}"
+    return ""
 
 
 class LineHandler(logging.Handler):
@@ -67,6 +76,10 @@ class LineHandler(logging.Handler):
 
 
 def setup(service: str, level: str | None = None) -> None:
+    wrong = "" if level else env_level_error()
+    if wrong:   # a usage error, as a bad --log-level is (`virtmesh up` then stops instead of restarting us)
+        print(f"{service}: {wrong}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
     handler = LineHandler(sys.stderr.fileno())
     handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {service}[%(process)d] %(name)s: %(message)s"))
-    logging.basicConfig(level=(level or os.environ.get("VIRTMESH_LOG_LEVEL", "INFO")).upper(), handlers=[handler])
+    logging.basicConfig(level=(level or os.environ.get(ENV_LEVEL, "INFO")).upper(), handlers=[handler])

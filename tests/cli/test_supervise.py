@@ -64,3 +64,22 @@ def test_up_stops_waiting_for_an_api_that_exited_and_says_why(tmp_path):
     assert r.returncode == 1
     assert "api exited with 1: RuntimeError: Failed to bind to address nonsense:99999" in r.stderr
     assert "did not become healthy" not in r.stderr
+
+
+def test_a_bad_log_level_in_the_environment_is_a_usage_error_for_up_and_for_a_service(tmp_path, monkeypatch,
+                                                                                       capsys):
+    """$VIRTMESH_LOG_LEVEL is what every service logs at without --log-level: a bad one is refused by `virtmesh
+    up` before anything starts, and by a service with the usage status (the supervisor then stops the mesh)."""
+    import pytest
+
+    from services.cli import main as cli
+    from services.common import logs
+    monkeypatch.setenv(logs.ENV_LEVEL, "chatty")
+    assert cli.main(["--data-dir", str(tmp_path), "up", "--libvirt-uri", "test:///default"]) == 1
+    assert "error: VIRTMESH_LOG_LEVEL: 'chatty' is not one of DEBUG, INFO" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        logs.setup("controller")
+    assert exit_.value.code == supervise.USAGE_ERROR
+    assert "controller: VIRTMESH_LOG_LEVEL: 'chatty' is not one of" in capsys.readouterr().err
+    monkeypatch.setenv(logs.ENV_LEVEL, "debug")   # any case, as --log-level
+    assert logs.env_level_error() == ""
