@@ -309,8 +309,9 @@ def cmd_certs_issue(args, api=None) -> None:
 
 def cmd_up(args, api=None) -> int:
     from services.cli.up import Supervisor
-    if not args.log_level and service_logs.env_level_error():
-        raise CLIError(service_logs.env_level_error())
+    wrong = "" if args.log_level else service_logs.env_level_error()
+    if wrong:
+        raise CLIError(wrong)
     return Supervisor(args).run()
 
 

@@ -28,8 +28,11 @@ def level(value: str) -> str:
 def env_level_error() -> str:
     """What is wrong with $VIRTMESH_LOG_LEVEL ("" when it is unset or a level)."""
     value = os.environ.get(ENV_LEVEL, "")
-    if value and value.upper() not in LEVELS:
-        return f"{ENV_LEVEL}: {value!r} is not one of {', '.join(LEVELS)}"
+    try:
+        if value:
+            level(value)
+    except argparse.ArgumentTypeError as e:
+        return f"{ENV_LEVEL}: {e}"
     return ""
 
 
