@@ -2,12 +2,16 @@
 refuses stops the mesh with its reason; any other exit is restarted, its reason said."""
 from __future__ import annotations
 
+import subprocess
 import sys
 import threading
 import time
 
+import pytest
+
+from services.cli import main as cli
 from services.cli import supervise
-from services.common import paths
+from services.common import logs, paths
 
 
 def _service(code: int, words: str) -> list[str]:
@@ -57,7 +61,6 @@ def test_a_service_that_fails_otherwise_is_restarted_and_its_reason_said(tmp_pat
 def test_up_stops_waiting_for_an_api_that_exited_and_says_why(tmp_path):
     """An api that cannot start (here: an address it cannot bind) ends `virtmesh up` at once with its last
     log line, not after the 30 s health wait."""
-    import subprocess
     r = subprocess.run([sys.executable, "-m", "services.cli", "--data-dir", str(tmp_path), "up", "--libvirt-uri",
                         "test:///default", "--api-listen", "nonsense:99999", "--no-metrics"],
                        capture_output=True, text=True, timeout=25, stdin=subprocess.DEVNULL)
@@ -70,10 +73,6 @@ def test_a_bad_log_level_in_the_environment_is_a_usage_error_for_up_and_for_a_se
                                                                                        capsys):
     """$VIRTMESH_LOG_LEVEL is what every service logs at without --log-level: a bad one is refused by `virtmesh
     up` before anything starts, and by a service with the usage status (the supervisor then stops the mesh)."""
-    import pytest
-
-    from services.cli import main as cli
-    from services.common import logs
     monkeypatch.setenv(logs.ENV_LEVEL, "chatty")
     assert cli.main(["--data-dir", str(tmp_path), "up", "--libvirt-uri", "test:///default"]) == 1
     assert "error: VIRTMESH_LOG_LEVEL: 'chatty' is not one of DEBUG, INFO" in capsys.readouterr().err
