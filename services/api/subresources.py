@@ -7,6 +7,7 @@ with KubeVirt's exact texts. VMI verbs are proxied to the handler on the VMI's n
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc
@@ -21,6 +22,25 @@ from services.common.volumes import apply_volume_request, claim_name, hotpluggab
 log = logging.getLogger(__name__)
 VM_NOT_RUNNING = "VM is not running"
 VMI_NOT_RUNNING = "VMI is not running"
+
+
+# client-go's retry.DefaultRetry: 5 attempts, 10 ms apart.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_PAUSE_SECONDS = 0.01
+
+
+async def _retry_on_conflict(step):
+    """client-go's RetryOnConflict. `step` reads an object, decides and writes it back carrying the
+    resourceVersion it read. When another writer came in between (the controller or a handler writing
+    status), the write is refused as stale; read again and decide again. A refusal of the verb itself
+    (RequestConflict) is never retried."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return step()
+        except store.Conflict:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+            await asyncio.sleep(CONFLICT_PAUSE_SECONDS)
 
 
 def _add_change_requests(vm, *changes) -> None:
@@ -146,6 +166,10 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
 
     @grpc_errors
     async def Start(self, request, context):
+        await _retry_on_conflict(lambda: self._start_vm(request))
+        return proto.api.SubresourceResponse(message="start requested")
+
+    def _start_vm(self, request) -> None:
         vm, vmi = self._vm_and_vmi(request)
         if vmi is not None and not vmstate.is_final(vmi) and vmi.status.phase not in ("", vmstate.UNKNOWN):
             raise RequestConflict("VM is already running")
@@ -171,23 +195,34 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             self._write_vm(vm, True, request.dryRun)
         else:  # Always, Once
             raise RequestConflict(f"{rs} does not support manual start requests")
-        return proto.api.SubresourceResponse(message="start requested")
 
     @grpc_errors
     async def Stop(self, request, context):
+        grace = request.gracePeriodSeconds if request.HasField("gracePeriodSeconds") else None
+        _, vmi = self._vm_and_vmi(request)
+        old_grace = None   # the VMI's own, read before this request shortens it
+        if vmi is not None and not vmstate.is_final(vmi) and grace is not None:
+            if vmi.spec.HasField("terminationGracePeriodSeconds"):
+                old_grace = vmi.spec.terminationGracePeriodSeconds
+            if not request.dryRun:
+                await _retry_on_conflict(lambda: self._set_grace(request, grace))
+        await _retry_on_conflict(lambda: self._stop_vm(request, grace, old_grace))
+        return proto.api.SubresourceResponse(message="stop requested")
+
+    def _set_grace(self, request, grace: int) -> None:
+        """The running VMI's terminationGracePeriodSeconds, for a stop or restart that asks for less."""
+        _, vmi = self._vm_and_vmi(request)
+        if vmi is None or vmstate.is_final(vmi):
+            return
+        shorter = proto.copy(vmi)
+        shorter.spec.terminationGracePeriodSeconds = grace
+        self.r.update(proto.wrap(shorter))
+
+    def _stop_vm(self, request, grace: int | None, old_grace: int | None) -> None:
         vm, vmi = self._vm_and_vmi(request)
         vm = proto.copy(vm)
         rs = vmstate.run_strategy(vm)
         has_vmi = vmi is not None
-        grace = request.gracePeriodSeconds if request.HasField("gracePeriodSeconds") else None
-        old_grace = None
-        if has_vmi and not vmstate.is_final(vmi) and grace is not None:
-            if vmi.spec.HasField("terminationGracePeriodSeconds"):
-                old_grace = vmi.spec.terminationGracePeriodSeconds
-            shorter = proto.copy(vmi)
-            shorter.spec.terminationGracePeriodSeconds = grace
-            if not request.dryRun:
-                self.r.update(proto.wrap(shorter))
         if rs == domain.RUN_HALTED:
             if not has_vmi or vmstate.is_final(vmi):
                 raise RequestConflict(VM_NOT_RUNNING)
@@ -203,7 +238,6 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
         else:  # Always, Once
             _set_running(vm, False)
             self._write_vm(vm, False, request.dryRun)
-        return proto.api.SubresourceResponse(message="stop requested")
 
     @grpc_errors
     async def Restart(self, request, context):
@@ -212,6 +246,13 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             raise Invalid("For force restart, only gracePeriod=0 is supported for now")
         if grace is not None and grace < 0:
             raise Invalid("gracePeriod has to be greater or equal to 0")
+        await _retry_on_conflict(lambda: self._restart_vm(request))
+        if grace == 0 and not request.dryRun:
+            # Force restart: no graceful ACPI wait for the old instance.
+            await _retry_on_conflict(lambda: self._set_grace(request, 0))
+        return proto.api.SubresourceResponse(message="restart requested")
+
+    def _restart_vm(self, request) -> None:
         vm, vmi = self._vm_and_vmi(request)
         rs = vmstate.run_strategy(vm)
         if rs in (domain.RUN_HALTED, domain.RUN_ONCE):
@@ -221,12 +262,6 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
         vm = proto.copy(vm)
         _add_change_requests(vm, _stop(vmi.metadata.uid), _start())
         self._write_vm(vm, True, request.dryRun)
-        if grace == 0 and not request.dryRun and not vmstate.is_final(vmi):
-            # Force restart: no graceful ACPI wait for the old instance.
-            fast = proto.copy(vmi)
-            fast.spec.terminationGracePeriodSeconds = 0
-            self.r.update(proto.wrap(fast))
-        return proto.api.SubresourceResponse(message="restart requested")
 
     @grpc_errors
     async def Migrate(self, request, context):
@@ -253,11 +288,11 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
             raise Invalid("kind: Unsupported value: supported values: VIRTUAL_MACHINE, VIRTUAL_MACHINE_INSTANCE")
         return request.kind
 
-    def _submit(self, request, volume_request) -> proto.api.SubresourceResponse:
+    async def _submit(self, request, volume_request) -> proto.api.SubresourceResponse:
         """Check and store one hotplug request (_volume_request); KubeVirt's reply to it."""
         verb = "add" if volume_request.HasField("addVolumeOptions") else "remove"
         options = getattr(volume_request, f"{verb}VolumeOptions")
-        target = self._volume_request(request, volume_request)
+        target = await _retry_on_conflict(lambda: self._volume_request(request, volume_request))
         suffix = " (dry run)" if _dry_run(options) else ""
         return proto.api.SubresourceResponse(
             message=f"Successfully submitted {verb} volume request to {target} {request.name} for volume "
@@ -347,14 +382,14 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
                 raise Invalid("volumeSource.persistentVolumeClaim.claimName: Required value")
             src.persistentVolumeClaim.hotpluggable = True
         opts.disk.name = opts.name
-        return self._submit(request, proto.kv.VirtualMachineVolumeRequest(addVolumeOptions=opts))
+        return await self._submit(request, proto.kv.VirtualMachineVolumeRequest(addVolumeOptions=opts))
 
     @grpc_errors
     async def RemoveVolume(self, request, context):
         opts = proto.copy(request.removeVolumeOptions)
         if not opts.name:
             raise Invalid("RemoveVolumeOptions requires name to be set")
-        return self._submit(request, proto.kv.VirtualMachineVolumeRequest(removeVolumeOptions=opts))
+        return await self._submit(request, proto.kv.VirtualMachineVolumeRequest(removeVolumeOptions=opts))
 
     # ------------------------------------------------------------------ VMI verbs
 

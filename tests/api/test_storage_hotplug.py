@@ -204,6 +204,15 @@ async def test_vmi_add_puts_volume_and_disk_into_the_spec(api_server):
     assert (disk.name, disk.disk.bus, disk.serial) == ("data1", "scsi", "SER1")
 
 
+async def test_vmi_add_survives_a_handler_status_write_in_between(api_server, status_writes_between):
+    await create(api_server, claim())
+    await make_vmi(api_server)
+    status_writes_between(proto.VMI, 2)
+    await api_server.sub.AddVolume(add(proto.VMI, add_opts()))
+    vmi = await get(api_server, proto.VMI, "vm1")
+    assert vmi.spec.volumes[-1].name == "data1" and vmi.status.reason == "other-writer-1"
+
+
 async def test_vmi_add_datavolume_source_is_hotpluggable(api_server):
     await create(api_server, datavolume())
     await make_vmi(api_server)
@@ -305,6 +314,15 @@ async def test_vm_add_appends_a_volume_request(api_server):
     assert vm.spec == before.spec and vm.metadata.generation == before.metadata.generation
     await refused(api_server, api_server.sub.AddVolume, add(proto.VM, add_opts()), CONFLICT,
                   "add volume request for volume [data1] already exists", kind=proto.VM)
+
+
+async def test_vm_add_survives_a_controller_status_write_in_between(api_server, status_writes_between):
+    await create(api_server, claim())
+    await make_vm(api_server)
+    status_writes_between(proto.VM, 1)
+    await api_server.sub.AddVolume(add(proto.VM, add_opts()))
+    vm = await get(api_server, proto.VM, "vm1")
+    assert requests(vm) == [("add", "data1")] and vm.status.printableStatus == "other-writer-0"
 
 
 async def test_vm_requests_checked_against_the_template(api_server):

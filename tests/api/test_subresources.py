@@ -192,6 +192,73 @@ async def test_unknown_vm_is_not_found(api_server):
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+# ---------------------------------------------------------------- another writer in between (RetryOnConflict)
+
+async def get_vmi(api):
+    return (await api.stub.Get(proto.api.GetRequest(ref=proto.ref(proto.VMI, "default", "vm1")))).virtualMachineInstance
+
+
+async def test_start_reads_again_after_a_status_write_in_between(api_server, status_writes_between):
+    await make_vm(api_server, "Halted")
+    written = status_writes_between(proto.VM, 2)
+    await api_server.sub.Start(req())
+    vm = await get_vm(api_server)
+    assert vm.spec.runStrategy == "Always"
+    assert written == ["other-writer-0", "other-writer-1"] and vm.status.printableStatus == "other-writer-1"
+
+
+async def test_manual_start_request_survives_a_status_write_in_between(api_server, status_writes_between):
+    await make_vm(api_server, "Manual")
+    status_writes_between(proto.VM, 1)
+    await api_server.sub.Start(req())
+    vm = await get_vm(api_server)
+    assert requests(vm) == [("Start", None, {})] and vm.status.printableStatus == "other-writer-0"
+
+
+async def test_stop_with_grace_survives_writes_to_vm_and_vmi_in_between(api_server, status_writes_between):
+    _, vmi = await make_vm(api_server, "Halted", vmi_phase="Running", grace=30)
+    status_writes_between(proto.VMI, 3)   # a handler reporting while the grace is shortened
+    await api_server.sub.Stop(req(gracePeriodSeconds=5))
+    assert (await get_vmi(api_server)).spec.terminationGracePeriodSeconds == 5
+    # The rule compares with the grace the VMI had before this request, not the one it just set.
+    assert requests(await get_vm(api_server))[0][:2] == ("Stop", vmi.metadata.uid)
+
+
+async def test_force_restart_survives_status_writes_in_between(api_server, status_writes_between):
+    _, vmi = await make_vm(api_server, "Always", vmi_phase="Running", grace=30)
+    status_writes_between(proto.VMI, 2)
+    await api_server.sub.Restart(req(gracePeriodSeconds=0))
+    assert requests(await get_vm(api_server)) == [("Stop", vmi.metadata.uid, {}), ("Start", None, {})]
+    assert (await get_vmi(api_server)).spec.terminationGracePeriodSeconds == 0
+
+
+async def test_a_verb_gives_up_after_client_gos_five_attempts(api_server, status_writes_between):
+    await make_vm(api_server, "Halted")
+    written = status_writes_between(proto.VM, 100)
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await api_server.sub.Start(req())
+    assert e.value.code() == grpc.StatusCode.ABORTED and "the object has been modified" in e.value.details()
+    assert len(written) == 5 and (await get_vm(api_server)).spec.runStrategy == "Halted"
+
+
+async def test_a_refusal_after_a_fresh_read_is_not_retried(api_server):
+    """The second read sees what the other writer did (a start request already there): refused at once."""
+    await make_vm(api_server, "Manual")
+    real_get, reads = api_server.resources.get, []
+
+    def get(k, namespace, name):
+        obj = real_get(k, namespace, name)
+        if k == proto.VM and not reads:
+            other = proto.inner(proto.copy(obj))
+            other.status.stateChangeRequests.add(action="Start")
+            api_server.resources.update(proto.wrap(other), status_only=True)
+        reads.append(k)
+        return obj
+    api_server.resources.get = get
+    await refused(api_server.sub.Start, req(), "unable to complete request: stop/start already underway")
+    assert reads.count(proto.VM) == 2
+
+
 # ---------------------------------------------------------------- pause / unpause
 
 async def test_pause_rules(api_server):
