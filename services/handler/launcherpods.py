@@ -32,14 +32,26 @@ POD_WAIT_SECONDS = 60.0
 class PodLauncher(Launcher):
     pods: lp.PodCache
     lock_path: str = ""
+    # The libvirt domain its launcher defines (the launcher's `<namespace>_<name>`), noted while the pod is
+    # in the cache: the controller deletes a final VMI's pod, maybe before a dead launcher is cleaned up.
+    domain_name: str = ""
 
     def _pid(self) -> int:
         if not self.pid:
             self.pid = launcherlock.holder(self.lock_path)
         return self.pid
 
-    def alive(self) -> bool:
+    def _pod(self) -> dict | None:
         pod = self.pods.get(self.uid)
+        if pod is not None and not self.domain_name:
+            md = pod["metadata"]
+            name = md.get("annotations", {}).get(lp.DOMAIN_ANNOTATION, "")
+            if name:
+                self.domain_name = f"{md['namespace']}_{name}"
+        return pod
+
+    def alive(self) -> bool:
+        pod = self._pod()
         if pod is None or lp.finished(pod):
             return False
         pid = self._pid()
@@ -92,18 +104,15 @@ class PodLaunchers(Launchers):
         channel = grpcclient.aio_channel(grpcclient.unix(sock or self.data.launcher_socket(uid)), launcher=uid)
         h = PodLauncher(uid=uid, pid=pid, socket=sock, channel=channel, stub=proto.launcher_grpc.CmdStub(channel),
                         pods=self.pods, lock_path=self.data.launcher_pid(uid))
+        h.alive()   # notes the domain name from the pod
         self.by_uid[uid] = h
         h.events_task = asyncio.get_running_loop().create_task(self._follow(h))
         return h
 
     async def forget(self, uid: str) -> None:
         h = self.by_uid.get(uid)
-        pod = self.pods.get(uid)
-        if h is not None and not h.alive() and pod is not None:
-            md = pod["metadata"]
-            name = md.get("annotations", {}).get(lp.DOMAIN_ANNOTATION, "")
-            if name:
-                await asyncio.to_thread(destroy_leftover, self.libvirt_uri, f"{md['namespace']}_{name}", uid)
+        if isinstance(h, PodLauncher) and not h.alive() and h.domain_name:
+            await asyncio.to_thread(destroy_leftover, self.libvirt_uri, h.domain_name, uid)
         await super().forget(uid)
 
 
