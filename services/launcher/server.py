@@ -346,7 +346,9 @@ class Launcher(proto.launcher_grpc.CmdServicer):
 
     async def _console_input(self, first, request_iterator) -> None:
         """Keys -> the serial socket. What the socket echoes back is drained and dropped (output
-        comes from the log): a connected client that never reads stalls QEMU's arm64 UART."""
+        comes from the log): a connected client that never reads stalls QEMU's arm64 UART. A drain
+        that lags (a loaded host) can double a character in the log: QEMU logs a byte the socket
+        refused (EAGAIN) and logs it again when its x86 UART retries it (chardev/char.c)."""
         writer, drain = None, None
         try:
             pending = [first.data] if first.data else []
