@@ -116,6 +116,40 @@ def get_object(api, kind: proto.api.Kind, namespace: str, name: str):
     return proto.inner(api.resources.Get(proto.api.GetRequest(ref=proto.ref(kind, namespace, name)), timeout=30))
 
 
+UPDATE_ATTEMPTS = 5   # client-go's retry.DefaultRetry
+
+
+def update_retrying(api, current, change):
+    """Write `change(current)` (the object to store, or None: nothing to write) and return what was
+    stored (None when nothing was). The write carries the resourceVersion `change` puts on it; when
+    another writer came in between (a controller's status, a handler's heartbeat) the store refuses it
+    as stale: read the object again and ask `change` again (client-go's RetryOnConflict). A write that
+    `change` put at an older version than it was given is a precondition: its refusal is final."""
+    kind = proto.KIND_BY_NAME[current.DESCRIPTOR.name]
+    for attempt in range(1, UPDATE_ATTEMPTS + 1):
+        res = change(current)
+        if res is None:
+            return None
+        try:
+            return proto.inner(api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(res)), timeout=30))
+        except grpc.RpcError as e:
+            precondition = res.metadata.resourceVersion != current.metadata.resourceVersion
+            if e.code() != grpc.StatusCode.ABORTED or attempt == UPDATE_ATTEMPTS or precondition:
+                raise
+        current = get_object(api, kind, current.metadata.namespace, current.metadata.name)
+    raise AssertionError("unreachable")
+
+
+def same_but_status(a, b) -> bool:
+    """The same object but for its status (and so its resourceVersion): what a controller changes."""
+    a, b = proto.copy(a), proto.copy(b)
+    for res in (a, b):
+        res.metadata.resourceVersion = ""
+        if "status" in res.DESCRIPTOR.fields_by_name:
+            res.ClearField("status")
+    return a == b
+
+
 # ---------------------------------------------------------------------- output
 
 def _custom_columns(spec: str, items) -> str:
@@ -424,19 +458,36 @@ def _merge_patch(doc, patch):
     return out
 
 
-def _store(api, kind: proto.api.Kind, before, doc: dict, printed: str) -> str:
-    """Write `doc` (the whole object as edited) over `before`; kubectl's word for what happened. As
-    with a status subresource, only metadata and spec are written: status is its controllers'."""
-    obj = manifest.to_object(doc)
-    if proto.kind_of(obj) != kind:
-        raise CLIError("the kind of an object cannot be changed")
-    res = proto.inner(obj)
-    res.metadata.resourceVersion = res.metadata.resourceVersion or before.metadata.resourceVersion
-    same_spec = "spec" not in res.DESCRIPTOR.fields_by_name or res.spec == before.spec
-    if res.metadata == before.metadata and same_spec:
-        return f"{printed}/{res.metadata.name} patched (no change)"
-    api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(res)), timeout=30)
-    return f"{printed}/{res.metadata.name}"
+def _store(api, kind: proto.api.Kind, before, edit, printed: str) -> str:
+    """Write `edit(current)` (the whole object as changed, a document) over the stored object, first
+    `before`, again over a fresh read when another writer came in between; kubectl's word for what
+    happened. As with a status subresource, only metadata and spec are written: status is its
+    controllers'."""
+    def change(current):
+        obj = manifest.to_object(edit(current))
+        if proto.kind_of(obj) != kind:
+            raise CLIError("the kind of an object cannot be changed")
+        res = proto.inner(obj)
+        res.metadata.resourceVersion = res.metadata.resourceVersion or current.metadata.resourceVersion
+        same_spec = "spec" not in res.DESCRIPTOR.fields_by_name or res.spec == current.spec
+        return None if res.metadata == current.metadata and same_spec else res
+    name = before.metadata.name
+    if update_retrying(api, before, change) is None:
+        return f"{printed}/{name} patched (no change)"
+    return f"{printed}/{name}"
+
+
+def _edited(before, doc: dict):
+    """An edit of `before` as `doc`: it stands while the object changed only in its status (a
+    controller reporting); after a change of its metadata or spec meanwhile it is written at the
+    version it was read at, for the store to refuse ("the object has been modified")."""
+    def edit(current):
+        out = json.loads(json.dumps(doc))
+        status_only = same_but_status(current, before)
+        read_at = (current if status_only else before).metadata.resourceVersion
+        out.setdefault("metadata", {})["resourceVersion"] = read_at
+        return out
+    return edit
 
 
 def cmd_patch(args, api, resources: dict) -> int:
@@ -450,15 +501,14 @@ def cmd_patch(args, api, resources: dict) -> int:
             patch = yaml.safe_load(args.patch)
         except yaml.YAMLError as e:
             raise CLIError(f"unable to parse the patch: {e}") from None
-    doc = manifest.to_dict(before)
-    if args.type == "json":
-        if not isinstance(patch, list):
-            raise CLIError("json patch: the patch must be a list of operations")
-        doc = _json_patch(doc, patch)
-    else:
-        doc = _merge_patch(doc, patch)
+    if args.type == "json" and not isinstance(patch, list):
+        raise CLIError("json patch: the patch must be a list of operations")
+
+    def patched(current) -> dict:   # a patch applies to the object as it is now, as kubectl's does
+        doc = manifest.to_dict(current)
+        return _json_patch(doc, patch) if args.type == "json" else _merge_patch(doc, patch)
     try:
-        word = _store(api, kind, before, doc, proto.KINDS[kind].printed_name)
+        word = _store(api, kind, before, patched, proto.KINDS[kind].printed_name)
     except manifest.ManifestError as e:
         raise CLIError(f"the patch does not fit {proto.KINDS[kind].kind}: {e}") from None
     print(word if word.endswith("(no change)") else f"{word} patched")
@@ -467,7 +517,7 @@ def cmd_patch(args, api, resources: dict) -> int:
 
 def cmd_edit(args, api, resources: dict) -> int:
     """Open the object in $EDITOR (kubectl's order: KUBE_EDITOR, EDITOR, vi); a changed result is stored
-    under the resourceVersion it was read at, so an edit of an object changed meanwhile is refused."""
+    unless the object's metadata or spec changed meanwhile (_edited)."""
     (kind,) = kinds(args.resource, resources)
     before = get_object(api, kind, namespace_of(args, kind), args.name)
     editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR") or "vi"
@@ -492,7 +542,7 @@ def cmd_edit(args, api, resources: dict) -> int:
     if docs[0] == manifest.to_dict(before):
         print("Edit cancelled, no changes made.")
         return 0
-    word = _store(api, kind, before, docs[0], proto.KINDS[kind].printed_name)
+    word = _store(api, kind, before, _edited(before, docs[0]), proto.KINDS[kind].printed_name)
     print(f"{word} edited")
     return 0
 

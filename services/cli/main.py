@@ -144,21 +144,22 @@ def cmd_apply(args, api: Api) -> None:
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
-            current = api.resources.Get(proto.api.GetRequest(ref=proto.ref(
-                kind, res.metadata.namespace or kubectl.namespace_of(args, kind), name)), timeout=30)
-            cur = proto.inner(current)
-            merged = type(cur)()
-            merged.CopyFrom(cur)
-            merged.metadata.labels.update(res.metadata.labels)
-            merged.metadata.annotations.update(res.metadata.annotations)
-            merged.spec.CopyFrom(res.spec)
-            if merged == cur:
-                print(f"{proto.KINDS[kind].printed_name}/{name} unchanged")
-                continue
-            out = proto.inner(api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(merged)), timeout=30))
-            out.metadata.resourceVersion = cur.metadata.resourceVersion
+            cur = kubectl.get_object(api, kind, res.metadata.namespace or kubectl.namespace_of(args, kind), name)
+            read: list = []   # the object each attempt merged onto (a status write in between: a fresh read)
+
+            def merged_onto(current, res=res, read=read):
+                read.append(current)
+                merged = proto.copy(current)
+                merged.metadata.labels.update(res.metadata.labels)
+                merged.metadata.annotations.update(res.metadata.annotations)
+                merged.spec.CopyFrom(res.spec)
+                return None if merged == current else merged
+            out = kubectl.update_retrying(api, cur, merged_onto)
+            if out is not None:
+                out.metadata.resourceVersion = read[-1].metadata.resourceVersion
             # The server's defaults (e.g. a PVC's volumeMode) can make the "change" a no-op.
-            print(f"{proto.KINDS[kind].printed_name}/{name} {'unchanged' if out == cur else 'configured'}")
+            same = out is None or out == read[-1]
+            print(f"{proto.KINDS[kind].printed_name}/{name} {'unchanged' if same else 'configured'}")
 
 
 def _read(path: str) -> str:

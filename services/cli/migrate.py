@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import grpc
 
-from services.cli.kubectl import namespace_arg
+from services.cli.kubectl import namespace_arg, update_retrying
 from services.common import migrations, proto, vmstate
 
 
@@ -65,12 +65,16 @@ def _node(api, name: str):
 
 
 def _cordon(api, name: str, unschedulable: bool) -> str:
-    node = _node(api, name)
     word = "cordoned" if unschedulable else "uncordoned"
-    if node.spec.unschedulable == unschedulable:
+
+    def flipped(node):   # read again after a heartbeat in between: the handler writes its Node often
+        if node.spec.unschedulable == unschedulable:
+            return None
+        out = proto.copy(node)
+        out.spec.unschedulable = unschedulable
+        return out
+    if update_retrying(api, _node(api, name), flipped) is None:
         return f"node/{name} already {word}"
-    node.spec.unschedulable = unschedulable
-    api.resources.Update(proto.api.UpdateRequest(object=proto.wrap(node)), timeout=30)
     return f"node/{name} {word}"
 
 
