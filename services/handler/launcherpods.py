@@ -41,7 +41,8 @@ class PodLauncher(Launcher):
             self.pid = launcherlock.holder(self.lock_path)
         return self.pid
 
-    def _pod(self) -> dict | None:
+    def pod(self) -> dict | None:
+        """Its pod from the cache (None once deleted); the domain name is noted while it is there."""
         pod = self.pods.get(self.uid)
         if pod is not None and not self.domain_name:
             md = pod["metadata"]
@@ -51,7 +52,7 @@ class PodLauncher(Launcher):
         return pod
 
     def alive(self) -> bool:
-        pod = self._pod()
+        pod = self.pod()
         if pod is None or lp.finished(pod):
             return False
         pid = self._pid()
@@ -104,7 +105,7 @@ class PodLaunchers(Launchers):
         channel = grpcclient.aio_channel(grpcclient.unix(sock or self.data.launcher_socket(uid)), launcher=uid)
         h = PodLauncher(uid=uid, pid=pid, socket=sock, channel=channel, stub=proto.launcher_grpc.CmdStub(channel),
                         pods=self.pods, lock_path=self.data.launcher_pid(uid))
-        h.alive()   # notes the domain name from the pod
+        h.pod()
         self.by_uid[uid] = h
         h.events_task = asyncio.get_running_loop().create_task(self._follow(h))
         return h
