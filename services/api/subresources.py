@@ -121,13 +121,14 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
     # ------------------------------------------------------------------ helpers
 
     def _vm_and_vmi(self, request):
-        ns = request.namespace or names.DEFAULT_NAMESPACE
-        vm = proto.inner(self.r.get(proto.VM, ns, request.name))
+        vm = proto.inner(self.r.get(proto.VM, request.namespace or names.DEFAULT_NAMESPACE, request.name))
+        return vm, self._vmi_or_none(request)
+
+    def _vmi_or_none(self, request):
         try:
-            vmi = proto.inner(self.r.get(proto.VMI, ns, request.name))
+            return self._vmi(request)
         except store.NotFound:
-            vmi = None
-        return vm, vmi
+            return None
 
     def _write_vm(self, vm, status: bool, dry_run: bool) -> None:
         if not dry_run:
@@ -211,7 +212,7 @@ class Subresources(StreamSubresources, proto.api_grpc.SubresourcesServicer):
 
     def _set_grace(self, request, grace: int) -> None:
         """The running VMI's terminationGracePeriodSeconds, for a stop or restart that asks for less."""
-        _, vmi = self._vm_and_vmi(request)
+        vmi = self._vmi_or_none(request)
         if vmi is None or vmstate.is_final(vmi):
             return
         shorter = proto.copy(vmi)

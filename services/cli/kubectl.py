@@ -3,6 +3,7 @@ describe, wait, patch, edit, delete (-l, --all, --ignore-not-found, --wait), wit
 They speak the Resources calls, so they work on the api's gRPC door and on a cluster alike."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -482,7 +483,7 @@ def _edited(before, doc: dict):
     controller reporting); after a change of its metadata or spec meanwhile it is written at the
     version it was read at, for the store to refuse ("the object has been modified")."""
     def edit(current):
-        out = json.loads(json.dumps(doc))
+        out = copy.deepcopy(doc)   # each attempt starts from the edit as written
         status_only = same_but_status(current, before)
         read_at = (current if status_only else before).metadata.resourceVersion
         out.setdefault("metadata", {})["resourceVersion"] = read_at
