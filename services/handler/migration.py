@@ -385,18 +385,20 @@ class Migrations:
                 raise RuntimeError("the receiving launcher is not listening")
             request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
                                                     imagePaths=self.images.pinned(vmi)[0] if self.images else {})
-            # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff),
-            # beside the readiness check rather than after its answer.
+            # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff).
+            # Its answer is the readiness check too: no Info call beside it on the migration's path.
             sync = asyncio.ensure_future(lstub(h).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
-        if not st.targetPod:
+            why = await self._answered(h, sync)
+            if why:
+                raise RuntimeError(f"the receiving launcher is {why}")
+        elif not st.targetPod:
             why = await self.launchers.wait_ready(h, LAUNCHER_READY_TIMEOUT)
             if why:
-                if sync is not None:
-                    sync.cancel()
                 raise RuntimeError(f"the receiving launcher is {why}")
+        if not st.targetPod:
             s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
         if sync is not None:
-            resp = await sync
+            resp = sync.result()
             if not resp.success:
                 s.abortRequested = True
                 s.failureReason = s.failureReason or f"preparing the migration target failed: {resp.message}"
@@ -420,6 +422,20 @@ class Migrations:
         if out.status != vmi.status:
             self._observe(await self.api.update_status(out))
         return None
+
+    async def _answered(self, h, call: asyncio.Future) -> str:
+        """"" once the launcher answered `call` (an error it gave is raised by call.result()); otherwise why
+        not, as wait_ready says it ("exited", or "unresponsive" after LAUNCHER_READY_TIMEOUT): the call is
+        cancelled then."""
+        gone = asyncio.ensure_future(self.launchers.wait_exit(h, LAUNCHER_READY_TIMEOUT))
+        try:
+            await asyncio.wait([call, gone], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if call.done():
+            return ""
+        call.cancel()
+        return "unresponsive" if h.alive() else "exited"
 
     async def _pull_images(self, key, vmi, st) -> str | None:
         """The VMI's registry images on this node before its receiving launcher starts: None once they are
