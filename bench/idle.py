@@ -7,15 +7,18 @@ no per-VM polling loop), and the control plane's memory (PSS).
 Prints CPU per role over the window as % of one core (target: all of it together <= 5 %), per VM, and
 the PSS of api + controller + handler + `virtmesh up` (target <= 150 MiB) beside the launchers'. The
 bare alternative is libvirt alone, which spends nothing per idle domain on the test driver (it runs
-inside each launcher), so the mesh's figure is its whole overhead.
+inside each launcher), so the mesh's figure is its whole overhead. Last, what a launcher's first full
+garbage collection copies of the zygote's pages, with the zygote's objects frozen (as it forks) and not.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from controlplane import BenchMesh, mesh_env  # noqa: E402
 from proccpu import mesh_processes  # noqa: E402
@@ -34,6 +37,35 @@ def pss_mib(data_dir: str) -> dict[str, float]:
             continue
         out[role] = out.get(role, 0.0) + kib / 1024
     return out
+
+
+COW_PROBE = """
+import gc, os, sys
+import services.launcher.zygote  # what the zygote imports before it forks launchers
+def private_kib():
+    with open("/proc/self/smaps_rollup") as f:
+        return sum(int(l.split()[1]) for l in f if l.startswith(("Private_Clean", "Private_Dirty")))
+gc.collect()
+if sys.argv[1] == "frozen":
+    gc.freeze()   # as services/launcher/zygote.py does before each fork
+pid = os.fork()
+if pid == 0:
+    before = private_kib()
+    gc.collect()   # a long-lived launcher's collector gets to a full collection sooner or later
+    print(before, private_kib())
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def fork_copy_mib(frozen: bool) -> tuple[float, float]:
+    """A process importing what the zygote imports forks a child that runs a full collection: the child's
+    private memory (MiB) right after the fork and after the collection, with the zygote's objects frozen
+    (gc.freeze) or not. The pages the collection copies are what each launcher would own alone."""
+    out = subprocess.run([sys.executable, "-c", COW_PROBE, "frozen" if frozen else "plain"], check=True,
+                         capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT)).stdout
+    before, after = (int(x) / 1024 for x in out.split())
+    return before, after
 
 
 def main() -> None:
@@ -73,6 +105,11 @@ def main() -> None:
           f"launchers {memory.get('launcher', 0.0):.0f} MiB ({memory.get('launcher', 0.0) / (args.n + 1):.1f} per VM), "
           f"zygote {memory.get('zygote', 0.0):.0f} MiB")
     print("bare libvirt: 0 % (the test driver lives inside each launcher; nothing runs per idle domain)")
+    for frozen in (False, True):
+        before, after = fork_copy_mib(frozen)
+        state = "frozen" if frozen else "not frozen"
+        print(f"a launcher's first full garbage collection, the zygote's objects {state}: private memory "
+              f"{before:.1f} -> {after:.1f} MiB")
 
 
 if __name__ == "__main__":

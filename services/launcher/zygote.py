@@ -2,7 +2,9 @@
 
 A fresh `python -m services.launcher` spends ~0.3 s of CPU importing grpc, protobuf and libvirt;
 with many VMs starting together that CPU is most of the start latency. The zygote pays it once
-and forks in ~2 ms; children share the imported code copy-on-write.
+and forks in ~2 ms; children share the imported code copy-on-write, its objects frozen out of their
+garbage collector's reach: a launcher's first full collection would otherwise copy ~11 MiB of the
+zygote's pages into that launcher alone (bench/idle.py).
 
 When idle, the zygote keeps one launcher forked ahead (a spare, comm `launcher-spare`), whose gRPC
 core is up and server made: the next request hands it the VMI through a pipe, which takes ~1 ms where
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import concurrent.futures.thread  # noqa: F401  (asyncio.to_thread's pool: each launcher imported it)
+import gc
 import json
 import os
 import signal
@@ -47,6 +50,11 @@ def _fork_launcher(run, *args, sockets: tuple = (), fds: tuple = ()) -> int | No
     handler (init adopts it): there the zygote's `sockets` and `fds` are closed and `run(*args)` runs
     to the process's exit. Its pid (None: the fork failed)."""
     r, w = os.pipe()
+    # Everything the zygote holds goes into the collector's permanent generation first (gc.freeze, as
+    # CPython's docs advise before a fork without exec): a launcher's collections then never write to
+    # the headers of the imported code's objects, whose pages stay shared with the zygote instead of each
+    # launcher copying them on its first collection.
+    gc.freeze()
     first = os.fork()
     if first == 0:
         os.close(r)
