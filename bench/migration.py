@@ -28,6 +28,7 @@ was up to 3x slower, whichever of the two it was.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import statistics
@@ -139,7 +140,7 @@ class RunningOn:
             while not self.stop.is_set():
                 try:
                     state = conn.lookupByName(name).state()[0]
-                    if state != libvirt.VIR_DOMAIN_SHUTOFF and self.arrived != self.arrived:   # nan: first time
+                    if state != libvirt.VIR_DOMAIN_SHUTOFF and math.isnan(self.arrived):   # the first time
                         self.arrived = time.monotonic() - t0
                         self.cpu.split()
                     if state == libvirt.VIR_DOMAIN_RUNNING:
