@@ -383,6 +383,27 @@ def print_table(results: dict[str, Burst], n: int) -> None:
               + ", ".join(f"{role} {sec / n * 1000:.1f} ms" for role, sec in sorted(b.cpu.items())))
 
 
+CONTROL_PLANE = ("apiserver", "etcd")   # the cluster's store: its CPU is the Kubernetes binaries'
+
+
+def store_floor(standalone: dict[str, float], cluster: dict[str, float], n: int) -> str:
+    """What swapping the store costs in CPU per VM start, from one run: standalone's store is its api;
+    cluster mode's is the kube-apiserver and etcd, with the api left serving the webhooks. Every other
+    process held at standalone's cost, the cluster would need (rest + its store) / standalone's total:
+    a floor on the CPU ratio that no change to the mesh's other processes can go below. On a machine the
+    burst saturates, create->Running latency grows faster than the CPU a start needs."""
+    ms = lambda sec: sec / n * 1000  # noqa: E731
+    s_total, c_total = sum(standalone.values()), sum(cluster.values())
+    plane = sum(cluster.get(p, 0.0) for p in CONTROL_PLANE)
+    floor = s_total - standalone.get("api", 0.0) + cluster.get("api", 0.0) + plane
+    if not s_total:
+        return "CPU per VM start: not measured"
+    return (f"CPU per VM start, all processes: standalone {ms(s_total):.1f} ms, cluster {ms(c_total):.1f} ms "
+            f"({c_total / s_total:.2f}x); the kube-apiserver and etcd alone {ms(plane):.1f} ms "
+            f"({plane / s_total * 100:.0f} % of standalone's whole mesh); with every process but the store at "
+            f"standalone's cost the cluster would still need {ms(floor):.1f} ms ({floor / s_total:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
@@ -408,6 +429,7 @@ def main() -> None:
         s, c = (results[m].latencies for m in ("standalone", "cluster"))
         if s and c:
             print(f"cluster p50 / standalone p50: {pct(c, 50) / pct(s, 50):.2f}x (target <= 1.5x)")
+        print(store_floor(results["standalone"].cpu, results["cluster"].cpu, args.n))
         if cluster.writes is None:
             print(f"no audit log at {audit_log}: writes not counted")
         else:
