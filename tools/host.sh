@@ -41,6 +41,7 @@ PACKAGES=(
   dnsmasq-base   # DHCP for bridge-bound pod interfaces (handler/podnet.py)
   skopeo docker-registry   # containerDisk images from registries (handler/images.py); a registry for its tests
   openssh-client vncsnapshot   # virtmesh ssh/scp run the system's ssh; the VNC e2e test takes a screenshot
+  xorriso   # cloud-init data sources: xorrisofs makes their ISO images (launcher/cloudinit.py)
 )
 
 log() { echo "host.sh: $*" >&2; }

@@ -1,6 +1,8 @@
 """Validation on create/update (KubeVirt's validating admitters). Every error names its field."""
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 import uuid
@@ -22,6 +24,8 @@ _QUALIFIED = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 OBJECT_MAX = 3 * 512 * 1024  # bytes: Kubernetes' 1.5 MiB (etcd's request limit)
 SHOWN_MAX = 256               # of a value echoed in a message
 ANNOTATIONS_MAX = 256 * 1024  # Kubernetes' TotalAnnotationSizeLimitB
+CLOUD_INIT_KINDS = ("cloudInitNoCloud", "cloudInitConfigDrive")
+CLOUD_INIT_DATA_MAX = 2048    # bytes of user data, and of network data (KubeVirt's limits)
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 
 
@@ -228,8 +232,39 @@ def spec_volumes(spec, path: str, causes: Causes) -> dict:
             causes.add(f"{vp}.persistentVolumeClaim.claimName", "Required value")
         if v.HasField("dataVolume") and not v.dataVolume.name:
             causes.add(f"{vp}.dataVolume.name", "Required value")
+        for kind in CLOUD_INIT_KINDS:
+            if v.HasField(kind):
+                cloud_init(getattr(v, kind), f"{vp}.{kind}", causes)
         volumes.setdefault(v.name, v)
     return volumes
+
+
+def _decoded_length(b64: str, path: str, causes: Causes) -> int:
+    try:
+        return len(base64.b64decode(b64, validate=True))
+    except binascii.Error:
+        causes.add(path, "is not a valid base64 value.")
+        return 0
+
+
+def cloud_init(src, path: str, causes: Causes) -> None:
+    """KubeVirt's cloud-init checks: one source each for user and network data, each within its limit,
+    and at least one of the two."""
+    counts = []
+    for what, secret in (("userData", "secretRef"), ("networkData", "networkDataSecretRef")):
+        raw, b64 = getattr(src, what), getattr(src, f"{what}Base64")
+        sources = sum((bool(raw), bool(b64), src.HasField(secret) and bool(getattr(src, secret).name)))
+        length = len(raw.encode()) if raw else _decoded_length(b64, f"{path}.{what}Base64", causes) if b64 else 0
+        label = "userdata" if what == "userData" else "networkdata"
+        if sources > 1:
+            causes.add(path, f"must have only one {'userdatasource' if what == 'userData' else 'networkdata source'} "
+                             "set.")
+        if length > CLOUD_INIT_DATA_MAX:
+            causes.add(path, f"{label} exceeds {CLOUD_INIT_DATA_MAX} byte limit. Should use "
+                             f"{what[0].upper()}{what[1:]}SecretRef for larger data.")
+        counts.append(sources)
+    if not any(counts):
+        causes.add(path, "must have at least one userdatasource or one networkdatasource set.")
 
 
 def disks(spec, path: str, a, volumes: dict, gates, causes: Causes) -> None:

@@ -334,10 +334,7 @@ class VMBuilder:
                 print("WARNING: --cloud-init: was set to none, not creating a data source although other "
                       "cloud-init options were set", file=sys.stderr)
             return
-        if kind == "configdrive":
-            raise flag_err("cloud-init", 'cloud-init data source type "configdrive" is not supported by this mesh '
-                                         "(supported values: nocloud, none)")
-        if kind != "nocloud":
+        if kind not in ("nocloud", "configdrive"):
             raise flag_err("cloud-init", f'invalid cloud-init data source type "{a.cloud_init}", supported values '
                                          "are: nocloud, configdrive, none")
         src = {}
@@ -350,7 +347,8 @@ class VMBuilder:
         empty = src.get("userData") == CLOUD_INIT_HEADER and "networkDataBase64" not in src
         if not self.set("cloud-init") and empty:
             return   # nothing asked beyond the header
-        self._volumes(vm).append({"cloudInitNoCloud": src, "name": CLOUD_INIT_DISK})
+        source = "cloudInitNoCloud" if kind == "nocloud" else "cloudInitConfigDrive"
+        self._volumes(vm).append({source: src, "name": CLOUD_INIT_DISK})
 
     def _cloud_config(self) -> str:
         a = self.args

@@ -88,7 +88,7 @@ def migratable(vmi) -> tuple[str, str, str]:
             continue
         if vol.name in readonly:
             continue
-        if vol.HasField("containerDisk") or vol.HasField("emptyDisk") or vol.HasField("cloudInitNoCloud"):
+        if any(vol.HasField(k) for k in ("containerDisk", "emptyDisk", "cloudInitNoCloud", "cloudInitConfigDrive")):
             block = True
     return "", "", migrations.BLOCK_MIGRATION if block else migrations.LIVE_MIGRATION
 

@@ -12,6 +12,8 @@ Every host path (images, hostDisk paths, kernel and initrd) is checked again her
 resolved, against the operator's allowed directories (services/common/hostpaths.py): admission
 refused the others, and the node does not take the api's word for it.
 - `emptyDisk`: a fresh qcow2 (sparse raw without qemu-img) of `capacity` in the VM's directory.
+- `cloudInitNoCloud` / `cloudInitConfigDrive`: the data source's ISO image in the VM's directory
+  (services/launcher/cloudinit.py).
 - `firmware.kernelBoot.container.image` names a directory; `kernelPath`/`initrdPath` are paths
   inside it.
 - A registry reference in either is pulled and unpacked by the handler (handler/images.py), which
@@ -38,6 +40,7 @@ from urllib.parse import unquote, urlparse
 
 from services.common import hostpaths, quantity
 from services.common import images as refs
+from services.launcher import cloudinit
 
 QCOW2_MAGIC = b"QFI\xfb"
 QEMU_IMG = "qemu-img"
@@ -267,17 +270,18 @@ def _claim(vol, kind: str, where: str, volume_paths) -> Optional[DiskSource]:
     return _source(path)
 
 
-_NOT_YET = {
-    "cloudInitNoCloud": "cloudInitNoCloud",
-}
-
-
 def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=(),
-                   image_paths=None) -> Optional[DiskSource]:
+                   image_paths=None, vmi=None) -> Optional[DiskSource]:
     """`gates`: the feature gates in effect, as the handler passed them; `image_paths`: registry
-    images the handler unpacked (reference -> directory)."""
+    images the handler unpacked (reference -> directory); `vmi`: whose volume it is (a cloud-init
+    volume's meta data names it)."""
     where = f"spec.volumes[{index}]"
     kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
+    if kind in cloudinit.KINDS and vmi is not None:
+        try:
+            return _source(cloudinit.image(vmi, vol, where, vm_dir), "raw")
+        except cloudinit.CloudInitError as e:
+            raise VolumeError(str(e)) from None
     if kind == "containerDisk":
         return _container_disk(vol, where, vm_dir, image_paths)
     if kind == "hostDisk":
@@ -286,9 +290,6 @@ def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=(),
         return _empty_disk(vol, where, vm_dir)
     if kind in ("persistentVolumeClaim", "dataVolume"):
         return _claim(vol, kind, where, volume_paths or {})
-    if kind in _NOT_YET:
-        raise VolumeError(f"{where}.{kind}: {_NOT_YET[kind]} volumes are not supported yet in standalone "
-                          "mode; use containerDisk (a file on the node), hostDisk or emptyDisk")
     raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
 
 
@@ -299,7 +300,7 @@ def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=(), image_paths=N
     out: dict[str, DiskSource] = {}
     for i, vol in enumerate(vmi.spec.volumes):
         if vol.name in used:
-            src = prepare_volume(vol, i, vm_dir, volume_paths, gates, image_paths)
+            src = prepare_volume(vol, i, vm_dir, volume_paths, gates, image_paths, vmi)
             if src is not None:
                 out[vol.name] = src
     return out

@@ -159,6 +159,9 @@ def test_cloud_init_from_user_keys_and_password(capsys, tmp_path):
     assert "volumes" not in d["spec"]["template"]["spec"]
     d = doc(capsys, "vm", "--cloud-init=nocloud")                    # asked for: even a bare header
     assert d["spec"]["template"]["spec"]["volumes"][0]["cloudInitNoCloud"] == {"userData": "#cloud-config"}
+    d = doc(capsys, "vm", "--cloud-init=configdrive", "--user=u")   # the same data, as a config drive
+    assert d["spec"]["template"]["spec"]["volumes"][0] == {
+        "cloudInitConfigDrive": {"userData": "#cloud-config\nuser: u"}, "name": "cloudinitdisk"}
 
 
 @pytest.mark.parametrize("args, text", [
@@ -218,9 +221,6 @@ def test_cloud_init_from_user_keys_and_password(capsys, tmp_path):
                                          "supported by this mesh's VirtualMachines"),
     (("--access-cred=type:ssh,src:keys",), 'failed to parse "--access-cred" flag: access credentials are not '
                                            "supported by this mesh's VirtualMachines"),
-    (("--cloud-init=configdrive", "--user=u"), 'failed to parse "--cloud-init" flag: cloud-init data source type '
-                                               '"configdrive" is not supported by this mesh (supported values: '
-                                               "nocloud, none)"),
 ])
 def test_vm_flag_errors_are_virtctls(capsys, args, text):
     assert fails(capsys, "vm", *args) == text

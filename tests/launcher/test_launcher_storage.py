@@ -226,12 +226,6 @@ def test_empty_disk_without_qemu_img_is_sparse_raw(tmp_path, monkeypatch):
     assert (src.path, src.format, os.path.getsize(src.path)) == (str(tmp_path / "empty-disks" / "s.img"), "raw", 1 << 20)
 
 
-def test_cloud_init_not_supported_yet(tmp_path):
-    with pytest.raises(VolumeError) as e:
-        storage.prepare_volumes(vmi([{"name": "v", "cloudInitNoCloud": {"userData": "#cloud-config"}}]), str(tmp_path))
-    assert str(e.value).startswith("spec.volumes[0].cloudInitNoCloud: ") and "not supported yet" in str(e.value)
-
-
 @pytest.mark.parametrize("volume, field, claim", [
     ({"persistentVolumeClaim": {"claimName": "pvc"}}, "persistentVolumeClaim", "pvc"),
     ({"dataVolume": {"name": "dv"}}, "dataVolume", "dv"),
