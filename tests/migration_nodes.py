@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import re
 import shutil
@@ -273,13 +274,16 @@ spec:
 
 
 def vm_manifest(name: str, marker: str, image: str, memory: str = "128Mi", kernel: str = "/kernel",
-                disk_image: str = "", namespace: str = "e2e", paused: bool = False) -> str:
+                disk_image: str = "", namespace: str = "e2e", paused: bool = False, user_data: str = "") -> str:
     """A VM of the test guest booting its kernel from `image` (a guest directory or a registry image), with
-    a virtio disk `data` from the container disk `disk_image` if one is given; `paused`: started paused
-    (startStrategy Paused), its guest never runs a cycle until unpaused."""
+    a virtio disk `data` from the container disk `disk_image` if one is given, or else a virtio cloud-init
+    (NoCloud) disk carrying `user_data` if that is given; `paused`: started paused (startStrategy Paused),
+    its guest never runs a cycle until unpaused."""
     start = "      startStrategy: Paused\n" if paused else ""
-    disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image else ""
+    disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image or user_data else ""
     volumes = f'      volumes: [{{name: data, containerDisk: {{image: "{disk_image}"}}}}]\n' if disk_image else ""
+    if user_data and not disk_image:
+        volumes = f"      volumes: [{{name: data, cloudInitNoCloud: {{userData: {json.dumps(user_data)}}}}}]\n"
     return VM.format(name=name, marker=marker, memory=memory, image=image, kernel=kernel, disks=disks,
                      volumes=volumes, namespace=namespace, start=start)
 

@@ -48,9 +48,9 @@ def two_nodes(host_ready):
         yield mm
 
 
-def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi") -> dict:
+def boot(mm: MigrationMesh, name: str, marker: str, memory: str = "128Mi", **manifest) -> dict:
     m = mm.mesh
-    m.cli("apply", "-f", "-", input=vm_manifest(name, marker, f"{GUESTS}/amd64", memory))
+    m.cli("apply", "-f", "-", input=vm_manifest(name, marker, f"{GUESTS}/amd64", memory, **manifest))
     m.wait_for(lambda: m.vmi_phase(name, NS) == "Running", 90, f"{name} Running")
     vmi = m.get("vmi", name, NS)
     node = vmi["status"]["nodeName"]
@@ -129,6 +129,28 @@ def test_a_guest_migrates_back_and_forth_without_a_reboot(two_nodes):
     m.cli("delete", "vm", "hop", "-n", NS)
     m.wait_for(lambda: m.get("vmi", "hop", NS) is None, 60, "VMI gone")
     assert not mm.domains("node01") and not mm.domains("node02")
+
+
+def test_a_cloud_init_disk_goes_along(two_nodes):
+    """A cloudInitNoCloud volume is a disk in the VM's directory: the VMI block-migrates, and on the new node
+    the guest still reads its data source (label and user data) from that disk."""
+    mm = two_nodes
+    m = mm.mesh
+    vmi = boot(mm, "cihop", "cihop1", user_data="#cloud-config\n# mark-cihop-5b2\n")
+    assert vmi["status"]["migrationMethod"] == "BlockMigration"
+    source = vmi["status"]["nodeName"]
+    mig = migrate(m, "cihop")
+    done = wait_phase(mm, "cihop", mig["metadata"]["name"], ("Succeeded", "Failed"))
+    assert done["status"]["phase"] == "Succeeded", done
+    assert m.get("vmi", "cihop", NS)["status"]["nodeName"] != source
+    console = Console(mm, "cihop").follow()
+    console.type("echo CI-$(dd if=/dev/vda bs=1 skip=32808 count=6 2>/dev/null)-"
+                 "$(dd if=/dev/vda bs=2048 2>/dev/null | grep -c mark-cihop-5b2)-END\n")
+    m.wait_for(lambda: "-END" in console.text, 20, "the guest's answer on the new node")
+    assert "CI-cidata-1-END" in console.text, console.text[-500:]
+    console.close()
+    m.cli("delete", "vm", "cihop", "-n", NS)
+    m.wait_for(lambda: m.get("vmi", "cihop", NS) is None, 60, "VMI gone")
 
 
 def _throttled(mm: MigrationMesh, name: str, uid: str):
