@@ -155,6 +155,9 @@ def create(obj: proto.api.Object, machine_limits=None) -> None:
         storage_spec(kind, res.spec)
         res.status.phase = volumes.DV_PENDING
         res.status.progress = "N/A"
+    elif kind in (proto.SECRET, proto.CONFIG_MAP):
+        from services.api import configobjects
+        configobjects.default(kind, res)
     elif kind in (proto.VMSNAPSHOT, proto.VMSNAPSHOT_CONTENT, proto.VMRESTORE):
         res.ClearField("status")  # status subresources (KubeVirt's CRDs)
     elif kind == proto.VMIM:

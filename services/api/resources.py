@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from services.api import defaults, instancetype, store, validation
+from services.api import configobjects, defaults, instancetype, store, validation
 from services.api.errors import Invalid, RequestConflict, grpc_errors
 from services.common import machines, names, proto, tracing
 from services.common.volumes import claim_name
@@ -114,12 +114,15 @@ class Resources:
             md.ownerReferences.extend(new.metadata.ownerReferences)
             spec_changed = False
             if "spec" not in result.DESCRIPTOR.fields_by_name:
-                # No spec (an Event): all but the server's metadata is the writer's, stored whole as
-                # Kubernetes stores such kinds.
+                # No spec (an Event, a Secret, a ConfigMap): all but the server's metadata is the writer's,
+                # stored whole as Kubernetes stores such kinds.
                 md_kept, api_version, kind_name = proto.copy(md), result.apiVersion, result.kind
                 result.CopyFrom(new)
                 result.metadata.CopyFrom(md_kept)
                 result.apiVersion, result.kind = api_version, kind_name
+                if kind in (proto.SECRET, proto.CONFIG_MAP):
+                    configobjects.default(kind, result)
+                    configobjects.update(kind, stored, result)
                 validation.validate(result_obj, None)
                 return self.db.update(result_obj, expect, status=False)
             if kind in (proto.PVC, proto.DV):

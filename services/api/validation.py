@@ -232,6 +232,10 @@ def spec_volumes(spec, path: str, causes: Causes) -> dict:
             causes.add(f"{vp}.persistentVolumeClaim.claimName", "Required value")
         if v.HasField("dataVolume") and not v.dataVolume.name:
             causes.add(f"{vp}.dataVolume.name", "Required value")
+        if v.HasField("configMap") and not v.configMap.name:
+            causes.add(f"{vp}.configMap.name", "Required value")
+        if v.HasField("secret") and not v.secret.secretName:
+            causes.add(f"{vp}.secret.secretName", "Required value")
         for kind in CLOUD_INIT_KINDS:
             if v.HasField(kind):
                 cloud_init(getattr(v, kind), f"{vp}.{kind}", causes)
@@ -661,6 +665,9 @@ def validate(obj: proto.api.Object, machine_limits=None, gates=None) -> None:
     elif kind == proto.EVENT:
         from services.api import events   # its own module: the api side of core/v1 Events
         events.validate(res)
+    elif kind in (proto.SECRET, proto.CONFIG_MAP):
+        from services.api import configobjects   # the api side of core/v1 Secrets and ConfigMaps
+        configobjects.validate(kind, res)
     hostpaths.admit(obj, _gates(gates), Invalid)   # host paths and import sources a manifest may name
 
 

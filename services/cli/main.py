@@ -152,7 +152,13 @@ def cmd_apply(args, api: Api) -> None:
                 merged = proto.copy(current)
                 merged.metadata.labels.update(res.metadata.labels)
                 merged.metadata.annotations.update(res.metadata.annotations)
-                merged.spec.CopyFrom(res.spec)
+                if "spec" in res.DESCRIPTOR.fields_by_name:
+                    merged.spec.CopyFrom(res.spec)
+                else:   # a Secret, a ConfigMap: everything but the metadata is the manifest's
+                    md, api_version, kind_name = merged.metadata, merged.apiVersion, merged.kind
+                    merged = proto.copy(res)
+                    merged.metadata.CopyFrom(md)
+                    merged.apiVersion, merged.kind = api_version, kind_name
                 return None if merged == current else merged
             out = kubectl.update_retrying(api, cur, merged_onto)
             if out is not None:

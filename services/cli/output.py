@@ -57,6 +57,10 @@ def row(kind: proto.api.Kind, res, wide: bool) -> list[str]:
                 age(md.creationTimestamp)]
     if kind == proto.EVENT:
         return event_row(res, wide)
+    if kind == proto.SECRET:
+        return [md.name, res.type, str(len(res.data)), age(md.creationTimestamp)]
+    if kind == proto.CONFIG_MAP:
+        return [md.name, str(len(res.data) + len(res.binaryData)), age(md.creationTimestamp)]
     ready = "Ready" if vmstate.has_condition(res, vmstate.READY) else "NotReady"   # the node's Ready condition
     if md.labels.get(names.SCHEDULABLE_LABEL) != "true":
         ready += ",SchedulingDisabled"
@@ -75,6 +79,8 @@ HEADERS = {
     # kubectl's columns for core/v1 Events (printEvent); -o wide moves LAST SEEN .. OBJECT and adds these
     proto.EVENT: (["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
                   ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"]),
+    proto.SECRET: (["NAME", "TYPE", "DATA", "AGE"], []),      # kubectl's printSecret
+    proto.CONFIG_MAP: (["NAME", "DATA", "AGE"], []),          # kubectl's printConfigMap
 }
 
 

@@ -79,16 +79,26 @@ def mesh_policy(unix_reads_only: bool = False) -> Policy:
         if not caller.certified:
             if unix_reads_only and method not in READ_METHODS:
                 return f"{_short(method)} changes the mesh: this socket only reads"
+            if unix_reads_only and _secret_read(method, request):
+                return "this socket only reads, and not Secrets (Kubernetes' view role does not read them either)"
             return None
         groups = set(caller.groups)
         if groups & WRITERS:
             return None
         if method in READ_METHODS and groups & READERS:
+            if _secret_read(method, request):
+                return f"{caller.describe()} may not read Secrets: it needs the group \"{meshtls.ADMINS_GROUP}\" " \
+                       "(Kubernetes' view role does not read them either)"
             return None
         need = f'the group "{meshtls.ADMINS_GROUP}"' if method not in READ_METHODS else \
             f'the group "{meshtls.ADMINS_GROUP}" or "{meshtls.VIEWERS_GROUP}"'
         return f"{caller.describe()} may not call {_short(method)}: it needs {need}"
     return decide
+
+
+def _secret_read(method: str, request) -> bool:
+    """A Get, List or Watch of Secrets: what a viewer may not do."""
+    return method in READ_METHODS and method not in HEALTH_METHODS and getattr(request, "kind", None) == proto.SECRET
 
 
 def services_only(caller: Caller, method: str, request=None) -> Optional[str]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from services._proto.kubevirt.v1 import types_pb2 as kv  # noqa: F401  (re-exported)
 from services._proto.kubevirt.v1 import core_pb2 as core  # noqa: F401  (Kubernetes' core/v1 types)
+from services._proto.kubevirt.v1 import config_pb2 as config  # noqa: F401  (core/v1 Secret, ConfigMap)
 from services._proto.kubevirt.v1 import events_pb2 as events  # noqa: F401
 from services._proto.kubevirt.v1 import instancetype_pb2 as itype  # noqa: F401
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt  # noqa: F401
@@ -19,6 +20,7 @@ from services._proto.virtmesh.v1 import launcher_pb2_grpc as launcher_grpc  # no
 from services._proto.virtmesh.v1 import migration_pb2 as lmigration  # noqa: F401  (launcher migration)
 from services._proto.virtmesh.v1 import migration_pb2_grpc as lmigration_grpc  # noqa: F401
 from services._proto.virtmesh.v1 import reason_pb2 as reason  # noqa: F401  (LauncherReason)
+from services._proto.virtmesh.v1 import volumes_pb2 as volumefiles  # noqa: F401  (handler -> launcher)
 from services.common import migrations, tracing, vmstate   # (none of which imports this module)
 
 VM, VMI, NODE = api.VIRTUAL_MACHINE, api.VIRTUAL_MACHINE_INSTANCE, api.NODE
@@ -28,6 +30,7 @@ PREFERENCE, CLUSTER_PREFERENCE = api.VIRTUAL_MACHINE_PREFERENCE, api.VIRTUAL_MAC
 CONTROLLER_REVISION, KUBEVIRT = api.CONTROLLER_REVISION, api.KUBEVIRT
 VMIM, MIGRATION_POLICY = api.VIRTUAL_MACHINE_INSTANCE_MIGRATION, api.MIGRATION_POLICY
 EVENT = api.EVENT
+SECRET, CONFIG_MAP = api.SECRET, api.CONFIG_MAP
 VMSNAPSHOT, VMSNAPSHOT_CONTENT = api.VIRTUAL_MACHINE_SNAPSHOT, api.VIRTUAL_MACHINE_SNAPSHOT_CONTENT
 VMRESTORE = api.VIRTUAL_MACHINE_RESTORE
 
@@ -170,6 +173,9 @@ KINDS: dict[api.Kind, KindInfo] = {
     # core/v1 Events (Kubernetes' own kind, no CRD): what the controller and handler record
     # (services/common/events.py); no spec, no status, written whole.
     EVENT: KindInfo("event", "", "v1", "Event", "events", True, ("ev",), ours=False),
+    # What configMap, secret and cloud-init secretRef volumes read: Kubernetes' own kinds.
+    SECRET: KindInfo("secret", "", "v1", "Secret", "secrets", True, ours=False),
+    CONFIG_MAP: KindInfo("configMap", "", "v1", "ConfigMap", "configmaps", True, ("cm",), ours=False),
 }
 KIND_BY_NAME = {v.kind: k for k, v in KINDS.items()}
 KIND_BY_FIELD = {v.field: k for k, v in KINDS.items()}

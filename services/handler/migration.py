@@ -30,10 +30,13 @@ from services.common import informer, kvconfig, migrations, network, paths, prot
 from services.common import events
 from services.common import images as refs
 from services.common.volumes import claim_name
+from services.handler import configvolumes
 from services.handler.images import ImagePulls
 
 log = logging.getLogger(__name__)
 LM = proto.lmigration
+# Volumes whose disks are files in the launcher's directory: libvirt copies them along (block migration).
+BLOCK_MIGRATED = ("containerDisk", "emptyDisk", "cloudInitNoCloud", "cloudInitConfigDrive", "configMap", "secret")
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
@@ -50,8 +53,8 @@ def _non_shared_pvc(claim: str) -> str:
 def migratable(vmi) -> tuple[str, str, str]:
     """(reason, message, method) for the LiveMigratable condition (KubeVirt's
     calculateLiveMigrationCondition): reason "" means migratable; method is BlockMigration when local
-    disks (container disks, empty disks, cloud-init) go along, else LiveMigration. Interfaces are judged
-    first, volumes last, as in KubeVirt."""
+    disks (container disks, empty disks, cloud-init, ConfigMap and Secret disks) go along, else
+    LiveMigration. Interfaces are judged first, volumes last, as in KubeVirt."""
     ifaces = {i.name: i for i in vmi.spec.domain.devices.interfaces}
     for net in vmi.spec.networks:
         iface = ifaces.get(net.name)
@@ -88,7 +91,7 @@ def migratable(vmi) -> tuple[str, str, str]:
             continue
         if vol.name in readonly:
             continue
-        if any(vol.HasField(k) for k in ("containerDisk", "emptyDisk", "cloudInitNoCloud", "cloudInitConfigDrive")):
+        if any(vol.HasField(k) for k in BLOCK_MIGRATED):
             block = True
     return "", "", migrations.BLOCK_MIGRATION if block else migrations.LIVE_MIGRATION
 
@@ -385,6 +388,14 @@ class Migrations:
                 raise RuntimeError("the receiving launcher is not listening")
             request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
                                                     imagePaths=self.images.pinned(vmi)[0] if self.images else {})
+            if configvolumes.needed(vmi):
+                try:
+                    request.volumeFiles.update(await configvolumes.files_of(self.api, vmi))
+                except configvolumes.Missing as e:   # gone since the VMI started: the migration fails
+                    s.abortRequested = True
+                    s.failureReason = s.failureReason or str(e)
+                    self._observe(await self.api.update_status(out))
+                    return None
             # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff).
             # Its answer is the readiness check too: no Info call beside it on the migration's path.
             sync = asyncio.ensure_future(lstub(h).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))

@@ -10,7 +10,7 @@ import logging
 from services.common import kvconfig, proto, timeutil, tracing, vmstate
 from services.common import events, links, network
 from services.common import images as imagerefs
-from services.handler import migration, netplumbing, phase, podnet, tpmstate, volumestatus
+from services.handler import configvolumes, migration, netplumbing, phase, podnet, tpmstate, volumestatus
 from services.handler.images import ImagePulls, image_id
 from services.handler.podnet import PodNetwork
 from services.handler.prhelper import PrHelper
@@ -22,6 +22,7 @@ VMI_FINALIZER = "foregroundDeleteVirtualMachine"
 VOLUME_WAIT_SECONDS = 1.0      # re-check volumes not ready yet (claim events also wake us)
 LAUNCHER_READY_TIMEOUT = 60.0  # KubeVirt waits 3 min for an unresponsive launcher; ours starts in < 1 s
 RESYNC_RETRY_SECONDS = 5.0
+MOUNT_RETRY_SECONDS = 2.0      # look again for a missing ConfigMap or Secret (the kubelet retries too)
 
 
 def net_fingerprint(vmi) -> bytes:
@@ -96,6 +97,10 @@ class VMIController:
             wait = await self._allocate_addresses(self.podnet, vmi, tp)
             if wait is not None:
                 return wait   # no launcher without its pod address (the kubelet's sandbox waits for the CNI)
+        if ph == vmstate.SCHEDULED and h is None and configvolumes.needed(vmi):
+            wait = await self._mount_config(vmi, tp)
+            if wait is not None:
+                return wait   # no launcher while a ConfigMap or Secret it mounts is missing (as the kubelet)
         if ph == vmstate.SCHEDULED and h is None:
             with tracing.span("launcher.spawn"):
                 h = await self.launchers.spawn(vmi)
@@ -129,7 +134,7 @@ class VMIController:
             except links.LinkError as e:
                 return await self._fail(vmi, tp, "SyncFailed", f"network setup: {e}")
             defined = h.domain is not None and h.domain.exists
-            resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
+            resp = await h.stub.SyncVirtualMachine(await self._request(vmi, vols), timeout=120)
             if not resp.success:
                 reason = imagerefs.ERR_IMAGE_PULL if resp.reason == proto.reason.IMAGE_NOT_PULLED else "SyncFailed"
                 return await self._fail(vmi, tp, reason, resp.message)
@@ -149,7 +154,7 @@ class VMIController:
         try:
             await asyncio.to_thread(netplumbing.setup, vmi)
             with tracing.span("launcher.syncDevices"):
-                resp = await h.stub.SyncVirtualMachine(self._request(vmi, vols), timeout=120)
+                resp = await h.stub.SyncVirtualMachine(await self._request(vmi, vols), timeout=120)
             ok, message = resp.success, resp.message
         except links.LinkError as e:
             ok, message = False, f"network setup: {e}"
@@ -161,11 +166,40 @@ class VMIController:
         log.info("VMI %s/%s: live sync (%s)", vmi.metadata.namespace, vmi.metadata.name, message)
         return await self._update_status(vmi, h, tp, self._volumes(vmi, h), sync_error="")
 
-    def _request(self, vmi, vols) -> L.VMIRequest:
+    async def _request(self, vmi, vols) -> L.VMIRequest:
         options = L.VirtualMachineOptions(emulation=self.emulation, featureGates=sorted(self.feature_gates()))
+        files = {}
+        if configvolumes.needed(vmi):
+            try:
+                files = await configvolumes.files_of(self.api, vmi)
+            except configvolumes.Missing as e:
+                # Gone since the launcher started: its images stay as they were made (the kubelet, too,
+                # leaves a running pod's volume alone).
+                log.info("VMI %s/%s: %s", vmi.metadata.namespace, vmi.metadata.name, e)
         return L.VMIRequest(vmi=vmi, options=options,
                             volumePaths=vols.paths, prHelperSocket=self._pr_helper_socket(vmi),
-                            imagePaths=self.images.paths(vmi) if self.images is not None else {})
+                            imagePaths=self.images.paths(vmi) if self.images is not None else {},
+                            volumeFiles=files)
+
+    async def _mount_config(self, vmi, tp):
+        """None once every ConfigMap and Secret the VMI's volumes read is in the store, else when to look
+        again; until then the VMI shows the kubelet's FailedMount as Synchronized=False, with a Warning."""
+        out = proto.copy(vmi)
+        wait = None
+        try:
+            await configvolumes.files_of(self.api, vmi)
+            c = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)
+            if c is not None and c.reason == configvolumes.FAILED_MOUNT:
+                vmstate.remove_condition(out, vmstate.SYNCHRONIZED)
+        except configvolumes.Missing as e:
+            c = vmstate.get_condition(vmi, vmstate.SYNCHRONIZED)
+            if c is None or c.message != str(e):
+                self.recorder.warning(vmi, configvolumes.FAILED_MOUNT, str(e))
+            vmstate.set_condition(out, vmstate.SYNCHRONIZED, "False", configvolumes.FAILED_MOUNT, str(e))
+            wait = MOUNT_RETRY_SECONDS
+        if out.status != vmi.status:
+            await self.api.update_status(out, tp)
+        return wait
 
     async def _pull_images(self, images: ImagePulls, key, vmi, tp):
         """None once every registry image of the VMI is on the node, else when to look again; the

@@ -9,7 +9,10 @@ disk, which the guest's cloud-init finds by its volume label.
   firmware UUID, `local-hostname` the guest's hostname; ConfigDrive's `instance_id` is NAME.NAMESPACE,
   with `hostname` and `uuid`; both name the VMI's instancetype when it has one.
 
-The image is made by `xorrisofs` with KubeVirt's options and replaces nothing: a launcher looking again
+User or network data may come from a Secret (`secretRef`, `networkDataSecretRef`: KubeVirt's keys
+`userdata`/`userData`, `networkdata`/`networkData`), whose files the handler passes.
+
+The image is made by `xorrisofs` (services/launcher/isoimage.py) and replaces nothing: a launcher looking again
 (a re-sync, a restart under a running guest) keeps the image QEMU has open. A migration's target makes its
 own from the same VMI, into which libvirt copies the source's.
 """
@@ -19,17 +22,16 @@ import base64
 import binascii
 import json
 import os
-import subprocess
-import tempfile
 from dataclasses import dataclass
 
 from services.common import instancetype
+from services.launcher import isoimage
 
 NO_CLOUD, CONFIG_DRIVE = "cloudInitNoCloud", "cloudInitConfigDrive"
 KINDS = (NO_CLOUD, CONFIG_DRIVE)
-XORRISOFS = "xorrisofs"
 HOSTNAME_MAX = 63   # a DNS-1123 label
-TIMEOUT = 10        # seconds KubeVirt gives the ISO's making
+USER_DATA_KEYS = ("userdata", "userData")            # a secretRef Secret's keys KubeVirt reads
+NETWORK_DATA_KEYS = ("networkdata", "networkData")   # a networkDataSecretRef Secret's
 
 
 class CloudInitError(ValueError):
@@ -64,16 +66,6 @@ def _text(raw: str, b64: str, where: str) -> str:
         raise CloudInitError(f"{where}: Invalid value: not valid base64 text: {e}") from None
 
 
-def data(src, where: str) -> tuple[str, str]:
-    """(user data, network data) of a cloud-init source, each given raw or in base64."""
-    user = _text(src.userData, src.userDataBase64, f"{where}.userDataBase64")
-    network = _text(src.networkData, src.networkDataBase64, f"{where}.networkDataBase64")
-    if not user and not network:
-        raise CloudInitError(f"{where}: userDataBase64, userData, networkDataBase64 or networkData is required "
-                             "for a cloud-init data source")
-    return user, network
-
-
 def hostname(vmi) -> str:
     """The guest's hostname as KubeVirt sanitizes it: spec.hostname, else the name up to its first dot."""
     return vmi.spec.hostname or vmi.metadata.name.split(".")[0][:HOSTNAME_MAX]
@@ -104,36 +96,48 @@ def kind_of(vol) -> str | None:
     return next((k for k in KINDS if vol.HasField(k)), None)
 
 
-def image(vmi, vol, where: str, vm_dir: str) -> str:
+def _from_secret(files, keys: tuple[str, ...], volume: str) -> str:
+    """KubeVirt's keys of a cloud-init Secret (`userdata` or `userData`, `networkdata` or `networkData`)."""
+    for key in keys:
+        if key in files:
+            return files[key].decode(errors="replace")
+    raise CloudInitError(f"no cloud-init data-source found at volume: {volume}")
+
+
+def data_of(vol, where: str, volume_files=None) -> tuple[str, str]:
+    """(user data, network data) of a cloud-init volume: inline, or from the Secrets it names (their files
+    as the handler read them, VMIRequest.volumeFiles)."""
+    kind = kind_of(vol)
+    src = getattr(vol, kind)
+    given = (volume_files or {}).get(vol.name)
+    user, network = _text(src.userData, src.userDataBase64, f"{where}.{kind}.userDataBase64"), \
+        _text(src.networkData, src.networkDataBase64, f"{where}.{kind}.networkDataBase64")
+    if src.HasField("secretRef") and src.secretRef.name:
+        user = _from_secret(given.files if given is not None else {}, USER_DATA_KEYS, vol.name)
+    if src.HasField("networkDataSecretRef") and src.networkDataSecretRef.name:
+        network = _from_secret(given.networkFiles if given is not None else {}, NETWORK_DATA_KEYS, vol.name)
+    if not user and not network:
+        raise CloudInitError(f"{where}.{kind}: userDataBase64, userData, networkDataBase64 or networkData is "
+                             "required for a cloud-init data source")
+    return user, network
+
+
+def image(vmi, vol, where: str, vm_dir: str, volume_files=None) -> str:
     """The path of `vol`'s data source image in `vm_dir`, made if it is not there yet."""
     kind = kind_of(vol)
     if kind is None:
         raise CloudInitError(f"{where}: not a cloud-init volume")
     layout = LAYOUTS[kind]
-    out_dir = os.path.join(vm_dir, "cloud-init")
-    path = os.path.join(out_dir, layout.iso)
+    path = os.path.join(vm_dir, "cloud-init", layout.iso)
     if os.path.exists(path):
         return path
-    user, network = data(getattr(vol, kind), f"{where}.{kind}")
-    os.makedirs(out_dir, mode=0o700, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir) as stage:
-        files = os.path.join(stage, "data", layout.directory)
-        os.makedirs(files)
-        contents = {layout.user: user.encode(), layout.meta: meta_data(kind, vmi)}
-        if network:
-            contents[layout.network] = network.encode()
-        for name, body in contents.items():
-            fd = os.open(os.path.join(files, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-        staging = os.path.join(stage, layout.iso)
-        try:
-            r = subprocess.run([XORRISOFS, "-output", staging, "-volid", layout.label, "-joliet", "-rock",
-                                "-partition_cyl_align", "on", os.path.join(stage, "data")],
-                               capture_output=True, text=True, timeout=TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise CloudInitError(f"{where}.{kind}: making its image: {e}") from None
-        if r.returncode != 0:
-            raise CloudInitError(f"{where}.{kind}: making its image: {r.stderr.strip()[-500:]}")
-        os.replace(staging, path)
+    user, network = data_of(vol, where, volume_files)
+    files = {os.path.join(layout.directory, layout.user): user.encode(),
+             os.path.join(layout.directory, layout.meta): meta_data(kind, vmi)}
+    if network:
+        files[os.path.join(layout.directory, layout.network)] = network.encode()
+    try:
+        isoimage.make(path, layout.label, files, f"{where}.{kind}")
+    except isoimage.ImageError as e:
+        raise CloudInitError(str(e)) from None
     return path

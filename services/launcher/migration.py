@@ -173,7 +173,7 @@ class Migration:
         try:
             images = dict(request.imagePaths)
             await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths),
-                                    set(request.featureGates), images)
+                                    set(request.featureGates), images, dict(request.volumeFiles))
             await asyncio.to_thread(storage.resolve_kernel_boot, vmi, images, self.l.vm_dir)
         except (storage.VolumeError, ValueError) as e:
             return failures.migration_response(e)

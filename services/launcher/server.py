@@ -136,7 +136,7 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             with tracing.step("launcher.prepareVolumes"):
                 volumes = await asyncio.to_thread(storage.prepare_volumes, vmi, self.vm_dir,
                                                   dict(request.volumePaths), set(request.options.featureGates),
-                                                  dict(request.imagePaths))
+                                                  dict(request.imagePaths), dict(request.volumeFiles))
             with tracing.step("launcher.resolveKernelBoot"):
                 kernel, initrd = await asyncio.to_thread(storage.resolve_kernel_boot, vmi, dict(request.imagePaths),
                                                          self.vm_dir)

@@ -13,7 +13,8 @@ resolved, against the operator's allowed directories (services/common/hostpaths.
 refused the others, and the node does not take the api's word for it.
 - `emptyDisk`: a fresh qcow2 (sparse raw without qemu-img) of `capacity` in the VM's directory.
 - `cloudInitNoCloud` / `cloudInitConfigDrive`: the data source's ISO image in the VM's directory
-  (services/launcher/cloudinit.py).
+  (services/launcher/cloudinit.py); `configMap` / `secret`: an ISO image of the object's keys
+  (services/launcher/configdisks.py).
 - `firmware.kernelBoot.container.image` names a directory; `kernelPath`/`initrdPath` are paths
   inside it.
 - A registry reference in either is pulled and unpacked by the handler (handler/images.py), which
@@ -40,7 +41,7 @@ from urllib.parse import unquote, urlparse
 
 from services.common import hostpaths, quantity
 from services.common import images as refs
-from services.launcher import cloudinit
+from services.launcher import cloudinit, configdisks
 
 QCOW2_MAGIC = b"QFI\xfb"
 QEMU_IMG = "qemu-img"
@@ -271,16 +272,22 @@ def _claim(vol, kind: str, where: str, volume_paths) -> Optional[DiskSource]:
 
 
 def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=(),
-                   image_paths=None, vmi=None) -> Optional[DiskSource]:
+                   image_paths=None, vmi=None, volume_files=None) -> Optional[DiskSource]:
     """`gates`: the feature gates in effect, as the handler passed them; `image_paths`: registry
     images the handler unpacked (reference -> directory); `vmi`: whose volume it is (a cloud-init
-    volume's meta data names it)."""
+    volume's meta data names it); `volume_files`: the ConfigMap and Secret files the handler read
+    (volume name -> VolumeFiles)."""
     where = f"spec.volumes[{index}]"
     kind = next((f.name for f, _ in vol.ListFields() if f.name != "name"), None)
     if kind in cloudinit.KINDS and vmi is not None:
         try:
-            return _source(cloudinit.image(vmi, vol, where, vm_dir), "raw")
+            return _source(cloudinit.image(vmi, vol, where, vm_dir, volume_files), "raw")
         except cloudinit.CloudInitError as e:
+            raise VolumeError(str(e)) from None
+    if kind in configdisks.KINDS:
+        try:
+            return _source(configdisks.image(vol, where, vm_dir, volume_files), "raw")
+        except configdisks.ConfigDiskError as e:
             raise VolumeError(str(e)) from None
     if kind == "containerDisk":
         return _container_disk(vol, where, vm_dir, image_paths)
@@ -293,14 +300,15 @@ def prepare_volume(vol, index: int, vm_dir: str, volume_paths=None, gates=(),
     raise VolumeError(f"{where}: volume {vol.name!r} has no volume source")
 
 
-def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=(), image_paths=None) -> dict[str, DiskSource]:
+def prepare_volumes(vmi, vm_dir: str, volume_paths=None, gates=(), image_paths=None,
+                    volume_files=None) -> dict[str, DiskSource]:
     """Volume name -> resolved source, for every volume a disk uses (hotpluggable volumes the node
     has not mounted yet are left out)."""
     used = {d.name for d in vmi.spec.domain.devices.disks}
     out: dict[str, DiskSource] = {}
     for i, vol in enumerate(vmi.spec.volumes):
         if vol.name in used:
-            src = prepare_volume(vol, i, vm_dir, volume_paths, gates, image_paths, vmi)
+            src = prepare_volume(vol, i, vm_dir, volume_paths, gates, image_paths, vmi, volume_files)
             if src is not None:
                 out[vol.name] = src
     return out

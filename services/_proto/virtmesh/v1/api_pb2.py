@@ -24,13 +24,14 @@ _sym_db = _symbol_database.Default()
 
 from services._proto.kubevirt.v1 import events_pb2 as kubevirt_dot_v1_dot_events__pb2
 from services._proto.kubevirt.v1 import instancetype_pb2 as kubevirt_dot_v1_dot_instancetype__pb2
+from services._proto.kubevirt.v1 import config_pb2 as kubevirt_dot_v1_dot_config__pb2
 from services._proto.kubevirt.v1 import kubevirt_pb2 as kubevirt_dot_v1_dot_kubevirt__pb2
 from services._proto.kubevirt.v1 import migration_pb2 as kubevirt_dot_v1_dot_migration__pb2
 from services._proto.kubevirt.v1 import snapshot_pb2 as kubevirt_dot_v1_dot_snapshot__pb2
 from services._proto.kubevirt.v1 import types_pb2 as kubevirt_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15virtmesh/v1/api.proto\x12\x0bvirtmesh.v1\x1a\x18kubevirt/v1/events.proto\x1a\x1ekubevirt/v1/instancetype.proto\x1a\x1akubevirt/v1/kubevirt.proto\x1a\x1bkubevirt/v1/migration.proto\x1a\x1akubevirt/v1/snapshot.proto\x1a\x17kubevirt/v1/types.proto\"\xa0\t\n\x06Object\x12\x35\n\x0evirtualMachine\x18\x01 \x01(\x0b\x32\x1b.kubevirt.v1.VirtualMachineH\x00\x12\x45\n\x16virtualMachineInstance\x18\x02 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstanceH\x00\x12!\n\x04node\x18\x03 \x01(\x0b\x32\x11.kubevirt.v1.NodeH\x00\x12\x43\n\x15persistentVolumeClaim\x18\x04 \x01(\x0b\x32\".kubevirt.v1.PersistentVolumeClaimH\x00\x12-\n\ndataVolume\x18\x05 \x01(\x0b\x32\x17.kubevirt.v1.DataVolumeH\x00\x12M\n\x1avirtualMachineInstancetype\x18\x06 \x01(\x0b\x32\'.kubevirt.v1.VirtualMachineInstancetypeH\x00\x12[\n!virtualMachineClusterInstancetype\x18\x07 \x01(\x0b\x32..kubevirt.v1.VirtualMachineClusterInstancetypeH\x00\x12I\n\x18virtualMachinePreference\x18\x08 \x01(\x0b\x32%.kubevirt.v1.VirtualMachinePreferenceH\x00\x12W\n\x1fvirtualMachineClusterPreference\x18\t \x01(\x0b\x32,.kubevirt.v1.VirtualMachineClusterPreferenceH\x00\x12=\n\x12\x63ontrollerRevision\x18\n \x01(\x0b\x32\x1f.kubevirt.v1.ControllerRevisionH\x00\x12)\n\x08kubeVirt\x18\x0b \x01(\x0b\x32\x15.kubevirt.v1.KubeVirtH\x00\x12W\n\x1fvirtualMachineInstanceMigration\x18\x0c \x01(\x0b\x32,.kubevirt.v1.VirtualMachineInstanceMigrationH\x00\x12\x37\n\x0fmigrationPolicy\x18\r \x01(\x0b\x32\x1c.kubevirt.v1.MigrationPolicyH\x00\x12\x45\n\x16virtualMachineSnapshot\x18\x0e \x01(\x0b\x32#.kubevirt.v1.VirtualMachineSnapshotH\x00\x12S\n\x1dvirtualMachineSnapshotContent\x18\x10 \x01(\x0b\x32*.kubevirt.v1.VirtualMachineSnapshotContentH\x00\x12\x43\n\x15virtualMachineRestore\x18\x11 \x01(\x0b\x32\".kubevirt.v1.VirtualMachineRestoreH\x00\x12#\n\x05\x65vent\x18\x12 \x01(\x0b\x32\x12.kubevirt.v1.EventH\x00\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x64 \x01(\tB\x06\n\x04kind\"M\n\tObjectRef\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"4\n\rCreateRequest\x12#\n\x06object\x18\x01 \x01(\x0b\x32\x13.virtmesh.v1.Object\"1\n\nGetRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.virtmesh.v1.ObjectRef\"\xcd\x01\n\x0bListRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x42\n\rlabelSelector\x18\x03 \x03(\x0b\x32+.virtmesh.v1.ListRequest.LabelSelectorEntry\x12\x10\n\x08nodeName\x18\x04 \x01(\t\x1a\x34\n\x12LabelSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\nObjectList\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.virtmesh.v1.Object\x12\x17\n\x0fresourceVersion\x18\x02 \x01(\t\"H\n\rUpdateRequest\x12#\n\x06object\x18\x01 \x01(\x0b\x32\x13.virtmesh.v1.Object\x12\x12\n\nwithStatus\x18\x02 \x01(\x08\"Z\n\rDeleteRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.virtmesh.v1.ObjectRef\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\"\xe8\x01\n\x0cWatchRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\x12\x10\n\x08nodeName\x18\x04 \x01(\t\x12\x43\n\rlabelSelector\x18\x05 \x03(\x0b\x32,.virtmesh.v1.WatchRequest.LabelSelectorEntry\x1a\x34\n\x12LabelSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"X\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12#\n\x06object\x18\x02 \x01(\x0b\x32\x13.virtmesh.v1.Object\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\"\x8d\x01\n\x12SubresourceRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1f\n\x12gracePeriodSeconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06paused\x18\x04 \x01(\x08\x12\x0e\n\x06\x64ryRun\x18\x05 \x01(\x08\x42\x15\n\x13_gracePeriodSeconds\"&\n\x13SubresourceResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\"R\n\x0e\x43onsoleRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x11\n\tfromStart\x18\x04 \x01(\x08\"\x1b\n\x0b\x43onsoleData\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\xc9\x01\n\rVolumeRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x37\n\x10\x61\x64\x64VolumeOptions\x18\x04 \x01(\x0b\x32\x1d.kubevirt.v1.AddVolumeOptions\x12=\n\x13removeVolumeOptions\x18\x05 \x01(\x0b\x32 .kubevirt.v1.RemoveVolumeOptions\"_\n\x0eMigrateRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.kubevirt.v1.MigrateOptions\"c\n\x12PortForwardRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\r\x12\x10\n\x08protocol\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\x1a\n\nStreamData\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c*\xec\x03\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fVIRTUAL_MACHINE\x10\x01\x12\x1c\n\x18VIRTUAL_MACHINE_INSTANCE\x10\x02\x12\x08\n\x04NODE\x10\x03\x12\x1b\n\x17PERSISTENT_VOLUME_CLAIM\x10\x04\x12\x0f\n\x0b\x44\x41TA_VOLUME\x10\x05\x12 \n\x1cVIRTUAL_MACHINE_INSTANCETYPE\x10\x06\x12(\n$VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE\x10\x07\x12\x1e\n\x1aVIRTUAL_MACHINE_PREFERENCE\x10\x08\x12&\n\"VIRTUAL_MACHINE_CLUSTER_PREFERENCE\x10\t\x12\x17\n\x13\x43ONTROLLER_REVISION\x10\n\x12\x0c\n\x08KUBEVIRT\x10\x0b\x12&\n\"VIRTUAL_MACHINE_INSTANCE_MIGRATION\x10\x0c\x12\x14\n\x10MIGRATION_POLICY\x10\r\x12\x1c\n\x18VIRTUAL_MACHINE_SNAPSHOT\x10\x0e\x12$\n VIRTUAL_MACHINE_SNAPSHOT_CONTENT\x10\x10\x12\x1b\n\x17VIRTUAL_MACHINE_RESTORE\x10\x11\x12\t\n\x05\x45VENT\x10\x12\x32\xac\x03\n\tResources\x12\x39\n\x06\x43reate\x12\x1a.virtmesh.v1.CreateRequest\x1a\x13.virtmesh.v1.Object\x12\x33\n\x03Get\x12\x17.virtmesh.v1.GetRequest\x1a\x13.virtmesh.v1.Object\x12\x39\n\x04List\x12\x18.virtmesh.v1.ListRequest\x1a\x17.virtmesh.v1.ObjectList\x12\x39\n\x06Update\x12\x1a.virtmesh.v1.UpdateRequest\x1a\x13.virtmesh.v1.Object\x12?\n\x0cUpdateStatus\x12\x1a.virtmesh.v1.UpdateRequest\x1a\x13.virtmesh.v1.Object\x12\x39\n\x06\x44\x65lete\x12\x1a.virtmesh.v1.DeleteRequest\x1a\x13.virtmesh.v1.Object\x12=\n\x05Watch\x12\x19.virtmesh.v1.WatchRequest\x1a\x17.virtmesh.v1.WatchEvent0\x01\x32\x99\x07\n\x0cSubresources\x12I\n\tAddVolume\x12\x1a.virtmesh.v1.VolumeRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x0cRemoveVolume\x12\x1a.virtmesh.v1.VolumeRequest\x1a .virtmesh.v1.SubresourceResponse\x12J\n\x05Start\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12I\n\x04Stop\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Restart\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12H\n\x07Migrate\x12\x1b.virtmesh.v1.MigrateRequest\x1a .virtmesh.v1.SubresourceResponse\x12J\n\x05Pause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Unpause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12\x44\n\x07\x43onsole\x12\x1b.virtmesh.v1.ConsoleRequest\x1a\x18.virtmesh.v1.ConsoleData(\x01\x30\x01\x12K\n\x0bPortForward\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12\x43\n\x03VNC\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12O\n\nSoftReboot\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15virtmesh/v1/api.proto\x12\x0bvirtmesh.v1\x1a\x18kubevirt/v1/events.proto\x1a\x1ekubevirt/v1/instancetype.proto\x1a\x18kubevirt/v1/config.proto\x1a\x1akubevirt/v1/kubevirt.proto\x1a\x1bkubevirt/v1/migration.proto\x1a\x1akubevirt/v1/snapshot.proto\x1a\x17kubevirt/v1/types.proto\"\xf4\t\n\x06Object\x12\x35\n\x0evirtualMachine\x18\x01 \x01(\x0b\x32\x1b.kubevirt.v1.VirtualMachineH\x00\x12\x45\n\x16virtualMachineInstance\x18\x02 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstanceH\x00\x12!\n\x04node\x18\x03 \x01(\x0b\x32\x11.kubevirt.v1.NodeH\x00\x12\x43\n\x15persistentVolumeClaim\x18\x04 \x01(\x0b\x32\".kubevirt.v1.PersistentVolumeClaimH\x00\x12-\n\ndataVolume\x18\x05 \x01(\x0b\x32\x17.kubevirt.v1.DataVolumeH\x00\x12M\n\x1avirtualMachineInstancetype\x18\x06 \x01(\x0b\x32\'.kubevirt.v1.VirtualMachineInstancetypeH\x00\x12[\n!virtualMachineClusterInstancetype\x18\x07 \x01(\x0b\x32..kubevirt.v1.VirtualMachineClusterInstancetypeH\x00\x12I\n\x18virtualMachinePreference\x18\x08 \x01(\x0b\x32%.kubevirt.v1.VirtualMachinePreferenceH\x00\x12W\n\x1fvirtualMachineClusterPreference\x18\t \x01(\x0b\x32,.kubevirt.v1.VirtualMachineClusterPreferenceH\x00\x12=\n\x12\x63ontrollerRevision\x18\n \x01(\x0b\x32\x1f.kubevirt.v1.ControllerRevisionH\x00\x12)\n\x08kubeVirt\x18\x0b \x01(\x0b\x32\x15.kubevirt.v1.KubeVirtH\x00\x12W\n\x1fvirtualMachineInstanceMigration\x18\x0c \x01(\x0b\x32,.kubevirt.v1.VirtualMachineInstanceMigrationH\x00\x12\x37\n\x0fmigrationPolicy\x18\r \x01(\x0b\x32\x1c.kubevirt.v1.MigrationPolicyH\x00\x12\x45\n\x16virtualMachineSnapshot\x18\x0e \x01(\x0b\x32#.kubevirt.v1.VirtualMachineSnapshotH\x00\x12S\n\x1dvirtualMachineSnapshotContent\x18\x10 \x01(\x0b\x32*.kubevirt.v1.VirtualMachineSnapshotContentH\x00\x12\x43\n\x15virtualMachineRestore\x18\x11 \x01(\x0b\x32\".kubevirt.v1.VirtualMachineRestoreH\x00\x12#\n\x05\x65vent\x18\x12 \x01(\x0b\x32\x12.kubevirt.v1.EventH\x00\x12%\n\x06secret\x18\x13 \x01(\x0b\x32\x13.kubevirt.v1.SecretH\x00\x12+\n\tconfigMap\x18\x14 \x01(\x0b\x32\x16.kubevirt.v1.ConfigMapH\x00\x12\x13\n\x0btraceparent\x18\x0f \x01(\t\x12\x12\n\ntracestate\x18\x64 \x01(\tB\x06\n\x04kind\"M\n\tObjectRef\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"4\n\rCreateRequest\x12#\n\x06object\x18\x01 \x01(\x0b\x32\x13.virtmesh.v1.Object\"1\n\nGetRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.virtmesh.v1.ObjectRef\"\xcd\x01\n\x0bListRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x42\n\rlabelSelector\x18\x03 \x03(\x0b\x32+.virtmesh.v1.ListRequest.LabelSelectorEntry\x12\x10\n\x08nodeName\x18\x04 \x01(\t\x1a\x34\n\x12LabelSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\nObjectList\x12\"\n\x05items\x18\x01 \x03(\x0b\x32\x13.virtmesh.v1.Object\x12\x17\n\x0fresourceVersion\x18\x02 \x01(\t\"H\n\rUpdateRequest\x12#\n\x06object\x18\x01 \x01(\x0b\x32\x13.virtmesh.v1.Object\x12\x12\n\nwithStatus\x18\x02 \x01(\x08\"Z\n\rDeleteRequest\x12#\n\x03ref\x18\x01 \x01(\x0b\x32\x16.virtmesh.v1.ObjectRef\x12\x0b\n\x03uid\x18\x02 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\"\xe8\x01\n\x0cWatchRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\x12\x10\n\x08nodeName\x18\x04 \x01(\t\x12\x43\n\rlabelSelector\x18\x05 \x03(\x0b\x32,.virtmesh.v1.WatchRequest.LabelSelectorEntry\x1a\x34\n\x12LabelSelectorEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"X\n\nWatchEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12#\n\x06object\x18\x02 \x01(\x0b\x32\x13.virtmesh.v1.Object\x12\x17\n\x0fresourceVersion\x18\x03 \x01(\t\"\x8d\x01\n\x12SubresourceRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x1f\n\x12gracePeriodSeconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\x0e\n\x06paused\x18\x04 \x01(\x08\x12\x0e\n\x06\x64ryRun\x18\x05 \x01(\x08\x42\x15\n\x13_gracePeriodSeconds\"&\n\x13SubresourceResponse\x12\x0f\n\x07message\x18\x01 \x01(\t\"R\n\x0e\x43onsoleRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x11\n\tfromStart\x18\x04 \x01(\x08\"\x1b\n\x0b\x43onsoleData\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\xc9\x01\n\rVolumeRequest\x12\x1f\n\x04kind\x18\x01 \x01(\x0e\x32\x11.virtmesh.v1.Kind\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x37\n\x10\x61\x64\x64VolumeOptions\x18\x04 \x01(\x0b\x32\x1d.kubevirt.v1.AddVolumeOptions\x12=\n\x13removeVolumeOptions\x18\x05 \x01(\x0b\x32 .kubevirt.v1.RemoveVolumeOptions\"_\n\x0eMigrateRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12,\n\x07options\x18\x03 \x01(\x0b\x32\x1b.kubevirt.v1.MigrateOptions\"c\n\x12PortForwardRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04port\x18\x03 \x01(\r\x12\x10\n\x08protocol\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"\x1a\n\nStreamData\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c*\x88\x04\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fVIRTUAL_MACHINE\x10\x01\x12\x1c\n\x18VIRTUAL_MACHINE_INSTANCE\x10\x02\x12\x08\n\x04NODE\x10\x03\x12\x1b\n\x17PERSISTENT_VOLUME_CLAIM\x10\x04\x12\x0f\n\x0b\x44\x41TA_VOLUME\x10\x05\x12 \n\x1cVIRTUAL_MACHINE_INSTANCETYPE\x10\x06\x12(\n$VIRTUAL_MACHINE_CLUSTER_INSTANCETYPE\x10\x07\x12\x1e\n\x1aVIRTUAL_MACHINE_PREFERENCE\x10\x08\x12&\n\"VIRTUAL_MACHINE_CLUSTER_PREFERENCE\x10\t\x12\x17\n\x13\x43ONTROLLER_REVISION\x10\n\x12\x0c\n\x08KUBEVIRT\x10\x0b\x12&\n\"VIRTUAL_MACHINE_INSTANCE_MIGRATION\x10\x0c\x12\x14\n\x10MIGRATION_POLICY\x10\r\x12\x1c\n\x18VIRTUAL_MACHINE_SNAPSHOT\x10\x0e\x12$\n VIRTUAL_MACHINE_SNAPSHOT_CONTENT\x10\x10\x12\x1b\n\x17VIRTUAL_MACHINE_RESTORE\x10\x11\x12\t\n\x05\x45VENT\x10\x12\x12\n\n\x06SECRET\x10\x13\x12\x0e\n\nCONFIG_MAP\x10\x14\x32\xac\x03\n\tResources\x12\x39\n\x06\x43reate\x12\x1a.virtmesh.v1.CreateRequest\x1a\x13.virtmesh.v1.Object\x12\x33\n\x03Get\x12\x17.virtmesh.v1.GetRequest\x1a\x13.virtmesh.v1.Object\x12\x39\n\x04List\x12\x18.virtmesh.v1.ListRequest\x1a\x17.virtmesh.v1.ObjectList\x12\x39\n\x06Update\x12\x1a.virtmesh.v1.UpdateRequest\x1a\x13.virtmesh.v1.Object\x12?\n\x0cUpdateStatus\x12\x1a.virtmesh.v1.UpdateRequest\x1a\x13.virtmesh.v1.Object\x12\x39\n\x06\x44\x65lete\x12\x1a.virtmesh.v1.DeleteRequest\x1a\x13.virtmesh.v1.Object\x12=\n\x05Watch\x12\x19.virtmesh.v1.WatchRequest\x1a\x17.virtmesh.v1.WatchEvent0\x01\x32\x99\x07\n\x0cSubresources\x12I\n\tAddVolume\x12\x1a.virtmesh.v1.VolumeRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x0cRemoveVolume\x12\x1a.virtmesh.v1.VolumeRequest\x1a .virtmesh.v1.SubresourceResponse\x12J\n\x05Start\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12I\n\x04Stop\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Restart\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12H\n\x07Migrate\x12\x1b.virtmesh.v1.MigrateRequest\x1a .virtmesh.v1.SubresourceResponse\x12J\n\x05Pause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12L\n\x07Unpause\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponse\x12\x44\n\x07\x43onsole\x12\x1b.virtmesh.v1.ConsoleRequest\x1a\x18.virtmesh.v1.ConsoleData(\x01\x30\x01\x12K\n\x0bPortForward\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12\x43\n\x03VNC\x12\x1f.virtmesh.v1.PortForwardRequest\x1a\x17.virtmesh.v1.StreamData(\x01\x30\x01\x12O\n\nSoftReboot\x12\x1f.virtmesh.v1.SubresourceRequest\x1a .virtmesh.v1.SubresourceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,50 +42,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTREQUEST_LABELSELECTORENTRY']._serialized_options = b'8\001'
   _globals['_WATCHREQUEST_LABELSELECTORENTRY']._loaded_options = None
   _globals['_WATCHREQUEST_LABELSELECTORENTRY']._serialized_options = b'8\001'
-  _globals['_KIND']._serialized_start=3079
-  _globals['_KIND']._serialized_end=3571
-  _globals['_OBJECT']._serialized_start=207
-  _globals['_OBJECT']._serialized_end=1391
-  _globals['_OBJECTREF']._serialized_start=1393
-  _globals['_OBJECTREF']._serialized_end=1470
-  _globals['_CREATEREQUEST']._serialized_start=1472
-  _globals['_CREATEREQUEST']._serialized_end=1524
-  _globals['_GETREQUEST']._serialized_start=1526
-  _globals['_GETREQUEST']._serialized_end=1575
-  _globals['_LISTREQUEST']._serialized_start=1578
-  _globals['_LISTREQUEST']._serialized_end=1783
-  _globals['_LISTREQUEST_LABELSELECTORENTRY']._serialized_start=1731
-  _globals['_LISTREQUEST_LABELSELECTORENTRY']._serialized_end=1783
-  _globals['_OBJECTLIST']._serialized_start=1785
-  _globals['_OBJECTLIST']._serialized_end=1858
-  _globals['_UPDATEREQUEST']._serialized_start=1860
-  _globals['_UPDATEREQUEST']._serialized_end=1932
-  _globals['_DELETEREQUEST']._serialized_start=1934
-  _globals['_DELETEREQUEST']._serialized_end=2024
-  _globals['_WATCHREQUEST']._serialized_start=2027
-  _globals['_WATCHREQUEST']._serialized_end=2259
-  _globals['_WATCHREQUEST_LABELSELECTORENTRY']._serialized_start=1731
-  _globals['_WATCHREQUEST_LABELSELECTORENTRY']._serialized_end=1783
-  _globals['_WATCHEVENT']._serialized_start=2261
-  _globals['_WATCHEVENT']._serialized_end=2349
-  _globals['_SUBRESOURCEREQUEST']._serialized_start=2352
-  _globals['_SUBRESOURCEREQUEST']._serialized_end=2493
-  _globals['_SUBRESOURCERESPONSE']._serialized_start=2495
-  _globals['_SUBRESOURCERESPONSE']._serialized_end=2533
-  _globals['_CONSOLEREQUEST']._serialized_start=2535
-  _globals['_CONSOLEREQUEST']._serialized_end=2617
-  _globals['_CONSOLEDATA']._serialized_start=2619
-  _globals['_CONSOLEDATA']._serialized_end=2646
-  _globals['_VOLUMEREQUEST']._serialized_start=2649
-  _globals['_VOLUMEREQUEST']._serialized_end=2850
-  _globals['_MIGRATEREQUEST']._serialized_start=2852
-  _globals['_MIGRATEREQUEST']._serialized_end=2947
-  _globals['_PORTFORWARDREQUEST']._serialized_start=2949
-  _globals['_PORTFORWARDREQUEST']._serialized_end=3048
-  _globals['_STREAMDATA']._serialized_start=3050
-  _globals['_STREAMDATA']._serialized_end=3076
-  _globals['_RESOURCES']._serialized_start=3574
-  _globals['_RESOURCES']._serialized_end=4002
-  _globals['_SUBRESOURCES']._serialized_start=4005
-  _globals['_SUBRESOURCES']._serialized_end=4926
+  _globals['_KIND']._serialized_start=3189
+  _globals['_KIND']._serialized_end=3709
+  _globals['_OBJECT']._serialized_start=233
+  _globals['_OBJECT']._serialized_end=1501
+  _globals['_OBJECTREF']._serialized_start=1503
+  _globals['_OBJECTREF']._serialized_end=1580
+  _globals['_CREATEREQUEST']._serialized_start=1582
+  _globals['_CREATEREQUEST']._serialized_end=1634
+  _globals['_GETREQUEST']._serialized_start=1636
+  _globals['_GETREQUEST']._serialized_end=1685
+  _globals['_LISTREQUEST']._serialized_start=1688
+  _globals['_LISTREQUEST']._serialized_end=1893
+  _globals['_LISTREQUEST_LABELSELECTORENTRY']._serialized_start=1841
+  _globals['_LISTREQUEST_LABELSELECTORENTRY']._serialized_end=1893
+  _globals['_OBJECTLIST']._serialized_start=1895
+  _globals['_OBJECTLIST']._serialized_end=1968
+  _globals['_UPDATEREQUEST']._serialized_start=1970
+  _globals['_UPDATEREQUEST']._serialized_end=2042
+  _globals['_DELETEREQUEST']._serialized_start=2044
+  _globals['_DELETEREQUEST']._serialized_end=2134
+  _globals['_WATCHREQUEST']._serialized_start=2137
+  _globals['_WATCHREQUEST']._serialized_end=2369
+  _globals['_WATCHREQUEST_LABELSELECTORENTRY']._serialized_start=1841
+  _globals['_WATCHREQUEST_LABELSELECTORENTRY']._serialized_end=1893
+  _globals['_WATCHEVENT']._serialized_start=2371
+  _globals['_WATCHEVENT']._serialized_end=2459
+  _globals['_SUBRESOURCEREQUEST']._serialized_start=2462
+  _globals['_SUBRESOURCEREQUEST']._serialized_end=2603
+  _globals['_SUBRESOURCERESPONSE']._serialized_start=2605
+  _globals['_SUBRESOURCERESPONSE']._serialized_end=2643
+  _globals['_CONSOLEREQUEST']._serialized_start=2645
+  _globals['_CONSOLEREQUEST']._serialized_end=2727
+  _globals['_CONSOLEDATA']._serialized_start=2729
+  _globals['_CONSOLEDATA']._serialized_end=2756
+  _globals['_VOLUMEREQUEST']._serialized_start=2759
+  _globals['_VOLUMEREQUEST']._serialized_end=2960
+  _globals['_MIGRATEREQUEST']._serialized_start=2962
+  _globals['_MIGRATEREQUEST']._serialized_end=3057
+  _globals['_PORTFORWARDREQUEST']._serialized_start=3059
+  _globals['_PORTFORWARDREQUEST']._serialized_end=3158
+  _globals['_STREAMDATA']._serialized_start=3160
+  _globals['_STREAMDATA']._serialized_end=3186
+  _globals['_RESOURCES']._serialized_start=3712
+  _globals['_RESOURCES']._serialized_end=4140
+  _globals['_SUBRESOURCES']._serialized_start=4143
+  _globals['_SUBRESOURCES']._serialized_end=5064
 # @@protoc_insertion_point(module_scope)

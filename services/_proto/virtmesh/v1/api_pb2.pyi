@@ -1,5 +1,6 @@
 from services._proto.kubevirt.v1 import events_pb2 as _events_pb2
 from services._proto.kubevirt.v1 import instancetype_pb2 as _instancetype_pb2
+from services._proto.kubevirt.v1 import config_pb2 as _config_pb2
 from services._proto.kubevirt.v1 import kubevirt_pb2 as _kubevirt_pb2
 from services._proto.kubevirt.v1 import migration_pb2 as _migration_pb2
 from services._proto.kubevirt.v1 import snapshot_pb2 as _snapshot_pb2
@@ -33,6 +34,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIRTUAL_MACHINE_SNAPSHOT_CONTENT: _ClassVar[Kind]
     VIRTUAL_MACHINE_RESTORE: _ClassVar[Kind]
     EVENT: _ClassVar[Kind]
+    SECRET: _ClassVar[Kind]
+    CONFIG_MAP: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 VIRTUAL_MACHINE: Kind
 VIRTUAL_MACHINE_INSTANCE: Kind
@@ -51,9 +54,11 @@ VIRTUAL_MACHINE_SNAPSHOT: Kind
 VIRTUAL_MACHINE_SNAPSHOT_CONTENT: Kind
 VIRTUAL_MACHINE_RESTORE: Kind
 EVENT: Kind
+SECRET: Kind
+CONFIG_MAP: Kind
 
 class Object(_message.Message):
-    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "virtualMachineSnapshot", "virtualMachineSnapshotContent", "virtualMachineRestore", "event", "traceparent", "tracestate")
+    __slots__ = ("virtualMachine", "virtualMachineInstance", "node", "persistentVolumeClaim", "dataVolume", "virtualMachineInstancetype", "virtualMachineClusterInstancetype", "virtualMachinePreference", "virtualMachineClusterPreference", "controllerRevision", "kubeVirt", "virtualMachineInstanceMigration", "migrationPolicy", "virtualMachineSnapshot", "virtualMachineSnapshotContent", "virtualMachineRestore", "event", "secret", "configMap", "traceparent", "tracestate")
     VIRTUALMACHINE_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINEINSTANCE_FIELD_NUMBER: _ClassVar[int]
     NODE_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +76,8 @@ class Object(_message.Message):
     VIRTUALMACHINESNAPSHOTCONTENT_FIELD_NUMBER: _ClassVar[int]
     VIRTUALMACHINERESTORE_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    CONFIGMAP_FIELD_NUMBER: _ClassVar[int]
     TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
     TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     virtualMachine: _types_pb2.VirtualMachine
@@ -90,9 +97,11 @@ class Object(_message.Message):
     virtualMachineSnapshotContent: _snapshot_pb2.VirtualMachineSnapshotContent
     virtualMachineRestore: _snapshot_pb2.VirtualMachineRestore
     event: _events_pb2.Event
+    secret: _config_pb2.Secret
+    configMap: _config_pb2.ConfigMap
     traceparent: str
     tracestate: str
-    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., virtualMachineSnapshot: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshot, _Mapping]] = ..., virtualMachineSnapshotContent: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshotContent, _Mapping]] = ..., virtualMachineRestore: _Optional[_Union[_snapshot_pb2.VirtualMachineRestore, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
+    def __init__(self, virtualMachine: _Optional[_Union[_types_pb2.VirtualMachine, _Mapping]] = ..., virtualMachineInstance: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., node: _Optional[_Union[_types_pb2.Node, _Mapping]] = ..., persistentVolumeClaim: _Optional[_Union[_types_pb2.PersistentVolumeClaim, _Mapping]] = ..., dataVolume: _Optional[_Union[_types_pb2.DataVolume, _Mapping]] = ..., virtualMachineInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineInstancetype, _Mapping]] = ..., virtualMachineClusterInstancetype: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterInstancetype, _Mapping]] = ..., virtualMachinePreference: _Optional[_Union[_instancetype_pb2.VirtualMachinePreference, _Mapping]] = ..., virtualMachineClusterPreference: _Optional[_Union[_instancetype_pb2.VirtualMachineClusterPreference, _Mapping]] = ..., controllerRevision: _Optional[_Union[_instancetype_pb2.ControllerRevision, _Mapping]] = ..., kubeVirt: _Optional[_Union[_kubevirt_pb2.KubeVirt, _Mapping]] = ..., virtualMachineInstanceMigration: _Optional[_Union[_migration_pb2.VirtualMachineInstanceMigration, _Mapping]] = ..., migrationPolicy: _Optional[_Union[_migration_pb2.MigrationPolicy, _Mapping]] = ..., virtualMachineSnapshot: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshot, _Mapping]] = ..., virtualMachineSnapshotContent: _Optional[_Union[_snapshot_pb2.VirtualMachineSnapshotContent, _Mapping]] = ..., virtualMachineRestore: _Optional[_Union[_snapshot_pb2.VirtualMachineRestore, _Mapping]] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., secret: _Optional[_Union[_config_pb2.Secret, _Mapping]] = ..., configMap: _Optional[_Union[_config_pb2.ConfigMap, _Mapping]] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class ObjectRef(_message.Message):
     __slots__ = ("kind", "namespace", "name")

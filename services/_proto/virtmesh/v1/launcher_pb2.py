@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from services._proto.kubevirt.v1 import types_pb2 as kubevirt_dot_v1_dot_types__pb2
 from services._proto.virtmesh.v1 import migration_pb2 as virtmesh_dot_v1_dot_migration__pb2
 from services._proto.virtmesh.v1 import reason_pb2 as virtmesh_dot_v1_dot_reason__pb2
+from services._proto.virtmesh.v1 import volumes_pb2 as virtmesh_dot_v1_dot_volumes__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avirtmesh/v1/launcher.proto\x12\x0bvirtmesh.v1\x1a\x17kubevirt/v1/types.proto\x1a\x1bvirtmesh/v1/migration.proto\x1a\x18virtmesh/v1/reason.proto\"@\n\x15VirtualMachineOptions\x12\x11\n\temulation\x18\x01 \x01(\t\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x02 \x03(\t\"\xa6\x03\n\nVMIRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12\x33\n\x07options\x18\x02 \x01(\x0b\x32\".virtmesh.v1.VirtualMachineOptions\x12\x1f\n\x12gracePeriodSeconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12=\n\x0bvolumePaths\x18\x14 \x03(\x0b\x32(.virtmesh.v1.VMIRequest.VolumePathsEntry\x12\x16\n\x0eprHelperSocket\x18\x1a \x01(\t\x12;\n\nimagePaths\x18\x1e \x03(\x0b\x32\'.virtmesh.v1.VMIRequest.ImagePathsEntry\x1a\x32\n\x10VolumePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fImagePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x15\n\x13_gracePeriodSeconds\"\x86\x02\n\x08Response\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12=\n\x0cvolumeErrors\x18\x14 \x03(\x0b\x32\'.virtmesh.v1.Response.VolumeErrorsEntry\x12\x12\n\ntraceSpans\x18\x15 \x01(\x0c\x12#\n\x06\x64omain\x18\x16 \x01(\x0b\x32\x13.virtmesh.v1.Domain\x12+\n\x06reason\x18\x17 \x01(\x0e\x32\x1b.virtmesh.v1.LauncherReason\x1a\x33\n\x11VolumeErrorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0e\n\x0c\x45mptyRequest\"\xa6\x02\n\x06\x44omain\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04uuid\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0bmachineType\x18\x05 \x01(\t\x12\x12\n\ndomainType\x18\x06 \x01(\t\x12\x0e\n\x06\x65xists\x18\x08 \x01(\x08\x12\x30\n\ninterfaces\x18\t \x03(\x0b\x32\x1c.virtmesh.v1.DomainInterface\x12&\n\x05\x64isks\x18\x14 \x03(\x0b\x32\x17.virtmesh.v1.DomainDisk\x12\x10\n\x08revision\x18\x15 \x01(\x04\x12\x31\n\tmigration\x18\x17 \x01(\x0b\x32\x1e.virtmesh.v1.MigrationMetadataJ\x04\x08\x07\x10\x08R\x03xml\",\n\nDomainDisk\x12\x0e\n\x06volume\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"O\n\x0f\x44omainInterface\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x11\n\tlinkState\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"E\n\x0b\x44omainEvent\x12\x11\n\teventType\x18\x01 \x01(\t\x12#\n\x06\x64omain\x18\x02 \x01(\x0b\x32\x13.virtmesh.v1.Domain\"I\n\x0cInfoResponse\x12\x1c\n\x14supportedCmdVersions\x18\x01 \x03(\r\x12\x0e\n\x06vmiUid\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\";\n\tVcpuStats\x12\n\n\x02id\x18\x01 \x01(\r\x12\r\n\x05state\x18\x02 \x01(\t\x12\x13\n\x0btimeSeconds\x18\x03 \x01(\x01\"\xac\x01\n\x0eInterfaceStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07rxBytes\x18\x02 \x01(\x04\x12\x11\n\trxPackets\x18\x03 \x01(\x04\x12\x10\n\x08rxErrors\x18\x04 \x01(\x04\x12\x0f\n\x07rxDrops\x18\x05 \x01(\x04\x12\x0f\n\x07txBytes\x18\x06 \x01(\x04\x12\x11\n\ttxPackets\x18\x07 \x01(\x04\x12\x10\n\x08txErrors\x18\x08 \x01(\x04\x12\x0f\n\x07txDrops\x18\t \x01(\x04\"n\n\nBlockStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\treadBytes\x18\x02 \x01(\x04\x12\x14\n\x0creadRequests\x18\x03 \x01(\x04\x12\x12\n\nwriteBytes\x18\x04 \x01(\x04\x12\x15\n\rwriteRequests\x18\x05 \x01(\x04\"\xd9\x02\n\x0b\x44omainStats\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x16\n\x0e\x63puTimeSeconds\x18\x02 \x01(\x01\x12\x16\n\x0e\x63puUserSeconds\x18\x03 \x01(\x01\x12\x18\n\x10\x63puSystemSeconds\x18\x04 \x01(\x01\x12%\n\x05vcpus\x18\x05 \x03(\x0b\x32\x16.virtmesh.v1.VcpuStats\x12\x1b\n\x13memoryResidentBytes\x18\x06 \x01(\x04\x12\x1c\n\x14memoryAvailableBytes\x18\x07 \x01(\x04\x12\x19\n\x11memoryUsableBytes\x18\x08 \x01(\x04\x12\x19\n\x11memoryDomainBytes\x18\t \x01(\x04\x12/\n\ninterfaces\x18\n \x03(\x0b\x32\x1b.virtmesh.v1.InterfaceStats\x12\'\n\x06\x62locks\x18\x0b \x03(\x0b\x32\x17.virtmesh.v1.BlockStats\"g\n\x13\x44omainStatsResponse\x12\'\n\x08response\x18\x01 \x01(\x0b\x32\x15.virtmesh.v1.Response\x12\'\n\x05stats\x18\x02 \x01(\x0b\x32\x18.virtmesh.v1.DomainStats\"\x1c\n\x0c\x43onsoleChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"/\n\x0c\x43onsoleInput\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tfromStart\x18\x02 \x01(\x08\"{\n\x0c\x46orwardInput\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x0b\n\x03vnc\x18\x03 \x01(\x08\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x30\n\x03vmi\x18\x05 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\"^\n\x0f\x43opyDiskRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x16\n\x0etimeoutSeconds\x18\x04 \x01(\r2\x9e\x07\n\x03\x43md\x12<\n\x04Info\x12\x19.virtmesh.v1.EmptyRequest\x1a\x19.virtmesh.v1.InfoResponse\x12\x44\n\x12SyncVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12H\n\x16ShutdownVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x44\n\x12KillVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x45\n\x13PauseVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12G\n\x15UnpauseVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x46\n\x14\x44\x65leteVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12?\n\x08\x43opyDisk\x12\x1c.virtmesh.v1.CopyDiskRequest\x1a\x15.virtmesh.v1.Response\x12M\n\x0eGetDomainStats\x12\x19.virtmesh.v1.EmptyRequest\x1a .virtmesh.v1.DomainStatsResponse\x12\x45\n\x0c\x44omainEvents\x12\x19.virtmesh.v1.EmptyRequest\x1a\x18.virtmesh.v1.DomainEvent0\x01\x12\x43\n\x07\x43onsole\x12\x19.virtmesh.v1.ConsoleInput\x1a\x19.virtmesh.v1.ConsoleChunk(\x01\x30\x01\x12\x43\n\x07\x46orward\x12\x19.virtmesh.v1.ForwardInput\x1a\x19.virtmesh.v1.ConsoleChunk(\x01\x30\x01\x12J\n\x18SoftRebootVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Responseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avirtmesh/v1/launcher.proto\x12\x0bvirtmesh.v1\x1a\x17kubevirt/v1/types.proto\x1a\x1bvirtmesh/v1/migration.proto\x1a\x18virtmesh/v1/reason.proto\x1a\x19virtmesh/v1/volumes.proto\"@\n\x15VirtualMachineOptions\x12\x11\n\temulation\x18\x01 \x01(\t\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x02 \x03(\t\"\xb3\x04\n\nVMIRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12\x33\n\x07options\x18\x02 \x01(\x0b\x32\".virtmesh.v1.VirtualMachineOptions\x12\x1f\n\x12gracePeriodSeconds\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12=\n\x0bvolumePaths\x18\x14 \x03(\x0b\x32(.virtmesh.v1.VMIRequest.VolumePathsEntry\x12\x16\n\x0eprHelperSocket\x18\x1a \x01(\t\x12;\n\nimagePaths\x18\x1e \x03(\x0b\x32\'.virtmesh.v1.VMIRequest.ImagePathsEntry\x12=\n\x0bvolumeFiles\x18\x1f \x03(\x0b\x32(.virtmesh.v1.VMIRequest.VolumeFilesEntry\x1a\x32\n\x10VolumePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fImagePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aL\n\x10VolumeFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.virtmesh.v1.VolumeFiles:\x02\x38\x01\x42\x15\n\x13_gracePeriodSeconds\"\x86\x02\n\x08Response\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12=\n\x0cvolumeErrors\x18\x14 \x03(\x0b\x32\'.virtmesh.v1.Response.VolumeErrorsEntry\x12\x12\n\ntraceSpans\x18\x15 \x01(\x0c\x12#\n\x06\x64omain\x18\x16 \x01(\x0b\x32\x13.virtmesh.v1.Domain\x12+\n\x06reason\x18\x17 \x01(\x0e\x32\x1b.virtmesh.v1.LauncherReason\x1a\x33\n\x11VolumeErrorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0e\n\x0c\x45mptyRequest\"\xa6\x02\n\x06\x44omain\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04uuid\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0bmachineType\x18\x05 \x01(\t\x12\x12\n\ndomainType\x18\x06 \x01(\t\x12\x0e\n\x06\x65xists\x18\x08 \x01(\x08\x12\x30\n\ninterfaces\x18\t \x03(\x0b\x32\x1c.virtmesh.v1.DomainInterface\x12&\n\x05\x64isks\x18\x14 \x03(\x0b\x32\x17.virtmesh.v1.DomainDisk\x12\x10\n\x08revision\x18\x15 \x01(\x04\x12\x31\n\tmigration\x18\x17 \x01(\x0b\x32\x1e.virtmesh.v1.MigrationMetadataJ\x04\x08\x07\x10\x08R\x03xml\",\n\nDomainDisk\x12\x0e\n\x06volume\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"O\n\x0f\x44omainInterface\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03mac\x18\x02 \x01(\t\x12\x11\n\tlinkState\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"E\n\x0b\x44omainEvent\x12\x11\n\teventType\x18\x01 \x01(\t\x12#\n\x06\x64omain\x18\x02 \x01(\x0b\x32\x13.virtmesh.v1.Domain\"I\n\x0cInfoResponse\x12\x1c\n\x14supportedCmdVersions\x18\x01 \x03(\r\x12\x0e\n\x06vmiUid\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\x05\";\n\tVcpuStats\x12\n\n\x02id\x18\x01 \x01(\r\x12\r\n\x05state\x18\x02 \x01(\t\x12\x13\n\x0btimeSeconds\x18\x03 \x01(\x01\"\xac\x01\n\x0eInterfaceStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07rxBytes\x18\x02 \x01(\x04\x12\x11\n\trxPackets\x18\x03 \x01(\x04\x12\x10\n\x08rxErrors\x18\x04 \x01(\x04\x12\x0f\n\x07rxDrops\x18\x05 \x01(\x04\x12\x0f\n\x07txBytes\x18\x06 \x01(\x04\x12\x11\n\ttxPackets\x18\x07 \x01(\x04\x12\x10\n\x08txErrors\x18\x08 \x01(\x04\x12\x0f\n\x07txDrops\x18\t \x01(\x04\"n\n\nBlockStats\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\treadBytes\x18\x02 \x01(\x04\x12\x14\n\x0creadRequests\x18\x03 \x01(\x04\x12\x12\n\nwriteBytes\x18\x04 \x01(\x04\x12\x15\n\rwriteRequests\x18\x05 \x01(\x04\"\xd9\x02\n\x0b\x44omainStats\x12\x0e\n\x06\x65xists\x18\x01 \x01(\x08\x12\x16\n\x0e\x63puTimeSeconds\x18\x02 \x01(\x01\x12\x16\n\x0e\x63puUserSeconds\x18\x03 \x01(\x01\x12\x18\n\x10\x63puSystemSeconds\x18\x04 \x01(\x01\x12%\n\x05vcpus\x18\x05 \x03(\x0b\x32\x16.virtmesh.v1.VcpuStats\x12\x1b\n\x13memoryResidentBytes\x18\x06 \x01(\x04\x12\x1c\n\x14memoryAvailableBytes\x18\x07 \x01(\x04\x12\x19\n\x11memoryUsableBytes\x18\x08 \x01(\x04\x12\x19\n\x11memoryDomainBytes\x18\t \x01(\x04\x12/\n\ninterfaces\x18\n \x03(\x0b\x32\x1b.virtmesh.v1.InterfaceStats\x12\'\n\x06\x62locks\x18\x0b \x03(\x0b\x32\x17.virtmesh.v1.BlockStats\"g\n\x13\x44omainStatsResponse\x12\'\n\x08response\x18\x01 \x01(\x0b\x32\x15.virtmesh.v1.Response\x12\'\n\x05stats\x18\x02 \x01(\x0b\x32\x18.virtmesh.v1.DomainStats\"\x1c\n\x0c\x43onsoleChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"/\n\x0c\x43onsoleInput\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tfromStart\x18\x02 \x01(\x08\"{\n\x0c\x46orwardInput\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x0b\n\x03vnc\x18\x03 \x01(\x08\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x30\n\x03vmi\x18\x05 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\"^\n\x0f\x43opyDiskRequest\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x02 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x16\n\x0etimeoutSeconds\x18\x04 \x01(\r2\x9e\x07\n\x03\x43md\x12<\n\x04Info\x12\x19.virtmesh.v1.EmptyRequest\x1a\x19.virtmesh.v1.InfoResponse\x12\x44\n\x12SyncVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12H\n\x16ShutdownVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x44\n\x12KillVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x45\n\x13PauseVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12G\n\x15UnpauseVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12\x46\n\x14\x44\x65leteVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Response\x12?\n\x08\x43opyDisk\x12\x1c.virtmesh.v1.CopyDiskRequest\x1a\x15.virtmesh.v1.Response\x12M\n\x0eGetDomainStats\x12\x19.virtmesh.v1.EmptyRequest\x1a .virtmesh.v1.DomainStatsResponse\x12\x45\n\x0c\x44omainEvents\x12\x19.virtmesh.v1.EmptyRequest\x1a\x18.virtmesh.v1.DomainEvent0\x01\x12\x43\n\x07\x43onsole\x12\x19.virtmesh.v1.ConsoleInput\x1a\x19.virtmesh.v1.ConsoleChunk(\x01\x30\x01\x12\x43\n\x07\x46orward\x12\x19.virtmesh.v1.ForwardInput\x1a\x19.virtmesh.v1.ConsoleChunk(\x01\x30\x01\x12J\n\x18SoftRebootVirtualMachine\x12\x17.virtmesh.v1.VMIRequest\x1a\x15.virtmesh.v1.Responseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,50 +39,54 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VMIREQUEST_VOLUMEPATHSENTRY']._serialized_options = b'8\001'
   _globals['_VMIREQUEST_IMAGEPATHSENTRY']._loaded_options = None
   _globals['_VMIREQUEST_IMAGEPATHSENTRY']._serialized_options = b'8\001'
+  _globals['_VMIREQUEST_VOLUMEFILESENTRY']._loaded_options = None
+  _globals['_VMIREQUEST_VOLUMEFILESENTRY']._serialized_options = b'8\001'
   _globals['_RESPONSE_VOLUMEERRORSENTRY']._loaded_options = None
   _globals['_RESPONSE_VOLUMEERRORSENTRY']._serialized_options = b'8\001'
-  _globals['_VIRTUALMACHINEOPTIONS']._serialized_start=123
-  _globals['_VIRTUALMACHINEOPTIONS']._serialized_end=187
-  _globals['_VMIREQUEST']._serialized_start=190
-  _globals['_VMIREQUEST']._serialized_end=612
-  _globals['_VMIREQUEST_VOLUMEPATHSENTRY']._serialized_start=488
-  _globals['_VMIREQUEST_VOLUMEPATHSENTRY']._serialized_end=538
-  _globals['_VMIREQUEST_IMAGEPATHSENTRY']._serialized_start=540
-  _globals['_VMIREQUEST_IMAGEPATHSENTRY']._serialized_end=589
-  _globals['_RESPONSE']._serialized_start=615
-  _globals['_RESPONSE']._serialized_end=877
-  _globals['_RESPONSE_VOLUMEERRORSENTRY']._serialized_start=826
-  _globals['_RESPONSE_VOLUMEERRORSENTRY']._serialized_end=877
-  _globals['_EMPTYREQUEST']._serialized_start=879
-  _globals['_EMPTYREQUEST']._serialized_end=893
-  _globals['_DOMAIN']._serialized_start=896
-  _globals['_DOMAIN']._serialized_end=1190
-  _globals['_DOMAINDISK']._serialized_start=1192
-  _globals['_DOMAINDISK']._serialized_end=1236
-  _globals['_DOMAININTERFACE']._serialized_start=1238
-  _globals['_DOMAININTERFACE']._serialized_end=1317
-  _globals['_DOMAINEVENT']._serialized_start=1319
-  _globals['_DOMAINEVENT']._serialized_end=1388
-  _globals['_INFORESPONSE']._serialized_start=1390
-  _globals['_INFORESPONSE']._serialized_end=1463
-  _globals['_VCPUSTATS']._serialized_start=1465
-  _globals['_VCPUSTATS']._serialized_end=1524
-  _globals['_INTERFACESTATS']._serialized_start=1527
-  _globals['_INTERFACESTATS']._serialized_end=1699
-  _globals['_BLOCKSTATS']._serialized_start=1701
-  _globals['_BLOCKSTATS']._serialized_end=1811
-  _globals['_DOMAINSTATS']._serialized_start=1814
-  _globals['_DOMAINSTATS']._serialized_end=2159
-  _globals['_DOMAINSTATSRESPONSE']._serialized_start=2161
-  _globals['_DOMAINSTATSRESPONSE']._serialized_end=2264
-  _globals['_CONSOLECHUNK']._serialized_start=2266
-  _globals['_CONSOLECHUNK']._serialized_end=2294
-  _globals['_CONSOLEINPUT']._serialized_start=2296
-  _globals['_CONSOLEINPUT']._serialized_end=2343
-  _globals['_FORWARDINPUT']._serialized_start=2345
-  _globals['_FORWARDINPUT']._serialized_end=2468
-  _globals['_COPYDISKREQUEST']._serialized_start=2470
-  _globals['_COPYDISKREQUEST']._serialized_end=2564
-  _globals['_CMD']._serialized_start=2567
-  _globals['_CMD']._serialized_end=3493
+  _globals['_VIRTUALMACHINEOPTIONS']._serialized_start=150
+  _globals['_VIRTUALMACHINEOPTIONS']._serialized_end=214
+  _globals['_VMIREQUEST']._serialized_start=217
+  _globals['_VMIREQUEST']._serialized_end=780
+  _globals['_VMIREQUEST_VOLUMEPATHSENTRY']._serialized_start=578
+  _globals['_VMIREQUEST_VOLUMEPATHSENTRY']._serialized_end=628
+  _globals['_VMIREQUEST_IMAGEPATHSENTRY']._serialized_start=630
+  _globals['_VMIREQUEST_IMAGEPATHSENTRY']._serialized_end=679
+  _globals['_VMIREQUEST_VOLUMEFILESENTRY']._serialized_start=681
+  _globals['_VMIREQUEST_VOLUMEFILESENTRY']._serialized_end=757
+  _globals['_RESPONSE']._serialized_start=783
+  _globals['_RESPONSE']._serialized_end=1045
+  _globals['_RESPONSE_VOLUMEERRORSENTRY']._serialized_start=994
+  _globals['_RESPONSE_VOLUMEERRORSENTRY']._serialized_end=1045
+  _globals['_EMPTYREQUEST']._serialized_start=1047
+  _globals['_EMPTYREQUEST']._serialized_end=1061
+  _globals['_DOMAIN']._serialized_start=1064
+  _globals['_DOMAIN']._serialized_end=1358
+  _globals['_DOMAINDISK']._serialized_start=1360
+  _globals['_DOMAINDISK']._serialized_end=1404
+  _globals['_DOMAININTERFACE']._serialized_start=1406
+  _globals['_DOMAININTERFACE']._serialized_end=1485
+  _globals['_DOMAINEVENT']._serialized_start=1487
+  _globals['_DOMAINEVENT']._serialized_end=1556
+  _globals['_INFORESPONSE']._serialized_start=1558
+  _globals['_INFORESPONSE']._serialized_end=1631
+  _globals['_VCPUSTATS']._serialized_start=1633
+  _globals['_VCPUSTATS']._serialized_end=1692
+  _globals['_INTERFACESTATS']._serialized_start=1695
+  _globals['_INTERFACESTATS']._serialized_end=1867
+  _globals['_BLOCKSTATS']._serialized_start=1869
+  _globals['_BLOCKSTATS']._serialized_end=1979
+  _globals['_DOMAINSTATS']._serialized_start=1982
+  _globals['_DOMAINSTATS']._serialized_end=2327
+  _globals['_DOMAINSTATSRESPONSE']._serialized_start=2329
+  _globals['_DOMAINSTATSRESPONSE']._serialized_end=2432
+  _globals['_CONSOLECHUNK']._serialized_start=2434
+  _globals['_CONSOLECHUNK']._serialized_end=2462
+  _globals['_CONSOLEINPUT']._serialized_start=2464
+  _globals['_CONSOLEINPUT']._serialized_end=2511
+  _globals['_FORWARDINPUT']._serialized_start=2513
+  _globals['_FORWARDINPUT']._serialized_end=2636
+  _globals['_COPYDISKREQUEST']._serialized_start=2638
+  _globals['_COPYDISKREQUEST']._serialized_end=2732
+  _globals['_CMD']._serialized_start=2735
+  _globals['_CMD']._serialized_end=3661
 # @@protoc_insertion_point(module_scope)

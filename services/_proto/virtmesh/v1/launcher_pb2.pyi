@@ -1,6 +1,7 @@
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from services._proto.virtmesh.v1 import migration_pb2 as _migration_pb2
 from services._proto.virtmesh.v1 import reason_pb2 as _reason_pb2
+from services._proto.virtmesh.v1 import volumes_pb2 as _volumes_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -18,7 +19,7 @@ class VirtualMachineOptions(_message.Message):
     def __init__(self, emulation: _Optional[str] = ..., featureGates: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VMIRequest(_message.Message):
-    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket", "imagePaths")
+    __slots__ = ("vmi", "options", "gracePeriodSeconds", "volumePaths", "prHelperSocket", "imagePaths", "volumeFiles")
     class VolumePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -33,19 +34,28 @@ class VMIRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VolumeFilesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _volumes_pb2.VolumeFiles
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_volumes_pb2.VolumeFiles, _Mapping]] = ...) -> None: ...
     VMI_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     GRACEPERIODSECONDS_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
     PRHELPERSOCKET_FIELD_NUMBER: _ClassVar[int]
     IMAGEPATHS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEFILES_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     options: VirtualMachineOptions
     gracePeriodSeconds: int
     volumePaths: _containers.ScalarMap[str, str]
     prHelperSocket: str
     imagePaths: _containers.ScalarMap[str, str]
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ..., imagePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    volumeFiles: _containers.MessageMap[str, _volumes_pb2.VolumeFiles]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[VirtualMachineOptions, _Mapping]] = ..., gracePeriodSeconds: _Optional[int] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., prHelperSocket: _Optional[str] = ..., imagePaths: _Optional[_Mapping[str, str]] = ..., volumeFiles: _Optional[_Mapping[str, _volumes_pb2.VolumeFiles]] = ...) -> None: ...
 
 class Response(_message.Message):
     __slots__ = ("success", "message", "volumeErrors", "traceSpans", "domain", "reason")

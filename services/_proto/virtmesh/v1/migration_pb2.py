@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from services._proto.kubevirt.v1 import types_pb2 as kubevirt_dot_v1_dot_types__pb2
 from services._proto.virtmesh.v1 import reason_pb2 as virtmesh_dot_v1_dot_reason__pb2
+from services._proto.virtmesh.v1 import volumes_pb2 as virtmesh_dot_v1_dot_volumes__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvirtmesh/v1/migration.proto\x12\x0bvirtmesh.v1\x1a\x17kubevirt/v1/types.proto\x1a\x18virtmesh/v1/reason.proto\"\xd4\x02\n\x11MigrationMetadata\x12\x0b\n\x03uid\x18\x01 \x01(\t\x12\x16\n\x0estartTimestamp\x18\x02 \x01(\t\x12\x14\n\x0c\x65ndTimestamp\x18\x03 \x01(\t\x12\x11\n\tcompleted\x18\x04 \x01(\x08\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x08\x12\x15\n\rfailureReason\x18\x06 \x01(\t\x12\x13\n\x0b\x61\x62ortStatus\x18\x07 \x01(\t\x12\x0c\n\x04mode\x18\x08 \x01(\t\x12\x16\n\x0e\x64\x61taTotalBytes\x18\x14 \x01(\x04\x12\x1a\n\x12\x64\x61taProcessedBytes\x18\x15 \x01(\x04\x12\x1a\n\x12\x64\x61taRemainingBytes\x18\x16 \x01(\x04\x12\x19\n\x11memDirtyRateBytes\x18\x17 \x01(\x04\x12\x11\n\tmemoryBps\x18\x18 \x01(\x04\x12\x12\n\ndowntimeMs\x18\x19 \x01(\x04\x12\x15\n\rtimeElapsedMs\x18\x1a \x01(\x04\"\xcb\x01\n\x10MigrationOptions\x12\x11\n\tbandwidth\x18\x01 \x01(\t\x12\x17\n\x0fprogressTimeout\x18\x02 \x01(\x03\x12\x1f\n\x17\x63ompletionTimeoutPerGiB\x18\x03 \x01(\x03\x12\x17\n\x0funsafeMigration\x18\x04 \x01(\x08\x12\x19\n\x11\x61llowAutoConverge\x18\x05 \x01(\x08\x12\x15\n\rallowPostCopy\x18\x06 \x01(\x08\x12\x1f\n\x17\x61llowWorkloadDisruption\x18\x07 \x01(\x08\"\x80\x01\n\x1cMigrateVirtualMachineRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12.\n\x07options\x18\x02 \x01(\x0b\x32\x1d.virtmesh.v1.MigrationOptions\"\xe7\x02\n\x1aSyncMigrationTargetRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12M\n\x0bvolumePaths\x18\x02 \x03(\x0b\x32\x38.virtmesh.v1.SyncMigrationTargetRequest.VolumePathsEntry\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x03 \x03(\t\x12K\n\nimagePaths\x18\x04 \x03(\x0b\x32\x37.virtmesh.v1.SyncMigrationTargetRequest.ImagePathsEntry\x1a\x32\n\x10VolumePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fImagePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\".\n\x16\x43\x61ncelMigrationRequest\x12\x14\n\x0cmigrationUid\x18\x01 \x01(\t\"u\n\x11MigrationResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tdirectory\x18\x03 \x01(\t\x12+\n\x06reason\x18\x04 \x01(\x0e\x32\x1b.virtmesh.v1.LauncherReason2\xbd\x02\n\x11LauncherMigration\x12\x62\n\x15MigrateVirtualMachine\x12).virtmesh.v1.MigrateVirtualMachineRequest\x1a\x1e.virtmesh.v1.MigrationResponse\x12\x64\n\x1d\x43\x61ncelVirtualMachineMigration\x12#.virtmesh.v1.CancelMigrationRequest\x1a\x1e.virtmesh.v1.MigrationResponse\x12^\n\x13SyncMigrationTarget\x12\'.virtmesh.v1.SyncMigrationTargetRequest\x1a\x1e.virtmesh.v1.MigrationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bvirtmesh/v1/migration.proto\x12\x0bvirtmesh.v1\x1a\x17kubevirt/v1/types.proto\x1a\x18virtmesh/v1/reason.proto\x1a\x19virtmesh/v1/volumes.proto\"\xd4\x02\n\x11MigrationMetadata\x12\x0b\n\x03uid\x18\x01 \x01(\t\x12\x16\n\x0estartTimestamp\x18\x02 \x01(\t\x12\x14\n\x0c\x65ndTimestamp\x18\x03 \x01(\t\x12\x11\n\tcompleted\x18\x04 \x01(\x08\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x08\x12\x15\n\rfailureReason\x18\x06 \x01(\t\x12\x13\n\x0b\x61\x62ortStatus\x18\x07 \x01(\t\x12\x0c\n\x04mode\x18\x08 \x01(\t\x12\x16\n\x0e\x64\x61taTotalBytes\x18\x14 \x01(\x04\x12\x1a\n\x12\x64\x61taProcessedBytes\x18\x15 \x01(\x04\x12\x1a\n\x12\x64\x61taRemainingBytes\x18\x16 \x01(\x04\x12\x19\n\x11memDirtyRateBytes\x18\x17 \x01(\x04\x12\x11\n\tmemoryBps\x18\x18 \x01(\x04\x12\x12\n\ndowntimeMs\x18\x19 \x01(\x04\x12\x15\n\rtimeElapsedMs\x18\x1a \x01(\x04\"\xcb\x01\n\x10MigrationOptions\x12\x11\n\tbandwidth\x18\x01 \x01(\t\x12\x17\n\x0fprogressTimeout\x18\x02 \x01(\x03\x12\x1f\n\x17\x63ompletionTimeoutPerGiB\x18\x03 \x01(\x03\x12\x17\n\x0funsafeMigration\x18\x04 \x01(\x08\x12\x19\n\x11\x61llowAutoConverge\x18\x05 \x01(\x08\x12\x15\n\rallowPostCopy\x18\x06 \x01(\x08\x12\x1f\n\x17\x61llowWorkloadDisruption\x18\x07 \x01(\x08\"\x80\x01\n\x1cMigrateVirtualMachineRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12.\n\x07options\x18\x02 \x01(\x0b\x32\x1d.virtmesh.v1.MigrationOptions\"\x84\x04\n\x1aSyncMigrationTargetRequest\x12\x30\n\x03vmi\x18\x01 \x01(\x0b\x32#.kubevirt.v1.VirtualMachineInstance\x12M\n\x0bvolumePaths\x18\x02 \x03(\x0b\x32\x38.virtmesh.v1.SyncMigrationTargetRequest.VolumePathsEntry\x12\x14\n\x0c\x66\x65\x61tureGates\x18\x03 \x03(\t\x12K\n\nimagePaths\x18\x04 \x03(\x0b\x32\x37.virtmesh.v1.SyncMigrationTargetRequest.ImagePathsEntry\x12M\n\x0bvolumeFiles\x18\x05 \x03(\x0b\x32\x38.virtmesh.v1.SyncMigrationTargetRequest.VolumeFilesEntry\x1a\x32\n\x10VolumePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x31\n\x0fImagePathsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1aL\n\x10VolumeFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x05value\x18\x02 \x01(\x0b\x32\x18.virtmesh.v1.VolumeFiles:\x02\x38\x01\".\n\x16\x43\x61ncelMigrationRequest\x12\x14\n\x0cmigrationUid\x18\x01 \x01(\t\"u\n\x11MigrationResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tdirectory\x18\x03 \x01(\t\x12+\n\x06reason\x18\x04 \x01(\x0e\x32\x1b.virtmesh.v1.LauncherReason2\xbd\x02\n\x11LauncherMigration\x12\x62\n\x15MigrateVirtualMachine\x12).virtmesh.v1.MigrateVirtualMachineRequest\x1a\x1e.virtmesh.v1.MigrationResponse\x12\x64\n\x1d\x43\x61ncelVirtualMachineMigration\x12#.virtmesh.v1.CancelMigrationRequest\x1a\x1e.virtmesh.v1.MigrationResponse\x12^\n\x13SyncMigrationTarget\x12\'.virtmesh.v1.SyncMigrationTargetRequest\x1a\x1e.virtmesh.v1.MigrationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,22 +38,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEPATHSENTRY']._serialized_options = b'8\001'
   _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._loaded_options = None
   _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._serialized_options = b'8\001'
-  _globals['_MIGRATIONMETADATA']._serialized_start=96
-  _globals['_MIGRATIONMETADATA']._serialized_end=436
-  _globals['_MIGRATIONOPTIONS']._serialized_start=439
-  _globals['_MIGRATIONOPTIONS']._serialized_end=642
-  _globals['_MIGRATEVIRTUALMACHINEREQUEST']._serialized_start=645
-  _globals['_MIGRATEVIRTUALMACHINEREQUEST']._serialized_end=773
-  _globals['_SYNCMIGRATIONTARGETREQUEST']._serialized_start=776
-  _globals['_SYNCMIGRATIONTARGETREQUEST']._serialized_end=1135
-  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEPATHSENTRY']._serialized_start=1034
-  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEPATHSENTRY']._serialized_end=1084
-  _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._serialized_start=1086
-  _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._serialized_end=1135
-  _globals['_CANCELMIGRATIONREQUEST']._serialized_start=1137
-  _globals['_CANCELMIGRATIONREQUEST']._serialized_end=1183
-  _globals['_MIGRATIONRESPONSE']._serialized_start=1185
-  _globals['_MIGRATIONRESPONSE']._serialized_end=1302
-  _globals['_LAUNCHERMIGRATION']._serialized_start=1305
-  _globals['_LAUNCHERMIGRATION']._serialized_end=1622
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEFILESENTRY']._loaded_options = None
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEFILESENTRY']._serialized_options = b'8\001'
+  _globals['_MIGRATIONMETADATA']._serialized_start=123
+  _globals['_MIGRATIONMETADATA']._serialized_end=463
+  _globals['_MIGRATIONOPTIONS']._serialized_start=466
+  _globals['_MIGRATIONOPTIONS']._serialized_end=669
+  _globals['_MIGRATEVIRTUALMACHINEREQUEST']._serialized_start=672
+  _globals['_MIGRATEVIRTUALMACHINEREQUEST']._serialized_end=800
+  _globals['_SYNCMIGRATIONTARGETREQUEST']._serialized_start=803
+  _globals['_SYNCMIGRATIONTARGETREQUEST']._serialized_end=1319
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEPATHSENTRY']._serialized_start=1140
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEPATHSENTRY']._serialized_end=1190
+  _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._serialized_start=1192
+  _globals['_SYNCMIGRATIONTARGETREQUEST_IMAGEPATHSENTRY']._serialized_end=1241
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEFILESENTRY']._serialized_start=1243
+  _globals['_SYNCMIGRATIONTARGETREQUEST_VOLUMEFILESENTRY']._serialized_end=1319
+  _globals['_CANCELMIGRATIONREQUEST']._serialized_start=1321
+  _globals['_CANCELMIGRATIONREQUEST']._serialized_end=1367
+  _globals['_MIGRATIONRESPONSE']._serialized_start=1369
+  _globals['_MIGRATIONRESPONSE']._serialized_end=1486
+  _globals['_LAUNCHERMIGRATION']._serialized_start=1489
+  _globals['_LAUNCHERMIGRATION']._serialized_end=1806
 # @@protoc_insertion_point(module_scope)

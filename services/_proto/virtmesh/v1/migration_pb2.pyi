@@ -1,5 +1,6 @@
 from services._proto.kubevirt.v1 import types_pb2 as _types_pb2
 from services._proto.virtmesh.v1 import reason_pb2 as _reason_pb2
+from services._proto.virtmesh.v1 import volumes_pb2 as _volumes_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -69,7 +70,7 @@ class MigrateVirtualMachineRequest(_message.Message):
     def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., options: _Optional[_Union[MigrationOptions, _Mapping]] = ...) -> None: ...
 
 class SyncMigrationTargetRequest(_message.Message):
-    __slots__ = ("vmi", "volumePaths", "featureGates", "imagePaths")
+    __slots__ = ("vmi", "volumePaths", "featureGates", "imagePaths", "volumeFiles")
     class VolumePathsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -84,15 +85,24 @@ class SyncMigrationTargetRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class VolumeFilesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _volumes_pb2.VolumeFiles
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_volumes_pb2.VolumeFiles, _Mapping]] = ...) -> None: ...
     VMI_FIELD_NUMBER: _ClassVar[int]
     VOLUMEPATHS_FIELD_NUMBER: _ClassVar[int]
     FEATUREGATES_FIELD_NUMBER: _ClassVar[int]
     IMAGEPATHS_FIELD_NUMBER: _ClassVar[int]
+    VOLUMEFILES_FIELD_NUMBER: _ClassVar[int]
     vmi: _types_pb2.VirtualMachineInstance
     volumePaths: _containers.ScalarMap[str, str]
     featureGates: _containers.RepeatedScalarFieldContainer[str]
     imagePaths: _containers.ScalarMap[str, str]
-    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., featureGates: _Optional[_Iterable[str]] = ..., imagePaths: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    volumeFiles: _containers.MessageMap[str, _volumes_pb2.VolumeFiles]
+    def __init__(self, vmi: _Optional[_Union[_types_pb2.VirtualMachineInstance, _Mapping]] = ..., volumePaths: _Optional[_Mapping[str, str]] = ..., featureGates: _Optional[_Iterable[str]] = ..., imagePaths: _Optional[_Mapping[str, str]] = ..., volumeFiles: _Optional[_Mapping[str, _volumes_pb2.VolumeFiles]] = ...) -> None: ...
 
 class CancelMigrationRequest(_message.Message):
     __slots__ = ("migrationUid",)

@@ -1,0 +1,69 @@
+"""The ConfigMaps and Secrets a VMI's volumes read, for its launcher: what the kubelet projects into a
+KubeVirt launcher pod (its config-map, secret and cloud-init secret directories), read from the store.
+
+- `configMap`: the ConfigMap's `data` and `binaryData`, a file per key;
+- `secret`: the Secret's `data`;
+- `cloudInitNoCloud` / `cloudInitConfigDrive` with `secretRef` (user data) and/or `networkDataSecretRef`:
+  the Secrets' data (the launcher reads KubeVirt's keys from them).
+
+An object that is not there makes the VMI wait, as the kubelet keeps a pod whose volume cannot be mounted
+in ContainerCreating (its FailedMount message); an `optional` ConfigMap or Secret that is not there gives
+an empty volume, as Kubernetes mounts an empty directory.
+"""
+from __future__ import annotations
+
+from services.common import proto
+
+VolumeFiles = proto.volumefiles.VolumeFiles
+FAILED_MOUNT = "FailedMount"   # the kubelet's event reason, and our Synchronized=False reason
+CLOUD_INIT_KINDS = ("cloudInitNoCloud", "cloudInitConfigDrive")
+
+
+class Missing(Exception):
+    """A volume's object is not in the store; str() is the kubelet's FailedMount message."""
+
+
+def needed(vmi) -> bool:
+    """Whether any volume of the VMI reads a ConfigMap or Secret (most read none: no store call then)."""
+    return any(_refs(vol) for vol in vmi.spec.volumes)
+
+
+def _refs(vol) -> list[tuple[proto.api.Kind, str, bool, bool]]:
+    """(kind, name, optional, network data) of each object `vol` reads."""
+    if vol.HasField("configMap"):
+        return [(proto.CONFIG_MAP, vol.configMap.name, vol.configMap.optional, False)]
+    if vol.HasField("secret"):
+        return [(proto.SECRET, vol.secret.secretName, vol.secret.optional, False)]
+    for kind in CLOUD_INIT_KINDS:
+        if vol.HasField(kind):
+            src = getattr(vol, kind)
+            out = []
+            if src.HasField("secretRef") and src.secretRef.name:
+                out.append((proto.SECRET, src.secretRef.name, False, False))
+            if src.HasField("networkDataSecretRef") and src.networkDataSecretRef.name:
+                out.append((proto.SECRET, src.networkDataSecretRef.name, False, True))
+            return out
+    return []
+
+
+def _files(kind: proto.api.Kind, res) -> dict[str, bytes]:
+    if kind == proto.SECRET:
+        return dict(res.data)
+    return {**{k: v.encode() for k, v in res.data.items()}, **dict(res.binaryData)}
+
+
+async def files_of(api, vmi) -> dict[str, VolumeFiles]:
+    """Volume name -> its objects' files, for every volume that reads one; raises Missing."""
+    ns = vmi.metadata.namespace
+    out: dict[str, VolumeFiles] = {}
+    for vol in vmi.spec.volumes:
+        for kind, name, optional, network in _refs(vol):
+            res = await api.get_or_none(kind, ns, name)
+            entry = out.setdefault(vol.name, VolumeFiles())
+            if res is None:
+                if optional:
+                    continue
+                raise Missing(f'MountVolume.SetUp failed for volume "{vol.name}" : '
+                              f'{proto.KINDS[kind].kind.lower()} "{name}" not found')
+            (entry.networkFiles if network else entry.files).update(_files(kind, res))
+    return out
