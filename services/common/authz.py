@@ -98,7 +98,10 @@ def mesh_policy(unix_reads_only: bool = False) -> Policy:
 
 def _secret_read(method: str, request) -> bool:
     """A Get, List or Watch of Secrets: what a viewer may not do."""
-    return method in READ_METHODS and method not in HEALTH_METHODS and getattr(request, "kind", None) == proto.SECRET
+    if method not in READ_METHODS or method in HEALTH_METHODS:
+        return False
+    ref = getattr(request, "ref", None)   # a Get names its object by reference
+    return (ref.kind if ref is not None else getattr(request, "kind", None)) == proto.SECRET
 
 
 def services_only(caller: Caller, method: str, request=None) -> Optional[str]:
