@@ -108,10 +108,12 @@ def data_of(vol, where: str, volume_files=None) -> tuple[str, str]:
     """(user data, network data) of a cloud-init volume: inline, or from the Secrets it names (their files
     as the handler read them, VMIRequest.volumeFiles)."""
     kind = kind_of(vol)
+    if kind is None:
+        raise CloudInitError(f"{where}: not a cloud-init volume")
     src = getattr(vol, kind)
     given = (volume_files or {}).get(vol.name)
-    user, network = _text(src.userData, src.userDataBase64, f"{where}.{kind}.userDataBase64"), \
-        _text(src.networkData, src.networkDataBase64, f"{where}.{kind}.networkDataBase64")
+    user = _text(src.userData, src.userDataBase64, f"{where}.{kind}.userDataBase64")
+    network = _text(src.networkData, src.networkDataBase64, f"{where}.{kind}.networkDataBase64")
     if src.HasField("secretRef") and src.secretRef.name:
         user = _from_secret(given.files if given is not None else {}, USER_DATA_KEYS, vol.name)
     if src.HasField("networkDataSecretRef") and src.networkDataSecretRef.name:
