@@ -3,6 +3,7 @@ its storage in a temporary directory, images built here as OCI layouts (tar + JS
 skopeo, and its access log read back to count what clients fetched."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -27,11 +29,17 @@ storage:
 http:
   addr: 127.0.0.1:{port}
 """
+# With credentials: basic auth from an htpasswd file (bcrypt, made by apache2-utils' htpasswd).
+AUTH = """auth:
+  htpasswd:
+    realm: virtmesh-tests
+    path: {htpasswd}
+"""
 
 
-def require_tools() -> None:
-    """skopeo and docker-registry (tools/host.sh installs both); a failure in CI, a skip elsewhere."""
-    missing = [t for t in ("skopeo", "docker-registry") if shutil.which(t) is None]
+def require_tools(*more: str) -> None:
+    """skopeo and docker-registry, and `more` (tools/host.sh installs them); a failure in CI, a skip elsewhere."""
+    missing = [t for t in ("skopeo", "docker-registry", *more) if shutil.which(t) is None]
     if missing:
         why = f"{', '.join(missing)} not installed (tools/host.sh install)"
         if os.environ.get("CI"):
@@ -46,14 +54,22 @@ def _free_port() -> int:
 
 
 class Registry:
-    def __init__(self):
-        require_tools()
+    def __init__(self, auth: tuple[str, str] | None = None):
+        """`auth`: (user, password) every request must carry (basic auth); None: anonymous."""
+        require_tools(*(("htpasswd",) if auth else ()))
+        self.auth = auth
         self.dir = tempfile.mkdtemp(prefix="vmreg-")
         self.port = _free_port()
         self.host = f"127.0.0.1:{self.port}"
         config = os.path.join(self.dir, "config.yml")
         with open(config, "w") as f:
             f.write(CONFIG.format(storage=os.path.join(self.dir, "storage"), port=self.port))
+            if auth:
+                htpasswd = os.path.join(self.dir, "htpasswd")
+                with open(htpasswd, "w") as h:
+                    h.write(subprocess.run(["htpasswd", "-Bbn", *auth], check=True, capture_output=True,
+                                           text=True).stdout)
+                f.write(AUTH.format(htpasswd=htpasswd))
         self.log_path = os.path.join(self.dir, "registry.log")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(["docker-registry", "serve", config], stdout=self._log, stderr=subprocess.STDOUT)
@@ -62,30 +78,45 @@ class Registry:
             try:
                 urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1).read()
                 break
+            except urllib.error.HTTPError as e:
+                if e.code == 401 and auth:   # up, and asking for the credentials
+                    break
+                raise
             except OSError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise AssertionError("docker-registry did not start:\n" + open(self.log_path).read())
                 time.sleep(0.1)
 
     def push(self, layout: str, repo: str, tag: str) -> None:
-        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{layout}:latest",
-                        f"docker://{self.host}/{repo}:{tag}"], check=True, capture_output=True, timeout=120)
+        subprocess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", *self._creds("--dest-creds"),
+                        f"oci:{layout}:latest", f"docker://{self.host}/{repo}:{tag}"], check=True, capture_output=True,
+                       timeout=120)
+
+    def _creds(self, flag: str = "--creds") -> list[str]:
+        return [flag, ":".join(self.auth)] if self.auth else []
+
+    def docker_config(self) -> str:
+        """A `kubernetes.io/dockerconfigjson` Secret's `.dockerconfigjson` for this registry's credentials."""
+        assert self.auth
+        token = base64.b64encode(":".join(self.auth).encode()).decode()
+        return json.dumps({"auths": {self.host: {"auth": token}}})
 
     def layers(self, repo: str, tag: str) -> list[str]:
         """The layer digests of the manifest the registry serves (skopeo compresses on push)."""
-        raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{self.host}/{repo}:{tag}"],
+        raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", *self._creds(),
+                              f"docker://{self.host}/{repo}:{tag}"],
                              check=True, capture_output=True, text=True, timeout=60).stdout
         return [layer["digest"] for layer in json.loads(raw)["layers"]]
 
     def digest(self, repo: str, tag: str) -> str:
         """The manifest digest the tag names now."""
-        return subprocess.run(["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}",
+        return subprocess.run(["skopeo", "inspect", "--tls-verify=false", *self._creds(), "--format", "{{.Digest}}",
                                f"docker://{self.host}/{repo}:{tag}"], check=True, capture_output=True, text=True,
                               timeout=60).stdout.strip()
 
     def delete(self, repo: str, digest: str) -> None:
         """The manifest goes (every tag naming it with it); its blobs stay."""
-        subprocess.run(["skopeo", "delete", "--tls-verify=false", f"docker://{self.host}/{repo}@{digest}"],
+        subprocess.run(["skopeo", "delete", "--tls-verify=false", *self._creds(), f"docker://{self.host}/{repo}@{digest}"],
                        check=True, capture_output=True, timeout=60)
 
     def requests(self, method: str, path_part: str) -> int:

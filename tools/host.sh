@@ -40,6 +40,7 @@ PACKAGES=(
   syslinux mtools dosfstools libxml2-utils prometheus
   dnsmasq-base   # DHCP for bridge-bound pod interfaces (handler/podnet.py)
   skopeo docker-registry   # containerDisk images from registries (handler/images.py); a registry for its tests
+  apache2-utils   # htpasswd: the test registry's credentials (imagePullSecret, handler/pullsecrets.py)
   openssh-client vncsnapshot   # virtmesh ssh/scp run the system's ssh; the VNC e2e test takes a screenshot
   xorriso   # cloud-init data sources: xorrisofs makes their ISO images (launcher/cloudinit.py)
 )

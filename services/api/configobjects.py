@@ -3,17 +3,20 @@
 - defaulting: a Secret's `stringData` is merged into `data` (its keys win) and not stored; `type`
   defaults to Opaque;
 - validation (ValidateSecret / ValidateConfigMap): every key a valid config key, no key in both a
-  ConfigMap's `data` and `binaryData`, at most 1 MiB of data;
+  ConfigMap's `data` and `binaryData`, at most 1 MiB of data; a registry-credentials Secret has its key, JSON;
 - updates: an `immutable` object keeps its data and stays immutable; a Secret keeps its type.
 """
 from __future__ import annotations
 
+import json
 import re
 
 from services.api.errors import Causes
 from services.common import proto
 
 OPAQUE = "Opaque"
+# Secret types whose one key the apiserver requires, as JSON (registry credentials, handler/pullsecrets.py).
+DOCKER_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg"}
 MAX_SIZE = 1024 * 1024          # bytes of data (corev1.MaxSecretSize, also a ConfigMap's limit)
 KEY_MAX = 253
 _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -56,6 +59,15 @@ def validate(kind: proto.api.Kind, res) -> None:
             size += len(b)
     if size > MAX_SIZE:
         causes.add("data", f"Too long: may not be more than {MAX_SIZE} bytes")
+    if kind == proto.SECRET and res.type in DOCKER_KEYS:
+        key = DOCKER_KEYS[res.type]
+        if key not in res.data:
+            causes.add(f"data[{key}]", "Required value")
+        else:
+            try:
+                json.loads(res.data[key])
+            except ValueError as e:
+                causes.add(f"data[{key}]", f'Invalid value: "<secret contents redacted>": {e}')
     causes.check()
 
 

@@ -183,10 +183,12 @@ def digest_hex(digest: str) -> str:
 
 @dataclass(frozen=True)
 class Need:
-    """An image a VMI needs from a registry: the field naming it, the reference, its pull policy."""
+    """An image a VMI needs from a registry: the field naming it, the reference, its pull policy, and the
+    Secret (in the VMI's namespace) whose registry credentials pull it, if any."""
     field: str
     image: str
     policy: str
+    pull_secret: str = ""
 
 
 def registry_images(spec) -> list[Need]:
@@ -196,7 +198,7 @@ def registry_images(spec) -> list[Need]:
         if v.HasField("containerDisk") and is_registry(v.containerDisk.image):
             cd = v.containerDisk
             out.setdefault(cd.image, Need(f"spec.volumes[{i}].containerDisk.image", cd.image,
-                                          cd.imagePullPolicy or container_disk_policy(cd.image)))
+                                          cd.imagePullPolicy or container_disk_policy(cd.image), cd.imagePullSecret))
     fw = spec.domain.firmware
     if fw.HasField("kernelBoot") and fw.kernelBoot.HasField("container") and is_registry(fw.kernelBoot.container.image):
         c = fw.kernelBoot.container
@@ -206,7 +208,8 @@ def registry_images(spec) -> list[Need]:
                 policy = pod_policy(parse(c.image))
             except ReferenceError:
                 policy = ALWAYS
-        out.setdefault(c.image, Need("spec.domain.firmware.kernelBoot.container.image", c.image, policy))
+        out.setdefault(c.image, Need("spec.domain.firmware.kernelBoot.container.image", c.image, policy,
+                                     c.imagePullSecret))
     return list(out.values())
 
 

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from services.common import (authz, client, grpcclient, grpcserver, kvconfig, logs, meshtls, metrics, names, paths,
                              proto, timeutil, tracing, volumes, workqueue)
-from services.handler import images, podnet, prhelper
+from services.handler import images, podnet, prhelper, pullsecrets
 from services.handler import launcherpods
 from services.common import events
 from services.handler.launchers import Launchers, Zygote
@@ -107,7 +107,8 @@ async def run(args) -> None:
     image_cache = None
     if not args.launcher_pods:   # launcher pods have their images pulled by the kubelet
         image_cache = ImageCache(args.image_cache or os.path.join(data.root, "images"), args.insecure_registry)
-        controller.images = ImagePulls(image_cache, queue.add, controller.recorder)
+        controller.images = ImagePulls(image_cache, queue.add, controller.recorder,
+                                       credentials=pullsecrets.credentials_from(api))
         migrations.images = controller.images   # a migration's target pulls the VMI's images too
 
     server = grpcserver.Server(["virtmesh.v1.Handler"], authz.services_only)

@@ -30,9 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import grpc
+
 from services.common import images as refs
 from services.common import progress as figures
-from services.handler import pullprogress
+from services.handler import pullprogress, pullsecrets
 
 log = logging.getLogger(__name__)
 SKOPEO = "skopeo"
@@ -111,25 +113,33 @@ class ImageCache:
             return None
         return _used(path)
 
-    def pull(self, ref: refs.Reference, progress: Callable[[int, int | None], None] | None = None) -> tuple[str, int]:
+    def pull(self, ref: refs.Reference, progress: Callable[[int, int | None], None] | None = None,
+             auth: bytes | None = None) -> tuple[str, int]:
         """Copy the image's blobs into the cache (those already there are kept) and unpack it once;
         (the unpacked directory, how many blobs were downloaded). One pull per reference at a time,
-        also across handlers sharing the cache. `progress(done, total)`: bytes so far, every half second."""
+        also across handlers sharing the cache. `progress(done, total)`: bytes so far, every half second.
+        `auth`: registry credentials, as skopeo's auth file (handler/pullsecrets.py)."""
         with open(os.path.join(self.root, "locks", refs.ref_key(ref)), "w") as lock, \
                 open(self.gc_lock, "a") as collecting:
             fcntl.flock(lock, fcntl.LOCK_EX)
             fcntl.flock(collecting, fcntl.LOCK_SH)   # the collector waits: this pull's blobs are no image's yet
             work = tempfile.mkdtemp(dir=self.tmp)
             try:
-                return self._pull(ref, work, progress)
+                return self._pull(ref, work, progress, auth)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
 
-    def _pull(self, ref, work, progress):
+    def _pull(self, ref, work, progress, auth=None):
         layout = os.path.join(work, "layout")
         cmd = [self.skopeo, "--policy", self.policy, "copy", "--dest-shared-blob-dir", self.blobs]
         if ref.registry in self.insecure:
             cmd.append("--src-tls-verify=false")
+        if auth is not None:   # in the pull's private directory (mkdtemp: 0700), gone with it
+            authfile = os.path.join(work, "auth.json")
+            fd = os.open(authfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(auth)
+            cmd += ["--src-authfile", authfile]
         cmd += [ref.transport, f"oci:{layout}:image"]
         had = set(os.listdir(os.path.join(self.blobs, "sha256"))) if os.path.isdir(os.path.join(self.blobs, "sha256")) \
             else set()
@@ -488,7 +498,10 @@ class ImagePulls:
     """Per VMI uid and image: pull in the background, remember failures, back off as the kubelet."""
 
     def __init__(self, cache: ImageCache, wake: Callable[[str], None], recorder=None,
-                 backoff: tuple[float, float] | None = None):
+                 backoff: tuple[float, float] | None = None, credentials=None):
+        """`credentials(vmi, secret_name)`: the auth file of a VMI's imagePullSecret (None: it carries none;
+        LookupError: there is no such Secret), handler/pullsecrets.py."""
+        self.credentials = credentials
         self.cache = cache
         self.wake = wake                   # re-queues a VMI key when its pull finishes
         self.recorder = recorder
@@ -543,20 +556,22 @@ class ImagePulls:
         (a migration's target: a failure fails the migration); the error, or "" once it is here."""
         digest = pinned_digest(vmi, image)
         reference = vmi.status.containerImageIDs[image] if digest else image
+        secret = next((n.pull_secret for n in refs.registry_images(vmi.spec) if n.image == image), "")
         self._event(vmi, "Normal", "Pulling", f'Pulling image "{reference}"')
         started = time.monotonic()
         try:
+            auth = await self._auth(vmi, secret)
             try:
-                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(reference))
+                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(reference), None, auth)
             except PullError:
                 if not digest:
                     raise
                 # A registry's Docker manifest is kept converted to OCI here, under another digest than the
                 # registry's: the tag may still name that image, which the digest then proves.
-                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(image))
+                path, _ = await asyncio.to_thread(self.cache.pull, refs.parse(image), None, auth)
             if digest and os.path.basename(path) != refs.digest_hex(digest):
                 raise PullError(f'"{image}" names another image now, and the registry does not serve {digest}')
-        except (PullError, OSError, ValueError, tarfile.TarError) as e:
+        except (PullError, OSError, ValueError, tarfile.TarError, grpc.RpcError) as e:
             error = f'Failed to pull image "{reference}": {e}'
             self._event(vmi, "Warning", "Failed", error)
             return error
@@ -617,6 +632,16 @@ class ImagePulls:
             return Gate(paths, False, wait=wait)
         return Gate(paths, False, shown[0], shown[1], wait)
 
+    async def _auth(self, vmi, secret: str) -> bytes | None:
+        """The credentials of the VMI's pull Secret `secret`; none (the kubelet's warning) when it is missing."""
+        if not secret or self.credentials is None:
+            return None
+        try:
+            return await self.credentials(vmi, secret)
+        except LookupError:
+            self._event(vmi, "Warning", pullsecrets.NOT_RETRIEVED, pullsecrets.not_retrieved(secret))
+            return None
+
     async def _pull(self, key, vmi, need, ref, p: _Pull) -> None:
         self._event(vmi, "Normal", "Pulling", f'Pulling image "{need.image}"')
         started = time.monotonic()
@@ -627,8 +652,9 @@ class ImagePulls:
             if throttle.due(done, total):
                 p.figure = (done, total)
         try:
-            path, fetched = await asyncio.to_thread(self.cache.pull, ref, heard)
-        except (PullError, OSError, ValueError, tarfile.TarError) as e:
+            auth = await self._auth(vmi, need.pull_secret)
+            path, fetched = await asyncio.to_thread(self.cache.pull, ref, heard, auth)
+        except (PullError, OSError, ValueError, tarfile.TarError, grpc.RpcError) as e:
             p.failures += 1
             p.error = f'Failed to pull image "{need.image}": {e}'
             p.retry_at = time.monotonic() + refs.backoff_seconds(p.failures, self.initial, self.maximum)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from services.api import configobjects, defaults, validation
 from services.api.errors import Invalid
 from services.common import authz, manifest, meshtls, proto
-from services.handler import configvolumes
+from services.handler import configvolumes, pullsecrets
 from services.launcher import storage
 
 needs_xorriso = pytest.mark.skipif(not shutil.which("osirrox"), reason="xorriso is not installed (tools/host.sh)")
@@ -192,3 +193,20 @@ def test_admission_takes_config_volumes_and_secret_refs():
         validation.vmi_spec(vmi({"name": "cfg", "configMap": {}}, {"name": "s", "secret": {}}).spec, "spec")
     assert list(e.value.causes) == [("spec.volumes[0].configMap.name", "Required value"),
                                     ("spec.volumes[1].secret.secretName", "Required value")]
+
+
+# ---------------------------------------------------------------- registry credentials (imagePullSecret)
+
+def test_registry_credentials_secrets():
+    auths = {"reg.example:5000": {"auth": base64.b64encode(b"u:p").decode()}}
+    cfg = _defaulted(secret(type="kubernetes.io/dockerconfigjson",
+                            stringData={".dockerconfigjson": json.dumps({"auths": auths})}))
+    validation.validate(cfg)
+    assert json.loads(pullsecrets.auth_file(proto.inner(cfg))) == {"auths": auths}
+    legacy = _defaulted(secret(type="kubernetes.io/dockercfg", stringData={".dockercfg": json.dumps(auths)}))
+    assert json.loads(pullsecrets.auth_file(proto.inner(legacy))) == {"auths": auths}
+    assert pullsecrets.auth_file(proto.inner(_defaulted(secret(stringData={"a": "b"})))) is None   # Opaque
+    assert invalid(_defaulted(secret(type="kubernetes.io/dockerconfigjson", stringData={"x": "{}"}))) == \
+        "data[.dockerconfigjson]: Required value"
+    assert invalid(_defaulted(secret(type="kubernetes.io/dockerconfigjson", stringData={".dockerconfigjson": "{"}))
+                   ).startswith('data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": ')

@@ -5,10 +5,12 @@ ImagePullBackOff (also the VM's printableStatus) and it starts once the tag is p
 the same image downloads no layer again. A real guest booting from such an image: tests/e2e/test_registry_disks.py."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
+import subprocess
 import threading
 
 import grpc
@@ -236,3 +238,60 @@ def test_a_pull_reports_the_bytes_it_downloads(tmp_path):
         assert heard[-1][0] < 4096, heard
     finally:
         reg.stop()
+
+
+@pytest.fixture
+def private_registry_mesh(tmp_path):
+    reg = Registry(auth=("puller", "s3cret-pw"))
+    d = short_tmpdir("vmpriv-")
+    m = Mesh(d, "test:///default", env={"VIRTMESH_INSECURE_REGISTRIES": reg.host,
+                                        "VIRTMESH_IMAGE_PULL_BACKOFF": "1,2"})
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(os.urandom(1 << 20))
+    layout = build_image(str(tmp_path / "layout"), {"/disk/disk.img": str(disk)})
+    try:
+        yield m, reg, layout
+    finally:
+        m.stop()
+        reg.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+PULL_SECRET = """
+apiVersion: v1
+kind: Secret
+metadata: {{name: {name}}}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{config}'
+"""
+
+
+def test_a_private_registry_needs_the_pull_secret(private_registry_mesh):
+    """imagePullSecret: without its Secret the pull is anonymous (the kubelet's warning) and refused; once
+    the Secret exists the next pull carries its credentials and the VM starts."""
+    m, reg, layout = private_registry_mesh
+    reg.push(layout, "virtmesh/private", "v1")
+    image = f"{reg.host}/virtmesh/private:v1"
+    manifest = VM.format(name="priv", image=image, policy=", imagePullSecret: regcred")
+    m.cli("apply", "-f", "-", input=manifest)
+
+    def event(reason):
+        items = json.loads(m.cli("get", "events", "-o", "json").stdout)["items"]
+        return next((e for e in items if e["reason"] == reason and e["involvedObject"]["name"] == "priv"), None)
+    missing = m.wait_for(lambda: event("FailedToRetrieveImagePullSecret"), 30, "the missing Secret's warning")
+    assert missing["type"] == "Warning" and missing["message"] == (
+        "Unable to retrieve some image pull secrets (regcred); attempting to pull the image may not succeed.")
+    failed = m.wait_for(lambda: event("Failed"), 30, "the anonymous pull refused")
+    assert "unauthorized" in failed["message"].lower() or "authentication required" in failed["message"].lower(), \
+        failed["message"]
+    assert m.get("vmi", "priv")["status"]["phase"] == "Scheduled" and m.launcher_pids() == []
+
+    m.cli("apply", "-f", "-", input=PULL_SECRET.format(name="regcred", config=reg.docker_config()))
+    m.wait_for(lambda: m.vm_status("priv") == "Running", 60, "VM Running with the pull secret")
+    assert reg.requests("GET", "/manifests/v1") >= 1
+    # The credentials were only ever in the pull's private directory: besides the store (the Secret itself),
+    # no file on the node holds them.
+    token = base64.b64encode(b"puller:s3cret-pw").decode()
+    found = subprocess.run(["grep", "-rlF", token, m.data_dir], capture_output=True, text=True).stdout.split()
+    assert found and all(os.path.dirname(f) == os.path.join(m.data_dir, "store") for f in found), found
