@@ -291,6 +291,10 @@ def describe(kind: proto.api.Kind, res, events: Sequence | None = ()) -> str:
     lines.append(f"Kind:         {info.kind}")
     lines.append("Metadata:")
     lines += _describe_doc({k: v for k, v in md.items() if k not in ("name", "namespace", "labels", "annotations")}, 1)
+    if kind == proto.SECRET:   # as kubectl: the type, and each key's size, never its value
+        lines += [f"Type:         {res.type}", "", "Data", "===="]
+        lines += [f"{k}:  {len(v)} bytes" for k, v in sorted(res.data.items())]
+        return "\n".join(lines + describe_events(events))
     # a kind without spec and status (an Event) has its fields at the top
     lines += _describe_doc({k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata", "spec",
                                                                        "status")})

@@ -66,6 +66,9 @@ def test_secret_and_config_map_disks_and_cloud_init_from_a_secret(mesh, tmp_path
     assert secret["type"] == "Opaque"
     out = m.cli("get", "secrets", "-n", NS).stdout.split("\n")
     assert out[0].split() == ["NAME", "TYPE", "DATA", "AGE"] and out[2].split()[:3] == ["creds", "Opaque", "1"]
+    described = m.cli("describe", "secret", "creds", "-n", NS).stdout
+    assert "Type:         Opaque" in described and "password:  6 bytes" in described   # kubectl's: sizes only
+    assert "s3cret" not in described and base64.b64encode(b"s3cret").decode() not in described
 
     m.cli("apply", "-f", "-", input=vmi("v"))
     m.wait_for(lambda: m.vmi_phase("v", NS) == "Running", 60, "v Running")
