@@ -117,9 +117,7 @@ def test_every_unsupported_feature_is_refused_at_once_each_naming_its_field(reso
         "spec.domain.devices.interfaces[1].binding", "spec.domain.devices.interfaces[1].macvtap",
         "spec.domain.devices.interfaces[1].passt", "spec.domain.devices.interfaces[0].dhcpOptions",
         "spec.livenessProbe", "spec.readinessProbe", "spec.accessCredentials", "spec.resourceClaims",
-        "spec.volumes[5].cloudInitNoCloud.secretRef", "spec.volumes[5].cloudInitNoCloud.networkDataSecretRef",
-        "spec.volumes[6].cloudInitConfigDrive.secretRef", "spec.volumes[6].cloudInitConfigDrive.networkDataSecretRef",
-        "spec.volumes[7].sysprep", "spec.volumes[8].ephemeral", "spec.volumes[9].configMap", "spec.volumes[10].secret",
+        "spec.volumes[7].sysprep", "spec.volumes[8].ephemeral",
         "spec.volumes[11].downwardAPI", "spec.volumes[12].serviceAccount", "spec.volumes[13].downwardMetrics",
         "spec.volumes[14].memoryDump", "spec.domain.devices.watchdog.diag288",
         "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaceSelector"}

@@ -64,6 +64,34 @@ spec:
       volumes: [{name: disk, dataVolume: {name: templated-disk}}]
 """
 
+CONFIG_OBJECTS = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data: {app.conf: "port=8080"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-secret}
+stringData: {password: s3cret}
+"""
+CONFIG_VM = """
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata: {name: configured}
+spec:
+  runStrategy: Always
+  template:
+    spec:
+      terminationGracePeriodSeconds: 0
+      domain:
+        memory: {guest: 64Mi}
+        devices: {disks: [{name: cfg, disk: {}}, {name: sec, disk: {}}]}
+      volumes:
+      - {name: cfg, configMap: {name: app-config}}
+      - {name: sec, secret: {secretName: app-secret}}
+"""
+
 SIZED_VM = """
 apiVersion: instancetype.kubevirt.io/v1beta1
 kind: VirtualMachineInstancetype
@@ -258,7 +286,10 @@ MATRIX = [
     ("handler", "delete", "nodes", False),
     ("handler", "update", "nodes --subresource=status", False),    # and reports their status
     ("handler", "create", "persistentvolumeclaims", False),
-    ("handler", "get", "secrets", False),
+    ("handler", "get", "secrets", True),            # the Secrets and ConfigMaps its VMIs' volumes name
+    ("handler", "get", "configmaps", True),
+    ("handler", "list", "secrets", False),          # one by name, never all of them
+    ("handler", "update", "secrets", False),
     ("controller", "create", "pods", True),            # launcher pods (--launcher-pods)
     ("controller", "delete", "pods", True),
     ("controller", "update", "pods --subresource=status", False),   # the kubelet's
@@ -501,6 +532,17 @@ def test_a_vm_lives_and_dies_with_least_privilege(control_plane, identities, lea
     cp.kubectl("delete", "vm", "sized", kubeconfig=editor)
     m.wait_for(lambda: cp.kubectl("get", "controllerrevision", revision, check=False).returncode != 0, 30,
                "the VM's ControllerRevision deleted")
+
+    # ConfigMap and Secret volumes: the handler reads both on its own token (get, by name) for the launcher.
+    # (The objects by the cluster's admin: kubevirt.io:edit covers KubeVirt's kinds; Kubernetes' own edit
+    # role, which it aggregates into, is the one that covers these.)
+    cp.kubectl("apply", "-f", "-", input=CONFIG_OBJECTS)
+    cp.kubectl("apply", "-f", "-", input=CONFIG_VM, kubeconfig=editor)
+    m.wait_for(lambda: m.vm_status("configured") == "Running", 60, "the VM with ConfigMap and Secret disks Running")
+    vm_dir = os.path.join(m.data_dir, "vms", m.get("vmi", "configured")["metadata"]["uid"])
+    assert sorted(os.listdir(os.path.join(vm_dir, "config-disks"))) == ["cfg.iso", "sec.iso"]
+    cp.kubectl("delete", "vm", "configured", kubeconfig=editor)
+    m.wait_for(lambda: m.get("vmi", "configured") is None, 30, "the configured VM's VMI gone")
 
     m.cli("pause", "vmi", "rbac")
     m.wait_for(lambda: vmi_paused(m, "rbac"), 30, "VMI Paused")
