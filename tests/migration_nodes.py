@@ -274,16 +274,26 @@ spec:
 
 
 def vm_manifest(name: str, marker: str, image: str, memory: str = "128Mi", kernel: str = "/kernel",
-                disk_image: str = "", namespace: str = "e2e", paused: bool = False, user_data: str = "") -> str:
+                disk_image: str = "", namespace: str = "e2e", paused: bool = False, user_data: str = "",
+                config_map: str = "") -> str:
     """A VM of the test guest booting its kernel from `image` (a guest directory or a registry image), with
     a virtio disk `data` from the container disk `disk_image` if one is given, or else a virtio cloud-init
-    (NoCloud) disk carrying `user_data` if that is given; `paused`: started paused (startStrategy Paused),
-    its guest never runs a cycle until unpaused."""
+    (NoCloud) disk carrying `user_data` if that is given, and then a virtio disk `cfg` of the ConfigMap
+    `config_map` if that is given; `paused`: started paused (startStrategy Paused), its guest never runs a
+    cycle until unpaused."""
     start = "      startStrategy: Paused\n" if paused else ""
-    disks = ", disks: [{name: data, disk: {bus: virtio}}]" if disk_image or user_data else ""
-    volumes = f'      volumes: [{{name: data, containerDisk: {{image: "{disk_image}"}}}}]\n' if disk_image else ""
-    if user_data and not disk_image:
-        volumes = f"      volumes: [{{name: data, cloudInitNoCloud: {{userData: {json.dumps(user_data)}}}}}]\n"
+    names, sources = [], []
+    if disk_image:
+        names.append("data")
+        sources.append(f'{{name: data, containerDisk: {{image: "{disk_image}"}}}}')
+    elif user_data:
+        names.append("data")
+        sources.append(f"{{name: data, cloudInitNoCloud: {{userData: {json.dumps(user_data)}}}}}")
+    if config_map:
+        names.append("cfg")
+        sources.append(f"{{name: cfg, configMap: {{name: {config_map}}}}}")
+    disks = ", disks: [" + ", ".join(f"{{name: {n}, disk: {{bus: virtio}}}}" for n in names) + "]" if names else ""
+    volumes = f"      volumes: [{', '.join(sources)}]\n" if sources else ""
     return VM.format(name=name, marker=marker, memory=memory, image=image, kernel=kernel, disks=disks,
                      volumes=volumes, namespace=namespace, start=start)
 

@@ -390,7 +390,8 @@ class Migrations:
                                                     imagePaths=self.images.pinned(vmi)[0] if self.images else {})
             if configvolumes.needed(vmi):
                 try:
-                    request.volumeFiles.update(await configvolumes.files_of(self.api, vmi))
+                    for name, files in (await configvolumes.files_of(self.api, vmi)).items():
+                        request.volumeFiles[name].CopyFrom(files)
                 except configvolumes.Missing as e:   # gone since the VMI started: the migration fails
                     s.abortRequested = True
                     s.failureReason = s.failureReason or str(e)

@@ -131,12 +131,15 @@ def test_a_guest_migrates_back_and_forth_without_a_reboot(two_nodes):
     assert not mm.domains("node01") and not mm.domains("node02")
 
 
-def test_a_cloud_init_disk_goes_along(two_nodes):
-    """A cloudInitNoCloud volume is a disk in the VM's directory: the VMI block-migrates, and on the new node
-    the guest still reads its data source (label and user data) from that disk."""
+def test_cloud_init_and_config_map_disks_go_along(two_nodes):
+    """A cloudInitNoCloud volume and a configMap volume are disks in the VM's directory: the VMI
+    block-migrates (the target's handler hands its launcher the ConfigMap's files too), and on the new node
+    the guest still reads its data source (label and user data) and the ConfigMap from those disks."""
     mm = two_nodes
     m = mm.mesh
-    vmi = boot(mm, "cihop", "cihop1", user_data="#cloud-config\n# mark-cihop-5b2\n")
+    m.cli("apply", "-f", "-", input=f"{{apiVersion: v1, kind: ConfigMap, metadata: {{name: hopcfg, namespace: {NS}}},"
+                                    " data: {app.conf: mark-hopcfg-e81}}")
+    vmi = boot(mm, "cihop", "cihop1", user_data="#cloud-config\n# mark-cihop-5b2\n", config_map="hopcfg")
     assert vmi["status"]["migrationMethod"] == "BlockMigration"
     source = vmi["status"]["nodeName"]
     mig = migrate(m, "cihop")
@@ -148,6 +151,10 @@ def test_a_cloud_init_disk_goes_along(two_nodes):
                  "$(dd if=/dev/vda bs=2048 2>/dev/null | grep -c mark-cihop-5b2)-END\n")
     m.wait_for(lambda: "-END" in console.text, 20, "the guest's answer on the new node")
     assert "CI-cidata-1-END" in console.text, console.text[-500:]
+    console.type("echo CM-$(dd if=/dev/vdb bs=1 skip=32808 count=7 2>/dev/null)-"
+                 "$(dd if=/dev/vdb bs=2048 2>/dev/null | grep -c mark-hopcfg-e81)-FIN\n")
+    m.wait_for(lambda: "-FIN" in console.text, 20, "the guest's answer about the ConfigMap disk")
+    assert "CM-cfgdata-1-FIN" in console.text, console.text[-500:]
     console.close()
     m.cli("delete", "vm", "cihop", "-n", NS)
     m.wait_for(lambda: m.get("vmi", "cihop", NS) is None, 60, "VMI gone")
