@@ -12,11 +12,9 @@ import json
 import re
 
 from services.api.errors import Causes
-from services.common import proto
+from services.common import proto, volumes
 
 OPAQUE = "Opaque"
-# Secret types whose one key the apiserver requires, as JSON (registry credentials, handler/pullsecrets.py).
-DOCKER_KEYS = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg"}
 MAX_SIZE = 1024 * 1024          # bytes of data (corev1.MaxSecretSize, also a ConfigMap's limit)
 KEY_MAX = 253
 _KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -59,8 +57,8 @@ def validate(kind: proto.api.Kind, res) -> None:
             size += len(b)
     if size > MAX_SIZE:
         causes.add("data", f"Too long: may not be more than {MAX_SIZE} bytes")
-    if kind == proto.SECRET and res.type in DOCKER_KEYS:
-        key = DOCKER_KEYS[res.type]
+    if kind == proto.SECRET and res.type in volumes.REGISTRY_CREDENTIAL_KEYS:   # its key required, as JSON
+        key = volumes.REGISTRY_CREDENTIAL_KEYS[res.type]
         if key not in res.data:
             causes.add(f"data[{key}]", "Required value")
         else:

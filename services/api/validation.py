@@ -11,7 +11,7 @@ from services.api import vmispec
 from services.api.errors import Causes, Invalid
 from services.common import arch as common_arch, names
 from services.common import domain, hostpaths, kvconfig, machines, network, proto, quantity
-from services.common.volumes import CLAIM_BOUND, claim_name
+from services.common.volumes import CLAIM_BOUND, CLOUD_INIT_SOURCES, claim_name
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -24,7 +24,6 @@ _QUALIFIED = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 OBJECT_MAX = 3 * 512 * 1024  # bytes: Kubernetes' 1.5 MiB (etcd's request limit)
 SHOWN_MAX = 256               # of a value echoed in a message
 ANNOTATIONS_MAX = 256 * 1024  # Kubernetes' TotalAnnotationSizeLimitB
-CLOUD_INIT_KINDS = ("cloudInitNoCloud", "cloudInitConfigDrive")
 CLOUD_INIT_DATA_MAX = 2048    # bytes of user data, and of network data (KubeVirt's limits)
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
 
@@ -236,7 +235,7 @@ def spec_volumes(spec, path: str, causes: Causes) -> dict:
             causes.add(f"{vp}.configMap.name", "Required value")
         if v.HasField("secret") and not v.secret.secretName:
             causes.add(f"{vp}.secret.secretName", "Required value")
-        for kind in CLOUD_INIT_KINDS:
+        for kind in CLOUD_INIT_SOURCES:
             if v.HasField(kind):
                 cloud_init(getattr(v, kind), f"{vp}.{kind}", causes)
         volumes.setdefault(v.name, v)
@@ -251,23 +250,30 @@ def _decoded_length(b64: str, path: str, causes: Causes) -> int:
         return 0
 
 
+# Per kind of cloud-init data: its raw field (+"Base64"), its Secret reference, and KubeVirt's words for both.
+_CLOUD_INIT_DATA = (
+    ("userData", "secretRef", "userdatasource", "userdata", "UserDataSecretRef"),
+    ("networkData", "networkDataSecretRef", "networkdata source", "networkdata", "NetworkDataSecretRef"))
+
+
 def cloud_init(src, path: str, causes: Causes) -> None:
     """KubeVirt's cloud-init checks: one source each for user and network data, each within its limit,
     and at least one of the two."""
-    counts = []
-    for what, secret in (("userData", "secretRef"), ("networkData", "networkDataSecretRef")):
-        raw, b64 = getattr(src, what), getattr(src, f"{what}Base64")
-        sources = sum((bool(raw), bool(b64), src.HasField(secret) and bool(getattr(src, secret).name)))
-        length = len(raw.encode()) if raw else _decoded_length(b64, f"{path}.{what}Base64", causes) if b64 else 0
-        label = "userdata" if what == "userData" else "networkdata"
+    total = 0
+    for field, ref, source_word, data_word, ref_word in _CLOUD_INIT_DATA:
+        raw, b64 = getattr(src, field), getattr(src, f"{field}Base64")
+        sources = sum((bool(raw), bool(b64), src.HasField(ref) and bool(getattr(src, ref).name)))
+        if raw:
+            length = len(raw.encode())
+        else:
+            length = _decoded_length(b64, f"{path}.{field}Base64", causes) if b64 else 0
         if sources > 1:
-            causes.add(path, f"must have only one {'userdatasource' if what == 'userData' else 'networkdata source'} "
-                             "set.")
+            causes.add(path, f"must have only one {source_word} set.")
         if length > CLOUD_INIT_DATA_MAX:
-            causes.add(path, f"{label} exceeds {CLOUD_INIT_DATA_MAX} byte limit. Should use "
-                             f"{what[0].upper()}{what[1:]}SecretRef for larger data.")
-        counts.append(sources)
-    if not any(counts):
+            causes.add(path, f"{data_word} exceeds {CLOUD_INIT_DATA_MAX} byte limit. Should use {ref_word} for "
+                             "larger data.")
+        total += sources
+    if not total:
         causes.add(path, "must have at least one userdatasource or one networkdatasource set.")
 
 

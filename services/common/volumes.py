@@ -23,6 +23,15 @@ DV_WAIT_FOR_FIRST_CONSUMER, DV_PENDING_POPULATION = "WaitForFirstConsumer", "Pen
 DV_IN_PROGRESS = "{}InProgress"
 DV_READY, DV_BOUND, DV_RUNNING = "Ready", "Bound", "Running"
 
+# Volume sources the launcher makes an ISO image of, in the VM's directory (launcher/cloudinit.py,
+# launcher/configdisks.py): cloud-init data sources, and the disks of a ConfigMap's or Secret's keys.
+CLOUD_INIT_SOURCES = ("cloudInitNoCloud", "cloudInitConfigDrive")
+CONFIG_SOURCES = ("configMap", "secret")
+# Secret types carrying registry credentials (imagePullSecret), and the one key each holds them under:
+# `{"auths": {REGISTRY: …}}`, or (the older type) the auths alone.
+DOCKER_CONFIG_JSON, DOCKER_CFG = "kubernetes.io/dockerconfigjson", "kubernetes.io/dockercfg"
+REGISTRY_CREDENTIAL_KEYS = {DOCKER_CONFIG_JSON: ".dockerconfigjson", DOCKER_CFG: ".dockercfg"}
+
 
 def claim_name(vol) -> Optional[str]:
     """The PersistentVolumeClaim behind a volume; a DataVolume owns a claim of its own name (CDI)."""

@@ -12,11 +12,10 @@ an empty volume, as Kubernetes mounts an empty directory.
 """
 from __future__ import annotations
 
-from services.common import proto
+from services.common import proto, volumes
 
 VolumeFiles = proto.volumefiles.VolumeFiles
 FAILED_MOUNT = "FailedMount"   # the kubelet's event reason, and our Synchronized=False reason
-CLOUD_INIT_KINDS = ("cloudInitNoCloud", "cloudInitConfigDrive")
 
 
 class Missing(Exception):
@@ -34,7 +33,7 @@ def _refs(vol) -> list[tuple[proto.api.Kind, str, bool, bool]]:
         return [(proto.CONFIG_MAP, vol.configMap.name, vol.configMap.optional, False)]
     if vol.HasField("secret"):
         return [(proto.SECRET, vol.secret.secretName, vol.secret.optional, False)]
-    for kind in CLOUD_INIT_KINDS:
+    for kind in volumes.CLOUD_INIT_SOURCES:
         if vol.HasField(kind):
             src = getattr(vol, kind)
             out = []

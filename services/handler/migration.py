@@ -29,6 +29,7 @@ from typing import Any
 from services.common import informer, kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common import events
 from services.common import images as refs
+from services.common import volumes
 from services.common.volumes import claim_name
 from services.handler import configvolumes
 from services.handler.images import ImagePulls
@@ -36,7 +37,7 @@ from services.handler.images import ImagePulls
 log = logging.getLogger(__name__)
 LM = proto.lmigration
 # Volumes whose disks are files in the launcher's directory: libvirt copies them along (block migration).
-BLOCK_MIGRATED = ("containerDisk", "emptyDisk", "cloudInitNoCloud", "cloudInitConfigDrive", "configMap", "secret")
+BLOCK_MIGRATED = ("containerDisk", "emptyDisk", *volumes.CLOUD_INIT_SOURCES, *volumes.CONFIG_SOURCES)
 LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long

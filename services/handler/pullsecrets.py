@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import json
 
-from services.common import proto
+from services.common import proto, volumes
 
-DOCKER_CONFIG_JSON, DOCKER_CONFIG_JSON_KEY = "kubernetes.io/dockerconfigjson", ".dockerconfigjson"
-DOCKER_CFG, DOCKER_CFG_KEY = "kubernetes.io/dockercfg", ".dockercfg"
 NOT_RETRIEVED = "FailedToRetrieveImagePullSecret"   # the kubelet's event reason
 
 
 def auth_file(secret) -> bytes | None:
     """skopeo's auth file for `secret` (a core/v1 Secret), or None when it carries no registry credentials."""
+    key = volumes.REGISTRY_CREDENTIAL_KEYS.get(secret.type)
+    if key is None or key not in secret.data:
+        return None
     try:
-        if secret.type == DOCKER_CONFIG_JSON and DOCKER_CONFIG_JSON_KEY in secret.data:
-            auths = json.loads(secret.data[DOCKER_CONFIG_JSON_KEY]).get("auths")
-        elif secret.type == DOCKER_CFG and DOCKER_CFG_KEY in secret.data:
-            auths = json.loads(secret.data[DOCKER_CFG_KEY])
-        else:
-            return None
+        doc = json.loads(secret.data[key])
+        auths = doc.get("auths") if secret.type == volumes.DOCKER_CONFIG_JSON else doc
     except (ValueError, AttributeError):
         return None
     return json.dumps({"auths": auths}).encode() if isinstance(auths, dict) else None

@@ -24,11 +24,10 @@ import json
 import os
 from dataclasses import dataclass
 
-from services.common import instancetype
+from services.common import instancetype, volumes
 from services.launcher import isoimage
 
-NO_CLOUD, CONFIG_DRIVE = "cloudInitNoCloud", "cloudInitConfigDrive"
-KINDS = (NO_CLOUD, CONFIG_DRIVE)
+KINDS = NO_CLOUD, CONFIG_DRIVE = volumes.CLOUD_INIT_SOURCES
 HOSTNAME_MAX = 63   # a DNS-1123 label
 USER_DATA_KEYS = ("userdata", "userData")            # a secretRef Secret's keys KubeVirt reads
 NETWORK_DATA_KEYS = ("networkdata", "networkData")   # a networkDataSecretRef Secret's

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 
+from services.common import volumes
 from services.launcher import isoimage
 
-KINDS = ("configMap", "secret")
+KINDS = volumes.CONFIG_SOURCES
 DEFAULT_LABEL = "cfgdata"
 
 
