@@ -6,6 +6,7 @@ the same image downloads no layer again. A real guest booting from such an image
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -79,11 +80,10 @@ class Recorder:
             c.cancel()
 
 
-@pytest.fixture
-def registry_mesh(tmp_path):
-    require_tools()
-    reg = Registry()
-    d = short_tmpdir("vmimg-")
+@contextlib.contextmanager
+def mesh_of(reg: Registry, tmp_path, prefix: str):
+    """A test-driver mesh pulling from `reg` (plain HTTP, short back-off), and a 1 MiB disk image to push."""
+    d = short_tmpdir(prefix)
     m = Mesh(d, "test:///default", env={"VIRTMESH_INSECURE_REGISTRIES": reg.host,
                                         "VIRTMESH_IMAGE_PULL_BACKOFF": "1,2"})
     disk = tmp_path / "disk.img"
@@ -95,6 +95,13 @@ def registry_mesh(tmp_path):
         m.stop()
         reg.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def registry_mesh(tmp_path):
+    require_tools()
+    with mesh_of(Registry(), tmp_path, "vmimg-") as got:
+        yield got
 
 
 def test_a_missing_tag_backs_off_then_the_vmi_starts_once_it_is_pushed(registry_mesh):
@@ -242,19 +249,8 @@ def test_a_pull_reports_the_bytes_it_downloads(tmp_path):
 
 @pytest.fixture
 def private_registry_mesh(tmp_path):
-    reg = Registry(auth=("puller", "s3cret-pw"))
-    d = short_tmpdir("vmpriv-")
-    m = Mesh(d, "test:///default", env={"VIRTMESH_INSECURE_REGISTRIES": reg.host,
-                                        "VIRTMESH_IMAGE_PULL_BACKOFF": "1,2"})
-    disk = tmp_path / "disk.img"
-    disk.write_bytes(os.urandom(1 << 20))
-    layout = build_image(str(tmp_path / "layout"), {"/disk/disk.img": str(disk)})
-    try:
-        yield m, reg, layout
-    finally:
-        m.stop()
-        reg.stop()
-        shutil.rmtree(d, ignore_errors=True)
+    with mesh_of(Registry(auth=("puller", "s3cret-pw")), tmp_path, "vmpriv-") as got:
+        yield got
 
 
 PULL_SECRET = """
