@@ -113,6 +113,7 @@ def vmi_spec(spec, path: str, machine_limits=None, gates=None) -> None:
     memory(spec, path, causes)
     resources(spec, path, causes)
     volumes = spec_volumes(spec, path, causes)
+    access_credentials(spec, path, causes)
     disks(spec, path, a, volumes, gates, causes)
     interfaces(spec, path, causes)
     inputs(spec, path, causes)
@@ -275,6 +276,29 @@ def cloud_init(src, path: str, causes: Causes) -> None:
         total += sources
     if not total:
         causes.add(path, "must have at least one userdatasource or one networkdatasource set.")
+
+
+def access_credentials(spec, path: str, causes: Causes) -> None:
+    """KubeVirt's validateAccessCredentials: one credential type each, one source, one propagation method,
+    and the cloud-init volume a noCloud or configDrive propagation writes the keys into."""
+    has = {kind: any(v.HasField(kind) for v in spec.volumes) for kind in CLOUD_INIT_SOURCES}
+    for i, cred in enumerate(spec.accessCredentials):
+        at = f"{path}.accessCredentials[{i}]"
+        kinds = [k for k in ("sshPublicKey", "userPassword") if cred.HasField(k)]
+        for kind in kinds:
+            c = getattr(cred, kind)
+            if not (c.source.HasField("secret") and c.source.secret.secretName):
+                causes.add(f"{at}.{kind}.source", f"{at} must have exactly one source set")
+            methods = [f.name for f, _ in c.propagationMethod.ListFields()]
+            for method, volume_kind, word in (("noCloud", "cloudInitNoCloud", "noCloud"),
+                                              ("configDrive", "cloudInitConfigDrive", "configDrive")):
+                if method in methods and not has[volume_kind]:
+                    causes.add(f"{at}.{kind}.propagationMethod", f"{at} requires a {word} volume to exist when the "
+                                                                 f"{word} propagationMethod is in use.")
+            if len(methods) != 1:
+                causes.add(f"{at}.{kind}.propagationMethod", f"{at} must have exactly one propagationMethod set")
+        if len(kinds) != 1:
+            causes.add(at, f"{at} must have exactly one access credential type set")
 
 
 def disks(spec, path: str, a, volumes: dict, gates, causes: Causes) -> None:

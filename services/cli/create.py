@@ -8,7 +8,7 @@ volume flags, random names (`vm-xxxxx`, `clusterinstancetype-xxxxx` ...), boot o
 (`failed to parse "--volume-import" flag: ...`) are virtctl's, and the manifest is what virtctl prints
 (keys sorted, `creationTimestamp: null` and the empty structs Go writes). What this mesh's schema has no
 counterpart for -- import types other than blank, http and pvc, http import credentials, sysprep,
-access credentials, a config-drive cloud-init -- is refused naming the flag, rather than printed as a
+access credentials through the guest agent -- is refused naming the flag, rather than printed as a
 manifest the api would refuse.
 """
 from __future__ import annotations
@@ -63,6 +63,7 @@ DV_BLANK = {"size": "quantity", "type": str, "name": str, "bootorder": "uint"}
 DV_HTTP = {"url": str, "size": "quantity", "type": str, "name": str, "bootorder": "uint"}
 DV_SOURCE = {"name": str, "src": str, "size": "quantity", "type": str, "bootorder": "uint"}
 GPU_PARAMS = {"name": str, "devicename": str}
+ACCESS_CRED = {"type": str, "src": str, "method": str, "user": str}
 # virtctl's http import takes these too; this mesh's http source is a URL only.
 HTTP_UNSUPPORTED = ("certconfigmap", "extraheaders", "secretextraheaders", "secretref")
 
@@ -314,6 +315,44 @@ class VMBuilder:
     def unsupported(self, flag: str, what: str) -> None:
         raise flag_err(flag, f"{what} are not supported by this mesh's VirtualMachines")
 
+    # -- access credentials (withAccessCredential)
+    def access_credentials(self, vm) -> None:
+        flag = "access-cred"
+        for text in self.args.access_cred:
+            src = map_params(flag, text, ACCESS_CRED)
+            if not src.get("src"):
+                raise flag_err(flag, "src must be specified")
+            try:
+                namespace, name = split_prefixed_name(src["src"])
+            except ValueError as e:
+                raise flag_err(flag, f"src invalid: {e}") from None
+            if namespace:
+                raise flag_err(flag, f'not allowed to specify namespace of secret "{name}"')
+            kind, method = src.get("type", "").lower(), src.get("method", "").lower()
+            if kind == "password":
+                raise flag_err(flag, "passwords through the guest agent are not supported by this mesh's "
+                                     "VirtualMachines")
+            if kind not in ("ssh", ""):
+                raise flag_err(flag, f'invalid access credential type "{src["type"]}", supported values are: '
+                                     "ssh, password")
+            if method in ("ga", ""):
+                raise flag_err(flag, "SSH keys through the guest agent (method ga) are not supported by this mesh's "
+                                     "VirtualMachines; use method:nocloud or method:configdrive")
+            if method not in ("nocloud", "configdrive"):
+                raise flag_err(flag, f'invalid access credentials ssh method "{src["method"]}", supported values '
+                                     "are: ga, nocloud, configdrive")
+            if src.get("user"):
+                raise flag_err(flag, "user cannot be specified with selected access credential type and method")
+            if not self.set("cloud-init"):   # virtctl sets --cloud-init to the method's data source
+                self.args.cloud_init = method
+                self.changed.add("cloud-init")
+            if self.args.cloud_init.lower() != method:
+                raise flag_err(flag, f"method param and value passed to --cloud-init have to match: {method} vs "
+                                     f"{self.args.cloud_init}")
+            propagation = "noCloud" if method == "nocloud" else "configDrive"
+            vm["spec"]["template"]["spec"].setdefault("accessCredentials", []).append(
+                {"sshPublicKey": {"propagationMethod": {propagation: {}}, "source": {"secret": {"secretName": name}}}})
+
     # -- cloud-init (cloudInitConfig)
     CLOUD_INIT_FLAGS = ("user", "password-file", "ssh-key", "ga-manage-ssh", "cloud-init", "cloud-init-user-data",
                         "cloud-init-network-data")
@@ -438,7 +477,7 @@ class VMBuilder:
                  ("volume-blank", lambda _: self.deprecated_alias("volume-blank", "blank", self.args.volume_blank)),
                  ("volume-import", self.imported_volumes),
                  ("volume-sysprep", lambda _: self.unsupported("volume-sysprep", "sysprep volumes")),
-                 ("access-cred", lambda _: self.unsupported("access-cred", "access credentials")))
+                 ("access-cred", self.access_credentials))
         for flag, step in steps:
             if self.set(flag):
                 step(vm)
@@ -650,9 +689,10 @@ def add_parser(sub, ns) -> None:
           "that is added to the VM.")
     _flag(vm, "ga-manage-ssh", bool, default=False, help="Specify if the qemu-guest-agent should be able to "
           "manage SSH in the cloud-init user data that is added to the VM.")
-    _flag(vm, "access-cred", repeat=True, help="(not supported by this mesh)")
+    _flag(vm, "access-cred", repeat=True, help="Specify an access credential, e.g. "
+          "type:ssh,src:my-keys,method:nocloud (methods: nocloud, configdrive; ga is not supported by this mesh).")
     _flag(vm, "cloud-init", default="nocloud", help="Specify the type of the generated cloud-init data source. "
-          "Supported values: nocloud, none (configdrive: not supported by this mesh)")
+          "Supported values: nocloud, configdrive, none")
     _flag(vm, "cloud-init-user-data", default="", help="Specify the base64 encoded cloud-init user data of the VM.")
     _flag(vm, "cloud-init-network-data", default="", help="Specify the base64 encoded cloud-init network data of "
           "the VM.")

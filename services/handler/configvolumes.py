@@ -4,7 +4,10 @@ KubeVirt launcher pod (its config-map, secret and cloud-init secret directories)
 - `configMap`: the ConfigMap's `data` and `binaryData`, a file per key;
 - `secret`: the Secret's `data`;
 - `cloudInitNoCloud` / `cloudInitConfigDrive` with `secretRef` (user data) and/or `networkDataSecretRef`:
-  the Secrets' data (the launcher reads KubeVirt's keys from them).
+  the Secrets' data (the launcher reads KubeVirt's keys from them);
+- the SSH public keys of `accessCredentials` propagated through cloud-init (`noCloud`, `configDrive`): the
+  Secrets' non-empty keys, in KubeVirt's order, on the first volume of that data source (its meta data's
+  `public-keys`).
 
 An object that is not there makes the VMI wait, as the kubelet keeps a pod whose volume cannot be mounted
 in ContainerCreating (its FailedMount message); an `optional` ConfigMap or Secret that is not there gives
@@ -22,9 +25,27 @@ class Missing(Exception):
     """A volume's object is not in the store; str() is the kubelet's FailedMount message."""
 
 
+# accessCredentials' cloud-init propagation methods, and the data source each writes its keys into.
+PROPAGATED_BY = {"noCloud": "cloudInitNoCloud", "configDrive": "cloudInitConfigDrive"}
+
+
 def needed(vmi) -> bool:
     """Whether any volume of the VMI reads a ConfigMap or Secret (most read none: no store call then)."""
-    return any(_refs(vol) for vol in vmi.spec.volumes)
+    return any(_refs(vol) for vol in vmi.spec.volumes) or bool(_key_secrets(vmi))
+
+
+def _key_secrets(vmi) -> list[tuple[str, str]]:
+    """(the cloud-init volume, the Secret) of each SSH public key credential propagated through cloud-init."""
+    out = []
+    for cred in vmi.spec.accessCredentials:
+        key = cred.sshPublicKey
+        method = next((m for m in PROPAGATED_BY if key.propagationMethod.HasField(m)), None)
+        if not cred.HasField("sshPublicKey") or method is None or not key.source.secret.secretName:
+            continue
+        volume = next((v.name for v in vmi.spec.volumes if v.HasField(PROPAGATED_BY[method])), None)
+        if volume is not None:   # admission refuses the propagation without its volume
+            out.append((volume, key.source.secret.secretName))
+    return out
 
 
 def _refs(vol) -> list[tuple[proto.api.Kind, str, bool, bool]]:
@@ -65,4 +86,10 @@ async def files_of(api, vmi) -> dict[str, VolumeFiles]:
                 raise Missing(f'MountVolume.SetUp failed for volume "{vol.name}" : '
                               f'{proto.KINDS[kind].kind.lower()} "{name}" not found')
             (entry.networkFiles if network else entry.files).update(_files(kind, res))
+    for volume, name in _key_secrets(vmi):
+        res = await api.get_or_none(proto.SECRET, ns, name)
+        if res is None:
+            raise Missing(f'MountVolume.SetUp failed for volume "{name}-access-cred" : secret "{name}" not found')
+        keys = [v.decode(errors="replace").strip() for _, v in sorted(res.data.items())]
+        out.setdefault(volume, VolumeFiles()).sshPublicKeys.extend(k for k in keys if k)
     return out

@@ -70,24 +70,29 @@ def hostname(vmi) -> str:
     return vmi.spec.hostname or vmi.metadata.name.split(".")[0][:HOSTNAME_MAX]
 
 
-def meta_data(kind: str, vmi) -> bytes:
-    """KubeVirt's meta data document, keys in its order."""
+def meta_data(kind: str, vmi, ssh_keys=()) -> bytes:
+    """KubeVirt's meta data document, keys in its order; `ssh_keys`: the accessCredentials' public keys
+    propagated through this data source ("0", "1", … as KubeVirt numbers them)."""
     md = vmi.metadata
     uuid = vmi.spec.domain.firmware.uuid or md.uid
     ann = md.annotations
     flavour = ann.get(instancetype.CLUSTER_INSTANCETYPE_ANNOTATION) or ann.get(instancetype.INSTANCETYPE_ANNOTATION)
-    doc: dict[str, str] = {}
+    doc: dict[str, object] = {}
     if kind == NO_CLOUD:
         if flavour:
             doc["instance-type"] = flavour
         doc["instance-id"] = uuid
         doc["local-hostname"] = hostname(vmi)
+        if ssh_keys:
+            doc["public-keys"] = {str(i): k for i, k in enumerate(ssh_keys)}
     else:
         if flavour:
             doc["instance_type"] = flavour
         doc["instance_id"] = f"{md.name}.{md.namespace}"
         doc["hostname"] = hostname(vmi)
         doc["uuid"] = uuid
+        if ssh_keys:
+            doc["public_keys"] = {str(i): k for i, k in enumerate(ssh_keys)}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -133,8 +138,10 @@ def image(vmi, vol, where: str, vm_dir: str, volume_files=None) -> str:
     if os.path.exists(path):
         return path
     user, network = data_of(vol, where, volume_files)
+    given = (volume_files or {}).get(vol.name)
+    keys = list(given.sshPublicKeys) if given is not None else []
     files = {os.path.join(layout.directory, layout.user): user.encode(),
-             os.path.join(layout.directory, layout.meta): meta_data(kind, vmi)}
+             os.path.join(layout.directory, layout.meta): meta_data(kind, vmi, keys)}
     if network:
         files[os.path.join(layout.directory, layout.network)] = network.encode()
     try:

@@ -210,3 +210,48 @@ def test_registry_credentials_secrets():
         "data[.dockerconfigjson]: Required value"
     assert invalid(_defaulted(secret(type="kubernetes.io/dockerconfigjson", stringData={".dockerconfigjson": "{"}))
                    ).startswith('data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": ')
+
+
+# ---------------------------------------------------------------- accessCredentials through cloud-init
+
+def with_creds(creds: list, *volumes) -> object:
+    v = vmi(*volumes)
+    for c in creds:
+        v.spec.accessCredentials.append(manifest.parse(c, proto.kv.AccessCredential))
+    return v
+
+
+def ssh(secret_name: str = "keys", **method) -> dict:
+    return {"sshPublicKey": {"source": {"secret": {"secretName": secret_name}} if secret_name else {},
+                             "propagationMethod": method}}
+
+
+def test_access_credentials_admission():
+    ci = {"name": "ci", "cloudInitNoCloud": {"userData": "#cloud-config"}}
+    validation.vmi_spec(with_creds([ssh(noCloud={})], ci).spec, "spec")
+    with pytest.raises(Invalid) as e:
+        validation.vmi_spec(with_creds([ssh(configDrive={}), ssh("", noCloud={}, configDrive={}), {}], ci).spec, "spec")
+    a = "spec.accessCredentials"
+    assert list(e.value.causes) == [
+        (f"{a}[0].sshPublicKey.propagationMethod",
+         f"{a}[0] requires a configDrive volume to exist when the configDrive propagationMethod is in use."),
+        (f"{a}[1].sshPublicKey.source", f"{a}[1] must have exactly one source set"),
+        (f"{a}[1].sshPublicKey.propagationMethod",
+         f"{a}[1] requires a configDrive volume to exist when the configDrive propagationMethod is in use."),
+        (f"{a}[1].sshPublicKey.propagationMethod", f"{a}[1] must have exactly one propagationMethod set"),
+        (f"{a}[2]", f"{a}[2] must have exactly one access credential type set")]
+
+
+def test_ssh_keys_reach_the_data_source_s_meta_data(tmp_path):
+    keys = _defaulted(obj({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keys", "namespace": "ns"},
+                           "stringData": {"b": "ssh-ed25519 BBBB b@x\n", "a": "ssh-rsa AAAA a@x", "empty": ""}}))
+    v = with_creds([ssh(noCloud={})], {"name": "ci", "cloudInitNoCloud": {"userData": "#cloud-config"}})
+    assert configvolumes.needed(v)
+    files = asyncio.run(configvolumes.files_of(Store(keys), v))
+    assert list(files["ci"].sshPublicKeys) == ["ssh-rsa AAAA a@x", "ssh-ed25519 BBBB b@x"]   # by key name
+    with pytest.raises(configvolumes.Missing, match='secret "keys" not found'):
+        asyncio.run(configvolumes.files_of(Store(), v))
+    if shutil.which("osirrox"):
+        iso = storage.prepare_volumes(v, str(tmp_path / "vm"), volume_files=files)["ci"].path
+        meta = json.loads(extract(iso, tmp_path / "x")["meta-data"])
+        assert meta["public-keys"] == {"0": "ssh-rsa AAAA a@x", "1": "ssh-ed25519 BBBB b@x"}

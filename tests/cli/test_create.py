@@ -159,6 +159,12 @@ def test_cloud_init_from_user_keys_and_password(capsys, tmp_path):
     assert "volumes" not in d["spec"]["template"]["spec"]
     d = doc(capsys, "vm", "--cloud-init=nocloud")                    # asked for: even a bare header
     assert d["spec"]["template"]["spec"]["volumes"][0]["cloudInitNoCloud"] == {"userData": "#cloud-config"}
+    # An SSH key Secret through cloud-init: its data source is made even without other cloud-init flags.
+    d = doc(capsys, "vm", "--access-cred=type:ssh,src:my-keys,method:configdrive")
+    assert d["spec"]["template"]["spec"]["accessCredentials"] == [
+        {"sshPublicKey": {"propagationMethod": {"configDrive": {}}, "source": {"secret": {"secretName": "my-keys"}}}}]
+    assert d["spec"]["template"]["spec"]["volumes"] == [
+        {"cloudInitConfigDrive": {"userData": "#cloud-config"}, "name": "cloudinitdisk"}]
     d = doc(capsys, "vm", "--cloud-init=configdrive", "--user=u")   # the same data, as a config drive
     assert d["spec"]["template"]["spec"]["volumes"][0] == {
         "cloudInitConfigDrive": {"userData": "#cloud-config\nuser: u"}, "name": "cloudinitdisk"}
@@ -219,8 +225,16 @@ def test_cloud_init_from_user_keys_and_password(capsys, tmp_path):
      "DataVolumes (the http source is a url)"),
     (("--volume-sysprep=src:unattend",), 'failed to parse "--volume-sysprep" flag: sysprep volumes are not '
                                          "supported by this mesh's VirtualMachines"),
-    (("--access-cred=type:ssh,src:keys",), 'failed to parse "--access-cred" flag: access credentials are not '
-                                           "supported by this mesh's VirtualMachines"),
+    (("--access-cred=type:ssh,src:keys",), 'failed to parse "--access-cred" flag: SSH keys through the guest agent '
+                                           "(method ga) are not supported by this mesh's VirtualMachines; use "
+                                           "method:nocloud or method:configdrive"),
+    (("--access-cred=src:keys,method:nocloud", "--cloud-init=configdrive"),
+     'failed to parse "--access-cred" flag: method param and value passed to --cloud-init have to match: nocloud vs '
+     "configdrive"),
+    (("--access-cred=src:ns/keys,method:nocloud",), 'failed to parse "--access-cred" flag: not allowed to specify '
+                                                    'namespace of secret "keys"'),
+    (("--access-cred=src:keys,method:nocloud,user:u",), 'failed to parse "--access-cred" flag: user cannot be '
+                                                        "specified with selected access credential type and method"),
 ])
 def test_vm_flag_errors_are_virtctls(capsys, args, text):
     assert fails(capsys, "vm", *args) == text

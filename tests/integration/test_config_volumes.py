@@ -4,6 +4,7 @@ SQLite store); each image the launcher made is read back with xorriso's own extr
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -32,7 +33,9 @@ def objects() -> str:
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": NS},
          "stringData": {"password": "s3cret"}},
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "boot", "namespace": NS},
-         "stringData": {"userdata": "#cloud-config\nhostname: from-secret\n"}}])
+         "stringData": {"userdata": "#cloud-config\nhostname: from-secret\n"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ssh-keys", "namespace": NS},
+         "stringData": {"admin": "ssh-ed25519 AAAAC3Nza admin@example"}}])
 
 
 def vmi(name: str, config_map: str = "app", optional: bool = False) -> str:
@@ -40,6 +43,8 @@ def vmi(name: str, config_map: str = "app", optional: bool = False) -> str:
         "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance", "metadata": {"name": name, "namespace": NS},
         "spec": {"domain": {"memory": {"guest": "64Mi"}, "devices": {"disks": [
             {"name": "cfg", "disk": {}}, {"name": "sec", "disk": {}}, {"name": "cloudinitdisk", "disk": {}}]}},
+            "accessCredentials": [{"sshPublicKey": {"source": {"secret": {"secretName": "ssh-keys"}},
+                                                    "propagationMethod": {"noCloud": {}}}}],
             "volumes": [{"name": "cfg", "configMap": {"name": config_map, "optional": optional}},
                         {"name": "sec", "secret": {"secretName": "creds", "volumeLabel": "creds"}},
                         {"name": "cloudinitdisk", "cloudInitNoCloud": {"secretRef": {"name": "boot"}}}]}})
@@ -81,6 +86,8 @@ def test_secret_and_config_map_disks_and_cloud_init_from_a_secret(mesh, tmp_path
     assert label(sec) == "creds" and read_iso(sec, tmp_path / "sec") == {"password": b"s3cret"}
     ci = read_iso(os.path.join(vm_dir, "cloud-init", "noCloud.iso"), tmp_path / "ci")
     assert ci["user-data"] == b"#cloud-config\nhostname: from-secret\n"
+    # The access credential's key, in KubeVirt's meta data.
+    assert json.loads(ci["meta-data"])["public-keys"] == {"0": "ssh-ed25519 AAAAC3Nza admin@example"}
     m.cli("delete", "vmi", "v", "-n", NS)
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19virtmesh/v1/volumes.proto\x12\x0bvirtmesh.v1\"\xe6\x01\n\x0bVolumeFiles\x12\x32\n\x05\x66iles\x18\x01 \x03(\x0b\x32#.virtmesh.v1.VolumeFiles.FilesEntry\x12@\n\x0cnetworkFiles\x18\x02 \x03(\x0b\x32*.virtmesh.v1.VolumeFiles.NetworkFilesEntry\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x1a\x33\n\x11NetworkFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19virtmesh/v1/volumes.proto\x12\x0bvirtmesh.v1\"\xfd\x01\n\x0bVolumeFiles\x12\x32\n\x05\x66iles\x18\x01 \x03(\x0b\x32#.virtmesh.v1.VolumeFiles.FilesEntry\x12@\n\x0cnetworkFiles\x18\x02 \x03(\x0b\x32*.virtmesh.v1.VolumeFiles.NetworkFilesEntry\x12\x15\n\rsshPublicKeys\x18\x03 \x03(\t\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x1a\x33\n\x11NetworkFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,9 +36,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VOLUMEFILES_NETWORKFILESENTRY']._loaded_options = None
   _globals['_VOLUMEFILES_NETWORKFILESENTRY']._serialized_options = b'8\001'
   _globals['_VOLUMEFILES']._serialized_start=43
-  _globals['_VOLUMEFILES']._serialized_end=273
-  _globals['_VOLUMEFILES_FILESENTRY']._serialized_start=176
-  _globals['_VOLUMEFILES_FILESENTRY']._serialized_end=220
-  _globals['_VOLUMEFILES_NETWORKFILESENTRY']._serialized_start=222
-  _globals['_VOLUMEFILES_NETWORKFILESENTRY']._serialized_end=273
+  _globals['_VOLUMEFILES']._serialized_end=296
+  _globals['_VOLUMEFILES_FILESENTRY']._serialized_start=199
+  _globals['_VOLUMEFILES_FILESENTRY']._serialized_end=243
+  _globals['_VOLUMEFILES_NETWORKFILESENTRY']._serialized_start=245
+  _globals['_VOLUMEFILES_NETWORKFILESENTRY']._serialized_end=296
 # @@protoc_insertion_point(module_scope)
