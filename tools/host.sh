@@ -42,7 +42,8 @@ PACKAGES=(
   skopeo docker-registry   # containerDisk images from registries (handler/images.py); a registry for its tests
   apache2-utils   # htpasswd: the test registry's credentials (imagePullSecret, handler/pullsecrets.py)
   openssh-client vncsnapshot   # virtmesh ssh/scp run the system's ssh; the VNC e2e test takes a screenshot
-  xorriso   # cloud-init data sources: xorrisofs makes their ISO images (launcher/cloudinit.py)
+  genisoimage   # cloud-init data sources and ConfigMap/Secret disks: their ISO images (launcher/isoimage.py)
+  xorriso       # its osirrox reads such images back in tests; bench/isoimage.py times xorrisofs beside genisoimage
 )
 
 log() { echo "host.sh: $*" >&2; }

@@ -12,8 +12,8 @@ disk, which the guest's cloud-init finds by its volume label.
 User or network data may come from a Secret (`secretRef`, `networkDataSecretRef`: KubeVirt's keys
 `userdata`/`userData`, `networkdata`/`networkData`), whose files the handler passes.
 
-The image is made by `xorrisofs` (services/launcher/isoimage.py) and replaces nothing: a launcher looking again
-(a re-sync, a restart under a running guest) keeps the image QEMU has open. A migration's target makes its
+The image (services/launcher/isoimage.py) replaces nothing: a launcher looking again (a re-sync, a restart
+under a running guest) keeps the image QEMU has open. A migration's target makes its
 own from the same VMI, into which libvirt copies the source's.
 """
 from __future__ import annotations
