@@ -121,6 +121,19 @@ def split_prefixed_name(text: str) -> tuple[str, str]:
     return prefix, name
 
 
+def local_source(flag: str, src: dict, what: str) -> str:
+    """The `src` param naming an object of the VM's own namespace (a pvc, a secret), with virtctl's errors."""
+    if not src.get("src"):
+        raise flag_err(flag, "src must be specified")
+    try:
+        namespace, name = split_prefixed_name(src["src"])
+    except ValueError as e:
+        raise flag_err(flag, f"src invalid: {e}") from None
+    if namespace:
+        raise flag_err(flag, f'not allowed to specify namespace of {what} "{name}"')
+    return name
+
+
 def dns1123_label_errors(name: str) -> list[str]:
     """validation.IsDNS1123Label's messages."""
     errs = []
@@ -239,14 +252,7 @@ class VMBuilder:
         flag = "volume-pvc"
         for text in self.args.volume_pvc or []:
             src = map_params(flag, text, VOLUME_SOURCE)
-            if not src.get("src"):
-                raise flag_err(flag, "src must be specified")
-            try:
-                namespace, claim = split_prefixed_name(src["src"])
-            except ValueError as e:
-                raise flag_err(flag, f"src invalid: {e}") from None
-            if namespace:
-                raise flag_err(flag, f'not allowed to specify namespace of pvc "{claim}"')
+            claim = local_source(flag, src, "pvc")
             name = src.get("name") or claim
             _check_label(flag, name)
             self._should_not_exist(flag, vm, name)
@@ -320,14 +326,7 @@ class VMBuilder:
         flag = "access-cred"
         for text in self.args.access_cred:
             src = map_params(flag, text, ACCESS_CRED)
-            if not src.get("src"):
-                raise flag_err(flag, "src must be specified")
-            try:
-                namespace, name = split_prefixed_name(src["src"])
-            except ValueError as e:
-                raise flag_err(flag, f"src invalid: {e}") from None
-            if namespace:
-                raise flag_err(flag, f'not allowed to specify namespace of secret "{name}"')
+            name = local_source(flag, src, "secret")
             kind, method = src.get("type", "").lower(), src.get("method", "").lower()
             if kind == "password":
                 raise flag_err(flag, "passwords through the guest agent are not supported by this mesh's "
