@@ -75,6 +75,10 @@ def phase_of(dv, pvc) -> tuple[str, str, str]:
         return volumes.DV_FAILED, "N/A", ann.get(PROVISION_ERROR, "")
     if ann.get(SELECTED_NODE):
         message = f"node {ann[SELECTED_NODE]} is provisioning"
+        if ann.get(POD_PHASE) == volumes.POD_SUCCEEDED:
+            # The node's copy is done (its byte count gone with it) and the claim's Bound is its next write:
+            # all of it is in, not back to no figure at all.
+            return volumes.DV_IN_PROGRESS.format(verb), "100.0%", f"{message}: done, binding the claim"
         figure = progress.decode(ann.get(IMPORT_PROGRESS, ""))
         if figure is None:
             return (volumes.DV_IN_PROGRESS.format(verb) if filled else volumes.DV_PENDING), "N/A", message

@@ -38,7 +38,10 @@ def test_phase_follows_the_claim():
     pvc.metadata.annotations[dvc.POD_PHASE] = "Failed"
     pvc.metadata.annotations[dvc.PROVISION_ERROR] = "no such file"
     assert dvc.phase_of(d, pvc)[::2] == ("Failed", "no such file")
+    # The node's copy done, its byte count gone, the claim not Bound yet (its next write): all of it is in.
     pvc.metadata.annotations[dvc.POD_PHASE] = "Succeeded"
+    del pvc.metadata.annotations[dvc.IMPORT_PROGRESS]
+    assert dvc.phase_of(d, pvc) == ("ImportInProgress", "100.0%", "node n1 is provisioning: done, binding the claim")
     pvc.status.phase = "Bound"
     assert dvc.phase_of(d, pvc)[:2] == ("Succeeded", "100.0%")
     blank = dv({"blank": {}})
