@@ -82,7 +82,7 @@ async def serve(args) -> None:
     if expiry is not None:
         expiry.cancel()
     if readers is not None:
-        await readers.server.stop(grace=1)
+        await readers.stop(grace=1)
     if webhooks is not None:
         webhooks.stop()
     if aggregated_api is not None:

@@ -155,6 +155,7 @@ class Server:
         reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(
             [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]), self.guard)
         self.ports: dict[str, int] = {}
+        self._unix: dict[str, int] = {}   # the unix sockets served: path -> the inode bound there
         self._stopping = asyncio.Event()
 
     def add(self, register: Callable, servicer) -> None:
@@ -165,18 +166,26 @@ class Server:
     def listen_unix(self, path: str, group: int | None = None, mode: int = 0o600) -> str:
         """Serve on a unix socket only its owner (root) may connect to — and, with `group` and a
         `mode` that allows it, that group's members: the kernel's check is the caller's identity.
-        grpc binds it in add_insecure_port with the umask's mode, so it is chmod-ed right after;
-        the window between bind and chmod is closed by the directory, which the mesh makes 0700 or
-        0710 (DataDir.ensure, or here when it is missing), and by the services' umask 077."""
+
+        grpc binds and listens in add_insecure_port, with the umask's mode. The socket is bound under
+        a name of its own, given its owner and mode, and only then renamed to `path`: a socket found
+        at `path` accepts, with the right mode. A client that dialled a path which existed but did not
+        accept yet (a handler polling for its launcher's socket) was refused, and backed off 100 ms.
+        The directory is 0700 or 0710 (DataDir.ensure, or here when it is missing) and the
+        services' umask 077: nobody reaches the socket under its first name."""
         d = os.path.dirname(path)
         if not os.path.isdir(d):
             os.makedirs(d, mode=0o700)
-        if os.path.exists(path):
-            os.unlink(path)  # stale socket of a previous (killed) incarnation
-        self.server.add_insecure_port(f"unix://{path}")
+        bound = os.path.join(d, "." + os.path.basename(path))
+        for stale in (path, bound):   # of a previous (killed) incarnation
+            if os.path.exists(stale):
+                os.unlink(stale)
+        self.server.add_insecure_port(f"unix://{bound}")
         if group is not None:
-            os.chown(path, -1, group)
-        os.chmod(path, mode)
+            os.chown(bound, -1, group)
+        os.chmod(bound, mode)
+        os.replace(bound, path)
+        self._unix[path] = os.stat(path).st_ino
         return f"unix://{path}"
 
     def listen_tcp(self, address: str, identity: meshtls.Identity) -> str:
@@ -201,7 +210,18 @@ class Server:
         """Until a signal asks us to stop, then drain in-flight calls briefly."""
         await self._stopping.wait()
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace=2)
+        await self.stop(grace=2)
+
+    async def stop(self, grace: float) -> None:
+        """Stop serving (in-flight calls get `grace` seconds) and remove the unix sockets: grpc removes
+        only the name it bound. One already replaced by a new incarnation's is left to it."""
+        await self.server.stop(grace=grace)
+        for path, inode in self._unix.items():
+            try:
+                if os.stat(path).st_ino == inode:
+                    os.unlink(path)
+            except FileNotFoundError:
+                pass
 
     @property
     def stopping(self) -> asyncio.Event:

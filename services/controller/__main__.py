@@ -148,7 +148,7 @@ async def run(api_target: str, health_socket: str | None = None, args=None, run_
     for t in tasks:
         t.cancel()
     if server:
-        await server.server.stop(1)
+        await server.stop(1)
     await events.flush(api)
     await api.close()
     tracing.shutdown()

@@ -179,6 +179,10 @@ class Launchers:
         if pid:  # one per VMI uid, across handler restarts: a live launcher is this VMI's launcher
             log.info("launcher pid %d already serves VMI %s/%s", pid, ns, name)
             return self._attach(uid, pid, None)
+        try:   # a killed launcher's: dialled before the new one replaces it, it would refuse (100 ms backoff)
+            os.unlink(self.data.launcher_socket(uid))
+        except FileNotFoundError:
+            pass
         proc = None
         pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
         if pid is None:

@@ -25,6 +25,7 @@ import logging
 import os
 from typing import Any
 
+import grpc
 
 from services.common import informer, kvconfig, migrations, network, paths, proto, timeutil, vmstate, workqueue
 from services.common import events
@@ -307,7 +308,23 @@ class Migrations:
             log.info("VMI %s/%s: migration %s to node %s (%s)", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid, st.targetNode, st.targetNodeAddress)
             self.recorder.normal(vmi, events.MIGRATING, events.VMI_MIGRATING)
+        elif not st.targetNodeAddress and meta is None and h.extra.get("prepared_for") != st.migrationUid \
+                and h.domain.exists and h.domain.state in ("Running", "Paused"):
+            await self._prepare_source(vmi, h)
         return vmi, None
+
+    async def _prepare_source(self, vmi, h) -> None:
+        """While the target gets ready, the launcher reads what the migration's call needs (its domain's
+        migratable XML and local disks): ~3 ms less between the target's readiness and libvirt's call.
+        Once per migration; on failure the call reads them itself."""
+        h.extra["prepared_for"] = vmi.status.migrationState.migrationUid
+        try:
+            resp = await lstub(h).PrepareMigrationSource(LM.MigrateVirtualMachineRequest(vmi=vmi), timeout=10)
+        except grpc.aio.AioRpcError as e:
+            log.debug("VMI %s: preparing the migration's source: %s", proto.key(vmi), e.details())
+            return
+        if not resp.success:
+            log.debug("VMI %s: preparing the migration's source: %s", proto.key(vmi), resp.message)
 
     def _start_report_delay(self, st, meta) -> float:
         """How long the launcher's report that the migration started may still wait (<= 0: write it now).

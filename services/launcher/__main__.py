@@ -58,7 +58,7 @@ async def serve(args, server: grpcserver.Server | None = None) -> None:
     watcher.cancel()
     await asyncio.wait([watcher], timeout=5)
     launcher.end_streams()
-    await server.server.stop(2)  # the grace lets the ended streams finish
+    await server.stop(2)  # the grace lets the ended streams finish
     if await asyncio.to_thread(launcher.guest_gone):
         # Its taps go with it, as a pod's network does (whether or not a handler is left to remove them),
         # while it still holds the VMI's pid file: the VMI's next launcher here has none to lose yet.

@@ -21,6 +21,7 @@ launcher's domain watch reports it like any other.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import os
@@ -92,6 +93,17 @@ def bandwidth_mib(value: str) -> int:
     return quantity.to_bytes(value) // (1024 * 1024)
 
 
+@dataclasses.dataclass(frozen=True)
+class SourceRead:
+    """What a migration's call needs from the source domain, as read at domain revision `revision`."""
+    revision: int
+    dom: Any
+    migratable_xml: str
+    local_disks: list[tuple[str, str]]   # (target, file) copied along
+    local_bytes: int
+    uid: str = ""                        # the migration it was read for
+
+
 class Migration:
     """One launcher's part in live migrations (source and target), served as LauncherMigration."""
 
@@ -99,6 +111,7 @@ class Migration:
         self.l = launcher                   # services.launcher.server.Launcher
         self.meta = LM.MigrationMetadata()   # the last migration this domain took part in
         self.task: Optional[asyncio.Task] = None
+        self._prepared: Optional[SourceRead] = None   # PrepareMigrationSource's reading, for the next call
         self._abort = asyncio.Event()
         self._stats_at = 0.0
 
@@ -148,6 +161,19 @@ class Migration:
             self.task = asyncio.create_task(self._run(request.vmi, request.options, *begun))
         return LM.MigrationResponse(success=True, message="migration started")
 
+    async def PrepareMigrationSource(self, request, context):
+        """The domain's migratable XML and local disks, read now (while the target gets ready) for the
+        migration's call: kept while the domain does not change (its revision)."""
+        uid = request.vmi.status.migrationState.migrationUid
+        if not uid:
+            return LM.MigrationResponse(success=False, message="no migration to prepare")
+        try:
+            read = await asyncio.to_thread(self._read_source)
+        except (virt.VirtError, ET.ParseError, OSError) as e:
+            return failures.migration_response(e)   # the migration's call reads again, and says why
+        self._prepared = dataclasses.replace(read, uid=uid)
+        return LM.MigrationResponse(success=True, message="source prepared")
+
     async def CancelVirtualMachineMigration(self, request, context):
         m = self.meta
         if m.uid != request.migrationUid or m.endTimestamp or m.failed or not m.startTimestamp:
@@ -169,6 +195,7 @@ class Migration:
         """Prepare this node for the incoming domain: the local disks it will receive into (a container
         disk's overlay on the same image, which its handler pulled by digest), the kernel it boots from
         (checked here too), this launcher's directory."""
+
         vmi = request.vmi
         try:
             images = dict(request.imagePaths)
@@ -181,6 +208,7 @@ class Migration:
             self.l.grace_seconds = vmi.spec.terminationGracePeriodSeconds
         self.meta = LM.MigrationMetadata(uid=vmi.status.migrationState.migrationUid)
         self._publish()
+
         return LM.MigrationResponse(success=True, message="target prepared", directory=self.l.vm_dir)
 
     # ------------------------------------------------------------------ the source's migration
@@ -191,26 +219,32 @@ class Migration:
             raise virt.DomainNotFound(NOT_MIGRATING)
         virt.call("failed to cancel migration", dom.abortJob)
 
-    def _params(self, vmi, options) -> tuple[Any, str, dict, int, int]:
-        """The domain and its migration call's arguments, in one thread hop (the call waits on them)."""
+    def _read_source(self) -> SourceRead:
+        """What libvirt's migration call needs from the running domain (one thread hop: libvirt calls)."""
         lv = virt.libvirt
         dom = self.l.hv._domain()
         if dom is None:
             raise virt.DomainNotFound(f"domain {self.l.domain_name} not found")
+        migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
+        local = local_disks(m.Domain.from_xml(migratable), self.l.vm_dir)   # its disks are the live ones
+        return SourceRead(self.l.domain.revision, dom, migratable, local,
+                          sum(os.path.getsize(path) for _, path in local))
+
+    def _params(self, vmi, options, read: SourceRead) -> tuple[str, dict, int]:
+        """libvirt's migration call's URI, parameters and flags (KubeVirt's generateMigrationFlags)."""
+        lv = virt.libvirt
         st = vmi.status.migrationState
         uri, data_uri = target_uris(st.targetNodeAddress)
-        migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
-        xml = rewrite_paths(migratable, self.l.vm_dir, st.targetLauncherDirectory)
+        xml = rewrite_paths(read.migratable_xml, self.l.vm_dir, st.targetLauncherDirectory)
         params: dict[str, object] = {lv.VIR_MIGRATE_PARAM_URI: data_uri, lv.VIR_MIGRATE_PARAM_DEST_XML: xml,
-                  lv.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
+                                     lv.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
         bw = bandwidth_mib(options.bandwidth)
         if bw > 0:
             params[lv.VIR_MIGRATE_PARAM_BANDWIDTH] = bw
         flags = lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER | lv.VIR_MIGRATE_PERSIST_DEST
-        local = local_disks(m.Domain.from_xml(migratable), self.l.vm_dir)   # its disks are the live ones
-        if local:
+        if read.local_disks:
             flags |= lv.VIR_MIGRATE_NON_SHARED_INC
-            params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [target for target, _ in local]
+            params[lv.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [target for target, _ in read.local_disks]
         # Shared disks outside the launcher's directory are on one file system both nodes see (libvirt 9
         # trusts only cluster file systems: its "unsafe migration" refusal does not apply here).
         flags |= lv.VIR_MIGRATE_UNSAFE
@@ -220,20 +254,23 @@ class Migration:
             flags |= lv.VIR_MIGRATE_POSTCOPY
         if self.l.domain.state == "Paused":
             flags |= lv.VIR_MIGRATE_PAUSED
-        return dom, uri, params, flags, sum(os.path.getsize(path) for _, path in local)
+        return uri, params, flags
 
     async def _begin(self, vmi, options):
         """libvirt's migration call, started: (the domain, the call, the local disks' bytes), or None when
         its arguments could not be had (the migration failed; the metadata says why)."""
+        read, self._prepared = self._prepared, None
         try:
-            dom, uri, params, flags, local_bytes = await asyncio.to_thread(self._params, vmi, options)
+            if read is None or read.uid != self.meta.uid or read.revision != self.l.domain.revision:
+                read = dataclasses.replace(await asyncio.to_thread(self._read_source), uid=self.meta.uid)
+            uri, params, flags = self._params(vmi, options, read)
         except (virt.VirtError, ET.ParseError, OSError) as e:
             log.warning("migration %s: %s", self.meta.uid, e)
             self._result(True, f"Live migration failed {e}")
             return None
-        call = asyncio.ensure_future(asyncio.to_thread(virt.call, "", dom.migrateToURI3, uri, params, flags))
+        call = asyncio.ensure_future(asyncio.to_thread(virt.call, "", read.dom.migrateToURI3, uri, params, flags))
         log.info("migrating domain %s to %s (flags %#x)", self.l.domain_name, uri, flags)
-        return dom, call, local_bytes
+        return read.dom, call, read.local_bytes
 
     async def _run(self, vmi, options, dom, call, local_bytes: int) -> None:
         lv = virt.libvirt

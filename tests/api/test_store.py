@@ -59,3 +59,42 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
     items, rev = db.list(proto.VM)
     assert len(items) == 200 and rev == 200
     assert db.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_write_wakes_only_the_watches_of_its_kind():
+    """Changes: a VMI written wakes the VMI watches, not the Node watches (each wake is a query and a
+    generator resumed in the api's one loop, before the streams that wait for the write)."""
+    import asyncio
+    changes = store.sqlite.Changes()
+    vmis = asyncio.ensure_future(changes.wait(proto.VMI, 5))
+    nodes = asyncio.ensure_future(changes.wait(proto.NODE, 5))
+    await asyncio.sleep(0)
+    changes.notify(proto.VMI)
+    await asyncio.sleep(0)
+    assert vmis.done() and vmis.result() is True
+    assert not nodes.done()
+    changes.notify(proto.NODE)
+    assert await nodes is True
+    assert await changes.wait(proto.VM, 0.01) is False   # nothing of its kind: the timeout
+
+
+async def test_a_watch_sees_its_kind_after_other_kinds_were_written(tmp_path):
+    """A watch left asleep while other kinds were written (no wake, its revision not moved) still gets
+    the next write of its kind, and only that."""
+    import asyncio
+    db = store.Store(str(tmp_path / "s.db"))
+    events = db.watch(proto.VM, "", "0")
+    assert (await events.__anext__())[0] == "BOOKMARK"
+    nxt = asyncio.ensure_future(events.__anext__())
+    await asyncio.sleep(0.01)
+    for i in range(5):
+        v = proto.kv.VirtualMachineInstance()
+        v.metadata.name, v.metadata.namespace = f"i{i}", "default"
+        db.create(proto.wrap(v))
+    await asyncio.sleep(0.01)
+    assert not nxt.done()
+    db.create(vm("a"))
+    typ, obj, rev = await asyncio.wait_for(nxt, 5)
+    assert (typ, obj.virtualMachine.metadata.name, rev) == ("ADDED", "a", "6")
+    await events.aclose()
+    db.close()

@@ -130,18 +130,24 @@ def _decode(data: bytes) -> proto.api.Object:
 
 
 class Changes:
-    """Wakes every watch stream after a commit."""
+    """Wakes the watch streams of a kind after a commit of that kind. A write wakes only the streams it
+    concerns: with one wake for all, each write of a VMI resumed every watch of every kind (a dozen or
+    more), each with a query, in the api's one event loop, before the streams that wait for it."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._events: dict[int, asyncio.Event] = {}
 
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
+    def notify(self, kind: int) -> None:
+        event = self._events.pop(kind, None)
+        if event is not None:
+            event.set()
 
-    async def wait(self, timeout: float) -> bool:
-        """True when something was committed, False when `timeout` passed quietly."""
-        return await aio.wait_event(self._event, timeout)
+    async def wait(self, kind: int, timeout: float) -> bool:
+        """True when something of `kind` was committed, False when `timeout` passed quietly."""
+        event = self._events.get(kind)
+        if event is None:
+            event = self._events[kind] = asyncio.Event()
+        return await aio.wait_event(event, timeout)
 
 
 class Store:
@@ -351,7 +357,7 @@ class Store:
                 raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"", e2) from e2
         self._history_count += 1
         self._history_size += len(data)
-        self.changes.notify()
+        self.changes.notify(kind)
         self._compact(time.time())
         return obj
 
@@ -477,7 +483,7 @@ class Store:
             # wake; with a dozen such watches that was half of the api's CPU in a burst of VM starts.
             rev = max(rev, head)
             catching_up = False
-            if not await self.changes.wait(BOOKMARK_SECONDS):
+            if not await self.changes.wait(kind, BOOKMARK_SECONDS):
                 # Quiet: tell the client how far it is synced, so a resume starts there.
                 if not self.events_since(rev, kind, limit=1):
                     rev = self.revision

@@ -39,6 +39,11 @@ class LauncherMigrationStub:
                 request_serializer=virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.SerializeToString,
                 response_deserializer=virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.FromString,
                 _registered_method=True)
+        self.PrepareMigrationSource = channel.unary_unary(
+                '/virtmesh.v1.LauncherMigration/PrepareMigrationSource',
+                request_serializer=virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.SerializeToString,
+                response_deserializer=virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.FromString,
+                _registered_method=True)
         self.CancelVirtualMachineMigration = channel.unary_unary(
                 '/virtmesh.v1.LauncherMigration/CancelVirtualMachineMigration',
                 request_serializer=virtmesh_dot_v1_dot_migration__pb2.CancelMigrationRequest.SerializeToString,
@@ -57,6 +62,15 @@ class LauncherMigrationServicer:
     def MigrateVirtualMachine(self, request, context):
         """Source: start the live migration in the background and answer at once; the outcome arrives in
         the domain's MigrationMetadata. Starting a migration that already ran is a no-op.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PrepareMigrationSource(self, request, context):
+        """Source, once the migration is handed off and while the target gets ready: read what the migration's
+        call needs from libvirt (the domain's migratable XML, its local disks), so that MigrateVirtualMachine
+        only adds the target's paths and calls libvirt. Optional: a migration not prepared reads them itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,6 +96,11 @@ def add_LauncherMigrationServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'MigrateVirtualMachine': grpc.unary_unary_rpc_method_handler(
                     servicer.MigrateVirtualMachine,
+                    request_deserializer=virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.FromString,
+                    response_serializer=virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.SerializeToString,
+            ),
+            'PrepareMigrationSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.PrepareMigrationSource,
                     request_deserializer=virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.FromString,
                     response_serializer=virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.SerializeToString,
             ),
@@ -121,6 +140,33 @@ class LauncherMigration:
             request,
             target,
             '/virtmesh.v1.LauncherMigration/MigrateVirtualMachine',
+            virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.SerializeToString,
+            virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PrepareMigrationSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/virtmesh.v1.LauncherMigration/PrepareMigrationSource',
             virtmesh_dot_v1_dot_migration__pb2.MigrateVirtualMachineRequest.SerializeToString,
             virtmesh_dot_v1_dot_migration__pb2.MigrationResponse.FromString,
             options,
