@@ -427,6 +427,7 @@ class Migrations:
                 raise RuntimeError(f"the receiving launcher is {why}")
         if not st.targetPod:
             s.targetPod = f"virt-launcher-{vmi.metadata.name}-{self.node}"
+        prepared = False
         if sync is not None:
             resp = sync.result()
             if not resp.success:
@@ -435,7 +436,7 @@ class Migrations:
             else:
                 s.targetNodeAddress = self.address
                 s.targetLauncherDirectory = resp.directory
-                self.recorder.normal(vmi, events.PREPARING_TARGET, events.VMI_TARGET_PREPARED)
+                prepared = True
         dom = h.domain
         if _active(dom) and not st.abortRequested:
             return await self._ack(vmi, out)
@@ -451,6 +452,8 @@ class Migrations:
             s.targetNodeDomainDetected = True
         if out.status != vmi.status:
             self._observe(await self.api.update_status(out))
+        if prepared:   # recorded once the source can see the address: the event's write does not go first
+            self.recorder.normal(vmi, events.PREPARING_TARGET, events.VMI_TARGET_PREPARED)
         return None
 
     async def _answered(self, h, call: asyncio.Future) -> str:
