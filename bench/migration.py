@@ -1,6 +1,6 @@
 """Live migration benchmark: the mesh's migration of a real guest beside bare libvirt's, same run.
 
-    python bench/migration.py [--rounds 6] [--sizes 128Mi,512Mi]
+    python bench/migration.py [--rounds 12] [--sizes 128Mi,512Mi]
 
 Two libvirt nodes on this machine (tools/host.sh node), a mesh over them (virtmesh up on one, a handler
 on the other; tests/migration_nodes.py). For each guest size a VM boots through the mesh and a twin
@@ -369,7 +369,7 @@ def summary(values: list[float], scale: float = 1.0, fmt: str = "{:.2f}") -> str
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python bench/migration.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=6, help="migrations of each kind per size (one way each)")
+    p.add_argument("--rounds", type=int, default=12, help="migrations of each kind per size (one way each)")
     p.add_argument("--sizes", default="128Mi,512Mi")
     args = p.parse_args(argv)
     libvirt.registerErrorHandler(lambda _c, _e: None, None)
