@@ -11,7 +11,7 @@ from services.api import vmispec
 from services.api.errors import Causes, Invalid
 from services.common import arch as common_arch, names
 from services.common import domain, hostpaths, kvconfig, machines, network, proto, quantity
-from services.common.volumes import CLAIM_BOUND, CLOUD_INIT_SOURCES, claim_name
+from services.common.volumes import CLAIM_BOUND, CLOUD_INIT_PROPAGATION, CLOUD_INIT_SOURCES, claim_name
 
 _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -290,11 +290,10 @@ def access_credentials(spec, path: str, causes: Causes) -> None:
             if not (c.source.HasField("secret") and c.source.secret.secretName):
                 causes.add(f"{at}.{kind}.source", f"{at} must have exactly one source set")
             methods = [f.name for f, _ in c.propagationMethod.ListFields()]
-            for method, volume_kind, word in (("noCloud", "cloudInitNoCloud", "noCloud"),
-                                              ("configDrive", "cloudInitConfigDrive", "configDrive")):
+            for method, volume_kind in CLOUD_INIT_PROPAGATION.items():
                 if method in methods and not has[volume_kind]:
-                    causes.add(f"{at}.{kind}.propagationMethod", f"{at} requires a {word} volume to exist when the "
-                                                                 f"{word} propagationMethod is in use.")
+                    causes.add(f"{at}.{kind}.propagationMethod", f"{at} requires a {method} volume to exist when the "
+                                                                 f"{method} propagationMethod is in use.")
             if len(methods) != 1:
                 causes.add(f"{at}.{kind}.propagationMethod", f"{at} must have exactly one propagationMethod set")
         if len(kinds) != 1:

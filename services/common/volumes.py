@@ -26,6 +26,8 @@ DV_READY, DV_BOUND, DV_RUNNING = "Ready", "Bound", "Running"
 # Volume sources the launcher makes an ISO image of, in the VM's directory (launcher/cloudinit.py,
 # launcher/configdisks.py): cloud-init data sources, and the disks of a ConfigMap's or Secret's keys.
 CLOUD_INIT_SOURCES = ("cloudInitNoCloud", "cloudInitConfigDrive")
+# accessCredentials' cloud-init propagation methods, and the data source each writes its keys into.
+CLOUD_INIT_PROPAGATION = {"noCloud": "cloudInitNoCloud", "configDrive": "cloudInitConfigDrive"}
 CONFIG_SOURCES = ("configMap", "secret")
 # Secret types carrying registry credentials (imagePullSecret), and the one key each holds them under:
 # `{"auths": {REGISTRY: …}}`, or (the older type) the auths alone.

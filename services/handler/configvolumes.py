@@ -25,10 +25,6 @@ class Missing(Exception):
     """A volume's object is not in the store; str() is the kubelet's FailedMount message."""
 
 
-# accessCredentials' cloud-init propagation methods, and the data source each writes its keys into.
-PROPAGATED_BY = {"noCloud": "cloudInitNoCloud", "configDrive": "cloudInitConfigDrive"}
-
-
 def needed(vmi) -> bool:
     """Whether any volume of the VMI reads a ConfigMap or Secret (most read none: no store call then)."""
     return any(_refs(vol) for vol in vmi.spec.volumes) or bool(_key_secrets(vmi))
@@ -39,10 +35,10 @@ def _key_secrets(vmi) -> list[tuple[str, str]]:
     out = []
     for cred in vmi.spec.accessCredentials:
         key = cred.sshPublicKey
-        method = next((m for m in PROPAGATED_BY if key.propagationMethod.HasField(m)), None)
+        method = next((m for m in volumes.CLOUD_INIT_PROPAGATION if key.propagationMethod.HasField(m)), None)
         if not cred.HasField("sshPublicKey") or method is None or not key.source.secret.secretName:
             continue
-        volume = next((v.name for v in vmi.spec.volumes if v.HasField(PROPAGATED_BY[method])), None)
+        volume = next((v.name for v in vmi.spec.volumes if v.HasField(volumes.CLOUD_INIT_PROPAGATION[method])), None)
         if volume is not None:   # admission refuses the propagation without its volume
             out.append((volume, key.source.secret.secretName))
     return out

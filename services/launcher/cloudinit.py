@@ -77,22 +77,23 @@ def meta_data(kind: str, vmi, ssh_keys=()) -> bytes:
     uuid = vmi.spec.domain.firmware.uuid or md.uid
     ann = md.annotations
     flavour = ann.get(instancetype.CLUSTER_INSTANCETYPE_ANNOTATION) or ann.get(instancetype.INSTANCETYPE_ANNOTATION)
+    keys = {str(i): k for i, k in enumerate(ssh_keys)}
     doc: dict[str, object] = {}
     if kind == NO_CLOUD:
         if flavour:
             doc["instance-type"] = flavour
         doc["instance-id"] = uuid
         doc["local-hostname"] = hostname(vmi)
-        if ssh_keys:
-            doc["public-keys"] = {str(i): k for i, k in enumerate(ssh_keys)}
+        if keys:
+            doc["public-keys"] = keys
     else:
         if flavour:
             doc["instance_type"] = flavour
         doc["instance_id"] = f"{md.name}.{md.namespace}"
         doc["hostname"] = hostname(vmi)
         doc["uuid"] = uuid
-        if ssh_keys:
-            doc["public_keys"] = {str(i): k for i, k in enumerate(ssh_keys)}
+        if keys:
+            doc["public_keys"] = keys
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
