@@ -121,14 +121,19 @@ def split_prefixed_name(text: str) -> tuple[str, str]:
     return prefix, name
 
 
-def local_source(flag: str, src: dict, what: str) -> str:
-    """The `src` param naming an object of the VM's own namespace (a pvc, a secret), with virtctl's errors."""
-    if not src.get("src"):
+def source_param(flag: str, params: dict) -> tuple[str, str]:
+    """The `src` param as (namespace, name), with virtctl's errors when it is missing or malformed."""
+    if not params.get("src"):
         raise flag_err(flag, "src must be specified")
     try:
-        namespace, name = split_prefixed_name(src["src"])
+        return split_prefixed_name(params["src"])
     except ValueError as e:
         raise flag_err(flag, f"src invalid: {e}") from None
+
+
+def local_source(flag: str, src: dict, what: str) -> str:
+    """The `src` param naming an object of the VM's own namespace (a pvc, a secret), with virtctl's errors."""
+    namespace, name = source_param(flag, src)
     if namespace:
         raise flag_err(flag, f'not allowed to specify namespace of {what} "{name}"')
     return name
@@ -308,12 +313,7 @@ class VMBuilder:
                 raise flag_err(flag, "url is required with http volume source")
             return {"source": {"http": {"url": params["url"]}}}, params
         params = map_params(flag, text, DV_SOURCE)   # pvc: a clone of namespace/name
-        if not params.get("src"):
-            raise flag_err(flag, "src must be specified")
-        try:
-            namespace, name = split_prefixed_name(params["src"])
-        except ValueError as e:
-            raise flag_err(flag, f"src invalid: {e}") from None
+        namespace, name = source_param(flag, params)
         if not namespace:
             raise flag_err(flag, f'namespace of pvc "{name}" must be specified')
         return {"source": {"pvc": {"name": name, "namespace": namespace}}}, params
