@@ -99,13 +99,13 @@ def bandwidth_mib(value: str) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class SourceRead:
-    """What a migration's call needs from the source domain, as read at domain revision `revision`."""
+    """What migration `uid`'s call needs from the source domain, as read at domain revision `revision`."""
+    uid: str
     revision: int
     dom: Any
     migratable_xml: str
     local_disks: list[tuple[str, str]]   # (target, file) copied along
     local_bytes: int
-    uid: str = ""                        # the migration it was read for
 
 
 class Migration:
@@ -172,10 +172,9 @@ class Migration:
         if not uid:
             return LM.MigrationResponse(success=False, message="no migration to prepare")
         try:
-            read = await asyncio.to_thread(self._read_source)
+            self._prepared = await asyncio.to_thread(self._read_source, uid)
         except (virt.VirtError, ET.ParseError, OSError) as e:
             return failures.migration_response(e)   # the migration's call reads again, and says why
-        self._prepared = dataclasses.replace(read, uid=uid)
         return LM.MigrationResponse(success=True, message="source prepared")
 
     async def CancelVirtualMachineMigration(self, request, context):
@@ -223,15 +222,15 @@ class Migration:
             raise virt.DomainNotFound(NOT_MIGRATING)
         virt.call("failed to cancel migration", dom.abortJob)
 
-    def _read_source(self) -> SourceRead:
-        """What libvirt's migration call needs from the running domain (one thread hop: libvirt calls)."""
+    def _read_source(self, uid: str) -> SourceRead:
+        """What migration `uid`'s libvirt call needs from the running domain (one thread hop: libvirt calls)."""
         lv = virt.libvirt
         dom = self.l.hv._domain()
         if dom is None:
             raise virt.DomainNotFound(f"domain {self.l.domain_name} not found")
         migratable = virt.call("XMLDesc", dom.XMLDesc, lv.VIR_DOMAIN_XML_MIGRATABLE | lv.VIR_DOMAIN_XML_SECURE)
         local = local_disks(m.Domain.from_xml(migratable), self.l.vm_dir)   # its disks are the live ones
-        return SourceRead(self.l.domain.revision, dom, migratable, local,
+        return SourceRead(uid, self.l.domain.revision, dom, migratable, local,
                           sum(os.path.getsize(path) for _, path in local))
 
     def _params(self, vmi, options, read: SourceRead) -> tuple[str, dict, int]:
@@ -266,7 +265,7 @@ class Migration:
         read, self._prepared = self._prepared, None
         try:
             if read is None or read.uid != self.meta.uid or read.revision != self.l.domain.revision:
-                read = dataclasses.replace(await asyncio.to_thread(self._read_source), uid=self.meta.uid)
+                read = await asyncio.to_thread(self._read_source, self.meta.uid)
             uri, params, flags = self._params(vmi, options, read)
         except (virt.VirtError, ET.ParseError, OSError) as e:
             log.warning("migration %s: %s", self.meta.uid, e)

@@ -29,7 +29,7 @@ async def source(tmp_path):
     mig = lm.Migration(launcher)
     reads = []
     real = mig._read_source
-    mig._read_source = lambda: reads.append(1) or real()
+    mig._read_source = lambda uid: reads.append(1) or real(uid)
     yield launcher, mig, reads
     launcher.hv.destroy()
     launcher.hv.undefine()
