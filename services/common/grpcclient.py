@@ -31,6 +31,9 @@ _OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 1000),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
+# A unix connection costs nothing to keep, so it is never closed for being idle (gRPC's default: after 30
+# minutes without a call): a spare launcher the handler dialled may wait that long for its VMI.
+_UNIX_OPTIONS = [*_OPTIONS, ("grpc.client_idle_timeout_ms", 2**31 - 1)]
 
 
 _identity: meshtls.Identity | None = None
@@ -58,23 +61,24 @@ def _tls(target: str, server_name: str) -> tuple[grpc.ChannelCredentials, list]:
     return _identity.channel_credentials(), [*_OPTIONS, ("grpc.ssl_target_name_override", server_name)]
 
 
-def aio_channel(target: str, metrics: bool = False, launcher: str = "",
+def aio_channel(target: str, metrics: bool = False, launcher: tracing.LauncherUid = "",
                 server_name: str = meshtls.API_SERVER_NAME) -> grpc.aio.Channel:
     """`metrics`: count calls in kubevirt_rest_client_* (clients of the api, KubeVirt's REST clients).
-    `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans).
+    `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans), or
+    what tells it (a spare launcher's channel: dialled before the spare has a VMI).
     `server_name`: the service a TCP target must prove to be."""
     interceptors = tracing.client_interceptors(launcher)
     if metrics:
         interceptors += clientmetrics.interceptors(target)
     if is_unix(target):
-        return grpc.aio.insecure_channel(target, options=_OPTIONS, interceptors=interceptors or None)
+        return grpc.aio.insecure_channel(target, options=_UNIX_OPTIONS, interceptors=interceptors or None)
     creds, options = _tls(target, server_name)
     return grpc.aio.secure_channel(target, creds, options=options, interceptors=interceptors or None)
 
 
 def channel(target: str, server_name: str = meshtls.API_SERVER_NAME) -> grpc.Channel:
     if is_unix(target):
-        return grpc.insecure_channel(target, options=_OPTIONS)
+        return grpc.insecure_channel(target, options=_UNIX_OPTIONS)
     creds, options = _tls(target, server_name)
     return grpc.secure_channel(target, creds, options=options)
 

@@ -188,6 +188,16 @@ class Server:
         self._unix[path] = os.stat(path).st_ino
         return f"unix://{path}"
 
+    def link_unix(self, path: str, served: str) -> None:
+        """Serve the socket served at `served` (listen_unix) at `path` too: a hard link, the same socket.
+        A spare launcher, dialled at its spare's name, takes its VMI's name this way."""
+        try:
+            os.unlink(path)   # of a previous (killed) incarnation
+        except FileNotFoundError:
+            pass
+        os.link(served, path)
+        self._unix[path] = self._unix[served]
+
     def listen_tcp(self, address: str, identity: meshtls.Identity) -> str:
         """Serve TLS on HOST:PORT with `identity`'s certificate; a client must present one signed
         by the same CA (there is no plain TCP: anyone on the network could reach it)."""

@@ -13,6 +13,8 @@ import glob
 import os
 import struct
 
+# /proc/PID/comm of a launcher, and of a spare one (the zygote's, forked ahead of its VMI: it serves none yet).
+COMM, SPARE_COMM = "launcher", "launcher-spare"
 # struct flock on Linux (x86_64, arm64): short l_type, l_whence; off_t l_start, l_len; pid_t l_pid.
 _FLOCK = "hhqqi4x"
 
@@ -64,6 +66,15 @@ def held(run_dir: str) -> dict[str, int]:
         if pid:
             out[os.path.basename(path)[2:-4]] = pid
     return out
+
+
+def comm(pid: int) -> str:
+    """Process `pid`'s name (/proc/PID/comm), "" when it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def pid_alive(pid: int) -> bool:

@@ -10,6 +10,7 @@ the directories of an earlier mesh to 0700, and `open_private` logs to 0600.
 """
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import shutil
 PRIVATE_UMASK = 0o077
 # A VMI's uid names its directory and its socket: nothing that could leave `vms/` or `run/`.
 _UID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SPARE_PREFIX = "spare-"   # run/spare-<pid>.sock: a spare launcher's socket (not a uid's l-<uid>.sock)
 
 
 def private_umask() -> None:
@@ -79,6 +81,20 @@ class DataDir:
 
     def launcher_socket(self, uid: str) -> str:
         return os.path.join(self.run, f"l-{uid}.sock")
+
+    def spare_socket(self, pid: int) -> str:
+        """Where the zygote's spare launcher `pid` serves before it has a VMI (and after: the handler that
+        dialled it there keeps that connection)."""
+        return os.path.join(self.run, f"{SPARE_PREFIX}{pid}.sock")
+
+    def spare_sockets(self) -> dict[int, str]:
+        """pid -> socket of every spare launcher's socket here."""
+        out = {}
+        for path in glob.glob(os.path.join(self.run, f"{SPARE_PREFIX}*.sock")):
+            pid = os.path.basename(path)[len(SPARE_PREFIX):-len(".sock")]
+            if pid.isdigit():
+                out[int(pid)] = path
+        return out
 
     def launcher_pid(self, uid: str) -> str:
         return os.path.join(self.run, f"l-{uid}.pid")

@@ -24,6 +24,7 @@ import functools
 import inspect
 import os
 import time
+from typing import Callable, Union
 
 import grpc
 
@@ -262,13 +263,17 @@ def _traced_unary(path: str, method):
     return unary
 
 
+# The VMI uid of a channel's launcher, or a function that says it (known later: a spare launcher's channel).
+LauncherUid = Union[str, Callable[[], str]]
+
+
 class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
     """Puts the active span's W3C traceparent and tracestate in the call's metadata (no client
     span of its own), and on a channel to a launcher hands the spans its replies carry to this
     process's batch processor. Unary calls only: streams are never traced, and an interceptor on
     them would wrap every message of every watch."""
 
-    def __init__(self, launcher: str = ""):
+    def __init__(self, launcher: LauncherUid = ""):
         self.launcher = launcher
 
     @staticmethod
@@ -282,15 +287,16 @@ class _ClientPropagation(grpc.aio.UnaryUnaryClientInterceptor):
         # Reads have no span on the other side, so nothing to carry.
         call = await continuation(self._with_trace_context(details) if _traced_method(details.method) else details,
                                   request)
-        if self.launcher:
+        uid = self.launcher() if callable(self.launcher) else self.launcher
+        if uid:
             spans = getattr(await call, "traceSpans", b"")
             if spans:
-                for sp in relayed(self.launcher, spans):
+                for sp in relayed(uid, spans):
                     _processor.on_end(sp)
         return call
 
 
-def client_interceptors(launcher: str = "") -> list:
+def client_interceptors(launcher: LauncherUid = "") -> list:
     """For a channel to a service, or to the launcher of the VMI with uid `launcher`."""
     return [_ClientPropagation(launcher)] if enabled else []
 

@@ -99,7 +99,7 @@ class PodLaunchers(Launchers):
             log.info("VMI %s/%s: launcher pod %s", vmi.metadata.namespace, vmi.metadata.name, pod["metadata"]["name"])
         return self._attach(uid, 0, None)
 
-    def _attach(self, uid: str, pid: int, proc) -> Launcher:
+    def _attach(self, uid: str, pid: int, proc, spare=None) -> Launcher:   # (no zygote: never a spare)
         pod = self.pods.get(uid)
         sock = lp.socket_path(self.pods_dir, pod) if pod is not None else ""
         channel = grpcclient.aio_channel(grpcclient.unix(sock or self.data.launcher_socket(uid)), launcher=uid)

@@ -3,6 +3,7 @@ domain event streams, and notice when one dies."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import json
 import logging
@@ -14,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.common import grpcclient, launcherlock, paths, proto
 
 log = logging.getLogger(__name__)
 L = proto.launcher
 NODE_MARKER = "node"  # DATA_DIR/vms/<uid>/node: the node whose handler made the directory
+SPARE_LOOKOUT_SECONDS = 60.0
 
 
 async def exited(pid: int, alive: Callable[[], bool]) -> None:
@@ -117,6 +120,29 @@ class Zygote:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
 
+    def forked(self, pid: int) -> bool:
+        """Whether process `pid` is this zygote's child: it has the zygote's command line (a fork, no exec),
+        which names the zygote's socket. (Handlers may share a data dir, each with its zygote.)"""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return self.path.encode() in f.read().split(b"\0")
+        except OSError:
+            return False
+
+
+
+@dataclass
+class DialledSpare:
+    """The zygote's spare launcher, dialled before it has a VMI: the next spawn usually gets it, and its
+    first call then finds a connection made and a server that has answered once (a fresh connection and a
+    fresh server's first call took 4-5 ms of a migration's critical path)."""
+    pid: int
+    socket: str
+    uid: str = ""   # its VMI, once it has one: the channel relays the launcher's spans under it
+    channel: grpc.aio.Channel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.channel = grpcclient.aio_channel(grpcclient.unix(self.socket), launcher=lambda: self.uid)
 
 
 class Launchers:
@@ -129,6 +155,8 @@ class Launchers:
         self.on_change = on_change
         self.zygote = zygote
         self.by_uid: dict[str, Launcher] = {}
+        self.spare: Optional[DialledSpare] = None
+        self._dialling: Optional[asyncio.Task] = None
 
     def get(self, uid: str) -> Optional[Launcher]:
         return self.by_uid.get(uid)
@@ -147,8 +175,13 @@ class Launchers:
         for uid, pid in held.items():
             if uid not in self.by_uid:
                 self._attach(uid, pid, None)
+        for pid, sock in self.data.spare_sockets().items():
+            if launcherlock.comm(pid) not in (launcherlock.COMM, launcherlock.SPARE_COMM):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sock)   # a killed launcher's (or spare's)
         if held:
             log.info("re-attached to %d running launcher(s)", len(held))
+        self._dial_spare()
         return list(held)
 
     def holder(self, uid: str) -> int:
@@ -185,6 +218,7 @@ class Launchers:
             pass
         proc = None
         pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
+        spare = self._take_spare(pid)
         if pid is None:
             argv = ["--data-dir", self.data.root, "--uid", uid, f"--namespace={ns}", f"--name={name}",
                     "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
@@ -200,7 +234,46 @@ class Launchers:
         # The launcher writes (and locks) its pid file itself, first thing: a handler killed right
         # now loses nothing, and a second launcher for this uid would exit at once.
         log.info("started launcher pid %d for VMI %s/%s", pid, vmi.metadata.namespace, vmi.metadata.name)
-        return self._attach(uid, pid, proc)
+        return self._attach(uid, pid, proc, spare)
+
+    def _take_spare(self, pid: Optional[int]) -> Optional[DialledSpare]:
+        """The dialled spare if the zygote's launcher `pid` is it (then no longer ours to dial); another one is
+        dialled next. A dialled spare that is no spare any more (the zygote discarded it) is let go."""
+        spare, taken = self.spare, None
+        if spare is not None and spare.pid == pid:
+            self.spare, taken = None, spare
+        elif spare is not None and launcherlock.comm(spare.pid) != launcherlock.SPARE_COMM:
+            self.spare = None
+            asyncio.get_running_loop().create_task(spare.channel.close())
+        self._dial_spare()
+        return taken
+
+    def _dial_spare(self) -> None:
+        """Dial the zygote's next spare launcher once it serves (in the background)."""
+        if self.zygote is not None and self.spare is None and (self._dialling is None or self._dialling.done()):
+            self._dialling = asyncio.get_running_loop().create_task(self._dial_when_serving(self.zygote))
+
+    async def _dial_when_serving(self, zygote: Zygote) -> None:
+        # The zygote forks a spare 0.2 s after its last request and the spare gets ready on idle CPU time:
+        # looked for often at first, then seldom; after a minute, the next spawn looks again.
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while self.spare is None and loop.time() - start < SPARE_LOOKOUT_SECONDS:
+            await asyncio.sleep(0.02 if loop.time() - start < 2 else 0.25)
+            for pid, sock in self.data.spare_sockets().items():
+                if launcherlock.comm(pid) == launcherlock.SPARE_COMM and zygote.forked(pid):
+                    self.spare = await self._dial(pid, sock)
+                    if self.spare is not None:
+                        return
+
+    async def _dial(self, pid: int, sock: str) -> Optional[DialledSpare]:
+        spare = DialledSpare(pid, sock)
+        try:   # the connection made, and the server's first call answered: both warm for the VMI's first call
+            await health_pb2_grpc.HealthStub(spare.channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        except grpc.aio.AioRpcError:
+            await spare.channel.close()
+            return None
+        return spare
 
     def pid_file_alive(self, uid: str) -> bool:
         return bool(self.holder(uid))
@@ -227,9 +300,13 @@ class Launchers:
                 out.append(uid)
         return out
 
-    def _attach(self, uid: str, pid: int, proc) -> Launcher:
-        sock = self.data.launcher_socket(uid)
-        channel = grpcclient.aio_channel(grpcclient.unix(sock), launcher=uid)
+    def _attach(self, uid: str, pid: int, proc, spare: Optional[DialledSpare] = None) -> Launcher:
+        if spare is not None:   # the launcher serves its VMI at the spare's socket too: the channel stays there
+            spare.uid = uid
+            sock, channel = spare.socket, spare.channel
+        else:
+            sock = self.data.launcher_socket(uid)
+            channel = grpcclient.aio_channel(grpcclient.unix(sock), launcher=uid)
         h = Launcher(uid=uid, pid=pid, socket=sock, channel=channel,
                      stub=proto.launcher_grpc.CmdStub(channel), proc=proc)
         self.by_uid[uid] = h
@@ -292,6 +369,9 @@ class Launchers:
                 h.proc.wait(timeout=0)
             except subprocess.TimeoutExpired:
                 pass
+        if h.socket != self.data.launcher_socket(uid) and not h.alive():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(h.socket)   # a spare's name, which a killed launcher leaves
         if not self.holder(uid):  # the launcher removes its own; one killed -9 leaves it behind
             try:
                 os.unlink(self.data.launcher_pid(uid))

@@ -13,15 +13,15 @@ import json
 import logging
 import os
 import signal
+from dataclasses import dataclass
 
 from services.common import authz, grpcserver, launcherlock, links, logs, paths, proto, tracing
-from services.launcher import virt
+from services.launcher import deferred, virt
 from services.launcher.migration import Migration
 from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
-NAME, SPARE_NAME = b"launcher", b"launcher-spare"   # /proc/PID/comm: a spare serves no VMI yet
-PR_SET_NAME = 15                                    # prctl(2)
+PR_SET_NAME = 15   # prctl(2)
 
 
 def new_server() -> grpcserver.Server:
@@ -29,21 +29,49 @@ def new_server() -> grpcserver.Server:
                              authz.services_only)  # a root-only unix socket
 
 
-async def serve(args, server: grpcserver.Server | None = None) -> None:
+DeferredLauncher = deferred.deferred_class(proto.launcher_grpc.CmdServicer, Launcher)
+DeferredMigration = deferred.deferred_class(proto.lmigration_grpc.LauncherMigrationServicer, Migration)
+
+
+@dataclass
+class Spare:
+    """A spare launcher's server, serving (at `socket`) the servicers its VMI's objects will become."""
+    server: grpcserver.Server
+    socket: str
+    cmd: deferred.Deferred
+    migration: deferred.Deferred
+
+    @classmethod
+    async def serving(cls, socket: str) -> "Spare":
+        spare = cls(new_server(), socket, DeferredLauncher(), DeferredMigration())
+        spare.server.add(proto.launcher_grpc.add_CmdServicer_to_server, spare.cmd)
+        spare.server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, spare.migration)
+        spare.server.listen_unix(socket)
+        await spare.server.start()
+        return spare
+
+
+async def serve(args, spare: Spare | None = None) -> None:
     data = paths.DataDir(args.data_dir).ensure()
     vm_dir = data.vm_dir(args.uid)
     os.makedirs(vm_dir, exist_ok=True)
     launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
-    server = server or new_server()
-    server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
-    server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, Migration(launcher))
     # In a launcher pod the socket is in the pod's `sockets` volume, where the node's handler finds it.
     sock = data.launcher_socket(args.uid)
     if args.socket_dir:
         from services.common.launcherpods import SOCKET_NAME   # cluster-only: no kube imports for forked launchers
         sock = os.path.join(args.socket_dir, SOCKET_NAME)
-    server.listen_unix(sock)
-    await server.start()
+    if spare is not None:   # serving already; its handler may have sent the first call
+        server = spare.server
+        spare.cmd.become(launcher)
+        spare.migration.become(Migration(launcher))
+        server.link_unix(sock, spare.socket)
+    else:
+        server = new_server()
+        server.add(proto.launcher_grpc.add_CmdServicer_to_server, launcher)
+        server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, Migration(launcher))
+        server.listen_unix(sock)
+        await server.start()
     watcher = asyncio.create_task(launcher.watch_domain())
     term = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -87,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
 
 def claim(args):
     """The launcher's lock on its VMI (None: another launcher serves the uid, and this one exits)."""
-    process_name(NAME)
+    process_name(launcherlock.COMM)
     paths.private_umask()  # what this service creates under the data dir is root's only
     logs.setup("launcher", args.log_level)
     # First of all, before any socket or domain: the VMI's pid file, locked for our lifetime. Whoever
@@ -120,35 +148,36 @@ async def _read_to_eof(fd: int) -> bytes:
         transport.close()
 
 
-def serve_spare(assignment: int, libvirt_uri: str) -> None:
-    """A launcher forked before its VMI is known (the zygote's spare): gRPC's core starts, and the
-    server and the argument parser are made, while nobody waits for them (~10 ms of a launcher's start);
-    then the zygote's assignment on the pipe `assignment` (JSON: the launcher's argv and its log) makes
-    it that VMI's launcher. The pipe closed without one (the zygote went away): it exits."""
-    process_name(SPARE_NAME)
+def serve_spare(assignment: int, libvirt_uri: str, data_dir: str) -> None:
+    """A launcher forked before its VMI is known (the zygote's spare): its gRPC server serves at
+    DATA_DIR/run/spare-<pid>.sock, where the handler dials it, and the argument parser is made, while
+    nobody waits for them (~10 ms of a launcher's start); then the zygote's assignment on the pipe
+    `assignment` (JSON: the launcher's argv and its log) makes it that VMI's launcher, serving at the
+    VMI's socket too. The pipe closed without one (the zygote went away): it exits."""
+    process_name(launcherlock.SPARE_COMM)
     # Made ready on CPU time nobody else wants: a spare forked during a migration or a boot must not slow it.
     # Root only: root alone is sure to get the normal policy back (without CAP_SYS_NICE, RLIMIT_NICE decides).
     if os.geteuid() == 0:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
     async def run() -> None:
-        server = new_server()
-        options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
         connected = asyncio.ensure_future(asyncio.to_thread(virt.open_ahead, libvirt_uri))
+        spare = await Spare.serving(paths.DataDir(data_dir).spare_socket(os.getpid()))
+        options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
         got = await _read_to_eof(assignment)
         normal_priority()    # the zygote did so before the assignment; again for threads started meanwhile
         await connected
-        if not got:
-            return
-        task = json.loads(got)
-        fd = paths.open_private(task["log"])
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.close(fd)
-        args = options.parse_args(task["argv"])
-        lock = claim(args)
-        if lock is not None:
-            await serve(args, server)
+        task = json.loads(got) if got else None
+        if task is not None:
+            fd = paths.open_private(task["log"])
+            os.dup2(fd, 1)
+            os.dup2(fd, 2)
+            os.close(fd)
+            args = options.parse_args(task["argv"])
+            if claim(args) is not None:
+                await serve(args, spare)
+                return
+        await spare.server.stop(0)   # no VMI for it: its socket goes
     asyncio.run(run())
 
 
@@ -166,9 +195,9 @@ def normal_priority(pid: int | str = "self") -> None:
             pass   # a thread that ended meanwhile
 
 
-def process_name(name: bytes) -> None:
+def process_name(name: str) -> None:
     """This process's name in ps and /proc/PID/comm (its command line stays python's, or the zygote's)."""
-    ctypes.CDLL(None).prctl(PR_SET_NAME, name, 0, 0, 0)
+    ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ garbage collector's reach: a launcher's first full collection would otherwise co
 zygote's pages into that launcher alone (bench/idle.py).
 
 When idle, the zygote keeps one launcher forked ahead (a spare, comm `launcher-spare`), whose gRPC
-core is up and server made: the next request hands it the VMI through a pipe, which takes ~1 ms where
-a fork and that set-up took 15-25 ms of a migration's or a start's critical path.
+server already serves, at DATA_DIR/run/spare-<pid>.sock, where the handler dials it ahead too: the next
+request hands it the VMI through a pipe, which takes ~1 ms where a fork and that set-up took 15-25 ms of a
+migration's or a start's critical path, and the handler's first call finds a warm connection.
 
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
@@ -37,12 +38,12 @@ import sys
 
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
 from services.common import paths, proto, tracing
-from services.launcher.server import Launcher
 
 SPARE_AFTER_IDLE = 0.2   # seconds without a request before the zygote forks the next spare
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
-tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, Launcher)
+# (Learned for the servicer class a spare serves: most launchers start as spares.)
+tracing.prefork("launcher", proto.launcher_grpc.add_CmdServicer_to_server, launcher_main.DeferredLauncher)
 
 
 def _fork_launcher(run, *args, sockets: tuple = (), fds: tuple = ()) -> int | None:
@@ -137,19 +138,19 @@ class Spare:
     The next request takes it, through its assignment pipe, instead of forking; an idle zygote forks
     the next one. A burst of requests forks directly: nobody waits behind a spare's fork."""
 
-    def __init__(self, pid: int, assignment: int):
-        self.pid, self.assignment = pid, assignment
+    def __init__(self, pid: int, assignment: int, socket_path: str):
+        self.pid, self.assignment, self.socket = pid, assignment, socket_path
         self.assigned = False   # (or found dead): its pipe is closed
 
     @classmethod
-    def fork(cls, listener: socket.socket, libvirt_uri: str) -> "Spare | None":
+    def fork(cls, listener: socket.socket, data: paths.DataDir, libvirt_uri: str) -> "Spare | None":
         r, w = os.pipe()
-        pid = _fork_launcher(launcher_main.serve_spare, r, libvirt_uri, sockets=(listener,), fds=(w,))
+        pid = _fork_launcher(launcher_main.serve_spare, r, libvirt_uri, data.root, sockets=(listener,), fds=(w,))
         os.close(r)
         if pid is None:
             os.close(w)
             return None
-        return cls(pid, w)
+        return cls(pid, w, data.spare_socket(pid))
 
     def assign(self, argv: list[str], log_path: str) -> bool:
         """Hands it its VMI (False: it died meanwhile)."""
@@ -169,6 +170,8 @@ class Spare:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
             pass
+        with contextlib.suppress(OSError):
+            os.unlink(self.socket)   # a killed server's is left
 
 
 def _spawn(uid: str, namespace: str, name: str, conn: socket.socket, listener: socket.socket, data: paths.DataDir,
@@ -210,7 +213,7 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
             conn, _ = listener.accept()
         except socket.timeout:
             if spare is None:
-                spare = Spare.fork(listener, launcher["libvirt_uri"])
+                spare = Spare.fork(listener, data, launcher["libvirt_uri"])
             continue
         with conn:
             conn.settimeout(5)

@@ -1,6 +1,7 @@
 """Issue 13: a handler killed between a launcher's spawn and noting it loses nothing: a restarted
 handler finds every live launcher (it holds its own pid file's lock), and never starts a second
 launcher for a VMI uid that has one."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -50,3 +51,50 @@ async def test_a_restarted_handler_finds_an_unnoted_launcher_and_spawns_no_dupli
     finally:
         proc.kill()
         proc.wait()
+
+
+async def test_the_handler_dials_the_zygotes_spare_ahead_and_its_vmi_uses_that_connection(data_dir):
+    """The zygote's spare launcher is dialled before any VMI needs it; the spawn that gets it keeps that
+    channel (its socket stays the spare's name), and the next spare is dialled in its turn. A launcher
+    killed -9 leaves its spare socket, which forgetting it removes."""
+    import asyncio
+    import signal
+
+    from services.common import launcherlock
+    from services.handler.launchers import Zygote
+    data = paths.DataDir(data_dir).ensure()
+    zygote = Zygote(os.path.join(data.run, "zygote-n1.sock"), os.path.join(data_dir, "zygote.log"), data_dir,
+                    "test:///default", "emulation")
+    zygote.start()
+    ls = Launchers(data, "test:///default", "emulation", lambda uid: None, zygote=zygote, node="n1")
+    launched = []
+    try:
+        assert ls.discover() == []
+        deadline = time.monotonic() + 30
+        while ls.spare is None:
+            assert time.monotonic() < deadline, open(os.path.join(data_dir, "zygote.log")).read()
+            await asyncio.sleep(0.05)
+        dialled = ls.spare
+        assert launcherlock.comm(dialled.pid) == launcherlock.SPARE_COMM
+        vmi = proto.kv.VirtualMachineInstance()
+        vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name = "u1", "default", "a"
+        h = await ls.spawn(vmi)
+        launched.append(h.pid)
+        assert (h.pid, h.channel, h.socket) == (dialled.pid, dialled.channel, data.spare_socket(dialled.pid))
+        assert dialled.uid == "u1" and ls.spare is not dialled
+        assert (await h.stub.Info(proto.launcher.EmptyRequest(), timeout=10)).vmiUid == "u1"
+        assert await ls.wait_ready(h, 10) == ""
+        while ls.spare is None:   # the zygote's next spare, dialled in its turn
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        assert ls.spare.pid != h.pid
+        os.kill(h.pid, signal.SIGKILL)
+        assert await ls.wait_exit(h, 10)
+        await ls.forget("u1")
+        assert not os.path.exists(data.spare_socket(h.pid))
+    finally:
+        for pid in launched:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        zygote.stop()
+        zygote.proc.wait(10)

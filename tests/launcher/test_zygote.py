@@ -176,3 +176,38 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
             for pid in launched:
                 os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not spares(data_dir), 5)
+
+
+def test_a_spare_serves_before_its_vmi_and_its_connection_reaches_that_vmis_launcher(data_dir):
+    """A spare's gRPC server serves at run/spare-<pid>.sock before any request (the handler dials it ahead).
+    A call made on that connection before the assignment waits, and the VMI's launcher answers it; the
+    VMI's socket is the same socket, and both names go when the launcher exits."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from services.common import paths, proto
+    data = paths.DataDir(data_dir)
+    with zygote(data_dir) as sock:
+        pid = wait_until(lambda: spares(data_dir))[0]
+        spare_sock = wait_until(lambda: data.spare_sockets().get(pid))
+        assert stat.S_IMODE(os.stat(spare_sock).st_mode) == 0o600
+        with grpc.insecure_channel(f"unix://{spare_sock}") as channel:
+            assert health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10).status == \
+                health_pb2.HealthCheckResponse.SERVING
+            early = proto.launcher_grpc.CmdStub(channel).Info.future(proto.launcher.EmptyRequest(), timeout=20)
+            time.sleep(0.3)
+            assert not early.done()   # no VMI to answer for yet
+            reply = ask(sock, {"uid": "u1", "namespace": "default", "name": "x"})
+            assert reply["pid"] == pid
+            try:
+                info = early.result()
+                assert (info.vmiUid, info.pid) == ("u1", pid)
+                vmi_sock = data.launcher_socket("u1")
+                assert os.stat(vmi_sock).st_ino == os.stat(spare_sock).st_ino
+                with grpc.insecure_channel(f"unix://{vmi_sock}") as by_name:
+                    assert proto.launcher_grpc.CmdStub(by_name).Info(proto.launcher.EmptyRequest(),
+                                                                     timeout=10).vmiUid == "u1"
+            finally:
+                os.kill(pid, signal.SIGTERM)   # a graceful exit removes both of its names
+            wait_until(lambda: exited(pid))
+        assert not os.path.exists(spare_sock) and not os.path.exists(data.launcher_socket("u1"))
