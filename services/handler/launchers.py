@@ -233,7 +233,8 @@ class Launchers:
             pid = proc.pid
         # The launcher writes (and locks) its pid file itself, first thing: a handler killed right
         # now loses nothing, and a second launcher for this uid would exit at once.
-        log.info("started launcher pid %d for VMI %s/%s", pid, vmi.metadata.namespace, vmi.metadata.name)
+        log.info("started launcher pid %d for VMI %s/%s%s", pid, vmi.metadata.namespace, vmi.metadata.name,
+                 " (a spare, dialled ahead)" if spare is not None else "")
         return self._attach(uid, pid, proc, spare)
 
     def _take_spare(self, pid: Optional[int]) -> Optional[DialledSpare]:

@@ -10,6 +10,7 @@ import threading
 import time
 
 from harness import Mesh, short_tmpdir, vm_manifest
+from services.common import launcherlock
 
 N = 100
 
@@ -27,14 +28,6 @@ def _state(pid: str) -> str:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
-        return ""
-
-
-def _comm(pid: str) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
         return ""
 
 
@@ -57,7 +50,7 @@ def launcher_processes(data_dir: str) -> dict[int, str]:
         if "services.launcher" not in cmd or f"--data-dir {data_dir} " not in cmd + " ":
             continue
         state = _state(pid)
-        if state in ("", "Z") or _comm(pid) == "launcher-spare":
+        if state in ("", "Z") or launcherlock.comm(int(pid)) == launcherlock.SPARE_COMM:
             continue
         try:
             fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
