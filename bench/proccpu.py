@@ -8,10 +8,19 @@ VIRT_COMMANDS = ("qemu-system", "libvirtd", "virtqemud", "virtlogd")   # /proc/P
 
 
 def proc_stat(pid) -> tuple[str, float]:
-    """A process's parent pid and the CPU seconds (user + system) it has used, from /proc."""
+    """A process's parent pid and the CPU seconds it has used, from /proc: the sum of its threads' time on a
+    CPU (schedstat, in ns), not /proc/PID/stat's utime + stime, counted in 10 ms ticks here (a migration's
+    few ms per process read as 0 or 10). A thread that has exited takes its time along."""
     with open(f"/proc/{pid}/stat") as f:
-        stat = f.read().rsplit(")", 1)[1].split()
-    return stat[1], (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        ppid = f.read().rsplit(")", 1)[1].split()[1]
+    ns = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns += int(f.read().split()[0])
+        except OSError:
+            continue   # a thread that has just exited
+    return ppid, ns / 1e9
 
 
 def mesh_processes(data_dir: str):
