@@ -7,20 +7,27 @@ import os
 VIRT_COMMANDS = ("qemu-system", "libvirtd", "virtqemud", "virtlogd")   # /proc/PID/comm, by prefix
 
 
+def _ticks(stat_path: str) -> tuple[str, int]:
+    """The parent pid and utime + stime (clock ticks) in a /proc stat file."""
+    with open(stat_path) as f:
+        stat = f.read().rsplit(")", 1)[1].split()
+    return stat[1], int(stat[11]) + int(stat[12])
+
+
 def proc_stat(pid) -> tuple[str, float]:
-    """A process's parent pid and the CPU seconds it has used, from /proc: the sum of its threads' time on a
-    CPU (schedstat, in ns), not /proc/PID/stat's utime + stime, counted in 10 ms ticks here (a migration's
-    few ms per process read as 0 or 10). A thread that has exited takes its time along."""
-    with open(f"/proc/{pid}/stat") as f:
-        ppid = f.read().rsplit(")", 1)[1].split()[1]
-    ns = 0
+    """A process's parent pid and the CPU seconds it has used, from /proc: its live threads' time on a CPU
+    (schedstat, in ns), plus its exited threads' (the process's utime + stime beyond its live threads', in
+    clock ticks). utime + stime alone count 10 ms ticks here: a migration's few ms per process read 0 or 10."""
+    ppid, total_ticks = _ticks(f"/proc/{pid}/stat")
+    ns = live_ticks = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
                 ns += int(f.read().split()[0])
+            live_ticks += _ticks(f"/proc/{pid}/task/{tid}/stat")[1]
         except OSError:
             continue   # a thread that has just exited
-    return ppid, ns / 1e9
+    return ppid, ns / 1e9 + max(0, total_ticks - live_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def mesh_processes(data_dir: str):
