@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -64,6 +64,8 @@ class Launcher:
     events_task: Optional[asyncio.Task] = None
     shutdown_deadline: Optional[float] = None
     extra: dict = field(default_factory=dict)
+    # The call spawn(first=...) sent before the launcher had its VMI (to the spare the zygote then gave it).
+    first: Optional[asyncio.Future] = None
 
     def newer(self, domain: L.Domain) -> bool:
         """Whether `domain` (an event, or a sync's reply) is news: it changed, and is not older than
@@ -203,7 +205,11 @@ class Launchers:
         log.info("VMI uid %s: following launcher pid %d (started before this handler knew)", uid, pid)
         return self._attach(uid, pid, None)
 
-    async def spawn(self, vmi) -> Launcher:
+    async def spawn(self, vmi, first: Optional[Callable[[grpc.aio.Channel], Awaitable]] = None) -> Launcher:
+        """This VMI's launcher, started (or the one already serving it). `first` (a call, made on a channel to
+        the launcher) is sent to the dialled spare before the zygote is asked for a launcher: the call waits
+        in the spare for the VMI the zygote then hands it, instead of setting out after the zygote's answer.
+        It is the launcher's `first` if the zygote gave this VMI that spare (else it is cancelled)."""
         uid, ns, name = vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name
         vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
         with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
@@ -217,8 +223,15 @@ class Launchers:
         except FileNotFoundError:
             pass
         proc = None
+        spare, self.spare = self.spare, None   # this spawn's to take: a concurrent one must not send it a call
+        early = asyncio.ensure_future(first(spare.channel)) if spare is not None and first is not None else None
         pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
-        spare = self._take_spare(pid)
+        if spare is not None and spare.pid != pid:   # the zygote had another (or none): the spare stays one
+            if early is not None:
+                early.cancel()
+            self._keep_dialled(spare)
+            spare = early = None
+        self._dial_spare()
         if pid is None:
             argv = ["--data-dir", self.data.root, "--uid", uid, f"--namespace={ns}", f"--name={name}",
                     "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
@@ -235,19 +248,16 @@ class Launchers:
         # now loses nothing, and a second launcher for this uid would exit at once.
         log.info("started launcher pid %d for VMI %s/%s%s", pid, vmi.metadata.namespace, vmi.metadata.name,
                  " (a spare, dialled ahead)" if spare is not None else "")
-        return self._attach(uid, pid, proc, spare)
+        h = self._attach(uid, pid, proc, spare)
+        h.first = early
+        return h
 
-    def _take_spare(self, pid: Optional[int]) -> Optional[DialledSpare]:
-        """The dialled spare if the zygote's launcher `pid` is it (then no longer ours to dial); another one is
-        dialled next. A dialled spare that is no spare any more (the zygote discarded it) is let go."""
-        spare, taken = self.spare, None
-        if spare is not None and spare.pid == pid:
-            self.spare, taken = None, spare
-        elif spare is not None and launcherlock.comm(spare.pid) != launcherlock.SPARE_COMM:
-            self.spare = None
+    def _keep_dialled(self, spare: DialledSpare) -> None:
+        """A dialled spare some spawn did not get: dialled still while it is a spare and no other is, else let go."""
+        if self.spare is None and launcherlock.comm(spare.pid) == launcherlock.SPARE_COMM:
+            self.spare = spare
+        else:
             asyncio.get_running_loop().create_task(spare.channel.close())
-        self._dial_spare()
-        return taken
 
     def _dial_spare(self) -> None:
         """Dial the zygote's next spare launcher once it serves (in the background)."""

@@ -378,6 +378,7 @@ class Migrations:
             h = await self._launcher_died(vmi, h)
             if h is None:
                 return None
+        request = None
         if h is None:
             if self.launchers.pid_file_alive(uid):
                 return 0.2   # likewise, one this handler no longer follows
@@ -395,29 +396,28 @@ class Migrations:
                 return None
             # Noted before the spawn's await: the orphan sweep must not take the directory spawn makes.
             self.receiving[uid] = st.migrationUid
-            h = await self.launchers.spawn(vmi)
+            request = await self._target_request(vmi)
+            if request is None:
+                return None
+            # Sent with the spawn: to the dialled spare launcher, which serves it once the zygote gave it this VMI.
+            h = await self.launchers.spawn(vmi, first=lambda channel: proto.lmigration_grpc.LauncherMigrationStub(
+                channel).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
             log.info("VMI %s/%s: receiving launcher for migration %s", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid)
         out = proto.copy(vmi)
         s = out.status.migrationState
         sync = None
         if not st.targetNodeAddress and not st.abortRequested:
-            if not await self.launchers.listening(h, LAUNCHER_READY_TIMEOUT):
-                raise RuntimeError("the receiving launcher is not listening")
-            request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
-                                                    imagePaths=self.images.pinned(vmi)[0] if self.images else {})
-            if configvolumes.needed(vmi):
-                try:
-                    for name, files in (await configvolumes.files_of(self.api, vmi)).items():
-                        request.volumeFiles[name].CopyFrom(files)
-                except configvolumes.Missing as e:   # gone since the VMI started: the migration fails
-                    s.abortRequested = True
-                    s.failureReason = s.failureReason or str(e)
-                    self._observe(await self.api.update_status(out))
+            sync, h.first = h.first, None
+            if sync is None:
+                request = request or await self._target_request(vmi)
+                if request is None:
                     return None
-            # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff).
-            # Its answer is the readiness check too: no Info call beside it on the migration's path.
-            sync = asyncio.ensure_future(lstub(h).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
+                if not await self.launchers.listening(h, LAUNCHER_READY_TIMEOUT):
+                    raise RuntimeError("the receiving launcher is not listening")
+                # Sent once the launcher listens (a dial before puts the channel into gRPC's reconnect backoff).
+                # Its answer is the readiness check too: no Info call beside it on the migration's path.
+                sync = asyncio.ensure_future(lstub(h).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
             why = await self._answered(h, sync)
             if why:
                 raise RuntimeError(f"the receiving launcher is {why}")
@@ -455,6 +455,23 @@ class Migrations:
         if prepared:   # recorded once the source can see the address: the event's write does not go first
             self.recorder.normal(vmi, events.PREPARING_TARGET, events.VMI_TARGET_PREPARED)
         return None
+
+    async def _target_request(self, vmi) -> LM.SyncMigrationTargetRequest | None:
+        """What the receiving launcher prepares from; None when a config volume the VMI mounts is gone since it
+        started: the migration fails then (written here)."""
+        request = LM.SyncMigrationTargetRequest(vmi=vmi, featureGates=sorted(self.feature_gates()),
+                                                imagePaths=self.images.pinned(vmi)[0] if self.images else {})
+        if configvolumes.needed(vmi):
+            try:
+                for name, files in (await configvolumes.files_of(self.api, vmi)).items():
+                    request.volumeFiles[name].CopyFrom(files)
+            except configvolumes.Missing as e:
+                out = proto.copy(vmi)
+                out.status.migrationState.abortRequested = True
+                out.status.migrationState.failureReason = vmi.status.migrationState.failureReason or str(e)
+                self._observe(await self.api.update_status(out))
+                return None
+        return request
 
     async def _answered(self, h, call: asyncio.Future) -> str:
         """"" once the launcher answered `call` (an error it gave is raised by call.result()); otherwise why

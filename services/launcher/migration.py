@@ -200,6 +200,9 @@ class Migration:
         (checked here too), this launcher's directory."""
 
         vmi = request.vmi
+        if vmi.metadata.uid != self.l.uid:   # (a call sent to a spare launcher the zygote gave another VMI)
+            return LM.MigrationResponse(success=False, message=f"this launcher serves VMI uid {self.l.uid}, "
+                                        f"not {vmi.metadata.uid}")
         try:
             images = dict(request.imagePaths)
             await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths),

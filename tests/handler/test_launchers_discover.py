@@ -53,10 +53,21 @@ async def test_a_restarted_handler_finds_an_unnoted_launcher_and_spawns_no_dupli
         proc.wait()
 
 
+def _vmi(uid):
+    vmi = proto.kv.VirtualMachineInstance()
+    vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name = uid, "default", f"vm-{uid}"
+    return vmi
+
+
+def info(channel):
+    return proto.launcher_grpc.CmdStub(channel).Info(proto.launcher.EmptyRequest(), wait_for_ready=True, timeout=20)
+
+
 async def test_the_handler_dials_the_zygotes_spare_ahead_and_its_vmi_uses_that_connection(data_dir):
     """The zygote's spare launcher is dialled before any VMI needs it; the spawn that gets it keeps that
-    channel (its socket stays the spare's name), and the next spare is dialled in its turn. A launcher
-    killed -9 leaves its spare socket, which forgetting it removes."""
+    channel (its socket stays the spare's name), with the spawn's first call sent on it before the zygote
+    was asked; the next spare is dialled in its turn. A launcher killed -9 leaves its spare socket, which
+    forgetting it removes. A spare that died is not the next VMI's: its first call is not sent ahead."""
     import asyncio
     import signal
 
@@ -76,13 +87,11 @@ async def test_the_handler_dials_the_zygotes_spare_ahead_and_its_vmi_uses_that_c
             await asyncio.sleep(0.05)
         dialled = ls.spare
         assert launcherlock.comm(dialled.pid) == launcherlock.SPARE_COMM
-        vmi = proto.kv.VirtualMachineInstance()
-        vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name = "u1", "default", "a"
-        h = await ls.spawn(vmi)
+        h = await ls.spawn(_vmi("u1"), first=info)
         launched.append(h.pid)
         assert (h.pid, h.channel, h.socket) == (dialled.pid, dialled.channel, data.spare_socket(dialled.pid))
         assert dialled.uid == "u1" and ls.spare is not dialled
-        assert (await h.stub.Info(proto.launcher.EmptyRequest(), timeout=10)).vmiUid == "u1"
+        assert (await h.first).vmiUid == "u1"   # sent before the zygote was asked, answered by u1's launcher
         assert await ls.wait_ready(h, 10) == ""
         while ls.spare is None:   # the zygote's next spare, dialled in its turn
             assert time.monotonic() < deadline
@@ -92,6 +101,16 @@ async def test_the_handler_dials_the_zygotes_spare_ahead_and_its_vmi_uses_that_c
         assert await ls.wait_exit(h, 10)
         await ls.forget("u1")
         assert not os.path.exists(data.spare_socket(h.pid))
+        # The dialled spare dies: the zygote forks u2's launcher, and the call sent ahead is not u2's first.
+        dead = ls.spare.pid
+        os.kill(dead, signal.SIGKILL)
+        while os.path.exists(f"/proc/{dead}"):   # (its pipe to the zygote closed only once it is reaped)
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        h2 = await ls.spawn(_vmi("u2"), first=info)
+        launched.append(h2.pid)
+        assert h2.first is None and h2.socket == data.launcher_socket("u2")
+        assert await ls.wait_ready(h2, 10) == ""
     finally:
         for pid in launched:
             with contextlib.suppress(ProcessLookupError):

@@ -74,3 +74,13 @@ async def test_nothing_to_prepare_without_a_migration(source):
     _, mig, reads = source
     resp = await mig.PrepareMigrationSource(LM.MigrateVirtualMachineRequest(vmi=_vmi("prep", "")), None)
     assert not resp.success and reads == [] and mig._prepared is None
+
+
+async def test_a_target_prepares_only_its_own_vmi(tmp_path):
+    """A call sent to a spare launcher before the zygote named its VMI can reach a launcher given another
+    VMI: SyncMigrationTarget refuses a VMI that is not the launcher's own, and prepares nothing."""
+    launcher = server.Launcher("test:///default", "uid-mine", "ns", "mine", str(tmp_path), "emulation")
+    mig = lm.Migration(launcher)
+    resp = await mig.SyncMigrationTarget(LM.SyncMigrationTargetRequest(vmi=_vmi("other")), None)
+    assert not resp.success and "uid-mine, not uid-other" in resp.message
+    assert mig.meta.uid == "" and list(tmp_path.iterdir()) == []
