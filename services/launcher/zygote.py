@@ -35,18 +35,11 @@ import signal
 import socket
 import struct
 import sys
-import time
 
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
 from services.common import paths, proto, tracing
 
-# The next spare is forked once no request came for SPARE_AFTER_IDLE seconds and the machine had QUIET_CORES
-# idle meanwhile, or after SPARE_LATEST seconds whatever the load: the launcher just assigned is starting
-# its VM or receiving one (a migration's job wants both cores here), and the fork (the zygote's pages),
-# the spare's set-up and the handler's dial of it took ~15 ms of CPU beside it.
-SPARE_AFTER_IDLE = 0.2
-QUIET_CORES = 0.5
-SPARE_LATEST = 5.0
+SPARE_AFTER_IDLE = 0.2   # seconds without a request before the zygote forks the next spare
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
 # (Learned for the servicer class a spare serves: most launchers start as spares.)
@@ -140,25 +133,6 @@ def _peer_allowed(conn: socket.socket) -> bool:
     return uid in (0, os.geteuid())
 
 
-class IdleCpu:
-    """How much CPU the machine left idle since the last look (/proc/stat's idle + iowait), in cores."""
-
-    def __init__(self) -> None:
-        self.cpus = os.cpu_count() or 1
-        self.last = self._read()
-
-    @staticmethod
-    def _read() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]   # user nice system idle iowait irq softirq steal
-        return ticks[3] + ticks[4], sum(ticks)
-
-    def look(self) -> float:
-        (idle0, total0), (idle1, total1) = self.last, self._read()
-        self.last = (idle1, total1)
-        return self.cpus * (idle1 - idle0) / (total1 - total0) if total1 > total0 else float(self.cpus)
-
-
 class Spare:
     """A launcher forked ahead of need (launcher_main.serve_spare): gRPC set up, its VMI not yet known.
     The next request takes it, through its assignment pipe, instead of forking; an idle zygote forks
@@ -226,7 +200,6 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
     listener.listen(64)
     listener.settimeout(SPARE_AFTER_IDLE)
     spare: Spare | None = None
-    idle, last_request = IdleCpu(), time.monotonic()
 
     def stop(*_):
         if spare is not None:
@@ -239,12 +212,9 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
         try:
             conn, _ = listener.accept()
         except socket.timeout:
-            quiet = idle.look() >= QUIET_CORES
-            if spare is None and (quiet or time.monotonic() - last_request >= SPARE_LATEST):
+            if spare is None:
                 spare = Spare.fork(listener, data, launcher["libvirt_uri"])
             continue
-        idle.look()   # the next look covers the time since this request
-        last_request = time.monotonic()
         with conn:
             conn.settimeout(5)
             if not _peer_allowed(conn):
