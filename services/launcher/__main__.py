@@ -164,9 +164,9 @@ def serve_spare(assignment: int, libvirt_uri: str, data_dir: str) -> None:
         connected = asyncio.ensure_future(asyncio.to_thread(virt.open_ahead, libvirt_uri))
         spare = await Spare.serving(paths.DataDir(data_dir).spare_socket(os.getpid()))
         options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
-        got = await _read_to_eof(assignment)
-        normal_priority()    # the zygote did so before the assignment; again for threads started meanwhile
         await connected
+        normal_priority()    # ready: it only waits from now on, and its VMI need not wait for this
+        got = await _read_to_eof(assignment)
         task = json.loads(got) if got else None
         if task is not None:
             fd = paths.open_private(task["log"])

@@ -155,7 +155,8 @@ class Spare:
     def assign(self, argv: list[str], log_path: str) -> bool:
         """Hands it its VMI (False: it died meanwhile)."""
         self.assigned = True
-        launcher_main.normal_priority(self.pid)   # it got ready at idle priority; from now on a VMI waits on it
+        if os.sched_getscheduler(self.pid) == os.SCHED_IDLE:   # still getting ready (ready, it renices itself)
+            launcher_main.normal_priority(self.pid)           # from now on a VMI waits on it
         try:   # one write under PIPE_BUF: all of it or nothing; a dead reader is EPIPE
             os.write(self.assignment, json.dumps({"argv": argv, "log": log_path}).encode())
             return True

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from harness import ROOT, short_tmpdir
+from services.common import paths
 
 
 @contextlib.contextmanager
@@ -150,8 +151,10 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
             spare = wait_until(lambda: spares(data_dir))
             assert len(spare) == 1
             assert not any(n.startswith("l-") for n in os.listdir(os.path.join(data_dir, "run")))   # no VMI yet
-            # Ready at idle priority (any thread it started too), so that it never slows a running guest down...
-            assert policies(spare[0]) == {os.SCHED_IDLE}
+            # Made ready at idle priority (it never slows a running guest down); ready, it only waits, at the
+            # normal priority its VMI's launcher needs (nobody waits on a renice of its threads then)...
+            wait_until(lambda: paths.DataDir(data_dir).spare_sockets().get(spare[0]))
+            wait_until(lambda: policies(spare[0]) == {os.SCHED_OTHER})
             assert "error" in ask(sock, {"uid": "../x", "namespace": "default", "name": "x"})   # leaves it be
             for uid in ("u1", "u2"):   # one after the other: the second has no spare yet, and forks
                 reply = ask(sock, {"uid": uid, "namespace": "default", "name": "x"})
@@ -162,7 +165,7 @@ def test_an_idle_zygote_keeps_a_spare_which_the_next_request_takes(data_dir):
                 assert int(open(os.path.join(data_dir, "run", f"l-{uid}.pid")).read()) == pid
                 with open(f"/proc/{pid}/comm") as f:
                     assert f.read().strip() == "launcher"
-                assert policies(pid) == {os.SCHED_OTHER}   # ...and a launcher like any other once it has its VMI
+                assert policies(pid) == {os.SCHED_OTHER}   # ...and a launcher like any other, with its VMI
             assert "launcher for default/x (u1)" in open(os.path.join(data_dir, "vms", "u1", "launcher.log")).read()
             dead = wait_until(lambda: spares(data_dir))[0]   # idle again: the next spare
             os.kill(dead, signal.SIGKILL)
@@ -185,7 +188,7 @@ def test_a_spare_serves_before_its_vmi_and_its_connection_reaches_that_vmis_laun
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    from services.common import paths, proto
+    from services.common import proto
     data = paths.DataDir(data_dir)
     with zygote(data_dir) as sock:
         pid = wait_until(lambda: spares(data_dir))[0]
