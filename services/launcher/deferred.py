@@ -2,8 +2,9 @@
 
 The zygote's spare starts its server, and the handler dials it, while nobody waits (launcher_main.serve_spare).
 When the zygote assigns it a VMI, the spare makes that VMI's Launcher and Migration and hands them to its
-deferred servicers (`become`). The handler sends its first call as soon as the zygote names the spare,
-which can be before the spare has read its assignment: a call waits until the servicer has its object.
+deferred servicers (`become`). The handler sends a migration target's first call to the spare it dialled
+before it asks the zygote for a launcher (handler/launchers.py, `spawn`): a call that comes before the
+spare has its VMI waits until the servicer has its object.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def deferred_class(base: type, impl: type) -> type:
 
 
 class Deferred:
+    """The instance side of a deferred_class: its object, once given."""
+
     def __init__(self) -> None:
         self.target = None
         self._ready = asyncio.Event()
