@@ -264,12 +264,13 @@ class Launchers:
             self._dialling = asyncio.get_running_loop().create_task(self._dial_when_serving(self.zygote))
 
     async def _dial_when_serving(self, zygote: Zygote) -> None:
-        # The zygote forks a spare 0.2 s after its last request and the spare gets ready on idle CPU time:
-        # looked for often at first, then seldom; after a minute, the next spawn looks again.
+        # The zygote forks a spare SPARE_AFTER_IDLE after its last request and the spare gets ready on idle CPU
+        # time: looked for often from then on, then seldom; after a minute, the next spawn looks again.
         loop = asyncio.get_running_loop()
         start = loop.time()
+        await asyncio.sleep(launcherlock.SPARE_AFTER_IDLE)
         while self.spare is None and loop.time() - start < SPARE_LOOKOUT_SECONDS:
-            await asyncio.sleep(0.02 if loop.time() - start < 2 else 0.25)
+            await asyncio.sleep(0.02 if loop.time() - start < launcherlock.SPARE_AFTER_IDLE + 2 else 0.25)
             for pid, sock in self.data.spare_sockets().items():
                 if launcherlock.comm(pid) == launcherlock.SPARE_COMM and zygote.forked(pid):
                     self.spare = await self._dial(pid, sock)

@@ -6,10 +6,11 @@ and forks in ~2 ms; children share the imported code copy-on-write, its objects 
 garbage collector's reach: a launcher's first full collection would otherwise copy ~11 MiB of the
 zygote's pages into that launcher alone (bench/idle.py).
 
-When idle, the zygote keeps one launcher forked ahead (a spare, comm `launcher-spare`), whose gRPC
-server already serves, at DATA_DIR/run/spare-<pid>.sock, where the handler dials it ahead too: the next
-request hands it the VMI through a pipe, which takes ~1 ms where a fork and that set-up took 15-25 ms of a
-migration's or a start's critical path, and the handler's first call finds a warm connection.
+When idle (a second after its last request: launcherlock.SPARE_AFTER_IDLE), the zygote keeps one launcher
+forked ahead (a spare, comm `launcher-spare`), whose gRPC server already serves, at
+DATA_DIR/run/spare-<pid>.sock, where the handler dials it ahead too: the next request hands it the VMI
+through a pipe, which takes ~1 ms where a fork and that set-up took 15-25 ms of a migration's or a start's
+critical path, and the handler's first call finds a warm connection.
 
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
@@ -37,9 +38,8 @@ import struct
 import sys
 
 import services.launcher.__main__ as launcher_main  # noqa: F401  (the point: import once, fork often)
-from services.common import paths, proto, tracing
+from services.common import launcherlock, paths, proto, tracing
 
-SPARE_AFTER_IDLE = 0.2   # seconds without a request before the zygote forks the next spare
 
 # Every launcher starts with tracing set up (when OTEL_* asks for it) for the Cmd service it serves.
 # (Learned for the servicer class a spare serves: most launchers start as spares.)
@@ -199,7 +199,7 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
         os.umask(old)
     os.chmod(path, 0o600)
     listener.listen(64)
-    listener.settimeout(SPARE_AFTER_IDLE)
+    listener.settimeout(launcherlock.SPARE_AFTER_IDLE)
     spare: Spare | None = None
 
     def stop(*_):
