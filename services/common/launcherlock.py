@@ -15,12 +15,10 @@ import struct
 
 # /proc/PID/comm of a launcher, and of a spare one (the zygote's, forked ahead of its VMI: it serves none yet).
 COMM, SPARE_COMM = "launcher", "launcher-spare"
-# The zygote forks the next spare after this long without a request (the handler looks for it from then on).
-# Not sooner: the launcher just assigned is starting a domain or receiving a migration (the job of a small
-# guest takes 0.3-0.5 s here), and the spare's making (a fork, its gRPC server, a libvirt connection: ~15 ms
-# of CPU) and the handler's dial slowed a migration's job even at idle priority: these machines give two
-# busy vCPUs ~0.7 of a host CPU each, so CPU the guest sees idle is not free.
-SPARE_AFTER_IDLE = 1.0
+# The zygote forks the next spare after this long without a request (the handler looks for it from then on),
+# or after what the request asked for, within SPARE_AFTER_LONGEST (a migration target's: handler/migration.py).
+SPARE_AFTER_IDLE = 0.2
+SPARE_AFTER_LONGEST = 10.0
 # struct flock on Linux (x86_64, arm64): short l_type, l_whence; off_t l_start, l_len; pid_t l_pid.
 _FLOCK = "hhqqi4x"
 

@@ -87,7 +87,7 @@ class PodLaunchers(Launchers):
         log.info("VMI uid %s: following the launcher of pod %s", uid, pod["metadata"]["name"])
         return self._attach(uid, 0, None)
 
-    async def spawn(self, vmi, first=None) -> Launcher:
+    async def spawn(self, vmi, first=None, spare_after=0.0) -> Launcher:
         """The VMI's pod is the kubelet's to start: wait until it is in our cache, then follow it. (No spare
         here to send `first` ahead to: the caller makes its first call itself.)"""
         uid = vmi.metadata.uid

@@ -97,7 +97,7 @@ class Zygote:
         finally:
             os.close(logf)
 
-    async def spawn(self, uid: str, namespace: str, name: str) -> Optional[int]:
+    async def spawn(self, uid: str, namespace: str, name: str, spare_after: float) -> Optional[int]:
         if self.proc is None or self.proc.poll() is not None:
             return None
         loop = asyncio.get_running_loop()
@@ -106,7 +106,8 @@ class Zygote:
             await asyncio.sleep(0.02)  # the zygote is still importing
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.path), 5)
-            writer.write(json.dumps({"uid": uid, "namespace": namespace, "name": name}).encode() + b"\n")
+            writer.write(json.dumps({"uid": uid, "namespace": namespace, "name": name,
+                                     "spare_after": spare_after}).encode() + b"\n")
             await writer.drain()
             reply = json.loads(await asyncio.wait_for(reader.readline(), 10))
             writer.close()
@@ -204,11 +205,13 @@ class Launchers:
         log.info("VMI uid %s: following launcher pid %d (started before this handler knew)", uid, pid)
         return self._attach(uid, pid, None)
 
-    async def spawn(self, vmi, first: Optional[Callable[[grpc.aio.Channel], Awaitable]] = None) -> Launcher:
+    async def spawn(self, vmi, first: Optional[Callable[[grpc.aio.Channel], Awaitable]] = None,
+                    spare_after: float = launcherlock.SPARE_AFTER_IDLE) -> Launcher:
         """This VMI's launcher, started (or the one already serving it). `first` (a call, made on a channel to
         the launcher) is sent to the dialled spare before the zygote is asked for a launcher: the call waits
         in the spare for the VMI the zygote then hands it, instead of setting out after the zygote's answer.
-        It is the launcher's `first` if the zygote gave this VMI that spare (else it is cancelled)."""
+        It is the launcher's `first` if the zygote gave this VMI that spare (else it is cancelled). The zygote
+        forks the next spare once no request came for `spare_after` seconds."""
         uid, ns, name = vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name
         vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
         with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
@@ -224,13 +227,13 @@ class Launchers:
         proc = None
         spare, self.spare = self.spare, None   # this spawn's to take: a concurrent one must not send it a call
         early = asyncio.ensure_future(first(spare.channel)) if spare is not None and first is not None else None
-        pid = await self.zygote.spawn(uid, ns, name) if self.zygote is not None else None
+        pid = await self.zygote.spawn(uid, ns, name, spare_after) if self.zygote is not None else None
         if spare is not None and spare.pid != pid:   # the zygote had another (or none): the spare stays one
             if early is not None:
                 early.cancel()
             self._keep_dialled(spare)
             spare = early = None
-        self._dial_spare()
+        self._dial_spare(spare_after)
         if pid is None:
             argv = ["--data-dir", self.data.root, "--uid", uid, f"--namespace={ns}", f"--name={name}",
                     "--libvirt-uri", self.libvirt_uri, "--emulation", self.emulation]
@@ -258,19 +261,20 @@ class Launchers:
         else:
             asyncio.get_running_loop().create_task(spare.channel.close())
 
-    def _dial_spare(self) -> None:
-        """Dial the zygote's next spare launcher once it serves (in the background)."""
+    def _dial_spare(self, after: float = launcherlock.SPARE_AFTER_IDLE) -> None:
+        """Dial the zygote's next spare launcher once it serves (in the background), which is not before `after`
+        seconds (its last request's spare_after)."""
         if self.zygote is not None and self.spare is None and (self._dialling is None or self._dialling.done()):
-            self._dialling = asyncio.get_running_loop().create_task(self._dial_when_serving(self.zygote))
+            self._dialling = asyncio.get_running_loop().create_task(self._dial_when_serving(self.zygote, after))
 
-    async def _dial_when_serving(self, zygote: Zygote) -> None:
-        # The zygote forks a spare SPARE_AFTER_IDLE after its last request and the spare gets ready on idle CPU
-        # time: looked for often from then on, then seldom; after a minute, the next spawn looks again.
+    async def _dial_when_serving(self, zygote: Zygote, after: float) -> None:
+        # The spare gets ready on idle CPU time once forked: looked for often from then on, then seldom; after a
+        # minute, the next spawn looks again.
         loop = asyncio.get_running_loop()
         start = loop.time()
-        await asyncio.sleep(launcherlock.SPARE_AFTER_IDLE)
+        await asyncio.sleep(after)
         while self.spare is None and loop.time() - start < SPARE_LOOKOUT_SECONDS:
-            await asyncio.sleep(0.02 if loop.time() - start < launcherlock.SPARE_AFTER_IDLE + 2 else 0.25)
+            await asyncio.sleep(0.02 if loop.time() - start < after + 2 else 0.25)
             for pid, sock in self.data.spare_sockets().items():
                 if launcherlock.comm(pid) == launcherlock.SPARE_COMM and zygote.forked(pid):
                     self.spare = await self._dial(pid, sock)

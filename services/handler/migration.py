@@ -43,6 +43,11 @@ LAUNCHER_READY_TIMEOUT = 60.0
 TARGET_LAUNCHER_EXITED = "the receiving virt-launcher on the target node exited during the migration"
 DETECTED_REPORT_SECONDS = 3.0   # an arriving domain is reported alone only once it has been arriving this long
 START_REPORT_SECONDS = 1.0      # a migration's start is reported alone only once it has been running this long
+# The zygote's next spare after a receiving launcher: once a small guest's job is over (0.3-0.5 s here). Its
+# making (a fork, a gRPC server, a libvirt connection: ~15 ms of CPU) and the handler's dial of it slowed the
+# job even at idle priority: these machines give two busy vCPUs ~0.7 of a host CPU each, so CPU the guest
+# sees idle is not free (bench/migration.py: the mesh's in-job CPU 30 -> 0 ms in the handler and the spare).
+SPARE_AFTER_TARGET = 1.0
 
 
 # ------------------------------------------------------------------------------ LiveMigratable
@@ -401,7 +406,7 @@ class Migrations:
                 return None
             # Sent with the spawn: to the dialled spare launcher, which serves it once the zygote gave it this VMI.
             h = await self.launchers.spawn(vmi, first=lambda channel: proto.lmigration_grpc.LauncherMigrationStub(
-                channel).SyncMigrationTarget(request, wait_for_ready=True, timeout=120))
+                channel).SyncMigrationTarget(request, wait_for_ready=True, timeout=120), spare_after=SPARE_AFTER_TARGET)
             log.info("VMI %s/%s: receiving launcher for migration %s", vmi.metadata.namespace, vmi.metadata.name,
                      st.migrationUid)
         out = proto.copy(vmi)

@@ -6,15 +6,16 @@ and forks in ~2 ms; children share the imported code copy-on-write, its objects 
 garbage collector's reach: a launcher's first full collection would otherwise copy ~11 MiB of the
 zygote's pages into that launcher alone (bench/idle.py).
 
-When idle (a second after its last request: launcherlock.SPARE_AFTER_IDLE), the zygote keeps one launcher
-forked ahead (a spare, comm `launcher-spare`), whose gRPC server already serves, at
+When idle (launcherlock.SPARE_AFTER_IDLE after its last request, or as long as that request asked), the
+zygote keeps one launcher forked ahead (a spare, comm `launcher-spare`), whose gRPC server already serves, at
 DATA_DIR/run/spare-<pid>.sock, where the handler dials it ahead too: the next request hands it the VMI
 through a pipe, which takes ~1 ms where a fork and that set-up took 15-25 ms of a migration's or a start's
 critical path, and the handler's first call finds a warm connection.
 
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
-connection, {"uid": UID, "namespace": NS, "name": NAME} -> {"pid": N} | {"error": TEXT}. Children
+connection, {"uid": UID, "namespace": NS, "name": NAME[, "spare_after": SECONDS]} -> {"pid": N} | {"error":
+TEXT}. Children
 are double-forked into their own session, so they outlive the zygote and the handler. The zygote
 exits when its parent (the handler) goes away.
 
@@ -113,17 +114,20 @@ def launcher_argv(data: paths.DataDir, launcher: dict, uid: str, namespace: str,
             "--libvirt-uri", launcher["libvirt_uri"], "--emulation", launcher["emulation"]]
 
 
-def _request(req) -> tuple[str, str, str]:
+def _request(req) -> tuple[str, str, str, float]:
     if not isinstance(req, dict):
         raise ValueError("request is not an object")
     uid, namespace, name = req.get("uid"), req.get("namespace"), req.get("name")
+    spare_after = req.get("spare_after", launcherlock.SPARE_AFTER_IDLE)
+    if not isinstance(spare_after, (int, float)) or not 0 <= spare_after <= launcherlock.SPARE_AFTER_LONGEST:
+        raise ValueError(f"spare_after: not a number of seconds in [0, {launcherlock.SPARE_AFTER_LONGEST:g}]")
     if not isinstance(uid, str) or not paths.valid_uid(uid):
         raise ValueError(f"not a VMI uid: {uid!r}")
     for what, v in (("namespace", namespace), ("name", name)):
         if not isinstance(v, str) or not v or len(v) > 253 or any(ord(c) < 32 for c in v):
             raise ValueError(f"invalid {what}")
     assert isinstance(namespace, str) and isinstance(name, str)   # (checked in the loop)
-    return uid, namespace, name
+    return uid, namespace, name, float(spare_after)
 
 
 def _peer_allowed(conn: socket.socket) -> bool:
@@ -215,6 +219,7 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
         except socket.timeout:
             if spare is None:
                 spare = Spare.fork(listener, data, launcher["libvirt_uri"])
+            listener.settimeout(launcherlock.SPARE_AFTER_IDLE)
             continue
         with conn:
             conn.settimeout(5)
@@ -227,10 +232,11 @@ def serve(path: str, data: paths.DataDir, launcher: dict) -> None:
                     if not chunk:
                         break
                     buf += chunk
-                uid, namespace, name = _request(json.loads(buf))
+                uid, namespace, name, spare_after = _request(json.loads(buf))
             except (OSError, ValueError) as e:
                 reply = {"error": str(e)}
             else:
+                listener.settimeout(max(spare_after, 0.001))   # (0 would make accept non-blocking)
                 taken, spare = spare, None
                 try:
                     reply = _spawn(uid, namespace, name, conn, listener, data, launcher, taken)

@@ -215,3 +215,22 @@ def test_a_spare_serves_before_its_vmi_and_its_connection_reaches_that_vmis_laun
             wait_until(lambda: exited(pid))
         assert not os.path.exists(spare_sock) and not os.path.exists(data.launcher_socket("u1"))
 
+
+
+def test_a_request_can_hold_the_next_spare_back(data_dir):
+    """A request's spare_after (a migration target's launcher: its job first) holds the next spare's fork
+    back that long; one out of bounds is refused, and the spare left as it is."""
+    with zygote(data_dir) as sock:
+        first = wait_until(lambda: spares(data_dir))[0]
+        for bad in (-1, 11, "1", None):
+            assert "spare_after" in ask(sock, {"uid": "u0", "namespace": "default", "name": "x",
+                                               "spare_after": bad})["error"]
+        assert spares(data_dir) == [first]
+        launched = ask(sock, {"uid": "u1", "namespace": "default", "name": "x", "spare_after": 2.5})["pid"]
+        try:
+            assert launched == first
+            time.sleep(1.5)
+            assert spares(data_dir) == []   # held back: the default would have forked it after 0.2 s
+            wait_until(lambda: spares(data_dir), 5)
+        finally:
+            os.kill(launched, signal.SIGKILL)
