@@ -14,10 +14,9 @@ critical path, and the handler's first call finds a warm connection.
 
 The zygote never creates a gRPC object or a libvirt connection itself (forking after either is
 unsafe) and therefore talks to the handler over a plain unix socket: one JSON request per
-connection, {"uid": UID, "namespace": NS, "name": NAME[, "spare_after": SECONDS]} -> {"pid": N} | {"error":
-TEXT}. Children
-are double-forked into their own session, so they outlive the zygote and the handler. The zygote
-exits when its parent (the handler) goes away.
+connection, {"uid": UID, "namespace": NS, "name": NAME[, "spare_after": SECONDS]} -> {"pid": N} |
+{"error": TEXT}. Children are double-forked into their own session, so they outlive the zygote and the
+handler. The zygote exits when its parent (the handler) goes away.
 
 The zygote runs as root and forks whatever it is asked to, so it is told only which VMI: the data
 dir, libvirt URI and emulation are its own command line's, and the launcher's log is always
@@ -159,8 +158,9 @@ class Spare:
     def assign(self, argv: list[str], log_path: str) -> bool:
         """Hands it its VMI (False: it died meanwhile)."""
         self.assigned = True
-        if os.sched_getscheduler(self.pid) == os.SCHED_IDLE:   # still getting ready (ready, it renices itself)
-            launcher_main.normal_priority(self.pid)           # from now on a VMI waits on it
+        with contextlib.suppress(OSError):   # (gone: the write below says so)
+            if os.sched_getscheduler(self.pid) == os.SCHED_IDLE:   # still getting ready (ready, it renices itself)
+                launcher_main.normal_priority(self.pid)           # from now on a VMI waits on it
         try:   # one write under PIPE_BUF: all of it or nothing; a dead reader is EPIPE
             os.write(self.assignment, json.dumps({"argv": argv, "log": log_path}).encode())
             return True

@@ -216,7 +216,6 @@ def test_a_spare_serves_before_its_vmi_and_its_connection_reaches_that_vmis_laun
         assert not os.path.exists(spare_sock) and not os.path.exists(data.launcher_socket("u1"))
 
 
-
 def test_a_request_can_hold_the_next_spare_back(data_dir):
     """A request's spare_after (a migration target's launcher: its job first) holds the next spare's fork
     back that long; one out of bounds is refused, and the spare left as it is."""
