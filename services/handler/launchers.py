@@ -210,8 +210,10 @@ class Launchers:
         """This VMI's launcher, started (or the one already serving it). `first` (a call, made on a channel to
         the launcher) is sent to the dialled spare before the zygote is asked for a launcher: the call waits
         in the spare for the VMI the zygote then hands it, instead of setting out after the zygote's answer.
-        It is the launcher's `first` if the zygote gave this VMI that spare (else it is cancelled). The zygote
-        forks the next spare once no request came for `spare_after` seconds."""
+        It is the launcher's `first` if the zygote gave this VMI that spare (else it is cancelled). A cancelled
+        call may still reach the spare after a concurrent spawn got it: `first` must name its VMI, and the
+        launcher refuse another's (as SyncMigrationTarget does). The zygote forks the next spare once no
+        request came for `spare_after` seconds."""
         uid, ns, name = vmi.metadata.uid, vmi.metadata.namespace, vmi.metadata.name
         vm_dir = paths.private_dir(self.data.vm_dir(uid))  # a uid that could leave vms/ raises
         with open(os.path.join(vm_dir, NODE_MARKER), "w") as f:
