@@ -138,6 +138,8 @@ class Resources:
                 validation.update(kind, stored, result)
                 if kind == proto.VM:
                     instancetype.matcher_update(stored.spec, result.spec)
+            elif kind == proto.VMI:   # its metadata: the controllers' labels, a migration's hand-off
+                validation.validate(result_obj, spec=False)
             else:
                 validation.validate(result_obj, None, instancetype.gates(self.db))
             if with_status:

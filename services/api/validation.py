@@ -674,13 +674,17 @@ def text(msg, path: str) -> None:
             text(v, p)
 
 
-def validate(obj: proto.api.Object, machine_limits=None, gates=None) -> None:
+def validate(obj: proto.api.Object, machine_limits=None, gates=None, spec: bool = True) -> None:
     """`machine_limits(machine) -> max vCPUs` (0 unknown); None skips the vCPU-limit check. `gates`: the
-    feature gates in effect (kvconfig.Gates; None: the operator's only, as if no KubeVirt object)."""
+    feature gates in effect (kvconfig.Gates; None: the operator's only, as if no KubeVirt object). `spec`
+    False: a VMI's spec is the one stored, judged when it was written (KubeVirt's VMI update admitter
+    judges only what an update changes)."""
     kind = proto.kind_of(obj)
     res = proto.inner(obj)
     size(obj)
     metadata(res.metadata, proto.namespaced(kind))
+    if kind == proto.VMI and not spec:
+        return
     if kind in (proto.VM, proto.VMI):
         text(res.spec, "spec")
     if kind == proto.VM:

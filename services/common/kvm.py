@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 
+# Compiled at import: a launcher forked from the zygote decides its domain type with it on its VM's start path.
+_VIRT_FLAGS = re.compile(r"\b(vmx|svm)\b")
+
 
 def kvm_usable() -> bool:
     """KVM only when /dev/kvm opens AND the host CPU advertises vmx/svm: a nested PVM /dev/kvm
@@ -16,4 +19,4 @@ def kvm_usable() -> bool:
             flags = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         return False
-    return bool(re.search(r"\b(vmx|svm)\b", flags))
+    return bool(_VIRT_FLAGS.search(flags))

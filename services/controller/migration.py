@@ -172,8 +172,15 @@ class MigrationController:
         return kvconfig.ClusterConfig.of(self.kubevirts.items()).migrations()
 
     def keys_for_vmi(self, vmi_key: str) -> list[str]:
+        """The migrations a change of the VMI concerns: every one of it once it is gone; else the unfinished
+        ones and the one its migrationState names (a final one keeps its last state from there). The
+        finished ones it keeps (FINALIZED_KEPT) would each be reconciled for nothing at every VMI write."""
         ns, _, name = vmi_key.partition("/")
-        return [proto.key(m) for m in self.vmims.items() if m.metadata.namespace == ns and m.spec.vmiName == name]
+        vmi = self.vmis.get(vmi_key)
+        st = M.state_of(vmi) if vmi is not None else None
+        current = st.migrationUid if st is not None else ""
+        return [proto.key(m) for m in self.vmims.items() if m.metadata.namespace == ns and m.spec.vmiName == name
+                and (vmi is None or not M.is_final(m) or m.metadata.uid == current)]
 
     def waiting_keys(self) -> list[str]:
         return [proto.key(m) for m in self.vmims.items() if m.status.phase in (M.UNSET, M.PENDING)

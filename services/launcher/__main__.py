@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import threading
 from dataclasses import dataclass
 
 from services.common import authz, grpcserver, launcherlock, links, logs, paths, proto, tracing
@@ -40,10 +41,11 @@ class Spare:
     socket: str
     cmd: deferred.Deferred
     migration: deferred.Deferred
+    term: asyncio.Event   # its stop signals, answered from the start (their handlers are made while nobody waits)
 
     @classmethod
     async def serving(cls, socket: str) -> "Spare":
-        spare = cls(new_server(), socket, DeferredLauncher(), DeferredMigration())
+        spare = cls(new_server(), socket, DeferredLauncher(), DeferredMigration(), stop_signals())
         spare.server.add(proto.launcher_grpc.add_CmdServicer_to_server, spare.cmd)
         spare.server.add(proto.lmigration_grpc.add_LauncherMigrationServicer_to_server, spare.migration)
         spare.server.listen_unix(socket)
@@ -51,8 +53,25 @@ class Spare:
         return spare
 
 
+def stop_signals() -> asyncio.Event:
+    """Set by SIGTERM or SIGINT: the launcher's graceful stop."""
+    term = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, term.set)
+    loop.add_signal_handler(signal.SIGINT, term.set)
+    return term
+
+
+async def executor_threads(n: int) -> None:
+    """Start `n` threads of the loop's default executor now. A thread started on a VM's path waits until the
+    busy scheduler runs it; the VM's first call and its domain watch take one each at once."""
+    barrier = threading.Barrier(n, timeout=5)   # each waits for the others: no thread can take two
+    loop = asyncio.get_running_loop()
+    await asyncio.gather(*(loop.run_in_executor(None, barrier.wait) for _ in range(n)))
+
+
 async def serve(args, spare: Spare | None = None) -> None:
-    data = paths.DataDir(args.data_dir).ensure()
+    data = paths.DataDir(args.data_dir)   # made by claim()
     vm_dir = data.vm_dir(args.uid)
     os.makedirs(vm_dir, exist_ok=True)
     launcher = Launcher(args.libvirt_uri, args.uid, args.namespace, args.name, vm_dir, args.emulation)
@@ -73,10 +92,7 @@ async def serve(args, spare: Spare | None = None) -> None:
         server.listen_unix(sock)
         await server.start()
     watcher = asyncio.create_task(launcher.watch_domain())
-    term = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, term.set)
-    loop.add_signal_handler(signal.SIGINT, term.set)
+    term = spare.term if spare is not None else stop_signals()
     log.info("launcher for %s/%s (%s) serving on %s, libvirt %s, domain type %s", args.namespace, args.name,
              args.uid, sock, args.libvirt_uri, launcher.domain_type)
     done, _ = await asyncio.wait([asyncio.create_task(term.wait()), asyncio.create_task(launcher.exit.wait())],
@@ -153,7 +169,7 @@ def serve_spare(assignment: int, libvirt_uri: str, data_dir: str) -> None:
     DATA_DIR/run/spare-<pid>.sock, where the handler dials it, and the argument parser is made, while
     nobody waits for them (~10 ms of a launcher's start); then the zygote's assignment on the pipe
     `assignment` (JSON: the launcher's argv and its log) makes it that VMI's launcher, serving at the
-    VMI's socket too. The pipe closed without one (the zygote went away): it exits."""
+    VMI's socket too. The pipe closed without one (the zygote went away), or a stop signal before it: it exits."""
     process_name(launcherlock.SPARE_COMM)
     # Made ready on CPU time nobody else wants: a spare forked during a migration or a boot must not slow it.
     # Root only: root alone is sure to get the normal policy back (without CAP_SYS_NICE, RLIMIT_NICE decides).
@@ -165,8 +181,14 @@ def serve_spare(assignment: int, libvirt_uri: str, data_dir: str) -> None:
         spare = await Spare.serving(paths.DataDir(data_dir).spare_socket(os.getpid()))
         options = parser()   # its making takes 1-3 ms of the assignment's path otherwise
         await connected
+        await executor_threads(2)
         normal_priority()    # ready: it only waits from now on, and its VMI need not wait for this
-        got = await _read_to_eof(assignment)
+        reading = asyncio.ensure_future(_read_to_eof(assignment))
+        stopping = asyncio.ensure_future(spare.term.wait())
+        await asyncio.wait([reading, stopping], return_when=asyncio.FIRST_COMPLETED)
+        got = reading.result() if reading.done() else b""   # else stopped before it had a VMI
+        reading.cancel()
+        stopping.cancel()
         task = json.loads(got) if got else None
         if task is not None:
             fd = paths.open_private(task["log"])

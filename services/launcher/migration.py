@@ -204,10 +204,7 @@ class Migration:
             return LM.MigrationResponse(success=False, message=f"this launcher serves VMI uid {self.l.uid}, "
                                         f"not {vmi.metadata.uid}")
         try:
-            images = dict(request.imagePaths)
-            await asyncio.to_thread(storage.prepare_volumes, vmi, self.l.vm_dir, dict(request.volumePaths),
-                                    set(request.featureGates), images, dict(request.volumeFiles))
-            await asyncio.to_thread(storage.resolve_kernel_boot, vmi, images, self.l.vm_dir)
+            await asyncio.to_thread(self._prepare_target, request)   # one thread hop: the path to libvirt's call
         except (storage.VolumeError, ValueError) as e:
             return failures.migration_response(e)
         if vmi.spec.HasField("terminationGracePeriodSeconds"):
@@ -216,6 +213,12 @@ class Migration:
         self._publish()
 
         return LM.MigrationResponse(success=True, message="target prepared", directory=self.l.vm_dir)
+
+    def _prepare_target(self, request) -> None:
+        images = dict(request.imagePaths)
+        storage.prepare_volumes(request.vmi, self.l.vm_dir, dict(request.volumePaths), set(request.featureGates),
+                                images, dict(request.volumeFiles))
+        storage.resolve_kernel_boot(request.vmi, images, self.l.vm_dir)
 
     # ------------------------------------------------------------------ the source's migration
 

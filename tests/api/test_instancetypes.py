@@ -327,6 +327,37 @@ spec:
 """
 
 
+def test_a_vmi_update_judges_its_metadata_and_not_again_the_spec_it_was_admitted_with(resources, tmp_path,
+                                                                                          monkeypatch):
+    """KubeVirt's VMI update admitter judges what an update changes: a running VMI's hostDisk, admitted while
+    the HostDisk gate was on, still takes a label once the gate is off (a migration's hand-off writes one);
+    its labels are still judged, and a new spec is judged whole."""
+    monkeypatch.setenv("VIRTMESH_HOST_PATHS", str(tmp_path))
+    kv = proto.inner(resources.create(obj(KUBEVIRT)))
+    vmi = proto.kv.VirtualMachineInstance()
+    vmi.metadata.name = "hd"
+    vmi.spec.domain.memory.guest = "64Mi"
+    vol = vmi.spec.volumes.add(name="disk")
+    vol.hostDisk.path, vol.hostDisk.type, vol.hostDisk.capacity = str(tmp_path / "disk.img"), "DiskOrCreate", "1Gi"
+    vmi.spec.domain.devices.disks.add(name="disk")
+    created = proto.inner(resources.create(proto.wrap(vmi)))
+    off = proto.copy(kv)
+    off.spec.configuration.developerConfiguration.ClearField("featureGates")
+    resources.update(proto.wrap(off))
+    created.metadata.labels["kubevirt.io/migrationTargetNodeName"] = "node02"
+    labelled = proto.inner(resources.update(proto.wrap(created)))
+    assert labelled.metadata.labels["kubevirt.io/migrationTargetNodeName"] == "node02"
+    labelled.metadata.labels["app"] = "a b"
+    with pytest.raises(Invalid) as e:
+        resources.update(proto.wrap(labelled))
+    assert str(e.value).startswith("metadata.labels: Invalid value")
+    del labelled.metadata.labels["app"]
+    labelled.spec.domain.memory.guest = "128Mi"
+    with pytest.raises(Invalid) as e:
+        resources.update(proto.wrap(labelled))
+    assert "HostDisk feature gate is not enabled" in str(e.value)
+
+
 def test_one_kubevirt_object_per_mesh(resources):
     from services.common import kvconfig
     kv = proto.inner(resources.create(obj(KUBEVIRT)))

@@ -169,7 +169,10 @@ async def test_watch_resumes_after_reconnect(api_server):
 
 
 async def test_watch_from_compacted_revision_is_gone(api_server):
-    api_server.db.db.execute("UPDATE meta SET value=5 WHERE key='compacted'")
+    api_server.db.history_events = 2   # a busy history: compacted at the next writes
+    for i in range(4):
+        await api_server.stub.Create(proto.api.CreateRequest(object=vm_obj(metadata__name=f"vm{i}")))
+    assert api_server.db.compacted > 1
     stream = api_server.stub.Watch(proto.api.WatchRequest(kind=proto.VM, resourceVersion="1"))
     with pytest.raises(grpc.aio.AioRpcError) as e:
         async for _ in stream:

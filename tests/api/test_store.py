@@ -37,6 +37,34 @@ def test_revisions_and_conflicts(tmp_path):
     assert [i.virtualMachine.metadata.name for i in items] == ["a"] and rev == 4
 
 
+def test_recent_events_are_read_from_memory_and_older_ones_from_the_file(tmp_path, monkeypatch):
+    """A watch that is current reads the kind's last events from memory (decoded once, at the write); one
+    from before them reads the file; both see exactly the committed history, as a store opened afresh
+    (nothing in memory) reads it, a write that failed included."""
+    monkeypatch.setattr(store.sqlite, "RECENT_EVENTS", 4)
+    path = str(tmp_path / "s.db")
+    db = store.Store(path)
+    for name in "abc":
+        db.create(vm(name))
+    a = db.get(proto.VM, "default", "a")
+    for i in range(5):
+        a.virtualMachine.metadata.labels["n"] = str(i)
+        a = db.update(a, a.virtualMachine.metadata.resourceVersion)
+    with pytest.raises(store.Conflict):
+        db.update(a, "1")
+    db.delete(db.get(proto.VM, "default", "b"))
+    db.create(proto.wrap(proto.kv.VirtualMachineInstance(metadata={"name": "other-kind"})))
+    a.virtualMachine.metadata.labels["n"] = "changed by its caller after the write"
+    fresh = store.Store(path)
+    for since in range(db.revision + 1):
+        for limit in (1, 1000):
+            got, want = db.events_since(since, proto.VM, limit), fresh.events_since(since, proto.VM, limit)
+            assert [(e.revision, e.type, e.object) for e in got] == [(e.revision, e.type, e.object) for e in want]
+    recent = db.events_since(db.revision - 3, proto.VM)
+    assert recent and recent[0].object is db.events_since(db.revision - 3, proto.VM)[0].object   # from memory
+    assert fresh.revision == db.revision == 10 and fresh.compacted == db.compacted == 0
+
+
 def test_acknowledged_writes_survive_kill_9(tmp_path):
     """A writer killed with SIGKILL right after its commits loses none of them."""
     path = str(tmp_path / "s.db")

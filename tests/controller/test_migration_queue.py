@@ -68,6 +68,36 @@ def test_the_phases_follow_what_the_nodes_report():
     assert C.next_phase(failing, vmi) == M.FAILED
 
 
+class Cache:
+    """An informer's cache (items, get by key), filled by hand."""
+
+    def __init__(self, objects):
+        self.objects = {proto.key(o): o for o in objects}
+
+    def items(self):
+        return list(self.objects.values())
+
+    def get(self, key):
+        return self.objects.get(key)
+
+
+def test_a_vmi_change_concerns_its_unfinished_migrations_and_the_one_it_names():
+    """Its finished migrations (KubeVirt keeps five) wait for nothing from the VMI, except the last one, which
+    takes its final state from the VMI's migrationState; a VMI gone concerns them all (they fail or go)."""
+    kept = [vmim(f"old{i}", vmi="v", phase=M.SUCCEEDED) for i in range(4)]
+    last, failed_now = vmim("last", vmi="v", phase=M.SUCCEEDED), vmim("f", vmi="v", phase=M.FAILED)
+    running, waiting, elsewhere = vmim("now", vmi="v", phase=M.RUNNING), vmim("w", vmi="v"), vmim("x", vmi="other")
+    vmi = proto.kv.VirtualMachineInstance()
+    vmi.metadata.name, vmi.metadata.namespace = "v", "default"
+    vmi.status.migrationState.migrationUid = last.metadata.uid
+    ctl = C.MigrationController(None, Cache([*kept, last, failed_now, running, waiting, elsewhere]), Cache([vmi]),
+                                None, None)
+    assert sorted(ctl.keys_for_vmi("default/v")) == ["default/last", "default/now", "default/w"]
+    ctl.vmis = Cache([])
+    assert sorted(ctl.keys_for_vmi("default/v")) == sorted(proto.key(m) for m in [*kept, last, failed_now, running,
+                                                                                  waiting])
+
+
 # ---------------------------------------------------------------- the controller, against the api
 
 def node(name: str):

@@ -216,6 +216,24 @@ def test_a_spare_serves_before_its_vmi_and_its_connection_reaches_that_vmis_laun
         assert not os.path.exists(spare_sock) and not os.path.exists(data.launcher_socket("u1"))
 
 
+def test_a_spare_stopped_before_its_vmi_exits_and_takes_its_socket_along(data_dir):
+    """SIGTERM reaches a spare as it reaches a launcher (its handlers are made while it gets ready): with no VMI
+    yet, it stops serving and exits, and its socket goes; the next request gets another launcher."""
+    data = paths.DataDir(data_dir)
+    with zygote(data_dir) as sock:
+        pid = wait_until(lambda: spares(data_dir))[0]
+        spare_sock = wait_until(lambda: data.spare_sockets().get(pid))
+        os.kill(pid, signal.SIGTERM)
+        wait_until(lambda: exited(pid))
+        assert not os.path.exists(spare_sock)
+        launched = ask(sock, {"uid": "u1", "namespace": "default", "name": "x"})["pid"]
+        try:
+            assert launched != pid
+            wait_until(lambda: os.path.exists(data.launcher_socket("u1")))
+        finally:
+            os.kill(launched, signal.SIGKILL)
+
+
 def test_a_request_can_hold_the_next_spare_back(data_dir):
     """A request's spare_after (a migration target's launcher: its job first) holds the next spare's fork
     back that long; one out of bounds is refused, and the spare left as it is."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import collections
 import logging
 import os
 import sqlite3
@@ -38,6 +39,9 @@ HISTORY_SECONDS = 300.0          # etcd periodic retention / the apiserver's com
 HISTORY_BYTES = 64 * 1024 * 1024  # of event data
 HISTORY_EVENTS = 100_000
 BOOKMARK_SECONDS = 5.0
+# Each kind's last events are kept decoded in memory (Kubernetes' watch cache): a watch that is current,
+# as nearly every one is at each write, reads them there, not with a query and a decode of its own.
+RECENT_EVENTS = 256
 
 # Deletes while the disk is full: SQLite needs room for a delete too (its pages go through the
 # WAL, and the DELETED event carries the object), so a store that let creates and updates take the
@@ -129,6 +133,32 @@ def _decode(data: bytes) -> proto.api.Object:
     return proto.api.Object.FromString(data)
 
 
+class _Recent:
+    """One kind's last RECENT_EVENTS events, complete after revision `floor`: every event of the kind
+    committed after it is here (made at any revision: the events after it are all still to come)."""
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+        self.events: collections.deque[Event] = collections.deque(maxlen=RECENT_EVENTS)
+
+    def add(self, ev: Event) -> None:
+        if len(self.events) == self.events.maxlen:
+            self.floor = self.events[0].revision   # the one that goes
+        self.events.append(ev)
+
+    def since(self, revision: int, limit: int) -> builtins.list[Event] | None:
+        """The events after `revision` (at most `limit`), or None when some may have left the memory."""
+        if revision < self.floor:
+            return None
+        newer = []
+        for ev in reversed(self.events):   # a current watch wants the last one or two
+            if ev.revision <= revision:
+                break
+            newer.append(ev)
+        newer.reverse()
+        return newer[:limit]
+
+
 class Changes:
     """Wakes the watch streams of a kind after a commit of that kind. A write wakes only the streams it
     concerns: with one wake for all, each write of a VMI resumed every watch of every kind (a dozen or
@@ -175,6 +205,10 @@ class Store:
         for suffix in ("-wal", "-shm"):
             _private(path + suffix)
         self._reserve()
+        # Read once: only this store writes the file, and it keeps them (after each commit).
+        self._revision, self._compacted = (self.db.execute(f"SELECT value FROM meta WHERE key='{k}'").fetchone()[0]
+                                           for k in ("revision", "compacted"))
+        self._recent: dict[int, _Recent] = {}
         self._last_compaction = 0.0
         self._count_history()
         self._compact(time.time())
@@ -283,6 +317,7 @@ class Store:
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
                 raise
+            self._compacted = cut
             self._count_history()
             page = self.db.execute("PRAGMA page_size").fetchone()[0]
             pages, free = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count"))
@@ -296,11 +331,17 @@ class Store:
 
     @property
     def revision(self) -> int:
-        return self.db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0]
+        return self._revision
 
     @property
     def compacted(self) -> int:
-        return self.db.execute("SELECT value FROM meta WHERE key='compacted'").fetchone()[0]
+        return self._compacted
+
+    def _recent_of(self, kind: proto.api.Kind) -> _Recent:
+        recent = self._recent.get(kind)
+        if recent is None:
+            recent = self._recent[kind] = _Recent(self._revision)
+        return recent
 
     def get(self, kind: proto.api.Kind, namespace: str, name: str) -> proto.api.Object:
         row = self.db.execute("SELECT data FROM objects WHERE kind=? AND namespace=? AND name=?",
@@ -325,8 +366,11 @@ class Store:
 
     # (builtins.list: in this class, `list` is the method)
     def events_since(self, revision: int, kind: proto.api.Kind, limit: int = 1000) -> builtins.list[Event]:
-        if revision < self.compacted:
-            raise Gone(f"too old resource version: {revision} ({self.compacted})")
+        if revision < self._compacted:
+            raise Gone(f"too old resource version: {revision} ({self._compacted})")
+        recent = self._recent_of(kind).since(revision, limit)
+        if recent is not None:
+            return recent
         rows = self.db.execute("SELECT revision, type, data FROM events WHERE revision>? AND kind=? "
                                "ORDER BY revision LIMIT ?", (revision, kind, limit)).fetchall()
         return [Event(r[0], r[1], _decode(r[2])) for r in rows]
@@ -341,7 +385,7 @@ class Store:
             raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"",
                              "no room for the deletes' reserve")
         try:
-            data = self._transaction(kind, md_ns, name, obj, event, expect)
+            rev, data = self._transaction(kind, md_ns, name, obj, event, expect)
         except sqlite3.Error as e:
             if _is_fault(e):
                 raise self._failed(f"write {proto.kind_name(kind).lower()} \"{name}\"", e) from e
@@ -350,19 +394,20 @@ class Store:
             if not (deletion and self._release_reserve()):
                 raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"", e) from e
             try:
-                data = self._transaction(kind, md_ns, name, obj, event, expect)
+                rev, data = self._transaction(kind, md_ns, name, obj, event, expect)
             except sqlite3.Error as e2:
                 if not _is_full(e2):
                     raise
                 raise self._full(f"write {proto.kind_name(kind).lower()} \"{name}\"", e2) from e2
         self._history_count += 1
         self._history_size += len(data)
+        self._recent_of(kind).add(Event(rev, event, _decode(data)))   # its own copy: the caller's may change
         self.changes.notify(kind)
         self._compact(time.time())
         return obj
 
     def _transaction(self, kind: proto.api.Kind, md_ns: str, name: str, obj: proto.api.Object, event: str,
-                     expect: str | None) -> bytes:
+                     expect: str | None) -> tuple[int, bytes]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             row = self.db.execute("SELECT revision FROM objects WHERE kind=? AND namespace=? AND name=?",
@@ -376,7 +421,7 @@ class Store:
                 if expect and str(row[0]) != expect:
                     raise Conflict(f"Operation cannot be fulfilled on {what}: the object has been "
                                    "modified; please apply your changes to the latest version and try again")
-            rev = self.revision + 1
+            rev = self._revision + 1
             md = proto.inner(obj).metadata
             before = md.resourceVersion
             md.resourceVersion = str(rev)
@@ -395,13 +440,14 @@ class Store:
             except BaseException:
                 md.resourceVersion = before  # not stored: the caller's object is as it was
                 raise
+            self._revision = rev
         except BaseException:
             # A failed COMMIT (SQLITE_FULL) may have rolled back already: ROLLBACK would then raise
             # "no transaction is active" and hide the cause.
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
-        return data
+        return rev, data
 
     def create(self, obj: proto.api.Object) -> proto.api.Object:
         md = proto.inner(obj).metadata
