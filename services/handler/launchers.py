@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -78,6 +79,17 @@ class Launcher:
         return launcherlock.pid_alive(self.pid)
 
 
+async def _line(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytes:
+    """One line from `sock` (non-blocking), read until its newline."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = await loop.sock_recv(sock, 65536)
+        if not chunk:
+            raise ConnectionError("closed without a reply")
+        buf += chunk
+    return buf
+
+
 class Zygote:
     """Client of services.launcher.zygote: forks pre-imported launchers (~2 ms instead of ~0.3 s of
     CPU per launcher). Any trouble with it and the caller falls back to a plain process start."""
@@ -104,14 +116,17 @@ class Zygote:
         deadline = loop.time() + 10
         while not os.path.exists(self.path) and loop.time() < deadline and self.proc.poll() is None:
             await asyncio.sleep(0.02)  # the zygote is still importing
+        request = json.dumps({"uid": uid, "namespace": namespace, "name": name, "spare_after": spare_after})
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self.path), 5)
-            writer.write(json.dumps({"uid": uid, "namespace": namespace, "name": name,
-                                     "spare_after": spare_after}).encode() + b"\n")
-            await writer.drain()
-            reply = json.loads(await asyncio.wait_for(reader.readline(), 10))
-            writer.close()
-        except (OSError, ValueError, asyncio.TimeoutError) as e:
+            # Connected and sent before anything else runs here (neither waits on a local listener): the zygote
+            # sets to work while this handler goes on, with the call Launchers.spawn sends ahead to the spare.
+            async with asyncio.timeout(10):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.setblocking(False)
+                    await loop.sock_connect(sock, self.path)
+                    await loop.sock_sendall(sock, request.encode() + b"\n")
+                    reply = json.loads(await _line(loop, sock))
+        except (OSError, ValueError, TimeoutError) as e:
             log.warning("launcher zygote unavailable (%s); starting launchers as new processes", e)
             return None
         if "pid" not in reply:

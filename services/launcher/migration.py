@@ -159,9 +159,12 @@ class Migration:
         self._stats_at = time.monotonic()   # the first statistics after STATS_SECONDS: most migrations end first
         # libvirt's job starts before anything else happens: the start's report (a write to the store, and
         # the controller's after it) and this answer then take their CPU beside the job, not before it.
+        self.l.outgoing = True
         begun = await self._begin(request.vmi, request.options)
         self._publish()
-        if begun is not None:
+        if begun is None:
+            self.l.outgoing = False
+        else:
             self.task = asyncio.create_task(self._run(request.vmi, request.options, *begun))
         return LM.MigrationResponse(success=True, message="migration started")
 
@@ -282,6 +285,13 @@ class Migration:
         return read.dom, call, read.local_bytes
 
     async def _run(self, vmi, options, dom, call, local_bytes: int) -> None:
+        try:
+            await self._job(vmi, options, dom, call, local_bytes)
+        finally:
+            self.l.outgoing = False
+            self.l._wake.set()   # read again: gone (migrated), or as the job left it
+
+    async def _job(self, vmi, options, dom, call, local_bytes: int) -> None:
         lv = virt.libvirt
         started = time.monotonic()
         acceptable = options.completionTimeoutPerGiB * data_size_gib(vmi, local_bytes)
@@ -342,9 +352,8 @@ class Migration:
             await asyncio.to_thread(self.l.hv.undefine)
         except virt.VirtError as e:
             log.warning("undefining the migrated domain: %s", e)
-        self.l.hv.released = True
+        self.l.hv.released = True   # read again (_run), the domain is not ours any more: gone, for the handler
         self._result(False)
-        self.l._wake.set()   # read again: the domain is not ours any more (gone, for the handler)
 
     def _stats(self, stats: dict) -> None:
         m = self.meta

@@ -43,6 +43,8 @@ class Launcher(proto.launcher_grpc.CmdServicer):
         self.domain_type = virt.domain_type(emulation, uri)
         self.domain = L.Domain(name=self.domain_name, exists=False, domainType=self.domain_type)
         self.migration = proto.lmigration.MigrationMetadata()  # the last live migration (migration.py)
+        # Its domain is migrating away (libvirt's job runs, migration.py): read again once the job ends.
+        self.outgoing = False
         self._subscribers: set[asyncio.Queue] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -64,14 +66,19 @@ class Launcher(proto.launcher_grpc.CmdServicer):
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def watch_domain(self) -> None:
+        """Publish the domain's state at each libvirt event and every RESYNC_SECONDS. Not while it migrates
+        away: its switchover's events would have us call its libvirtd just when the job needs it most
+        (bench/migration.py), and what the domain became is read when the job ends, however it ends."""
         self._loop = asyncio.get_running_loop()
         woken = True
         while True:
-            try:
-                await self.refresh(devices=woken)
-            except virt.VirtError as e:
-                log.warning("reading domain state: %s", e)
-            woken = await aio.wait_event(self._wake, RESYNC_SECONDS * random.uniform(0.8, 1.2))
+            if not self.outgoing:
+                try:
+                    await self.refresh(devices=woken)
+                except virt.VirtError as e:
+                    log.warning("reading domain state: %s", e)
+                woken = False
+            woken = await aio.wait_event(self._wake, RESYNC_SECONDS * random.uniform(0.8, 1.2)) or woken
             self._wake.clear()
 
     async def refresh(self, devices: bool = True) -> None:
