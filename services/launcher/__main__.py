@@ -23,6 +23,7 @@ from services.launcher.server import Launcher
 
 log = logging.getLogger("services.launcher")
 PR_SET_NAME = 15   # prctl(2)
+_prctl = ctypes.CDLL(None).prctl   # looked up once (~0.2 ms), in the zygote before it forks
 
 
 def new_server() -> grpcserver.Server:
@@ -219,7 +220,7 @@ def normal_priority(pid: int | str = "self") -> None:
 
 def process_name(name: str) -> None:
     """This process's name in ps and /proc/PID/comm (its command line stays python's, or the zygote's)."""
-    ctypes.CDLL(None).prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
+    _prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
 
 
 if __name__ == "__main__":
