@@ -93,9 +93,9 @@ async def test_a_write_wakes_only_the_watches_of_its_kind():
     """Changes: a VMI written wakes the VMI watches, not the Node watches (each wake is a query and a
     generator resumed in the api's one loop, before the streams that wait for the write)."""
     import asyncio
-    changes = store.sqlite.Changes()
-    vmis = asyncio.ensure_future(changes.wait(proto.VMI, 5))
-    nodes = asyncio.ensure_future(changes.wait(proto.NODE, 5))
+    changes = store.sqlite.Changes(tick=0.5)
+    vmis = asyncio.ensure_future(changes.wait(proto.VMI))
+    nodes = asyncio.ensure_future(changes.wait(proto.NODE))
     await asyncio.sleep(0)
     changes.notify(proto.VMI)
     await asyncio.sleep(0)
@@ -103,7 +103,7 @@ async def test_a_write_wakes_only_the_watches_of_its_kind():
     assert not nodes.done()
     changes.notify(proto.NODE)
     assert await nodes is True
-    assert await changes.wait(proto.VM, 0.01) is False   # nothing of its kind: the timeout
+    assert await changes.wait(proto.VM) is False   # nothing of its kind: the tick (every stream's bookmark)
 
 
 async def test_a_watch_sees_its_kind_after_other_kinds_were_written(tmp_path):
