@@ -61,47 +61,72 @@ def observe(host: str, full_method: str, request, code: grpc.StatusCode, seconds
     LATENCY.labels(verb, f"{full_method}" + (f"/{resource}" if resource else "")).observe(seconds)
 
 
-class UnaryMetrics(grpc.aio.UnaryUnaryClientInterceptor):
-    """Counts every unary call (retries happen below the interceptor: one call, one count)."""
+class MeteredChannel(grpc.aio.Channel):
+    """`channel`, its unary and server-streaming calls counted as they end (retries happen below: one call,
+    one count; a watch counts when it ends, how it ended its code). The count wraps the calls its stubs
+    make: grpc's client interceptors did it for ~65 µs more CPU per unary call, a task of their own each."""
 
-    def __init__(self, host: str):
-        self.host = host
-
-    async def intercept_unary_unary(self, continuation, details, request):
-        t0 = time.perf_counter()
-        call = await continuation(details, request)
-        try:
-            code = await call.code()
-        except Exception:  # noqa: BLE001 - a cancelled call has no code worth counting
-            return call
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        observe(self.host, method, request, code, time.perf_counter() - t0)
-        return call
-
-
-class StreamMetrics(grpc.aio.UnaryStreamClientInterceptor):
-    """Watches are counted when they end (how they ended is the code)."""
-
-    def __init__(self, host: str):
-        self.host = host
+    def __init__(self, channel: grpc.aio.Channel, host: str):
+        self.channel, self.host = channel, host
         self._pending: set[asyncio.Task] = set()
 
-    async def intercept_unary_stream(self, continuation, details, request):
-        t0 = time.perf_counter()
-        call = await continuation(details, request)
-        method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        task = asyncio.get_running_loop().create_task(self._finish(call, method, request, t0))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+    def unary_unary(self, method, *args, **kwargs):
+        inner = self.channel.unary_unary(method, *args, **kwargs)
+        host = self.host
+
+        async def counted(request, call, t0: float):
+            try:
+                response = await call
+            except grpc.aio.AioRpcError as e:
+                observe(host, method, request, e.code(), time.perf_counter() - t0)
+                raise
+            observe(host, method, request, grpc.StatusCode.OK, time.perf_counter() - t0)
+            return response
+
+        def call(request, **kwargs):
+            return counted(request, inner(request, **kwargs), time.perf_counter())
         return call
 
-    async def _finish(self, call, method: str, request, t0: float) -> None:
-        try:
-            code = await call.code()
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-        observe(self.host, method, request, code, time.perf_counter() - t0)
+    def unary_stream(self, method, *args, **kwargs):
+        inner = self.channel.unary_stream(method, *args, **kwargs)
 
+        def call(request, **kwargs):
+            started, t0 = inner(request, **kwargs), time.perf_counter()
+            started.add_done_callback(lambda done: self._count_stream(done, method, request, t0))
+            return started
+        return call
 
-def interceptors(host: str) -> list:
-    return [UnaryMetrics(host), StreamMetrics(host)]
+    def _count_stream(self, call, method: str, request, t0: float) -> None:
+        async def count() -> None:
+            try:
+                code = await call.code()
+            except asyncio.CancelledError:
+                code = grpc.StatusCode.CANCELLED
+            observe(self.host, method, request, code, time.perf_counter() - t0)
+        task = asyncio.get_running_loop().create_task(count())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def stream_unary(self, *args, **kwargs):
+        return self.channel.stream_unary(*args, **kwargs)
+
+    def stream_stream(self, *args, **kwargs):
+        return self.channel.stream_stream(*args, **kwargs)
+
+    async def close(self, grace=None):
+        await self.channel.close(grace)
+
+    def get_state(self, try_to_connect: bool = False):
+        return self.channel.get_state(try_to_connect)
+
+    async def wait_for_state_change(self, last_observed_state):
+        return await self.channel.wait_for_state_change(last_observed_state)
+
+    async def channel_ready(self):
+        await self.channel.channel_ready()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, exc_type, exc_val, exc_tb):
+        await self.close()

@@ -67,13 +67,13 @@ def aio_channel(target: str, metrics: bool = False, launcher: tracing.LauncherUi
     `launcher`: the uid of the VMI whose launcher this channel reaches (its replies carry its spans), or
     what tells it (a spare launcher's channel: dialled before the spare has a VMI).
     `server_name`: the service a TCP target must prove to be."""
-    interceptors = tracing.client_interceptors(launcher)
-    if metrics:
-        interceptors += clientmetrics.interceptors(target)
+    interceptors = tracing.client_interceptors(launcher) or None
     if is_unix(target):
-        return grpc.aio.insecure_channel(target, options=_UNIX_OPTIONS, interceptors=interceptors or None)
-    creds, options = _tls(target, server_name)
-    return grpc.aio.secure_channel(target, creds, options=options, interceptors=interceptors or None)
+        channel = grpc.aio.insecure_channel(target, options=_UNIX_OPTIONS, interceptors=interceptors)
+    else:
+        creds, options = _tls(target, server_name)
+        channel = grpc.aio.secure_channel(target, creds, options=options, interceptors=interceptors)
+    return clientmetrics.MeteredChannel(channel, target) if metrics else channel
 
 
 def channel(target: str, server_name: str = meshtls.API_SERVER_NAME) -> grpc.Channel:
