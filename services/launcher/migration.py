@@ -160,11 +160,13 @@ class Migration:
         # libvirt's job starts before anything else happens: the start's report (a write to the store, and
         # the controller's after it) and this answer then take their CPU beside the job, not before it.
         self.l.outgoing = True
-        begun = await self._begin(request.vmi, request.options)
+        begun = None
+        try:
+            begun = await self._begin(request.vmi, request.options)
+        finally:
+            self.l.outgoing = begun is not None   # no job: nothing moves the domain away
         self._publish()
-        if begun is None:
-            self.l.outgoing = False
-        else:
+        if begun is not None:
             self.task = asyncio.create_task(self._run(request.vmi, request.options, *begun))
         return LM.MigrationResponse(success=True, message="migration started")
 

@@ -168,7 +168,8 @@ class Changes:
     concerns: with one wake for all, each write of a VMI resumed every watch of every kind (a dozen or
     more), each with a query, in the api's one event loop, before the streams that wait for it.
     Every `tick` seconds all of them wake too (their bookmarks): one timer for all, where a timeout per
-    stream and wait cost a timer's making and cancelling at each write (~10 % of the api's CPU then)."""
+    stream and wait cost a timer's making and cancelling at each write (~8 µs a stream: with 20 watches of
+    VMIs a VMI's write took 1.17-1.27 ms of the api's CPU instead of 1.30-1.40)."""
 
     def __init__(self, tick: float = BOOKMARK_SECONDS) -> None:
         self.tick = tick
