@@ -195,7 +195,7 @@ class Changes:
         if event is None:
             event = self._events[kind] = _Wake()
         loop = asyncio.get_running_loop()
-        if self._timer is None or self._timer.cancelled() or self._timer_loop is not loop:
+        if self._timer is None or self._timer_loop is not loop:
             self._timer, self._timer_loop = loop.call_later(self.tick, self._ticked), loop
         await event.wait()
         return event.by_commit
@@ -372,18 +372,14 @@ class Store:
         return _decode(row[0])
 
     def list(self, kind: proto.api.Kind, namespace: str = "") -> tuple[list[proto.api.Object], int]:
-        self.db.execute("BEGIN")
-        try:
-            if namespace:
-                rows = self.db.execute("SELECT data FROM objects WHERE kind=? AND namespace=? "
-                                       "ORDER BY namespace, name", (kind, namespace)).fetchall()
-            else:
-                rows = self.db.execute("SELECT data FROM objects WHERE kind=? ORDER BY namespace, name",
-                                       (kind,)).fetchall()
-            rev = self.revision
-        finally:
-            self.db.execute("COMMIT")
-        return [_decode(r[0]) for r in rows], rev
+        # One query, and the revision this store keeps: its writes commit in this thread, between reads.
+        if namespace:
+            rows = self.db.execute("SELECT data FROM objects WHERE kind=? AND namespace=? "
+                                   "ORDER BY namespace, name", (kind, namespace)).fetchall()
+        else:
+            rows = self.db.execute("SELECT data FROM objects WHERE kind=? ORDER BY namespace, name",
+                                   (kind,)).fetchall()
+        return [_decode(r[0]) for r in rows], self._revision
 
     # (builtins.list: in this class, `list` is the method)
     def events_since(self, revision: int, kind: proto.api.Kind, limit: int = 1000) -> builtins.list[Event]:
